@@ -28,8 +28,9 @@ class Issue:
     """One problem found in the input: which object, which field, which value, and why.
 
     Example:
-        >>> Issue(kind="Bid", object_id="b1", field="quantity_mw", value=-1.0, message="must be >= 0")
-        Issue(kind='Bid', object_id='b1', field='quantity_mw', value=-1.0, message='must be >= 0')
+        >>> print(Issue(kind="Bid", object_id="b1", field="quantity", value=-1.0,
+        ...             message="must be >= 0"))
+        Bid 'b1': quantity=-1.0 must be >= 0
     """
 
     kind: str

@@ -1,6 +1,7 @@
 """Loading SimBench and pandapower networks, with a cache and the known SimBench fixes.
 
-Each ``simbench.get_simbench_net`` call re-parses the CSV data (3–7 s), so networks are cached twice:
+Each ``simbench.get_simbench_net`` call re-parses the CSV data (3–7 s), so networks are cached
+twice:
 in this process (pickled bytes, so that every caller gets its own independent copy) and on disk
 under ``$FLEXCOORD_CACHE_DIR`` (default ``~/.cache/flexcoord``), keyed by the simbench version, so a
 test session or a CLI run after the first pays about 0.02 s per grid.
@@ -49,7 +50,10 @@ _LOCK = threading.Lock()
 
 
 def cache_dir() -> Path:
-    """The folder of the on-disk network cache (``$FLEXCOORD_CACHE_DIR`` or ``~/.cache/flexcoord``)."""
+    """The folder of the on-disk network cache.
+
+    ``$FLEXCOORD_CACHE_DIR`` when set, else ``~/.cache/flexcoord``.
+    """
     root = os.environ.get("FLEXCOORD_CACHE_DIR")
     return Path(root) if root else Path.home() / ".cache" / "flexcoord"
 
@@ -99,9 +103,7 @@ def _build(name: str) -> Any:
 
 
 def _disk_path(name: str) -> Path:
-    versions = "-".join(
-        f"{pkg}{metadata.version(pkg)}" for pkg in ("simbench", "pandapower")
-    )
+    versions = "-".join(f"{pkg}{metadata.version(pkg)}" for pkg in ("simbench", "pandapower"))
     return cache_dir() / "grids" / versions / f"{name}.pkl"
 
 
@@ -145,6 +147,8 @@ def load_network(name: str) -> Any:
     """
     if name not in PANDAPOWER_NETWORKS and name not in simbench_codes():
         valid = ", ".join(_known_names())
-        raise NotFoundError(f"grid code {name!r} is not a SimBench code nor a pandapower network; "
-                            f"valid names: {valid}")
-    return pickle.loads(_pickled(name))  # noqa: S301 - our own cache
+        raise NotFoundError(
+            f"grid code {name!r} is not a SimBench code nor a pandapower network; "
+            f"valid names: {valid}"
+        )
+    return pickle.loads(_pickled(name))

@@ -1,0 +1,21 @@
+"""Timing helpers shared by the benchmarks (min of repeats; wall clock)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def best_of(repeats: int, fn: Callable[[], T]) -> tuple[float, T]:
+    """Run ``fn`` ``repeats`` times; return the fastest wall time in seconds and the last result."""
+    best = float("inf")
+    result: T | None = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    assert result is not None
+    return best, result

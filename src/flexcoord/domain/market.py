@@ -1,0 +1,373 @@
+"""Market-level validation: needs and bids checked against the register and against each other.
+
+:func:`validate_market` is always run before clearing. It raises one
+:class:`~flexcoord.errors.InvalidInputError` listing every issue across all needs and bids, or
+returns ``None``. Whether a *valid* bid is then rejected (by price, by the grid) is a market
+outcome, not an issue.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from flexcoord.domain.bids import Bid
+from flexcoord.domain.needs import Need
+from flexcoord.domain.products import Product
+from flexcoord.domain.quantities import MtuQuantity
+from flexcoord.domain.register import Register
+from flexcoord.domain.resources import Group
+from flexcoord.domain.time import is_on_grid
+from flexcoord.domain.validation import IssueCollector
+from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["market_issues", "validate_market"]
+
+
+def validate_market(
+    register: Register,
+    needs: Sequence[Need],
+    bids: Sequence[Bid],
+    *,
+    gate_closure_at: datetime | None = None,
+    known_buses: frozenset[int] | None = None,
+    require_prequalification: bool = False,
+) -> None:
+    """Check needs and bids against the register and each other; raise once with every issue.
+
+    Checks: duplicate ids; unknown buyer, FSP, resource, product, area, coupling point or bus
+    references; a bid resource not owned by the bid's FSP; MTUs off the product's resolution
+    grid; bid quantities below the product minimum or above the resource's power range; prices
+    missing for the product kind; ``q_mvar_per_mw`` on a reactive product; bids submitted after
+    ``gate_closure_at`` or after the product's gate closure before their first MTU; resources
+    slower than the product lead time; exclusive (XOR) sets spanning FSPs; parent links to
+    unknown bids, to another FSP's bid, to a bid of the same XOR set, or in a cycle; with
+    ``known_buses``, areas, units and need locations on buses absent from the grid model; with
+    ``require_prequalification``, bids whose resource holds no valid product prequalification at
+    the start of each of its MTUs.
+
+    Args:
+        register: The consistent register (already cross-checked at construction).
+        needs: The needs of the market.
+        bids: The bids of the market.
+        gate_closure_at: Market gate closure; later submissions are issues.
+        known_buses: Bus indices of the grid model, if it is known.
+        require_prequalification: Whether missing product prequalification is an issue.
+
+    Raises:
+        InvalidInputError: With every issue found.
+
+    Example:
+        >>> validate_market(Register(), needs=[], bids=[]) is None
+        True
+    """
+    issues = market_issues(
+        register,
+        needs,
+        bids,
+        gate_closure_at=gate_closure_at,
+        known_buses=known_buses,
+        require_prequalification=require_prequalification,
+    )
+    if issues:
+        raise InvalidInputError(issues)
+
+
+def market_issues(
+    register: Register,
+    needs: Sequence[Need],
+    bids: Sequence[Bid],
+    *,
+    gate_closure_at: datetime | None = None,
+    known_buses: frozenset[int] | None = None,
+    require_prequalification: bool = False,
+) -> list[Issue]:
+    """The issues :func:`validate_market` would raise, as a list (empty when valid)."""
+    issues: list[Issue] = []
+    if known_buses is not None:
+        issues += _bus_issues(register, known_buses)
+    issues += _duplicates("Need", [n.id for n in needs])
+    issues += _duplicates("Bid", [b.id for b in bids])
+    for need in needs:
+        c = IssueCollector("Need", need.id)
+        _check_need(c, register, need, known_buses)
+        issues += c.issues
+    bids_by_id = {b.id: b for b in bids}
+    for bid in bids:
+        c = IssueCollector("Bid", bid.id)
+        _check_bid(c, register, bid, gate_closure_at, require_prequalification)
+        _check_links(c, bid, bids_by_id)
+        issues += c.issues
+    issues += _xor_issues(bids)
+    return issues
+
+
+def _duplicates(kind: str, ids: list[str]) -> list[Issue]:
+    counts = Counter(ids)
+    return [
+        Issue(kind=kind, object_id=i, field="id", value=i, message=f"is used by {n} {kind}s")
+        for i, n in sorted(counts.items())
+        if n > 1
+    ]
+
+
+def _bus_issues(register: Register, known_buses: frozenset[int]) -> list[Issue]:
+    issues: list[Issue] = []
+    for area in register.areas:
+        missing = sorted(area.bus_ids - known_buses)
+        if missing:
+            issues.append(
+                Issue(
+                    kind="GridArea",
+                    object_id=area.id,
+                    field="bus_ids",
+                    value=missing,
+                    message="are not buses of the grid model",
+                )
+            )
+    for unit in register.units:
+        bus = register.connection_point(unit.connection_point_id).bus
+        if bus not in known_buses:
+            issues.append(
+                Issue(
+                    kind="Unit",
+                    object_id=unit.id,
+                    field="connection_point_id",
+                    value=unit.connection_point_id,
+                    message=f"is on bus {bus}, which is not a bus of the grid model",
+                )
+            )
+    return issues
+
+
+def _product(c: IssueCollector, register: Register, product_id: str) -> Product | None:
+    if c.check(
+        register.has("products", product_id),
+        "product_id",
+        product_id,
+        "is not a registered Product",
+    ):
+        return register.product(product_id)
+    return None
+
+
+def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuantity, ...]) -> None:
+    for i, mq in enumerate(quantities):
+        c.check(
+            is_on_grid(mq.interval, product.resolution),
+            f"quantities[{i}].interval",
+            str(mq.interval),
+            f"is not one MTU of product {product.id!r} (resolution {product.resolution})",
+        )
+
+
+def _check_need(
+    c: IssueCollector, register: Register, need: Need, known_buses: frozenset[int] | None
+) -> None:
+    c.check(
+        register.has("operators", need.buyer_id),
+        "buyer_id",
+        need.buyer_id,
+        "is not a registered SystemOperator",
+    )
+    location = need.location
+    if location.kind is LocationKind.AREA:
+        c.check(
+            location.area_id is not None and register.has("areas", location.area_id),
+            "location.area_id",
+            location.area_id,
+            "is not a registered GridArea",
+        )
+    elif location.kind is LocationKind.COUPLING_POINT:
+        c.check(
+            location.coupling_point_id in register.coupling_point_ids,
+            "location.coupling_point_id",
+            location.coupling_point_id,
+            "is not a coupling point of any registered area",
+        )
+    elif known_buses is not None:
+        missing = sorted(location.bus_ids - known_buses)
+        c.check(not missing, "location.bus_ids", missing, "are not buses of the grid model")
+    product = _product(c, register, need.product_id)
+    if product is None:
+        return
+    _check_grid(c, product, need.quantities)
+    if need.activation_price_cap_eur_per_mwh is not None:
+        c.check(
+            product.kind.has_activation,
+            "activation_price_cap_eur_per_mwh",
+            need.activation_price_cap_eur_per_mwh,
+            f"is meaningless for {product.kind} product {product.id!r}",
+        )
+    if need.availability_price_cap_eur_per_mw_h is not None:
+        c.check(
+            product.kind.has_availability,
+            "availability_price_cap_eur_per_mw_h",
+            need.availability_price_cap_eur_per_mw_h,
+            f"is meaningless for {product.kind} product {product.id!r}",
+        )
+    if product.kind is ProductKind.AVAILABILITY_AND_ACTIVATION:
+        c.check(
+            need.expected_activation_share is not None,
+            "expected_activation_share",
+            None,
+            f"is required for {product.kind} product {product.id!r}",
+        )
+
+
+def _check_bid(
+    c: IssueCollector,
+    register: Register,
+    bid: Bid,
+    gate_closure_at: datetime | None,
+    require_prequalification: bool,
+) -> None:
+    c.check(
+        register.has("fsps", bid.fsp_id),
+        "fsp_id",
+        bid.fsp_id,
+        "is not a registered FlexibilityServiceProvider",
+    )
+    resource = None
+    if c.check(
+        register.has("units", bid.resource_id) or register.has("groups", bid.resource_id),
+        "resource_id",
+        bid.resource_id,
+        "is not a registered Unit or Group",
+    ):
+        resource = register.resource(bid.resource_id)
+        c.check(
+            resource.fsp_id == bid.fsp_id,
+            "resource_id",
+            bid.resource_id,
+            f"belongs to FSP {resource.fsp_id!r}, not to the bid's FSP {bid.fsp_id!r}",
+        )
+    if gate_closure_at is not None:
+        c.check(
+            bid.submitted_at <= gate_closure_at,
+            "submitted_at",
+            bid.submitted_at,
+            f"is after gate closure {gate_closure_at.isoformat()}",
+        )
+    product = _product(c, register, bid.product_id)
+    if product is None:
+        return
+    _check_grid(c, product, bid.quantities)
+    unit = product.quantity_unit
+    if resource is not None:
+        kind = "Group" if isinstance(resource, Group) else "Unit"
+        capacity = (
+            register.p_range_mw(resource.id)
+            if product.power_type is PowerType.ACTIVE
+            else register.q_range_mvar(resource.id)
+        )
+        lead_time = max(u.activation_lead_time for u in register.units_of(resource.id))
+        c.check(
+            lead_time <= product.lead_time,
+            "resource_id",
+            bid.resource_id,
+            f"needs {lead_time} to activate, more than the product lead time {product.lead_time}",
+        )
+    for i, mq in enumerate(bid.quantities):
+        c.check(
+            mq.quantity >= product.min_quantity,
+            f"quantities[{i}].quantity",
+            mq.quantity,
+            f"is below the product minimum {product.min_quantity} {unit}",
+        )
+        if resource is not None:
+            c.check(
+                mq.quantity <= capacity + 1e-9,
+                f"quantities[{i}].quantity",
+                mq.quantity,
+                f"exceeds the {capacity} {unit} range of {kind} {resource.id!r}",
+            )
+        if require_prequalification and resource is not None:
+            c.check(
+                register.is_product_qualified(resource.id, product.id, mq.interval.start),
+                f"quantities[{i}].interval",
+                str(mq.interval),
+                f"is not covered by a valid prequalification of {resource.id!r} for {product.id!r}",
+            )
+    gate = bid.quantities[0].interval.start - product.gate_closure_before_delivery
+    c.check(
+        bid.submitted_at <= gate,
+        "submitted_at",
+        bid.submitted_at,
+        f"is after the product gate closure {gate.isoformat()} "
+        f"({product.gate_closure_before_delivery} before delivery)",
+    )
+    if product.kind.has_availability:
+        c.check(
+            bid.availability_price_eur_per_mw_h is not None,
+            "availability_price_eur_per_mw_h",
+            None,
+            f"is required for {product.kind} product {product.id!r}",
+        )
+    if product.kind.has_activation:
+        c.check(
+            bid.activation_price_eur_per_mwh is not None,
+            "activation_price_eur_per_mwh",
+            None,
+            f"is required for {product.kind} product {product.id!r}",
+        )
+    if bid.q_mvar_per_mw is not None:
+        c.check(
+            product.power_type is PowerType.ACTIVE,
+            "q_mvar_per_mw",
+            bid.q_mvar_per_mw,
+            f"applies only to active power products, not to {product.id!r}",
+        )
+
+
+def _check_links(c: IssueCollector, bid: Bid, bids_by_id: dict[str, Bid]) -> None:
+    parent_id = bid.parent_bid_id
+    if parent_id is None:
+        return
+    parent = bids_by_id.get(parent_id)
+    if not c.check(parent is not None, "parent_bid_id", parent_id, "is not a bid of this market"):
+        return
+    assert parent is not None
+    c.check(
+        parent.fsp_id == bid.fsp_id,
+        "parent_bid_id",
+        parent_id,
+        f"belongs to FSP {parent.fsp_id!r}; a bid may only depend on its own FSP's bids",
+    )
+    if bid.exclusive_set is not None:
+        c.check(
+            parent.exclusive_set != bid.exclusive_set,
+            "parent_bid_id",
+            parent_id,
+            f"is in the same exclusive set {bid.exclusive_set!r}: the child could never be "
+            "accepted",
+        )
+    seen = {bid.id}
+    current: Bid | None = parent
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        if current.parent_bid_id == bid.id:
+            c.add("parent_bid_id", parent_id, "closes a cycle of linked bids")
+            return
+        current = None if current.parent_bid_id is None else bids_by_id.get(current.parent_bid_id)
+
+
+def _xor_issues(bids: Sequence[Bid]) -> list[Issue]:
+    fsps_of_set: dict[str, set[str]] = defaultdict(set)
+    for bid in bids:
+        if bid.exclusive_set is not None:
+            fsps_of_set[bid.exclusive_set].add(bid.fsp_id)
+    return [
+        Issue(
+            kind="Bid",
+            object_id=bid.id,
+            field="exclusive_set",
+            value=bid.exclusive_set,
+            message=f"spans FSPs {sorted(fsps_of_set[bid.exclusive_set])}; an exclusive set "
+            "holds the bids of one FSP",
+        )
+        for bid in bids
+        if bid.exclusive_set is not None and len(fsps_of_set[bid.exclusive_set]) > 1
+    ]

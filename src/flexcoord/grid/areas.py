@@ -1,0 +1,169 @@
+"""Splitting a multi-voltage grid into a TSO area and DSO areas joined at coupling points.
+
+Buses at or above ``tso_min_vn_kv`` (default 110 kV) form the TSO area; the buses below it fall
+apart, once the transformers that cross the threshold are cut, into connected components: each is a
+DSO area. The crossing transformers are the **coupling points** (the TSO–DSO interface), each
+belonging to the DSO area on its low-voltage side.
+
+The threshold is a choice, not physics: in Germany the 110 kV grid is run by DSOs, in most other
+countries by the TSO. SimBench's HV/MV grids have a meshed 110 kV layer with 380/220 kV supply
+points, which makes ``110`` the interesting default for TSO–DSO studies (TSO congestion in the
+meshed 110 kV grid, DSO congestion in the radial MV feeders). Pass ``tso_min_vn_kv=220`` for the
+German reading. A grid without any bus at the threshold (an MV grid fed by one ``ext_grid``) is one
+or more DSO areas whose coupling point is the ``ext_grid`` itself.
+
+Areas are named after SimBench's ``subnet`` labels where the grid carries them (``MV1.101``) and
+numbered otherwise, so names are stable for the same grid.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["AreaSplit", "CouplingPoint", "DsoArea", "split_areas"]
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CouplingPoint:
+    """A TSO–DSO interface element: a transformer (``"trafo:3"``) or an ``ext_grid``.
+
+    ``hv_bus`` is on the TSO side (``None`` for an ``ext_grid``, whose upstream grid is not
+    modelled), ``lv_bus`` on the DSO side.
+    """
+
+    id: str
+    hv_bus: int | None
+    lv_bus: int
+    rating_mva: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DsoArea:
+    """One connected distribution area below the TSO threshold."""
+
+    id: str
+    bus_ids: frozenset[int]
+    coupling_points: tuple[CouplingPoint, ...]
+    voltage_levels_kv: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AreaSplit:
+    """The TSO area and the DSO areas of a grid.
+
+    Example:
+        >>> from flexcoord.grid.loading import load_network
+        >>> split = split_areas(load_network("1-MV-rural--0-sw"))
+        >>> [a.id for a in split.dso_areas], [c.id for c in split.dso_areas[0].coupling_points]
+        (['MV1.101'], ['trafo:0', 'trafo:1'])
+    """
+
+    tso_min_vn_kv: float
+    tso_bus_ids: frozenset[int]
+    dso_areas: tuple[DsoArea, ...]
+
+    def area_of_bus(self) -> dict[int, str]:
+        """``bus → area id`` for every in-service bus; the TSO area is called ``"tso"``."""
+        out = dict.fromkeys(self.tso_bus_ids, "tso")
+        for area in self.dso_areas:
+            out.update(dict.fromkeys(area.bus_ids, area.id))
+        return out
+
+    @property
+    def coupling_points(self) -> tuple[CouplingPoint, ...]:
+        """Every coupling point of every DSO area."""
+        return tuple(cp for area in self.dso_areas for cp in area.coupling_points)
+
+    def dso_area(self, area_id: str) -> DsoArea:
+        """The DSO area with this id (``KeyError`` naming the valid ids otherwise)."""
+        for area in self.dso_areas:
+            if area.id == area_id:
+                return area
+        raise KeyError(f"no DSO area {area_id!r}; areas: {[a.id for a in self.dso_areas]}")
+
+
+def split_areas(net: Any, *, tso_min_vn_kv: float = 110.0) -> AreaSplit:
+    """Split ``net`` (not modified) into a TSO area and DSO areas with their coupling points.
+
+    Raises:
+        InvalidInputError: ``tso_min_vn_kv`` is not a positive finite number.
+    """
+    if not (np.isfinite(tso_min_vn_kv) and tso_min_vn_kv > 0):
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="AreaSplit",
+                    object_id="grid",
+                    field="tso_min_vn_kv",
+                    value=tso_min_vn_kv,
+                    message="must be a positive number of kV",
+                )
+            ]
+        )
+    import networkx as nx
+    import pandapower.topology as top
+
+    bus = net.bus[net.bus.in_service.to_numpy(dtype=bool)]
+    vn = bus.vn_kv.astype(float)
+    tso = frozenset(int(b) for b in bus.index[vn.to_numpy() >= tso_min_vn_kv])
+    graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
+    low = [int(b) for b in bus.index if int(b) not in tso]
+    components = [
+        frozenset(int(b) for b in c) for c in nx.connected_components(graph.subgraph(low))
+    ]
+
+    crossing: list[CouplingPoint] = []
+    trafo = net.trafo[net.trafo.in_service.to_numpy(dtype=bool)]
+    for idx, row in trafo.iterrows():
+        hv, lv = int(row.hv_bus), int(row.lv_bus)
+        if hv in tso and lv not in tso:
+            rating = float(row.sn_mva) * float(row.get("parallel", 1) or 1)
+            crossing.append(
+                CouplingPoint(id=f"trafo:{idx}", hv_bus=hv, lv_bus=lv, rating_mva=rating)
+            )
+    if not tso:
+        ext = net.ext_grid[net.ext_grid.in_service.to_numpy(dtype=bool)]
+        for idx, row in ext.iterrows():
+            crossing.append(
+                CouplingPoint(
+                    id=f"ext_grid:{idx}", hv_bus=None, lv_bus=int(row.bus), rating_mva=float("inf")
+                )
+            )
+
+    subnet = bus["subnet"] if "subnet" in bus.columns else None
+    areas: list[DsoArea] = []
+    used_names: Counter[str] = Counter()
+    # Stable order: by smallest bus index of the component.
+    for number, component in enumerate(sorted(components, key=min), start=1):
+        cps = tuple(sorted((cp for cp in crossing if cp.lv_bus in component), key=lambda c: c.id))
+        name = _area_name(component, subnet, number)
+        used_names[name] += 1
+        if used_names[name] > 1:
+            name = f"{name}#{used_names[name]}"
+        levels = tuple(sorted({float(v) for v in vn.reindex(sorted(component))}, reverse=True))
+        areas.append(
+            DsoArea(id=name, bus_ids=component, coupling_points=cps, voltage_levels_kv=levels)
+        )
+    return AreaSplit(tso_min_vn_kv=tso_min_vn_kv, tso_bus_ids=tso, dso_areas=tuple(areas))
+
+
+def _area_name(component: frozenset[int], subnet: Any, number: int) -> str:
+    if subnet is None:
+        return f"dso-{number}"
+    labels = subnet.reindex(sorted(component)).dropna().astype(str)
+    # SimBench labels look like "MV1.101", "MV1.101_LV1.101_Feeder1", "HV1_MV1.101": take the part
+    # naming the highest voltage level that appears as a whole subnet of its own.
+    roots = [lab.split("_")[0] for lab in labels if not lab.startswith(("HV", "EHV"))]
+    if not roots:
+        return f"dso-{number}"
+    name: str = Counter(roots).most_common(1)[0][0]
+    return name

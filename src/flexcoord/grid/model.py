@@ -1,0 +1,169 @@
+"""``GridModel``: one loaded grid and the views derived from it, computed once and cached.
+
+Everything above the grid layer (clearing, coordination, simulation, CLI, service) talks to a
+``GridModel`` rather than to pandapower. The network inside is never mutated: every computation that
+needs to change it (a power flow writes result tables) works on a copy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.grid.areas import AreaSplit, split_areas
+from flexcoord.grid.loading import load_network
+from flexcoord.grid.sensitivities import (
+    BranchLimits,
+    Ptdf,
+    VoltageSensitivity,
+    branch_limits,
+    compute_ptdf,
+    compute_voltage_sensitivity,
+)
+
+__all__ = ["GridModel", "load_grid"]
+
+
+class GridModel:
+    """A grid with its TSO–DSO areas, sensitivities and limits.
+
+    Args:
+        net: a pandapower network; the model keeps it and never changes it — do not change it
+            afterwards either.
+        code: the name it was loaded under (a SimBench code, a pandapower network name, or any
+            label for a network built by hand).
+        tso_min_vn_kv: voltage threshold between TSO and DSO areas (see :mod:`.areas`).
+
+    Example:
+        >>> grid = load_grid("1-MV-rural--0-sw")
+        >>> grid.info()["buses"], [a.id for a in grid.areas.dso_areas]
+        (97, ['MV1.101'])
+    """
+
+    def __init__(self, net: Any, *, code: str, tso_min_vn_kv: float = 110.0) -> None:
+        self._net = net
+        self.code = code
+        self.tso_min_vn_kv = tso_min_vn_kv
+        self._lock = threading.RLock()
+        self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def load(cls, code: str, *, tso_min_vn_kv: float = 110.0) -> GridModel:
+        """Load a SimBench code or pandapower network name (see :func:`.loading.load_network`)."""
+        return cls(load_network(code), code=code, tso_min_vn_kv=tso_min_vn_kv)
+
+    @property
+    def net(self) -> Any:
+        """The pandapower network. Read it; never modify it (copy it first)."""
+        return self._net
+
+    def _cached(self, key: str, build: Any) -> Any:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    @property
+    def areas(self) -> AreaSplit:
+        """The TSO area and DSO areas with their coupling points."""
+        result: AreaSplit = self._cached(
+            "areas", lambda: split_areas(self._net, tso_min_vn_kv=self.tso_min_vn_kv)
+        )
+        return result
+
+    def ptdf(self) -> Ptdf:
+        """PTDF of every in-service branch against every in-service bus (cached)."""
+        result: Ptdf = self._cached("ptdf", lambda: compute_ptdf(self._net))
+        return result
+
+    def branch_limits(self) -> BranchLimits:
+        """Thermal branch limits in MW, in the PTDF's row order (cached)."""
+        result: BranchLimits = self._cached("limits", lambda: branch_limits(self._net))
+        return result
+
+    def voltage_sensitivity(self) -> VoltageSensitivity:
+        """Voltage sensitivities of every bus to injections at every bus, at the loaded
+        operating point (cached)."""
+        result: VoltageSensitivity = self._cached(
+            "vsens", lambda: compute_voltage_sensitivity(self._net)
+        )
+        return result
+
+    def bus_ids(self) -> frozenset[int]:
+        """The in-service buses."""
+        bus = self._net.bus
+        return frozenset(int(b) for b in bus.index[bus.in_service.to_numpy(dtype=bool)])
+
+    def check_buses(self, refs: Iterable[tuple[str, str, int]]) -> None:
+        """Check that each ``(kind, object id, bus)`` names an in-service bus of this grid.
+
+        Raises:
+            InvalidInputError: with one issue per object on an unknown or out-of-service bus.
+        """
+        known = self.bus_ids()
+        issues = [
+            Issue(
+                kind=kind,
+                object_id=oid,
+                field="bus",
+                value=bus,
+                message=f"is not an in-service bus of grid {self.code!r}",
+            )
+            for kind, oid, bus in refs
+            if bus not in known
+        ]
+        if issues:
+            raise InvalidInputError(issues)
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-serialisable description: sizes, voltage levels, DER, areas, profiles."""
+        net = self._net
+        split = self.areas
+        vn = net.bus.vn_kv.astype(float)
+        sgen_types: Counter[str] = Counter(str(t) for t in net.sgen.get("type", []))
+        profiles = getattr(net, "profiles", None) or {}
+        steps = max((len(df) for df in profiles.values()), default=0)
+        return {
+            "code": self.code,
+            "buses": len(net.bus),
+            "voltage_levels_kv": {
+                f"{k:g}": int(v) for k, v in vn.value_counts().sort_index().items()
+            },
+            "lines": len(net.line),
+            "transformers": len(net.trafo),
+            "ext_grids": len(net.ext_grid),
+            "loads": len(net.load),
+            "load_p_mw": round(float(net.load.p_mw.sum()), 3),
+            "sgens": len(net.sgen),
+            "sgen_p_mw": round(float(net.sgen.p_mw.sum()), 3),
+            "sgen_types": dict(sorted(sgen_types.items())),
+            "storages": len(net.storage),
+            "generators": len(net.gen),
+            "profile_steps": steps,
+            "tso_min_vn_kv": split.tso_min_vn_kv,
+            "tso_buses": len(split.tso_bus_ids),
+            "dso_areas": [
+                {
+                    "id": a.id,
+                    "buses": len(a.bus_ids),
+                    "voltage_levels_kv": list(a.voltage_levels_kv),
+                    "coupling_points": [cp.id for cp in a.coupling_points],
+                    "coupling_capacity_mva": float(
+                        np.sum([cp.rating_mva for cp in a.coupling_points])
+                    ),
+                }
+                for a in split.dso_areas
+            ],
+        }
+
+
+@lru_cache(maxsize=8)
+def load_grid(code: str, *, tso_min_vn_kv: float = 110.0) -> GridModel:
+    """A shared, cached :class:`GridModel` for a grid code (read-only: never modify its net)."""
+    return GridModel.load(code, tso_min_vn_kv=tso_min_vn_kv)

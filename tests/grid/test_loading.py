@@ -1,0 +1,63 @@
+"""Grid loading: caching, independence of copies, unknown codes, the SimBench fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flexcoord.errors import InvalidInputError, NotFoundError
+from flexcoord.grid.loading import load_network, simbench_codes
+from flexcoord.grid.model import GridModel
+
+
+def test_unknown_code_lists_valid_ones() -> None:
+    with pytest.raises(NotFoundError) as err:
+        load_network("1-MV-nowhere--0-sw")
+    message = str(err.value)
+    assert "'1-MV-nowhere--0-sw'" in message
+    assert "1-MV-rural--0-sw" in message and "cigre-mv" in message
+    assert isinstance(err.value, LookupError)
+
+
+def test_simbench_codes_are_many_and_sorted() -> None:
+    codes = simbench_codes()
+    assert len(codes) > 200
+    assert list(codes) == sorted(codes)
+
+
+@pytest.mark.slow
+def test_copies_are_independent_and_fixed() -> None:
+    first = load_network("1-MV-rural--0-sw")
+    first.load.loc[:, "p_mw"] = 99.0
+    second = load_network("1-MV-rural--0-sw")
+    assert second.load.p_mw.max() < 99.0
+    assert second.trafo.vector_group.notna().all()
+    assert (second.trafo.tap_changer_type == "Ratio").all()
+
+
+@pytest.mark.slow
+def test_units_on_unknown_buses_are_reported_together(mv_rural: Any) -> None:
+    with pytest.raises(InvalidInputError) as err:
+        mv_rural.check_buses([("Unit", "u1", 5), ("Unit", "u2", 4242), ("Unit", "u3", -1)])
+    issues = err.value.issues
+    assert [(i.object_id, i.field, i.value) for i in issues] == [
+        ("u2", "bus", 4242),
+        ("u3", "bus", -1),
+    ]
+
+
+@pytest.mark.slow
+def test_grid_info(mv_rural: Any) -> None:
+    info = mv_rural.info()
+    assert info["buses"] == 97 and info["lines"] == 99 and info["transformers"] == 2
+    assert info["voltage_levels_kv"] == {"20": 95, "110": 2}
+    assert info["profile_steps"] == 35136
+    assert info["dso_areas"][0]["coupling_points"] == ["trafo:0", "trafo:1"]
+
+
+def test_grid_model_on_hand_built_net(five_bus: Any) -> None:
+    grid = GridModel(five_bus, code="five-bus")
+    assert grid.ptdf().matrix.shape == (4, 5)
+    assert grid.ptdf() is grid.ptdf()  # cached
+    assert grid.branch_limits().branch_names == grid.ptdf().branch_names
