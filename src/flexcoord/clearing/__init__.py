@@ -1,0 +1,39 @@
+"""Grid-aware market clearing on HiGHS: problem (arrays) → formulation → solve → ClearingResult.
+
+The array-level entry point is :func:`clear_problem`; the domain-level entry point
+:func:`flexcoord.clearing.market.clear` maps needs, bids and products to a
+:class:`ClearingProblem` first.
+"""
+
+from flexcoord.clearing.engine import AcChecker, AcFlows, clear_problem, nodal_injections
+from flexcoord.clearing.options import ClearingOptions, PricingRule
+from flexcoord.clearing.problem import ClearingProblem, canonical
+from flexcoord.clearing.result import (
+    AcReport,
+    Award,
+    BindingConstraint,
+    ClearingResult,
+    NeedCoverage,
+    Rejection,
+    RejectionReason,
+    SolverStats,
+)
+
+__all__ = [
+    "AcChecker",
+    "AcFlows",
+    "AcReport",
+    "Award",
+    "BindingConstraint",
+    "ClearingOptions",
+    "ClearingProblem",
+    "ClearingResult",
+    "NeedCoverage",
+    "PricingRule",
+    "Rejection",
+    "RejectionReason",
+    "SolverStats",
+    "canonical",
+    "clear_problem",
+    "nodal_injections",
+]

@@ -1,0 +1,380 @@
+"""From a raw HiGHS solution to a :class:`ClearingResult`: quantities, prices, explanations.
+
+Explanations are computed from the solution and the duals, in this order for a bid with nothing
+accepted (the first that applies wins; see :class:`RejectionReason`):
+
+1. no quantity offered; 2. its parent got nothing; 3. another member of its XOR set was accepted;
+4. every need it matches in place, direction and type has a price cap below its price;
+5. it matches no need (and no binding grid limit wants it);
+6. it was *in the money* (cheaper than the need's cleared price, or the need is short) but a binding
+   grid limit it would push further blocks it - the limit with the largest dual weight is named;
+7. in the money but indivisible / above what is left of the need (minimum acceptance);
+8. the needs it matches were covered by cheaper bids; 9. otherwise not economic (e.g. a block whose
+   other MTUs are not needed).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numpy.typing import NDArray
+
+from flexcoord.clearing.formulation import Formulation, eligible_pairs
+from flexcoord.clearing.options import ClearingOptions, PricingRule
+from flexcoord.clearing.problem import FloatArray, IntArray
+from flexcoord.clearing.result import (
+    BindingConstraint,
+    ClearingResult,
+    RejectionReason,
+    SolverStats,
+)
+from flexcoord.clearing.solve import RawSolution
+
+__all__ = ["extract"]
+
+_DUAL_TOL = 1e-7
+
+
+def _block(form: Formulation, blocks: str, kind: str, values: FloatArray | None) -> FloatArray:
+    table = form.col_blocks if blocks == "col" else form.row_blocks
+    b = table.get(kind)
+    if b is None or values is None:
+        return np.zeros(0)
+    return values[b.start : b.stop]
+
+
+def extract(
+    form: Formulation, raw: RawSolution, options: ClearingOptions, build_s: float
+) -> ClearingResult:
+    """Turn ``raw`` into a :class:`ClearingResult` (see the module docstring for the reasons)."""
+    t0 = time.perf_counter()
+    p = form.problem
+    n_t, n_n = p.n_mtu, p.n_need
+    nb, nl, nv = p.n_bus, p.n_branch, p.n_vbus
+    dur = p.mtu_duration_h
+    x = raw.col_value
+    tol = options.tolerance_mw
+    acc_ratio = np.clip(_block(form, "col", "bid-accept", x), 0.0, 1.0)
+    acc_ratio = np.where(form.integrality[: acc_ratio.shape[0]] > 0, np.rint(acc_ratio), acc_ratio)
+    q = p.slot_quantity_mw
+    slot_mw = q * acc_ratio[form.slot_col]
+    slot_mw = np.where(slot_mw > tol, slot_mw, 0.0)
+    sign = np.where(p.slot_up, 1.0, -1.0)
+    y = raw.row_dual
+
+    # needs -------------------------------------------------------------------------------------
+    e_need, e_slot = form.eligible_need, form.eligible_slot
+    e_t = p.slot_mtu[e_slot]
+    covered: FloatArray = (
+        np.bincount(e_need * n_t + e_t, weights=slot_mw[e_slot], minlength=n_n * n_t)
+        .astype(np.float64, copy=False)
+        .reshape(n_n, n_t)
+    )
+    shortfall = np.clip(p.need_required_mw - covered, 0.0, None)
+    shortfall = np.where(shortfall > tol, shortfall, 0.0)
+    cleared_flat = np.full(n_n * n_t, np.nan)
+    pos = slot_mw[e_slot] > 0
+    np.fmax.at(cleared_flat, (e_need * n_t + e_t)[pos], p.slot_price_eur_per_mwh[e_slot][pos])
+    cleared: FloatArray = cleared_flat.reshape(n_n, n_t)
+    need_dual = _block(form, "row", "need-cover", y)
+    marginal = (
+        need_dual.reshape(n_n, n_t) / dur
+        if need_dual.size == n_n * n_t
+        else np.full((n_n, n_t), np.nan)
+    )
+
+    # grid --------------------------------------------------------------------------------------
+    located = p.slot_bus >= 0
+    act = located & ~p.slot_reactive
+    inj_p = np.zeros((n_t, nb))
+    inj_q = np.zeros((n_t, nb))
+    np.add.at(inj_p, (p.slot_mtu[act], p.slot_bus[act]), (sign * slot_mw)[act])
+    rea = located & p.slot_reactive
+    np.add.at(inj_q, (p.slot_mtu[rea], p.slot_bus[rea]), (sign * slot_mw)[rea])
+    flow = p.base_flow_mw + p.ptdf @ inj_p.T if nl else np.zeros((0, n_t))
+    vm = p.base_vm_pu + p.dvm_dp @ inj_p.T + p.dvm_dq @ inj_q.T if nv else np.zeros((0, n_t))
+    lim = (1.0 - p.safety_margin) * p.limit_mw
+    br_viol = np.clip(np.abs(flow) - lim[:, None], 0.0, None) if nl else np.zeros((0, n_t))
+    v_viol = (
+        (
+            np.clip(vm - p.vm_max_pu[:, None], 0.0, None)
+            + np.clip(p.vm_min_pu[:, None] - vm, 0.0, None)
+        )
+        if nv
+        else np.zeros((0, n_t))
+    )
+    bal: FloatArray = np.zeros(n_t)
+    if p.energy_balance:
+        sa = ~p.slot_reactive
+        bal = np.bincount(p.slot_mtu[sa], weights=(sign * slot_mw)[sa], minlength=n_t).astype(
+            np.float64
+        )
+    nodal_dual = _block(form, "row", "nodal-p", y)
+    bal_dual = _block(form, "row", "balance", y)
+    lmp = np.full((nb, n_t), np.nan)
+    if nodal_dual.size == nb * n_t:
+        value = -nodal_dual.reshape(n_t, nb)
+        if bal_dual.size == n_t:
+            value = value + bal_dual[:, None]
+        lmp = (value / dur[:, None]).T
+
+    # prices and payments -----------------------------------------------------------------------
+    merit = p.slot_price_eur_per_mwh
+    markup = merit - p.slot_payment_price_eur_per_mwh  # expected-activation part, paid later
+    price = p.slot_payment_price_eur_per_mwh.copy()
+    if options.pricing is PricingRule.PAY_AS_CLEARED and e_slot.size:
+        best = np.full(p.n_slot, -np.inf)
+        np.fmax.at(best, e_slot, cleared[e_need, e_t])
+        served = np.isfinite(best)
+        price = np.where(served, np.maximum(best, merit) - markup, price)
+    elif options.pricing is PricingRule.LOCATIONAL:
+        slot_value = np.zeros(p.n_slot)
+        if np.isfinite(lmp).all() and lmp.size:
+            slot_value[act] = sign[act] * lmp[p.slot_bus[act], p.slot_mtu[act]]
+        if np.isfinite(marginal).all() and e_slot.size:
+            np.add.at(slot_value, e_slot, marginal[e_need, e_t])
+        price = np.maximum(slot_value, merit) - markup
+    price = np.where(slot_mw > 0, price, np.nan)
+    payment = np.where(slot_mw > 0, slot_mw * dur[p.slot_mtu] * np.nan_to_num(price), 0.0)
+
+    # objective (without tie-break) -----------------------------------------------------------
+    procurement = float(np.sum(slot_mw * dur[p.slot_mtu] * merit))
+    penalty = float(np.sum(shortfall * form.shortfall_price_eur_per_mwh[:, None] * dur[None, :]))
+    penalty += float(np.sum(br_viol * dur[None, :])) * options.branch_penalty_eur_per_mwh
+    penalty += float(np.sum(v_viol * dur[None, :])) * options.voltage_penalty_eur_per_pu_h
+    penalty += float(np.sum(np.abs(bal) * dur)) * options.balance_penalty_eur_per_mwh
+
+    binding, branch_side = _binding(form, flow, vm, lim, br_viol, v_viol, y, options)
+    if options.explain:
+        rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, branch_side, y, options)
+    else:
+        rej_code = np.full(p.n_bid, -1, dtype=np.int8)
+        rej_ref = np.full(p.n_bid, -1, dtype=np.int64)
+    rej_code.setflags(write=False)
+    rej_ref.setflags(write=False)
+    reasons = _shortfall_reasons(form, shortfall, binding, e_need, e_slot)
+    t1 = time.perf_counter()
+    stats = SolverStats(
+        n_rows=form.n_row,
+        n_cols=form.n_col,
+        n_nonzeros=int(form.a_matrix.nnz),
+        n_integer=int(form.integrality.sum()),
+        status=raw.status,
+        optimal=raw.optimal,
+        mip_gap=raw.mip_gap,
+        simplex_iterations=raw.simplex_iterations,
+        mip_nodes=raw.mip_nodes,
+        build_s=build_s + raw.pass_s,
+        solve_s=raw.solve_s,
+        duals_s=raw.duals_s,
+        extract_s=t1 - t0,
+    )
+    return ClearingResult(
+        problem=p,
+        pricing=options.pricing,
+        slot_accepted_mw=_ro(slot_mw),
+        slot_price_eur_per_mwh=_ro(price),
+        slot_payment_eur=_ro(payment),
+        need_covered_mw=_ro(covered),
+        need_shortfall_mw=_ro(shortfall),
+        need_cleared_price_eur_per_mwh=_ro(cleared),
+        need_marginal_price_eur_per_mwh=_ro(marginal),
+        lmp_eur_per_mwh=_ro(lmp),
+        branch_flow_mw=_ro(flow),
+        branch_violation_mw=_ro(br_viol),
+        vm_pu=_ro(vm),
+        voltage_violation_pu=_ro(v_viol),
+        balance_violation_mw=_ro(bal),
+        objective_eur=raw.objective - float(form.tie_break_cost @ x),
+        procurement_cost_eur=procurement,
+        penalty_cost_eur=penalty,
+        binding=binding,
+        rejection_code=rej_code,
+        rejection_ref=rej_ref,
+        shortfall_reasons=reasons,
+        stats=stats,
+    )
+
+
+def _ro(a: FloatArray) -> FloatArray:
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+def _binding(
+    form: Formulation,
+    flow: FloatArray,
+    vm: FloatArray,
+    lim: FloatArray,
+    br_viol: FloatArray,
+    v_viol: FloatArray,
+    y: FloatArray | None,
+    options: ClearingOptions,
+) -> tuple[tuple[BindingConstraint, ...], FloatArray]:
+    """Binding branch/voltage limits; also the signed branch dual (+ upper, - lower) per (l, t)."""
+    p = form.problem
+    n_t, nl, nv = p.n_mtu, p.n_branch, p.n_vbus
+    out: list[BindingConstraint] = []
+    side_dual = np.zeros((nl, n_t))
+    tol = max(options.tolerance_mw, 1e-6)
+    bdual = _block(form, "row", "branch-flow", y)
+    if nl:
+        dual = bdual.reshape(n_t, nl).T if bdual.size == nl * n_t else np.zeros((nl, n_t))
+        upper = flow >= lim[:, None] - tol
+        lower = flow <= -lim[:, None] + tol
+        hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (br_viol > tol))
+        side_dual = np.where(upper, np.abs(dual), np.where(lower, -np.abs(dual), 0.0)) * hit
+        for line, t in zip(*np.nonzero(hit), strict=True):
+            side = "upper" if upper[line, t] else "lower"
+            name, mtu = p.branch_names[line], p.mtu_labels[t]
+            v = float(br_viol[line, t])
+            extra = f", exceeded by {v:.3f} MW (not relievable)" if v > tol else ""
+            out.append(
+                BindingConstraint(
+                    kind="branch-flow",
+                    element=name,
+                    side=side,
+                    mtu=mtu,
+                    dual_eur_per_unit=float(dual[line, t] / p.mtu_duration_h[t]),
+                    violation=v,
+                    text=f"{name} {side} limit at {mtu}{extra}",
+                )
+            )
+    vdual = _block(form, "row", "voltage", y)
+    if nv:
+        dual = vdual.reshape(n_t, nv).T if vdual.size == nv * n_t else np.zeros((nv, n_t))
+        upper = vm >= p.vm_max_pu[:, None] - 1e-7
+        lower = vm <= p.vm_min_pu[:, None] + 1e-7
+        hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (v_viol > 1e-7))
+        for v, t in zip(*np.nonzero(hit), strict=True):
+            side = "upper" if upper[v, t] else "lower"
+            name, mtu = p.vbus_names[v], p.mtu_labels[t]
+            viol = float(v_viol[v, t])
+            extra = f", exceeded by {viol:.5f} pu (not relievable)" if viol > 1e-7 else ""
+            out.append(
+                BindingConstraint(
+                    kind="voltage",
+                    element=name,
+                    side=side,
+                    mtu=mtu,
+                    dual_eur_per_unit=float(dual[v, t] / p.mtu_duration_h[t]),
+                    violation=viol,
+                    text=f"{name} voltage {side} limit at {mtu}{extra}",
+                )
+            )
+    return tuple(out), side_dual
+
+
+def _rejections(
+    form: Formulation,
+    slot_mw: FloatArray,
+    cleared: FloatArray,
+    shortfall: FloatArray,
+    branch_side: FloatArray,
+    y: FloatArray | None,
+    options: ClearingOptions,
+) -> tuple[NDArray[np.int8], IntArray]:
+    """Per bid: the index of its :class:`RejectionReason` (-1 = something accepted) and a
+    reference (parent bid, XOR winner, or ``branch * n_mtu + mtu`` of the blocking limit)."""
+    p = form.problem
+    n_b = p.n_bid
+    got = np.bincount(p.slot_bid, weights=slot_mw, minlength=n_b)
+    offered = np.bincount(p.slot_bid, weights=p.slot_quantity_mw, minlength=n_b)
+    rejected = np.flatnonzero(got <= 0)
+    # per bid: eligible pairs and above-cap pairs
+    e_need, e_slot = form.eligible_need, form.eligible_slot
+    s_all = p.eligible_slot
+    _, _, above = eligible_pairs(p)
+    has_elig = np.bincount(p.slot_bid[e_slot], minlength=n_b) > 0
+    has_above = np.bincount(p.slot_bid[s_all[above]], minlength=n_b) > 0
+    e_t = p.slot_mtu[e_slot]
+    price = p.slot_price_eur_per_mwh[e_slot]
+    short_pair = shortfall[e_need, e_t] > 0
+    cl = cleared[e_need, e_t]
+    in_money_pair = short_pair | (np.isfinite(cl) & (price < cl - 1e-9))
+    in_money = (
+        np.bincount(p.slot_bid[e_slot], weights=in_money_pair.astype(float), minlength=n_b) > 0
+    )
+    # grid push per slot: the most blocking binding branch
+    blocker = np.full(p.n_slot, -1, dtype=np.int64)
+    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if p.n_branch else np.zeros(0, int)
+    if lines.size:
+        wants = (got <= 0) & (in_money | ~has_elig)
+        cand = (p.slot_bus >= 0) & ~p.slot_reactive & wants[p.slot_bid]
+        cand &= np.any(branch_side[lines] != 0, axis=0)[p.slot_mtu]
+        act = np.flatnonzero(cand)
+        sign = np.where(p.slot_up[act], 1.0, -1.0)
+        # weight[l, slot] = sign * ptdf[l, bus] * side_dual[l, t]  (> 0: the slot worsens l)
+        w = (
+            sign[None, :]
+            * p.ptdf[lines][:, p.slot_bus[act]]
+            * branch_side[lines][:, p.slot_mtu[act]]
+        )
+        if act.size:
+            best = np.argmax(w, axis=0)
+            ok = w[best, np.arange(act.shape[0])] > 1e-9
+            blocker[act[ok]] = lines[best[ok]]
+    # XOR winner per set: the first accepted member in canonical order
+    n_sets = int(p.bid_xor.max(initial=-1)) + 1
+    winner = np.full(n_sets + 1, -1, dtype=np.int64)
+    won = np.flatnonzero((p.bid_xor >= 0) & (got > 0))[::-1]
+    winner[p.bid_xor[won]] = won  # reversed, so the first in canonical order stays
+    # first blocked slot per bid (slots are in (bid, MTU) order)
+    blocked_slot = np.full(n_b, -1, dtype=np.int64)
+    bs = np.flatnonzero(blocker >= 0)[::-1]
+    blocked_slot[p.slot_bid[bs]] = bs
+    par = p.bid_parent
+    xs = p.bid_xor
+    xor_win = np.where(xs >= 0, winner[np.maximum(xs, 0)], -1)
+    blocked = blocked_slot >= 0
+    lumpy = p.bid_indivisible | (p.bid_min_mw > 0) | p.bid_block
+    conditions = [
+        offered <= 0,
+        (par >= 0) & (got[np.maximum(par, 0)] <= 0),
+        xor_win >= 0,
+        ~has_elig & has_above,
+        ~has_elig & ~blocked,
+        blocked & (in_money | ~has_elig),
+        in_money & lumpy,
+        ~in_money,
+    ]
+    order = list(RejectionReason)
+    code = np.select(conditions, np.arange(len(conditions)), default=len(conditions))
+    bs_safe = np.maximum(blocked_slot, 0)
+    grid_ref = blocker[bs_safe] * p.n_mtu + p.slot_mtu[bs_safe]
+    ref = np.select([code == 1, code == 2, code == 5], [par, xor_win, grid_ref], default=-1)
+    code8: NDArray[np.int8] = np.where(got <= 0, code, -1).astype(np.int8)
+    del order, y, options, rejected
+    return code8, np.where(code8 >= 0, ref, -1).astype(np.int64)
+
+
+def _shortfall_reasons(
+    form: Formulation,
+    shortfall: FloatArray,
+    binding: tuple[BindingConstraint, ...],
+    e_need: np.ndarray,
+    e_slot: np.ndarray,
+) -> tuple[str, ...]:
+    """One reason per (need, MTU) with a shortfall, in (need, MTU) order."""
+    p = form.problem
+    n_t = p.n_mtu
+    offered = np.bincount(
+        e_need * n_t + p.slot_mtu[e_slot],
+        weights=p.slot_quantity_mw[e_slot],
+        minlength=p.n_need * n_t,
+    ).reshape(p.n_need, n_t)
+    grid_at = {b.mtu for b in binding}
+    out = []
+    for n, t in zip(*np.nonzero(shortfall > 0), strict=True):
+        if offered[n, t] + 1e-9 < p.need_required_mw[n, t]:
+            out.append(
+                f"not enough eligible bids at or below the price cap "
+                f"({offered[n, t]:.3f} of {p.need_required_mw[n, t]:.3f} MW offered)"
+            )
+        elif p.mtu_labels[t] in grid_at:
+            out.append("eligible bids blocked by grid limits")
+        else:
+            out.append("eligible bids excluded by XOR, links, blocks or minimum quantities")
+    return tuple(out)

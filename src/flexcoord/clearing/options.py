@@ -1,0 +1,129 @@
+"""Options of one clearing: pricing rule, penalties, solver settings. Frozen; no global defaults."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["ClearingOptions", "PricingRule"]
+
+
+class PricingRule(StrEnum):
+    """How accepted bids are paid.
+
+    * ``PAY_AS_BID``: each accepted bid-slot is paid its own (payment) price.
+    * ``PAY_AS_CLEARED``: one price per need and MTU, the merit-order price of the most expensive
+      accepted bid-slot serving that need (the *marginal accepted bid*, not a dual, so it is defined
+      for MILP clearings too and never below an accepted bid). A slot serving several needs is paid
+      the highest of their prices; a slot serving no need (pure redispatch) is paid as bid.
+    * ``LOCATIONAL``: the locational marginal price of the slot's bus and MTU (from the duals of the
+      LP, or of the LP with integers fixed for a MILP), never below the slot's own price
+      (individual rationality; documented spread). Slots without a bus are paid as bid.
+    """
+
+    PAY_AS_BID = "pay-as-bid"
+    PAY_AS_CLEARED = "pay-as-cleared"
+    LOCATIONAL = "locational"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearingOptions:
+    """Options of one clearing.
+
+    Penalties (documented, so a shortfall or an unrelievable violation is a priced value on the
+    result, never an infeasible model):
+
+    * shortfall of a need: its price cap (plus twice the tie-break, so a bid priced exactly at the
+      cap is still accepted), or ``shortfall_penalty_eur_per_mwh`` (10,000 €/MWh) without a cap;
+    * a branch flow above its limit: ``branch_penalty_eur_per_mwh`` (1,000,000 €/MWh);
+    * a voltage outside its band: ``voltage_penalty_eur_per_pu_h`` (100,000,000 € per pu and hour,
+      i.e. 1,000,000 € for 0.01 pu during one hour);
+    * an energy imbalance under counter-trading: ``balance_penalty_eur_per_mwh`` (1,000,000 €/MWh).
+
+    Tie-break: ``tie_break_eur_per_mwh × (rank + 1) / n_bid`` is added to the merit-order price of
+    the bid at position ``rank`` in the canonical order
+    (:func:`flexcoord.clearing.problem.canonical`), so among equally priced bids the earlier
+    submitted (then smaller id) wins. It is left out of every
+    reported objective and price.
+
+    Example:
+        >>> ClearingOptions(pricing=PricingRule.PAY_AS_CLEARED).mip_rel_gap
+        0.001
+    """
+
+    pricing: PricingRule = PricingRule.PAY_AS_BID
+    shortfall_penalty_eur_per_mwh: float = 1e4
+    branch_penalty_eur_per_mwh: float = 1e6
+    voltage_penalty_eur_per_pu_h: float = 1e8
+    balance_penalty_eur_per_mwh: float = 1e6
+    tie_break_eur_per_mwh: float = 1e-4
+    threads: int = 1
+    time_limit_s: float = 60.0
+    mip_rel_gap: float = 1e-3
+    random_seed: int = 0
+    milp_duals: bool = True
+    explain: bool = True
+    pass_names: bool = False
+    tolerance_mw: float = 1e-6
+    ac_max_iterations: int = 0
+    ac_tolerance_mw: float = 1e-3
+    ac_tolerance_pu: float = 1e-4
+
+    def __post_init__(self) -> None:
+        issues = []
+        for name in (
+            "shortfall_penalty_eur_per_mwh",
+            "branch_penalty_eur_per_mwh",
+            "voltage_penalty_eur_per_pu_h",
+            "balance_penalty_eur_per_mwh",
+            "time_limit_s",
+            "tolerance_mw",
+            "ac_tolerance_mw",
+            "ac_tolerance_pu",
+        ):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                issues.append(
+                    Issue(
+                        kind="ClearingOptions",
+                        object_id="options",
+                        field=name,
+                        value=value,
+                        message="must be a finite number > 0",
+                    )
+                )
+        if not (math.isfinite(self.tie_break_eur_per_mwh) and self.tie_break_eur_per_mwh >= 0):
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="tie_break_eur_per_mwh",
+                    value=self.tie_break_eur_per_mwh,
+                    message="must be a finite number >= 0",
+                )
+            )
+        if not (0.0 <= self.mip_rel_gap < 1.0):
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="mip_rel_gap",
+                    value=self.mip_rel_gap,
+                    message="must be in [0, 1)",
+                )
+            )
+        if self.threads < 1 or self.ac_max_iterations < 0:
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="threads/ac_max_iterations",
+                    value=(self.threads, self.ac_max_iterations),
+                    message="threads >= 1, ac_max_iterations >= 0",
+                )
+            )
+        if issues:
+            raise InvalidInputError(issues)

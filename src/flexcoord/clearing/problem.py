@@ -1,0 +1,592 @@
+"""The array-level clearing problem: what the engine clears, with no domain object in sight.
+
+A :class:`ClearingProblem` holds numpy arrays only, so the formulation can be built vectorised and
+the
+engine can be tested, benchmarked and cross-checked without the domain layer. Domain objects are
+mapped to it by :mod:`flexcoord.clearing.market`; ids travel alongside the arrays so every row and
+column can be named back in domain words.
+
+Index spaces:
+
+* **bid** ``b`` in ``range(n_bid)``; **MTU** ``t`` in ``range(n_mtu)``;
+* **slot** ``s``: one bid in one MTU (a bid offers a quantity in each MTU it covers);
+* **need** ``n``: an explicit need with a required quantity per MTU;
+* **bus** ``k``: a column of the sensitivity matrices (``ptdf``, ``dvm_dp``, ``dvm_dq``);
+* **branch** ``l``: a monitored branch (a row of ``ptdf``); **vbus** ``v``: a monitored voltage.
+
+Sign conventions: quantities and prices are non-negative; the direction is a flag (``slot_up``: more
+injection into the grid, i.e. generation up or consumption down). Inside the kernel an up slot
+injects ``+x`` at its bus and a down slot ``-x``. Reactive slots inject Mvar (up = capacitive) and
+only act on voltages; active slots act on branch flows and voltages.
+
+Prices: ``slot_price_eur_per_mwh`` is the merit-order price the objective minimises (for an
+availability bid: availability price + expected activation share × activation price, computed by the
+caller); ``slot_payment_price_eur_per_mwh`` is what pay-as-bid pays at clearing (for an availability
+bid the availability price only; activation is paid at activation). Both are per MWh (or per MW and
+hour for availability), multiplied by the MTU duration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["BoolArray", "ClearingProblem", "FloatArray", "IntArray", "canonical"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def _f(shape: tuple[int, ...] = (0,)) -> FloatArray:
+    return np.zeros(shape, dtype=np.float64)
+
+
+def _i() -> IntArray:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _b() -> BoolArray:
+    return np.zeros(0, dtype=np.bool_)
+
+
+_FLOAT_FIELDS = (
+    "mtu_duration_h",
+    "bid_submitted_s",
+    "bid_min_mw",
+    "slot_quantity_mw",
+    "slot_price_eur_per_mwh",
+    "slot_payment_price_eur_per_mwh",
+    "need_required_mw",
+    "need_price_cap_eur_per_mwh",
+    "ptdf",
+    "base_flow_mw",
+    "limit_mw",
+    "dvm_dp",
+    "dvm_dq",
+    "base_vm_pu",
+    "vm_min_pu",
+    "vm_max_pu",
+)
+_INT_FIELDS = (
+    "bid_xor",
+    "bid_parent",
+    "slot_bid",
+    "slot_mtu",
+    "slot_bus",
+    "eligible_need",
+    "eligible_slot",
+)
+_BOOL_FIELDS = (
+    "bid_indivisible",
+    "bid_block",
+    "slot_up",
+    "slot_reactive",
+    "need_up",
+    "need_reactive",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClearingProblem:
+    """One clearing problem as arrays (see the module docstring for index spaces and signs).
+
+    Every array is copied to a read-only numpy array of the right dtype at construction, and shapes,
+    index ranges and finiteness are checked: a broken problem raises :class:`InvalidInputError` with
+    every issue found.
+
+    Example:
+        >>> import numpy as np
+        >>> p = ClearingProblem(
+        ...     mtu_labels=("t0",), mtu_duration_h=np.array([0.25]),
+        ...     bid_ids=("b1",), bid_submitted_s=np.zeros(1), bid_indivisible=np.array([False]),
+        ...     bid_block=np.array([False]), bid_min_mw=np.zeros(1),
+        ...     bid_xor=np.array([-1]), bid_parent=np.array([-1]),
+        ...     slot_bid=np.array([0]), slot_mtu=np.array([0]), slot_quantity_mw=np.array([2.0]),
+        ...     slot_price_eur_per_mwh=np.array([50.0]), slot_up=np.array([True]),
+        ...     slot_reactive=np.array([False]), slot_bus=np.array([-1]),
+        ...     need_ids=("n1",), need_required_mw=np.array([[1.0]]), need_up=np.array([True]),
+        ...     need_reactive=np.array([False]), need_price_cap_eur_per_mwh=np.array([np.nan]),
+        ...     eligible_need=np.array([0]), eligible_slot=np.array([0]))
+        >>> p.n_bid, p.n_slot, p.n_mtu
+        (1, 1, 1)
+    """
+
+    # time
+    mtu_labels: tuple[str, ...]
+    mtu_duration_h: FloatArray
+    # bids
+    bid_ids: tuple[str, ...]
+    bid_submitted_s: FloatArray
+    bid_indivisible: BoolArray
+    bid_block: BoolArray
+    bid_min_mw: FloatArray
+    bid_xor: IntArray
+    bid_parent: IntArray
+    xor_names: tuple[str, ...] = ()
+    # slots
+    slot_bid: IntArray
+    slot_mtu: IntArray
+    slot_quantity_mw: FloatArray
+    slot_price_eur_per_mwh: FloatArray
+    slot_payment_price_eur_per_mwh: FloatArray = field(default_factory=_f)
+    slot_up: BoolArray
+    slot_reactive: BoolArray
+    slot_bus: IntArray
+    # needs
+    need_ids: tuple[str, ...] = ()
+    need_required_mw: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    need_up: BoolArray = field(default_factory=_b)
+    need_reactive: BoolArray = field(default_factory=_b)
+    need_price_cap_eur_per_mwh: FloatArray = field(default_factory=_f)
+    eligible_need: IntArray = field(default_factory=_i)
+    eligible_slot: IntArray = field(default_factory=_i)
+    # grid: branches
+    bus_ids: tuple[str, ...] = ()
+    branch_names: tuple[str, ...] = ()
+    ptdf: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    base_flow_mw: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    limit_mw: FloatArray = field(default_factory=_f)
+    safety_margin: float = 0.0
+    # grid: voltages
+    vbus_names: tuple[str, ...] = ()
+    dvm_dp: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    dvm_dq: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    base_vm_pu: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    vm_min_pu: FloatArray = field(default_factory=_f)
+    vm_max_pu: FloatArray = field(default_factory=_f)
+    # counter-trading: the accepted active up and down flexibility balance in every MTU
+    energy_balance: bool = False
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        for name in _FLOAT_FIELDS:
+            put(name, _frozen(getattr(self, name), np.float64))
+        for name in _INT_FIELDS:
+            put(name, _frozen(getattr(self, name), np.int64))
+        for name in _BOOL_FIELDS:
+            put(name, _frozen(getattr(self, name), np.bool_))
+        if self.slot_payment_price_eur_per_mwh.shape[0] == 0 and self.n_slot:
+            put("slot_payment_price_eur_per_mwh", self.slot_price_eur_per_mwh)
+        n_bus = len(self.bus_ids)
+        if self.ptdf.size == 0:
+            put("ptdf", _frozen(np.zeros((0, n_bus)), np.float64))
+            put("base_flow_mw", _frozen(np.zeros((0, self.n_mtu)), np.float64))
+        if self.dvm_dp.size == 0:
+            put("dvm_dp", _frozen(np.zeros((len(self.vbus_names), n_bus)), np.float64))
+        if self.dvm_dq.size == 0:
+            put("dvm_dq", _frozen(np.zeros((len(self.vbus_names), n_bus)), np.float64))
+        if self.base_vm_pu.size == 0:
+            put("base_vm_pu", _frozen(np.ones((len(self.vbus_names), self.n_mtu)), np.float64))
+        if self.need_required_mw.size == 0:
+            put("need_required_mw", _frozen(np.zeros((self.n_need, self.n_mtu)), np.float64))
+        issues = self._issues()
+        if issues:
+            raise InvalidInputError(issues)
+
+    # sizes
+    @property
+    def n_mtu(self) -> int:
+        """Number of MTUs."""
+        return len(self.mtu_labels)
+
+    @property
+    def n_bid(self) -> int:
+        """Number of bids."""
+        return len(self.bid_ids)
+
+    @property
+    def n_slot(self) -> int:
+        """Number of bid-slots (bid × MTU offered)."""
+        return int(self.slot_bid.shape[0])
+
+    @property
+    def n_need(self) -> int:
+        """Number of explicit needs."""
+        return len(self.need_ids)
+
+    @property
+    def n_bus(self) -> int:
+        """Number of buses (columns of the sensitivity matrices)."""
+        return len(self.bus_ids)
+
+    @property
+    def n_branch(self) -> int:
+        """Number of monitored branches."""
+        return len(self.branch_names)
+
+    @property
+    def n_vbus(self) -> int:
+        """Number of monitored bus voltages."""
+        return len(self.vbus_names)
+
+    def with_operating_point(
+        self, *, base_flow_mw: FloatArray | None = None, base_vm_pu: FloatArray | None = None
+    ) -> ClearingProblem:
+        """A copy with new base flows and/or voltages (used by the AC re-linearisation loop)."""
+        return replace(
+            self,
+            base_flow_mw=self.base_flow_mw if base_flow_mw is None else base_flow_mw,
+            base_vm_pu=self.base_vm_pu if base_vm_pu is None else base_vm_pu,
+        )
+
+    def _issues(self) -> list[Issue]:
+        issues: list[Issue] = []
+
+        def shape(name: str, expected: tuple[int, ...]) -> None:
+            got = getattr(self, name).shape
+            if got != expected:
+                issues.append(
+                    Issue(
+                        kind="ClearingProblem",
+                        object_id="problem",
+                        field=name,
+                        value=got,
+                        message=f"must have shape {expected}",
+                    )
+                )
+
+        b, s, n, t = self.n_bid, self.n_slot, self.n_need, self.n_mtu
+        nb, nl, nv = self.n_bus, self.n_branch, self.n_vbus
+        for name in (
+            "bid_submitted_s",
+            "bid_indivisible",
+            "bid_block",
+            "bid_min_mw",
+            "bid_xor",
+            "bid_parent",
+        ):
+            shape(name, (b,))
+        for name in (
+            "slot_mtu",
+            "slot_quantity_mw",
+            "slot_price_eur_per_mwh",
+            "slot_payment_price_eur_per_mwh",
+            "slot_up",
+            "slot_reactive",
+            "slot_bus",
+        ):
+            shape(name, (s,))
+        shape("mtu_duration_h", (t,))
+        shape("need_required_mw", (n, t))
+        for name in ("need_up", "need_reactive", "need_price_cap_eur_per_mwh"):
+            shape(name, (n,))
+        shape("eligible_slot", self.eligible_need.shape)
+        shape("ptdf", (nl, nb))
+        shape("base_flow_mw", (nl, t))
+        shape("limit_mw", (nl,))
+        shape("dvm_dp", (nv, nb))
+        shape("dvm_dq", (nv, nb))
+        shape("base_vm_pu", (nv, t))
+        shape("vm_min_pu", (nv,))
+        shape("vm_max_pu", (nv,))
+        if issues:
+            return issues
+
+        def ids_of(
+            kind: str,
+            rows: NDArray[np.bool_],
+            ids: Callable[[int], str],
+            fld: str,
+            values: NDArray[Any],
+            message: str,
+        ) -> None:
+            for i in np.flatnonzero(rows)[:20]:
+                issues.append(
+                    Issue(
+                        kind=kind,
+                        object_id=ids(int(i)),
+                        field=fld,
+                        value=values[int(i)].item(),
+                        message=message,
+                    )
+                )
+
+        def slot_owner(i: int) -> str:
+            owner = int(self.slot_bid[i])
+            return self.bid_ids[owner] if 0 <= owner < b else f"slot {i}"
+
+        def bid_id(i: int) -> str:
+            return self.bid_ids[i]
+
+        def need_id(i: int) -> str:
+            return self.need_ids[i]
+
+        def mtu_label(i: int) -> str:
+            return self.mtu_labels[i]
+
+        ids_of(
+            "Bid",
+            (self.slot_bid < 0) | (self.slot_bid >= b),
+            slot_owner,
+            "slot_bid",
+            self.slot_bid,
+            f"must index a bid in [0, {b})",
+        )
+        if issues:
+            return issues
+        ids_of(
+            "Bid",
+            (self.slot_mtu < 0) | (self.slot_mtu >= t),
+            slot_owner,
+            "mtu",
+            self.slot_mtu,
+            f"must index an MTU in [0, {t})",
+        )
+        ids_of(
+            "Bid",
+            (self.slot_bus < -1) | (self.slot_bus >= nb),
+            slot_owner,
+            "bus",
+            self.slot_bus,
+            f"must index a bus in [-1, {nb})",
+        )
+        ids_of(
+            "Bid",
+            ~np.isfinite(self.slot_quantity_mw) | (self.slot_quantity_mw < 0),
+            slot_owner,
+            "quantity_mw",
+            self.slot_quantity_mw,
+            "must be a finite number >= 0",
+        )
+        for fld in ("slot_price_eur_per_mwh", "slot_payment_price_eur_per_mwh"):
+            ids_of(
+                "Bid",
+                ~np.isfinite(getattr(self, fld)),
+                slot_owner,
+                fld.removeprefix("slot_"),
+                getattr(self, fld),
+                "must be a finite number",
+            )
+        ids_of(
+            "Bid",
+            ~np.isfinite(self.bid_min_mw) | (self.bid_min_mw < 0),
+            bid_id,
+            "min_quantity_mw",
+            self.bid_min_mw,
+            "must be a finite number >= 0",
+        )
+        ids_of("Bid", (self.bid_xor < -1), bid_id, "xor", self.bid_xor, "must be >= -1")
+        ids_of(
+            "Bid",
+            (self.bid_parent < -1) | (self.bid_parent >= b) | (self.bid_parent == np.arange(b)),
+            bid_id,
+            "parent",
+            self.bid_parent,
+            "must index another bid or be -1",
+        )
+        ids_of(
+            "Bid",
+            self.bid_indivisible & (self.bid_min_mw > 0),
+            bid_id,
+            "min_quantity_mw",
+            self.bid_min_mw,
+            "an indivisible bid has no minimum acceptance quantity",
+        )
+        if issues:
+            return issues
+        # parent chains must end (no cycles)
+        seen = np.full(b, -1, dtype=np.int64)
+        for start in np.flatnonzero(self.bid_parent >= 0):
+            node = int(start)
+            while node >= 0 and seen[node] != start:
+                seen[node] = start
+                node = int(self.bid_parent[node])
+            if node >= 0:
+                issues.append(
+                    Issue(
+                        kind="Bid",
+                        object_id=self.bid_ids[int(start)],
+                        field="parent",
+                        value=self.bid_ids[int(self.bid_parent[start])],
+                        message="linked bids form a cycle",
+                    )
+                )
+        keys = self.slot_bid * max(t, 1) + self.slot_mtu
+        if np.unique(keys).shape[0] != s:
+            issues.append(
+                Issue(
+                    kind="ClearingProblem",
+                    object_id="problem",
+                    field="slots",
+                    value=s,
+                    message="a bid has two slots in the same MTU",
+                )
+            )
+        ids_of(
+            "MTU",
+            ~np.isfinite(self.mtu_duration_h) | (self.mtu_duration_h <= 0),
+            mtu_label,
+            "duration_h",
+            self.mtu_duration_h,
+            "must be > 0",
+        )
+        ids_of(
+            "Need",
+            ~np.all(np.isfinite(self.need_required_mw) & (self.need_required_mw >= 0), axis=1),
+            need_id,
+            "quantity_mw",
+            np.min(self.need_required_mw, axis=1) if n and t else np.zeros(n),
+            "must be finite numbers >= 0",
+        )
+        ids_of(
+            "Need",
+            self.need_price_cap_eur_per_mwh < 0,
+            need_id,
+            "price_cap_eur_per_mwh",
+            self.need_price_cap_eur_per_mwh,
+            "must be >= 0 (NaN = no cap)",
+        )
+        if self.eligible_need.size and (
+            self.eligible_need.min() < 0
+            or self.eligible_need.max() >= n
+            or self.eligible_slot.min() < 0
+            or self.eligible_slot.max() >= s
+        ):
+            issues.append(
+                Issue(
+                    kind="ClearingProblem",
+                    object_id="problem",
+                    field="eligible",
+                    value=None,
+                    message="eligibility pairs out of range",
+                )
+            )
+        for fld in (
+            "ptdf",
+            "base_flow_mw",
+            "limit_mw",
+            "dvm_dp",
+            "dvm_dq",
+            "base_vm_pu",
+            "vm_min_pu",
+            "vm_max_pu",
+        ):
+            if not np.all(np.isfinite(getattr(self, fld))):
+                issues.append(
+                    Issue(
+                        kind="Grid",
+                        object_id="grid",
+                        field=fld,
+                        value="non-finite",
+                        message="must be finite numbers",
+                    )
+                )
+        if np.any(self.limit_mw < 0):
+            issues.append(
+                Issue(
+                    kind="Grid",
+                    object_id="grid",
+                    field="limit_mw",
+                    value="negative",
+                    message="must be >= 0",
+                )
+            )
+        if not (math.isfinite(self.safety_margin) and 0.0 <= self.safety_margin < 1.0):
+            issues.append(
+                Issue(
+                    kind="Grid",
+                    object_id="grid",
+                    field="safety_margin",
+                    value=self.safety_margin,
+                    message="must be in [0, 1)",
+                )
+            )
+        return issues
+
+
+def _frozen(value: Any, dtype: type[Any]) -> NDArray[Any]:
+    arr = np.array(value, dtype=dtype, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+def canonical(problem: ClearingProblem) -> ClearingProblem:
+    """The same problem with bids, slots, needs and XOR sets in the documented total order.
+
+    Tie-break order (the determinism contract): bids by their lowest slot price, then submission
+    time, then bid id; slots by (bid, MTU); needs by id; XOR sets by first member; eligibility pairs
+    by (need, slot). Clearing the canonical problem makes the result independent of input order.
+    """
+    p = problem
+    b = p.n_bid
+    min_price = np.full(b, np.inf)
+    np.minimum.at(min_price, p.slot_bid, p.slot_price_eur_per_mwh)
+    order = np.lexsort((p.bid_submitted_s, min_price))  # last key primary
+    sp, ss = min_price[order], p.bid_submitted_s[order]
+    tie = np.flatnonzero((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))
+    if tie.size:  # break remaining ties by bid id, only inside the tied runs
+        in_run = np.zeros(b, dtype=bool)
+        in_run[tie] = in_run[tie + 1] = True
+        run_id = np.cumsum(np.r_[True, ~((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))])
+        for run in np.unique(run_id[in_run]):
+            pos = np.flatnonzero(run_id == run)
+            members = order[pos]
+            order[pos] = sorted(members.tolist(), key=p.bid_ids.__getitem__)
+    new_of_old = np.empty(b, dtype=np.int64)
+    new_of_old[order] = np.arange(b)
+    slot_bid_new = new_of_old[p.slot_bid]
+    slot_order = np.lexsort((p.slot_mtu, slot_bid_new))
+    slot_new_of_old = np.empty(p.n_slot, dtype=np.int64)
+    slot_new_of_old[slot_order] = np.arange(p.n_slot)
+    need_order = np.array(sorted(range(p.n_need), key=p.need_ids.__getitem__), dtype=np.int64)
+    need_new_of_old = np.empty(p.n_need, dtype=np.int64)
+    need_new_of_old[need_order] = np.arange(p.n_need)
+    xor = p.bid_xor[order]
+    used = xor[xor >= 0]
+    _, first = np.unique(used, return_index=True)
+    old_sets = np.unique(used)[np.argsort(first)]
+    xor_new = np.full(int(p.bid_xor.max(initial=-1)) + 2, -1, dtype=np.int64)
+    xor_new[old_sets] = np.arange(old_sets.shape[0])
+    parent = p.bid_parent[order]
+    names = p.xor_names
+    e_need = need_new_of_old[p.eligible_need]
+    e_slot = slot_new_of_old[p.eligible_slot]
+    e_order = np.lexsort((e_slot, e_need))
+    identity = bool(np.all(order == np.arange(b)))
+    return _unchecked(
+        p,
+        bid_ids=p.bid_ids if identity else tuple(p.bid_ids[int(i)] for i in order),
+        bid_submitted_s=p.bid_submitted_s[order],
+        bid_indivisible=p.bid_indivisible[order],
+        bid_block=p.bid_block[order],
+        bid_min_mw=p.bid_min_mw[order],
+        bid_xor=np.where(xor >= 0, xor_new[np.maximum(xor, 0)], -1),
+        xor_names=tuple(names[int(k)] for k in old_sets) if names else (),
+        bid_parent=np.where(parent >= 0, new_of_old[np.maximum(parent, 0)], -1),
+        slot_bid=slot_bid_new[slot_order],
+        slot_mtu=p.slot_mtu[slot_order],
+        slot_quantity_mw=p.slot_quantity_mw[slot_order],
+        slot_price_eur_per_mwh=p.slot_price_eur_per_mwh[slot_order],
+        slot_payment_price_eur_per_mwh=p.slot_payment_price_eur_per_mwh[slot_order],
+        slot_up=p.slot_up[slot_order],
+        slot_reactive=p.slot_reactive[slot_order],
+        slot_bus=p.slot_bus[slot_order],
+        need_ids=tuple(p.need_ids[int(i)] for i in need_order),  # few needs
+        need_required_mw=p.need_required_mw[need_order],
+        need_up=p.need_up[need_order],
+        need_reactive=p.need_reactive[need_order],
+        need_price_cap_eur_per_mwh=p.need_price_cap_eur_per_mwh[need_order],
+        eligible_need=e_need[e_order],
+        eligible_slot=e_slot[e_order],
+    )
+
+
+def _unchecked(problem: ClearingProblem, **changes: Any) -> ClearingProblem:
+    """A copy of a valid problem with permuted fields, without re-validation (still read-only)."""
+    out = object.__new__(ClearingProblem)
+    for name in ClearingProblem.__dataclass_fields__:
+        value = changes.get(name, getattr(problem, name))
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            value.setflags(write=False)
+        object.__setattr__(out, name, value)
+    return out

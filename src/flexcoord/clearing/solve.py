@@ -1,0 +1,146 @@
+"""Hand a :class:`Formulation` to HiGHS through ``highspy.HighsLp`` and read the raw solution back.
+
+Status handling: an optimal solve (or a MILP stopped by its gap) returns a :class:`RawSolution`; a
+time limit with a feasible point returns it flagged ``optimal=False``; anything else (infeasible,
+unbounded, solver error, no solution) raises :class:`SolverError`. The formulation is always
+feasible and bounded by construction (every limit is soft, every column bounded or pinned by an
+equality), so those cases are bugs or numerical trouble, not market outcomes.
+
+Duals: for an LP the row duals of the solve. For a MILP, when asked, the integer columns are fixed
+at their solution and the LP is re-solved for duals (the classical "fix and price" approach).
+HiGHS convention: ``row_dual = d objective / d row bound``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+
+from flexcoord.clearing.formulation import Formulation
+from flexcoord.clearing.options import ClearingOptions
+from flexcoord.clearing.problem import FloatArray
+from flexcoord.errors import SolverError
+
+__all__ = ["RawSolution", "highs_lp", "new_highs", "solve"]
+
+_OK = {highspy.HighsModelStatus.kOptimal}
+_STOPPED = {
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kIterationLimit,
+    highspy.HighsModelStatus.kSolutionLimit,
+    highspy.HighsModelStatus.kInterrupt,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawSolution:
+    """What HiGHS returned, as numpy arrays, with timings and status."""
+
+    col_value: FloatArray
+    row_value: FloatArray
+    row_dual: FloatArray | None
+    objective: float
+    status: str
+    optimal: bool
+    mip_gap: float
+    simplex_iterations: int
+    mip_nodes: int
+    pass_s: float
+    solve_s: float
+    duals_s: float
+
+
+def highs_lp(form: Formulation, *, with_names: bool = False) -> Any:
+    """The ``highspy.HighsLp`` of ``form`` (the arrays the benchmarks hand to raw HiGHS too)."""
+    a = form.a_matrix
+    lp = highspy.HighsLp()
+    lp.num_col_ = form.n_col
+    lp.num_row_ = form.n_row
+    lp.col_cost_ = form.col_cost
+    lp.col_lower_ = form.col_lower
+    lp.col_upper_ = form.col_upper
+    lp.row_lower_ = form.row_lower
+    lp.row_upper_ = form.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32, copy=False)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32, copy=False)
+    lp.a_matrix_.value_ = a.data
+    lp.a_matrix_.num_col_ = form.n_col
+    lp.a_matrix_.num_row_ = form.n_row
+    if form.is_mip:
+        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in form.integrality]
+    if with_names:
+        lp.col_names_ = form.col_names()
+        lp.row_names_ = form.row_names()
+    return lp
+
+
+def new_highs(options: ClearingOptions) -> Any:
+    """A silent ``highspy.Highs`` with the options of a deterministic clearing."""
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", options.threads)
+    h.setOptionValue("time_limit", float(options.time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    h.setOptionValue("random_seed", int(options.random_seed))
+    return h
+
+
+def solve(form: Formulation, options: ClearingOptions, *, want_duals: bool = True) -> RawSolution:
+    """Solve ``form`` with HiGHS; see the module docstring for status handling and duals."""
+    t0 = time.perf_counter()
+    h = new_highs(options)
+    h.passModel(highs_lp(form, with_names=options.pass_names))
+    t1 = time.perf_counter()
+    h.run()
+    t2 = time.perf_counter()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    has_point = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
+    if status not in _OK and not (status in _STOPPED and has_point):
+        raise SolverError(
+            f"HiGHS ended with {h.modelStatusToString(status)!r} on a {form.n_row}×{form.n_col} "
+            f"{'MILP' if form.is_mip else 'LP'}; the clearing model is feasible by construction, "
+            "so this is a numerical or solver failure"
+        )
+    sol = h.getSolution()
+    col_value = np.asarray(sol.col_value, dtype=np.float64)
+    row_value = np.asarray(sol.row_value, dtype=np.float64)
+    row_dual: FloatArray | None = None
+    duals_s = 0.0
+    if want_duals and not form.is_mip and sol.dual_valid:
+        row_dual = np.asarray(sol.row_dual, dtype=np.float64)
+    elif want_duals and form.is_mip and options.milp_duals:
+        t3 = time.perf_counter()
+        row_dual = _fixed_duals(h, form, col_value)
+        duals_s = time.perf_counter() - t3
+    return RawSolution(
+        col_value=col_value,
+        row_value=row_value,
+        row_dual=row_dual,
+        objective=float(info.objective_function_value),
+        status=h.modelStatusToString(status),
+        optimal=status in _OK,
+        mip_gap=float(info.mip_gap) if form.is_mip else 0.0,
+        simplex_iterations=int(info.simplex_iteration_count),
+        mip_nodes=int(info.mip_node_count) if form.is_mip else 0,
+        pass_s=t1 - t0,
+        solve_s=t2 - t1,
+        duals_s=duals_s,
+    )
+
+
+def _fixed_duals(h: Any, form: Formulation, col_value: FloatArray) -> FloatArray | None:
+    idx = np.flatnonzero(form.integrality).astype(np.int32)
+    fixed = np.round(col_value[idx])
+    h.changeColsIntegrality(idx.shape[0], idx, np.zeros(idx.shape[0], dtype=np.uint8))
+    h.changeColsBounds(idx.shape[0], idx, fixed, fixed)
+    h.run()
+    if h.getModelStatus() not in _OK:
+        return None
+    sol = h.getSolution()
+    return np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
