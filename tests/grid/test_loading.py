@@ -61,3 +61,18 @@ def test_grid_model_on_hand_built_net(five_bus: Any) -> None:
     assert grid.ptdf().matrix.shape == (4, 5)
     assert grid.ptdf() is grid.ptdf()  # cached
     assert grid.branch_limits().branch_names == grid.ptdf().branch_names
+
+
+@pytest.mark.slow
+def test_assessment_rows_carry_area_and_operator(hvmv_mixed: Any) -> None:
+    result = hvmv_mixed.assess(start=17280, steps=96)
+    assert result.grid_name == "1-HVMV-mixed-all-0-sw"
+    areas = hvmv_mixed.asset_areas()
+    for frame in (result.violations, result.summary):
+        assert (frame["area"].astype(str) == frame["asset"].astype(str).map(areas)).all()
+        assert set(frame["operator"].astype(str)) <= {"tso", "dso"}
+    tso_buses = {f"bus:{b}" for b in hvmv_mixed.areas.tso_bus_ids}
+    tagged = result.summary.set_index("asset")["operator"].astype(str)
+    assert all(
+        (tagged[a] == "tso") == (a in tso_buses) for a in tagged.index if a.startswith("bus:")
+    )

@@ -67,7 +67,6 @@ def assess(
 ) -> None:
     """Run a year of 15-min AC power flows and report overloads and voltage violations."""
     from flexcoord.grid.model import GridModel
-    from flexcoord.grid.timeseries import assess as run_assessment
 
     def work() -> Any:
         grid = GridModel.load(code, tso_min_vn_kv=tso_min_vn_kv)
@@ -84,42 +83,61 @@ def assess(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            return grid, run_assessment(
-                grid.net,
-                start=start,
-                steps=steps,
-                progress=progress,
-                area_of_bus=grid.areas.area_of_bus(),
-            )
+            return grid, grid.assess(start=start, steps=steps, progress=progress)
 
     _, result = run_user(work)
     if violations_csv is not None:
         result.violations.to_csv(violations_csv, index=False)
     if json_output:
-        print_json(result.to_dict())
+        print_json(result.to_dict(include_violations=False))
         return
     _print_assessment(code, result)
 
 
+_SUMMARY_COLUMNS = (
+    "asset",
+    "area",
+    "operator",
+    "kind",
+    "steps",
+    "hours",
+    "worst_value",
+    "limit",
+    "first_time",
+)
+
+
 def _print_assessment(code: str, result: Any) -> None:
-    totals = result.totals
+    totals = result.totals()
     console.print(
-        f"[bold]{code}[/]: {totals['steps']} steps in {totals['seconds']:.2f} s "
-        f"({totals['steps_per_second']:,.0f} steps/s); "
-        f"max loading {totals['max_loading_percent']:.1f} %, "
+        f"[bold]{code}[/]: {totals['steps']} steps in {totals['elapsed_s']:.2f} s "
+        f"({totals['steps_per_s']:,.0f} steps/s); "
+        f"max loading {totals['max_loading_percent']:.1f} % ({totals['max_loading_asset']}), "
         f"vm {totals['min_vm_pu']:.4f}–{totals['max_vm_pu']:.4f} pu; "
-        f"{totals['violating_assets']} assets with violations in {totals['violating_steps']} steps"
+        f"{totals['violating_assets']} assets with violations in "
+        f"{totals['steps_with_violations']} steps"
     )
     summary = result.summary
     if summary.empty:
         console.print("no overloads or voltage violations")
         return
-    table = Table(title="violations per asset (the congestion to buy flexibility for)")
-    shown = summary.head(30)
+    by_operator = summary.groupby(["operator", "kind"], observed=True)["asset"].nunique()
+    for (operator, kind), count in by_operator.items():
+        console.print(f"  {operator.upper()} grid: {count} assets with {kind}")
+    table = Table(title="violations per asset (the congestion to buy flexibility for)", expand=True)
+    shown = summary.loc[:, [c for c in _SUMMARY_COLUMNS if c in summary.columns]].head(30)
     for col in shown.columns:
         table.add_column(str(col))
     for row in shown.itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     console.print(table)
     if len(summary) > 30:
-        console.print(f"... and {len(summary) - 30} more assets (use --json or --violations-csv)")
+        console.print(f"... and {len(summary) - 30} more (use --json or --violations-csv)")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if hasattr(value, "strftime"):
+        return str(value.strftime("%Y-%m-%d %H:%M"))
+    return str(value)

@@ -7,9 +7,10 @@ needs to change it (a power flow writes result tables) works on a copy.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from flexcoord.grid.sensitivities import (
     compute_ptdf,
     compute_voltage_sensitivity,
 )
+from flexcoord.grid.timeseries import GridAssessment
 
 __all__ = ["GridModel", "load_grid"]
 
@@ -94,6 +96,62 @@ class GridModel:
             "vsens", lambda: compute_voltage_sensitivity(self._net)
         )
         return result
+
+    def asset_areas(self) -> dict[str, str]:
+        """``asset name → area id`` for buses (``"bus:7"``), lines and transformers.
+
+        A line belongs to the area of its from-bus; a transformer to the area of its
+        low-voltage bus, so a coupling transformer is the DSO's (it belongs to the DSO area it
+        feeds, like its coupling point); the TSO area is ``"tso"``.
+        """
+
+        def build() -> dict[str, str]:
+            area_of_bus = self.areas.area_of_bus()
+            net = self._net
+            out = {f"bus:{b}": a for b, a in area_of_bus.items()}
+            for idx, bus in zip(net.line.index, net.line.from_bus, strict=True):
+                out[f"line:{idx}"] = area_of_bus.get(int(bus), "out_of_service")
+            for idx, bus in zip(net.trafo.index, net.trafo.lv_bus, strict=True):
+                out[f"trafo:{idx}"] = area_of_bus.get(int(bus), "out_of_service")
+            return out
+
+        result: dict[str, str] = self._cached("asset_areas", build)
+        return result
+
+    def assess(
+        self,
+        *,
+        start: int = 0,
+        steps: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        **options: Any,
+    ) -> GridAssessment:
+        """The year-long (or ``start``/``steps`` window) congestion assessment of this grid.
+
+        :func:`flexcoord.grid.timeseries.assess` on this grid's network, with each violation and
+        summary row tagged with the ``area`` of its asset (``"tso"`` or a DSO area id) and the
+        ``operator`` role that must buy flexibility for it (``"tso"`` / ``"dso"``).
+        """
+        from flexcoord.grid.timeseries import assess
+
+        result = assess(self._net, start=start, steps=steps, progress=progress, **options)
+        areas = self.asset_areas()
+
+        def tag(frame: Any) -> Any:
+            frame = frame.copy()
+            area = frame["asset"].astype(str).map(areas).fillna("unknown")
+            frame.insert(1, "area", area.astype("category"))
+            frame.insert(
+                2, "operator", area.map(lambda a: "tso" if a == "tso" else "dso").astype("category")
+            )
+            return frame
+
+        return dataclasses.replace(
+            result,
+            grid_name=self.code,
+            violations=tag(result.violations),
+            summary=tag(result.summary),
+        )
 
     def bus_ids(self) -> frozenset[int]:
         """The in-service buses."""
