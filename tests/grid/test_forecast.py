@@ -1,0 +1,93 @@
+"""Tests of the per-MTU operating-point forecast."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flexcoord.domain import market_time_units
+from flexcoord.errors import InvalidInputError
+from flexcoord.grid.forecast import (
+    OperatingForecast,
+    forecast_from_profiles,
+    forecast_from_snapshot,
+)
+from flexcoord.grid.model import GridModel, load_grid
+from flexcoord.grid.pgm import Injections, run_ac_batch, to_pgm
+from flexcoord.grid.timeseries_profiles import Profiles
+from tests.conftest import MV_RURAL, three_bus_net
+
+ISSUED = datetime(2026, 5, 31, 9, tzinfo=UTC)
+DAY = market_time_units(date(2026, 6, 1))
+STEP = 96 * 150
+
+
+def test_forecast_checks_shapes() -> None:
+    with pytest.raises(InvalidInputError, match="branch_flow_mw"):
+        OperatingForecast(
+            intervals=DAY[:2],
+            branch_names=("line:0",),
+            branch_flow_mw=np.zeros((1, 3)),
+            bus_ids=np.array([0]),
+            vm_pu=np.ones((1, 2)),
+            issued_at=ISSUED,
+        )
+
+
+def test_snapshot_forecast_repeats_the_operating_point() -> None:
+    grid = GridModel(three_bus_net(), code="three-bus")
+    forecast = forecast_from_snapshot(grid, intervals=DAY[:3], issued_at=ISSUED)
+    assert forecast.branch_names == grid.ptdf().branch_names
+    assert forecast.branch_flow_mw.shape == (3, 3)
+    assert np.allclose(forecast.branch_flow_mw[:, 0], forecast.branch_flow_mw[:, 2])
+    assert not forecast.branch_flow_mw.flags.writeable
+
+
+@pytest.mark.slow
+def test_profile_forecast_matches_an_independent_ac_power_flow() -> None:
+    grid = load_grid(MV_RURAL)
+    forecast = forecast_from_profiles(grid, start_step=STEP, intervals=DAY, issued_at=ISSUED)
+    assert forecast.intervals == DAY and forecast.issued_at == ISSUED
+    # the same step through run_ac_batch with absolute setpoints from the profile arrays
+    profiles = Profiles.of(grid.net)
+    t = 50
+    k = STEP + t
+    loads = grid.net.load.index
+    inj = Injections(
+        load_p_mw=pd.DataFrame([profiles.load_p.values(k, k + 1)[0]], columns=loads),
+        load_q_mvar=pd.DataFrame([profiles.load_q.values(k, k + 1)[0]], columns=loads),
+        sgen_p_mw=pd.DataFrame([profiles.sgen_p.values(k, k + 1)[0]], columns=grid.net.sgen.index),
+    )
+    ac = run_ac_batch(to_pgm(grid.net, injection_buses=()), inj, threading=-1)
+    flows = ac.p_from_mw.iloc[0].reindex(list(forecast.branch_names)).to_numpy()
+    assert np.allclose(forecast.branch_flow_mw[:, t], flows, atol=1e-6)
+    vm = ac.vm_pu.iloc[0].reindex(forecast.bus_ids).to_numpy()
+    assert np.allclose(forecast.vm_pu[:, t], vm, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_noise_is_seeded_and_smaller_intraday() -> None:
+    grid = load_grid(MV_RURAL)
+
+    def make(noise: float, seed: int) -> OperatingForecast:
+        return forecast_from_profiles(
+            grid, start_step=STEP, intervals=DAY, noise=noise, seed=seed, issued_at=ISSUED
+        )
+
+    truth, da, da_again, intraday = make(0.0, 0), make(0.1, 7), make(0.1, 7), make(0.03, 8)
+    assert np.array_equal(da.branch_flow_mw, da_again.branch_flow_mw)
+    err_da = np.abs(da.branch_flow_mw - truth.branch_flow_mw).mean()
+    err_id = np.abs(intraday.branch_flow_mw - truth.branch_flow_mw).mean()
+    assert 0 < err_id < err_da
+
+
+@pytest.mark.slow
+def test_intervals_must_match_the_steps() -> None:
+    grid = load_grid(MV_RURAL)
+    with pytest.raises(InvalidInputError, match="one MTU per step"):
+        forecast_from_profiles(grid, start_step=0, steps=4, intervals=DAY[:3], issued_at=ISSUED)
+    with pytest.raises(InvalidInputError, match="contiguous"):
+        forecast_from_profiles(grid, start_step=0, intervals=DAY[::2][:4], issued_at=ISSUED)
