@@ -1,0 +1,1 @@
+"""TSO–DSO coordination: schemes, allocation, bid forwarding, interface aggregation."""

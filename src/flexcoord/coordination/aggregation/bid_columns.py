@@ -1,0 +1,142 @@
+"""Bids of one DSO area as LP columns: bus injections per accepted MW, price, quantity.
+
+A bid accepted with ``x`` MW (``0 ≤ x ≤`` its quantity in the MTU) injects ``+x`` (UP) or ``-x``
+(DOWN) at its resource's buses; a group's MW are split over its units in proportion to their
+active ranges. Its reactive power follows its power factor: ``ΔQ = q_mvar_per_mw · ΔP`` (signed),
+so a bid moves along its cos φ line (``None``: unity power factor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from flexcoord.coordination.aggregation.dso_model import DsoLinearModel
+from flexcoord.domain import Bid, Direction, Register
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["BidColumns", "bid_columns"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BidColumns:
+    """Bids of one MTU as columns over the area buses of a :class:`DsoLinearModel`.
+
+    Attributes:
+        bids: The bids, in column order.
+        quantity_mw: Offered quantity in the MTU.
+        price_eur_per_mwh: Activation price (availability price if no activation price).
+        sign: +1 for UP, -1 for DOWN.
+        ep: ``(n_bus, n_bid)`` MW injected per MW accepted.
+        eq: ``(n_bus, n_bid)`` Mvar injected per MW accepted.
+    """
+
+    bids: tuple[Bid, ...]
+    quantity_mw: FloatArray
+    price_eur_per_mwh: FloatArray
+    sign: FloatArray
+    ep: FloatArray
+    eq: FloatArray
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Bid ids in column order."""
+        return tuple(b.id for b in self.bids)
+
+    @property
+    def n(self) -> int:
+        """Number of bids."""
+        return len(self.bids)
+
+
+def _quantity(bid: Bid, at: datetime | None) -> float | None:
+    if at is None:
+        return bid.quantities[0].quantity
+    for mq in bid.quantities:
+        if mq.interval.contains(at):
+            return mq.quantity
+    return None
+
+
+def bid_columns(
+    model: DsoLinearModel,
+    bids: Sequence[Bid],
+    register: Register,
+    *,
+    at: datetime | None = None,
+    direction: Direction | None = None,
+) -> BidColumns:
+    """The bids of ``model``'s area (others are skipped) in the MTU holding ``at``.
+
+    Args:
+        model: The linearised DSO area.
+        bids: Candidate bids; those on resources outside the area, of the other direction, or
+            without an MTU holding ``at`` are left out.
+        register: Resolves each bid's resource to its units and buses.
+        at: Instant selecting the MTU; ``None`` takes each bid's first MTU.
+        direction: Keep only bids of this direction (``None``: both).
+
+    Raises:
+        InvalidInputError: a bid's resource has a unit outside the area next to units inside.
+    """
+    area_buses = {int(b) for b in model.bus_ids}
+    kept: list[Bid] = []
+    qty: list[float] = []
+    cols_p: list[FloatArray] = []
+    issues: list[Issue] = []
+    for bid in bids:
+        if direction is not None and bid.direction is not direction:
+            continue
+        units = register.units_of(bid.resource_id)
+        buses = [register.connection_point(u.connection_point_id).bus for u in units]
+        inside = [b in area_buses for b in buses]
+        if not any(inside):
+            continue
+        if not all(inside):
+            issues.append(
+                Issue(
+                    kind="Bid",
+                    object_id=bid.id,
+                    field="resource_id",
+                    value=bid.resource_id,
+                    message=f"has units inside and outside DSO area {model.area_id!r}",
+                )
+            )
+            continue
+        q = _quantity(bid, at)
+        if q is None:
+            continue
+        weight = np.array([max(u.p_range_mw, 0.0) for u in units])
+        weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(units), 1 / len(units))
+        col = model.incidence(buses) @ weight
+        kept.append(bid)
+        qty.append(q)
+        cols_p.append(col * (1.0 if bid.direction is Direction.UP else -1.0))
+    if issues:
+        raise InvalidInputError(issues)
+    n_bus = model.n_bus
+    ep = np.column_stack(cols_p) if cols_p else np.zeros((n_bus, 0))
+    ratio = np.array([b.q_mvar_per_mw or 0.0 for b in kept])
+    price = np.array(
+        [
+            b.activation_price_eur_per_mwh
+            if b.activation_price_eur_per_mwh is not None
+            else (b.availability_price_eur_per_mw_h or 0.0)
+            for b in kept
+        ],
+        dtype=float,
+    )
+    return BidColumns(
+        bids=tuple(kept),
+        quantity_mw=np.array(qty, dtype=float),
+        price_eur_per_mwh=price,
+        sign=np.array([1.0 if b.direction is Direction.UP else -1.0 for b in kept]),
+        ep=ep,
+        eq=ep * ratio[None, :] if kept else np.zeros((n_bus, 0)),
+    )

@@ -1,0 +1,621 @@
+"""A linearised model of one DSO area at an operating point, seen from its coupling point(s).
+
+Sign conventions (written once, used everywhere in :mod:`flexcoord.coordination.aggregation`):
+
+* **Injections** at area buses are positive into the grid (generation up or consumption down), as
+  in pandapower and :mod:`flexcoord.grid.pgm`; a unit's setpoint follows the same sign.
+* **Interface flow** ``P_if`` / ``Q_if`` is the sum over the area's coupling points of the power
+  flowing **from the TSO into the DSO area** (transformer HV side, or the ``ext_grid``'s injection
+  of an MV-only grid). An area that exports has ``P_if < 0``. One MW of extra injection in the area
+  lowers ``P_if`` by about one MW (exactly ``-1`` without losses).
+* **Branch flows** are taken at the *from* side (``line.from_bus``, ``trafo.hv_bus``).
+
+How the sensitivities are obtained (an improvement over the DC PTDF + Jacobian mix of the design):
+every sensitivity comes from **one power-grid-model batch** of ``2·n_bus + 1`` AC power flows —
+the operating point, then a small active (``perturbation_mw``) and a small reactive
+(``perturbation_mw`` Mvar) injection at each area bus in turn. Forward differences give, at once
+and consistently with the AC check that later verifies the result: active *and* reactive branch
+flows per MW and per Mvar (needed for the apparent-power limits; the DC PTDF has no reactive
+part), voltage magnitudes per MW and Mvar, and the interface flows per MW and Mvar *with losses*
+(``dP_if/dP`` is about ``-1.0x``, not exactly ``-1``). On the radial MV areas of SimBench the
+active-flow part agrees with the DC PTDF within the losses (tested).
+
+Limits:
+
+* thermal: ``(P_b + ΔP_b)² + (Q_b + ΔQ_b)² ≤ ((1 - safety_margin) · S_max,b)²``, replaced by
+  ``n_cuts`` tangent lines (a regular polygon circumscribing the circle: optimistic by at most
+  ``1/cos(π/n_cuts) - 1``, 1.9 % with 16 cuts — keep ``safety_margin`` above it if the region
+  must be inner). ``S_max,b`` is the branch's MW limit from
+  :func:`flexcoord.grid.sensitivities.branch_limits` (at nominal voltage, with the grid's
+  ``max_loading_percent``) times the from-bus voltage at the operating point, since the AC check is
+  on current;
+* voltage: ``vm_min + voltage_margin_pu ≤ vm ≤ vm_max - voltage_margin_pu`` with the grid's own
+  band (:func:`flexcoord.grid.violations.resolve_limits`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from flexcoord.domain import Register
+from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.grid.pgm import AcBatchResult, Injections, PgmGrid, run_ac_batch, to_pgm
+from flexcoord.grid.violations import Limits, resolve_limits
+
+__all__ = [
+    "AcCheck",
+    "DsoLinearModel",
+    "LinearRows",
+    "UnitBoxes",
+    "ac_check",
+    "build_dso_model",
+    "flexible_units",
+    "interface_flows",
+    "with_bus_injections",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinearRows:
+    """Linear limits on decision columns ``x``: ``a @ x ≤ upper``, one named row each."""
+
+    a: FloatArray
+    upper: FloatArray
+    names: tuple[str, ...]
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return len(self.names)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class DsoLinearModel:
+    """One DSO area linearised at an operating point (module docstring: signs, method, limits).
+
+    Attributes:
+        area_id: The DSO area.
+        coupling_point_ids: Its coupling points (``"trafo:3"`` / ``"ext_grid:0"``).
+        bus_ids: The area's pandapower buses (column order of every ``*_per_mw`` matrix).
+        branch_names: The area's branches, its coupling transformers included.
+        p_from_mw: Active branch flow at the operating point.
+        q_from_mvar: Reactive branch flow at the operating point.
+        s_max_mva: Apparent-power limit per branch before the margin.
+        dp_from_dp: ``(n_branch, n_bus)`` MW of branch flow per MW injected.
+        dp_from_dq: MW of branch flow per Mvar injected.
+        dq_from_dp: Mvar of branch flow per MW injected.
+        dq_from_dq: Mvar of branch flow per Mvar injected.
+        vm_pu: Bus voltages at the operating point.
+        vm_min_pu: Lower voltage limit per bus (before the margin).
+        vm_max_pu: Upper voltage limit per bus (before the margin).
+        dvm_dp_pu_per_mw: ``(n_bus, n_bus)`` voltage change per MW injected.
+        dvm_dq_pu_per_mvar: Voltage change per Mvar injected.
+        interface_p_mw: ``P_if`` at the operating point (TSO → DSO positive).
+        interface_q_mvar: ``Q_if`` at the operating point.
+        interface_dp_dp: ``(n_bus,)`` change of ``P_if`` per MW injected (about -1).
+        interface_dp_dq: Change of ``P_if`` per Mvar injected.
+        interface_dq_dp: Change of ``Q_if`` per MW injected.
+        interface_dq_dq: Change of ``Q_if`` per Mvar injected (about -1).
+        safety_margin: Fraction of ``s_max_mva`` kept free (0 ≤ margin < 1).
+        voltage_margin_pu: Kept free inside the voltage band.
+        n_cuts: Tangent lines per branch circle.
+        pgm: The converted grid, for AC verification (``None`` for a hand-built model).
+        operating_point: Injections that define the operating point on top of the grid's base
+            case (``None``: the base case).
+    """
+
+    area_id: str
+    coupling_point_ids: tuple[str, ...]
+    bus_ids: IntArray
+    branch_names: tuple[str, ...]
+    p_from_mw: FloatArray
+    q_from_mvar: FloatArray
+    s_max_mva: FloatArray
+    dp_from_dp: FloatArray
+    dp_from_dq: FloatArray
+    dq_from_dp: FloatArray
+    dq_from_dq: FloatArray
+    vm_pu: FloatArray
+    vm_min_pu: FloatArray
+    vm_max_pu: FloatArray
+    dvm_dp_pu_per_mw: FloatArray
+    dvm_dq_pu_per_mvar: FloatArray
+    interface_p_mw: float
+    interface_q_mvar: float
+    interface_dp_dp: FloatArray
+    interface_dp_dq: FloatArray
+    interface_dq_dp: FloatArray
+    interface_dq_dq: FloatArray
+    safety_margin: float = 0.0
+    voltage_margin_pu: float = 0.0
+    n_cuts: int = 16
+    pgm: PgmGrid | None = field(default=None, repr=False)
+    operating_point: Injections | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        issues = []
+        if not (0.0 <= self.safety_margin < 1.0):
+            issues.append(("safety_margin", self.safety_margin, "must be in [0, 1)"))
+        if not (math.isfinite(self.voltage_margin_pu) and self.voltage_margin_pu >= 0):
+            issues.append(("voltage_margin_pu", self.voltage_margin_pu, "must be >= 0"))
+        if self.n_cuts < 4:
+            issues.append(("n_cuts", self.n_cuts, "must be >= 4"))
+        if issues:
+            raise InvalidInputError(
+                Issue(kind="DsoLinearModel", object_id=self.area_id, field=f, value=v, message=m)
+                for f, v, m in issues
+            )
+
+    @property
+    def n_bus(self) -> int:
+        """Number of area buses."""
+        return len(self.bus_ids)
+
+    def with_margin(
+        self, *, safety_margin: float | None = None, voltage_margin_pu: float | None = None
+    ) -> DsoLinearModel:
+        """The same model with other margins (a new object; this one is unchanged)."""
+        return dataclasses.replace(
+            self,
+            safety_margin=self.safety_margin if safety_margin is None else safety_margin,
+            voltage_margin_pu=(
+                self.voltage_margin_pu if voltage_margin_pu is None else voltage_margin_pu
+            ),
+        )
+
+    def bus_positions(self, buses: Sequence[int] | IntArray) -> IntArray:
+        """Positions of pandapower buses among :attr:`bus_ids`; others raise NotFoundError."""
+        index = {int(b): i for i, b in enumerate(self.bus_ids)}
+        missing = [int(b) for b in buses if int(b) not in index]
+        if missing:
+            raise NotFoundError(f"buses {missing[:10]} are not in DSO area {self.area_id!r}")
+        return np.fromiter((index[int(b)] for b in buses), dtype=np.int64, count=len(buses))
+
+    def incidence(self, bus_ids: Sequence[int] | IntArray) -> FloatArray:
+        """``(n_bus, n)`` matrix with a 1 at (position of ``bus_ids[j]``, ``j``)."""
+        out = np.zeros((self.n_bus, len(bus_ids)))
+        out[self.bus_positions(bus_ids), np.arange(len(bus_ids))] = 1.0
+        return out
+
+    def interface_rows(self, ep: FloatArray, eq: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(g_p, g_q)``: change of ``P_if`` and ``Q_if`` per unit of each decision column.
+
+        Args:
+            ep: ``(n_bus, n_col)`` MW injected at each area bus per unit of each column.
+            eq: ``(n_bus, n_col)`` Mvar injected per unit of each column.
+        """
+        g_p = self.interface_dp_dp @ ep + self.interface_dp_dq @ eq
+        g_q = self.interface_dq_dp @ ep + self.interface_dq_dq @ eq
+        return np.asarray(g_p, dtype=np.float64), np.asarray(g_q, dtype=np.float64)
+
+    def limit_rows(
+        self,
+        ep: FloatArray,
+        eq: FloatArray,
+        *,
+        col_lower: FloatArray | None = None,
+        col_upper: FloatArray | None = None,
+    ) -> LinearRows:
+        """The area's thermal and voltage limits as ``a @ x ≤ upper`` over decision columns.
+
+        With column bounds given, rows that cannot bind anywhere in the box are dropped (the
+        "systematic reduction of critical network elements" Industry4Redispatch asks for,
+        L2161): the result is the same, the LP smaller.
+
+        Args:
+            ep: ``(n_bus, n_col)`` MW injected at each area bus per unit of each column.
+            eq: ``(n_bus, n_col)`` Mvar injected per unit of each column.
+            col_lower: Lowest value of each column (for screening).
+            col_upper: Highest value of each column (for screening).
+        """
+        gp = self.dp_from_dp @ ep + self.dp_from_dq @ eq
+        gq = self.dq_from_dp @ ep + self.dq_from_dq @ eq
+        phi = 2.0 * np.pi * np.arange(self.n_cuts) / self.n_cuts
+        c, s = np.cos(phi), np.sin(phi)
+        n_br = len(self.branch_names)
+        a_th = (c[:, None, None] * gp[None] + s[:, None, None] * gq[None]).reshape(
+            self.n_cuts * n_br, -1
+        )
+        radius = (1.0 - self.safety_margin) * self.s_max_mva
+        up_th = (
+            radius[None, :] - c[:, None] * self.p_from_mw[None, :] - s[:, None] * self.q_from_mvar
+        ).reshape(-1)
+        gv = self.dvm_dp_pu_per_mw @ ep + self.dvm_dq_pu_per_mvar @ eq
+        up_v = self.vm_max_pu - self.voltage_margin_pu - self.vm_pu
+        lo_v = self.vm_pu - (self.vm_min_pu + self.voltage_margin_pu)
+        a = np.vstack([a_th, gv, -gv])
+        upper = np.concatenate([up_th, up_v, lo_v])
+        names = np.array(
+            [f"branch-flow[{b},cut{k}]" for k in range(self.n_cuts) for b in self.branch_names]
+            + [f"voltage-upper[bus:{b}]" for b in self.bus_ids]
+            + [f"voltage-lower[bus:{b}]" for b in self.bus_ids],
+            dtype=object,
+        )
+        if col_lower is not None and col_upper is not None:
+            reach = np.maximum(a * col_lower[None, :], a * col_upper[None, :]).sum(axis=1)
+            keep = reach > upper - 1e-9
+            a, upper, names = a[keep], upper[keep], names[keep]
+        return LinearRows(
+            a=np.ascontiguousarray(a), upper=upper, names=tuple(str(n) for n in names)
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitBoxes:
+    """Flexible units of an area as boxes around their current setpoints (injection signs).
+
+    ``dp_*`` / ``dq_*`` bound the *change* from the current setpoint and always contain 0: a
+    setpoint outside the registered range (a forecast above rating, a load's reactive power when
+    the register gives it no reactive range) is kept as it is, not forced back.
+
+    Attributes:
+        unit_ids: Unit ids.
+        bus_ids: pandapower bus per unit.
+        p_mw: Current active setpoint.
+        q_mvar: Current reactive setpoint.
+        dp_min_mw: Lowest change of active power.
+        dp_max_mw: Highest change of active power.
+        dq_min_mvar: Lowest change of reactive power.
+        dq_max_mvar: Highest change of reactive power.
+    """
+
+    unit_ids: tuple[str, ...]
+    bus_ids: IntArray
+    p_mw: FloatArray
+    q_mvar: FloatArray
+    dp_min_mw: FloatArray
+    dp_max_mw: FloatArray
+    dq_min_mvar: FloatArray
+    dq_max_mvar: FloatArray
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return len(self.unit_ids)
+
+    def scaled(self, factor: float) -> UnitBoxes:
+        """The same units with every range multiplied by ``factor`` (for stress studies)."""
+        return dataclasses.replace(
+            self,
+            dp_min_mw=self.dp_min_mw * factor,
+            dp_max_mw=self.dp_max_mw * factor,
+            dq_min_mvar=self.dq_min_mvar * factor,
+            dq_max_mvar=self.dq_max_mvar * factor,
+        )
+
+
+_SETPOINT_TABLES = {"sgen": 1.0, "gen": 1.0, "load": -1.0, "storage": -1.0}
+
+
+def flexible_units(
+    grid: Any,
+    register: Register,
+    area_id: str,
+    *,
+    setpoints_mw: Mapping[str, float] | None = None,
+) -> UnitBoxes:
+    """The register's units in ``area_id`` as :class:`UnitBoxes`.
+
+    Current setpoints: for units built by :func:`flexcoord.grid.portfolio.build_portfolio` from
+    the grid's own elements (``"sgen:3"``, ``"load:7"``, ``"storage:0"``, ``"gen:1"``) the
+    element's ``p_mw`` / ``q_mvar`` times ``scaling`` in injection sign; 0 for added units (EV
+    chargers, heat pumps, batteries idle); ``setpoints_mw`` overrides active setpoints by unit id.
+
+    Args:
+        grid: A :class:`~flexcoord.grid.model.GridModel`.
+        register: The register holding the units.
+        area_id: The DSO area.
+        setpoints_mw: Active setpoints by unit id (injection sign), overriding the grid's.
+    """
+    net = grid.net
+    overrides = dict(setpoints_mw or {})
+    ids: list[str] = []
+    rows: list[tuple[int, float, float, float, float, float, float]] = []
+    for unit in register.units:
+        cp = register.connection_point(unit.connection_point_id)
+        if cp.area_id != area_id:
+            continue
+        p0 = q0 = 0.0
+        table, _, index = unit.id.partition(":")
+        if table in _SETPOINT_TABLES and index.isdigit() and int(index) in net[table].index:
+            element = net[table].loc[int(index)]
+            scaling = float(element.get("scaling", 1.0))
+            p0 = _SETPOINT_TABLES[table] * float(element.p_mw) * scaling
+            q0 = _SETPOINT_TABLES[table] * float(element.get("q_mvar", 0.0)) * scaling
+        p0 = float(overrides.get(unit.id, p0))
+        ids.append(unit.id)
+        rows.append(
+            (cp.bus, p0, q0, unit.p_min_mw, unit.p_max_mw, unit.q_min_mvar, unit.q_max_mvar)
+        )
+    if not ids:
+        raise NotFoundError(f"no unit of the register is in DSO area {area_id!r}")
+    arr = np.array([r[1:] for r in rows], dtype=np.float64)
+    p0, q0, p_lo, p_hi, q_lo, q_hi = arr.T
+    return UnitBoxes(
+        unit_ids=tuple(ids),
+        bus_ids=np.array([r[0] for r in rows], dtype=np.int64),
+        p_mw=p0,
+        q_mvar=q0,
+        dp_min_mw=np.minimum(p_lo - p0, 0.0),
+        dp_max_mw=np.maximum(p_hi - p0, 0.0),
+        dq_min_mvar=np.minimum(q_lo - q0, 0.0),
+        dq_max_mvar=np.maximum(q_hi - q0, 0.0),
+    )
+
+
+def with_bus_injections(
+    base: Injections | None, bus_p_mw: pd.DataFrame, bus_q_mvar: pd.DataFrame
+) -> Injections:
+    """Scenarios = ``base`` (one scenario, broadcast) plus added bus injections per row.
+
+    The frames share one row index (the scenario labels); the added injections are summed with
+    any ``bus_*`` frame of ``base``.
+    """
+    labels = bus_p_mw.index
+    frames: dict[str, pd.DataFrame] = {}
+    for name, frame in (base.frames() if base is not None else {}).items():
+        if len(frame) != 1:
+            raise InvalidInputError(
+                [
+                    Issue(
+                        kind="Injections",
+                        object_id=name,
+                        field="n_scenarios",
+                        value=len(frame),
+                        message="the operating point must be a single scenario",
+                    )
+                ]
+            )
+        frames[name] = pd.DataFrame(
+            np.repeat(frame.to_numpy(dtype=float), len(labels), axis=0),
+            index=labels,
+            columns=frame.columns,
+        )
+    for name, added in (("bus_p_mw", bus_p_mw), ("bus_q_mvar", bus_q_mvar)):
+        if name in frames:
+            frames[name] = frames[name].add(added, fill_value=0.0)
+        else:
+            frames[name] = added
+    return Injections(**frames)
+
+
+def interface_flows(
+    result: AcBatchResult, coupling_point_ids: Sequence[str]
+) -> tuple[FloatArray, FloatArray]:
+    """``(P_if, Q_if)`` per scenario of an AC batch: sum over coupling points, TSO → DSO > 0."""
+    n = len(result.vm_pu)
+    p, q = np.zeros(n), np.zeros(n)
+    for cp in coupling_point_ids:
+        table, _, index = cp.partition(":")
+        if table == "ext_grid":
+            p += result.ext_grid_p_mw[int(index)].to_numpy(dtype=float)
+            q += result.ext_grid_q_mvar[int(index)].to_numpy(dtype=float)
+        else:
+            p += result.p_from_mw[cp].to_numpy(dtype=float)
+            q += result.q_from_mvar[cp].to_numpy(dtype=float)
+    return p, q
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcCheck:
+    """AC power flows of dispatch scenarios of one DSO area, checked against its own limits.
+
+    Attributes:
+        p_mw: AC interface active flow per scenario (TSO → DSO positive).
+        q_mvar: AC interface reactive flow per scenario.
+        loading_ratio: Largest branch loading / its limit inside the area (1.0 = at the limit).
+        vm_excess_pu: Largest voltage excursion beyond the band inside the area (≤ 0: none).
+        feasible: ``loading_ratio ≤ 1 + tol`` and ``vm_excess_pu ≤ tol_pu`` per scenario.
+    """
+
+    p_mw: FloatArray
+    q_mvar: FloatArray
+    loading_ratio: FloatArray
+    vm_excess_pu: FloatArray
+    feasible: NDArray[np.bool_]
+
+
+def ac_check(
+    model: DsoLinearModel,
+    bus_dp_mw: FloatArray,
+    bus_dq_mvar: FloatArray,
+    *,
+    loading_tol: float = 0.0,
+    vm_tol_pu: float = 0.0,
+    threading: int = 0,
+) -> AcCheck:
+    """One PGM batch: the operating point plus each row's injections at the area buses.
+
+    Args:
+        model: A model built by :func:`build_dso_model` (it carries the converted grid).
+        bus_dp_mw: ``(n_scenarios, n_bus)`` added active injections, columns as ``bus_ids``.
+        bus_dq_mvar: Added reactive injections, same shape.
+        loading_tol: Loading above the limit still counted feasible (fraction of the limit).
+        vm_tol_pu: Voltage beyond the band still counted feasible.
+        threading: PGM threading (0: all cores).
+
+    Raises:
+        InvalidInputError: a hand-built model without a grid.
+        GridError: a power flow does not converge.
+    """
+    if model.pgm is None:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="DsoLinearModel",
+                    object_id=model.area_id,
+                    field="pgm",
+                    value=None,
+                    message="is needed for an AC check; build the model with build_dso_model",
+                )
+            ]
+        )
+    dp = np.atleast_2d(np.asarray(bus_dp_mw, dtype=float))
+    dq = np.atleast_2d(np.asarray(bus_dq_mvar, dtype=float))
+    labels = pd.RangeIndex(len(dp))
+    scenarios = with_bus_injections(
+        model.operating_point,
+        pd.DataFrame(dp, index=labels, columns=model.bus_ids),
+        pd.DataFrame(dq, index=labels, columns=model.bus_ids),
+    )
+    res = run_ac_batch(model.pgm, scenarios, threading=threading)
+    p_if, q_if = interface_flows(res, model.coupling_point_ids)
+    vmin, vmax, lmax = resolve_limits(model.pgm, Limits())
+    bpos = model.pgm.buses.index.get_indexer(pd.Index(model.bus_ids))
+    rpos = model.pgm.branches.index.get_indexer(pd.Index(list(model.branch_names)))
+    loading = res.loading_percent.to_numpy(dtype=float)[:, rpos] / lmax[rpos][None, :]
+    vm = res.vm_pu.to_numpy(dtype=float)[:, bpos]
+    excess = np.maximum(vm - vmax[bpos][None, :], vmin[bpos][None, :] - vm)
+    ratio = loading.max(axis=1) if loading.size else np.zeros(len(dp))
+    vex = excess.max(axis=1)
+    return AcCheck(
+        p_mw=p_if,
+        q_mvar=q_if,
+        loading_ratio=ratio,
+        vm_excess_pu=vex,
+        feasible=(ratio <= 1.0 + loading_tol) & (vex <= vm_tol_pu),
+    )
+
+
+def area_branches(net: Any, bus_ids: frozenset[int], branch_index: pd.Index) -> tuple[str, ...]:
+    """In-service branches (names of ``branch_index``) with at least one end in the area."""
+    out: list[str] = []
+    for name in branch_index:
+        table, _, index = str(name).partition(":")
+        row = net[table].loc[int(index)]
+        ends = (row.from_bus, row.to_bus) if table == "line" else (row.hv_bus, row.lv_bus)
+        if int(ends[0]) in bus_ids or int(ends[1]) in bus_ids:
+            out.append(str(name))
+    return tuple(out)
+
+
+def build_dso_model(
+    grid: Any,
+    area_id: str | None = None,
+    *,
+    operating_point: Injections | None = None,
+    pgm: PgmGrid | None = None,
+    safety_margin: float = 0.0,
+    voltage_margin_pu: float = 0.0,
+    n_cuts: int = 16,
+    perturbation_mw: float = 0.1,
+) -> DsoLinearModel:
+    """Linearise a DSO area of ``grid`` at an operating point (one PGM batch, module docstring).
+
+    Args:
+        grid: A :class:`~flexcoord.grid.model.GridModel` (not modified).
+        area_id: The DSO area; ``None`` takes the area with most buses (first by id on a tie).
+        operating_point: One scenario of :class:`~flexcoord.grid.pgm.Injections` on top of the
+            grid's base case (e.g. a per-MTU forecast); ``None`` is the base case.
+        pgm: The grid converted by :func:`~flexcoord.grid.pgm.to_pgm` (converted here if not
+            given; pass it to save 50–100 ms per model).
+        safety_margin: Fraction of each branch limit kept free.
+        voltage_margin_pu: Kept free inside each bus's voltage band.
+        n_cuts: Tangent lines approximating each branch's apparent-power circle.
+        perturbation_mw: Step of the forward differences (MW and Mvar).
+
+    Raises:
+        NotFoundError: unknown ``area_id``.
+        GridError: a power flow does not converge.
+
+    Example:
+        >>> from flexcoord.grid.model import load_grid
+        >>> model = build_dso_model(load_grid("1-MV-rural--0-sw"))
+        >>> model.area_id, model.coupling_point_ids, round(model.interface_p_mw, 2)
+        ('MV1.101', ('trafo:0', 'trafo:1'), -8.09)
+        >>> bool(-1.05 < model.interface_dp_dp.mean() < -0.99)
+        True
+    """
+    split = grid.areas
+    if area_id is None:
+        area = min(split.dso_areas, key=lambda a: (-len(a.bus_ids), a.id))
+    else:
+        try:
+            area = split.dso_area(area_id)
+        except KeyError as exc:
+            raise NotFoundError(str(exc.args[0])) from None
+    pgm = pgm if pgm is not None else to_pgm(grid.net)
+    buses = np.array(sorted(area.bus_ids), dtype=np.int64)
+    n = len(buses)
+    step = float(perturbation_mw)
+    labels = pd.RangeIndex(2 * n + 1)
+    dp = np.zeros((2 * n + 1, n))
+    dq = np.zeros((2 * n + 1, n))
+    dp[1 : n + 1] = step * np.eye(n)
+    dq[n + 1 :] = step * np.eye(n)
+    scenarios = with_bus_injections(
+        operating_point,
+        pd.DataFrame(dp, index=labels, columns=buses),
+        pd.DataFrame(dq, index=labels, columns=buses),
+    )
+    res = run_ac_batch(pgm, scenarios)
+    cps = tuple(cp.id for cp in area.coupling_points)
+    names = area_branches(grid.net, area.bus_ids, pgm.branches.index)
+    pf = res.p_from_mw[list(names)].to_numpy(dtype=float)
+    qf = res.q_from_mvar[list(names)].to_numpy(dtype=float)
+    vm = res.vm_pu[buses].to_numpy(dtype=float)
+    p_if, q_if = interface_flows(res, cps)
+
+    def sens(values: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(d/dP, d/dQ) with the bus along the last axis."""
+        d = (values[1:] - values[0]) / step
+        return np.ascontiguousarray(d[:n].T), np.ascontiguousarray(d[n:].T)
+
+    dpp, dpq = sens(pf)
+    dqp, dqq = sens(qf)
+    dvp, dvq = sens(vm)
+    ifpp, ifpq = sens(p_if[:, None])
+    ifqp, ifqq = sens(q_if[:, None])
+    vmin, vmax, _ = resolve_limits(pgm, Limits())
+    pos = pgm.buses.index.get_indexer(pd.Index(buses))
+    limits = grid.branch_limits()
+    limit_of = dict(zip(limits.branch_names, limits.limit_mw, strict=True))
+    from_bus = np.array([_from_bus(grid.net, b) for b in names], dtype=np.int64)
+    vm_from = res.vm_pu[from_bus].to_numpy(dtype=float)[0]
+    s_max = np.array([limit_of[b] for b in names], dtype=np.float64) * vm_from
+    return DsoLinearModel(
+        area_id=area.id,
+        coupling_point_ids=cps,
+        bus_ids=buses,
+        branch_names=names,
+        p_from_mw=pf[0].copy(),
+        q_from_mvar=qf[0].copy(),
+        s_max_mva=s_max,
+        dp_from_dp=dpp,
+        dp_from_dq=dpq,
+        dq_from_dp=dqp,
+        dq_from_dq=dqq,
+        vm_pu=vm[0].copy(),
+        vm_min_pu=vmin[pos],
+        vm_max_pu=vmax[pos],
+        dvm_dp_pu_per_mw=dvp,
+        dvm_dq_pu_per_mvar=dvq,
+        interface_p_mw=float(p_if[0]),
+        interface_q_mvar=float(q_if[0]),
+        interface_dp_dp=ifpp[0],
+        interface_dp_dq=ifpq[0],
+        interface_dq_dp=ifqp[0],
+        interface_dq_dq=ifqq[0],
+        safety_margin=safety_margin,
+        voltage_margin_pu=voltage_margin_pu,
+        n_cuts=n_cuts,
+        pgm=pgm,
+        operating_point=operating_point,
+    )
+
+
+def _from_bus(net: Any, name: str) -> int:
+    table, _, index = name.partition(":")
+    row = net[table].loc[int(index)]
+    return int(row.from_bus if table == "line" else row.hv_bus)

@@ -1,0 +1,93 @@
+"""The HiGHS plumbing of the aggregation LPs: numpy / scipy.sparse blocks straight into ``highspy``.
+
+As the clearing engine does (:mod:`flexcoord.clearing.solve`), the problems are handed over as
+arrays in one ``HighsLp``; no modelling layer. A model is passed once and re-solved with changed
+costs or bounds, so HiGHS restarts from the previous basis (warm start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from flexcoord.errors import SolverError
+
+__all__ = ["LpArrays", "highs_from_arrays", "is_infeasible", "is_optimal", "solution"]
+
+FloatArray = NDArray[np.float64]
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LpArrays:
+    """``min cost·x`` s.t. ``row_lower ≤ A x ≤ row_upper``, ``col_lower ≤ x ≤ col_upper``.
+
+    ``col_names`` / ``row_names`` map columns and rows back to domain objects
+    (``unit-dp[sgen:3]``, ``branch-flow[line:12,cut3]``).
+    """
+
+    cost: FloatArray
+    col_lower: FloatArray
+    col_upper: FloatArray
+    a: sp.csc_matrix
+    row_lower: FloatArray
+    row_upper: FloatArray
+    col_names: tuple[str, ...]
+    row_names: tuple[str, ...]
+    integrality: NDArray[np.uint8] | None = None
+
+    def highs_lp(self) -> Any:
+        """The ``highspy.HighsLp`` of these arrays."""
+        lp = highspy.HighsLp()
+        n_row, n_col = self.a.shape
+        lp.num_col_ = n_col
+        lp.num_row_ = n_row
+        lp.col_cost_ = self.cost
+        lp.col_lower_ = self.col_lower
+        lp.col_upper_ = self.col_upper
+        lp.row_lower_ = self.row_lower
+        lp.row_upper_ = self.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = self.a.indptr.astype(np.int32, copy=False)
+        lp.a_matrix_.index_ = self.a.indices.astype(np.int32, copy=False)
+        lp.a_matrix_.value_ = self.a.data
+        lp.a_matrix_.num_col_ = n_col
+        lp.a_matrix_.num_row_ = n_row
+        if self.integrality is not None:
+            lp.integrality_ = [highspy.HighsVarType(int(v)) for v in self.integrality]
+        return lp
+
+
+def highs_from_arrays(arrays: LpArrays, *, threads: int = 1) -> Any:
+    """A silent, deterministic ``highspy.Highs`` holding ``arrays``."""
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
+    h.setOptionValue("random_seed", 0)
+    h.passModel(arrays.highs_lp())
+    return h
+
+
+def is_optimal(h: Any) -> bool:
+    """Whether the last run ended optimal."""
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+
+def is_infeasible(h: Any) -> bool:
+    """Whether the last run proved the model infeasible."""
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kInfeasible)
+
+
+def solution(h: Any, what: str) -> FloatArray:
+    """Column values of an optimal run; anything else but infeasibility raises SolverError."""
+    if not is_optimal(h):
+        raise SolverError(
+            f"HiGHS ended with {h.modelStatusToString(h.getModelStatus())!r} while computing "
+            f"{what}; the model is bounded and was feasible, so this is a numerical failure"
+        )
+    return np.asarray(h.getSolution().col_value, dtype=np.float64)

@@ -1,0 +1,245 @@
+"""Aggregated equivalent offer at a coupling point (OneNet Poland: L657–L659).
+
+For an interface quantity ``V`` (MW delivered at the coupling point in the bids' direction: UP
+lowers ``P_if``, DOWN raises it) the least-cost DSO-feasible combination of the area's bids is an
+LP; its cost ``C(V)`` is convex and piecewise linear in ``V`` (a min-cost LP parametrised in a
+right-hand side). The curve samples it at ``levels`` evenly spaced quantities up to the largest
+DSO-feasible ``V``; each step's price is ``ΔC/ΔV`` over the slice, so prices never decrease, and a
+step lists the bids backing its cumulative level. Interface losses are in ``V`` (the model's
+interface sensitivities), so 1 MW at the coupling point may need slightly more or less than 1 MW
+of bids.
+
+Indivisible bids: ``indivisible="relax"`` (default) uses the LP relaxation — the curve is then an
+optimistic price bound for those bids (a MILP step curve is not convex, so a merit order of it is
+not well defined; left to the clearing); ``"exclude"`` leaves them out. XOR sets enter as
+``Σ x_b / q_b ≤ 1`` (exact for divisible bids, the relaxation otherwise). Linked (parent) and block
+bids are treated as independent.
+
+What the TSO receives: :meth:`OfferCurve.as_bids` — one divisible domain
+:class:`~flexcoord.domain.Bid` per step on the virtual resource ``"interface:<area id>"``
+(registered by the coordination layer as a resource at the coupling point), each step's bid
+linked to the previous one by ``parent_bid_id`` so a clearing takes them in merit order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from flexcoord.coordination.aggregation.bid_columns import BidColumns, bid_columns
+from flexcoord.coordination.aggregation.dso_model import DsoLinearModel
+from flexcoord.coordination.aggregation.linear_program import (
+    INF,
+    LpArrays,
+    highs_from_arrays,
+    is_infeasible,
+    solution,
+)
+from flexcoord.domain import Bid, Direction, Interval, Register
+
+__all__ = ["OfferCurve", "OfferStep", "aggregated_offer_curve", "bid_lp"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferStep:
+    """One step of the aggregated curve.
+
+    Attributes:
+        quantity_mw: Width of the step at the coupling point.
+        price_eur_per_mwh: Marginal price over the step.
+        cumulative_mw: Interface quantity at the end of the step.
+        allocation_mw: Accepted MW per bid id at ``cumulative_mw`` (bids at 0 left out).
+    """
+
+    quantity_mw: float
+    price_eur_per_mwh: float
+    cumulative_mw: float
+    allocation_mw: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferCurve:
+    """The equivalent offer of a DSO area at its coupling point(s) in one direction.
+
+    Attributes:
+        area_id: The DSO area.
+        coupling_point_ids: Where the offer is delivered.
+        direction: UP (less import / more export at the interface) or DOWN.
+        steps: Steps in merit order (prices non-decreasing).
+        max_quantity_mw: The largest DSO-feasible interface quantity.
+        bid_ids: The bids considered.
+    """
+
+    area_id: str
+    coupling_point_ids: tuple[str, ...]
+    direction: Direction
+    steps: tuple[OfferStep, ...]
+    max_quantity_mw: float
+    bid_ids: tuple[str, ...]
+
+    def as_bids(
+        self,
+        *,
+        fsp_id: str,
+        product_id: str,
+        interval: Interval,
+        submitted_at: datetime,
+        resource_id: str | None = None,
+    ) -> tuple[Bid, ...]:
+        """The curve as divisible domain bids on a virtual resource at the coupling point.
+
+        Args:
+            fsp_id: Who forwards the offer (the DSO or the platform acting for it).
+            product_id: The TSO product.
+            interval: The MTU.
+            submitted_at: Forwarding time.
+            resource_id: The virtual resource; default ``"interface:<area id>"``.
+        """
+        resource = resource_id or f"interface:{self.area_id}"
+        out: list[Bid] = []
+        for k, step in enumerate(self.steps):
+            if step.quantity_mw <= 1e-9:
+                continue
+            out.append(
+                Bid(
+                    id=f"{resource}:{self.direction.value}:{k}",
+                    fsp_id=fsp_id,
+                    resource_id=resource,
+                    product_id=product_id,
+                    direction=self.direction,
+                    quantities=({"interval": interval, "quantity": step.quantity_mw},),  # type: ignore[arg-type]
+                    submitted_at=submitted_at,
+                    activation_price_eur_per_mwh=step.price_eur_per_mwh,
+                    divisible=True,
+                    parent_bid_id=out[-1].id if out else None,
+                )
+            )
+        return tuple(out)
+
+
+def bid_lp(model: DsoLinearModel, cols: BidColumns) -> tuple[LpArrays, FloatArray]:
+    """LP over accepted MW per bid (cost = price) with the area's limits and XOR rows.
+
+    Returns the arrays and ``g_p``, the change of ``P_if`` per accepted MW of each bid.
+    """
+    q = cols.quantity_mw
+    zero = np.zeros(cols.n)
+    rows = model.limit_rows(cols.ep, cols.eq, col_lower=zero, col_upper=q)
+    g_p, _ = model.interface_rows(cols.ep, cols.eq)
+    sets: dict[str, list[int]] = {}
+    for j, b in enumerate(cols.bids):
+        if b.exclusive_set is not None:
+            sets.setdefault(b.exclusive_set, []).append(j)
+    xor = np.zeros((len(sets), cols.n))
+    for i, members in enumerate(sets.values()):
+        xor[i, members] = 1.0 / q[members]
+    a = np.vstack([rows.a, xor])
+    return (
+        LpArrays(
+            cost=cols.price_eur_per_mwh.copy(),
+            col_lower=zero,
+            col_upper=q.copy(),
+            a=sp.csc_matrix(a),
+            row_lower=np.full(a.shape[0], -INF),
+            row_upper=np.concatenate([rows.upper, np.ones(len(sets))]),
+            col_names=tuple(f"bid-accept[{b}]" for b in cols.ids),
+            row_names=rows.names + tuple(f"exclusive[{s}]" for s in sets),
+        ),
+        g_p,
+    )
+
+
+def aggregated_offer_curve(
+    model: DsoLinearModel,
+    bids: Sequence[Bid],
+    register: Register,
+    *,
+    direction: Direction,
+    levels: int = 20,
+    at: datetime | None = None,
+    indivisible: Literal["relax", "exclude"] = "relax",
+) -> OfferCurve:
+    """The price–quantity curve of ``model``'s area at its coupling point(s) (module docstring).
+
+    Args:
+        model: The linearised DSO area (its margins apply).
+        bids: Candidate bids; only the area's bids of ``direction`` in the MTU of ``at`` count.
+        register: Resolves bids to units and buses.
+        direction: UP or DOWN at the interface.
+        levels: Number of quantity levels sampled (steps before merging equal prices).
+        at: Instant selecting the MTU (``None``: each bid's first MTU).
+        indivisible: ``"relax"`` or ``"exclude"`` indivisible bids.
+
+    Example:
+        See ``tests/coordination/test_aggregation_offer_curve.py``.
+    """
+    direction = Direction(direction)
+    pool = [b for b in bids if indivisible == "relax" or b.divisible]
+    cols = bid_columns(model, pool, register, at=at, direction=direction)
+    if cols.n == 0:
+        return OfferCurve(
+            area_id=model.area_id,
+            coupling_point_ids=model.coupling_point_ids,
+            direction=direction,
+            steps=(),
+            max_quantity_mw=0.0,
+            bid_ids=(),
+        )
+    arrays, g_p = bid_lp(model, cols)
+    delivered = -g_p if direction is Direction.UP else g_p  # V per accepted MW
+    h = highs_from_arrays(arrays)
+    idx = np.arange(cols.n, dtype=np.int32)
+    h.changeColsCost(cols.n, idx, -delivered)
+    h.run()
+    v_max = 0.0
+    if not is_infeasible(h):
+        v_max = max(float(solution(h, "the largest interface quantity") @ delivered), 0.0)
+    steps: list[OfferStep] = []
+    if v_max > 1e-9:
+        h.changeColsCost(cols.n, idx, cols.price_eur_per_mwh)
+        nz = np.flatnonzero(delivered).astype(np.int32)
+        h.addRow(0.0, 0.0, len(nz), nz, delivered[nz])
+        row = h.getNumRow() - 1
+        prev_v, prev_c = 0.0, 0.0
+        for k in range(1, levels + 1):
+            v = v_max * k / levels
+            h.changeRowBounds(row, v, v)
+            h.run()
+            x = solution(h, f"the least-cost combination for {v:.3f} MW")
+            cost = float(x @ cols.price_eur_per_mwh)
+            price = (cost - prev_c) / (v - prev_v)
+            alloc = {cols.ids[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)}
+            if steps and abs(price - steps[-1].price_eur_per_mwh) <= 1e-6 * max(1.0, abs(price)):
+                last = steps[-1]
+                steps[-1] = OfferStep(
+                    quantity_mw=last.quantity_mw + v - prev_v,
+                    price_eur_per_mwh=last.price_eur_per_mwh,
+                    cumulative_mw=v,
+                    allocation_mw=alloc,
+                )
+            else:
+                steps.append(
+                    OfferStep(
+                        quantity_mw=v - prev_v,
+                        price_eur_per_mwh=price,
+                        cumulative_mw=v,
+                        allocation_mw=alloc,
+                    )
+                )
+            prev_v, prev_c = v, cost
+    return OfferCurve(
+        area_id=model.area_id,
+        coupling_point_ids=model.coupling_point_ids,
+        direction=direction,
+        steps=tuple(steps),
+        max_quantity_mw=v_max,
+        bid_ids=cols.ids,
+    )
