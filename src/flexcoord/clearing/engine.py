@@ -6,8 +6,10 @@ operating point) is handed to an :class:`AcChecker` (the power-grid-model implem
 voltages is the *linearisation error*. With ``options.ac_max_iterations > 0`` the engine
 re-linearises by offset correction - the base flows and voltages of the problem are shifted by that
 error, so the linear model is exact at the last dispatch - and re-clears, until the AC check
-shows no
-violation or the iterations run out. The result carries an :class:`AcReport` with the residual
+shows no *new* violation or the iterations run out. A violation is new when the AC violation of a
+branch or voltage exceeds the residual the linear clearing already priced there (a base-case
+violation no bid can relieve stays as a priced residual, counted in ``priced_residuals``; it is not
+a reason to iterate). The result carries an :class:`AcReport` with the residual
 violations, the error of the last linearisation and the error before any re-clearing.
 """
 
@@ -51,13 +53,15 @@ def nodal_injections(result: ClearingResult) -> tuple[FloatArray, FloatArray]:
     p = result.problem
     sign = np.where(p.slot_up, 1.0, -1.0)
     located = p.slot_bus >= 0
-    out = []
-    for reactive in (False, True):
-        m = located & (p.slot_reactive == reactive)
-        inj = np.zeros((p.n_bus, p.n_mtu))
-        np.add.at(inj, (p.slot_bus[m], p.slot_mtu[m]), (sign * result.slot_accepted_mw)[m])
-        out.append(inj)
-    return out[0], out[1]
+    signed = sign * result.slot_accepted_mw
+    act = located & ~p.slot_reactive
+    rea = located & p.slot_reactive
+    inj_p = np.zeros((p.n_bus, p.n_mtu))
+    inj_q = np.zeros((p.n_bus, p.n_mtu))
+    np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), signed[act])
+    np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), signed[rea])
+    np.add.at(inj_q, (p.slot_bus[act], p.slot_mtu[act]), (signed * p.slot_q_mvar_per_mw)[act])
+    return inj_p, inj_q
 
 
 def _clear_once(problem: ClearingProblem, options: ClearingOptions) -> ClearingResult:
@@ -111,10 +115,17 @@ def clear_problem(
         d_vm = ac.vm_pu - result.vm_pu
         err = (float(np.max(np.abs(d_flow), initial=0.0)), float(np.max(np.abs(d_vm), initial=0.0)))
         first_err = first_err or err
-        over = np.abs(ac.branch_flow_mw) - lim[:, None] > options.ac_tolerance_mw
-        v_over = (ac.vm_pu - current.vm_max_pu[:, None] > options.ac_tolerance_pu) | (
-            current.vm_min_pu[:, None] - ac.vm_pu > options.ac_tolerance_pu
+        br = np.clip(np.abs(ac.branch_flow_mw) - lim[:, None], 0.0, None)
+        vv = np.clip(
+            np.maximum(
+                ac.vm_pu - current.vm_max_pu[:, None], current.vm_min_pu[:, None] - ac.vm_pu
+            ),
+            0.0,
+            None,
         )
+        # a violation the linear model did not see (beyond its own priced residual) is new
+        over = br - result.branch_violation_mw > options.ac_tolerance_mw
+        v_over = vv - result.voltage_violation_pu > options.ac_tolerance_pu
         if not (over.any() or v_over.any()) or iterations >= options.ac_max_iterations:
             break
         current = current.with_operating_point(
@@ -132,12 +143,8 @@ def clear_problem(
         f"{current.vbus_names[v]} voltage at {current.mtu_labels[t]}: AC {ac.vm_pu[v, t]:.5f} pu"
         for v, t in zip(*np.nonzero(v_over), strict=True)
     ]
-    br = np.clip(np.abs(ac.branch_flow_mw) - lim[:, None], 0.0, None)
-    vv = np.clip(
-        np.maximum(ac.vm_pu - current.vm_max_pu[:, None], current.vm_min_pu[:, None] - ac.vm_pu),
-        0.0,
-        None,
-    )
+    priced = int(np.count_nonzero((br > options.ac_tolerance_mw) & ~over))
+    priced += int(np.count_nonzero((vv > options.ac_tolerance_pu) & ~v_over))
     report = AcReport(
         iterations=iterations,
         converged=not texts,
@@ -148,5 +155,6 @@ def clear_problem(
         initial_linearisation_error_flow_mw=first_err[0],
         initial_linearisation_error_vm_pu=first_err[1],
         violations=tuple(texts),
+        priced_residuals=priced,
     )
     return replace(result, ac=report)

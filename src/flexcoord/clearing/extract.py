@@ -92,6 +92,11 @@ def extract(
     np.add.at(inj_p, (p.slot_mtu[act], p.slot_bus[act]), (sign * slot_mw)[act])
     rea = located & p.slot_reactive
     np.add.at(inj_q, (p.slot_mtu[rea], p.slot_bus[rea]), (sign * slot_mw)[rea])
+    np.add.at(
+        inj_q,
+        (p.slot_mtu[act], p.slot_bus[act]),
+        (sign * slot_mw * p.slot_q_mvar_per_mw)[act],
+    )
     flow = p.base_flow_mw + p.ptdf @ inj_p.T if nl else np.zeros((0, n_t))
     vm = p.base_vm_pu + p.dvm_dp @ inj_p.T + p.dvm_dq @ inj_q.T if nv else np.zeros((0, n_t))
     lim = (1.0 - p.safety_margin) * p.limit_mw

@@ -22,7 +22,8 @@ Columns (in this order; every block is a contiguous range):
 ==================  ==========================================================================
 
 Rows: ``need-cover`` (Σ eligible accepted MW + shortfall >= Q), the bid-structure rows above,
-``nodal-p``/``nodal-q`` (injection = Σ signed accepted MW at the bus), ``branch-flow`` (ranged:
+``nodal-p``/``nodal-q`` (injection = Σ signed accepted MW at the bus; an active slot with
+``slot_q_mvar_per_mw = k`` also adds ``k`` × its signed MW to ``nodal-q``), ``branch-flow`` (ranged:
 ``-L' - f0 <= Σ PTDF · p - over + under <= L' - f0`` with ``L' = (1 - margin) · L``), ``voltage``
 (ranged on ``dvm_dp · p + dvm_dq · q``) and ``balance``.
 
@@ -332,7 +333,8 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
     act = located & ~p.slot_reactive
     rea = located & p.slot_reactive
     use_p = nb > 0 and (nl > 0 or nv > 0)
-    use_q = nb > 0 and nv > 0 and bool(rea.any())
+    coupled = act & (p.slot_q_mvar_per_mw != 0)
+    use_q = nb > 0 and nv > 0 and bool(rea.any() or coupled.any())
     bus_ent = np.tile(np.arange(nb), n_t)
     bus_t = np.repeat(np.arange(n_t), nb)
     if use_p:
@@ -347,6 +349,12 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
         add(rnq + np.arange(nb * n_t), q0 + np.arange(nb * n_t), 1.0)
         sr = np.flatnonzero(rea)
         add(rnq + p.slot_mtu[sr] * nb + p.slot_bus[sr], acc0 + slot_col[sr], -sign[sr] * q[sr])
+        sc = np.flatnonzero(coupled)
+        add(
+            rnq + p.slot_mtu[sc] * nb + p.slot_bus[sc],
+            acc0 + slot_col[sc],
+            -sign[sc] * q[sc] * p.slot_q_mvar_per_mw[sc],
+        )
     if nl and use_p:
         br_ent = np.tile(np.arange(nl), n_t)
         br_t = np.repeat(np.arange(n_t), nl)

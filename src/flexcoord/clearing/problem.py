@@ -17,7 +17,9 @@ Index spaces:
 Sign conventions: quantities and prices are non-negative; the direction is a flag (``slot_up``: more
 injection into the grid, i.e. generation up or consumption down). Inside the kernel an up slot
 injects ``+x`` at its bus and a down slot ``-x``. Reactive slots inject Mvar (up = capacitive) and
-only act on voltages; active slots act on branch flows and voltages.
+only act on voltages; active slots act on branch flows and voltages. An active slot may bring
+reactive power with it: ``slot_q_mvar_per_mw`` Mvar per MW of *signed* active change (a down slot
+of ``x`` MW with ``k`` Mvar/MW changes Q by ``-k·x``), acting on voltages through ``dvm_dq``.
 
 Prices: ``slot_price_eur_per_mwh`` is the merit-order price the objective minimises (for an
 availability bid: availability price + expected activation share × activation price, computed by the
@@ -64,6 +66,7 @@ _FLOAT_FIELDS = (
     "slot_quantity_mw",
     "slot_price_eur_per_mwh",
     "slot_payment_price_eur_per_mwh",
+    "slot_q_mvar_per_mw",
     "need_required_mw",
     "need_price_cap_eur_per_mwh",
     "ptdf",
@@ -140,6 +143,7 @@ class ClearingProblem:
     slot_up: BoolArray
     slot_reactive: BoolArray
     slot_bus: IntArray
+    slot_q_mvar_per_mw: FloatArray = field(default_factory=_f)
     # needs
     need_ids: tuple[str, ...] = ()
     need_required_mw: FloatArray = field(default_factory=lambda: _f((0, 0)))
@@ -177,6 +181,8 @@ class ClearingProblem:
             put(name, _frozen(getattr(self, name), np.bool_))
         if self.slot_payment_price_eur_per_mwh.shape[0] == 0 and self.n_slot:
             put("slot_payment_price_eur_per_mwh", self.slot_price_eur_per_mwh)
+        if self.slot_q_mvar_per_mw.shape[0] == 0 and self.n_slot:
+            put("slot_q_mvar_per_mw", _frozen(np.zeros(self.n_slot), np.float64))
         n_bus = len(self.bus_ids)
         if self.ptdf.size == 0:
             put("ptdf", _frozen(np.zeros((0, n_bus)), np.float64))
@@ -271,6 +277,7 @@ class ClearingProblem:
             "slot_quantity_mw",
             "slot_price_eur_per_mwh",
             "slot_payment_price_eur_per_mwh",
+            "slot_q_mvar_per_mw",
             "slot_up",
             "slot_reactive",
             "slot_bus",
@@ -358,7 +365,11 @@ class ClearingProblem:
             self.slot_quantity_mw,
             "must be a finite number >= 0",
         )
-        for fld in ("slot_price_eur_per_mwh", "slot_payment_price_eur_per_mwh"):
+        for fld in (
+            "slot_price_eur_per_mwh",
+            "slot_payment_price_eur_per_mwh",
+            "slot_q_mvar_per_mw",
+        ):
             ids_of(
                 "Bid",
                 ~np.isfinite(getattr(self, fld)),
@@ -571,6 +582,7 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
         slot_up=p.slot_up[slot_order],
         slot_reactive=p.slot_reactive[slot_order],
         slot_bus=p.slot_bus[slot_order],
+        slot_q_mvar_per_mw=p.slot_q_mvar_per_mw[slot_order],
         need_ids=tuple(p.need_ids[int(i)] for i in need_order),  # few needs
         need_required_mw=p.need_required_mw[need_order],
         need_up=p.need_up[need_order],

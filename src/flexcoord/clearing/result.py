@@ -139,7 +139,14 @@ class SolverStats:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AcReport:
-    """The AC re-check of the cleared dispatch (and of each re-linearised re-clearing)."""
+    """The AC re-check of the cleared dispatch (and of each re-linearised re-clearing).
+
+    ``violations`` names the AC violations the linear clearing did not price (those caused by the
+    linearisation error); ``converged`` is true when there are none. ``priced_residuals`` counts
+    the (element, MTU) AC violations that the clearing priced as unrelievable residuals (e.g. a
+    base-case overload no bid can relieve). ``max_*_violation`` cover both. The
+    ``initial_linearisation_error_*`` are of the first clearing, before any re-clearing.
+    """
 
     iterations: int
     converged: bool
@@ -150,6 +157,7 @@ class AcReport:
     initial_linearisation_error_flow_mw: float
     initial_linearisation_error_vm_pu: float
     violations: tuple[str, ...]
+    priced_residuals: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

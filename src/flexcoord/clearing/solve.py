@@ -13,8 +13,11 @@ HiGHS convention: ``row_dual = d objective / d row bound``.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import highspy
@@ -79,8 +82,28 @@ def highs_lp(form: Formulation, *, with_names: bool = False) -> Any:
     return lp
 
 
+@cache
+def _banner_swallowed() -> bool:
+    """Create the process's first ``Highs`` with stdout (fd 1) sent to /dev/null.
+
+    HiGHS prints its banner to the C-level stdout when the first ``Highs`` object is created,
+    whatever ``output_flag`` says; that would corrupt JSON piped from the CLI. Done once.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return True
+
+
 def new_highs(options: ClearingOptions) -> Any:
     """A silent ``highspy.Highs`` with the options of a deterministic clearing."""
+    _banner_swallowed()
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", options.threads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from flexcoord.cli.clear import clear
 from flexcoord.cli.grid import grid_app
 
 app = typer.Typer(
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(grid_app, name="grid")
+app.command("clear")(clear)
 
 
 def main() -> None:

@@ -1,0 +1,213 @@
+"""Domain-level clearing benchmarks: near-real-time (1k bids x 1 MTU + AC check) and 10k/100k bids.
+
+NRT: ``clear`` from domain objects (validate_market, mapping, canonical order, build, HiGHS,
+extraction, power-grid-model AC check of the dispatch) on 1-MV-rural--0-sw with its PTDF and
+voltage constraints (profile day 150, one quarter-hour), against raw highspy (passModel + run of
+the identical LP) plus raw power-grid-model (one power flow with the identical update). Grid
+model, constraints and the PGM conversion are built once outside the timing (they are cached per
+grid in operation). Goal: < 0.3 s. Last line: the ratio ours / (raw HiGHS + raw PGM).
+
+``--large``: also domain objects → result for 10k and 100k bids over 96 MTUs (80 % one-MTU bids,
+20 % four-MTU blocks, as ``clearing_instances.instance``), next to the array-level time of the
+mapped problem (``clear_problem``), no AC check.
+
+    .venv/bin/python benchmarks/bench_clearing_nrt.py
+    .venv/bin/python benchmarks/bench_clearing_nrt.py --large 10000,100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from dataclasses import replace
+
+from power_grid_model import CalculationMethod
+from tests.clearing.simbench_market import PRODUCT
+
+from flexcoord.clearing import ClearingOptions, clear_problem, nodal_injections
+from flexcoord.clearing.ac import PgmAcCheck
+from flexcoord.clearing.formulation import build_formulation
+from flexcoord.clearing.grid_constraints import grid_constraints
+from flexcoord.clearing.market import build_problem, clear
+from flexcoord.clearing.problem import canonical
+from flexcoord.clearing.solve import highs_lp, new_highs
+from flexcoord.domain import Bid, Location, MtuQuantity, Need, market_time_units
+from flexcoord.grid.model import load_grid
+from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
+
+GRID = "1-MV-rural--0-sw"
+SUBMITTED = datetime(2026, 5, 31, 9, tzinfo=UTC)
+
+
+def market(grid, n_bids, mtus, *, block_share, seed=0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    register = replace(
+        build_portfolio(grid, additions=ScenarioAdditions(batteries=20, seed=seed)),
+        products=(PRODUCT,),
+    )
+    offers = []
+    for u in register.units:
+        if u.p_max_mw > 1e-3:
+            offers.append((u, "down", u.p_max_mw))
+        if u.p_min_mw < -1e-3:
+            offers.append((u, "up", -u.p_min_mw))
+    n_t = len(mtus)
+    s = 1000.0 / max(n_bids, 1000) ** 0.5 / 31.6 * 10
+    pick = rng.integers(0, len(offers), n_bids)
+    block = (rng.random(n_bids) < block_share) & (n_t >= 4)
+    start = rng.integers(0, max(n_t - 3, 1), n_bids)
+    qty = rng.uniform(0.05, 1.0, n_bids) * s
+    price = np.round(rng.uniform(20, 300, n_bids), 2)
+    sub = rng.integers(0, 3600, n_bids)
+    t0 = time.perf_counter()
+    bids = []
+    for k in range(n_bids):
+        u, direction, cap = offers[int(pick[k])]
+        q = float(round(min(qty[k], cap), 4))
+        length = 4 if block[k] else 1
+        bids.append(
+            Bid(
+                id=f"b{k}",
+                fsp_id=u.fsp_id,
+                resource_id=u.id,
+                product_id=PRODUCT.id,
+                direction=direction,
+                quantities=tuple(
+                    MtuQuantity(interval=mtus[int(start[k]) + i], quantity=q) for i in range(length)
+                ),
+                submitted_at=SUBMITTED + timedelta(seconds=int(sub[k])),
+                activation_price_eur_per_mwh=float(price[k]),
+                block=bool(block[k]),
+            )
+        )
+    make_s = time.perf_counter() - t0
+    sine = 2.0 * np.sin(np.arange(n_t) / max(n_t, 1) * 2 * np.pi * 2 + 0.5)
+    cp = min(cp.id for cp in grid.areas.dso_areas[0].coupling_points)
+    needs = [
+        Need(
+            id=f"tso-{d}",
+            buyer_id="tso",
+            product_id=PRODUCT.id,
+            location=Location.at_coupling_point(cp),
+            direction=d,
+            quantities=tuple(
+                MtuQuantity(interval=m, quantity=float(v))
+                for m, v in zip(mtus, np.clip(sign * sine, 0, None), strict=True)
+            ),
+            created_at=SUBMITTED - timedelta(hours=1),
+        )
+        for d, sign in (("up", 1.0), ("down", -1.0))
+    ]
+    return register, needs, bids, make_s
+
+
+def nrt(reps: int) -> float:
+    grid = load_grid(GRID)
+    mtus = market_time_units(date(2026, 6, 1))[48:49]
+    register, needs, bids, _ = market(grid, 1000, mtus, block_share=0.0)
+    gc = grid_constraints(grid, intervals=mtus, profile_start_step=96 * 150 + 48)
+    ac = PgmAcCheck(grid, gc)
+    options = ClearingOptions()
+    clear(register, needs, bids, gc, options, ac_checker=ac)  # warm-up (imports, HiGHS banner)
+    ours = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        result = clear(register, needs, bids, gc, options, ac_checker=ac)
+        ours = min(ours, time.perf_counter() - t0)
+    # raw HiGHS on the identical LP
+    problem, grid_map = build_problem(register, needs, bids, gc)
+    form = build_formulation(canonical(problem), options)
+    raw_highs = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        h = new_highs(options)
+        h.passModel(highs_lp(form))
+        h.run()
+        raw_highs = min(raw_highs, time.perf_counter() - t0)
+    # raw PGM: one power flow with the identical update data
+    checker = ac.checker_for(problem, grid_map)
+    p_mw, q_mvar = nodal_injections(result)
+    update = _pgm_update(checker, p_mw, q_mvar)
+    raw_pgm = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        ac.pgm.model.calculate_power_flow(
+            update_data=update,
+            threading=-1,
+            calculation_method=CalculationMethod.newton_raphson,
+        )
+        raw_pgm = min(raw_pgm, time.perf_counter() - t0)
+    s = result.stats
+    assert result.ac is not None
+    print(
+        f"NRT {len(bids)} bids x 1 MTU on {GRID} ({problem.n_branch} branches, {problem.n_vbus} "
+        f"voltages): ours {ours:.3f} s end to end (build {s.build_s:.3f}, solve {s.solve_s:.3f},"
+        f" extract {s.extract_s:.3f}); raw highspy {raw_highs:.3f} s + raw PGM {raw_pgm:.4f} s;"
+        f" AC linearisation error {result.ac.linearisation_error_flow_mw:.3f} MW, goal < 0.3 s"
+    )
+    return ours / (raw_highs + raw_pgm)
+
+
+def _pgm_update(checker, p_mw, q_mvar):  # type: ignore[no-untyped-def]
+    """The update data ``PgmAcChecker.check`` hands to PGM (rebuilt here for the raw run)."""
+    from power_grid_model import ComponentType
+
+    n = p_mw.shape[1]
+    ids = np.broadcast_to(checker.injection_ids, (n, checker.injection_ids.shape[0]))
+    pr = checker.grid_map.to_grid(p_mw).T * 1e6
+    qr = checker.grid_map.to_grid(q_mvar).T * 1e6
+    update = {k: dict(v) for k, v in checker.base.items()}
+    gen = update[ComponentType.sym_gen]
+    update[ComponentType.sym_gen] = {
+        "id": np.concatenate([gen["id"], ids], axis=1),
+        "p_specified": np.concatenate([gen["p_specified"], pr], axis=1),
+        "q_specified": np.concatenate([np.full(gen["p_specified"].shape, np.nan), qr], axis=1),
+    }
+    return update
+
+
+def large(sizes: list[int]) -> None:
+    grid = load_grid(GRID)
+    mtus = market_time_units(date(2026, 6, 1))
+    gc = grid_constraints(grid, intervals=mtus, voltages=False)
+    options = ClearingOptions(milp_duals=False)
+    for n in sizes:
+        register, needs, bids, make_s = market(grid, n, mtus, block_share=0.2)
+        t0 = time.perf_counter()
+        result = clear(register, needs, bids, gc, options)
+        total = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        problem, _ = build_problem(register, needs, bids, gc)
+        mapping = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        clear_problem(problem, options)
+        array = time.perf_counter() - t0
+        print(
+            f"{n:>7} bids x 96 MTUs: domain -> result {total:.2f} s (validate_market "
+            f"{total - mapping - array:.2f}, mapping {mapping:.2f}, array-level clear_problem "
+            f"{array:.2f}); making the Bid objects {make_s:.2f} s (not counted); "
+            f"{result.stats.n_rows}x{result.stats.n_cols}, {len(result.binding)} binding"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--large", default="")
+    args = ap.parse_args()
+    if args.large:
+        large([int(v) for v in args.large.split(",")])
+    ratio = nrt(args.reps)
+    print(f"{ratio:.3f}")
+
+
+if __name__ == "__main__":
+    main()

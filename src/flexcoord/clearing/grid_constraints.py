@@ -1,0 +1,305 @@
+"""The grid side of a clearing: monitored branches and voltages, their limits and operating point.
+
+A :class:`GridConstraints` is what the domain entry point (:func:`flexcoord.clearing.market.clear`)
+hands to the engine about the grid, as arrays in pandapower terms (bus indices, branch names
+``"line:12"`` / ``"trafo:3"``):
+
+* the monitored branches (a subset of the PTDF rows), their limits in MW (``limit_mw``, before the
+  safety margin ``(1 - safety_margin) · limit``) and their forecast base flows per MTU;
+* the monitored buses with ``dV/dP`` and ``dV/dQ`` (pu per MW / Mvar injected at the columns'
+  buses), their base voltages per MTU and their voltage band;
+* where the operating point came from (``profile_start_step``: SimBench profile steps, or ``None``
+  for the loaded network's own snapshot), so an AC check starts from the same base case.
+
+:func:`grid_constraints` builds one from a :class:`~flexcoord.grid.model.GridModel`; the choice of
+monitored elements (the areas involved, and optionally only branches already loaded above a share
+of their limit) keeps the formulation small on a 1,942-bus HV/MV grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flexcoord.clearing.problem import FloatArray, IntArray
+from flexcoord.domain import Interval
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["GridConstraints", "grid_constraints", "monitored_branches"]
+
+_VM_MIN_DEFAULT = 0.95
+_VM_MAX_DEFAULT = 1.05
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridConstraints:
+    """Monitored branches and voltages of one clearing, with limits and a per-MTU base case.
+
+    Attributes:
+        intervals: The MTUs the base case covers (``T``); a market's MTUs must be among them.
+        bus_ids: pandapower bus per PTDF column (``n_bus``).
+        branch_names: Monitored branches (``n_branch``).
+        ptdf: ``(n_branch, n_bus)`` MW of flow per MW injected.
+        limit_mw: ``(n_branch,)`` thermal limits in MW (the safety margin is applied on top).
+        base_flow_mw: ``(n_branch, T)`` forecast flows without any flexibility.
+        safety_margin: Share of each limit kept free, in ``[0, 1)``.
+        vbus_ids: Monitored buses (``n_vbus``).
+        injection_bus_ids: pandapower bus per column of ``dvm_dp`` / ``dvm_dq`` (``n_inj``);
+            injections elsewhere are taken to leave these voltages unchanged.
+        dvm_dp: ``(n_vbus, n_inj)`` pu per MW.
+        dvm_dq: ``(n_vbus, n_inj)`` pu per Mvar.
+        base_vm_pu: ``(n_vbus, T)`` forecast voltages.
+        vm_min_pu: ``(n_vbus,)`` lower voltage limits.
+        vm_max_pu: ``(n_vbus,)`` upper voltage limits.
+        profile_start_step: SimBench profile step of the first interval, or ``None`` when the base
+            case is the loaded network repeated over the MTUs.
+    """
+
+    intervals: tuple[Interval, ...]
+    bus_ids: IntArray
+    branch_names: tuple[str, ...]
+    ptdf: FloatArray
+    limit_mw: FloatArray
+    base_flow_mw: FloatArray
+    safety_margin: float = 0.0
+    vbus_ids: IntArray
+    injection_bus_ids: IntArray
+    dvm_dp: FloatArray
+    dvm_dq: FloatArray
+    base_vm_pu: FloatArray
+    vm_min_pu: FloatArray
+    vm_max_pu: FloatArray
+    profile_start_step: int | None = None
+
+    def __post_init__(self) -> None:
+        n_t, nb, nl = len(self.intervals), len(self.bus_ids), len(self.branch_names)
+        nv, ni = len(self.vbus_ids), len(self.injection_bus_ids)
+        expected = {
+            "ptdf": (nl, nb),
+            "limit_mw": (nl,),
+            "base_flow_mw": (nl, n_t),
+            "dvm_dp": (nv, ni),
+            "dvm_dq": (nv, ni),
+            "base_vm_pu": (nv, n_t),
+            "vm_min_pu": (nv,),
+            "vm_max_pu": (nv,),
+        }
+        issues = []
+        for name, shape in expected.items():
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+            if value.shape != shape:
+                issues.append(
+                    Issue(
+                        kind="GridConstraints",
+                        object_id="grid",
+                        field=name,
+                        value=value.shape,
+                        message=f"must have shape {shape}",
+                    )
+                )
+            elif not np.all(np.isfinite(value)):
+                issues.append(
+                    Issue(
+                        kind="GridConstraints",
+                        object_id="grid",
+                        field=name,
+                        value="non-finite",
+                        message="must hold finite numbers",
+                    )
+                )
+        for name in ("bus_ids", "vbus_ids", "injection_bus_ids"):
+            value = np.asarray(getattr(self, name), dtype=np.int64)
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+        if not (0.0 <= self.safety_margin < 1.0):
+            issues.append(
+                Issue(
+                    kind="GridConstraints",
+                    object_id="grid",
+                    field="safety_margin",
+                    value=self.safety_margin,
+                    message="must be in [0, 1)",
+                )
+            )
+        if issues:
+            raise InvalidInputError(issues)
+
+    @property
+    def n_mtu(self) -> int:
+        """Number of MTUs of the base case."""
+        return len(self.intervals)
+
+
+def monitored_branches(
+    grid: Any,
+    *,
+    areas: Iterable[str] | None = None,
+    base_flow_mw: FloatArray | None = None,
+    near_limit: float | None = None,
+) -> tuple[str, ...]:
+    """Branch names (PTDF order) to monitor: those touching the areas, optionally near a limit.
+
+    Args:
+        grid: a :class:`~flexcoord.grid.model.GridModel`.
+        areas: DSO area ids of ``grid.areas`` and/or ``"tso"``; ``None`` means the whole grid.
+            A branch is kept when either end lies in one of the areas (so the coupling
+            transformers of a DSO area are kept with it).
+        base_flow_mw: ``(n_ptdf_branch, T)`` base flows (PTDF row order), needed for
+            ``near_limit``.
+        near_limit: keep only branches whose largest ``|base flow|`` reaches this share of the
+            limit (e.g. 0.5); ``None`` keeps every branch of the areas.
+    """
+    ptdf = grid.ptdf()
+    names: tuple[str, ...] = ptdf.branch_names
+    keep = np.ones(len(names), dtype=bool)
+    if areas is not None:
+        buses = _area_buses(grid, areas)
+        net = grid.net
+        ends = []
+        for name in names:
+            table, idx = name.split(":")
+            row = net[table].loc[int(idx)]
+            a, b = (row.from_bus, row.to_bus) if table == "line" else (row.hv_bus, row.lv_bus)
+            ends.append(int(a) in buses or int(b) in buses)
+        keep &= np.array(ends, dtype=bool)
+    if near_limit is not None:
+        if base_flow_mw is None:
+            raise ValueError("near_limit needs base_flow_mw")
+        limit = grid.branch_limits().limit_mw
+        peak = np.max(np.abs(base_flow_mw), axis=1, initial=0.0)
+        keep &= peak >= near_limit * limit
+    return tuple(n for n, k in zip(names, keep, strict=True) if k)
+
+
+def _area_buses(grid: Any, areas: Iterable[str]) -> set[int]:
+    split = grid.areas
+    out: set[int] = set()
+    for area in areas:
+        if area == "tso":
+            out |= set(split.tso_bus_ids)
+        else:
+            out |= set(split.dso_area(area).bus_ids)
+    return out
+
+
+def grid_constraints(
+    grid: Any,
+    *,
+    intervals: Sequence[Interval],
+    profile_start_step: int | None = None,
+    forecast: Any = None,
+    areas: Iterable[str] | None = None,
+    monitored: Sequence[str] | None = None,
+    near_limit: float | None = None,
+    safety_margin: float = 0.0,
+    voltages: bool = True,
+    vm_min_pu: float | None = None,
+    vm_max_pu: float | None = None,
+) -> GridConstraints:
+    """Build the :class:`GridConstraints` of ``grid`` for the MTUs ``intervals``.
+
+    The base case per MTU comes from ``forecast`` (an
+    :class:`~flexcoord.grid.forecast.OperatingForecast` over ``intervals``) when given; else from
+    the SimBench profiles starting at ``profile_start_step``
+    (:func:`~flexcoord.grid.forecast.forecast_from_profiles`); else from the loaded network's
+    own operating point repeated over the MTUs
+    (:func:`~flexcoord.grid.forecast.forecast_from_snapshot`).
+
+    Args:
+        grid: a :class:`~flexcoord.grid.model.GridModel`.
+        intervals: the MTUs (contiguous quarter-hours for profiles).
+        profile_start_step: SimBench step of the first MTU (also tells the AC check its base case).
+        forecast: a ready forecast over ``intervals`` (its flows must be for the same base case
+            as ``profile_start_step`` if the AC check is to start from it).
+        areas: area ids (``grid.areas`` DSO areas, ``"tso"``) whose branches and buses are
+            monitored; ``None``: the whole grid.
+        monitored: explicit branch names (overrides ``areas`` / ``near_limit`` for branches).
+        near_limit: monitor only branches whose base flow reaches this share of their limit.
+        safety_margin: share of every branch limit kept free.
+        voltages: whether to monitor the voltages of the areas' (non-slack) buses.
+        vm_min_pu: voltage lower limit for every monitored bus; default the bus's ``min_vm_pu``
+            (SimBench carries it), else 0.95.
+        vm_max_pu: upper limit likewise (default ``max_vm_pu``, else 1.05).
+    """
+    from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
+    from flexcoord.grid.sensitivities import compute_voltage_sensitivity
+
+    intervals = tuple(intervals)
+    issued = intervals[0].start
+    if forecast is None:
+        if profile_start_step is not None:
+            forecast = forecast_from_profiles(
+                grid, start_step=profile_start_step, intervals=intervals, issued_at=issued
+            )
+        else:
+            forecast = forecast_from_snapshot(grid, intervals=intervals, issued_at=issued)
+    ptdf = grid.ptdf()
+    rows_all = forecast.branch_rows(ptdf.branch_names)
+    flows_all = np.asarray(forecast.branch_flow_mw, dtype=float)[rows_all]
+    names = (
+        tuple(monitored)
+        if monitored is not None
+        else monitored_branches(grid, areas=areas, base_flow_mw=flows_all, near_limit=near_limit)
+    )
+    rows = ptdf.rows(names)
+    limits = grid.branch_limits().limit_mw
+    net = grid.net
+    if voltages:
+        buses = (
+            sorted(_area_buses(grid, areas))
+            if areas is not None
+            else sorted(int(b) for b in ptdf.bus_ids)
+        )
+        slack = {int(b) for b in ptdf.slack_bus_ids}
+        vbus = np.array([b for b in buses if b not in slack], dtype=np.int64)
+        if areas is None:
+            sens = grid.voltage_sensitivity()
+            pos = {int(b): i for i, b in enumerate(sens.monitored_bus_ids)}
+            vrows = np.array([pos[int(b)] for b in vbus], dtype=np.int64)
+            dvm_dp = sens.dvm_dp_pu_per_mw[vrows]
+            dvm_dq = sens.dvm_dq_pu_per_mvar[vrows]
+            inj = np.asarray(sens.injection_bus_ids, dtype=np.int64)
+        else:
+            sens = compute_voltage_sensitivity(net, injection_buses=vbus, monitored_buses=vbus)
+            dvm_dp, dvm_dq, inj = sens.dvm_dp_pu_per_mw, sens.dvm_dq_pu_per_mvar, vbus
+        base_vm = np.asarray(forecast.vm_pu, dtype=float)[forecast.bus_rows(vbus)]
+        vmin = _bus_limit(net, vbus, "min_vm_pu", vm_min_pu, _VM_MIN_DEFAULT)
+        vmax = _bus_limit(net, vbus, "max_vm_pu", vm_max_pu, _VM_MAX_DEFAULT)
+    else:
+        vbus = inj = np.zeros(0, dtype=np.int64)
+        dvm_dp = dvm_dq = np.zeros((0, 0))
+        base_vm = np.zeros((0, len(intervals)))
+        vmin = vmax = np.zeros(0)
+    return GridConstraints(
+        intervals=intervals,
+        bus_ids=np.asarray(ptdf.bus_ids, dtype=np.int64),
+        branch_names=names,
+        ptdf=ptdf.matrix[rows],
+        limit_mw=limits[rows],
+        base_flow_mw=flows_all[rows],
+        safety_margin=safety_margin,
+        vbus_ids=vbus,
+        injection_bus_ids=inj,
+        dvm_dp=dvm_dp,
+        dvm_dq=dvm_dq,
+        base_vm_pu=base_vm,
+        vm_min_pu=vmin,
+        vm_max_pu=vmax,
+        profile_start_step=profile_start_step,
+    )
+
+
+def _bus_limit(
+    net: Any, buses: IntArray, column: str, value: float | None, default: float
+) -> FloatArray:
+    if value is not None:
+        return np.full(len(buses), float(value))
+    if column in net.bus.columns:
+        raw = net.bus[column].reindex(buses).to_numpy(dtype=float)
+        return np.where(np.isfinite(raw), raw, default)
+    return np.full(len(buses), default)

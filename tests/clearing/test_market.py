@@ -1,0 +1,260 @@
+"""The domain entry point on a hand-built register (no SimBench): mapping, pricing, bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from flexcoord.clearing import ClearingOptions
+from flexcoord.clearing.grid_constraints import GridConstraints
+from flexcoord.clearing.market import build_problem, clear
+from flexcoord.domain import (
+    Bid,
+    ConnectionPoint,
+    FlexibilityServiceProvider,
+    GridArea,
+    Group,
+    Interval,
+    Location,
+    Need,
+    Product,
+    Register,
+    SystemOperator,
+    Unit,
+)
+from flexcoord.errors import InvalidInputError
+from tests.clearing.markets import ptdf_4bus
+
+T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+MTUS = tuple(
+    Interval(start=T0 + timedelta(minutes=15 * k), end=T0 + timedelta(minutes=15 * (k + 1)))
+    for k in range(2)
+)
+SUBMITTED = T0 - timedelta(days=1)
+ACT = Product(id="act", power_type="active", kind="activation", timeframe="day_ahead")
+BOTH = Product(
+    id="cap", power_type="active", kind="availability_and_activation", timeframe="day_ahead"
+)
+REACT = Product(id="var", power_type="reactive", kind="activation", timeframe="day_ahead")
+
+
+def register() -> Register:
+    return Register(
+        operators=(
+            SystemOperator(id="tso", name="TSO", role="tso"),
+            SystemOperator(id="dso", name="DSO", role="dso"),
+        ),
+        areas=(
+            GridArea(id="hv", operator_id="tso", bus_ids=frozenset({0})),
+            GridArea(
+                id="mv",
+                operator_id="dso",
+                bus_ids=frozenset({1, 2, 3}),
+                coupling_point_ids=frozenset({"trafo:0"}),
+            ),
+        ),
+        fsps=(FlexibilityServiceProvider(id="f", name="F"),),
+        connection_points=tuple(
+            ConnectionPoint(id=f"cp{b}", bus=b, area_id="mv", coupling_point_id="trafo:0")
+            for b in (1, 2, 3)
+        ),
+        units=tuple(
+            Unit(
+                id=f"u{b}",
+                fsp_id="f",
+                connection_point_id=f"cp{b}",
+                technology="bess",
+                p_min_mw=-2.0,
+                p_max_mw=2.0 * b,
+                q_min_mvar=-1.0,
+                q_max_mvar=1.0,
+                energy_min_mwh=0.0,
+                energy_max_mwh=4.0,
+                energy_initial_mwh=2.0,
+            )
+            for b in (1, 2, 3)
+        ),
+        groups=(Group(id="g12", fsp_id="f", unit_ids=("u1", "u2")),),
+        products=(ACT, BOTH, REACT),
+    )
+
+
+def bid(id: str, resource: str = "u1", **kw: Any) -> Bid:
+    fields: dict[str, Any] = dict(
+        id=id,
+        fsp_id="f",
+        resource_id=resource,
+        product_id="act",
+        direction="up",
+        quantities=[{"start": m.start, "end": m.end, "quantity": 1.0} for m in MTUS],
+        submitted_at=SUBMITTED,
+        activation_price_eur_per_mwh=50.0,
+    )
+    fields.update(kw)
+    return Bid(**fields)
+
+
+def need(id: str = "n", location: Location | None = None, mw: float = 1.5, **kw: Any) -> Need:
+    fields: dict[str, Any] = dict(
+        id=id,
+        buyer_id="dso",
+        product_id="act",
+        location=location or Location.in_area("mv"),
+        direction="up",
+        quantities=[{"start": m.start, "end": m.end, "quantity": mw} for m in MTUS],
+        created_at=SUBMITTED,
+    )
+    fields.update(kw)
+    return Need(**fields)
+
+
+def constraints(limit: float = 100.0) -> GridConstraints:
+    ptdf = ptdf_4bus()
+    return GridConstraints(
+        intervals=MTUS,
+        bus_ids=np.arange(4),
+        branch_names=("line:0", "line:1", "line:2", "line:3"),
+        ptdf=ptdf,
+        limit_mw=np.full(4, limit),
+        base_flow_mw=np.zeros((4, 2)),
+        vbus_ids=np.zeros(0, np.int64),
+        injection_bus_ids=np.zeros(0, np.int64),
+        dvm_dp=np.zeros((0, 0)),
+        dvm_dq=np.zeros((0, 0)),
+        base_vm_pu=np.zeros((0, 2)),
+        vm_min_pu=np.zeros(0),
+        vm_max_pu=np.zeros(0),
+    )
+
+
+def test_merit_order_by_location_and_coupling_point() -> None:
+    reg = register()
+    bids = [
+        bid("cheap", "u1", activation_price_eur_per_mwh=10.0),
+        bid("dear", "u3", activation_price_eur_per_mwh=90.0),
+        bid("mid", "u2", activation_price_eur_per_mwh=40.0),
+    ]
+    r = clear(reg, [need()], bids)
+    assert r.accepted_mw_by_bid() == pytest.approx({"cheap": 2.0, "mid": 1.0})
+    # a need at the coupling point reaches every bus of the area behind it
+    r2 = clear(reg, [need(location=Location.at_coupling_point("trafo:0"))], bids)
+    assert r2.accepted_mw_by_bid() == r.accepted_mw_by_bid()
+    # a need on bus 3 only: only the dear bid is there
+    r3 = clear(reg, [need(location=Location.at_buses([3]))], bids)
+    assert r3.accepted_mw_by_bid() == pytest.approx({"dear": 2.0})
+
+
+def test_group_is_shared_pro_rata_on_a_virtual_bus() -> None:
+    reg = register()
+    problem, grid_map = build_problem(reg, [need()], [bid("g", "g12")], constraints())
+    assert problem.bus_ids == ("group:g12",)
+    # u1 has a 4 MW range, u2 6 MW: 40 % / 60 %
+    shares = dict(zip(grid_map.real_bus_ids.tolist(), grid_map.weights.toarray()[0], strict=True))
+    assert shares == pytest.approx({1: 0.4, 2: 0.6})
+    expected = 0.4 * ptdf_4bus()[:, 1] + 0.6 * ptdf_4bus()[:, 2]
+    assert problem.ptdf[:, 0] == pytest.approx(expected)
+
+
+def test_grid_limit_blocks_and_congestion_is_relieved_without_need() -> None:
+    reg = register()
+    bids = [bid("b3", "u3", activation_price_eur_per_mwh=10.0)]
+    r = clear(reg, [need(mw=3.0)], bids, constraints(limit=0.5))
+    assert r.binding and r.need_shortfall_mw.sum() > 0
+    # implicit congestion need: a base-case overload is relieved by a bid with no matching need
+    base = np.zeros((4, 2))
+    base[3] = -1.3  # bus 3 exports 1.3 MW over line 2-3, limit 1 MW
+    gc = replace(constraints(limit=1.0), base_flow_mw=base)
+    down = bid("relief", "u3", direction="down")
+    r2 = clear(reg, [], [down], gc)
+    assert r2.accepted_mw_by_bid() == pytest.approx({"relief": 2 * 0.3})
+    assert r2.branch_violation_mw.max() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_availability_prices_weigh_expected_activation() -> None:
+    reg = register()
+    bids = [
+        bid(
+            "a",
+            product_id="cap",
+            availability_price_eur_per_mw_h=10.0,
+            activation_price_eur_per_mwh=200.0,
+        ),
+        bid(
+            "b",
+            "u2",
+            product_id="cap",
+            availability_price_eur_per_mw_h=30.0,
+            activation_price_eur_per_mwh=20.0,
+        ),
+    ]
+    n = need(product_id="cap", mw=1.0, expected_activation_share=0.5)
+    r = clear(reg, [n], bids)
+    # merit: a = 10 + 0.5·200 = 110, b = 30 + 0.5·20 = 40 → b wins, paid its availability price
+    assert r.accepted_mw_by_bid() == pytest.approx({"b": 2.0})
+    assert {a.price_eur_per_mwh for a in r.awards()} == {30.0}
+
+
+def test_reactive_and_q_per_mw_reach_the_problem() -> None:
+    reg = register()
+    bids = [
+        bid(
+            "q",
+            product_id="var",
+            quantities=[{"start": MTUS[0].start, "end": MTUS[0].end, "quantity": 0.5}],
+        ),
+        bid("p", "u2", q_mvar_per_mw=0.3),
+    ]
+    problem, _ = build_problem(reg, [], bids)
+    by_bid = {problem.bid_ids[int(b)]: k for k, b in enumerate(problem.slot_bid)}
+    assert problem.slot_reactive[by_bid["q"]] and not problem.slot_reactive[by_bid["p"]]
+    assert problem.slot_q_mvar_per_mw[by_bid["p"]] == pytest.approx(0.3)
+
+
+def test_bad_market_raises_one_error_with_every_issue_and_solves_nothing() -> None:
+    reg = register()
+    late = T0 + timedelta(hours=1)
+    bids = [
+        bid("unknown-unit", "nope"),
+        bid("unknown-product", product_id="nope"),
+        bid("late", submitted_at=late),
+        bid(
+            "off-grid",
+            quantities=[
+                {
+                    "start": T0 + timedelta(minutes=5),
+                    "end": T0 + timedelta(minutes=20),
+                    "quantity": 1.0,
+                }
+            ],
+        ),
+        bid("orphan", parent_bid_id="missing"),
+    ]
+    with pytest.raises(InvalidInputError) as err:
+        clear(reg, [need()], bids, gate_closure_at=T0 - timedelta(hours=2))
+    named = {(i.object_id, i.field.split("[")[0]) for i in err.value.issues}
+    assert ("unknown-unit", "resource_id") in named
+    assert ("unknown-product", "product_id") in named
+    assert ("late", "submitted_at") in named
+    assert ("off-grid", "quantities") in named
+    assert ("orphan", "parent_bid_id") in named
+
+
+def test_mtus_outside_the_grid_base_case_are_input_errors() -> None:
+    reg = register()
+    gc = replace(
+        constraints(),
+        intervals=MTUS[:1],
+        base_flow_mw=np.zeros((4, 1)),
+        base_vm_pu=np.zeros((0, 1)),
+    )
+    with pytest.raises(InvalidInputError, match="outside the grid constraints"):
+        clear(reg, [need()], [bid("b")], gc)
+
+
+def test_options_reach_the_engine() -> None:
+    r = clear(register(), [need()], [bid("b")], None, ClearingOptions(pricing="pay-as-cleared"))
+    assert str(r.pricing) == "pay-as-cleared"
