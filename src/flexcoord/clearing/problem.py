@@ -184,9 +184,10 @@ class ClearingProblem:
         if self.slot_q_mvar_per_mw.shape[0] == 0 and self.n_slot:
             put("slot_q_mvar_per_mw", _frozen(np.zeros(self.n_slot), np.float64))
         n_bus = len(self.bus_ids)
-        if self.ptdf.size == 0:
-            put("ptdf", _frozen(np.zeros((0, n_bus)), np.float64))
-            put("base_flow_mw", _frozen(np.zeros((0, self.n_mtu)), np.float64))
+        if self.ptdf.size == 0:  # no branch, or no bus (a market without bids)
+            put("ptdf", _frozen(np.zeros((len(self.branch_names), n_bus)), np.float64))
+        if self.base_flow_mw.size == 0:
+            put("base_flow_mw", _frozen(np.zeros((len(self.branch_names), self.n_mtu)), np.float64))
         if self.dvm_dp.size == 0:
             put("dvm_dp", _frozen(np.zeros((len(self.vbus_names), n_bus)), np.float64))
         if self.dvm_dq.size == 0:

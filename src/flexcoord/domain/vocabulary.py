@@ -36,10 +36,15 @@ class Direction(StrEnum):
 
 
 class OperatorRole(StrEnum):
-    """Role of a system operator."""
+    """Role of a buyer of flexibility: a system operator, or a commercial party.
+
+    ``BRP`` (a balance responsible party) buys in the integrated flexibility market only; it has
+    no grid area.
+    """
 
     TSO = "tso"
     DSO = "dso"
+    BRP = "brp"
 
 
 class Technology(StrEnum):

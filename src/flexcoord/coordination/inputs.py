@@ -1,0 +1,145 @@
+"""What every coordination scheme runs on: one scenario of register, needs, bids and grid.
+
+:class:`CoordinationInput` is the identical input the schemes are compared on. :class:`GridViews`
+builds (once) the linear grid constraints of any set of areas with the scenario's forecast and
+limit overrides, and shifts a base case by earlier markets' dispatch, so a TSO market cleared after
+the DSO markets sees the flows those markets caused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from flexcoord.clearing.grid_constraints import GridConstraints, grid_constraints
+from flexcoord.domain import Bid, Interval, Need, OperatorRole, Register
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["CoordinationInput", "GridViews"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoordinationInput:
+    """One scenario: the same register, needs, bids and grid for every scheme.
+
+    Attributes:
+        name: scenario name.
+        grid: a :class:`~flexcoord.grid.model.GridModel`.
+        register: operators, areas, FSPs, units and products.
+        needs: every buyer's explicit needs (TSO, DSOs, commercial parties).
+        bids: every FSP bid.
+        intervals: the MTUs of the scenario.
+        forecast: the base case per MTU (:class:`~flexcoord.grid.forecast.OperatingForecast`).
+        limit_overrides_mw: branch name → thermal limit (MW) replacing the grid's own; the way a
+            scenario designs congestion.
+        safety_margin: share of every limit kept free in every market.
+        voltages: whether markets monitor bus voltages (SimBench HV/MV grids start above their
+            MV voltage band; thermal-only scenarios leave this off).
+        gate_closure_at: gate closure of the scenario's first sub-market.
+    """
+
+    name: str
+    grid: Any
+    register: Register
+    needs: tuple[Need, ...]
+    bids: tuple[Bid, ...]
+    intervals: tuple[Interval, ...]
+    forecast: Any
+    limit_overrides_mw: Mapping[str, float] = field(default_factory=dict)
+    safety_margin: float = 0.0
+    voltages: bool = False
+    gate_closure_at: datetime | None = None
+
+    def operators_of_role(self, role: OperatorRole) -> tuple[str, ...]:
+        """Ids of the register's operators with this role, sorted."""
+        return tuple(sorted(o.id for o in self.register.operators if o.role == role))
+
+    def areas_of(self, operator_id: str) -> tuple[str, ...]:
+        """Ids of the grid areas an operator runs, sorted."""
+        return tuple(sorted(a.id for a in self.register.areas if a.operator_id == operator_id))
+
+    def area_of_resource(self, resource_id: str) -> str:
+        """The grid area of a unit or group (a group's units share one area or coupling point)."""
+        units = self.register.units_of(resource_id)
+        return self.register.connection_point(units[0].connection_point_id).area_id
+
+
+class GridViews:
+    """Linear grid constraints per set of areas, built once per scenario and shifted on demand."""
+
+    def __init__(self, scenario: CoordinationInput) -> None:
+        self.scenario = scenario
+        self._cache: dict[frozenset[str], GridConstraints] = {}
+        limits = scenario.grid.branch_limits()
+        unknown = sorted(set(scenario.limit_overrides_mw) - set(limits.branch_names))
+        if unknown:
+            raise InvalidInputError(
+                [
+                    Issue(
+                        kind="CoordinationInput",
+                        object_id=scenario.name,
+                        field="limit_overrides_mw",
+                        value=unknown[:10],
+                        message="names branches the grid does not have",
+                    )
+                ]
+            )
+
+    def constraints(self, areas: Iterable[str]) -> GridConstraints:
+        """The constraints of the branches and (optionally) buses of ``areas``."""
+        key = frozenset(areas)
+        if key not in self._cache:
+            s = self.scenario
+            gc = grid_constraints(
+                s.grid,
+                intervals=s.intervals,
+                forecast=s.forecast,
+                areas=sorted(key),
+                safety_margin=s.safety_margin,
+                voltages=s.voltages,
+            )
+            overrides = s.limit_overrides_mw
+            if overrides:
+                limit = np.array(
+                    [
+                        overrides.get(n, lim)
+                        for n, lim in zip(gc.branch_names, gc.limit_mw, strict=True)
+                    ]
+                )
+                gc = dataclasses.replace(gc, limit_mw=limit)
+            self._cache[key] = gc
+        return self._cache[key]
+
+    @staticmethod
+    def shifted(
+        gc: GridConstraints, bus_ids: NDArray[np.int64], p_mw: FloatArray, q_mvar: FloatArray
+    ) -> GridConstraints:
+        """``gc`` with its base case moved by injections ``p_mw``/``q_mvar`` (``(n, T)`` at
+        pandapower buses ``bus_ids``) of markets cleared earlier."""
+        if not np.any(p_mw) and not np.any(q_mvar):
+            return gc
+        col = {int(b): i for i, b in enumerate(gc.bus_ids)}
+        inj = np.zeros((len(gc.bus_ids), p_mw.shape[1]))
+        for i, bus in enumerate(bus_ids.tolist()):
+            if bus in col:
+                inj[col[bus]] += p_mw[i]
+        base_flow = gc.base_flow_mw + gc.ptdf @ inj
+        vcol = {int(b): i for i, b in enumerate(gc.injection_bus_ids)}
+        vp = np.zeros((len(gc.injection_bus_ids), p_mw.shape[1]))
+        vq = np.zeros_like(vp)
+        for i, bus in enumerate(bus_ids.tolist()):
+            if bus in vcol:
+                vp[vcol[bus]] += p_mw[i]
+                vq[vcol[bus]] += q_mvar[i]
+        base_vm = (
+            gc.base_vm_pu + gc.dvm_dp @ vp + gc.dvm_dq @ vq if len(gc.vbus_ids) else gc.base_vm_pu
+        )
+        return dataclasses.replace(gc, base_flow_mw=base_flow, base_vm_pu=base_vm)

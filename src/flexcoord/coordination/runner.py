@@ -1,0 +1,493 @@
+"""Run any coordination scheme on a scenario, with the one clearing engine.
+
+:func:`run_scheme` turns a :class:`~flexcoord.coordination.config.SchemeConfig` into a sequence of
+sub-markets, each one call to :func:`flexcoord.clearing.market.clear`:
+
+- **common** model: one market; buyers per the config; every bid; the TSO grid's limits plus the
+  DSO grids' when ``dso_grid_in_tso_market`` is ``full`` (``traffic_light``: distribution bids
+  pass each DSO's traffic light first; ``ignored``: the DSO grid is not modelled);
+- **multi-level** model (DSO priority): each DSO's market first (its needs, its areas' bids, its
+  grid), then the TSO's market with the transmission bids plus the DSO bids nobody used, forwarded
+  through the double-clearing guard after each DSO's traffic light (recomputed on the base case
+  moved by the DSO markets' dispatch);
+- **fragmented** model (DSO exclusivity): the DSO markets, then a TSO market with transmission
+  bids only; with ``interface_schedule`` (shared balancing responsibility) each DSO market keeps
+  its accepted up and down flexibility balanced so its interface schedule holds.
+
+Later markets see the flows earlier markets caused. Then the TSO's awards in DSO areas are checked
+for conflicts with the DSOs' awards and limits and handled by the scheme's rule. Every outcome is
+priced by :func:`~flexcoord.coordination.evaluation.evaluate_dispatch` on the scenario's joint
+problem, so schemes compare on one yardstick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from flexcoord.clearing import ClearingOptions, ClearingProblem, ClearingResult
+from flexcoord.clearing.market import GridMap, build_problem, clear
+from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
+from flexcoord.coordination.conflicts import AwardInfo, Conflict, ConflictRule, resolve_conflicts
+from flexcoord.coordination.evaluation import DispatchCost, evaluate_dispatch, slot_vector
+from flexcoord.coordination.inputs import CoordinationInput, GridViews
+from flexcoord.coordination.ledger import ClearingLedger, root_of
+from flexcoord.domain import Bid, Direction, Need, OperatorRole, Technology
+
+__all__ = ["JointModel", "MarketRun", "SchemeOutcome", "conflict_rule", "run_scheme"]
+
+FloatArray = NDArray[np.float64]
+Key = tuple[str, str]
+
+_RENEWABLE = frozenset({Technology.PV, Technology.WIND, Technology.HYDRO, Technology.BIOMASS})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketRun:
+    """One sub-market of a scheme run."""
+
+    id: str
+    buyer_ids: tuple[str, ...]
+    areas: tuple[str, ...]
+    needs: int
+    bids_offered: int
+    bids_forwarded: int
+    result: ClearingResult
+    accepted_mw: dict[Key, float]  # (root bid id, MTU label) → MW
+
+    @property
+    def solver_s(self) -> float:
+        """HiGHS time of this market."""
+        return float(self.result.stats.solve_s)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchemeOutcome:
+    """What a scheme did on a scenario and what it cost."""
+
+    config: SchemeConfig
+    markets: tuple[MarketRun, ...]
+    accepted_mw: dict[Key, float]
+    conflicts: tuple[Conflict, ...]
+    cost: DispatchCost
+    kpis: dict[str, Any]
+    wall_s: float
+
+    @property
+    def solver_s(self) -> float:
+        """Sum of the HiGHS times of all sub-markets."""
+        return sum(m.solver_s for m in self.markets)
+
+
+@dataclass(slots=True)
+class JointModel:
+    """The scenario's joint problem (every need, bid and monitored limit) and its grid map."""
+
+    problem: ClearingProblem
+    grid_map: GridMap
+    views: GridViews
+    all_areas: tuple[str, ...]
+    bid_area: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, scenario: CoordinationInput, views: GridViews | None = None) -> JointModel:
+        """Build it once per scenario; every scheme run reuses it."""
+        views = views or GridViews(scenario)
+        all_areas = tuple(sorted(a.id for a in scenario.register.areas))
+        gc = views.constraints(all_areas)
+        problem, grid_map = build_problem(scenario.register, scenario.needs, scenario.bids, gc)
+        bid_area = {b.id: scenario.area_of_resource(b.resource_id) for b in scenario.bids}
+        return cls(
+            problem=problem, grid_map=grid_map, views=views, all_areas=all_areas, bid_area=bid_area
+        )
+
+    def injections(self, accepted: Mapping[Key, float]) -> tuple[FloatArray, FloatArray]:
+        """Active and reactive injections ``(n_real_bus, T)`` of a dispatch, at real buses."""
+        p = self.problem
+        x = slot_vector(p, accepted)
+        sign = np.where(p.slot_up, 1.0, -1.0)
+        located = p.slot_bus >= 0
+        act, rea = located & ~p.slot_reactive, located & p.slot_reactive
+        inj_p = np.zeros((p.n_bus, p.n_mtu))
+        inj_q = np.zeros((p.n_bus, p.n_mtu))
+        np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), sign[act] * x[act])
+        np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), sign[rea] * x[rea])
+        np.add.at(
+            inj_q,
+            (p.slot_bus[act], p.slot_mtu[act]),
+            sign[act] * x[act] * p.slot_q_mvar_per_mw[act],
+        )
+        return self.grid_map.to_grid(inj_p), self.grid_map.to_grid(inj_q)
+
+
+def conflict_rule(config: SchemeConfig) -> ConflictRule:
+    """The scheme's rule for activation conflicts.
+
+    ``ignored`` DSO grid: conflicts are only flagged for the DSO (the centralised scheme's
+    weakness, reported as DSO violations caused by the TSO); ``traffic_light``: the TSO's awards
+    are curtailed to what the DSO grid can host; ``full``: they are blocked (the joint clearing
+    should not produce any).
+    """
+    return {
+        DsoGridInTsoMarket.IGNORED: ConflictRule.FLAG,
+        DsoGridInTsoMarket.TRAFFIC_LIGHT: ConflictRule.CURTAIL,
+        DsoGridInTsoMarket.FULL: ConflictRule.BLOCK,
+    }[config.dso_grid_in_tso_market]
+
+
+def run_scheme(
+    config: SchemeConfig,
+    scenario: CoordinationInput,
+    *,
+    joint: JointModel | None = None,
+    options: ClearingOptions | None = None,
+) -> SchemeOutcome:
+    """Run one scheme on one scenario (see the module docstring)."""
+    start = time.perf_counter()
+    joint = joint or JointModel.of(scenario)
+    options = options or ClearingOptions(explain=False)
+    run = _Run(config, scenario, joint, options)
+    run.execute()
+    accepted, conflicts = run.resolve()
+    cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, accepted), options)
+    outcome_markets = tuple(run.markets)
+    without_tso = {
+        k: v for m in outcome_markets if m.id.startswith("dso:") for k, v in m.accepted_mw.items()
+    }
+    cost_without_tso = evaluate_dispatch(
+        joint.problem, slot_vector(joint.problem, without_tso), options
+    )
+    caused = _dso_violation_mwh(scenario, cost) - _dso_violation_mwh(scenario, cost_without_tso)
+    kpis = _kpis(
+        scenario, joint, outcome_markets, accepted, conflicts, cost, run.forwarded, max(0.0, caused)
+    )
+    return SchemeOutcome(
+        config=config,
+        markets=outcome_markets,
+        accepted_mw=accepted,
+        conflicts=conflicts,
+        cost=cost,
+        kpis=kpis,
+        wall_s=time.perf_counter() - start,
+    )
+
+
+class _Run:
+    """The mutable state of one scheme run (ledger, markets so far, dispatch so far)."""
+
+    def __init__(
+        self,
+        config: SchemeConfig,
+        scenario: CoordinationInput,
+        joint: JointModel,
+        options: ClearingOptions,
+    ) -> None:
+        self.config, self.s, self.joint, self.options = config, scenario, joint, options
+        self.ledger = ClearingLedger()
+        self.markets: list[MarketRun] = []
+        self.forwarded = 0
+        self.tso_ids = scenario.operators_of_role(OperatorRole.TSO)
+        self.dso_ids = scenario.operators_of_role(OperatorRole.DSO)
+        self.tso_areas = tuple(a for t in self.tso_ids for a in scenario.areas_of(t))
+        self.area_operator = {a.id: a.operator_id for a in scenario.register.areas}
+        self.bids_by_id = {b.id: b for b in scenario.bids}
+
+    # --- selections -------------------------------------------------------------------------------
+    def needs_of(self, buyer_ids: Sequence[str]) -> tuple[Need, ...]:
+        wanted = set(buyer_ids)
+        return tuple(n for n in self.s.needs if n.buyer_id in wanted)
+
+    def bids_in(self, areas: Sequence[str]) -> tuple[Bid, ...]:
+        wanted = set(areas)
+        return tuple(b for b in self.s.bids if self.joint.bid_area[b.id] in wanted)
+
+    def buyers(self) -> tuple[str, ...]:
+        c = self.config
+        out = list(self.tso_ids) if c.tso_buys else []
+        out += list(self.dso_ids) if c.dso_buys else []
+        if c.commercial_buyers:
+            out += [o.id for o in self.s.register.operators if o.role == OperatorRole.BRP]
+        return tuple(out)
+
+    # --- markets ----------------------------------------------------------------------------------
+    def market(
+        self,
+        market_id: str,
+        buyer_ids: Sequence[str],
+        bids: Sequence[Bid],
+        areas: Sequence[str],
+        *,
+        energy_balance: bool = False,
+        forwarded: int = 0,
+    ) -> MarketRun:
+        needs = self.needs_of(buyer_ids)
+        gc = self.joint.views.constraints(areas)
+        p_mw, q_mvar = self.joint.injections(self.dispatch())
+        gc = GridViews.shifted(gc, self.joint.grid_map.real_bus_ids, p_mw, q_mvar)
+        self.ledger.offer(market_id, [b.id for b in bids])
+        grid = gc if len(gc.branch_names) or len(gc.vbus_ids) else None  # nothing monitored
+        result = clear(
+            self.s.register,
+            needs,
+            bids,
+            grid,
+            self.options,
+            gate_closure_at=self.s.gate_closure_at,
+            energy_balance=energy_balance,
+        )
+        accepted = _accepted(result)
+        self.ledger.record(market_id, _by_bid(accepted))
+        run = MarketRun(
+            id=market_id,
+            buyer_ids=tuple(buyer_ids),
+            areas=tuple(areas),
+            needs=len(needs),
+            bids_offered=len(bids),
+            bids_forwarded=forwarded,
+            result=result,
+            accepted_mw={(root_of(b), t): v for (b, t), v in accepted.items()},
+        )
+        self.markets.append(run)
+        return run
+
+    def dispatch(self) -> dict[Key, float]:
+        out: dict[Key, float] = defaultdict(float)
+        for m in self.markets:
+            for key, mw in m.accepted_mw.items():
+                out[key] += mw
+        return dict(out)
+
+    def execute(self) -> None:
+        c = self.config
+        if c.market_model == MarketModel.COMMON:
+            self.common()
+            return
+        if c.dso_buys:
+            for dso in self.dso_ids:
+                areas = self.s.areas_of(dso)
+                self.market(
+                    f"dso:{dso}",
+                    [dso],
+                    self.bids_in(areas),
+                    areas,
+                    energy_balance=c.interface_schedule,
+                )
+        if not c.tso_buys:
+            return
+        bids = list(self.bids_in(self.tso_areas))
+        if c.market_model == MarketModel.MULTI_LEVEL and c.tso_access_to_ders:
+            for dso in self.dso_ids:
+                unused = self.ledger.unused(self.bids_in(self.s.areas_of(dso)))
+                filtered = self.traffic_light(dso, unused)
+                forwarded = self.ledger.forward(filtered, "tso")
+                self.forwarded += len(forwarded)
+                bids += forwarded
+        self.market("tso", list(self.tso_ids), bids, self.tso_areas, forwarded=self.forwarded)
+
+    def common(self) -> None:
+        c = self.config
+        bids = list(self.bids_in(self.tso_areas))
+        dist = [b for b in self.s.bids if self.joint.bid_area[b.id] not in set(self.tso_areas)]
+        if c.dso_grid_in_tso_market == DsoGridInTsoMarket.TRAFFIC_LIGHT:
+            for dso in self.dso_ids:
+                mine = [b for b in dist if self.area_operator[self.joint.bid_area[b.id]] == dso]
+                bids += self.traffic_light(dso, mine)
+        else:
+            bids += dist
+        areas = (
+            self.joint.all_areas
+            if c.dso_grid_in_tso_market == DsoGridInTsoMarket.FULL
+            else self.tso_areas
+        )
+        self.market("common", self.buyers(), bids, areas)
+
+    def traffic_light(self, dso: str, bids: Sequence[Bid]) -> tuple[Bid, ...]:
+        """The DSO's traffic light on ``bids``, on the base case moved by the dispatch so far."""
+        if not bids:
+            return ()
+        from flexcoord.grid.traffic_light import compute_traffic_light
+        from flexcoord.grid.traffic_light_bids import filter_bids
+
+        forecast = self.shifted_forecast()
+        resources = sorted({b.resource_id for b in bids})
+        # a thermal-only scenario: the voltage band is opened so that only thermal limits bind
+        vm_min, vm_max = (None, None) if self.s.voltages else (0.01, 10.0)
+        assessment = compute_traffic_light(
+            self.s.register,
+            self.s.grid,
+            forecast,
+            operator_id=dso,
+            resources=resources,
+            safety_margin=max(self.s.safety_margin, 1e-9),
+            vm_min_pu=vm_min,
+            vm_max_pu=vm_max,
+        )
+        return filter_bids(bids, assessment, self.s.register).forwarded
+
+    def shifted_forecast(self) -> Any:
+        import dataclasses
+
+        forecast = self.s.forecast
+        p_mw, _ = self.joint.injections(self.dispatch())
+        if not np.any(p_mw):
+            return forecast
+        ptdf = self.s.grid.ptdf()
+        inj = np.zeros((len(ptdf.bus_ids), p_mw.shape[1]))
+        inj[ptdf.bus_positions(self.joint.grid_map.real_bus_ids)] = p_mw
+        rows = forecast.branch_rows(ptdf.branch_names)
+        flows = np.array(forecast.branch_flow_mw, dtype=float)
+        flows[rows] += ptdf.matrix @ inj
+        return dataclasses.replace(forecast, branch_flow_mw=flows)
+
+    # --- conflicts --------------------------------------------------------------------------------
+    def resolve(self) -> tuple[dict[Key, float], tuple[Conflict, ...]]:
+        tso_runs = [m for m in self.markets if m.id in ("tso", "common")]
+        dso_runs = [m for m in self.markets if m.id.startswith("dso:")]
+        dispatch = self.dispatch()
+        if not tso_runs:
+            return dispatch, ()
+        tso_acc = {k: v for m in tso_runs for k, v in m.accepted_mw.items()}
+        dso_acc = {k: v for m in dso_runs for k, v in m.accepted_mw.items()}
+        info = self._award_info
+        volumes, conflicts = resolve_conflicts(
+            {k: info(k, v) for k, v in tso_acc.items()},
+            {k: info(k, v) for k, v in dso_acc.items()},
+            conflict_rule(self.config),
+            lambda vol: self._dso_overload(dso_acc, vol),
+        )
+        final = dict(dso_acc)
+        for key, mw in volumes.items():
+            final[key] = final.get(key, 0.0) + mw
+        return {k: v for k, v in final.items() if v > 0.0}, conflicts
+
+    def _award_info(self, key: Key, mw: float) -> AwardInfo:
+        bid = self._bid(key[0])
+        return AwardInfo(
+            area_id=self.joint.bid_area[bid.id],
+            unit_ids=tuple(u.id for u in self.s.register.units_of(bid.resource_id)),
+            up=bid.direction == Direction.UP,
+            mw=mw,
+        )
+
+    def _bid(self, bid_id: str) -> Bid:
+        return self.bids_by_id[bid_id]
+
+    def _dso_overload(
+        self, dso_acc: Mapping[Key, float], tso_vol: Mapping[Key, float]
+    ) -> dict[tuple[str, str], float]:
+        """Overload (MW above the margined limit) per (DSO area, MTU) that the TSO's volumes add."""
+        j = self.joint
+        p = j.problem
+        dist_areas = [a for a in j.all_areas if a not in set(self.tso_areas)]
+        if not dist_areas:
+            return {}
+        gc = j.views.constraints(dist_areas)
+        base = GridViews.shifted(gc, j.grid_map.real_bus_ids, *j.injections(dso_acc))
+        combined = dict(dso_acc)
+        for k, v in tso_vol.items():
+            combined[k] = combined.get(k, 0.0) + v
+        after = GridViews.shifted(gc, j.grid_map.real_bus_ids, *j.injections(combined))
+        lim = (1.0 - gc.safety_margin) * gc.limit_mw[:, None]
+        over_before = np.maximum(np.abs(base.base_flow_mw) - lim, 0.0)
+        over_after = np.maximum(np.abs(after.base_flow_mw) - lim, 0.0)
+        extra = np.maximum(over_after - over_before, 0.0)
+        areas = self.s.grid.asset_areas()
+        out: dict[tuple[str, str], float] = defaultdict(float)
+        rows, cols = np.nonzero(extra > 1e-9)
+        for r, t in zip(rows.tolist(), cols.tolist(), strict=True):
+            out[(areas[gc.branch_names[r]], p.mtu_labels[t])] += float(extra[r, t])
+        return dict(out)
+
+
+def _dso_violation_mwh(scenario: CoordinationInput, cost: DispatchCost) -> float:
+    areas = scenario.grid.asset_areas()
+    return sum(mwh for b, mwh in cost.branch_violation_mwh.items() if areas.get(b) != "tso")
+
+
+def _accepted(result: ClearingResult) -> dict[Key, float]:
+    p = result.problem
+    out: dict[Key, float] = defaultdict(float)
+    x = result.slot_accepted_mw
+    for s in np.flatnonzero(x > 1e-9).tolist():
+        out[(p.bid_ids[int(p.slot_bid[s])], p.mtu_labels[int(p.slot_mtu[s])])] += float(x[s])
+    return dict(out)
+
+
+def _by_bid(accepted: Mapping[Key, float]) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for (bid, _), mw in accepted.items():
+        out[bid] += mw
+    return dict(out)
+
+
+def _kpis(
+    scenario: CoordinationInput,
+    joint: JointModel,
+    markets: Sequence[MarketRun],
+    accepted: Mapping[Key, float],
+    conflicts: Sequence[Conflict],
+    cost: DispatchCost,
+    forwarded: int,
+    dso_caused_by_tso_mwh: float,
+) -> dict[str, Any]:
+    """The KPIs of one run (all energies in MWh, money in €)."""
+    p = joint.problem
+    dur = dict(zip(p.mtu_labels, p.mtu_duration_h.tolist(), strict=True))
+    bids = {b.id: b for b in scenario.bids}
+    buyer_of_need = {n.id: n.buyer_id for n in scenario.needs}
+    procurement: dict[str, float] = defaultdict(float)
+    for m in markets:
+        paid = float(np.sum(m.result.slot_payment_eur))
+        covered: dict[str, float] = defaultdict(float)
+        for need_id, mwh in zip(
+            m.result.problem.need_ids,
+            (m.result.need_covered_mw * m.result.problem.mtu_duration_h).sum(axis=1).tolist(),
+            strict=True,
+        ):
+            covered[buyer_of_need[need_id]] += mwh
+        total = sum(covered.values())
+        if total > 0:
+            for buyer, mwh in covered.items():
+                procurement[buyer] += paid * mwh / total
+        elif paid > 0:
+            for buyer in m.buyer_ids:
+                procurement[buyer] += paid / len(m.buyer_ids)
+    shortfall: dict[str, float] = defaultdict(float)
+    for need_id, mwh in cost.shortfall_mwh.items():
+        shortfall[buyer_of_need[need_id]] += mwh
+    areas = scenario.grid.asset_areas()
+    violations = {"tso": 0.0, "dso": 0.0}
+    for branch, mwh in cost.branch_violation_mwh.items():
+        violations["tso" if areas.get(branch) == "tso" else "dso"] += mwh
+    activated = sum(mw * dur[t] for (_, t), mw in accepted.items())
+    curtailed_res = 0.0
+    for (bid_id, t), mw in accepted.items():
+        bid = bids[bid_id]
+        units = scenario.register.units_of(bid.resource_id)
+        if bid.direction == Direction.DOWN and all(u.technology in _RENEWABLE for u in units):
+            curtailed_res += mw * dur[t]
+    return {
+        "total_cost_eur": cost.total_eur,
+        "bid_cost_eur": cost.bid_cost_eur,
+        "procurement_eur": dict(sorted(procurement.items())),
+        "shortfall_mwh": dict(sorted(shortfall.items())),
+        "activated_mwh": activated,
+        "forwarded_bids": forwarded,
+        "residual_violation_mwh": violations,
+        "dso_violation_caused_by_tso_mwh": dso_caused_by_tso_mwh,
+        "conflicts": {
+            k: sum(1 for c in conflicts if c.kind == k)
+            for k in ("double_activation", "counter_activation", "dso_limit")
+        },
+        "liquidity_bids_per_need": (
+            sum(m.bids_offered for m in markets) / max(1, sum(m.needs for m in markets))
+        ),
+        "curtailed_renewable_mwh": curtailed_res,
+        "markets": len(markets),
+    }

@@ -1,0 +1,1 @@
+"""Simulation: seeded scenarios on SimBench grids, scheme runs over days, KPIs and reports."""

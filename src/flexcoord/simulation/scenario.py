@@ -1,0 +1,381 @@
+"""Seeded scenarios on SimBench grids: one market day with congestion on both grids.
+
+:func:`build_coordination_scenario` makes the identical input every coordination scheme is run and
+compared on. The same arguments (and seed) give the same scenario.
+
+How it is made (choices documented here because no data source prescribes them):
+
+- **Grid and portfolio**: the SimBench grid, its TSO/DSO split (:mod:`flexcoord.grid.areas`) and
+  DER portfolio with scenario additions (:func:`~flexcoord.grid.portfolio.build_portfolio`), one
+  TSO and one DSO, plus one commercial buyer (``brp``) for the integrated market.
+- **Base case**: the SimBench profiles of ``profile_day`` (a 2016 local day) through
+  power-grid-model, placed on the MTUs of ``market_day``.
+- **Congestion by design**: SimBench's grids are not congested on most days, so the ``n_tso`` most
+  loaded TSO branches and the ``n_dso`` most loaded DSO branches get a limit of
+  ``tightening`` × their peak flow of the day (``limit_overrides_mw``) — the approach of the
+  ecosystem lab's clearing benchmark. Every market then has congestion to manage.
+- **Needs**: the TSO posts a system-wide upward balancing need (``tso_need_mw`` in the afternoon
+  hours); each congested DSO branch's area gets a DSO need at the branch's downstream buses for the
+  overload in the direction that relieves it; the BRP posts a small upward need.
+- **Bids**: ``n_bids`` bids of one hour (4 MTUs) on units drawn from the portfolio (at least
+  50 kW of range): generators offer down (curtailment), loads up (reduction), storage, EVs and
+  heat pumps either way; quantities up to the unit's range (capped at ``max_bid_mw``), activation
+  prices uniform in 20–200 €/MWh, a share ``indivisible_share`` indivisible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from flexcoord.coordination.inputs import CoordinationInput
+from flexcoord.domain import (
+    Bid,
+    Direction,
+    Interval,
+    Location,
+    MtuQuantity,
+    Need,
+    OperatorRole,
+    PowerType,
+    Product,
+    ProductKind,
+    Register,
+    SystemOperator,
+    Technology,
+    Timeframe,
+    market_time_units,
+)
+from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
+from flexcoord.grid.model import GridModel, load_grid
+from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
+
+__all__ = ["build_coordination_scenario", "profile_step_of"]
+
+_PROFILE_ORIGIN = datetime(2015, 12, 31, 23, tzinfo=UTC)  # SimBench step 0 = 2016-01-01 00:00 CET
+_GENERATING = frozenset(
+    {
+        Technology.PV,
+        Technology.WIND,
+        Technology.HYDRO,
+        Technology.BIOMASS,
+        Technology.CHP,
+        Technology.GENERIC_GENERATOR,
+    }
+)
+_CONSUMING = frozenset({Technology.GENERIC_LOAD, Technology.INDUSTRIAL_LOAD})
+
+PRODUCT_ID = "p-da-activation"
+
+
+def profile_step_of(day: date) -> int:
+    """The SimBench profile step where local (Berlin) day ``day`` of 2016 begins."""
+    start = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("Europe/Berlin"))
+    return int((start.astimezone(UTC) - _PROFILE_ORIGIN) / timedelta(minutes=15))
+
+
+def build_coordination_scenario(
+    code: str | GridModel = "1-HVMV-mixed-all-0-sw",
+    *,
+    market_day: date = date(2026, 6, 2),
+    profile_day: date | None = date(2016, 6, 1),
+    n_mtu: int | None = None,
+    n_bids: int = 1200,
+    seed: int = 0,
+    n_tso: int = 3,
+    n_dso: int = 3,
+    tso_tightening: float = 0.95,
+    dso_tightening: float = 0.85,
+    focus_share: float = 0.3,
+    tso_need_mw: float = 8.0,
+    max_bid_mw: float = 2.0,
+    indivisible_share: float = 0.0,
+    additions: ScenarioAdditions | None = None,
+    safety_margin: float = 0.0,
+) -> CoordinationInput:
+    """A market day on a SimBench grid with congestion on the TSO and the DSO grid.
+
+    Example:
+        >>> s = build_coordination_scenario("1-MV-rural--0-sw", n_bids=50, n_tso=0, n_dso=1)
+        >>> len(s.bids), sorted({n.buyer_id for n in s.needs})
+        (50, ['brp', 'dso'])
+    """
+    rng = np.random.default_rng(seed)
+    grid = load_grid(code) if isinstance(code, str) else code
+    additions = additions or ScenarioAdditions(
+        batteries=20, ev_chargers=200, heat_pumps=100, seed=seed
+    )
+    register = build_portfolio(grid, additions=additions)
+    product = Product(
+        id=PRODUCT_ID,
+        power_type=PowerType.ACTIVE,
+        kind=ProductKind.ACTIVATION,
+        timeframe=Timeframe.DAY_AHEAD,
+        resolution=timedelta(minutes=15),
+        min_quantity=0.0,
+        lead_time=timedelta(0),
+        duration=timedelta(minutes=15),
+        gate_closure_before_delivery=timedelta(hours=12),
+    )
+    operators = (
+        *register.operators,
+        SystemOperator(id="brp", name="Balance responsible party", role=OperatorRole.BRP),
+    )
+    register = dataclasses.replace(register, operators=operators, products=(product,))
+
+    intervals = market_time_units(market_day)[:n_mtu]
+    issued = intervals[0].start - timedelta(hours=12)
+    if profile_day is None:
+        forecast = forecast_from_snapshot(grid, intervals=intervals, issued_at=issued)
+    else:
+        forecast = forecast_from_profiles(
+            grid,
+            start_step=profile_step_of(profile_day),
+            intervals=intervals,
+            issued_at=issued,
+            label="profiles",
+        )
+    overrides, dso_needs = _congestion(
+        grid, register, forecast, intervals, n_tso, n_dso, tso_tightening, dso_tightening
+    )
+    focus = _tso_focus_buses(grid, overrides)
+    needs = list(dso_needs)
+    n = len(intervals)
+    afternoon = intervals[n * 13 // 24 : n * 17 // 24] or intervals  # 13:00–17:00 on a full day
+    all_buses = frozenset(int(b) for b in grid.bus_ids())
+    needs.append(
+        _need(
+            "n-tso-balancing",
+            "tso",
+            Location.at_buses(all_buses),
+            Direction.UP,
+            afternoon,
+            tso_need_mw,
+            250.0,
+            issued,
+        )
+    )
+    needs.append(
+        _need(
+            "n-brp",
+            "brp",
+            Location.at_buses(all_buses),
+            Direction.UP,
+            intervals[n * 3 // 4 : n * 3 // 4 + 4],
+            1.0,
+            150.0,
+            issued,
+        )
+    )
+    bids = _bids(
+        register,
+        intervals,
+        n_bids,
+        rng,
+        max_bid_mw,
+        indivisible_share,
+        issued,
+        focus,
+        focus_share,
+        dso_needs,
+    )
+    return CoordinationInput(
+        name=f"{grid.code} {market_day.isoformat()} (base case {forecast.label}, seed {seed})",
+        grid=grid,
+        register=register,
+        needs=tuple(needs),
+        bids=bids,
+        intervals=intervals,
+        forecast=forecast,
+        limit_overrides_mw=overrides,
+        safety_margin=safety_margin,
+        gate_closure_at=issued,
+    )
+
+
+def _need(
+    need_id: str,
+    buyer: str,
+    location: Location,
+    direction: Direction,
+    intervals: tuple[Interval, ...],
+    mw: float | np.ndarray,
+    cap: float,
+    created: datetime,
+) -> Need:
+    quantities = np.broadcast_to(np.asarray(mw, dtype=float), (len(intervals),))
+    return Need(
+        id=need_id,
+        buyer_id=buyer,
+        product_id=PRODUCT_ID,
+        location=location,
+        direction=direction,
+        created_at=created,
+        activation_price_cap_eur_per_mwh=cap,
+        quantities=tuple(
+            MtuQuantity(interval=iv, quantity=round(float(q), 4))
+            for iv, q in zip(intervals, quantities, strict=True)
+        ),
+    )
+
+
+def _tso_focus_buses(grid: GridModel, overrides: dict[str, float]) -> frozenset[int]:
+    """Buses with a PTDF of at least 0.05 on a congested TSO branch (they can relieve it)."""
+    areas = grid.asset_areas()
+    tso = [n for n in overrides if areas.get(n) == "tso"]
+    if not tso:
+        return frozenset()
+    ptdf = grid.ptdf()
+    strong = np.abs(ptdf.matrix[ptdf.rows(tso)]).max(axis=0) >= 0.05
+    return frozenset(int(b) for b in ptdf.bus_ids[strong])
+
+
+def _congestion(
+    grid: GridModel,
+    register: Register,
+    forecast: Any,
+    intervals: tuple[Interval, ...],
+    n_tso: int,
+    n_dso: int,
+    tso_tightening: float,
+    dso_tightening: float,
+) -> tuple[dict[str, float], list[Need]]:
+    """Tighten the most loaded branches; a DSO branch qualifies only when the dead-end side it
+    feeds hosts enough flexibility to relieve it (else the congestion is not a market problem)."""
+    limits = dict(
+        zip(grid.branch_limits().branch_names, grid.branch_limits().limit_mw.tolist(), strict=True)
+    )
+    areas = grid.asset_areas()
+    flows = np.asarray(forecast.branch_flow_mw)
+    names = forecast.branch_names
+    peak = np.abs(flows).max(axis=1)
+    loading = np.array([peak[i] / limits[n] if limits.get(n) else 0.0 for i, n in enumerate(names)])
+    order = np.argsort(-loading, kind="stable")
+    tso = [i for i in order if areas.get(names[i]) == "tso"][:n_tso]
+    overrides = {names[i]: round(float(tso_tightening * peak[i]), 4) for i in tso}
+    range_at: dict[int, float] = {}
+    for unit in register.units:
+        bus = register.connection_point(unit.connection_point_id).bus
+        range_at[bus] = range_at.get(bus, 0.0) + unit.p_range_mw
+    needs: list[Need] = []
+    created = intervals[0].start - timedelta(hours=12)
+    for i in order:
+        name = names[i]
+        if len(needs) >= n_dso or areas.get(name) in ("tso", None) or not name.startswith("line:"):
+            continue
+        limit = round(float(dso_tightening * peak[i]), 4)
+        over = np.maximum(np.abs(flows[i]) - limit, 0.0)
+        side = _dead_end_side(grid, int(name.split(":")[1]), areas[name])
+        if side is None:
+            continue
+        buses, is_to_side = side
+        if sum(range_at.get(b, 0.0) for b in buses) < 2.0 * float(over.max()):
+            continue
+        # positive flow runs from → to: a dead-end to-side imports it, so more injection there
+        # (UP) relieves; a dead-end from-side exports it, so less injection (DOWN) relieves.
+        worst = flows[i][int(np.argmax(over))]
+        direction = Direction.UP if (worst > 0) == is_to_side else Direction.DOWN
+        overrides[name] = limit
+        needs.append(
+            _need(
+                f"n-dso-{name}",
+                "dso",
+                Location.at_buses(buses),
+                direction,
+                intervals,
+                over,
+                400.0,
+                created,
+            )
+        )
+    return overrides, needs
+
+
+def _dead_end_side(grid: GridModel, line: int, area: str) -> tuple[frozenset[int], bool] | None:
+    """The buses beyond ``line`` away from the area's coupling points, and whether that is the
+    line's to-side; ``None`` when the line is in a mesh (both sides reach a coupling point)."""
+    import networkx as nx
+    import pandapower.topology as top
+
+    net = grid.net
+    graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
+    f, t = int(net.line.from_bus.at[line]), int(net.line.to_bus.at[line])
+    for key in [
+        k for (a, b, k) in graph.edges(keys=True) if {a, b} == {f, t} and k == ("line", line)
+    ]:
+        graph.remove_edge(f, t, key)
+    area_obj = grid.areas.dso_area(area)
+    feeding = {cp.lv_bus for cp in area_obj.coupling_points}
+    for bus, is_to in ((t, True), (f, False)):
+        component = nx.node_connected_component(graph, bus)
+        if not component & feeding:
+            return frozenset(int(b) for b in component if int(b) in area_obj.bus_ids), is_to
+    return None
+
+
+def _bids(
+    register: Register,
+    intervals: tuple[Interval, ...],
+    n_bids: int,
+    rng: np.random.Generator,
+    max_bid_mw: float,
+    indivisible_share: float,
+    submitted: datetime,
+    focus: frozenset[int],
+    focus_share: float,
+    dso_needs: list[Need],
+) -> tuple[Bid, ...]:
+    """Random bids; ``focus_share`` of them on units that can relieve the TSO congestion and,
+    for every DSO need, ``focus_share × n_bids / 10`` (at least 4) on units at its buses."""
+    units = [u for u in register.units if u.p_range_mw >= 0.05]
+    bus = {cp.id: cp.bus for cp in register.connection_points}
+    chosen = rng.choice(len(units), size=n_bids, replace=True)
+    focused = [i for i, u in enumerate(units) if bus[u.connection_point_id] in focus]
+    if focused:
+        pick = rng.random(n_bids) < focus_share
+        chosen[pick] = rng.choice(focused, size=int(pick.sum()), replace=True)
+    per_need = max(4, int(focus_share * n_bids / 10))
+    slot = 0
+    for need in dso_needs:
+        local = [
+            i for i, u in enumerate(units) if bus[u.connection_point_id] in need.location.bus_ids
+        ]
+        for _ in range(per_need if local else 0):
+            if slot < n_bids:
+                chosen[slot] = rng.choice(local)
+                slot += 1
+    width = min(4, len(intervals))
+    starts = rng.integers(0, len(intervals) - width + 1, size=n_bids)
+    fractions = rng.uniform(0.3, 1.0, size=n_bids)
+    prices = rng.uniform(20.0, 200.0, size=n_bids)
+    either = rng.random(n_bids) < 0.5
+    indivisible = rng.random(n_bids) < indivisible_share
+    out = []
+    for k in range(n_bids):
+        unit = units[int(chosen[k])]
+        if unit.technology in _GENERATING:
+            direction = Direction.DOWN
+        elif unit.technology in _CONSUMING:
+            direction = Direction.UP
+        else:
+            direction = Direction.UP if either[k] else Direction.DOWN
+        quantity = round(float(min(unit.p_range_mw, max_bid_mw) * fractions[k]), 4)
+        window = intervals[int(starts[k]) : int(starts[k]) + width]
+        out.append(
+            Bid(
+                id=f"b{k:05d}",
+                fsp_id=unit.fsp_id,
+                resource_id=unit.id,
+                product_id=PRODUCT_ID,
+                direction=direction,
+                submitted_at=submitted - timedelta(hours=1),
+                activation_price_eur_per_mwh=round(float(prices[k]), 2),
+                divisible=not bool(indivisible[k]),
+                quantities=tuple(MtuQuantity(interval=iv, quantity=quantity) for iv in window),
+            )
+        )
+    return tuple(out)
