@@ -33,10 +33,12 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing import ClearingOptions, ClearingProblem, ClearingResult
 from flexcoord.clearing.market import GridMap, build_problem, clear
+from flexcoord.coordination.aggregation import DsoLinearModel
 from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
 from flexcoord.coordination.conflicts import AwardInfo, Conflict, ConflictRule, resolve_conflicts
 from flexcoord.coordination.evaluation import DispatchCost, evaluate_dispatch, slot_vector
 from flexcoord.coordination.inputs import CoordinationInput, GridViews
+from flexcoord.coordination.interface import InterfaceOffers, build_interface_offers, dso_models
 from flexcoord.coordination.ledger import ClearingLedger, root_of
 from flexcoord.domain import Bid, Direction, Need, OperatorRole, Technology
 
@@ -94,6 +96,7 @@ class JointModel:
     views: GridViews
     all_areas: tuple[str, ...]
     bid_area: dict[str, str] = field(default_factory=dict)
+    models: dict[str, DsoLinearModel] = field(default_factory=dict)
 
     @classmethod
     def of(cls, scenario: CoordinationInput, views: GridViews | None = None) -> JointModel:
@@ -106,6 +109,20 @@ class JointModel:
         return cls(
             problem=problem, grid_map=grid_map, views=views, all_areas=all_areas, bid_area=bid_area
         )
+
+    def dso_models(self, areas: Sequence[str]) -> dict[str, DsoLinearModel]:
+        """The linear model of each DSO area (built once per scenario, for interface offers)."""
+        missing = [a for a in areas if a not in self.models]
+        if missing:
+            s = self.views.scenario
+            self.models |= dso_models(
+                s.grid,
+                missing,
+                safety_margin=s.safety_margin,
+                limit_overrides_mw=s.limit_overrides_mw,
+                voltages=s.voltages,
+            )
+        return {a: self.models[a] for a in areas}
 
     def injections(self, accepted: Mapping[Key, float]) -> tuple[FloatArray, FloatArray]:
         """Active and reactive injections ``(n_real_bus, T)`` of a dispatch, at real buses."""
@@ -225,15 +242,24 @@ class _Run:
         *,
         energy_balance: bool = False,
         forwarded: int = 0,
+        offers: InterfaceOffers | None = None,
     ) -> MarketRun:
+        """Clear one sub-market; with ``offers``, its aggregated interface bids are expanded back
+        to the forwarded bids behind them before the ledger records them."""
         needs = self.needs_of(buyer_ids)
         gc = self.joint.views.constraints(areas)
         p_mw, q_mvar = self.joint.injections(self.dispatch())
         gc = GridViews.shifted(gc, self.joint.grid_map.real_bus_ids, p_mw, q_mvar)
-        self.ledger.offer(market_id, [b.id for b in bids])
+        register = self.s.register
+        if offers is not None:
+            self.ledger.offer(market_id, [b.id for b in bids])
+            bids = [*bids, *offers.bids]
+            register = offers.register
+        else:
+            self.ledger.offer(market_id, [b.id for b in bids])
         grid = gc if len(gc.branch_names) or len(gc.vbus_ids) else None  # nothing monitored
         result = clear(
-            self.s.register,
+            register,
             needs,
             bids,
             grid,
@@ -242,6 +268,9 @@ class _Run:
             energy_balance=energy_balance,
         )
         accepted = _accepted(result)
+        if offers is not None:
+            direct = {k: v for k, v in accepted.items() if k[0] not in offers.curves}
+            accepted = direct | offers.expand(accepted)
         self.ledger.record(market_id, _by_bid(accepted))
         run = MarketRun(
             id=market_id,
@@ -281,14 +310,52 @@ class _Run:
         if not c.tso_buys:
             return
         bids = list(self.bids_in(self.tso_areas))
+        offers: InterfaceOffers | None = None
         if c.market_model == MarketModel.MULTI_LEVEL and c.tso_access_to_ders:
             for dso in self.dso_ids:
                 unused = self.ledger.unused(self.bids_in(self.s.areas_of(dso)))
                 filtered = self.traffic_light(dso, unused)
                 forwarded = self.ledger.forward(filtered, "tso")
                 self.forwarded += len(forwarded)
-                bids += forwarded
+                if c.aggregate_at_interface:
+                    offers = self.aggregate(dso, forwarded, offers)
+                    bids += forwarded  # offered to the market through ``offers`` only
+                else:
+                    bids += forwarded
+        if offers is not None:
+            direct = [b for b in bids if self.joint.bid_area.get(root_of(b.id)) in self.tso_areas]
+            self.ledger.offer("tso", [b.id for b in bids])
+            self.market(
+                "tso",
+                list(self.tso_ids),
+                direct,
+                self.tso_areas,
+                forwarded=self.forwarded,
+                offers=offers,
+            )
+            return
         self.market("tso", list(self.tso_ids), bids, self.tso_areas, forwarded=self.forwarded)
+
+    def aggregate(
+        self, dso: str, forwarded: Sequence[Bid], previous: InterfaceOffers | None
+    ) -> InterfaceOffers:
+        """The DSO's forwarded bids as aggregated offers at its coupling points."""
+        areas = [a for a in self.s.areas_of(dso) if a not in self.tso_areas]
+        models = self.joint.dso_models(areas)
+        register = previous.register if previous is not None else self.s.register
+        offers = build_interface_offers(
+            register,
+            self.s.grid,
+            models,
+            forwarded,
+            self.s.intervals,
+            dso_id=dso,
+            forecast=self.shifted_forecast(),
+        )
+        if previous is not None:
+            offers.bids = (*previous.bids, *offers.bids)
+            offers.curves = previous.curves | offers.curves
+        return offers
 
     def common(self) -> None:
         c = self.config

@@ -61,6 +61,9 @@ class Technology(StrEnum):
     BIOMASS = "biomass"
     GENERIC_LOAD = "generic_load"
     GENERIC_GENERATOR = "generic_generator"
+    #: A DSO area's aggregated offer at its coupling point: a virtual resource that stands for
+    #: the bids behind it (either direction, no energy limits of its own).
+    AGGREGATE = "aggregate"
 
 
 #: Technologies that only inject (their active power is never negative).
