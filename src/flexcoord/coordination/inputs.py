@@ -44,6 +44,8 @@ class CoordinationInput:
         voltages: whether markets monitor bus voltages (SimBench HV/MV grids start above their
             MV voltage band; thermal-only scenarios leave this off).
         gate_closure_at: gate closure of the scenario's first sub-market.
+        profile_start_step: SimBench profile step of the first MTU when ``forecast`` comes from
+            the profiles (the AC check then starts from the same base case).
     """
 
     name: str
@@ -57,6 +59,7 @@ class CoordinationInput:
     safety_margin: float = 0.0
     voltages: bool = False
     gate_closure_at: datetime | None = None
+    profile_start_step: int | None = None
 
     def operators_of_role(self, role: OperatorRole) -> tuple[str, ...]:
         """Ids of the register's operators with this role, sorted."""
@@ -78,6 +81,7 @@ class GridViews:
     def __init__(self, scenario: CoordinationInput) -> None:
         self.scenario = scenario
         self._cache: dict[frozenset[str], GridConstraints] = {}
+        self._physical: dict[frozenset[str], GridConstraints] = {}
         limits = scenario.grid.branch_limits()
         unknown = sorted(set(scenario.limit_overrides_mw) - set(limits.branch_names))
         if unknown:
@@ -93,19 +97,29 @@ class GridViews:
                 ]
             )
 
-    def constraints(self, areas: Iterable[str]) -> GridConstraints:
-        """The constraints of the branches and (optionally) buses of ``areas``."""
+    def constraints(self, areas: Iterable[str], *, physical: bool = False) -> GridConstraints:
+        """The constraints of the branches and (optionally) buses of ``areas``.
+
+        ``physical=True`` keeps the grid's own thermal limits (no scenario override): what an AC
+        check needs to express a loading as MW.
+        """
         key = frozenset(areas)
+        if physical:
+            if key not in self._physical:
+                s = self.scenario
+                self._physical[key] = grid_constraints(
+                    s.grid,
+                    intervals=s.intervals,
+                    forecast=s.forecast,
+                    profile_start_step=s.profile_start_step,
+                    areas=sorted(key),
+                    safety_margin=s.safety_margin,
+                    voltages=s.voltages,
+                )
+            return self._physical[key]
         if key not in self._cache:
             s = self.scenario
-            gc = grid_constraints(
-                s.grid,
-                intervals=s.intervals,
-                forecast=s.forecast,
-                areas=sorted(key),
-                safety_margin=s.safety_margin,
-                voltages=s.voltages,
-            )
+            gc = self.constraints(key, physical=True)
             overrides = s.limit_overrides_mw
             if overrides:
                 limit = np.array(

@@ -22,6 +22,7 @@ problem, so schemes compare on one yardstick.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.clearing import ClearingOptions, ClearingProblem, ClearingResult
+from flexcoord.clearing import AcChecker, AcFlows, ClearingOptions, ClearingProblem, ClearingResult
+from flexcoord.clearing.ac import PgmAcCheck
 from flexcoord.clearing.market import GridMap, build_problem, clear
 from flexcoord.coordination.aggregation import DsoLinearModel
 from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
@@ -97,6 +99,7 @@ class JointModel:
     all_areas: tuple[str, ...]
     bid_area: dict[str, str] = field(default_factory=dict)
     models: dict[str, DsoLinearModel] = field(default_factory=dict)
+    ac: AcChecker | None = None
 
     @classmethod
     def of(cls, scenario: CoordinationInput, views: GridViews | None = None) -> JointModel:
@@ -126,6 +129,24 @@ class JointModel:
 
     def injections(self, accepted: Mapping[Key, float]) -> tuple[FloatArray, FloatArray]:
         """Active and reactive injections ``(n_real_bus, T)`` of a dispatch, at real buses."""
+        inj_p, inj_q = self.problem_injections(accepted)
+        return self.grid_map.to_grid(inj_p), self.grid_map.to_grid(inj_q)
+
+    def ac_flows(self, accepted: Mapping[Key, float]) -> AcFlows:
+        """AC (power-grid-model) flows and voltages of the joint problem's monitored branches and
+        buses after the dispatch, on the scenario's base case (one batch over the MTUs)."""
+        if self.ac is None:
+            # the checker expresses AC loading as MW of the problem's limits: give it the grid's
+            # physical limits, not the scenario's tightened ones
+            physical = self.views.constraints(self.all_areas, physical=True)
+            problem = dataclasses.replace(self.problem, limit_mw=physical.limit_mw)
+            self.ac = PgmAcCheck(self.views.scenario.grid, physical).checker_for(
+                problem, self.grid_map
+            )
+        return self.ac.check(*self.problem_injections(accepted))
+
+    def problem_injections(self, accepted: Mapping[Key, float]) -> tuple[FloatArray, FloatArray]:
+        """Active and reactive injections ``(n_problem_bus, T)`` of a dispatch."""
         p = self.problem
         x = slot_vector(p, accepted)
         sign = np.where(p.slot_up, 1.0, -1.0)
@@ -140,7 +161,7 @@ class JointModel:
             (p.slot_bus[act], p.slot_mtu[act]),
             sign[act] * x[act] * p.slot_q_mvar_per_mw[act],
         )
-        return self.grid_map.to_grid(inj_p), self.grid_map.to_grid(inj_q)
+        return inj_p, inj_q
 
 
 def conflict_rule(config: SchemeConfig) -> ConflictRule:
@@ -164,8 +185,14 @@ def run_scheme(
     *,
     joint: JointModel | None = None,
     options: ClearingOptions | None = None,
+    ac_check: bool = True,
 ) -> SchemeOutcome:
-    """Run one scheme on one scenario (see the module docstring)."""
+    """Run one scheme on one scenario (see the module docstring).
+
+    With ``ac_check`` the final dispatch (and the DSO markets' dispatch alone) are verified in AC
+    with power-grid-model: the KPIs then carry the residual AC violations on the TSO and DSO grids
+    and the AC DSO violations caused by TSO activations.
+    """
     start = time.perf_counter()
     joint = joint or JointModel.of(scenario)
     options = options or ClearingOptions(explain=False)
@@ -184,6 +211,11 @@ def run_scheme(
     kpis = _kpis(
         scenario, joint, outcome_markets, accepted, conflicts, cost, run.forwarded, max(0.0, caused)
     )
+    if ac_check:
+        final = _ac_violation_mwh(scenario, joint, accepted)
+        dso_only = _ac_violation_mwh(scenario, joint, without_tso)
+        kpis["ac_violation_mwh"] = final
+        kpis["ac_dso_violation_caused_by_tso_mwh"] = max(0.0, final["dso"] - dso_only["dso"])
     return SchemeOutcome(
         config=config,
         markets=outcome_markets,
@@ -398,7 +430,6 @@ class _Run:
         return filter_bids(bids, assessment, self.s.register).forwarded
 
     def shifted_forecast(self) -> Any:
-        import dataclasses
 
         forecast = self.s.forecast
         p_mw, _ = self.joint.injections(self.dispatch())
@@ -470,6 +501,29 @@ class _Run:
         for r, t in zip(rows.tolist(), cols.tolist(), strict=True):
             out[(areas[gc.branch_names[r]], p.mtu_labels[t])] += float(extra[r, t])
         return dict(out)
+
+
+def _ac_violation_mwh(
+    scenario: CoordinationInput, joint: JointModel, accepted: Mapping[Key, float]
+) -> dict[str, float]:
+    """Energy above the thermal limits (no safety margin) in AC, per TSO / DSO grid (MWh), and
+    pu·h outside the voltage band when the scenario monitors voltages."""
+    flows = joint.ac_flows(accepted)
+    gc = joint.views.constraints(joint.all_areas)
+    dur = joint.problem.mtu_duration_h
+    over = np.maximum(np.abs(flows.branch_flow_mw) - gc.limit_mw[:, None], 0.0) * dur[None, :]
+    areas = scenario.grid.asset_areas()
+    out = {"tso": 0.0, "dso": 0.0}
+    for name, mwh in zip(gc.branch_names, over.sum(axis=1).tolist(), strict=True):
+        out["tso" if areas.get(name) == "tso" else "dso"] += mwh
+    if scenario.voltages and len(gc.vbus_ids):
+        vm = flows.vm_pu
+        outside = (
+            np.maximum(vm - gc.vm_max_pu[:, None], 0.0)
+            + np.maximum(gc.vm_min_pu[:, None] - vm, 0.0)
+        ) * dur[None, :]
+        out["voltage_pu_h"] = float(outside.sum())
+    return out
 
 
 def _dso_violation_mwh(scenario: CoordinationInput, cost: DispatchCost) -> float:

@@ -194,6 +194,7 @@ def build_coordination_scenario(
         limit_overrides_mw=overrides,
         safety_margin=safety_margin,
         gate_closure_at=issued,
+        profile_start_step=None if profile_day is None else profile_step_of(profile_day),
     )
 
 
