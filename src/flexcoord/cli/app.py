@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from flexcoord.cli.clear import clear
+from flexcoord.cli.coordinate import coordinate
 from flexcoord.cli.grid import grid_app
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(grid_app, name="grid")
 app.command("clear")(clear)
+app.command("coordinate")(coordinate)
 
 
 def main() -> None:

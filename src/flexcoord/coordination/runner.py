@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -457,7 +457,7 @@ class _Run:
             {k: info(k, v) for k, v in tso_acc.items()},
             {k: info(k, v) for k, v in dso_acc.items()},
             conflict_rule(self.config),
-            lambda vol: self._dso_overload(dso_acc, vol),
+            self._overload_fn(dso_acc),
         )
         final = dict(dso_acc)
         for key, mw in volumes.items():
@@ -476,31 +476,41 @@ class _Run:
     def _bid(self, bid_id: str) -> Bid:
         return self.bids_by_id[bid_id]
 
-    def _dso_overload(
-        self, dso_acc: Mapping[Key, float], tso_vol: Mapping[Key, float]
-    ) -> dict[tuple[str, str], float]:
-        """Overload (MW above the margined limit) per (DSO area, MTU) that the TSO's volumes add."""
+    def _overload_fn(
+        self, dso_acc: Mapping[Key, float]
+    ) -> Callable[[Mapping[Key, float]], dict[tuple[str, str], float]]:
+        """``tso volumes → overload (MW above the margined limit) per (DSO area, MTU label)`` that
+        the TSO's volumes add to the DSO markets' dispatch. The DSO-only flows are computed once;
+        each call adds only the TSO volumes' flows (the bisection of a curtailment calls it often).
+        """
         j = self.joint
-        p = j.problem
         dist_areas = [a for a in j.all_areas if a not in set(self.tso_areas)]
         if not dist_areas:
-            return {}
+            return lambda _: {}
         gc = j.views.constraints(dist_areas)
-        base = GridViews.shifted(gc, j.grid_map.real_bus_ids, *j.injections(dso_acc))
-        combined = dict(dso_acc)
-        for k, v in tso_vol.items():
-            combined[k] = combined.get(k, 0.0) + v
-        after = GridViews.shifted(gc, j.grid_map.real_bus_ids, *j.injections(combined))
+        base = GridViews.shifted(gc, j.grid_map.real_bus_ids, *j.injections(dso_acc)).base_flow_mw
         lim = (1.0 - gc.safety_margin) * gc.limit_mw[:, None]
-        over_before = np.maximum(np.abs(base.base_flow_mw) - lim, 0.0)
-        over_after = np.maximum(np.abs(after.base_flow_mw) - lim, 0.0)
-        extra = np.maximum(over_after - over_before, 0.0)
+        over_before = np.maximum(np.abs(base) - lim, 0.0)
+        columns = {int(b): i for i, b in enumerate(gc.bus_ids)}
+        cols = np.array([columns.get(int(b), -1) for b in j.grid_map.real_bus_ids], dtype=np.int64)
+        known = cols >= 0
         areas = self.s.grid.asset_areas()
-        out: dict[tuple[str, str], float] = defaultdict(float)
-        rows, cols = np.nonzero(extra > 1e-9)
-        for r, t in zip(rows.tolist(), cols.tolist(), strict=True):
-            out[(areas[gc.branch_names[r]], p.mtu_labels[t])] += float(extra[r, t])
-        return dict(out)
+        branch_area = [areas[n] for n in gc.branch_names]
+        labels = [iv.start.isoformat() for iv in gc.intervals]
+
+        def overload(tso_vol: Mapping[Key, float]) -> dict[tuple[str, str], float]:
+            p_mw, _ = j.injections(tso_vol)
+            inj = np.zeros((len(gc.bus_ids), p_mw.shape[1]))
+            np.add.at(inj, cols[known], p_mw[known])
+            after = base + gc.ptdf @ inj
+            extra = np.maximum(np.maximum(np.abs(after) - lim, 0.0) - over_before, 0.0)
+            out: dict[tuple[str, str], float] = defaultdict(float)
+            rows, ts = np.nonzero(extra > 1e-9)
+            for r, t in zip(rows.tolist(), ts.tolist(), strict=True):
+                out[(branch_area[r], labels[t])] += float(extra[r, t])
+            return dict(out)
+
+        return overload
 
 
 def _ac_violation_mwh(

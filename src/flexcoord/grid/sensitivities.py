@@ -315,7 +315,7 @@ def compute_voltage_sensitivity(
 
     work = copy.deepcopy(net)  # runpp writes result tables: a full copy protects ``net``
     try:
-        pp.runpp(work, algorithm="nr", calculate_voltage_angles=True, numba=True)
+        pp.runpp(work, algorithm="nr", calculate_voltage_angles=True, numba=False)
     except pp.LoadflowNotConverged as exc:
         raise GridError("AC power flow did not converge at the operating point") from exc
     internal = work._ppc["internal"]
