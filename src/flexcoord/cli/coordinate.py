@@ -186,7 +186,9 @@ def _scenario(
     return build_coordination_scenario(grid, **kwargs)
 
 
-def _run_all(scenario: CoordinationInput, configs: tuple[SchemeConfig, ...]) -> list[SchemeOutcome]:
+def _run_all(
+    scenario: CoordinationInput, configs: tuple[SchemeConfig, ...], ac_check: bool
+) -> list[SchemeOutcome]:
     from flexcoord.coordination.runner import JointModel, run_scheme
 
     joint = JointModel.of(scenario)
@@ -201,7 +203,7 @@ def _run_all(scenario: CoordinationInput, configs: tuple[SchemeConfig, ...]) -> 
         task = bar.add_task("running", total=len(configs))
         for config in configs:
             bar.update(task, description=config.id)
-            outcomes.append(run_scheme(config, scenario, joint=joint))
+            outcomes.append(run_scheme(config, scenario, joint=joint, ac_check=ac_check))
             bar.advance(task)
     return outcomes
 
@@ -232,6 +234,10 @@ def _mwh(x: float) -> str:
     return f"{x:.3f}"
 
 
+def _lin_ac(linear: float, ac: float | None) -> str:
+    return f"{linear:.3f}/{'-' if ac is None else f'{ac:.3f}'}"
+
+
 def _comparison_table(rows: list[dict[str, Any]], buyers: tuple[str, ...]) -> Table:
     table = Table(
         title="coordination schemes (energies MWh, money €)",
@@ -240,11 +246,13 @@ def _comparison_table(rows: list[dict[str, Any]], buyers: tuple[str, ...]) -> Ta
     table.add_column("scheme", no_wrap=True)
     headers = ["total €", "bids €"]
     headers += [f"proc. {b} €" for b in buyers] + [f"short. {b}" for b in buyers]
-    headers += ["activated", "fwd bids", "viol. TSO", "viol. DSO", "DSO by TSO"]
+    headers += ["activated", "fwd bids", "viol. TSO\nlin/AC", "viol. DSO\nlin/AC"]
+    headers += ["DSO by TSO\nlin/AC"]
     headers += ["confl. d/c/l", "bids/need", "RES curt.", "mkts", "wall s", "solver s"]
     table.add_column(headers[0], justify="right", no_wrap=True, min_width=11)
     for h in headers[1:]:
-        table.add_column(h, justify="right")
+        wide = h.endswith("lin/AC")  # two figures per cell: keep them whole
+        table.add_column(h, justify="right", no_wrap=wide, min_width=11 if wide else None)
     for r in rows:
         cells = [_money(r["total_cost_eur"]), _money(r["bid_cost_eur"])]
         cells += [_money(r[f"procurement_{b}_eur"]) for b in buyers]
@@ -252,9 +260,9 @@ def _comparison_table(rows: list[dict[str, Any]], buyers: tuple[str, ...]) -> Ta
         cells += [
             _mwh(r["activated_mwh"]),
             str(r["forwarded_bids"]),
-            _mwh(r["residual_violation_tso_mwh"]),
-            _mwh(r["residual_violation_dso_mwh"]),
-            _mwh(r["dso_violation_caused_by_tso_mwh"]),
+            _lin_ac(r["residual_violation_tso_mwh"], r["ac_violation_tso_mwh"]),
+            _lin_ac(r["residual_violation_dso_mwh"], r["ac_violation_dso_mwh"]),
+            _lin_ac(r["dso_violation_caused_by_tso_mwh"], r["ac_dso_violation_caused_by_tso_mwh"]),
             f"{r['conflicts_double_activation']}/{r['conflicts_counter_activation']}/"
             f"{r['conflicts_dso_limit']}",
             f"{r['liquidity_bids_per_need']:.1f}",
@@ -378,6 +386,13 @@ def coordinate(
         int | None,
         typer.Option("--mtus", help="Demo scenario: only the first N MTUs of the day."),
     ] = None,
+    ac_check: Annotated[
+        bool,
+        typer.Option(
+            "--ac-check/--no-ac-check",
+            help="Verify each final dispatch in AC (power-grid-model): residual AC violations.",
+        ),
+    ] = True,
     profile_start_step: Annotated[
         int | None,
         typer.Option(help="Market file: SimBench profile step of the first MTU (default: file's)."),
@@ -399,7 +414,7 @@ def coordinate(
 
         configs = _schemes(preset_id, all_schemes)
         scenario = _scenario(market_file, grid, n_bids, seed, n_mtu, profile_start_step)
-        outcomes = _run_all(scenario, configs)
+        outcomes = _run_all(scenario, configs, ac_check)
         rows = comparison_rows(outcomes)
         by_id = {o.config.id: o for o in outcomes}
         return {

@@ -15,7 +15,10 @@ Columns (energies in MWh, money in €, times in s):
 - ``procurement_<buyer>_eur`` and ``shortfall_<buyer>_mwh`` for every buyer of any run (0 where a
   run has none);
 - ``activated_mwh``, ``forwarded_bids``, ``residual_violation_tso_mwh``,
-  ``residual_violation_dso_mwh``, ``dso_violation_caused_by_tso_mwh``;
+  ``residual_violation_dso_mwh``, ``dso_violation_caused_by_tso_mwh`` (linear model);
+- ``ac_violation_tso_mwh``, ``ac_violation_dso_mwh``, ``ac_voltage_violation_pu_h``,
+  ``ac_dso_violation_caused_by_tso_mwh`` (AC check of the final dispatch; ``None`` when the run
+  had no AC check, the voltage column also when the scenario monitors no voltages);
 - ``conflicts_double_activation``, ``conflicts_counter_activation``, ``conflicts_dso_limit``;
 - ``liquidity_bids_per_need``, ``curtailed_renewable_mwh``, ``markets``, ``wall_s``,
   ``solver_s``;
@@ -101,6 +104,16 @@ def comparison_rows(outcomes: Sequence[SchemeOutcome]) -> list[dict[str, Any]]:
             "residual_violation_tso_mwh": float(violations.get("tso", 0.0)),
             "residual_violation_dso_mwh": float(violations.get("dso", 0.0)),
             "dso_violation_caused_by_tso_mwh": float(k["dso_violation_caused_by_tso_mwh"]),
+        }
+        ac = k.get("ac_violation_mwh")
+        caused = k.get("ac_dso_violation_caused_by_tso_mwh")
+        row |= {
+            "ac_violation_tso_mwh": None if ac is None else float(ac["tso"]),
+            "ac_violation_dso_mwh": None if ac is None else float(ac["dso"]),
+            "ac_voltage_violation_pu_h": (
+                None if ac is None or "voltage_pu_h" not in ac else float(ac["voltage_pu_h"])
+            ),
+            "ac_dso_violation_caused_by_tso_mwh": None if caused is None else float(caused),
         }
         for kind in CONFLICT_KINDS:
             row[f"conflicts_{kind}"] = int(k["conflicts"].get(kind, 0))

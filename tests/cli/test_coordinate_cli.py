@@ -1,0 +1,144 @@
+"""``flexcoord coordinate``: presets list, one preset and all schemes on a small seeded scenario,
+the example market file, and option errors (exit 2 naming the option and the valid ids)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from flexcoord.cli.app import app
+from flexcoord.coordination.presets import PRESETS
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "market"
+GRID = "1-MV-rural--0-sw"
+SMALL = ["--grid", GRID, "--bids", "60", "--seed", "0"]
+KPI_COLUMNS = {
+    "total_cost_eur",
+    "bid_cost_eur",
+    "activated_mwh",
+    "forwarded_bids",
+    "residual_violation_tso_mwh",
+    "residual_violation_dso_mwh",
+    "dso_violation_caused_by_tso_mwh",
+    "ac_violation_tso_mwh",
+    "ac_violation_dso_mwh",
+    "ac_voltage_violation_pu_h",
+    "ac_dso_violation_caused_by_tso_mwh",
+    "conflicts_double_activation",
+    "conflicts_counter_activation",
+    "conflicts_dso_limit",
+    "liquidity_bids_per_need",
+    "curtailed_renewable_mwh",
+    "markets",
+    "wall_s",
+    "solver_s",
+    "cheapest",
+}
+
+
+def _invoke(args: list[str]) -> Any:
+    return CliRunner().invoke(app, ["coordinate", *args], env={"COLUMNS": "200"})
+
+
+def test_list_presets_shows_every_preset() -> None:
+    res = _invoke(["--list-presets"])
+    assert res.exit_code == 0, res.output
+    assert "smartnet-centralised" in res.stdout and "onenet-slovenia" in res.stdout
+    res = _invoke(["--list-presets", "--json", "-"])
+    rows = json.loads(res.stdout)
+    assert [r["id"] for r in rows] == [p.id for p in PRESETS]
+    assert {"title", "market_model", "allocation", "tso_access_to_ders", "source"} <= set(rows[0])
+
+
+@pytest.mark.slow
+def test_one_preset_on_a_small_seeded_scenario_json_to_stdout() -> None:
+    res = _invoke([*SMALL, "--preset", "smartnet-centralised", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)  # stdout holds the JSON only; tables went to stderr
+    assert "coordination schemes" in res.stderr and "sub-markets" in res.stderr
+    assert doc["scenario"]["bids"] == 60 and doc["scenario"]["grid"] == GRID
+    assert [r["scheme"] for r in doc["comparison"]] == ["smartnet-centralised"]
+    row = doc["comparison"][0]
+    assert set(row) >= KPI_COLUMNS
+    assert {f"procurement_{b}_eur" for b in doc["buyers"]} <= set(row)
+    assert {f"shortfall_{b}_mwh" for b in doc["buyers"]} <= set(row)
+    assert row["cheapest"] is True and row["markets"] == 1
+    # the centralised scheme ignores the DSO grid: its DSO violations are reported, never < 0
+    assert row["dso_violation_caused_by_tso_mwh"] >= 0.0
+    assert row["ac_dso_violation_caused_by_tso_mwh"] >= 0.0  # AC-checked by default
+    assert row["ac_violation_dso_mwh"] >= 0.0 and row["ac_voltage_violation_pu_h"] is None
+    run = doc["schemes"][0]
+    assert run["markets"][0]["id"] == "common" and run["markets"][0]["buyer_ids"] == ["tso"]
+    assert row["conflicts_dso_limit"] == sum(c["kind"] == "dso_limit" for c in run["conflicts"])
+
+
+@pytest.mark.slow
+def test_all_schemes_compared_in_preset_order(tmp_path: Path) -> None:
+    out = tmp_path / "comparison.json"
+    res = _invoke([*SMALL, "--all", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "★" in res.stdout and "onenet-cyprus" in res.stdout
+    doc = json.loads(out.read_text())
+    rows = doc["comparison"]
+    assert [r["scheme"] for r in rows] == [p.id for p in PRESETS]
+    cheapest = min(r["total_cost_eur"] for r in rows)
+    assert any(r["cheapest"] for r in rows)
+    assert all(r["total_cost_eur"] <= cheapest + 1e-6 for r in rows if r["cheapest"])
+    by_id = {r["scheme"]: r for r in rows}
+    # DSO-only pilots leave the TSO's need unserved; the joint common market serves both
+    assert by_id["onenet-spain"]["procurement_tso_eur"] == 0.0
+    assert by_id["smartnet-common"]["markets"] == 1
+    assert by_id["onenet-multi-level"]["markets"] == 2
+    # the common market minimises the yardstick: no scheme with the same buyers beats it
+    for scheme in ("smartnet-local", "onenet-multi-level", "onenet-fragmented"):
+        assert by_id["smartnet-common"]["total_cost_eur"] <= by_id[scheme]["total_cost_eur"] + 1e-3
+
+
+@pytest.mark.slow
+def test_example_market_file_under_a_preset() -> None:
+    res = _invoke(
+        [
+            str(EXAMPLE / "market.json"),
+            *("--grid", GRID, "--preset", "onenet-common", "--no-ac-check", "--json", "-"),
+        ]
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["scenario"]["needs_per_buyer"] == {"dso": 1, "tso": 1}
+    assert doc["scenario"]["mtus"] == 2
+    assert set(doc["buyers"]) == {"dso", "tso"}
+    assert doc["comparison"][0]["activated_mwh"] > 0.0
+    assert doc["comparison"][0]["ac_violation_dso_mwh"] is None  # --no-ac-check
+
+
+def test_unknown_preset_exits_2_naming_the_valid_ids() -> None:
+    res = _invoke(["--grid", GRID, "--preset", "no-such-scheme"])
+    assert res.exit_code == 2
+    assert "--preset" in res.output and "no-such-scheme" in res.output
+    assert "smartnet-common" in res.output and "onenet-poland" in res.output
+
+
+def test_options_that_do_not_fit_exit_2() -> None:
+    res = _invoke(["--grid", GRID])  # neither --preset nor --all
+    assert res.exit_code == 2 and "--all" in res.output
+    res = _invoke(["--grid", GRID, "--all", "--preset", "smartnet-common"])
+    assert res.exit_code == 2 and "cannot be combined" in res.output
+    res = _invoke(["--all"])  # no grid
+    assert res.exit_code == 2 and "--grid" in res.output
+    res = _invoke([str(EXAMPLE / "market.json"), "--grid", GRID, "--all", "--bids", "5"])
+    assert res.exit_code == 2 and "--bids" in res.output
+
+
+@pytest.mark.slow
+def test_market_file_with_an_unknown_buyer_exits_2(tmp_path: Path) -> None:
+    doc = json.loads((EXAMPLE / "market.json").read_text())
+    doc["needs"][0]["buyer_id"] = "dso-nowhere"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    res = _invoke([str(bad), "--grid", GRID, "--preset", "smartnet-common"])
+    assert res.exit_code == 2
+    assert "dso-congestion" in res.output and "buyer_id" in res.output and "brp" in res.output
