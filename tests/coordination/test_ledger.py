@@ -98,3 +98,12 @@ def test_no_bid_clears_twice_along_any_forwarding_chain(
             assert ledger.cleared == before
     assert len(accepted_roots) == len(set(accepted_roots))
     assert sorted(ledger.cleared) == sorted(accepted_roots)
+
+
+def test_xor_siblings_of_a_cleared_bid_are_not_forwarded() -> None:
+    ledger = ClearingLedger()
+    bids = [_bid(0, xor="x"), _bid(1, xor="x"), _bid(2, xor="y")]
+    ledger.offer("dso", [b.id for b in bids])
+    ledger.record("dso", {"b0": 0.5})
+    assert [b.id for b in ledger.unused(bids)] == ["b2"]
+    assert [b.id for b in ledger.forward(bids, "tso")] == ["b2>tso"]

@@ -113,8 +113,20 @@ class ClearingLedger:
             self.history.append((market_id, bid_id, mw))
 
     def unused(self, bids: Iterable[Bid]) -> tuple[Bid, ...]:
-        """The bids whose root has not been cleared anywhere."""
-        return tuple(b for b in bids if root_of(b.id) not in self.cleared)
+        """The bids that may still clear: their root is not cleared anywhere, and no member of
+        their exclusive (XOR) set is (accepting a sibling later would break the XOR)."""
+        pool = tuple(bids)
+        taken = {
+            root_of(b.exclusive_set)
+            for b in pool
+            if b.exclusive_set is not None and root_of(b.id) in self.cleared
+        }
+        return tuple(
+            b
+            for b in pool
+            if root_of(b.id) not in self.cleared
+            and (b.exclusive_set is None or root_of(b.exclusive_set) not in taken)
+        )
 
     def forward(self, bids: Iterable[Bid], market_id: str) -> tuple[Bid, ...]:
         """The unused ``bids`` as new bids for ``market_id`` (ids :func:`forwarded_id`), offered.
