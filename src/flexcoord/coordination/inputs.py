@@ -61,6 +61,31 @@ class CoordinationInput:
     gate_closure_at: datetime | None = None
     profile_start_step: int | None = None
 
+    def __post_init__(self) -> None:
+        issues = [
+            Issue(
+                kind="Need",
+                object_id=n.id,
+                field="buyer_id",
+                value=n.buyer_id,
+                message="is not an operator of the register (a need nobody may buy for)",
+            )
+            for n in self.needs
+            if not self.register.has("operators", n.buyer_id)
+        ]
+        if not (0.0 <= self.safety_margin < 1.0):
+            issues.append(
+                Issue(
+                    kind="CoordinationInput",
+                    object_id=self.name,
+                    field="safety_margin",
+                    value=self.safety_margin,
+                    message="must be in [0, 1)",
+                )
+            )
+        if issues:
+            raise InvalidInputError(issues)
+
     def operators_of_role(self, role: OperatorRole) -> tuple[str, ...]:
         """Ids of the register's operators with this role, sorted."""
         return tuple(sorted(o.id for o in self.register.operators if o.role == role))
