@@ -219,10 +219,19 @@ def dso_models(
     out = {}
     for area in area_ids:
         model = build_dso_model(grid, area, safety_margin=safety_margin)
+        # An override is an active-power limit (what the markets' PTDF rows check); the model
+        # limits apparent power, so the override becomes the circle through (limit, Q at the
+        # operating point): a branch the DSO market relieved to exactly its P limit is then at,
+        # not beyond, the model's limit.
         s_max = np.array(
             [
-                limit_overrides_mw.get(n, s)
-                for n, s in zip(model.branch_names, model.s_max_mva.tolist(), strict=True)
+                float(np.hypot(limit_overrides_mw[n], q)) if n in limit_overrides_mw else s
+                for n, s, q in zip(
+                    model.branch_names,
+                    model.s_max_mva.tolist(),
+                    model.q_from_mvar.tolist(),
+                    strict=True,
+                )
             ]
         )
         changes: dict[str, Any] = {"s_max_mva": s_max}

@@ -153,11 +153,12 @@ ONENET_PILOTS: tuple[SchemeConfig, ...] = (
         allocation=AllocationPrinciple.DSO_EXCLUSIVITY,
         tso_access_to_ders=False,
         tso_buys=False,
-        timeframes=(_LT, _DA, _ID),
+        timeframes=(_LT, _DA, _ID, _NRT),
         product_kinds=_BOTH_KINDS,
         stakeholders=("DSO", "SP", "IMO"),
         source="Table 3 (scheme cell blank, fragmented per L653), L655, L784",
-        notes="Mechanism assumed discrete auction (cell blank in the extract). Availability "
+        notes="Mechanism assumed discrete auction (cell blank in the extract); the intraday "
+        "real-time activation market of L655 is the near-real-time sub-market. Availability "
         "winners without contracted activation compete in the activation market (L655): no "
         "obligation, forwarding allowed.",
     ),

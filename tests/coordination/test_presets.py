@@ -1,0 +1,166 @@
+"""The presets: valid, faithful to the seed's Table 3 (L632–L644), and runnable on SimBench."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from flexcoord.coordination.config import AllocationPrinciple, MarketModel, SchemeConfig
+from flexcoord.coordination.presets import (
+    ONENET_MODELS,
+    ONENET_PILOTS,
+    PRESETS,
+    SMARTNET_SCHEMES,
+    preset,
+)
+from flexcoord.domain import PowerType, Timeframe
+from flexcoord.errors import InvalidInputError, NotFoundError
+
+_M, _F, _C = MarketModel.MULTI_LEVEL, MarketModel.FRAGMENTED, MarketModel.COMMON
+_EX, _PR, _NO = (
+    AllocationPrinciple.DSO_EXCLUSIVITY,
+    AllocationPrinciple.DSO_PRIORITY,
+    AllocationPrinciple.NO_PRIORITY,
+)
+_LT, _DA, _ID, _NRT = (
+    Timeframe.LONG_TERM,
+    Timeframe.DAY_AHEAD,
+    Timeframe.INTRADAY,
+    Timeframe.NEAR_REAL_TIME,
+)
+
+# Table 3, column by column: scheme, allocation, TSO direct access to DERs, reactive power traded,
+# timeframe span (first, last; "weeks ahead" → long term), coordinated stakeholders.
+TABLE_3 = {
+    "onenet-spain": (_F, _EX, False, False, (_LT, _NRT), ("DSO", "SP", "IMO")),
+    "onenet-poland": (_M, _PR, True, False, (_LT, _NRT), ("TSO", "DSO", "SP")),
+    "onenet-czech-republic": (_F, _EX, False, True, (_LT, _NRT), ("DSO", "SP", "IMO")),
+    "onenet-hungary": (_F, _EX, False, True, (_LT, _DA), ("DSO", "SP")),
+    "onenet-northern": (_C, _NO, True, False, (_LT, _NRT), ("TSO", "DSO", "SP", "IMO")),
+    "onenet-cyprus": (_M, _PR, True, False, (_ID, _NRT), ("TSO", "DSO", "SP", "IMO")),
+    "onenet-slovenia": (_F, _EX, False, False, (_LT, _LT), ("DSO", "SP")),
+}
+
+
+def test_preset_ids_are_unique_and_grouped() -> None:
+    ids = [c.id for c in PRESETS]
+    assert len(ids) == len(set(ids)) == 16
+    assert PRESETS == SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS
+    assert {c.id for c in ONENET_PILOTS} == set(TABLE_3)
+
+
+@pytest.mark.parametrize("config", PRESETS, ids=lambda c: c.id)
+def test_every_preset_is_a_valid_config(config: SchemeConfig) -> None:
+    assert dataclasses.replace(config) == config  # re-validates
+    assert preset(config.id) is config
+    assert config.title and config.source
+    assert config.sequential == (config.market_model != MarketModel.COMMON)
+    if config.market_model == MarketModel.FRAGMENTED:
+        assert not config.tso_access_to_ders and config.allocation == _EX
+    if config.market_model == MarketModel.COMMON:
+        assert config.allocation == _NO
+
+
+@pytest.mark.parametrize(
+    "pilot",
+    list(TABLE_3),
+)
+def test_pilot_presets_match_table_3(pilot: str) -> None:
+    model, allocation, access, reactive, (first, last), stakeholders = TABLE_3[pilot]
+    config = preset(pilot)
+    assert config.market_model == model
+    assert config.allocation == allocation
+    assert config.tso_access_to_ders == access
+    assert (PowerType.REACTIVE in config.power_types) == reactive
+    assert PowerType.ACTIVE in config.power_types
+    assert (config.timeframes[0], config.timeframes[-1]) == (first, last)
+    assert list(config.timeframes) == sorted(config.timeframes, key=list(Timeframe).index)
+    assert config.stakeholders == stakeholders
+    assert config.tso_buys == ("TSO" in stakeholders)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "model", "dso_buys", "tso_access"),
+    [
+        ("smartnet-centralised", _C, False, True),
+        ("smartnet-centralised-dso-limits", _C, False, True),
+        ("smartnet-local", _M, True, True),
+        ("smartnet-shared-balancing", _F, True, False),
+        ("smartnet-common", _C, True, True),
+        ("smartnet-integrated", _C, True, True),
+        ("onenet-common", _C, True, True),
+        ("onenet-multi-level", _M, True, True),
+        ("onenet-fragmented", _F, True, False),
+    ],
+)
+def test_smartnet_schemes_and_onenet_models(
+    scheme: str, model: MarketModel, dso_buys: bool, tso_access: bool
+) -> None:
+    config = preset(scheme)
+    assert (config.market_model, config.dso_buys, config.tso_access_to_ders) == (
+        model,
+        dso_buys,
+        tso_access,
+    )
+    assert config.commercial_buyers == (scheme == "smartnet-integrated")
+    assert config.interface_schedule == (scheme == "smartnet-shared-balancing")
+
+
+def test_unknown_preset_names_the_valid_ids() -> None:
+    with pytest.raises(NotFoundError, match="nope") as info:
+        preset("nope")
+    assert isinstance(info.value, LookupError)
+    for config in PRESETS:
+        assert config.id in str(info.value)
+
+
+def test_contradictory_configs_are_refused() -> None:
+    base = preset("onenet-fragmented")
+    with pytest.raises(InvalidInputError, match="tso_access_to_ders"):
+        dataclasses.replace(base, tso_access_to_ders=True)
+    with pytest.raises(InvalidInputError, match="no_priority"):
+        dataclasses.replace(preset("onenet-common"), allocation=_PR)
+    with pytest.raises(InvalidInputError, match="timeframes"):
+        dataclasses.replace(base, timeframes=())
+
+
+@pytest.mark.slow
+def test_every_preset_runs_on_the_hv_mv_scenario(hvmv_mixed: object) -> None:
+    """All presets on a SimBench HV/MV day with congestion on both grids (reduced size: the full
+    96-MTU, 1,200-bid comparison is ``benchmarks/bench_coordination.py``)."""
+    from flexcoord.coordination.runner import JointModel, run_scheme
+    from flexcoord.simulation.scenario import build_coordination_scenario
+
+    scenario = build_coordination_scenario(hvmv_mixed, n_mtu=96, n_bids=400)  # type: ignore[arg-type]
+    areas = scenario.grid.asset_areas()
+    congested = {areas[b] == "tso" for b in scenario.limit_overrides_mw}
+    assert congested == {True, False}, scenario.limit_overrides_mw  # both grids
+    joint = JointModel.of(scenario)
+    outcomes = {c.id: run_scheme(c, scenario, joint=joint) for c in PRESETS}
+    common = outcomes["onenet-common"].cost.total_eur
+    keys = {
+        "total_cost_eur",
+        "bid_cost_eur",
+        "procurement_eur",
+        "shortfall_mwh",
+        "activated_mwh",
+        "forwarded_bids",
+        "residual_violation_mwh",
+        "dso_violation_caused_by_tso_mwh",
+        "conflicts",
+        "liquidity_bids_per_need",
+        "curtailed_renewable_mwh",
+        "markets",
+    }
+    for scheme_id, outcome in outcomes.items():
+        assert keys <= set(outcome.kpis), scheme_id
+        if outcome.config.sequential:
+            assert outcome.cost.total_eur >= common - (1e-6 * abs(common) + 1e-3), scheme_id
+    # a DSO-only pilot leaves the TSO's needs unserved (beyond what the joint market cannot serve)
+    tso_short = {k: o.kpis["shortfall_mwh"]["tso"] for k, o in outcomes.items()}
+    for pilot in ("onenet-spain", "onenet-czech-republic", "onenet-hungary", "onenet-slovenia"):
+        assert outcomes[pilot].markets and all(
+            m.id.startswith("dso:") for m in outcomes[pilot].markets
+        )
+        assert tso_short[pilot] > tso_short["onenet-common"] + 1.0, tso_short
