@@ -322,6 +322,88 @@ def _print_tables(out: Console, doc: dict[str, Any]) -> None:
     out.print(conflicts)
 
 
+def _chain_document(
+    market_file: Path | None,
+    grid: str | None,
+    schemes: tuple[str | None, bool],
+    n_bids: int | None,
+    seed: int | None,
+    n_mtu: int | None,
+    ac_check: bool,
+) -> dict[str, Any]:
+    """Every scheme over the seeded timeframe chain (``--timeframes``)."""
+    from flexcoord.coordination.timeframes import run_chain
+    from flexcoord.simulation.scenario import build_timeframe_chain
+
+    if market_file is not None:
+        raise _option_issue("--timeframes", True, "applies to the generated scenario only")
+    configs = _schemes(*schemes)
+    if grid is None:
+        raise _option_issue("--grid", None, "is required: a SimBench code, e.g. 1-MV-rural--0-sw")
+    kwargs: dict[str, Any] = {"seed": seed or 0, "n_mtu": n_mtu}
+    if n_bids is not None:
+        if n_bids < 1:
+            raise _option_issue("--bids", n_bids, "must be at least 1")
+        kwargs["n_bids"] = n_bids
+    error_console.print(f"building the seeded timeframe chain on {grid} ...", highlight=False)
+    chain = build_timeframe_chain(grid, **kwargs)
+    rows = []
+    for config in configs:
+        outcome = run_chain(config, chain, ac_check=ac_check)
+        k = outcome.kpis
+        rows.append(
+            {
+                "scheme": config.id,
+                "timeframes_run": [str(r.sub_market.timeframe) for r in outcome.rounds],
+                "timeframes_skipped": [str(t) for t in outcome.skipped],
+                "obliges_activation_bid": config.availability_obliges_activation_bid,
+                **{key: value for key, value in k.items() if key != "round_kpis"},
+                "wall_s": outcome.wall_s,
+            }
+        )
+    return {
+        "chain": {
+            "name": chain.base.name,
+            "bids": len(chain.base.bids),
+            "rounds": [
+                {
+                    "timeframe": str(r.timeframe),
+                    "product_id": r.product_id,
+                    "kind": str(r.kind),
+                    "gate_closure_at": r.gate_closure_at.isoformat(),
+                    "needs": len(r.needs),
+                    "new_bids": len(chain.new_bids(r)),
+                }
+                for r in chain.rounds
+            ],
+        },
+        "comparison": rows,
+    }
+
+
+def _chain_table(doc: dict[str, Any]) -> Table:
+    table = Table(title=f"timeframe chain: {doc['chain']['name']} (MW summed over MTUs, €)")
+    for col in ("scheme", "rounds", "total €", "avail. €", "activation €", "avail. MW"):
+        table.add_column(col, justify="left" if col in ("scheme", "rounds") else "right")
+    for col in ("activated MW", "short. MWh", "obliged", "fwd bids", "wall s"):
+        table.add_column(col, justify="right")
+    for r in doc["comparison"]:
+        table.add_row(
+            r["scheme"],
+            "/".join(t.replace("_", "-") for t in r["timeframes_run"]) or "-",
+            _money(r["total_cost_eur"]),
+            _money(r["availability_payment_eur"]),
+            _money(r["activation_cost_eur"]),
+            f"{r['availability_mw']:.3f}",
+            f"{r['activated_mw']:.3f}",
+            _mwh(r["activation_shortfall_mwh"]),
+            str(r["obligated_bids"]),
+            str(r["forwarded_bids"]),
+            f"{r['wall_s']:.2f}",
+        )
+    return table
+
+
 def _preset_rows() -> list[dict[str, Any]]:
     from flexcoord.coordination.presets import PRESETS
 
@@ -397,6 +479,14 @@ def coordinate(
         int | None,
         typer.Option(help="Market file: SimBench profile step of the first MTU (default: file's)."),
     ] = None,
+    timeframes: Annotated[
+        bool,
+        typer.Option(
+            "--timeframes",
+            help="Demo scenario as a chain of sub-markets (long-term → day-ahead → intraday → "
+            "near-real-time) run with each scheme's timeframes and availability obligation.",
+        ),
+    ] = False,
 ) -> None:
     """Run a scenario under a coordination scheme (--preset) or compare every scheme (--all)."""
     if list_presets:
@@ -407,6 +497,21 @@ def coordinate(
         _print_presets(rows)
         if json_out:
             Path(json_out).write_text(json.dumps(rows, indent=2) + "\n")
+        return
+
+    if timeframes:
+        chain_doc = run_user(
+            lambda: _chain_document(
+                market_file, grid, (preset_id, all_schemes), n_bids, seed, n_mtu, ac_check
+            )
+        )
+        if json_out == "-":
+            print_json(chain_doc)
+            return
+        console.print(_chain_table(chain_doc))
+        if json_out:
+            Path(json_out).write_text(json.dumps(chain_doc, indent=2, default=str) + "\n")
+            console.print(f"result written to {json_out}")
         return
 
     def work() -> dict[str, Any]:

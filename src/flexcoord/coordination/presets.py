@@ -9,6 +9,9 @@ Choices common to all presets:
 
 - "Weeks ahead" and "long-term" sub-markets both map to :attr:`Timeframe.LONG_TERM` (the domain
   has no medium-term timeframe; the seed groups days-to-weeks as medium term, L627).
+- The SmartNet/CoordiNet schemes are ancillary-services markets cleared close to real time
+  (SmartNet simulated real-time AS markets): one near-real-time activation sub-market. The generic
+  OneNet models buy availability day-ahead and activate near real time.
 - A DSO-only pilot (Spain, Czech Republic, Hungary, Slovenia) has ``tso_buys=False``: the TSO's
   needs of a scenario stay unserved by the pilot's markets and show as shortfall, which is what
   the pilot's design means for a TSO with needs.
@@ -43,6 +46,7 @@ SMARTNET_SCHEMES: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.COMMON,
         allocation=AllocationPrinciple.NO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_NRT,),
         dso_buys=False,
         dso_grid_in_tso_market=DsoGridInTsoMarket.IGNORED,
         stakeholders=("TSO", "SP"),
@@ -56,6 +60,7 @@ SMARTNET_SCHEMES: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.COMMON,
         allocation=AllocationPrinciple.NO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_NRT,),
         dso_buys=False,
         dso_grid_in_tso_market=DsoGridInTsoMarket.FULL,
         stakeholders=("TSO", "SP"),
@@ -69,6 +74,7 @@ SMARTNET_SCHEMES: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.MULTI_LEVEL,
         allocation=AllocationPrinciple.DSO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_NRT,),
         aggregate_at_interface=True,
         stakeholders=("TSO", "DSO", "SP"),
         source="L1597, L1859; coordination-schemes.md",
@@ -81,6 +87,7 @@ SMARTNET_SCHEMES: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.FRAGMENTED,
         allocation=AllocationPrinciple.DSO_EXCLUSIVITY,
         tso_access_to_ders=False,
+        timeframes=(_NRT,),
         interface_schedule=True,
         stakeholders=("TSO", "DSO", "SP"),
         source="L1597, L1859; coordination-schemes.md",
@@ -94,6 +101,7 @@ SMARTNET_SCHEMES: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.COMMON,
         allocation=AllocationPrinciple.NO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_NRT,),
         dso_grid_in_tso_market=DsoGridInTsoMarket.FULL,
         stakeholders=("TSO", "DSO", "SP"),
         source="L1597, L1859; coordination-schemes.md",
@@ -106,6 +114,7 @@ SMARTNET_SCHEMES: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.COMMON,
         allocation=AllocationPrinciple.NO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_NRT,),
         dso_grid_in_tso_market=DsoGridInTsoMarket.FULL,
         commercial_buyers=True,
         stakeholders=("TSO", "DSO", "SP", "BRP", "IMO"),
@@ -122,6 +131,8 @@ ONENET_MODELS: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.COMMON,
         allocation=AllocationPrinciple.NO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_DA, _NRT),
+        product_kinds=_BOTH_KINDS,
         dso_grid_in_tso_market=DsoGridInTsoMarket.FULL,
         source="L646, Table 3",
     ),
@@ -131,6 +142,8 @@ ONENET_MODELS: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.MULTI_LEVEL,
         allocation=AllocationPrinciple.DSO_PRIORITY,
         tso_access_to_ders=True,
+        timeframes=(_DA, _NRT),
+        product_kinds=_BOTH_KINDS,
         source="L646, Table 3",
         notes="Unused DSO-market bids are forwarded to the TSO market after the DSO's traffic "
         "light.",
@@ -141,6 +154,8 @@ ONENET_MODELS: tuple[SchemeConfig, ...] = (
         market_model=MarketModel.FRAGMENTED,
         allocation=AllocationPrinciple.DSO_EXCLUSIVITY,
         tso_access_to_ders=False,
+        timeframes=(_DA, _NRT),
+        product_kinds=_BOTH_KINDS,
         source="L646, Table 3",
     ),
 )

@@ -236,9 +236,19 @@ class _Run:
         scenario: CoordinationInput,
         joint: JointModel,
         options: ClearingOptions,
+        *,
+        ledger: ClearingLedger | None = None,
+        bids: Sequence[Bid] | None = None,
+        prefix: str = "",
     ) -> None:
+        """``ledger``, ``bids`` and ``prefix`` serve the timeframe chain
+        (:mod:`flexcoord.coordination.timeframes`): one ledger shared by every round, the
+        round's offered bids (forwarded ids; ``scenario.bids`` holds them under their root ids)
+        and the round's prefix of the ledger's market ids (``"intraday:"``)."""
         self.config, self.s, self.joint, self.options = config, scenario, joint, options
-        self.ledger = ClearingLedger()
+        self.ledger = ClearingLedger() if ledger is None else ledger
+        self.bids = tuple(scenario.bids if bids is None else bids)
+        self.prefix = prefix
         self.markets: list[MarketRun] = []
         self.forwarded = 0
         self.tso_ids = scenario.operators_of_role(OperatorRole.TSO)
@@ -254,7 +264,11 @@ class _Run:
 
     def bids_in(self, areas: Sequence[str]) -> tuple[Bid, ...]:
         wanted = set(areas)
-        return tuple(b for b in self.s.bids if self.joint.bid_area[b.id] in wanted)
+        return tuple(b for b in self.bids if self.joint.bid_area[root_of(b.id)] in wanted)
+
+    def key(self, market_id: str) -> str:
+        """The ledger's id of a market of this run (the chain's round prefix + ``market_id``)."""
+        return self.prefix + market_id
 
     def buyers(self) -> tuple[str, ...]:
         c = self.config
@@ -284,11 +298,11 @@ class _Run:
         gc = GridViews.shifted(gc, self.joint.grid_map.real_bus_ids, p_mw, q_mvar)
         register = self.s.register
         if offers is not None:
-            self.ledger.offer(market_id, [b.id for b in bids])
+            self.ledger.offer(self.key(market_id), [b.id for b in bids])
             bids = [*bids, *offers.bids]
             register = offers.register
         else:
-            self.ledger.offer(market_id, [b.id for b in bids])
+            self.ledger.offer(self.key(market_id), [b.id for b in bids])
         grid = gc if len(gc.branch_names) or len(gc.vbus_ids) else None  # nothing monitored
         result = clear(
             register,
@@ -303,7 +317,7 @@ class _Run:
         if offers is not None:
             direct = {k: v for k, v in accepted.items() if k[0] not in offers.curves}
             accepted = direct | offers.expand(accepted)
-        self.ledger.record(market_id, _by_bid(accepted))
+        self.ledger.record(self.key(market_id), _by_bid(accepted))
         run = MarketRun(
             id=market_id,
             buyer_ids=tuple(buyer_ids),
@@ -347,7 +361,7 @@ class _Run:
             for dso in self.dso_ids:
                 unused = self.ledger.unused(self.bids_in(self.s.areas_of(dso)))
                 filtered = self.traffic_light(dso, unused)
-                forwarded = self.ledger.forward(filtered, "tso")
+                forwarded = self.ledger.forward(filtered, self.key("tso"))
                 self.forwarded += len(forwarded)
                 if c.aggregate_at_interface:
                     offers = self.aggregate(dso, forwarded, offers)
@@ -356,7 +370,7 @@ class _Run:
                     bids += forwarded
         if offers is not None:
             direct = [b for b in bids if self.joint.bid_area.get(root_of(b.id)) in self.tso_areas]
-            self.ledger.offer("tso", [b.id for b in bids])
+            self.ledger.offer(self.key("tso"), [b.id for b in bids])
             self.market(
                 "tso",
                 list(self.tso_ids),
@@ -392,10 +406,11 @@ class _Run:
     def common(self) -> None:
         c = self.config
         bids = list(self.bids_in(self.tso_areas))
-        dist = [b for b in self.s.bids if self.joint.bid_area[b.id] not in set(self.tso_areas)]
+        area = self.joint.bid_area
+        dist = [b for b in self.bids if area[root_of(b.id)] not in set(self.tso_areas)]
         if c.dso_grid_in_tso_market == DsoGridInTsoMarket.TRAFFIC_LIGHT:
             for dso in self.dso_ids:
-                mine = [b for b in dist if self.area_operator[self.joint.bid_area[b.id]] == dso]
+                mine = [b for b in dist if self.area_operator[area[root_of(b.id)]] == dso]
                 bids += self.traffic_light(dso, mine)
         else:
             bids += dist

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from flexcoord.coordination.inputs import CoordinationInput
+from flexcoord.coordination.timeframes import RoundKind, SubMarketRound, TimeframeChain
 from flexcoord.domain import (
     Bid,
     Direction,
@@ -54,7 +55,12 @@ from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapsh
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 
-__all__ = ["build_coordination_scenario", "profile_step_of"]
+__all__ = [
+    "build_coordination_scenario",
+    "build_timeframe_chain",
+    "chain_gate_closures",
+    "profile_step_of",
+]
 
 _PROFILE_ORIGIN = datetime(2015, 12, 31, 23, tzinfo=UTC)  # SimBench step 0 = 2016-01-01 00:00 CET
 _GENERATING = frozenset(
@@ -380,3 +386,216 @@ def _bids(
             )
         )
     return tuple(out)
+
+
+# --- timeframe chains ---------------------------------------------------------------------------
+_CHAIN_TIMEFRAMES = (
+    Timeframe.LONG_TERM,
+    Timeframe.DAY_AHEAD,
+    Timeframe.INTRADAY,
+    Timeframe.NEAR_REAL_TIME,
+)
+_CHAIN_PRODUCT_ID = {
+    Timeframe.LONG_TERM: "p-lt-availability",
+    Timeframe.DAY_AHEAD: "p-da-availability",
+    Timeframe.INTRADAY: "p-id-activation",
+    Timeframe.NEAR_REAL_TIME: "p-nrt-activation",
+}
+_BID_WEIGHT = {
+    Timeframe.LONG_TERM: 0.2,
+    Timeframe.DAY_AHEAD: 0.3,
+    Timeframe.INTRADAY: 0.3,
+    Timeframe.NEAR_REAL_TIME: 0.2,
+}
+
+
+def chain_gate_closures(day_start: datetime) -> dict[Timeframe, datetime]:
+    """The (virtual) gate closures of a chain whose first MTU starts at ``day_start`` (D 00:00).
+
+    LT: D−7 days; DA: D−1 12:00 (12 h before D 00:00); ID: D 00:00 − 2 h; NRT: the virtual gate
+    closure 1 h before the first MTU (L667). The brief's "ID = D 00:00 − 1 h" would coincide with
+    the NRT virtual gate closure on a chain whose first MTU is D 00:00, and rounds need strictly
+    increasing gate closures, so ID closes one hour earlier.
+    """
+    return {
+        Timeframe.LONG_TERM: day_start - timedelta(days=7),
+        Timeframe.DAY_AHEAD: day_start - timedelta(hours=12),
+        Timeframe.INTRADAY: day_start - timedelta(hours=2),
+        Timeframe.NEAR_REAL_TIME: day_start - timedelta(hours=1),
+    }
+
+
+def build_timeframe_chain(
+    code_or_grid: str | GridModel = "1-HVMV-mixed-all-0-sw",
+    *,
+    timeframes: tuple[Timeframe, ...] = _CHAIN_TIMEFRAMES,
+    seed: int = 0,
+    expected_activation_share: float = 0.3,
+    long_term_capacity_share: float = 0.5,
+    availability_cap_eur_per_mw_h: float = 40.0,
+    **scenario_kw: Any,
+) -> TimeframeChain:
+    """The seeded scenario of :func:`build_coordination_scenario` as a chain of sub-markets.
+
+    The grid, portfolio, base case, congestion (limit overrides) and bids come from
+    :func:`build_coordination_scenario` with the same arguments (``scenario_kw``, ``seed``);
+    that function's output is not changed. On top (a second generator seeded ``seed + 1``):
+
+    - **Products**, one per timeframe, all at 15-min resolution: LT and DA
+      availability-and-activation (needs carry ``expected_activation_share``), ID and NRT
+      activation. Gate closures: :func:`chain_gate_closures`; each product's
+      ``gate_closure_before_delivery`` is its round's lead to D 00:00.
+    - **Needs** per round, from the scenario's TSO and DSO needs ``C`` (MW per MTU): the
+      availability rounds buy ``C`` as capacity, split LT ``long_term_capacity_share`` / DA the
+      rest (all of it when only one of them is in ``timeframes``), with an availability cap of
+      ``availability_cap_eur_per_mw_h`` and the need's activation cap. The activation rounds
+      buy the activation actually needed: ID a seeded share ``s ~ U(0.2, 0.6)`` (per need) of
+      ``C``, NRT the forecast error ``e ~ U(0.05, 0.25) × C`` (per need); when only one of them
+      is in ``timeframes`` it buys ``s·C + e``. The BRP's need stays an activation need of the
+      first activation round.
+    - **Bids**: every scenario bid, with an availability price ``U(2, 20)`` €/MW/h added (both
+      prices), is assigned a round at random (weights LT 0.2, DA 0.3, ID 0.3, NRT 0.2 over the
+      rounds present) and submitted one hour before that round's gate closure.
+
+    Example:
+        >>> chain = build_timeframe_chain("1-MV-rural--0-sw", n_bids=40, n_tso=0, n_dso=1)
+        >>> [str(r.timeframe) for r in chain.rounds]
+        ['long_term', 'day_ahead', 'intraday', 'near_real_time']
+    """
+    order = [t for t in _CHAIN_TIMEFRAMES if t in set(timeframes)]
+    if not order:
+        from flexcoord.errors import InvalidInputError, Issue
+
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="TimeframeChain",
+                    object_id="build_timeframe_chain",
+                    field="timeframes",
+                    value=[str(t) for t in timeframes],
+                    message="must name at least one of long_term, day_ahead, intraday, "
+                    "near_real_time",
+                )
+            ]
+        )
+    base = build_coordination_scenario(code_or_grid, seed=seed, **scenario_kw)
+    rng = np.random.default_rng(seed + 1)
+    day_start = base.intervals[0].start
+    gates = chain_gate_closures(day_start)
+    products = {
+        t: Product(
+            id=_CHAIN_PRODUCT_ID[t],
+            power_type=PowerType.ACTIVE,
+            kind=(
+                ProductKind.AVAILABILITY_AND_ACTIVATION
+                if t in (Timeframe.LONG_TERM, Timeframe.DAY_AHEAD)
+                else ProductKind.ACTIVATION
+            ),
+            timeframe=t,
+            resolution=timedelta(minutes=15),
+            duration=timedelta(minutes=15),
+            gate_closure_before_delivery=day_start - gates[t],
+        )
+        for t in order
+    }
+    register = dataclasses.replace(base.register, products=tuple(products.values()))
+    needs = _chain_needs(
+        base.needs,
+        order,
+        products,
+        gates,
+        rng,
+        expected_activation_share,
+        long_term_capacity_share,
+        availability_cap_eur_per_mw_h,
+    )
+    weights = np.array([_BID_WEIGHT[t] for t in order])
+    assigned = rng.choice(len(order), size=len(base.bids), p=weights / weights.sum())
+    availability = rng.uniform(2.0, 20.0, size=len(base.bids))
+    bids = tuple(
+        dataclasses.replace(
+            b,
+            product_id=products[order[int(k)]].id,
+            availability_price_eur_per_mw_h=round(float(a), 2),
+            submitted_at=gates[order[int(k)]] - timedelta(hours=1),
+        )
+        for b, k, a in zip(base.bids, assigned, availability, strict=True)
+    )
+    chain_base = dataclasses.replace(
+        base,
+        name=f"{base.name} chain {'/'.join(str(t) for t in order)}",
+        register=register,
+        needs=tuple(n for t in order for n in needs[t]),
+        bids=bids,
+        gate_closure_at=None,
+    )
+    rounds = tuple(
+        SubMarketRound(
+            timeframe=t,
+            product_id=products[t].id,
+            kind=RoundKind.of(products[t]),
+            gate_closure_at=gates[t],
+            needs=tuple(needs[t]),
+        )
+        for t in order
+    )
+    return TimeframeChain(base=chain_base, rounds=rounds)
+
+
+def _chain_needs(
+    needs: tuple[Need, ...],
+    order: list[Timeframe],
+    products: dict[Timeframe, Product],
+    gates: dict[Timeframe, datetime],
+    rng: np.random.Generator,
+    share: float,
+    long_term_share: float,
+    availability_cap: float,
+) -> dict[Timeframe, list[Need]]:
+    """Each round's needs from the scenario's needs (see :func:`build_timeframe_chain`)."""
+    lt, da = Timeframe.LONG_TERM, Timeframe.DAY_AHEAD
+    idt, nrt = Timeframe.INTRADAY, Timeframe.NEAR_REAL_TIME
+    capacity_share = {
+        lt: long_term_share if da in order else 1.0,
+        da: 1.0 - long_term_share if lt in order else 1.0,
+    }
+    out: dict[Timeframe, list[Need]] = {t: [] for t in order}
+    system = [n for n in needs if n.buyer_id != "brp"]
+    known = rng.uniform(0.2, 0.6, size=len(system))
+    error = rng.uniform(0.05, 0.25, size=len(system))
+    activation_rounds = [t for t in order if t in (idt, nrt)]
+    for i, n in enumerate(system):
+        factor = {
+            lt: capacity_share[lt],
+            da: capacity_share[da],
+            idt: known[i] + (0.0 if nrt in order else error[i]),
+            nrt: error[i] + (0.0 if idt in order else known[i]),
+        }
+        for t in order:
+            kind = products[t].kind
+            out[t].append(
+                dataclasses.replace(
+                    n,
+                    id=f"{n.id}@{t}",
+                    product_id=products[t].id,
+                    created_at=min(n.created_at, gates[t] - timedelta(hours=1)),
+                    quantities=tuple(
+                        MtuQuantity(
+                            interval=mq.interval, quantity=round(mq.quantity * factor[t], 4)
+                        )
+                        for mq in n.quantities
+                    ),
+                    availability_price_cap_eur_per_mw_h=(
+                        availability_cap if kind.has_availability else None
+                    ),
+                    expected_activation_share=share if kind.has_availability else None,
+                )
+            )
+    if activation_rounds:
+        first = activation_rounds[0]
+        out[first] += [
+            dataclasses.replace(n, id=f"{n.id}@{first}", product_id=products[first].id)
+            for n in needs
+            if n.buyer_id == "brp"
+        ]
+    return out
