@@ -164,6 +164,14 @@ class JointModel:
         return inj_p, inj_q
 
 
+def default_options() -> ClearingOptions:
+    """The clearing options of scheme runs: no per-bid explanations (not reported), and an
+    interface-schedule (balance) penalty one order below the branch penalty, so a DSO that must
+    hold its interface schedule (shared balancing responsibility) still keeps its own grid within
+    limits first when it cannot do both."""
+    return ClearingOptions(explain=False, balance_penalty_eur_per_mwh=1e5)
+
+
 def conflict_rule(config: SchemeConfig) -> ConflictRule:
     """The scheme's rule for activation conflicts.
 
@@ -195,7 +203,7 @@ def run_scheme(
     """
     start = time.perf_counter()
     joint = joint or JointModel.of(scenario)
-    options = options or ClearingOptions(explain=False)
+    options = options or default_options()
     run = _Run(config, scenario, joint, options)
     run.execute()
     accepted, conflicts = run.resolve()
@@ -331,6 +339,25 @@ class _Run:
         self.markets.append(run)
         return run
 
+    def not_yet_activated(self, bids: Sequence[Bid]) -> tuple[Bid, ...]:
+        """Drop bids on units an earlier market of this run already activated in one of the
+        bid's MTUs: forwarding them would only create double activations the conflict rule then
+        has to undo (one unit, one activation per MTU)."""
+        busy: set[tuple[str, str]] = set()
+        for (root, label), mw in self.dispatch().items():
+            if mw > 0:
+                bid = self.bids_by_id[root]
+                busy |= {(u.id, label) for u in self.s.register.units_of(bid.resource_id)}
+        if not busy:
+            return tuple(bids)
+        out = []
+        for bid in bids:
+            labels = {q.interval.start.isoformat() for q in bid.quantities}
+            units = {u.id for u in self.s.register.units_of(bid.resource_id)}
+            if not any((u, t) in busy for u in units for t in labels):
+                out.append(bid)
+        return tuple(out)
+
     def dispatch(self) -> dict[Key, float]:
         out: dict[Key, float] = defaultdict(float)
         for m in self.markets:
@@ -359,7 +386,9 @@ class _Run:
         offers: InterfaceOffers | None = None
         if c.market_model == MarketModel.MULTI_LEVEL and c.tso_access_to_ders:
             for dso in self.dso_ids:
-                unused = self.ledger.unused(self.bids_in(self.s.areas_of(dso)))
+                unused = self.not_yet_activated(
+                    self.ledger.unused(self.bids_in(self.s.areas_of(dso)))
+                )
                 filtered = self.traffic_light(dso, unused)
                 forwarded = self.ledger.forward(filtered, self.key("tso"))
                 self.forwarded += len(forwarded)

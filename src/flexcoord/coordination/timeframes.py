@@ -71,6 +71,7 @@ from flexcoord.coordination.runner import (
     _ac_violation_mwh,
     _kpis,
     _Run,
+    default_options,
 )
 from flexcoord.domain import Bid, MtuQuantity, Need, OperatorRole, Product, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
@@ -268,7 +269,7 @@ def run_chain(
         outcome.kpis["rounds"], outcome.kpis["obligated_bids"]
     """
     start = time.perf_counter()
-    options = options or ClearingOptions(explain=False)
+    options = options or default_options()
     _check_late_bids(chain)
     register = chain.base.register
     ledger = ClearingLedger()

@@ -108,7 +108,7 @@ def build_coordination_scenario(
     Example:
         >>> s = build_coordination_scenario("1-MV-rural--0-sw", n_bids=50, n_tso=0, n_dso=1)
         >>> len(s.bids), sorted({n.buyer_id for n in s.needs})
-        (50, ['brp', 'dso'])
+        (50, ['brp', 'dso', 'tso'])
     """
     rng = np.random.default_rng(seed)
     grid = load_grid(code) if isinstance(code, str) else code
