@@ -67,7 +67,7 @@ def main() -> None:
         )
         ratio = ours / raw
         print(f"ratio ours/raw at {n} bids: {ratio:.3f}")
-    print(f"{ratio:.3f}")
+    print(f"ratio_to_raw: {ratio:.3f}")
 
 
 if __name__ == "__main__":

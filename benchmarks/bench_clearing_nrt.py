@@ -206,7 +206,7 @@ def main() -> None:
     if args.large:
         large([int(v) for v in args.large.split(",")])
     ratio = nrt(args.reps)
-    print(f"{ratio:.3f}")
+    print(f"ratio_to_raw: {ratio:.3f}")
 
 
 if __name__ == "__main__":

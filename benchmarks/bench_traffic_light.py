@@ -74,11 +74,21 @@ def main() -> None:
     m = tl.model  # type: ignore[attr-defined]
     s_vm = m.s_vm_p + m.s_vm_q * m.q_ratio[None, :]
 
+    def influential(s: np.ndarray, cs: object) -> np.ndarray:
+        """The same no-influence rule as the kernel: tiny sensitivities count as zero."""
+        keep = (np.abs(s) > cs.min_sensitivity) & (  # type: ignore[attr-defined]
+            np.abs(s) * tl.range_mw[None, :] > cs.min_effect  # type: ignore[attr-defined]
+        )
+        return np.where(keep, s, 0.0)
+
+    s_flow = influential(m.s_flow, m.branches)
+    s_volt = influential(s_vm, m.buses)
+
     def raw() -> np.ndarray:
         thermal = raw_min_ratio(
-            m.branches.value, m.branches.lower, m.branches.upper, m.s_flow, tl.range_mw
+            m.branches.value, m.branches.lower, m.branches.upper, s_flow, tl.range_mw
         )  # type: ignore[attr-defined]
-        voltage = raw_min_ratio(m.buses.value, m.buses.lower, m.buses.upper, s_vm, tl.range_mw)  # type: ignore[attr-defined]
+        voltage = raw_min_ratio(m.buses.value, m.buses.lower, m.buses.upper, s_volt, tl.range_mw)  # type: ignore[attr-defined]
         return np.minimum(thermal, voltage)
 
     t_raw, x_raw = best_of(args.repeats, raw)
