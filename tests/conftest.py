@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+
+# CLI tests read rich tables: a fixed console width makes them independent of the terminal (or
+# the lack of one, in CI) that runs the suite.
+os.environ["COLUMNS"] = "200"
 
 MV_RURAL = "1-MV-rural--0-sw"
 HVMV_MIXED = "1-HVMV-mixed-all-0-sw"

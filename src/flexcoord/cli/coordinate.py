@@ -423,8 +423,10 @@ def _preset_rows() -> list[dict[str, Any]]:
 
 def _print_presets(rows: list[dict[str, Any]]) -> None:
     table = Table(title="coordination presets")
-    for col in ("id", "title", "model", "allocation", "TSO access", "source"):
-        table.add_column(col)
+    # the id is what users type: never wrapped nor cut; the title wraps instead
+    table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in rows))
+    for col in ("title", "model", "allocation", "TSO access", "source"):
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r["id"],
