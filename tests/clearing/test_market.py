@@ -258,3 +258,26 @@ def test_mtus_outside_the_grid_base_case_are_input_errors() -> None:
 def test_options_reach_the_engine() -> None:
     r = clear(register(), [need()], [bid("b")], None, ClearingOptions(pricing="pay-as-cleared"))
     assert str(r.pricing) == "pay-as-cleared"
+
+
+def test_domain_clearing_is_deterministic_under_input_permutations() -> None:
+    """Reliability battery T6 (PR tier): 50 permutations of the bids and needs, with equal prices
+    and ties to break, give one canonical result hash."""
+    rng = np.random.default_rng(11)
+    bids = [
+        bid(
+            f"b{k}",
+            resource=f"u{1 + k % 3}",
+            activation_price_eur_per_mwh=float(40 + 10 * (k % 3)),
+            submitted_at=SUBMITTED + timedelta(minutes=k % 2),
+        )
+        for k in range(9)
+    ]
+    needs = [need("n-area", mw=2.5), need("n-bus", location=Location.at_buses([2, 3]), mw=1.0)]
+    reg, gc = register(), constraints(limit=1.6)
+    hashes = set()
+    for _ in range(50):
+        order = rng.permutation(len(bids))
+        result = clear(reg, [needs[i] for i in rng.permutation(2)], [bids[i] for i in order], gc)
+        hashes.add(result.canonical_hash())
+    assert len(hashes) == 1
