@@ -171,7 +171,13 @@ def _private_copy(net: Any) -> Any:
     """
     work = copy.copy(net)
     for key in [k for k in work if str(k).startswith("_")]:
-        work[key] = copy.deepcopy(net[key])
+        value = net[key]
+        # containers are copied one level deep (pandapower assigns into them); the DataFrame
+        # templates (``_empty_res_*``) are only read
+        if isinstance(value, dict):
+            work[key] = {k: copy.copy(v) for k, v in value.items()}
+        elif isinstance(value, list | set):
+            work[key] = copy.copy(value)
     return work
 
 
