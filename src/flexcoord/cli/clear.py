@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ def _run(
     from flexcoord.clearing.grid_constraints import grid_constraints
     from flexcoord.clearing.market import clear as clear_market
     from flexcoord.clearing.report import result_document
-    from flexcoord.domain import Interval
+    from flexcoord.domain import market_span
     from flexcoord.errors import InvalidInputError, Issue
     from flexcoord.grid.model import load_grid
     from flexcoord.grid.portfolio import build_portfolio
@@ -52,27 +51,7 @@ def _run(
     market = load_market_file(market_file)
     grid = load_grid(grid_code)
     register, needs, bids = market.to_domain(build_portfolio(grid))
-    starts = sorted(
-        {q.interval.start for n in needs for q in n.quantities}
-        | {q.interval.start for b in bids for q in b.quantities}
-    )
-    if not starts:
-        raise InvalidInputError(
-            [
-                Issue(
-                    kind="MarketFile",
-                    object_id=str(market_file),
-                    field="needs/bids",
-                    value=0,
-                    message="hold no MTU",
-                )
-            ]
-        )
-    step = timedelta(minutes=15)
-    n = int((starts[-1] - starts[0]) / step) + 1
-    intervals = tuple(
-        Interval(start=starts[0] + k * step, end=starts[0] + (k + 1) * step) for k in range(n)
-    )
+    intervals = market_span(needs, bids, source=str(market_file))
     gc = grid_constraints(
         grid,
         intervals=intervals,

@@ -9,7 +9,7 @@ SimBench grid, or — without a file — the seeded demo scenario of
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from flexcoord.coordination.config import SchemeConfig
     from flexcoord.coordination.inputs import CoordinationInput
     from flexcoord.coordination.runner import SchemeOutcome
-    from flexcoord.domain import Interval
 
 __all__ = ["coordinate", "market_file_input"]
 
@@ -64,27 +63,6 @@ def _schemes(preset_id: str | None, all_schemes: bool) -> tuple[SchemeConfig, ..
         ) from None
 
 
-def _intervals(market_file: Path, starts: list[datetime]) -> tuple[Interval, ...]:
-    """Contiguous quarter-hours from the first to the last MTU the file's needs and bids use."""
-    from flexcoord.domain import Interval
-
-    if not starts:
-        raise InvalidInputError(
-            [
-                Issue(
-                    kind="MarketFile",
-                    object_id=str(market_file),
-                    field="needs/bids",
-                    value=0,
-                    message="hold no MTU",
-                )
-            ]
-        )
-    first, last = min(starts), max(starts)
-    n = int((last - first) / _MTU) + 1
-    return tuple(Interval(start=first + k * _MTU, end=first + (k + 1) * _MTU) for k in range(n))
-
-
 def market_file_input(
     market_file: Path, grid_code: str, *, profile_start_step: int | None = None
 ) -> CoordinationInput:
@@ -103,7 +81,7 @@ def market_file_input(
     import dataclasses
 
     from flexcoord.coordination.inputs import CoordinationInput
-    from flexcoord.domain import OperatorRole, SystemOperator
+    from flexcoord.domain import OperatorRole, SystemOperator, market_span
     from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
     from flexcoord.grid.model import load_grid
     from flexcoord.grid.portfolio import build_portfolio
@@ -131,11 +109,7 @@ def market_file_input(
                 for n in unknown
             ]
         )
-    intervals = _intervals(
-        market_file,
-        [q.interval.start for n in needs for q in n.quantities]
-        + [q.interval.start for b in bids for q in b.quantities],
-    )
+    intervals = market_span(needs, bids, source=str(market_file))
     issued = market.gate_closure_at or intervals[0].start - _FORECAST_LEAD
     step = profile_start_step if profile_start_step is not None else market.profile_start_step
     if step is None:
@@ -177,13 +151,19 @@ def _scenario(
         raise _option_issue("--profile-start-step", profile_start_step, "needs a market file")
     from flexcoord.simulation.scenario import build_coordination_scenario
 
+    kwargs = _demo_kwargs(n_bids, seed, n_mtu)
+    error_console.print(f"building the seeded scenario on {grid} ...", highlight=False)
+    return build_coordination_scenario(grid, **kwargs)
+
+
+def _demo_kwargs(n_bids: int | None, seed: int | None, n_mtu: int | None) -> dict[str, Any]:
+    """Keyword arguments of the seeded demo scenario / chain from the CLI options."""
     kwargs: dict[str, Any] = {"seed": seed or 0, "n_mtu": n_mtu}
     if n_bids is not None:
         if n_bids < 1:
             raise _option_issue("--bids", n_bids, "must be at least 1")
         kwargs["n_bids"] = n_bids
-    error_console.print(f"building the seeded scenario on {grid} ...", highlight=False)
-    return build_coordination_scenario(grid, **kwargs)
+    return kwargs
 
 
 def _run_all(
@@ -340,11 +320,7 @@ def _chain_document(
     configs = _schemes(*schemes)
     if grid is None:
         raise _option_issue("--grid", None, "is required: a SimBench code, e.g. 1-MV-rural--0-sw")
-    kwargs: dict[str, Any] = {"seed": seed or 0, "n_mtu": n_mtu}
-    if n_bids is not None:
-        if n_bids < 1:
-            raise _option_issue("--bids", n_bids, "must be at least 1")
-        kwargs["n_bids"] = n_bids
+    kwargs = _demo_kwargs(n_bids, seed, n_mtu)
     error_console.print(f"building the seeded timeframe chain on {grid} ...", highlight=False)
     chain = build_timeframe_chain(grid, **kwargs)
     rows = []

@@ -15,7 +15,7 @@ from flexcoord.domain.actors import (
     SystemOperator,
 )
 from flexcoord.domain.bids import Bid
-from flexcoord.domain.market import market_issues, validate_market
+from flexcoord.domain.market import market_issues, market_span, validate_market
 from flexcoord.domain.needs import Location, Need
 from flexcoord.domain.prequalification import GridPrequalification, ProductPrequalification
 from flexcoord.domain.products import Product
@@ -79,6 +79,7 @@ __all__ = [
     "is_on_grid",
     "market_day",
     "market_issues",
+    "market_span",
     "market_time_units",
     "mtu_index",
     "validate_market",

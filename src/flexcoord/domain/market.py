@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flexcoord.domain.bids import Bid
 from flexcoord.domain.needs import Need
@@ -18,7 +18,7 @@ from flexcoord.domain.products import Product
 from flexcoord.domain.quantities import MtuQuantity
 from flexcoord.domain.register import Register
 from flexcoord.domain.resources import Group
-from flexcoord.domain.time import is_on_grid
+from flexcoord.domain.time import QUARTER_HOUR, Interval, is_on_grid
 from flexcoord.domain.validation import IssueCollector
 from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
 from flexcoord.errors import InvalidInputError, Issue
@@ -371,3 +371,39 @@ def _xor_issues(bids: Sequence[Bid]) -> list[Issue]:
         for bid in bids
         if bid.exclusive_set is not None and len(fsps_of_set[bid.exclusive_set]) > 1
     ]
+
+
+def market_span(
+    needs: Sequence[Need], bids: Sequence[Bid], *, source: str, resolution: timedelta = QUARTER_HOUR
+) -> tuple[Interval, ...]:
+    """The contiguous MTUs from the first to the last one any need or bid of a market uses.
+
+    Raises:
+        InvalidInputError: no need or bid holds an MTU (``source`` names the market).
+
+    Example:
+        >>> market_span([], [], source="empty.json")
+        Traceback (most recent call last):
+        ...
+        flexcoord.errors.InvalidInputError: 1 invalid input issue:
+          - Market 'empty.json': needs/bids=0 hold no MTU
+    """
+    starts = [q.interval.start for n in needs for q in n.quantities]
+    starts += [q.interval.start for b in bids for q in b.quantities]
+    if not starts:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="Market",
+                    object_id=source,
+                    field="needs/bids",
+                    value=0,
+                    message="hold no MTU",
+                )
+            ]
+        )
+    first, last = min(starts), max(starts)
+    n = int((last - first) / resolution) + 1
+    return tuple(
+        Interval(start=first + k * resolution, end=first + (k + 1) * resolution) for k in range(n)
+    )
