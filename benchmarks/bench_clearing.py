@@ -6,7 +6,7 @@ through the frozen result. Raw = ``highspy`` ``passModel`` + ``run`` on the very
 produced. Both: threads=1, min of ``--reps``. Last line: the ratio ours/raw of the largest case.
 
     .venv/bin/python benchmarks/bench_clearing.py --bids 1000,10000,100000
-    .venv/bin/python benchmarks/bench_clearing.py --bids 10000 --indivisible 0.1
+    .venv/bin/python benchmarks/bench_clearing.py --bids 10000 --indivisible 0.1 --seed 1
 """
 
 from __future__ import annotations
@@ -44,12 +44,15 @@ def main() -> None:
     ap.add_argument("--indivisible", type=float, default=0.0)
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the grid limits and the bids")
     args = ap.parse_args()
-    grid = grid_arrays(n_t=args.mtus)
+    grid = grid_arrays(n_t=args.mtus, seed=args.seed)
     options = ClearingOptions(mip_rel_gap=args.gap, time_limit_s=300.0, milp_duals=False)
     ratio = float("nan")
     for n in (int(v) for v in args.bids.split(",")):
-        problem = instance(n, n_t=args.mtus, indivisible_share=args.indivisible, grid=grid)
+        problem = instance(
+            n, n_t=args.mtus, indivisible_share=args.indivisible, seed=args.seed, grid=grid
+        )
         raw, form, raw_obj = raw_seconds(problem, options, args.reps)
         ours = float("inf")
         for _ in range(args.reps):

@@ -110,6 +110,11 @@ def new_highs(options: ClearingOptions) -> Any:
     h.setOptionValue("time_limit", float(options.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     h.setOptionValue("random_seed", int(options.random_seed))
+    # HiGHS's shifting heuristic (off by default) finds a near-optimal incumbent right after the
+    # root cuts on clearings whose objective is dominated by soft-limit penalties; without it the
+    # root sub-MIPs (RINS/RENS) spend most of the time (10k bids x 96 MTUs, 10 % indivisible:
+    # 14.6 -> 4.4 s). It only adds a primal heuristic; the gap proof is unchanged.
+    h.setOptionValue("mip_heuristic_run_shifting", True)
     return h
 
 
