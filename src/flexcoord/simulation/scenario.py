@@ -188,6 +188,7 @@ def build_coordination_scenario(
         focus,
         focus_share,
         dso_needs,
+        _tso_hot_mtus(forecast, overrides, grid),
     )
     return CoordinationInput(
         name=f"{grid.code} {market_day.isoformat()} (base case {forecast.label}, seed {seed})",
@@ -228,6 +229,16 @@ def _need(
             for iv, q in zip(intervals, quantities, strict=True)
         ),
     )
+
+
+def _tso_hot_mtus(forecast: Any, overrides: dict[str, float], grid: GridModel) -> np.ndarray:
+    """Per MTU, whether a tightened TSO branch is above its limit in the base case."""
+    areas = grid.asset_areas()
+    tso = [n for n in overrides if areas.get(n) == "tso"]
+    hot = np.zeros(forecast.n_steps, dtype=bool)
+    for name in tso:
+        hot |= np.abs(forecast.flow_of(name)) > overrides[name]
+    return hot
 
 
 def _tso_focus_buses(grid: GridModel, overrides: dict[str, float]) -> frozenset[int]:
@@ -335,28 +346,51 @@ def _bids(
     focus: frozenset[int],
     focus_share: float,
     dso_needs: list[Need],
+    tso_hot: np.ndarray,
 ) -> tuple[Bid, ...]:
-    """Random bids; ``focus_share`` of them on units that can relieve the TSO congestion and,
-    for every DSO need, ``focus_share × n_bids / 10`` (at least 4) on units at its buses."""
+    """Random bids, with the flexibility where and when the congestion is.
+
+    - ``focus_share`` of them on units that can relieve the TSO congestion, starting in an MTU
+      where it occurs;
+    - for every DSO need, ``focus_share × n_bids / 10`` (at least 4) on units at its buses able to
+      move in the need's direction, offering that direction, covering an MTU where it has a
+      quantity;
+    - the rest anywhere, anytime.
+    """
     units = [u for u in register.units if u.p_range_mw >= 0.05]
     bus = {cp.id: cp.bus for cp in register.connection_points}
+    width = min(4, len(intervals))
+    n_start = len(intervals) - width + 1
     chosen = rng.choice(len(units), size=n_bids, replace=True)
+    starts = rng.integers(0, n_start, size=n_bids)
+    forced: dict[int, Direction] = {}
     focused = [i for i, u in enumerate(units) if bus[u.connection_point_id] in focus]
     if focused:
-        pick = rng.random(n_bids) < focus_share
-        chosen[pick] = rng.choice(focused, size=int(pick.sum()), replace=True)
+        pick = np.flatnonzero(rng.random(n_bids) < focus_share)
+        chosen[pick] = rng.choice(focused, size=len(pick), replace=True)
+        hot = np.flatnonzero(tso_hot)
+        if len(hot):
+            starts[pick] = np.clip(
+                rng.choice(hot, size=len(pick)) - rng.integers(0, width, len(pick)), 0, n_start - 1
+            )
     per_need = max(4, int(focus_share * n_bids / 10))
     slot = 0
     for need in dso_needs:
+        able = _CONSUMING if need.direction == Direction.UP else _GENERATING
         local = [
-            i for i, u in enumerate(units) if bus[u.connection_point_id] in need.location.bus_ids
+            i
+            for i, u in enumerate(units)
+            if bus[u.connection_point_id] in need.location.bus_ids
+            and (u.technology in able or u.technology not in _GENERATING | _CONSUMING)
         ]
-        for _ in range(per_need if local else 0):
+        when = [t for t, q in enumerate(need.quantities) if q.quantity > 0]
+        for _ in range(per_need if local and when else 0):
             if slot < n_bids:
                 chosen[slot] = rng.choice(local)
+                t = int(rng.choice(when)) - int(rng.integers(0, width))
+                starts[slot] = min(max(t, 0), n_start - 1)
+                forced[slot] = need.direction
                 slot += 1
-    width = min(4, len(intervals))
-    starts = rng.integers(0, len(intervals) - width + 1, size=n_bids)
     fractions = rng.uniform(0.3, 1.0, size=n_bids)
     prices = rng.uniform(20.0, 200.0, size=n_bids)
     either = rng.random(n_bids) < 0.5
@@ -364,7 +398,9 @@ def _bids(
     out = []
     for k in range(n_bids):
         unit = units[int(chosen[k])]
-        if unit.technology in _GENERATING:
+        if k in forced:
+            direction = forced[k]
+        elif unit.technology in _GENERATING:
             direction = Direction.DOWN
         elif unit.technology in _CONSUMING:
             direction = Direction.UP
