@@ -11,16 +11,20 @@ How it is made (choices documented here because no data source prescribes them):
 - **Base case**: the SimBench profiles of ``profile_day`` (a 2016 local day) through
   power-grid-model, placed on the MTUs of ``market_day``.
 - **Congestion by design**: SimBench's grids are not congested on most days, so the ``n_tso`` most
-  loaded TSO branches and the ``n_dso`` most loaded DSO branches get a limit of
-  ``tightening`` × their peak flow of the day (``limit_overrides_mw``) — the approach of the
-  ecosystem lab's clearing benchmark. Every market then has congestion to manage.
+  loaded TSO branches get a limit of ``tso_tightening`` × their peak flow of the day and the
+  ``n_dso`` most loaded DSO lines ``dso_tightening`` × theirs (``limit_overrides_mw``) — the
+  approach of the ecosystem lab's clearing benchmark. A DSO line qualifies only when the dead-end
+  side it feeds hosts at least twice its worst overload in flexible range (otherwise the
+  congestion is not a market problem). Every market then has congestion to manage.
 - **Needs**: the TSO posts a system-wide upward balancing need (``tso_need_mw`` in the afternoon
-  hours); each congested DSO branch's area gets a DSO need at the branch's downstream buses for the
-  overload in the direction that relieves it; the BRP posts a small upward need.
+  hours); each congested DSO line's area gets a DSO need at the buses of its dead-end side for the
+  overload, in the direction that relieves it; the BRP posts a small upward need.
 - **Bids**: ``n_bids`` bids of one hour (4 MTUs) on units drawn from the portfolio (at least
   50 kW of range): generators offer down (curtailment), loads up (reduction), storage, EVs and
   heat pumps either way; quantities up to the unit's range (capped at ``max_bid_mw``), activation
-  prices uniform in 20–200 €/MWh, a share ``indivisible_share`` indivisible.
+  prices uniform in 20–200 €/MWh, a share ``indivisible_share`` indivisible. A share
+  ``focus_share`` sits on units with a PTDF ≥ 0.05 on a congested TSO branch, starting where it is
+  overloaded, and each DSO need gets bids at its buses in its direction and hours (see ``_bids``).
 """
 
 from __future__ import annotations
