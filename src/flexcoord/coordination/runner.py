@@ -44,7 +44,17 @@ from flexcoord.coordination.interface import InterfaceOffers, build_interface_of
 from flexcoord.coordination.ledger import ClearingLedger, root_of
 from flexcoord.domain import Bid, Direction, Need, OperatorRole, Technology
 
-__all__ = ["JointModel", "MarketRun", "SchemeOutcome", "conflict_rule", "run_scheme"]
+__all__ = [
+    "JointModel",
+    "MarketRun",
+    "SchemeOutcome",
+    "SchemeRun",
+    "ac_violation_mwh",
+    "conflict_rule",
+    "default_options",
+    "run_scheme",
+    "scheme_kpis",
+]
 
 FloatArray = NDArray[np.float64]
 Key = tuple[str, str]
@@ -204,7 +214,7 @@ def run_scheme(
     start = time.perf_counter()
     joint = joint or JointModel.of(scenario)
     options = options or default_options()
-    run = _Run(config, scenario, joint, options)
+    run = SchemeRun(config, scenario, joint, options)
     run.execute()
     accepted, conflicts = run.resolve()
     cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, accepted), options)
@@ -216,12 +226,12 @@ def run_scheme(
         joint.problem, slot_vector(joint.problem, without_tso), options
     )
     caused = _dso_violation_mwh(scenario, cost) - _dso_violation_mwh(scenario, cost_without_tso)
-    kpis = _kpis(
+    kpis = scheme_kpis(
         scenario, joint, outcome_markets, accepted, conflicts, cost, run.forwarded, max(0.0, caused)
     )
     if ac_check:
-        final = _ac_violation_mwh(scenario, joint, accepted)
-        dso_only = _ac_violation_mwh(scenario, joint, without_tso)
+        final = ac_violation_mwh(scenario, joint, accepted)
+        dso_only = ac_violation_mwh(scenario, joint, without_tso)
         kpis["ac_violation_mwh"] = final
         kpis["ac_dso_violation_caused_by_tso_mwh"] = max(0.0, final["dso"] - dso_only["dso"])
     return SchemeOutcome(
@@ -235,8 +245,12 @@ def run_scheme(
     )
 
 
-class _Run:
-    """The mutable state of one scheme run (ledger, markets so far, dispatch so far)."""
+class SchemeRun:
+    """The mutable state of one scheme run (ledger, markets so far, dispatch so far).
+
+    :func:`run_scheme` runs one per scheme; the timeframe chain
+    (:mod:`flexcoord.coordination.timeframes`) one per round, sharing the ledger.
+    """
 
     def __init__(
         self,
@@ -557,7 +571,7 @@ class _Run:
         return overload
 
 
-def _ac_violation_mwh(
+def ac_violation_mwh(
     scenario: CoordinationInput, joint: JointModel, accepted: Mapping[Key, float]
 ) -> dict[str, float]:
     """Energy above the thermal limits (no safety margin) in AC, per TSO / DSO grid (MWh), and
@@ -601,7 +615,7 @@ def _by_bid(accepted: Mapping[Key, float]) -> dict[str, float]:
     return dict(out)
 
 
-def _kpis(
+def scheme_kpis(
     scenario: CoordinationInput,
     joint: JointModel,
     markets: Sequence[MarketRun],

@@ -68,10 +68,10 @@ from flexcoord.coordination.ledger import ClearingLedger, root_of
 from flexcoord.coordination.runner import (
     JointModel,
     MarketRun,
-    _ac_violation_mwh,
-    _kpis,
-    _Run,
+    SchemeRun,
+    ac_violation_mwh,
     default_options,
+    scheme_kpis,
 )
 from flexcoord.domain import Bid, MtuQuantity, Need, OperatorRole, Product, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
@@ -314,7 +314,7 @@ def run_chain(
             forecast=_shifted_forecast(grid, chain.base.forecast, activated_p),
         )
         joint = JointModel.of(scenario)
-        run = _Run(
+        run = SchemeRun(
             _round_config(config, sub),
             scenario,
             joint,
@@ -327,7 +327,7 @@ def run_chain(
         accepted, conflicts = run.resolve()
         cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, accepted), options)
         markets = tuple(run.markets)
-        kpis = _kpis(scenario, joint, markets, accepted, conflicts, cost, run.forwarded, 0.0)
+        kpis = scheme_kpis(scenario, joint, markets, accepted, conflicts, cost, run.forwarded, 0.0)
         rounds.append(
             RoundOutcome(
                 sub_market=sub,
@@ -539,7 +539,7 @@ def _evaluate(
     )
     joint = JointModel.of(scenario)
     cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, dispatch), options)
-    ac = _ac_violation_mwh(scenario, joint, dispatch) if ac_check and dispatch else None
+    ac = ac_violation_mwh(scenario, joint, dispatch) if ac_check and dispatch else None
     return cost, ac
 
 
