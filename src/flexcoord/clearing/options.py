@@ -41,7 +41,10 @@ class ClearingOptions:
     * a branch flow above its limit: ``branch_penalty_eur_per_mwh`` (1,000,000 €/MWh);
     * a voltage outside its band: ``voltage_penalty_eur_per_pu_h`` (100,000,000 € per pu and hour,
       i.e. 1,000,000 € for 0.01 pu during one hour);
-    * an energy imbalance under counter-trading: ``balance_penalty_eur_per_mwh`` (1,000,000 €/MWh).
+    * an energy imbalance under counter-trading: ``balance_penalty_eur_per_mwh`` (1,000,000 €/MWh);
+    * an interface (injection) constraint exceeded: ``interface_penalty_eur_per_mwh`` per MW (or
+      Mvar) and hour; ``None`` (default) takes the branch penalty
+      (:attr:`interface_penalty`).
 
     Tie-break: ``tie_break_eur_per_mwh × (rank + 1) / n_bid`` is added to the merit-order price of
     the bid at position ``rank`` in the canonical order
@@ -59,6 +62,7 @@ class ClearingOptions:
     branch_penalty_eur_per_mwh: float = 1e6
     voltage_penalty_eur_per_pu_h: float = 1e8
     balance_penalty_eur_per_mwh: float = 1e6
+    interface_penalty_eur_per_mwh: float | None = None
     tie_break_eur_per_mwh: float = 1e-4
     threads: int = 1
     time_limit_s: float = 60.0
@@ -72,8 +76,25 @@ class ClearingOptions:
     ac_tolerance_mw: float = 1e-3
     ac_tolerance_pu: float = 1e-4
 
+    @property
+    def interface_penalty(self) -> float:
+        """The penalty of an interface constraint in €/MWh: the option, else the branch penalty."""
+        value = self.interface_penalty_eur_per_mwh
+        return self.branch_penalty_eur_per_mwh if value is None else value
+
     def __post_init__(self) -> None:
         issues = []
+        ip = self.interface_penalty_eur_per_mwh
+        if ip is not None and not (math.isfinite(ip) and ip > 0):
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="interface_penalty_eur_per_mwh",
+                    value=ip,
+                    message="must be a finite number > 0 (or None: the branch penalty)",
+                )
+            )
         for name in (
             "shortfall_penalty_eur_per_mwh",
             "branch_penalty_eur_per_mwh",

@@ -12,7 +12,11 @@ Index spaces:
 * **slot** ``s``: one bid in one MTU (a bid offers a quantity in each MTU it covers);
 * **need** ``n``: an explicit need with a required quantity per MTU;
 * **bus** ``k``: a column of the sensitivity matrices (``ptdf``, ``dvm_dp``, ``dvm_dq``);
-* **branch** ``l``: a monitored branch (a row of ``ptdf``); **vbus** ``v``: a monitored voltage.
+* **branch** ``l``: a monitored branch (a row of ``ptdf``); **vbus** ``v``: a monitored voltage;
+* **interface constraint** ``c``: a named linear limit on the nodal injections,
+  ``ic_lower[c, t] <= ic_p[c] · p_t + ic_q[c] · q_t <= ic_upper[c, t]`` (``p_t``/``q_t``: the
+  accepted flexibility's active / reactive injection per bus; bounds may be ``±inf``), e.g. a DSO
+  area's feasible PQ region at its coupling point. Soft like every grid limit.
 
 Sign conventions: quantities and prices are non-negative; the direction is a flag (``slot_up``: more
 injection into the grid, i.e. generation up or consumption down). Inside the kernel an up slot
@@ -77,6 +81,10 @@ _FLOAT_FIELDS = (
     "base_vm_pu",
     "vm_min_pu",
     "vm_max_pu",
+    "ic_p",
+    "ic_q",
+    "ic_lower",
+    "ic_upper",
 )
 _INT_FIELDS = (
     "bid_xor",
@@ -166,6 +174,12 @@ class ClearingProblem:
     base_vm_pu: FloatArray = field(default_factory=lambda: _f((0, 0)))
     vm_min_pu: FloatArray = field(default_factory=_f)
     vm_max_pu: FloatArray = field(default_factory=_f)
+    # grid: interface (injection) constraints, on the flexibility's nodal injections
+    ic_names: tuple[str, ...] = ()
+    ic_p: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    ic_q: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    ic_lower: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    ic_upper: FloatArray = field(default_factory=lambda: _f((0, 0)))
     # counter-trading: the accepted active up and down flexibility balance in every MTU
     energy_balance: bool = False
 
@@ -194,6 +208,13 @@ class ClearingProblem:
             put("dvm_dq", _frozen(np.zeros((len(self.vbus_names), n_bus)), np.float64))
         if self.base_vm_pu.size == 0:
             put("base_vm_pu", _frozen(np.ones((len(self.vbus_names), self.n_mtu)), np.float64))
+        n_ic = len(self.ic_names)
+        for name in ("ic_p", "ic_q"):
+            if getattr(self, name).size == 0:
+                put(name, _frozen(np.zeros((n_ic, n_bus)), np.float64))
+        for name, bound in (("ic_lower", -np.inf), ("ic_upper", np.inf)):
+            if getattr(self, name).size == 0:
+                put(name, _frozen(np.full((n_ic, self.n_mtu), bound), np.float64))
         if self.need_required_mw.size == 0:
             put("need_required_mw", _frozen(np.zeros((self.n_need, self.n_mtu)), np.float64))
         issues = self._issues()
@@ -236,6 +257,11 @@ class ClearingProblem:
         """Number of monitored bus voltages."""
         return len(self.vbus_names)
 
+    @property
+    def n_interface(self) -> int:
+        """Number of interface (injection) constraints."""
+        return len(self.ic_names)
+
     def with_operating_point(
         self, *, base_flow_mw: FloatArray | None = None, base_vm_pu: FloatArray | None = None
     ) -> ClearingProblem:
@@ -263,7 +289,7 @@ class ClearingProblem:
                 )
 
         b, s, n, t = self.n_bid, self.n_slot, self.n_need, self.n_mtu
-        nb, nl, nv = self.n_bus, self.n_branch, self.n_vbus
+        nb, nl, nv, nc = self.n_bus, self.n_branch, self.n_vbus, self.n_interface
         for name in (
             "bid_submitted_s",
             "bid_indivisible",
@@ -297,6 +323,10 @@ class ClearingProblem:
         shape("base_vm_pu", (nv, t))
         shape("vm_min_pu", (nv,))
         shape("vm_max_pu", (nv,))
+        for name in ("ic_p", "ic_q"):
+            shape(name, (nc, nb))
+        for name in ("ic_lower", "ic_upper"):
+            shape(name, (nc, t))
         if issues:
             return issues
 
@@ -493,6 +523,42 @@ class ClearingProblem:
                         message="must be finite numbers",
                     )
                 )
+        for fld in ("ic_p", "ic_q"):
+            if not np.all(np.isfinite(getattr(self, fld))):
+                issues.append(
+                    Issue(
+                        kind="Grid",
+                        object_id="grid",
+                        field=fld,
+                        value="non-finite",
+                        message="must be finite numbers",
+                    )
+                )
+        for c in np.flatnonzero(
+            np.any(
+                np.isnan(self.ic_lower) | np.isnan(self.ic_upper) | (self.ic_lower > self.ic_upper),
+                axis=1,
+            )
+        )[:20]:
+            issues.append(
+                Issue(
+                    kind="InterfaceConstraint",
+                    object_id=self.ic_names[int(c)],
+                    field="ic_lower/ic_upper",
+                    value=None,
+                    message="bounds must not be NaN and lower <= upper (±inf allowed)",
+                )
+            )
+        if len(set(self.ic_names)) != nc:
+            issues.append(
+                Issue(
+                    kind="Grid",
+                    object_id="grid",
+                    field="ic_names",
+                    value=nc - len(set(self.ic_names)),
+                    message="interface constraint names must be unique",
+                )
+            )
         if np.any(self.limit_mw < 0):
             issues.append(
                 Issue(

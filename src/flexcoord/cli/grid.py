@@ -126,8 +126,11 @@ def _print_assessment(code: str, result: Any) -> None:
         console.print(f"  {operator.upper()} grid: {count} assets with {kind}")
     table = Table(title="violations per asset (the congestion to buy flexibility for)", expand=True)
     shown = summary.loc[:, [c for c in _SUMMARY_COLUMNS if c in summary.columns]].head(30)
+    headers = {"operator": "op", "worst_value": "worst", "first_time": "first (UTC)"}
     for col in shown.columns:
-        table.add_column(str(col))
+        table.add_column(
+            headers.get(str(col), str(col)), no_wrap=col in ("asset", "area", "kind", "first_time")
+        )
     for row in shown.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     console.print(table)
@@ -139,5 +142,5 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if hasattr(value, "strftime"):
-        return str(value.strftime("%Y-%m-%d %H:%M"))
+        return str(value.strftime("%m-%d %H:%M"))
     return str(value)
