@@ -7,7 +7,8 @@ accepted (the first that applies wins; see :class:`RejectionReason`):
 4. every need it matches in place, direction and type has a price cap below its price;
 5. it matches no need (and no binding grid limit wants it);
 6. it was *in the money* (cheaper than the need's cleared price, or the need is short) but a binding
-   grid limit it would push further blocks it - the limit with the largest dual weight is named;
+   grid limit it would push further blocks it - the limit with the largest dual weight is named
+   (a branch, or an interface constraint such as a DSO area's PQ region);
 7. in the money but indivisible / above what is left of the need (minimum acceptance);
 8. the needs it matches were covered by cheaper bids; 9. otherwise not economic (e.g. a block whose
    other MTUs are not needed).
@@ -51,7 +52,7 @@ def extract(
     t0 = time.perf_counter()
     p = form.problem
     n_t, n_n = p.n_mtu, p.n_need
-    nb, nl, nv = p.n_bus, p.n_branch, p.n_vbus
+    nb, nl, nv, nc = p.n_bus, p.n_branch, p.n_vbus, p.n_interface
     dur = p.mtu_duration_h
     x = raw.col_value
     tol = options.tolerance_mw
@@ -109,6 +110,12 @@ def extract(
         if nv
         else np.zeros((0, n_t))
     )
+    ic_value = p.ic_p @ inj_p.T + p.ic_q @ inj_q.T if nc else np.zeros((0, n_t))
+    ic_viol = (
+        np.clip(ic_value - p.ic_upper, 0.0, None) + np.clip(p.ic_lower - ic_value, 0.0, None)
+        if nc
+        else np.zeros((0, n_t))
+    )
     bal: FloatArray = np.zeros(n_t)
     if p.energy_balance:
         sa = ~p.slot_reactive
@@ -149,10 +156,15 @@ def extract(
     penalty += float(np.sum(br_viol * dur[None, :])) * options.branch_penalty_eur_per_mwh
     penalty += float(np.sum(v_viol * dur[None, :])) * options.voltage_penalty_eur_per_pu_h
     penalty += float(np.sum(np.abs(bal) * dur)) * options.balance_penalty_eur_per_mwh
+    if nc:
+        penalty += float(np.sum(ic_viol * dur[None, :])) * options.interface_penalty
 
     binding, branch_side = _binding(form, flow, vm, lim, br_viol, v_viol, y, options)
+    ic_binding, ic_side = _interface_binding(form, ic_value, ic_viol, y, options)
+    binding += ic_binding
     if options.explain:
-        rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, branch_side, y, options)
+        limit_side = np.vstack([branch_side, ic_side]) if nc else branch_side
+        rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, limit_side, y, options)
     else:
         rej_code = np.full(p.n_bid, -1, dtype=np.int8)
         rej_ref = np.full(p.n_bid, -1, dtype=np.int64)
@@ -190,6 +202,8 @@ def extract(
         branch_violation_mw=_ro(br_viol),
         vm_pu=_ro(vm),
         voltage_violation_pu=_ro(v_viol),
+        interface_value=_ro(ic_value),
+        interface_violation=_ro(ic_viol),
         balance_violation_mw=_ro(bal),
         objective_eur=raw.objective - float(form.tie_break_cost @ x),
         procurement_cost_eur=procurement,
@@ -272,6 +286,46 @@ def _binding(
     return tuple(out), side_dual
 
 
+def _interface_binding(
+    form: Formulation,
+    value: FloatArray,
+    viol: FloatArray,
+    y: FloatArray | None,
+    options: ClearingOptions,
+) -> tuple[tuple[BindingConstraint, ...], FloatArray]:
+    """Binding interface constraints; also their signed dual (+ upper, - lower) per (c, t)."""
+    p = form.problem
+    n_t, nc = p.n_mtu, p.n_interface
+    side_dual = np.zeros((nc, n_t))
+    if not nc:
+        return (), side_dual
+    tol = max(options.tolerance_mw, 1e-6)
+    idual = _block(form, "row", "interface", y)
+    dual = idual.reshape(n_t, nc).T if idual.size == nc * n_t else np.zeros((nc, n_t))
+    upper = value >= p.ic_upper - tol
+    lower = value <= p.ic_lower + tol
+    hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (viol > tol))
+    side_dual = np.where(upper, np.abs(dual), np.where(lower, -np.abs(dual), 0.0)) * hit
+    out: list[BindingConstraint] = []
+    for c, t in zip(*np.nonzero(hit), strict=True):
+        side = "upper" if upper[c, t] else "lower"
+        name, mtu = p.ic_names[c], p.mtu_labels[t]
+        v = float(viol[c, t])
+        extra = f", exceeded by {v:.3f} (not relievable)" if v > tol else ""
+        out.append(
+            BindingConstraint(
+                kind="interface",
+                element=name,
+                side=side,
+                mtu=mtu,
+                dual_eur_per_unit=float(dual[c, t] / p.mtu_duration_h[t]),
+                violation=v,
+                text=f"interface constraint {name} {side} limit at {mtu}{extra}",
+            )
+        )
+    return tuple(out), side_dual
+
+
 def _rejections(
     form: Formulation,
     slot_mw: FloatArray,
@@ -282,7 +336,10 @@ def _rejections(
     options: ClearingOptions,
 ) -> tuple[NDArray[np.int8], IntArray]:
     """Per bid: the index of its :class:`RejectionReason` (-1 = something accepted) and a
-    reference (parent bid, XOR winner, or ``branch * n_mtu + mtu`` of the blocking limit)."""
+    reference (parent bid, XOR winner, or ``limit * n_mtu + mtu`` of the blocking limit, where
+    ``limit`` < ``n_branch`` is a branch and ``n_branch + c`` interface constraint ``c``).
+
+    ``branch_side`` holds the signed duals of the branches, then of the interface constraints."""
     p = form.problem
     n_b = p.n_bid
     got = np.bincount(p.slot_bid, weights=slot_mw, minlength=n_b)
@@ -302,21 +359,39 @@ def _rejections(
     in_money = (
         np.bincount(p.slot_bid[e_slot], weights=in_money_pair.astype(float), minlength=n_b) > 0
     )
-    # grid push per slot: the most blocking binding branch
+    # grid push per slot: the most blocking binding branch or interface constraint
     blocker = np.full(p.n_slot, -1, dtype=np.int64)
-    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if p.n_branch else np.zeros(0, int)
+    nl, nc = p.n_branch, p.n_interface
+    lines = (
+        np.flatnonzero(np.any(branch_side != 0, axis=1)) if nl + nc else np.zeros(0, np.int64)
+    )
     if lines.size:
         wants = (got <= 0) & (in_money | ~has_elig)
-        cand = (p.slot_bus >= 0) & ~p.slot_reactive & wants[p.slot_bid]
-        cand &= np.any(branch_side[lines] != 0, axis=0)[p.slot_mtu]
+        br_lines, ic_lines = lines[lines < nl], lines[lines >= nl] - nl
+        at_t = np.zeros((2, p.n_mtu), dtype=bool)
+        at_t[0] = np.any(branch_side[br_lines] != 0, axis=0)
+        at_t[1] = np.any(branch_side[nl + ic_lines] != 0, axis=0)
+        cand = (p.slot_bus >= 0) & wants[p.slot_bid]
+        cand &= (~p.slot_reactive & at_t[0][p.slot_mtu]) | at_t[1][p.slot_mtu]
         act = np.flatnonzero(cand)
         sign = np.where(p.slot_up[act], 1.0, -1.0)
-        # weight[l, slot] = sign * ptdf[l, bus] * side_dual[l, t]  (> 0: the slot worsens l)
-        w = (
-            sign[None, :]
-            * p.ptdf[lines][:, p.slot_bus[act]]
-            * branch_side[lines][:, p.slot_mtu[act]]
+        bus = p.slot_bus[act]
+        # effect[l, slot] of one signed MW: ptdf for branches (active slots); for interface
+        # constraints ic_p (+ k · ic_q for an active slot with k Mvar/MW), ic_q (reactive slots)
+        active = ~p.slot_reactive[act]
+        effect = np.vstack(
+            [
+                p.ptdf[br_lines][:, bus] * active[None, :],
+                np.where(
+                    active[None, :],
+                    p.ic_p[ic_lines][:, bus]
+                    + p.ic_q[ic_lines][:, bus] * p.slot_q_mvar_per_mw[act][None, :],
+                    p.ic_q[ic_lines][:, bus],
+                ),
+            ]
         )
+        # weight[l, slot] = sign * effect[l, slot] * side_dual[l, t]  (> 0: the slot worsens l)
+        w = sign[None, :] * effect * branch_side[lines][:, p.slot_mtu[act]]
         if act.size:
             best = np.argmax(w, axis=0)
             ok = w[best, np.arange(act.shape[0])] > 1e-9

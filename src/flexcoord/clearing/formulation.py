@@ -15,17 +15,21 @@ Columns (in this order; every block is a contiguous range):
 ``bid-parent``      ``ρ`` in [0, 1] per parent bid, ``ρ <= r`` for each parent unit; each unit of a
                     child has ``r_child <= ρ_parent``: a child's ratio never exceeds its parent's
                     lowest ratio, so a child is accepted only if its parent is (linear, no binary).
-``injection-p/q``   free nodal injection per bus and MTU (only when grid rows exist).
+``injection-p/q``   free nodal injection per bus and MTU (only when grid rows - branch, voltage
+                    or interface - exist).
 ``need-shortfall``  ``[0, Q]`` per need and MTU, priced at the need's cap (see options).
-``branch-over/under``, ``voltage-over/under``, ``balance-up/down``: non-negative slacks of the
-                    soft grid limits and of the counter-trading balance, priced by the options.
+``branch-over/under``, ``voltage-over/under``, ``interface-over/under``, ``balance-up/down``:
+                    non-negative slacks of the soft grid limits, the interface constraints and
+                    the counter-trading balance, priced by the options.
 ==================  ==========================================================================
 
 Rows: ``need-cover`` (Σ eligible accepted MW + shortfall >= Q), the bid-structure rows above,
 ``nodal-p``/``nodal-q`` (injection = Σ signed accepted MW at the bus; an active slot with
 ``slot_q_mvar_per_mw = k`` also adds ``k`` × its signed MW to ``nodal-q``), ``branch-flow`` (ranged:
 ``-L' - f0 <= Σ PTDF · p - over + under <= L' - f0`` with ``L' = (1 - margin) · L``), ``voltage``
-(ranged on ``dvm_dp · p + dvm_dq · q``) and ``balance``.
+(ranged on ``dvm_dp · p + dvm_dq · q``), ``interface`` (ranged:
+``ic_lower <= ic_p · p + ic_q · q - over + under <= ic_upper``, one row per named interface
+constraint and MTU) and ``balance``.
 
 Eligibility: a (need, slot) pair from the problem counts only when direction and power type match
 and the slot's price does not exceed the need's cap. A slot counts fully for every need it is
@@ -148,6 +152,8 @@ class Formulation:
             return p.branch_names[entity]
         if kind.startswith("voltage"):
             return p.vbus_names[entity]
+        if kind.startswith("interface"):
+            return p.ic_names[entity]
         return str(entity)
 
     def _name(self, blocks: dict[str, Block], index: int) -> str:
@@ -183,7 +189,7 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
     """
     p = problem
     n_t, n_b = p.n_mtu, p.n_bid
-    nb, nl, nv = p.n_bus, p.n_branch, p.n_vbus
+    nb, nl, nv, nc = p.n_bus, p.n_branch, p.n_vbus, p.n_interface
     dur = p.mtu_duration_h
     sign = np.where(p.slot_up, 1.0, -1.0)
     q = p.slot_quantity_mw
@@ -332,9 +338,10 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
     located = p.slot_bus >= 0
     act = located & ~p.slot_reactive
     rea = located & p.slot_reactive
-    use_p = nb > 0 and (nl > 0 or nv > 0)
+    use_p = nb > 0 and (nl > 0 or nv > 0 or nc > 0)
     coupled = act & (p.slot_q_mvar_per_mw != 0)
-    use_q = nb > 0 and nv > 0 and bool(rea.any() or coupled.any())
+    q_rows = nv > 0 or bool(nc > 0 and np.any(p.ic_q != 0))
+    use_q = nb > 0 and q_rows and bool(rea.any() or coupled.any())
     bus_ent = np.tile(np.arange(nb), n_t)
     bus_t = np.repeat(np.arange(n_t), nb)
     if use_p:
@@ -391,6 +398,26 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
             )
         add(rv + np.arange(nv * n_t), vo + np.arange(nv * n_t), -1.0)
         add(rv + np.arange(nv * n_t), vu + np.arange(nv * n_t), 1.0)
+    if nc and use_p:
+        c_ent = np.tile(np.arange(nc), n_t)
+        c_t = np.repeat(np.arange(n_t), nc)
+        pen = options.interface_penalty * dur[c_t]
+        co = new_cols("interface-over", c_ent, c_t, pen, 0.0, inf)
+        cu = new_cols("interface-under", c_ent, c_t, pen, 0.0, inf)
+        ri = new_rows("interface", c_ent, c_t, p.ic_lower.T.ravel(), p.ic_upper.T.ravel())
+        for mat, start in ((p.ic_p, p0), (p.ic_q, q0 if use_q else -1)):
+            if start < 0:
+                continue
+            il, ik = np.nonzero(np.abs(mat) > _PTDF_DROP)
+            iv = mat[il, ik]
+            tt = np.repeat(np.arange(n_t), il.shape[0])
+            add(
+                ri + tt * nc + np.tile(il, n_t),
+                start + tt * nb + np.tile(ik, n_t),
+                np.tile(iv, n_t),
+            )
+        add(ri + np.arange(nc * n_t), co + np.arange(nc * n_t), -1.0)
+        add(ri + np.arange(nc * n_t), cu + np.arange(nc * n_t), 1.0)
     if p.energy_balance:
         t_all = np.arange(n_t)
         pen = options.balance_penalty_eur_per_mwh * dur

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.box import SIMPLE
 from rich.table import Table
 
 from flexcoord.cli.output import console, print_json, run_user
@@ -124,7 +125,7 @@ def _print_assessment(code: str, result: Any) -> None:
     by_operator = summary.groupby(["operator", "kind"], observed=True)["asset"].nunique()
     for (operator, kind), count in by_operator.items():
         console.print(f"  {operator.upper()} grid: {count} assets with {kind}")
-    table = Table(title="violations per asset (the congestion to buy flexibility for)", expand=True)
+    table = Table(title="violations per asset (the congestion to buy flexibility for)", box=SIMPLE)
     shown = summary.loc[:, [c for c in _SUMMARY_COLUMNS if c in summary.columns]].head(30)
     headers = {"operator": "op", "worst_value": "worst", "first_time": "first (UTC)"}
     for col in shown.columns:
