@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -107,7 +107,11 @@ class NeedCoverage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BindingConstraint:
-    """A limit that binds (or is exceeded) at the optimum, in domain words."""
+    """A limit that binds (or is exceeded) at the optimum, in domain words.
+
+    ``kind`` is ``"branch-flow"``, ``"voltage"`` or ``"interface"`` (a named interface
+    constraint, e.g. one halfplane of a DSO area's PQ region; ``element`` is its name).
+    """
 
     kind: str
     element: str
@@ -160,9 +164,18 @@ class AcReport:
     priced_residuals: int = 0
 
 
+def _empty_2d() -> FloatArray:
+    return np.zeros((0, 0))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClearingResult:
-    """The outcome of one clearing (see the module docstring for the canonical hash)."""
+    """The outcome of one clearing (see the module docstring for the canonical hash).
+
+    ``interface_value`` is ``ic_p · p + ic_q · q`` of the accepted flexibility per interface
+    constraint and MTU (``(n_interface, n_mtu)``, in the constraint's own unit: MW for a PQ-region
+    halfplane), ``interface_violation`` how far it lies outside ``[ic_lower, ic_upper]``.
+    """
 
     problem: ClearingProblem
     pricing: PricingRule
@@ -179,6 +192,8 @@ class ClearingResult:
     vm_pu: FloatArray
     voltage_violation_pu: FloatArray
     balance_violation_mw: FloatArray
+    interface_value: FloatArray = field(default_factory=_empty_2d)
+    interface_violation: FloatArray = field(default_factory=_empty_2d)
     objective_eur: float
     procurement_cost_eur: float
     penalty_cost_eur: float
@@ -254,8 +269,16 @@ class ClearingResult:
         ref = int(self.rejection_ref[b])
         if reason is RejectionReason.GRID_LIMIT:
             line, t = divmod(ref, p.n_mtu)
-            side = "upper" if self.branch_flow_mw[line, t] > 0 else "lower"
-            detail = f"{p.branch_names[line]} {side} limit at {p.mtu_labels[t]}"
+            if line < p.n_branch:
+                side = "upper" if self.branch_flow_mw[line, t] > 0 else "lower"
+                detail = f"{p.branch_names[line]} {side} limit at {p.mtu_labels[t]}"
+            else:
+                c = line - p.n_branch
+                at_lower = self.interface_value[c, t] <= p.ic_lower[c, t] + 1e-6
+                side = "lower" if at_lower else "upper"
+                detail = (
+                    f"interface constraint {p.ic_names[c]} {side} limit at {p.mtu_labels[t]}"
+                )
         elif reason is RejectionReason.PARENT_NOT_ACCEPTED:
             detail = f"parent bid {p.bid_ids[ref]} not accepted"
         elif reason is RejectionReason.EXCLUDED_BY_XOR:

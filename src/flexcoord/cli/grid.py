@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.box import SIMPLE
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from flexcoord.cli.output import console, print_json, run_user
@@ -125,15 +125,20 @@ def _print_assessment(code: str, result: Any) -> None:
     by_operator = summary.groupby(["operator", "kind"], observed=True)["asset"].nunique()
     for (operator, kind), count in by_operator.items():
         console.print(f"  {operator.upper()} grid: {count} assets with {kind}")
-    table = Table(title="violations per asset (the congestion to buy flexibility for)", box=SIMPLE)
+    table = Table(
+        title="violations per asset (the congestion to buy flexibility for)",
+        box=SIMPLE,
+        pad_edge=False,
+    )
     shown = summary.loc[:, [c for c in _SUMMARY_COLUMNS if c in summary.columns]].head(30)
-    headers = {"operator": "op", "worst_value": "worst", "first_time": "first (UTC)"}
-    for col in shown.columns:
-        table.add_column(
-            headers.get(str(col), str(col)), no_wrap=col in ("asset", "area", "kind", "first_time")
-        )
-    for row in shown.itertuples(index=False):
-        table.add_row(*[_cell(v) for v in row])
+    headers = {"operator": "op", "worst_value": "worst", "first_time": "first UTC"}
+    cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
+    for k, col in enumerate(shown.columns):
+        header = headers.get(str(col), str(col))
+        width = max([len(header), *(len(r[k]) for r in cells)])
+        table.add_column(header, no_wrap=True, min_width=width)
+    for r in cells:
+        table.add_row(*r)
     console.print(table)
     if len(summary) > 30:
         console.print(f"... and {len(summary) - 30} more (use --json or --violations-csv)")
