@@ -98,7 +98,6 @@ def assess(
 _SUMMARY_COLUMNS = (
     "asset",
     "area",
-    "operator",
     "kind",
     "steps",
     "hours",
