@@ -362,9 +362,7 @@ def _rejections(
     # grid push per slot: the most blocking binding branch or interface constraint
     blocker = np.full(p.n_slot, -1, dtype=np.int64)
     nl, nc = p.n_branch, p.n_interface
-    lines = (
-        np.flatnonzero(np.any(branch_side != 0, axis=1)) if nl + nc else np.zeros(0, np.int64)
-    )
+    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if nl + nc else np.zeros(0, np.int64)
     if lines.size:
         wants = (got <= 0) & (in_money | ~has_elig)
         br_lines, ic_lines = lines[lines < nl], lines[lines >= nl] - nl

@@ -8,6 +8,12 @@ hands to the engine about the grid, as arrays in pandapower terms (bus indices, 
   safety margin ``(1 - safety_margin) · limit``) and their forecast base flows per MTU;
 * the monitored buses with ``dV/dP`` and ``dV/dQ`` (pu per MW / Mvar injected at the columns'
   buses), their base voltages per MTU and their voltage band;
+* optionally named **interface constraints** on the flexibility's injections at real buses
+  (``interface_lower <= interface_p · p + interface_q · q <= interface_upper`` per MTU), e.g. the
+  halfplanes of a DSO area's feasible PQ region at its coupling point
+  (:meth:`GridConstraints.with_interface`;
+  :func:`flexcoord.coordination.aggregation.pq_constraints.with_pq_region` builds them
+  from a region);
 * where the operating point came from (``profile_start_step``: SimBench profile steps, or ``None``
   for the loaded network's own snapshot), so an AC check starts from the same base case.
 
@@ -19,7 +25,7 @@ of their limit) keeps the formulation small on a 1,942-bus HV/MV grid.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +38,10 @@ __all__ = ["GridConstraints", "grid_constraints", "monitored_branches"]
 
 _VM_MIN_DEFAULT = 0.95
 _VM_MAX_DEFAULT = 1.05
+
+
+def _no_rows() -> FloatArray:
+    return np.zeros((0, 0))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +66,12 @@ class GridConstraints:
         vm_max_pu: ``(n_vbus,)`` upper voltage limits.
         profile_start_step: SimBench profile step of the first interval, or ``None`` when the base
             case is the loaded network repeated over the MTUs.
+        interface_names: Named interface constraints (``n_c``), default none.
+        interface_p: ``(n_c, n_bus)`` coefficient on the flexibility's active injection (MW) at
+            each of :attr:`bus_ids`.
+        interface_q: ``(n_c, n_bus)`` coefficient on its reactive injection (Mvar).
+        interface_lower: ``(n_c, T)`` lower bounds (``-inf`` = none).
+        interface_upper: ``(n_c, T)`` upper bounds (``+inf`` = none).
     """
 
     intervals: tuple[Interval, ...]
@@ -73,10 +89,26 @@ class GridConstraints:
     vm_min_pu: FloatArray
     vm_max_pu: FloatArray
     profile_start_step: int | None = None
+    interface_names: tuple[str, ...] = ()
+    interface_p: FloatArray = field(default_factory=_no_rows)
+    interface_q: FloatArray = field(default_factory=_no_rows)
+    interface_lower: FloatArray = field(default_factory=_no_rows)
+    interface_upper: FloatArray = field(default_factory=_no_rows)
 
     def __post_init__(self) -> None:
         n_t, nb, nl = len(self.intervals), len(self.bus_ids), len(self.branch_names)
         nv, ni = len(self.vbus_ids), len(self.injection_bus_ids)
+        nc = len(self.interface_names)
+        object.__setattr__(self, "interface_names", tuple(self.interface_names))
+        for name, fill in (
+            ("interface_p", 0.0),
+            ("interface_q", 0.0),
+            ("interface_lower", -np.inf),
+            ("interface_upper", np.inf),
+        ):
+            if np.asarray(getattr(self, name)).size == 0:
+                cols = nb if name in ("interface_p", "interface_q") else n_t
+                object.__setattr__(self, name, np.full((nc, cols), fill))
         expected = {
             "ptdf": (nl, nb),
             "limit_mw": (nl,),
@@ -86,7 +118,12 @@ class GridConstraints:
             "base_vm_pu": (nv, n_t),
             "vm_min_pu": (nv,),
             "vm_max_pu": (nv,),
+            "interface_p": (nc, nb),
+            "interface_q": (nc, nb),
+            "interface_lower": (nc, n_t),
+            "interface_upper": (nc, n_t),
         }
+        bounds = ("interface_lower", "interface_upper")
         issues = []
         for name, shape in expected.items():
             value = np.asarray(getattr(self, name), dtype=np.float64)
@@ -102,7 +139,17 @@ class GridConstraints:
                         message=f"must have shape {shape}",
                     )
                 )
-            elif not np.all(np.isfinite(value)):
+            elif name in bounds and np.any(np.isnan(value)):
+                issues.append(
+                    Issue(
+                        kind="GridConstraints",
+                        object_id="grid",
+                        field=name,
+                        value="NaN",
+                        message="must hold numbers (±inf = no bound)",
+                    )
+                )
+            elif name not in bounds and not np.all(np.isfinite(value)):
                 issues.append(
                     Issue(
                         kind="GridConstraints",
@@ -126,6 +173,28 @@ class GridConstraints:
                     message="must be in [0, 1)",
                 )
             )
+        if not issues:
+            crossed = np.any(self.interface_lower > self.interface_upper, axis=1)
+            for c in np.flatnonzero(crossed)[:20]:
+                issues.append(
+                    Issue(
+                        kind="GridConstraints",
+                        object_id=self.interface_names[int(c)],
+                        field="interface_lower",
+                        value=float(np.max(self.interface_lower[c] - self.interface_upper[c])),
+                        message="lower bound above the upper bound",
+                    )
+                )
+            if len(set(self.interface_names)) != nc:
+                issues.append(
+                    Issue(
+                        kind="GridConstraints",
+                        object_id="grid",
+                        field="interface_names",
+                        value=list(self.interface_names),
+                        message="must be unique",
+                    )
+                )
         if issues:
             raise InvalidInputError(issues)
 
@@ -133,6 +202,82 @@ class GridConstraints:
     def n_mtu(self) -> int:
         """Number of MTUs of the base case."""
         return len(self.intervals)
+
+    @property
+    def n_interface(self) -> int:
+        """Number of interface constraints."""
+        return len(self.interface_names)
+
+    def with_interface(
+        self,
+        names: Sequence[str],
+        p_coeff: FloatArray,
+        q_coeff: FloatArray,
+        lower: FloatArray,
+        upper: FloatArray,
+    ) -> GridConstraints:
+        """A copy with interface constraints added (after any it already holds).
+
+        Each constraint ``c`` holds in every MTU ``t``:
+        ``lower[c, t] <= p_coeff[c] · p_t + q_coeff[c] · q_t <= upper[c, t]``, where ``p_t`` /
+        ``q_t`` are the accepted flexibility's active / reactive injections (MW / Mvar, positive
+        into the grid) at :attr:`bus_ids`. The clearing treats them as soft limits priced at
+        ``ClearingOptions.interface_penalty_eur_per_mwh``.
+
+        Args:
+            names: Unique constraint names (``n_c``), used in row names, ``binding`` and reasons.
+            p_coeff: ``(n_c, n_bus)`` over :attr:`bus_ids`.
+            q_coeff: ``(n_c, n_bus)`` over :attr:`bus_ids`.
+            lower: ``(n_c, T)``, or ``(n_c,)`` repeated over the MTUs; ``-inf`` = no bound.
+            upper: likewise; ``+inf`` = no bound.
+
+        Raises:
+            InvalidInputError: shapes, NaN, crossed bounds or duplicate names.
+
+        Example:
+            >>> import numpy as np
+            >>> from datetime import UTC, datetime, timedelta
+            >>> from flexcoord.domain import Interval
+            >>> t0 = datetime(2026, 6, 1, tzinfo=UTC)
+            >>> iv = (Interval(start=t0, end=t0 + timedelta(minutes=15)),)
+            >>> gc = GridConstraints(
+            ...     intervals=iv, bus_ids=np.array([1, 2]), branch_names=(),
+            ...     ptdf=np.zeros((0, 2)), limit_mw=np.zeros(0), base_flow_mw=np.zeros((0, 1)),
+            ...     vbus_ids=np.zeros(0, int), injection_bus_ids=np.zeros(0, int),
+            ...     dvm_dp=np.zeros((0, 0)), dvm_dq=np.zeros((0, 0)),
+            ...     base_vm_pu=np.zeros((0, 1)), vm_min_pu=np.zeros(0), vm_max_pu=np.zeros(0))
+            >>> gc2 = gc.with_interface(["export-cap"], np.array([[1.0, 1.0]]), np.zeros((1, 2)),
+            ...                         np.array([-np.inf]), np.array([3.0]))
+            >>> gc2.interface_names, gc2.interface_upper.tolist(), gc.n_interface
+            (('export-cap',), [[3.0]], 0)
+        """
+        n_t = self.n_mtu
+        names = tuple(names)
+        nc = len(names)
+
+        def bound(value: FloatArray) -> FloatArray:
+            arr = np.array(value, dtype=np.float64)
+            if arr.ndim == 1 and arr.shape == (nc,):
+                arr = np.repeat(arr[:, None], n_t, axis=1)
+            return arr
+
+        return replace(
+            self,
+            interface_names=self.interface_names + names,
+            interface_p=_stack(self.interface_p, p_coeff),
+            interface_q=_stack(self.interface_q, q_coeff),
+            interface_lower=_stack(self.interface_lower, bound(lower)),
+            interface_upper=_stack(self.interface_upper, bound(upper)),
+        )
+
+
+def _stack(old: FloatArray, new: FloatArray) -> FloatArray:
+    arr = np.array(new, dtype=np.float64)  # a copy: the caller's array is left as it is
+    if old.shape[0] == 0:
+        return arr
+    if arr.ndim != 2 or arr.shape[1] != old.shape[1]:
+        return arr  # wrong shape: the constructor reports it
+    return np.vstack([old, arr])
 
 
 def monitored_branches(

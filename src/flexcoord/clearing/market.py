@@ -29,6 +29,9 @@ Mapping rules (see ``docs/clearing.md``):
   ``availability cap + share · activation cap`` when both are given, else no cap).
 * **Reactive power**: a reactive product's bid injects Mvar (UP = more injection);
   ``q_mvar_per_mw`` of an active bid adds that many Mvar per MW of signed active change.
+* **Interface constraints** of the grid constraints (e.g. a DSO area's PQ region at its coupling
+  point, :meth:`~flexcoord.clearing.grid_constraints.GridConstraints.with_interface`) map to the
+  problem's bus columns with the same weights as the PTDF rows.
 * **Implicit congestion management**: with grid constraints every monitored limit is soft and
   priced (:class:`~flexcoord.clearing.options.ClearingOptions`), so any bid - with or without a
   matching need - is accepted when it relieves a violation more cheaply than the penalty
@@ -367,7 +370,16 @@ def build_problem(
             dvp[:, have] = gc.dvm_dp[:, take[have]]
             dvq[:, have] = gc.dvm_dq[:, take[have]]
         wt = weights.T.toarray()
-        grid = dict(
+        real_cols = [gpos[int(b)] for b in real_bus_ids]
+        if gc.n_interface:  # same weights as the PTDF: a group's virtual bus gets its units' mix
+            grid |= dict(
+                ic_names=gc.interface_names,
+                ic_p=gc.interface_p[:, real_cols] @ wt,
+                ic_q=gc.interface_q[:, real_cols] @ wt,
+                ic_lower=gc.interface_lower[:, mtu_columns],
+                ic_upper=gc.interface_upper[:, mtu_columns],
+            )
+        grid |= dict(
             branch_names=gc.branch_names,
             ptdf=ptdf_real @ wt,
             base_flow_mw=gc.base_flow_mw[:, mtu_columns],

@@ -276,9 +276,7 @@ class ClearingResult:
                 c = line - p.n_branch
                 at_lower = self.interface_value[c, t] <= p.ic_lower[c, t] + 1e-6
                 side = "lower" if at_lower else "upper"
-                detail = (
-                    f"interface constraint {p.ic_names[c]} {side} limit at {p.mtu_labels[t]}"
-                )
+                detail = f"interface constraint {p.ic_names[c]} {side} limit at {p.mtu_labels[t]}"
         elif reason is RejectionReason.PARENT_NOT_ACCEPTED:
             detail = f"parent bid {p.bid_ids[ref]} not accepted"
         elif reason is RejectionReason.EXCLUDED_BY_XOR:

@@ -26,6 +26,7 @@ from flexcoord.coordination.aggregation.offer_curve import (
     aggregated_offer_curve,
 )
 from flexcoord.coordination.aggregation.pareto import ParetoResult, pareto_front
+from flexcoord.coordination.aggregation.pq_constraints import with_pq_region
 from flexcoord.coordination.aggregation.pq_region import PqRegion, feasible_pq_region
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "interface_flows",
     "pareto_front",
     "with_bus_injections",
+    "with_pq_region",
 ]

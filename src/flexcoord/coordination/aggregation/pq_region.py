@@ -29,6 +29,7 @@ comes from the linearisation (see ``docs/aggregation.md`` for the measured figur
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +44,15 @@ from flexcoord.coordination.aggregation.linear_program import (
     is_infeasible,
     solution,
 )
+from flexcoord.domain import Interval
 from flexcoord.errors import InvalidInputError, Issue
 
-__all__ = ["PqRegion", "feasible_pq_region", "region_lp"]
+__all__ = ["InterfaceRows", "PqRegion", "feasible_pq_region", "region_lp"]
 
 FloatArray = NDArray[np.float64]
+
+#: ``(names, p_coeff, q_coeff, lower, upper)`` of interface constraints over a model's buses.
+InterfaceRows = tuple[tuple[str, ...], FloatArray, FloatArray, FloatArray, FloatArray]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -115,6 +120,79 @@ class PqRegion:
             a_parts.append(n)
             b_parts.append(np.einsum("ij,ij->i", n, pts[ok]))
         return np.vstack(a_parts), np.concatenate(b_parts)
+
+    def as_interface_constraints(
+        self,
+        model: DsoLinearModel,
+        intervals: Sequence[Interval],
+        *,
+        name_prefix: str | None = None,
+    ) -> InterfaceRows:
+        """The region as interface constraints on the area's bus injections, for a TSO clearing.
+
+        Each halfplane ``a_p·P_if + a_q·Q_if ≤ b`` of :meth:`as_halfplanes` (redundant ones
+        dropped: the support halfplanes of a full-dimensional polygon, repeated edges) becomes,
+        with ``P_if ≈ interface_p_mw + interface_dp_dp·Δp + interface_dp_dq·Δq`` (``Q_if``
+        likewise), a row over the injections ``Δp`` / ``Δq`` (MW / Mvar, positive into the grid)
+        at ``model.bus_ids``: coefficients ``a_p·interface_dp_dp + a_q·interface_dq_dp`` on ``Δp``
+        and ``a_p·interface_dp_dq + a_q·interface_dq_dq`` on ``Δq``, upper bound
+        ``b − a_p·P0 − a_q·Q0``, no lower bound. ``Δp``/``Δq`` are changes from ``model``'s
+        operating point, which should be the clearing's base case. An empty region gives one
+        row ``0 ≤ −1`` that no dispatch meets (a soft clearing prices it as a constant).
+
+        Args:
+            model: The model the region was computed on (its interface sensitivities).
+            intervals: The MTUs; every row holds in each (bounds ``(n_c, T)``).
+            name_prefix: Row names are ``<prefix>/h<j>``; default ``pq-region:<area id>``.
+
+        Returns:
+            ``(names, p_coeff, q_coeff, lower, upper)``: ``p_coeff``/``q_coeff`` ``(n_c, n_bus)``
+            over ``model.bus_ids``, ``lower`` (``-inf``) and ``upper`` ``(n_c, T)``.
+
+        Raises:
+            InvalidInputError: ``model`` is of another area than the region.
+        """
+        if model.area_id != self.area_id:
+            raise InvalidInputError(
+                [
+                    Issue(
+                        kind="PqRegion",
+                        object_id=self.area_id,
+                        field="model.area_id",
+                        value=model.area_id,
+                        message="the model must be the one of the region's area",
+                    )
+                ]
+            )
+        a, b = self._irredundant_halfplanes()
+        a_p, a_q = a[:, :1], a[:, 1:]
+        p_coeff = a_p * model.interface_dp_dp[None, :] + a_q * model.interface_dq_dp[None, :]
+        q_coeff = a_p * model.interface_dp_dq[None, :] + a_q * model.interface_dq_dq[None, :]
+        up = b - a[:, 0] * model.interface_p_mw - a[:, 1] * model.interface_q_mvar
+        n_t = len(intervals)
+        prefix = name_prefix if name_prefix is not None else f"pq-region:{self.area_id}"
+        width = len(str(max(len(b) - 1, 0)))
+        names = tuple(f"{prefix}/h{j:0{width}d}" for j in range(len(b)))
+        upper = np.repeat(up[:, None], n_t, axis=1)
+        return names, p_coeff, q_coeff, np.full_like(upper, -np.inf), upper
+
+    def _irredundant_halfplanes(self) -> tuple[FloatArray, FloatArray]:
+        """:meth:`as_halfplanes` without rows that cannot change the polygon."""
+        a, b = self.as_halfplanes()
+        pts = self.vertices
+        if self.feasible and len(pts) >= 3:
+            x, y = pts[:, 0], pts[:, 1]
+            area = 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+            if area > 1e-9:  # full-dimensional: its edges alone define it
+                n_support = len(self.directions_rad)
+                a, b = a[n_support:], b[n_support:]
+        keep: list[int] = []
+        for i in range(len(b)):
+            if not any(
+                np.abs(a[i] - a[j]).max() <= 1e-9 and abs(b[i] - b[j]) <= 1e-9 for j in keep
+            ):
+                keep.append(i)
+        return a[keep], b[keep]
 
     def distance_outside(self, p_mw: ArrayLike, q_mvar: ArrayLike) -> FloatArray:
         """Largest halfplane violation of each point (≤ 0 inside), in MW/Mvar.
