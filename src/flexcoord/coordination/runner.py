@@ -42,7 +42,7 @@ from flexcoord.coordination.evaluation import DispatchCost, evaluate_dispatch, s
 from flexcoord.coordination.inputs import CoordinationInput, GridViews
 from flexcoord.coordination.interface import InterfaceOffers, build_interface_offers, dso_models
 from flexcoord.coordination.ledger import ClearingLedger, root_of
-from flexcoord.domain import Bid, Direction, Need, OperatorRole, Technology
+from flexcoord.domain import Bid, Direction, Need, OperatorRole, ProductKind, Technology
 
 __all__ = [
     "JointModel",
@@ -269,7 +269,9 @@ class SchemeRun:
         and the round's prefix of the ledger's market ids (``"intraday:"``)."""
         self.config, self.s, self.joint, self.options = config, scenario, joint, options
         self.ledger = ClearingLedger() if ledger is None else ledger
-        self.bids = tuple(scenario.bids if bids is None else bids)
+        self.bids = tuple(
+            b for b in (scenario.bids if bids is None else bids) if self.traded(b.product_id)
+        )
         self.prefix = prefix
         self.markets: list[MarketRun] = []
         self.forwarded = 0
@@ -280,9 +282,20 @@ class SchemeRun:
         self.bids_by_id = {b.id: b for b in scenario.bids}
 
     # --- selections -------------------------------------------------------------------------------
+    def traded(self, product_id: str) -> bool:
+        """Whether the scheme trades this product: its power type is one of the scheme's, and its
+        kind too (an availability-and-activation product needs availability in the scheme)."""
+        product = self.s.register.product(product_id)
+        kinds = self.config.product_kinds
+        kind_ok = product.kind in kinds or (
+            product.kind == ProductKind.AVAILABILITY_AND_ACTIVATION
+            and ProductKind.AVAILABILITY in kinds
+        )
+        return product.power_type in self.config.power_types and kind_ok
+
     def needs_of(self, buyer_ids: Sequence[str]) -> tuple[Need, ...]:
         wanted = set(buyer_ids)
-        return tuple(n for n in self.s.needs if n.buyer_id in wanted)
+        return tuple(n for n in self.s.needs if n.buyer_id in wanted and self.traded(n.product_id))
 
     def bids_in(self, areas: Sequence[str]) -> tuple[Bid, ...]:
         wanted = set(areas)
