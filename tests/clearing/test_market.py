@@ -281,3 +281,48 @@ def test_domain_clearing_is_deterministic_under_input_permutations() -> None:
         result = clear(reg, [needs[i] for i in rng.permutation(2)], [bids[i] for i in order], gc)
         hashes.add(result.canonical_hash())
     assert len(hashes) == 1
+
+
+def test_pricing_given_as_text_is_the_rule_and_a_bad_one_is_named() -> None:
+    from flexcoord.clearing import PricingRule
+
+    text = clear(
+        register(),
+        [need(mw=2.5)],
+        [
+            bid("a", activation_price_eur_per_mwh=10.0),
+            bid("b", resource="u2", activation_price_eur_per_mwh=90.0),
+        ],
+        constraints(),
+        ClearingOptions(pricing="pay-as-cleared"),
+    )
+    enum = clear(
+        register(),
+        [need(mw=2.5)],
+        [
+            bid("a", activation_price_eur_per_mwh=10.0),
+            bid("b", resource="u2", activation_price_eur_per_mwh=90.0),
+        ],
+        constraints(),
+        ClearingOptions(pricing=PricingRule.PAY_AS_CLEARED),
+    )
+    assert text.canonical_hash() == enum.canonical_hash()
+    assert {a.price_eur_per_mwh for a in text.awards()} == {90.0}
+    with pytest.raises(InvalidInputError, match="pricing"):
+        ClearingOptions(pricing="pay-as-you-like")  # type: ignore[arg-type]
+
+
+def test_product_resolution_must_match_the_grid_base_case_step() -> None:
+    hourly = Product(
+        id="h",
+        power_type="active",
+        kind="activation",
+        timeframe="day_ahead",
+        resolution=timedelta(hours=1),
+        duration=timedelta(hours=1),
+    )
+    reg = replace(register(), products=(*register().products, hourly))
+    hour = {"start": T0, "end": T0 + timedelta(hours=1), "quantity": 1.0}
+    hourly_bid = bid("hb", product_id="h", quantities=[hour])
+    with pytest.raises(InvalidInputError, match=r"products\.resolution"):
+        clear(reg, [], [hourly_bid], constraints())

@@ -231,3 +231,28 @@ def test_verify_batch_labels_scenarios(mv_grid: PgmGrid) -> None:
 )
 def test_examples(module: Any) -> None:
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_transformer_derating_and_parallel_match_pandapower(five_bus: Any) -> None:
+    """``df`` and ``parallel`` of a transformer scale its rating as in pandapower, in the AC
+    loading and in the MW limit the linear model checks."""
+    import copy
+
+    import pandapower as pp
+
+    from flexcoord.grid.pgm import run_ac, to_pgm
+    from flexcoord.grid.sensitivities import branch_limits
+
+    net = copy.deepcopy(five_bus)
+    net.trafo.loc[0, "df"] = 0.5
+    net.trafo.loc[1, "parallel"] = 2
+    reference = copy.deepcopy(net)
+    pp.runpp(reference)
+    result = run_ac(to_pgm(net))
+    for idx in net.trafo.index:
+        assert result.loading_percent[f"trafo:{idx}"] == pytest.approx(
+            reference.res_trafo.loading_percent.at[idx], rel=1e-3
+        )
+    limits = dict(zip(*(lambda b: (b.branch_names, b.limit_mw))(branch_limits(net)), strict=True))
+    assert limits["trafo:0"] == pytest.approx(25.0 * 0.5)
+    assert limits["trafo:1"] == pytest.approx(25.0 * 2)

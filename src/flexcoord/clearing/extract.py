@@ -135,12 +135,12 @@ def extract(
     merit = p.slot_price_eur_per_mwh
     markup = merit - p.slot_payment_price_eur_per_mwh  # expected-activation part, paid later
     price = p.slot_payment_price_eur_per_mwh.copy()
-    if options.pricing is PricingRule.PAY_AS_CLEARED and e_slot.size:
+    if options.pricing == PricingRule.PAY_AS_CLEARED and e_slot.size:
         best = np.full(p.n_slot, -np.inf)
         np.fmax.at(best, e_slot, cleared[e_need, e_t])
         served = np.isfinite(best)
         price = np.where(served, np.maximum(best, merit) - markup, price)
-    elif options.pricing is PricingRule.LOCATIONAL:
+    elif options.pricing == PricingRule.LOCATIONAL:
         slot_value = np.zeros(p.n_slot)
         if np.isfinite(lmp).all() and lmp.size:
             slot_value[act] = sign[act] * lmp[p.slot_bus[act], p.slot_mtu[act]]

@@ -212,7 +212,17 @@ def build_problem(
     if gc is not None:
         col = {iv.start: i for i, iv in enumerate(gc.intervals)}
         missing = [t.isoformat() for t in unique if t not in col]
-        if missing:
+        steps = sorted({iv.duration for iv in gc.intervals})
+        if resolutions and steps and steps != [resolutions[0]]:
+            issues.append(
+                _issue(
+                    "products.resolution",
+                    str(resolutions[0]),
+                    f"differs from the grid constraints' base-case step {[str(s) for s in steps]}: "
+                    "build the grid constraints on the products' MTUs",
+                )
+            )
+        elif missing:
             issues.append(
                 _issue(
                     "mtus",

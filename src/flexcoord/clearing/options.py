@@ -84,6 +84,18 @@ class ClearingOptions:
 
     def __post_init__(self) -> None:
         issues = []
+        try:  # a plain string ("pay-as-cleared") is the enum's value
+            object.__setattr__(self, "pricing", PricingRule(self.pricing))
+        except ValueError:
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="pricing",
+                    value=self.pricing,
+                    message=f"must be one of {[str(r) for r in PricingRule]}",
+                )
+            )
         ip = self.interface_penalty_eur_per_mwh
         if ip is not None and not (math.isfinite(ip) and ip > 0):
             issues.append(

@@ -39,9 +39,10 @@ class Bid:
         parent_bid_id: Linked bid: this bid may be accepted only if its parent is. Parent and
             child may have different directions and MTUs (e.g. a heat pump's rebound).
         block: Whether the bid is accepted in all its MTUs or in none.
-        q_mvar_per_mw: Reactive power that comes with each MW of active power delivered
-            (signed, > 0 is reactive injection), or ``None`` for unity power factor / unknown.
-            Only for active power products.
+        q_mvar_per_mw: Reactive power that comes with each MW of *signed* active change
+            (Q follows P: with ``k > 0`` an up activation injects ``k`` Mvar per MW and a down
+            activation absorbs it), or ``None`` for unity power factor / unknown. Only for active
+            power products.
 
     Example:
         >>> from datetime import datetime, UTC

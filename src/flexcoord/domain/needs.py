@@ -140,7 +140,9 @@ class Need:
         quantities = collect_quantities(c, "quantities", self.quantities, positive=False)
         created_at = c.utc("created_at", self.created_at)
         if self.activation_price_cap_eur_per_mwh is not None:
-            c.finite("activation_price_cap_eur_per_mwh", self.activation_price_cap_eur_per_mwh)
+            c.non_negative(
+                "activation_price_cap_eur_per_mwh", self.activation_price_cap_eur_per_mwh
+            )
         if self.availability_price_cap_eur_per_mw_h is not None:
             c.non_negative(
                 "availability_price_cap_eur_per_mw_h", self.availability_price_cap_eur_per_mw_h

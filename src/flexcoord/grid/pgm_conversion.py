@@ -333,7 +333,8 @@ def _trafo_current_factor(net: Any, rows: np.ndarray | None) -> FloatArray:
     if rows is None or not len(rows):
         return np.zeros((2, 0))
     df = _column(net.trafo, "df", 1.0)  # rows are in net.trafo order (pgm-io keeps it)
-    base = np.sqrt(3.0) * 100.0 * df / rows["sn"]
+    # pandapower: loading = I·√3·V / (sn · parallel · df); PGM's sn already holds sn · parallel
+    base = np.sqrt(3.0) * 100.0 / (df * rows["sn"])
     return np.vstack([base * rows["u1"], base * rows["u2"]])
 
 

@@ -124,8 +124,8 @@ def branch_names(net: Any) -> tuple[str, ...]:
 
 
 def branch_limits(net: Any) -> BranchLimits:
-    """Thermal limits in MW: ``√3·V·I_max`` for lines (times ``max_loading_percent`` when the grid
-    carries it) and ``sn_mva`` for transformers (likewise).
+    """Thermal limits in MW: ``√3·V·I_max·df`` for lines and ``sn_mva·parallel·df`` for
+    transformers (each times ``max_loading_percent`` when the grid carries it).
 
     The MW limit is the one a DC/PTDF model can check; the AC check (power-grid-model) uses the
     real current and apparent power, so a reactive flow the DC model ignores is caught there.
@@ -136,7 +136,11 @@ def branch_limits(net: Any) -> BranchLimits:
     line_mw = np.sqrt(3.0) * vn_kv * i_ka * line.df.to_numpy(dtype=float)
     line_mw *= _loading_factor(line)
     trafo = net.trafo[net.trafo.in_service.to_numpy(dtype=bool)]
-    trafo_mw = trafo.sn_mva.to_numpy(dtype=float) * trafo.parallel.to_numpy(dtype=float)
+    trafo_mw = (
+        trafo.sn_mva.to_numpy(dtype=float)
+        * trafo.parallel.to_numpy(dtype=float)
+        * trafo.df.to_numpy(dtype=float)
+    )
     trafo_mw *= _loading_factor(trafo)
     return BranchLimits(
         branch_names=branch_names(net), limit_mw=np.concatenate([line_mw, trafo_mw])
