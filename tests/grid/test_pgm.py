@@ -253,6 +253,7 @@ def test_transformer_derating_and_parallel_match_pandapower(five_bus: Any) -> No
         assert result.loading_percent[f"trafo:{idx}"] == pytest.approx(
             reference.res_trafo.loading_percent.at[idx], rel=1e-3
         )
-    limits = dict(zip(*(lambda b: (b.branch_names, b.limit_mw))(branch_limits(net)), strict=True))
+    found = branch_limits(net)
+    limits = dict(zip(found.branch_names, found.limit_mw, strict=True))
     assert limits["trafo:0"] == pytest.approx(25.0 * 0.5)
     assert limits["trafo:1"] == pytest.approx(25.0 * 2)
