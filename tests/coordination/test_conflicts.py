@@ -200,3 +200,22 @@ def test_centralised_scheme_flags_the_dso_limit_its_activations_break() -> None:
     assert common.cost.branch_violation_mwh == {}
     assert sum(common.cost.shortfall_mwh.values()) == pytest.approx(0.0, abs=1e-9)
     assert common.cost.total_eur < central.cost.total_eur  # the overload is priced
+
+
+def test_curtailment_drops_indivisible_and_below_minimum_awards_whole() -> None:
+    """A curtailed dispatch is one the FSPs offered: an indivisible award, or one scaled below
+    its minimum acceptance, goes to zero instead of to a fraction."""
+    tso = {
+        ("whole", T): AwardInfo(
+            area_id="dso-1", unit_ids=("u1",), up=True, mw=2.0, divisible=False
+        ),
+        ("minimum", T): AwardInfo(area_id="dso-1", unit_ids=("u2",), up=True, mw=1.0, min_mw=0.9),
+        ("free", T): _info(1.0, unit="u3"),
+    }
+    volumes, (c,) = resolve_conflicts(tso, {}, ConflictRule.CURTAIL, _capacity(2.0))  # type: ignore[arg-type]
+    assert volumes[("whole", T)] == 0.0
+    assert volumes[("minimum", T)] == 0.0
+    assert 0.0 < volumes[("free", T)] < 1.0
+    left = _capacity(2.0)(volumes)  # type: ignore[operator]
+    assert all(mw <= 1e-6 for mw in left.values())
+    assert c.tso_mw_after == pytest.approx(sum(volumes.values()))

@@ -107,3 +107,13 @@ def test_xor_siblings_of_a_cleared_bid_are_not_forwarded() -> None:
     ledger.record("dso", {"b0": 0.5})
     assert [b.id for b in ledger.unused(bids)] == ["b2"]
     assert [b.id for b in ledger.forward(bids, "tso")] == ["b2>tso"]
+
+
+def test_xor_sibling_offered_elsewhere_is_kept_out_once_a_member_clears() -> None:
+    """The sibling is never in the same pool as the cleared bid (one in a DSO area, one in the
+    TSO area): the ledger remembers the set from the offer."""
+    ledger = ClearingLedger()
+    dso_bid, tso_bid = _bid(0, xor="x"), _bid(1, xor="x")
+    ledger.offer("dso", [dso_bid.id], exclusive_sets={dso_bid.id: "x"})
+    ledger.record("dso", {dso_bid.id: 1.0})
+    assert ledger.unused([tso_bid]) == ()

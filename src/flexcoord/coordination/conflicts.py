@@ -67,6 +67,8 @@ class AwardInfo:
     unit_ids: tuple[str, ...]
     up: bool
     mw: float
+    divisible: bool = True
+    min_mw: float = 0.0
 
 
 def resolve_conflicts(
@@ -76,6 +78,7 @@ def resolve_conflicts(
     dso_overload: Callable[[Mapping[Key, float]], dict[tuple[str, str], float]],
     *,
     tol_mw: float = 1e-6,
+    tso_areas: frozenset[str] = frozenset({"tso"}),
 ) -> tuple[dict[Key, float], tuple[Conflict, ...]]:
     """Detect conflicts of TSO awards with DSO awards and limits; apply ``rule``.
 
@@ -85,6 +88,7 @@ def resolve_conflicts(
         rule: the scheme's rule.
         dso_overload: given TSO volumes ``{(bid, mtu): MW}``, the DSO branch overloads (MW above
             the margined limit, beyond what the DSO dispatch alone causes) per ``(area, mtu)``.
+        tso_areas: the TSO's grid areas (awards there cannot conflict with a DSO).
 
     Returns:
         The TSO volumes after the rule, and the conflicts.
@@ -111,9 +115,15 @@ def resolve_conflicts(
             for k in keys:
                 volumes[k] = 0.0
         elif rule == ConflictRule.CURTAIL and curtail_to is not None and before > 0:
+            # every award scaled by one factor; an award the bid does not allow at the scaled
+            # volume (indivisible, or below its minimum acceptance) is dropped whole, so the
+            # curtailed dispatch is one the FSPs offered and no larger than the uniform scaling
             factor = max(0.0, min(1.0, curtail_to / before))
             for k in keys:
-                volumes[k] *= factor
+                scaled = volumes[k] * factor
+                if factor < 1.0 and (not tso[k].divisible or scaled < tso[k].min_mw - tol_mw):
+                    scaled = 0.0
+                volumes[k] = scaled
         after = sum(volumes[k] for k in keys)
         conflicts.append(
             Conflict(
@@ -130,7 +140,7 @@ def resolve_conflicts(
 
     by_area_mtu: dict[tuple[str, str], list[Key]] = defaultdict(list)
     for key, info in sorted(tso.items()):
-        if info.mw <= tol_mw or info.area_id == "tso":
+        if info.mw <= tol_mw or info.area_id in tso_areas:
             continue
         by_area_mtu[(info.area_id, key[1])].append(key)
         shared = set(info.unit_ids) & dso_units.get((key[1], "units"), set())

@@ -78,7 +78,7 @@ def _allocation(curve: OfferCurve, volume: float) -> dict[str, float]:
         if volume <= step.cumulative_mw + 1e-9 or step is curve.steps[-1]:
             span = step.cumulative_mw - start
             share = 1.0 if span <= 1e-12 else min(max((volume - start) / span, 0.0), 1.0)
-            ids = set(previous) | set(step.allocation_mw)
+            ids = sorted(set(previous) | set(step.allocation_mw))
             return {
                 b: previous.get(b, 0.0)
                 + share * (step.allocation_mw.get(b, 0.0) - previous.get(b, 0.0))

@@ -63,15 +63,28 @@ class ClearingLedger:
     cleared: dict[str, str] = field(default_factory=dict)  # root → market that cleared it
     volume_mw: dict[str, float] = field(default_factory=dict)  # root → accepted MW (sum of MTUs)
     offered: dict[str, set[str]] = field(default_factory=dict)  # market → bid ids offered
+    exclusive_set_of: dict[str, str] = field(default_factory=dict)  # root → root of its XOR set
+    cleared_sets: set[str] = field(default_factory=set)  # XOR sets with a cleared member
     history: list[tuple[str, str, float]] = field(default_factory=list)  # (market, bid id, MW)
 
     def cleared_in(self, bid_id: str) -> str | None:
         """The market that cleared the root of ``bid_id``, or ``None``."""
         return self.cleared.get(root_of(bid_id))
 
-    def offer(self, market_id: str, bid_ids: Iterable[str]) -> None:
-        """Note that ``market_id`` is offered these bids; refuse any whose root is cleared."""
+    def offer(
+        self,
+        market_id: str,
+        bid_ids: Iterable[str],
+        *,
+        exclusive_sets: Mapping[str, str] | None = None,
+    ) -> None:
+        """Note that ``market_id`` is offered these bids; refuse any whose root is cleared.
+
+        ``exclusive_sets`` (bid id → XOR set id) lets the ledger keep a set's other members out
+        of every later market once one member clears, wherever they are offered."""
         ids = list(bid_ids)
+        for bid_id, set_id in (exclusive_sets or {}).items():
+            self.exclusive_set_of[root_of(bid_id)] = root_of(set_id)
         already = [b for b in ids if root_of(b) in self.cleared]
         if already:
             raise DoubleClearingError(
@@ -109,6 +122,8 @@ class ClearingLedger:
         for bid_id, mw in accepted.items():
             root = root_of(bid_id)
             self.cleared[root] = market_id
+            if root in self.exclusive_set_of:
+                self.cleared_sets.add(self.exclusive_set_of[root])
             self.volume_mw[root] = mw
             self.history.append((market_id, bid_id, mw))
 
@@ -120,7 +135,7 @@ class ClearingLedger:
             root_of(b.exclusive_set)
             for b in pool
             if b.exclusive_set is not None and root_of(b.id) in self.cleared
-        }
+        } | self.cleared_sets
         return tuple(
             b
             for b in pool

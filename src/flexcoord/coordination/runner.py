@@ -138,9 +138,16 @@ class JointModel:
         return {a: self.models[a] for a in areas}
 
     def injections(self, accepted: Mapping[Key, float]) -> tuple[FloatArray, FloatArray]:
-        """Active and reactive injections ``(n_real_bus, T)`` of a dispatch, at real buses."""
+        """Active and reactive injections ``(n_real_bus, T)`` of a dispatch at real buses, in the
+        scenario's MTUs (the joint problem keeps only the MTUs its bids and needs use)."""
         inj_p, inj_q = self.problem_injections(accepted)
-        return self.grid_map.to_grid(inj_p), self.grid_map.to_grid(inj_q)
+        n_t = len(self.views.scenario.intervals)
+        cols = self.grid_map.mtu_columns
+        p = np.zeros((len(self.grid_map.real_bus_ids), n_t))
+        q = np.zeros_like(p)
+        p[:, cols] = self.grid_map.to_grid(inj_p)
+        q[:, cols] = self.grid_map.to_grid(inj_q)
+        return p, q
 
     def ac_flows(self, accepted: Mapping[Key, float]) -> AcFlows:
         """AC (power-grid-model) flows and voltages of the joint problem's monitored branches and
@@ -225,9 +232,9 @@ def run_scheme(
     cost_without_tso = evaluate_dispatch(
         joint.problem, slot_vector(joint.problem, without_tso), options
     )
-    caused = _dso_violation_mwh(scenario, cost) - _dso_violation_mwh(scenario, cost_without_tso)
+    caused = _dso_overload_added_mwh(scenario, joint, cost, cost_without_tso)
     kpis = scheme_kpis(
-        scenario, joint, outcome_markets, accepted, conflicts, cost, run.forwarded, max(0.0, caused)
+        scenario, joint, outcome_markets, accepted, conflicts, cost, run.forwarded, caused
     )
     if ac_check:
         final = ac_violation_mwh(scenario, joint, accepted)
@@ -324,20 +331,23 @@ class SchemeRun:
         energy_balance: bool = False,
         forwarded: int = 0,
         offers: InterfaceOffers | None = None,
-    ) -> MarketRun:
+    ) -> MarketRun | None:
         """Clear one sub-market; with ``offers``, its aggregated interface bids are expanded back
-        to the forwarded bids behind them before the ledger records them."""
+        to the forwarded bids behind them before the ledger records them. A market with neither
+        needs nor bids (of the products the scheme trades) does not run: ``None``."""
         needs = self.needs_of(buyer_ids)
+        bids = [b for b in bids if self.traded(b.product_id)]
+        if not needs and not bids and (offers is None or not offers.bids):
+            return None
         gc = self.joint.views.constraints(areas)
         p_mw, q_mvar = self.joint.injections(self.dispatch())
         gc = GridViews.shifted(gc, self.joint.grid_map.real_bus_ids, p_mw, q_mvar)
         register = self.s.register
+        sets = {b.id: b.exclusive_set for b in bids if b.exclusive_set is not None}
+        self.ledger.offer(self.key(market_id), [b.id for b in bids], exclusive_sets=sets)
         if offers is not None:
-            self.ledger.offer(self.key(market_id), [b.id for b in bids])
             bids = [*bids, *offers.bids]
             register = offers.register
-        else:
-            self.ledger.offer(self.key(market_id), [b.id for b in bids])
         grid = gc if len(gc.branch_names) or len(gc.vbus_ids) else None  # nothing monitored
         result = clear(
             register,
@@ -409,7 +419,7 @@ class SchemeRun:
                 )
         if not c.tso_buys:
             return
-        bids = list(self.bids_in(self.tso_areas))
+        bids = list(self.ledger.unused(self.bids_in(self.tso_areas)))
         offers: InterfaceOffers | None = None
         if c.market_model == MarketModel.MULTI_LEVEL and c.tso_access_to_ders:
             for dso in self.dso_ids:
@@ -497,6 +507,7 @@ class SchemeRun:
             safety_margin=max(self.s.safety_margin, 1e-9),
             vm_min_pu=vm_min,
             vm_max_pu=vm_max,
+            limit_overrides_mw=self.s.limit_overrides_mw,
         )
         return filter_bids(bids, assessment, self.s.register).forwarded
 
@@ -529,6 +540,7 @@ class SchemeRun:
             {k: info(k, v) for k, v in dso_acc.items()},
             conflict_rule(self.config),
             self._overload_fn(dso_acc),
+            tso_areas=frozenset(self.tso_areas),
         )
         final = dict(dso_acc)
         for key, mw in volumes.items():
@@ -542,6 +554,8 @@ class SchemeRun:
             unit_ids=tuple(u.id for u in self.s.register.units_of(bid.resource_id)),
             up=bid.direction == Direction.UP,
             mw=mw,
+            divisible=bid.divisible and not bid.block,
+            min_mw=bid.min_acceptance or 0.0,
         )
 
     def _bid(self, bid_id: str) -> Bid:
@@ -607,9 +621,21 @@ def ac_violation_mwh(
     return out
 
 
-def _dso_violation_mwh(scenario: CoordinationInput, cost: DispatchCost) -> float:
+def _dso_overload_added_mwh(
+    scenario: CoordinationInput, joint: JointModel, after: DispatchCost, before: DispatchCost
+) -> float:
+    """Energy the TSO's activations add above the (margined) limits of DSO branches, counted per
+    branch and MTU, so relief on one branch never offsets an overload on another."""
+    p = joint.problem
+    if not p.n_branch:
+        return 0.0
+    lim = (1.0 - p.safety_margin) * p.limit_mw[:, None]
+    over_after = np.maximum(np.abs(after.flow_mw) - lim, 0.0)
+    over_before = np.maximum(np.abs(before.flow_mw) - lim, 0.0)
+    added = np.maximum(over_after - over_before, 0.0) * p.mtu_duration_h[None, :]
     areas = scenario.grid.asset_areas()
-    return sum(mwh for b, mwh in cost.branch_violation_mwh.items() if areas.get(b) != "tso")
+    dso = np.array([areas.get(n) != "tso" for n in p.branch_names], dtype=bool)
+    return float(added[dso].sum())
 
 
 def _accepted(result: ClearingResult) -> dict[Key, float]:

@@ -42,8 +42,8 @@ Rules (the seed describes the linkage, L655, L663, L665, L667, L673; the details
 - In an availability round, reservations are cleared against the grid as if fully activated
   (the worst case the reserving operator must host), and a scheme that aggregates at the
   interface forwards its DSO bids individually (the aggregated offer is an activation curve).
-- Each round clears on the scenario's base case: the flows of an earlier round's activations are
-  not fed into a later round's base case (the final evaluation prices their sum).
+- Each round clears on the scenario's base case moved by the earlier rounds' activations (flows
+  by PTDF, voltages by the voltage sensitivities).
 """
 
 from __future__ import annotations
@@ -363,7 +363,7 @@ def run_chain(
                 activation_bids[key[0]] = by_root[key[0]]
             p_real, _ = joint.injections(accepted)
             positions = grid.ptdf().bus_positions(joint.grid_map.real_bus_ids)
-            activated_p[positions[:, None], joint.grid_map.mtu_columns[None, :]] += p_real
+            activated_p[positions] += p_real
     unprocured_mw = sum(
         mq.quantity for n in pending.get(RoundKind.AVAILABILITY, []) for mq in n.quantities
     )

@@ -166,6 +166,7 @@ def compute_traffic_light(
     amber_floor_mw: float = DEFAULT_AMBER_FLOOR_MW,
     q_mvar_per_mw: Mapping[str, float] | None = None,
     anonymisation_key: bytes | None = None,
+    limit_overrides_mw: Mapping[str, float] | None = None,
 ) -> TrafficLightAssessment:
     """The traffic light of ``operator_id``'s grid for resources × MTUs × directions.
 
@@ -188,6 +189,8 @@ def compute_traffic_light(
         q_mvar_per_mw: Reactive power per MW of activation per resource (default 0, cos φ = 1).
         anonymisation_key: Secret key of the constraint references shown to FSPs; ``None``
             derives one from the operator id (stable, but guessable: set a secret in production).
+        limit_overrides_mw: Branch name → thermal limit (MW) replacing the grid's own (a
+            scenario's designed congestion, or a limit the DSO lowered for the day).
 
     Raises:
         InvalidInputError: unknown operator, operator without areas, a margin outside [0, 1),
@@ -232,7 +235,15 @@ def compute_traffic_light(
     in_area = np.fromiter(monitored_bus_set, dtype=np.int64, count=len(monitored_bus_set))
     branch_rows = np.flatnonzero(np.isin(from_bus, in_area) | np.isin(to_bus, in_area))
     limits = grid.branch_limits()
-    flow_limit = limits.limit_mw[branch_rows] * (1.0 - safety_margin)
+    limit_mw = limits.limit_mw
+    if limit_mw_overrides := dict(limit_overrides_mw or {}):
+        limit_mw = np.array(
+            [
+                limit_mw_overrides.get(n, v)
+                for n, v in zip(limits.branch_names, limit_mw, strict=True)
+            ]
+        )
+    flow_limit = limit_mw[branch_rows] * (1.0 - safety_margin)
 
     vsens = grid.voltage_sensitivity()
     watched = np.isin(vsens.monitored_bus_ids, in_area)
