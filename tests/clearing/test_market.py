@@ -326,3 +326,32 @@ def test_product_resolution_must_match_the_grid_base_case_step() -> None:
     hourly_bid = bid("hb", product_id="h", quantities=[hour])
     with pytest.raises(InvalidInputError, match=r"products\.resolution"):
         clear(reg, [], [hourly_bid], constraints())
+
+
+def test_a_single_component_cap_of_a_combined_need_is_enforced() -> None:
+    """An availability-and-activation need with only an availability cap: a bid above that cap
+    is not eligible (the buyer's explicit limit), even though no merit-score cap exists."""
+    reg = register()
+    dear = bid(
+        "dear",
+        product_id="cap",
+        availability_price_eur_per_mw_h=1000.0,
+        activation_price_eur_per_mwh=10.0,
+    )
+    cheap = bid(
+        "cheap",
+        "u2",
+        product_id="cap",
+        availability_price_eur_per_mw_h=5.0,
+        activation_price_eur_per_mwh=10.0,
+        quantities=[{"start": m.start, "end": m.end, "quantity": 0.5} for m in MTUS],
+    )
+    n = need(
+        product_id="cap",
+        mw=1.0,
+        expected_activation_share=0.5,
+        availability_price_cap_eur_per_mw_h=10.0,
+    )
+    r = clear(reg, [n], [dear, cheap])
+    assert r.accepted_mw_by_bid() == pytest.approx({"cheap": 1.0})
+    assert all(c.shortfall_mw == pytest.approx(0.5) for c in r.coverage())

@@ -361,6 +361,13 @@ def build_problem(
             & (reactive == need_reactive[n])
             & (inside[bid_bus] if n_pb else np.zeros(n_b, dtype=bool))
         )
+        if kind_of[need.product_id] is ProductKind.AVAILABILITY_AND_ACTIVATION:
+            # each price cap the buyer gives holds for its own component, also when the other
+            # is missing (then the merit-score cap is undefined)
+            if need.availability_price_cap_eur_per_mw_h is not None:
+                ok_bid &= np.nan_to_num(avail, nan=0.0) <= need.availability_price_cap_eur_per_mw_h
+            if need.activation_price_cap_eur_per_mwh is not None:
+                ok_bid &= np.nan_to_num(act, nan=0.0) <= need.activation_price_cap_eur_per_mwh
         slots = np.flatnonzero(ok_bid[slot_bid] & (required[n, slot_mtu] > 0))
         e_need.append(np.full(slots.shape[0], n, dtype=np.int64))
         e_slot.append(slots.astype(np.int64))
