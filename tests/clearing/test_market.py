@@ -355,3 +355,25 @@ def test_a_single_component_cap_of_a_combined_need_is_enforced() -> None:
     r = clear(reg, [n], [dear, cheap])
     assert r.accepted_mw_by_bid() == pytest.approx({"cheap": 1.0})
     assert all(c.shortfall_mw == pytest.approx(0.5) for c in r.coverage())
+
+
+def test_a_bid_blocked_by_a_voltage_limit_is_told_so() -> None:
+    """Bus 3 sits at its upper voltage limit: the cheap bid there would raise it, so the
+    dearer bid elsewhere wins and the cheap one's reason names the voltage limit."""
+    gc = replace(
+        constraints(),
+        vbus_ids=np.array([3]),
+        injection_bus_ids=np.array([1, 3]),
+        dvm_dp=np.array([[0.0, 0.01]]),
+        dvm_dq=np.zeros((1, 2)),
+        base_vm_pu=np.full((1, 2), 1.05),
+        vm_min_pu=np.array([0.95]),
+        vm_max_pu=np.array([1.05]),
+    )
+    cheap = bid("cheap3", "u3", activation_price_eur_per_mwh=10.0)
+    dear = bid("dear1", "u1", activation_price_eur_per_mwh=90.0)
+    result = clear(register(), [need(mw=1.0)], [cheap, dear], gc)
+    rejection = result.rejection_of("cheap3")
+    assert result.accepted_mw_by_bid().get("dear1", 0.0) > 0
+    assert rejection is not None and rejection.reason == "grid-limit"
+    assert "bus:3 voltage upper limit" in rejection.detail

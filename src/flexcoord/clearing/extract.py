@@ -159,11 +159,15 @@ def extract(
     if nc:
         penalty += float(np.sum(ic_viol * dur[None, :])) * options.interface_penalty
 
-    binding, branch_side = _binding(form, flow, vm, lim, br_viol, v_viol, y, options)
+    binding, grid_side = _binding(form, flow, vm, lim, br_viol, v_viol, y, options)
+    branch_side, v_side = grid_side[: p.n_branch], grid_side[p.n_branch :]
     ic_binding, ic_side = _interface_binding(form, ic_value, ic_viol, y, options)
     binding += ic_binding
     if options.explain:
-        limit_side = np.vstack([branch_side, ic_side]) if nc else branch_side
+        # limit rows: branches, then interface constraints, then voltages
+        limit_side = (
+            np.vstack([branch_side, ic_side, v_side]) if nc else np.vstack([branch_side, v_side])
+        )
         rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, limit_side, y, options)
     else:
         rej_code = np.full(p.n_bid, -1, dtype=np.int8)
@@ -262,11 +266,13 @@ def _binding(
                 )
             )
     vdual = _block(form, "row", "voltage", y)
+    v_side = np.zeros((nv, n_t))
     if nv:
         dual = vdual.reshape(n_t, nv).T if vdual.size == nv * n_t else np.zeros((nv, n_t))
         upper = vm >= p.vm_max_pu[:, None] - 1e-7
         lower = vm <= p.vm_min_pu[:, None] + 1e-7
         hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (v_viol > 1e-7))
+        v_side = np.where(upper, np.abs(dual), np.where(lower, -np.abs(dual), 0.0)) * hit
         for v, t in zip(*np.nonzero(hit), strict=True):
             side = "upper" if upper[v, t] else "lower"
             name, mtu = p.vbus_names[v], p.mtu_labels[t]
@@ -283,7 +289,7 @@ def _binding(
                     text=f"{name} voltage {side} limit at {mtu}{extra}",
                 )
             )
-    return tuple(out), side_dual
+    return tuple(out), np.vstack([side_dual, v_side])
 
 
 def _interface_binding(
@@ -337,9 +343,11 @@ def _rejections(
 ) -> tuple[NDArray[np.int8], IntArray]:
     """Per bid: the index of its :class:`RejectionReason` (-1 = something accepted) and a
     reference (parent bid, XOR winner, or ``limit * n_mtu + mtu`` of the blocking limit, where
-    ``limit`` < ``n_branch`` is a branch and ``n_branch + c`` interface constraint ``c``).
+    ``limit`` < ``n_branch`` is a branch, ``n_branch + c`` interface constraint ``c`` and
+    ``n_branch + n_interface + v`` the voltage of monitored bus ``v``).
 
-    ``branch_side`` holds the signed duals of the branches, then of the interface constraints."""
+    ``branch_side`` holds the signed duals of the branches, of the interface constraints, then of
+    the voltages (+ upper, − lower)."""
     p = form.problem
     n_b = p.n_bid
     got = np.bincount(p.slot_bid, weights=slot_mw, minlength=n_b)
@@ -361,16 +369,20 @@ def _rejections(
     )
     # grid push per slot: the most blocking binding branch or interface constraint
     blocker = np.full(p.n_slot, -1, dtype=np.int64)
-    nl, nc = p.n_branch, p.n_interface
-    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if nl + nc else np.zeros(0, np.int64)
+    nl, nc, nv = p.n_branch, p.n_interface, p.n_vbus
+    has_rows = nl + nc + nv > 0
+    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if has_rows else np.zeros(0, np.int64)
     if lines.size:
         wants = (got <= 0) & (in_money | ~has_elig)
-        br_lines, ic_lines = lines[lines < nl], lines[lines >= nl] - nl
-        at_t = np.zeros((2, p.n_mtu), dtype=bool)
+        br_lines = lines[lines < nl]
+        ic_lines = lines[(lines >= nl) & (lines < nl + nc)] - nl
+        v_lines = lines[lines >= nl + nc] - nl - nc
+        at_t = np.zeros((3, p.n_mtu), dtype=bool)
         at_t[0] = np.any(branch_side[br_lines] != 0, axis=0)
         at_t[1] = np.any(branch_side[nl + ic_lines] != 0, axis=0)
+        at_t[2] = np.any(branch_side[nl + nc + v_lines] != 0, axis=0)
         cand = (p.slot_bus >= 0) & wants[p.slot_bid]
-        cand &= (~p.slot_reactive & at_t[0][p.slot_mtu]) | at_t[1][p.slot_mtu]
+        cand &= (~p.slot_reactive & at_t[0][p.slot_mtu]) | at_t[1][p.slot_mtu] | at_t[2][p.slot_mtu]
         act = np.flatnonzero(cand)
         sign = np.where(p.slot_up[act], 1.0, -1.0)
         bus = p.slot_bus[act]
@@ -385,6 +397,13 @@ def _rejections(
                     p.ic_p[ic_lines][:, bus]
                     + p.ic_q[ic_lines][:, bus] * p.slot_q_mvar_per_mw[act][None, :],
                     p.ic_q[ic_lines][:, bus],
+                ),
+                # voltages: dV/dP (+ k · dV/dQ) for active slots, dV/dQ for reactive ones
+                np.where(
+                    active[None, :],
+                    p.dvm_dp[v_lines][:, bus]
+                    + p.dvm_dq[v_lines][:, bus] * p.slot_q_mvar_per_mw[act][None, :],
+                    p.dvm_dq[v_lines][:, bus],
                 ),
             ]
         )

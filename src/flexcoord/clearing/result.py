@@ -272,6 +272,10 @@ class ClearingResult:
             if line < p.n_branch:
                 side = "upper" if self.branch_flow_mw[line, t] > 0 else "lower"
                 detail = f"{p.branch_names[line]} {side} limit at {p.mtu_labels[t]}"
+            elif line >= p.n_branch + p.n_interface:
+                v = line - p.n_branch - p.n_interface
+                side = "upper" if self.vm_pu[v, t] >= p.vm_max_pu[v] - 1e-7 else "lower"
+                detail = f"{p.vbus_names[v]} voltage {side} limit at {p.mtu_labels[t]}"
             else:
                 c = line - p.n_branch
                 at_lower = self.interface_value[c, t] <= p.ic_lower[c, t] + 1e-6
