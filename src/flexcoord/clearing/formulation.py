@@ -362,62 +362,72 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
             acc0 + slot_col[sc],
             -sign[sc] * q[sc] * p.slot_q_mvar_per_mw[sc],
         )
+
+    def soft_rows(
+        name: str,
+        slack: str,
+        n: int,
+        lower: FloatArray,
+        upper: FloatArray,
+        penalty: float,
+        mats: tuple[tuple[FloatArray, int], ...],
+    ) -> None:
+        """``n`` rows per MTU of ``Σ mat · injection`` within ``[lower, upper]`` (flattened per
+        MTU), each with priced over / under slacks (``slack-over`` / ``slack-under``), on the
+        nodal injection columns that start at each ``mats`` entry's offset (−1: absent)."""
+        ent = np.tile(np.arange(n), n_t)
+        ent_t = np.repeat(np.arange(n_t), n)
+        pen = penalty * dur[ent_t]
+        over = new_cols(f"{slack}-over", ent, ent_t, pen, 0.0, inf)
+        under = new_cols(f"{slack}-under", ent, ent_t, pen, 0.0, inf)
+        rows = new_rows(name, ent, ent_t, lower, upper)
+        for mat, start in mats:
+            if start < 0:
+                continue
+            ml, mk = np.nonzero(np.abs(mat) > _PTDF_DROP)
+            tt = np.repeat(np.arange(n_t), ml.shape[0])
+            add(
+                rows + tt * n + np.tile(ml, n_t),
+                start + tt * nb + np.tile(mk, n_t),
+                np.tile(mat[ml, mk], n_t),
+            )
+        add(rows + np.arange(n * n_t), over + np.arange(n * n_t), -1.0)
+        add(rows + np.arange(n * n_t), under + np.arange(n * n_t), 1.0)
+
+    q_start = q0 if use_q else -1
     if nl and use_p:
-        br_ent = np.tile(np.arange(nl), n_t)
-        br_t = np.repeat(np.arange(n_t), nl)
-        lim = (1.0 - p.safety_margin) * p.limit_mw
+        lim = np.tile((1.0 - p.safety_margin) * p.limit_mw, n_t)
         f0 = p.base_flow_mw.T.ravel()
-        pen = options.branch_penalty_eur_per_mwh * dur[br_t]
-        eo = new_cols("branch-over", br_ent, br_t, pen, 0.0, inf)
-        eu = new_cols("branch-under", br_ent, br_t, pen, 0.0, inf)
-        rb = new_rows("branch-flow", br_ent, br_t, -lim[br_ent] - f0, lim[br_ent] - f0)
-        hl, hk = np.nonzero(np.abs(p.ptdf) > _PTDF_DROP)
-        hv = p.ptdf[hl, hk]
-        tt = np.repeat(np.arange(n_t), hl.shape[0])
-        add(rb + tt * nl + np.tile(hl, n_t), p0 + tt * nb + np.tile(hk, n_t), np.tile(hv, n_t))
-        add(rb + np.arange(nl * n_t), eo + np.arange(nl * n_t), -1.0)
-        add(rb + np.arange(nl * n_t), eu + np.arange(nl * n_t), 1.0)
+        soft_rows(
+            "branch-flow",
+            "branch",
+            nl,
+            -lim - f0,
+            lim - f0,
+            options.branch_penalty_eur_per_mwh,
+            ((p.ptdf, p0),),
+        )
     if nv and use_p:
-        v_ent = np.tile(np.arange(nv), n_t)
-        v_t = np.repeat(np.arange(n_t), nv)
         v0 = p.base_vm_pu.T.ravel()
-        pen = options.voltage_penalty_eur_per_pu_h * dur[v_t]
-        vo = new_cols("voltage-over", v_ent, v_t, pen, 0.0, inf)
-        vu = new_cols("voltage-under", v_ent, v_t, pen, 0.0, inf)
-        rv = new_rows("voltage", v_ent, v_t, p.vm_min_pu[v_ent] - v0, p.vm_max_pu[v_ent] - v0)
-        for mat, start in ((p.dvm_dp, p0), (p.dvm_dq, q0 if use_q else -1)):
-            if start < 0:
-                continue
-            dl, dk = np.nonzero(np.abs(mat) > _PTDF_DROP)
-            dv = mat[dl, dk]
-            tt = np.repeat(np.arange(n_t), dl.shape[0])
-            add(
-                rv + tt * nv + np.tile(dl, n_t),
-                start + tt * nb + np.tile(dk, n_t),
-                np.tile(dv, n_t),
-            )
-        add(rv + np.arange(nv * n_t), vo + np.arange(nv * n_t), -1.0)
-        add(rv + np.arange(nv * n_t), vu + np.arange(nv * n_t), 1.0)
+        soft_rows(
+            "voltage",
+            "voltage",
+            nv,
+            np.tile(p.vm_min_pu, n_t) - v0,
+            np.tile(p.vm_max_pu, n_t) - v0,
+            options.voltage_penalty_eur_per_pu_h,
+            ((p.dvm_dp, p0), (p.dvm_dq, q_start)),
+        )
     if nc and use_p:
-        c_ent = np.tile(np.arange(nc), n_t)
-        c_t = np.repeat(np.arange(n_t), nc)
-        pen = options.interface_penalty * dur[c_t]
-        co = new_cols("interface-over", c_ent, c_t, pen, 0.0, inf)
-        cu = new_cols("interface-under", c_ent, c_t, pen, 0.0, inf)
-        ri = new_rows("interface", c_ent, c_t, p.ic_lower.T.ravel(), p.ic_upper.T.ravel())
-        for mat, start in ((p.ic_p, p0), (p.ic_q, q0 if use_q else -1)):
-            if start < 0:
-                continue
-            il, ik = np.nonzero(np.abs(mat) > _PTDF_DROP)
-            iv = mat[il, ik]
-            tt = np.repeat(np.arange(n_t), il.shape[0])
-            add(
-                ri + tt * nc + np.tile(il, n_t),
-                start + tt * nb + np.tile(ik, n_t),
-                np.tile(iv, n_t),
-            )
-        add(ri + np.arange(nc * n_t), co + np.arange(nc * n_t), -1.0)
-        add(ri + np.arange(nc * n_t), cu + np.arange(nc * n_t), 1.0)
+        soft_rows(
+            "interface",
+            "interface",
+            nc,
+            p.ic_lower.T.ravel(),
+            p.ic_upper.T.ravel(),
+            options.interface_penalty,
+            ((p.ic_p, p0), (p.ic_q, q_start)),
+        )
     if p.energy_balance:
         t_all = np.arange(n_t)
         pen = options.balance_penalty_eur_per_mwh * dur
