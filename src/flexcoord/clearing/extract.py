@@ -17,6 +17,7 @@ accepted (the first that applies wins; see :class:`RejectionReason`):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -226,6 +227,53 @@ def _ro(a: FloatArray) -> FloatArray:
     return a
 
 
+def _limit_binding(
+    form: Formulation,
+    y: FloatArray | None,
+    *,
+    row_kind: str,
+    names: tuple[str, ...],
+    value: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    violation: FloatArray,
+    tol: float,
+    text: Callable[[str, str, str], str],
+    excess: str,
+) -> tuple[list[BindingConstraint], FloatArray]:
+    """Binding rows of one kind of soft limit (``value`` within ``[lower, upper]`` per (row, t)),
+    and their signed dual (+ upper, − lower) per (row, t). ``text(name, side, mtu)`` words a row;
+    ``excess`` formats an unrelievable violation (e.g. ``"{:.3f} MW"``)."""
+    p = form.problem
+    n, n_t = len(names), p.n_mtu
+    if not n:
+        return [], np.zeros((0, n_t))
+    raw = _block(form, "row", row_kind, y)
+    dual = raw.reshape(n_t, n).T if raw.size == n * n_t else np.zeros((n, n_t))
+    at_upper = value >= upper - tol
+    at_lower = value <= lower + tol
+    hit = (at_upper | at_lower) & ((np.abs(dual) > _DUAL_TOL) | (violation > tol))
+    side_dual = np.where(at_upper, np.abs(dual), np.where(at_lower, -np.abs(dual), 0.0)) * hit
+    out: list[BindingConstraint] = []
+    for row, t in zip(*np.nonzero(hit), strict=True):
+        side = "upper" if at_upper[row, t] else "lower"
+        name, mtu = names[row], p.mtu_labels[t]
+        v = float(violation[row, t])
+        extra = f", exceeded by {excess.format(v)} (not relievable)" if v > tol else ""
+        out.append(
+            BindingConstraint(
+                kind=row_kind,
+                element=name,
+                side=side,
+                mtu=mtu,
+                dual_eur_per_unit=float(dual[row, t] / p.mtu_duration_h[t]),
+                violation=v,
+                text=text(name, side, mtu) + extra,
+            )
+        )
+    return out, side_dual
+
+
 def _binding(
     form: Formulation,
     flow: FloatArray,
@@ -236,60 +284,35 @@ def _binding(
     y: FloatArray | None,
     options: ClearingOptions,
 ) -> tuple[tuple[BindingConstraint, ...], FloatArray]:
-    """Binding branch/voltage limits; also the signed branch dual (+ upper, - lower) per (l, t)."""
+    """Binding branch and voltage limits; also their signed duals (branches, then voltages)."""
     p = form.problem
-    n_t, nl, nv = p.n_mtu, p.n_branch, p.n_vbus
-    out: list[BindingConstraint] = []
-    side_dual = np.zeros((nl, n_t))
-    tol = max(options.tolerance_mw, 1e-6)
-    bdual = _block(form, "row", "branch-flow", y)
-    if nl:
-        dual = bdual.reshape(n_t, nl).T if bdual.size == nl * n_t else np.zeros((nl, n_t))
-        upper = flow >= lim[:, None] - tol
-        lower = flow <= -lim[:, None] + tol
-        hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (br_viol > tol))
-        side_dual = np.where(upper, np.abs(dual), np.where(lower, -np.abs(dual), 0.0)) * hit
-        for line, t in zip(*np.nonzero(hit), strict=True):
-            side = "upper" if upper[line, t] else "lower"
-            name, mtu = p.branch_names[line], p.mtu_labels[t]
-            v = float(br_viol[line, t])
-            extra = f", exceeded by {v:.3f} MW (not relievable)" if v > tol else ""
-            out.append(
-                BindingConstraint(
-                    kind="branch-flow",
-                    element=name,
-                    side=side,
-                    mtu=mtu,
-                    dual_eur_per_unit=float(dual[line, t] / p.mtu_duration_h[t]),
-                    violation=v,
-                    text=f"{name} {side} limit at {mtu}{extra}",
-                )
-            )
-    vdual = _block(form, "row", "voltage", y)
-    v_side = np.zeros((nv, n_t))
-    if nv:
-        dual = vdual.reshape(n_t, nv).T if vdual.size == nv * n_t else np.zeros((nv, n_t))
-        upper = vm >= p.vm_max_pu[:, None] - 1e-7
-        lower = vm <= p.vm_min_pu[:, None] + 1e-7
-        hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (v_viol > 1e-7))
-        v_side = np.where(upper, np.abs(dual), np.where(lower, -np.abs(dual), 0.0)) * hit
-        for v, t in zip(*np.nonzero(hit), strict=True):
-            side = "upper" if upper[v, t] else "lower"
-            name, mtu = p.vbus_names[v], p.mtu_labels[t]
-            viol = float(v_viol[v, t])
-            extra = f", exceeded by {viol:.5f} pu (not relievable)" if viol > 1e-7 else ""
-            out.append(
-                BindingConstraint(
-                    kind="voltage",
-                    element=name,
-                    side=side,
-                    mtu=mtu,
-                    dual_eur_per_unit=float(dual[v, t] / p.mtu_duration_h[t]),
-                    violation=viol,
-                    text=f"{name} voltage {side} limit at {mtu}{extra}",
-                )
-            )
-    return tuple(out), np.vstack([side_dual, v_side])
+    branches, branch_side = _limit_binding(
+        form,
+        y,
+        row_kind="branch-flow",
+        names=p.branch_names,
+        value=flow,
+        lower=-lim[:, None],
+        upper=lim[:, None],
+        violation=br_viol,
+        tol=max(options.tolerance_mw, 1e-6),
+        excess="{:.3f} MW",
+        text=lambda name, side, mtu: f"{name} {side} limit at {mtu}",
+    )
+    voltages, v_side = _limit_binding(
+        form,
+        y,
+        row_kind="voltage",
+        names=p.vbus_names,
+        value=vm,
+        lower=p.vm_min_pu[:, None],
+        upper=p.vm_max_pu[:, None],
+        violation=v_viol,
+        tol=1e-7,
+        excess="{:.5f} pu",
+        text=lambda name, side, mtu: f"{name} voltage {side} limit at {mtu}",
+    )
+    return (*branches, *voltages), np.vstack([branch_side, v_side])
 
 
 def _interface_binding(
@@ -301,34 +324,19 @@ def _interface_binding(
 ) -> tuple[tuple[BindingConstraint, ...], FloatArray]:
     """Binding interface constraints; also their signed dual (+ upper, - lower) per (c, t)."""
     p = form.problem
-    n_t, nc = p.n_mtu, p.n_interface
-    side_dual = np.zeros((nc, n_t))
-    if not nc:
-        return (), side_dual
-    tol = max(options.tolerance_mw, 1e-6)
-    idual = _block(form, "row", "interface", y)
-    dual = idual.reshape(n_t, nc).T if idual.size == nc * n_t else np.zeros((nc, n_t))
-    upper = value >= p.ic_upper - tol
-    lower = value <= p.ic_lower + tol
-    hit = (upper | lower) & ((np.abs(dual) > _DUAL_TOL) | (viol > tol))
-    side_dual = np.where(upper, np.abs(dual), np.where(lower, -np.abs(dual), 0.0)) * hit
-    out: list[BindingConstraint] = []
-    for c, t in zip(*np.nonzero(hit), strict=True):
-        side = "upper" if upper[c, t] else "lower"
-        name, mtu = p.ic_names[c], p.mtu_labels[t]
-        v = float(viol[c, t])
-        extra = f", exceeded by {v:.3f} (not relievable)" if v > tol else ""
-        out.append(
-            BindingConstraint(
-                kind="interface",
-                element=name,
-                side=side,
-                mtu=mtu,
-                dual_eur_per_unit=float(dual[c, t] / p.mtu_duration_h[t]),
-                violation=v,
-                text=f"interface constraint {name} {side} limit at {mtu}{extra}",
-            )
-        )
+    out, side_dual = _limit_binding(
+        form,
+        y,
+        row_kind="interface",
+        names=p.ic_names,
+        value=value,
+        lower=p.ic_lower,
+        upper=p.ic_upper,
+        violation=viol,
+        tol=max(options.tolerance_mw, 1e-6),
+        excess="{:.3f}",
+        text=lambda name, side, mtu: f"interface constraint {name} {side} limit at {mtu}",
+    )
     return tuple(out), side_dual
 
 
