@@ -285,6 +285,9 @@ def run_chain(
     activation_needs: list[Need] = []
     obligated = 0
     grid = chain.base.grid
+    # the DSO areas' linear models depend on the grid, its limits and the voltage setting only:
+    # build them once for every round (each is one power-grid-model batch per area)
+    dso_models: dict[str, Any] = {}
     bus_ids = grid.ptdf().bus_ids
     activated_p = np.zeros((len(bus_ids), len(chain.base.intervals)))  # earlier rounds' dispatch
     for sub in chain.rounds:
@@ -314,6 +317,7 @@ def run_chain(
             forecast=_shifted_forecast(grid, chain.base.forecast, activated_p),
         )
         joint = JointModel.of(scenario)
+        joint.models = dso_models
         run = SchemeRun(
             _round_config(config, sub),
             scenario,
