@@ -99,7 +99,12 @@ class PgmAcChecker:
         self.branch_pos = np.array([position[n] for n in problem.branch_names], dtype=np.int64)
         pct = branches["max_loading_percent"].to_numpy(dtype=float)[self.branch_pos]
         pct = np.where(np.isfinite(pct) & (pct > 0), pct, 100.0)
-        self.rating_mw = problem.limit_mw / (pct / 100.0)
+        # the physical rating, not the problem's limit: a caller may have tightened the limits
+        # (a scenario's designed congestion) without the branch carrying any less current
+        limits = factory.grid.branch_limits()
+        physical = dict(zip(limits.branch_names, limits.limit_mw.tolist(), strict=True))
+        limit_mw = np.array([physical[n] for n in problem.branch_names], dtype=float)
+        self.rating_mw = limit_mw / (pct / 100.0)
         node_ids = pgm.input_data[ComponentType.node]["id"]
         vbus = [int(name.split(":")[1]) for name in problem.vbus_names]
         self.node_pos = np.searchsorted(node_ids, pgm.buses.loc[vbus, "node_id"].to_numpy())

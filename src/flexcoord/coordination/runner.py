@@ -153,12 +153,9 @@ class JointModel:
         """AC (power-grid-model) flows and voltages of the joint problem's monitored branches and
         buses after the dispatch, on the scenario's base case (one batch over the MTUs)."""
         if self.ac is None:
-            # the checker expresses AC loading as MW of the problem's limits: give it the grid's
-            # physical limits, not the scenario's tightened ones
-            physical = self.views.constraints(self.all_areas, physical=True)
-            problem = dataclasses.replace(self.problem, limit_mw=physical.limit_mw)
-            self.ac = PgmAcCheck(self.views.scenario.grid, physical).checker_for(
-                problem, self.grid_map
+            gc = self.views.constraints(self.all_areas)
+            self.ac = PgmAcCheck(self.views.scenario.grid, gc).checker_for(
+                self.problem, self.grid_map
             )
         return self.ac.check(*self.problem_injections(accepted))
 
