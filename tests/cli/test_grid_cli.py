@@ -18,13 +18,14 @@ def test_unknown_grid_code_is_a_clear_error_with_exit_code_2() -> None:
     result = runner.invoke(app, ["grid", "info", "1-MV-nowhere--0-sw"])
     assert result.exit_code == 2
     assert "'1-MV-nowhere--0-sw'" in result.output
-    assert "1-MV-rural--0-sw" in result.output  # lists valid codes
+    assert "did you mean '1-MV-comm--0-sw'" in result.output  # the closest codes, not all 282
+    assert "flexcoord grid list" in result.output
     assert "Traceback" not in result.output
 
 
 @pytest.mark.slow
 def test_grid_info_json() -> None:
-    result = runner.invoke(app, ["grid", "info", "1-MV-rural--0-sw", "--json"])
+    result = runner.invoke(app, ["grid", "info", "1-MV-rural--0-sw", "--json", "-"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["buses"] == 97
@@ -42,7 +43,7 @@ def test_grid_info_table() -> None:
 def test_grid_assess_json_and_violations_csv(tmp_path: Path) -> None:
     csv = tmp_path / "violations.csv"
     args = ["grid", "assess", "1-MV-rural--0-sw", "--start", "17280", "--steps", "2880"]
-    result = runner.invoke(app, [*args, "--json", "--violations-csv", str(csv)])
+    result = runner.invoke(app, [*args, "--json", "-", "--violations-csv", str(csv)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["totals"]["steps"] == 2880

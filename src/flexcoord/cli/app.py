@@ -1,11 +1,19 @@
-"""The ``flexcoord`` Typer application: thin commands over the library functions."""
+"""The ``flexcoord`` Typer application: thin commands over the library functions.
+
+Every command passes through :mod:`flexcoord.cli.edge`: options and output paths are checked
+before any work, errors print as one clear message with exit code 2, outputs are written
+atomically. ``-h`` and ``--help`` work everywhere, ``--version`` at the top.
+"""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from flexcoord.cli.clear import clear
 from flexcoord.cli.coordinate import coordinate
+from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
 
 app = typer.Typer(
@@ -13,10 +21,34 @@ app = typer.Typer(
     help="TSO–DSO coordination through grid-aware flexibility markets.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"flexcoord {version('flexcoord')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """TSO–DSO coordination through grid-aware flexibility markets."""
+
+
 app.add_typer(grid_app, name="grid")
-app.command("clear")(clear)
-app.command("coordinate")(coordinate)
+app.command("clear")(command(clear))
+app.command("coordinate")(command(coordinate))
 
 
 def main() -> None:

@@ -1,69 +1,90 @@
-"""``flexcoord clear``: clear a market file on a grid, print a summary, write the result JSON."""
+"""``flexcoord clear``: clear a market file on a grid, print a summary, write the result."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.console import Console
 
-from flexcoord.cli.output import console, error_console, run_user
+from flexcoord.cli.edge import (
+    OutputFile,
+    OutputFormat,
+    check,
+    emit,
+    format_output,
+    int_range,
+    loading,
+    option_issue,
+    output_issues,
+    resolve_grid,
+)
+from flexcoord.cli.output import Column, print_table
+from flexcoord.errors import Issue
 
-__all__ = ["clear"]
+if TYPE_CHECKING:
+    from flexcoord.grid.model import GridModel
+    from flexcoord.schemas import MarketFile
+
+__all__ = ["area_issues", "clear"]
+
+_PRICING = ("pay-as-bid", "pay-as-cleared", "locational")
 
 
-def _run(
+def area_issues(
+    grid: GridModel, areas: list[str] | None, *, option: str | None, source: str
+) -> list[Issue]:
+    """Issues for area ids unknown to ``grid``: named after the option, or the file's field."""
+    known = grid.areas.area_ids
+    out = []
+    for area in areas or ():
+        if area in known:
+            continue
+        message = f"is not an area of grid {grid.code}; areas: {list(known)}"
+        if option is not None:
+            out.append(option_issue(option, area, message))
+        else:
+            out.append(
+                Issue(
+                    kind="MarketFile", object_id=source, field="areas", value=area, message=message
+                )
+            )
+    return out
+
+
+def _clear(
+    market: MarketFile,
     market_file: Path,
-    grid_code: str,
+    grid: GridModel,
     pricing: str,
-    ac_check: bool,
-    ac_iterations: int,
+    ac_iterations: int | None,
     profile_start_step: int | None,
     areas: list[str] | None,
-) -> tuple[Any, dict[str, Any]]:
+) -> dict[str, Any]:
     from flexcoord.clearing import ClearingOptions, PricingRule
     from flexcoord.clearing.ac import PgmAcCheck
     from flexcoord.clearing.grid_constraints import grid_constraints
     from flexcoord.clearing.market import clear as clear_market
     from flexcoord.clearing.report import result_document
     from flexcoord.domain import market_span
-    from flexcoord.errors import InvalidInputError, Issue
-    from flexcoord.grid.model import load_grid
     from flexcoord.grid.portfolio import build_portfolio
-    from flexcoord.schemas import load_market_file
 
-    try:
-        rule = PricingRule(pricing)
-    except ValueError:
-        raise InvalidInputError(
-            [
-                Issue(
-                    kind="Option",
-                    object_id="--pricing",
-                    field="pricing",
-                    value=pricing,
-                    message=f"must be one of {[str(r) for r in PricingRule]}",
-                )
-            ]
-        ) from None
-    market = load_market_file(market_file)
-    grid = load_grid(grid_code)
     register, needs, bids = market.to_domain(build_portfolio(grid))
     intervals = market_span(needs, bids, source=str(market_file))
     gc = grid_constraints(
         grid,
         intervals=intervals,
-        profile_start_step=(
-            profile_start_step if profile_start_step is not None else market.profile_start_step
-        ),
-        areas=areas or market.areas,
+        profile_start_step=profile_start_step,
+        areas=areas,
         safety_margin=market.safety_margin,
         vm_min_pu=market.vm_min_pu,
         vm_max_pu=market.vm_max_pu,
     )
-    options = ClearingOptions(pricing=rule, ac_max_iterations=ac_iterations if ac_check else 0)
+    options = ClearingOptions(
+        pricing=PricingRule(pricing),
+        ac_max_iterations=ac_iterations if ac_iterations is not None else 0,
+    )
     result = clear_market(
         register,
         needs,
@@ -71,45 +92,47 @@ def _run(
         gc,
         options,
         gate_closure_at=market.gate_closure_at,
-        ac_checker=PgmAcCheck(grid, gc) if ac_check else None,
+        ac_checker=PgmAcCheck(grid, gc) if ac_iterations is not None else None,
     )
-    return result, result_document(result)
+    return result_document(result)
 
 
-def _summary(doc: dict[str, Any]) -> None:
-    needs = Table(title="needs")
-    for col in ("need", "MTU", "required MW", "covered MW", "shortfall MW", "price €/MWh"):
-        needs.add_column(col)
-    for c in doc["needs"]:
-        price = c["cleared_price_eur_per_mwh"]
-        needs.add_row(
-            c["need_id"],
-            c["mtu"],
-            f"{c['required_mw']:.3f}",
-            f"{c['covered_mw']:.3f}",
-            f"{c['shortfall_mw']:.3f}"
-            + (f" ({c['shortfall_reason']})" if c["shortfall_mw"] else ""),
-            "-" if price is None else f"{price:.2f}",
+def _f(digits: int) -> Any:
+    return lambda v: "-" if v is None else f"{v:.{digits}f}"
+
+
+_NEED_COLUMNS = [
+    Column("need_id", "need", keep=True),
+    Column("mtu", "MTU", text=lambda v: str(v)[5:16].replace("T", " ")),
+    Column("required_mw", "required MW", _f(3), right=True),
+    Column("covered_mw", "covered MW", _f(3), right=True),
+    Column("shortfall_mw", "shortfall MW", _f(3), right=True),
+    Column("cleared_price_eur_per_mwh", "price €/MWh", _f(2), right=True),
+    Column("shortfall_reason", "reason", wrap=True),
+]
+_AWARD_COLUMNS = [
+    Column("bid_id", "bid", keep=True),
+    Column("mtu", "MTU", text=lambda v: str(v)[5:16].replace("T", " ")),
+    Column("quantity_mw", "MW", _f(3), right=True),
+    Column("price_eur_per_mwh", "price €/MWh", _f(2), right=True),
+    Column("payment_eur", "payment €", _f(2), right=True),
+]
+
+
+def _summary(console: Console, doc: dict[str, Any]) -> None:
+    print_table(console, doc["needs"], _NEED_COLUMNS, title="needs")
+    print_table(console, doc["awards"], _AWARD_COLUMNS, title="accepted bids")
+    if doc["binding"]:
+        print_table(
+            console,
+            doc["binding"],
+            [
+                Column("text", "binding limit", keep=True),
+                Column("dual_eur_per_unit", "dual €/unit", _f(2), right=True),
+            ],
         )
-    console.print(needs)
-    awards = Table(title="accepted bids")
-    for col in ("bid", "MTU", "MW", "price €/MWh", "payment €"):
-        awards.add_column(col)
-    for a in doc["awards"]:
-        awards.add_row(
-            a["bid_id"],
-            a["mtu"],
-            f"{a['quantity_mw']:.3f}",
-            f"{a['price_eur_per_mwh']:.2f}",
-            f"{a['payment_eur']:.2f}",
-        )
-    console.print(awards)
-    binding = Table(title="binding constraints")
-    binding.add_column("limit")
-    binding.add_column("dual €/unit")
-    for b in doc["binding"]:
-        binding.add_row(b["text"], f"{b['dual_eur_per_unit']:.2f}")
-    console.print(binding if doc["binding"] else "binding constraints: none")
+    else:
+        console.print("binding constraints: none")
     ac = doc["ac_check"]
     if ac is None:
         console.print("AC check: off")
@@ -133,9 +156,15 @@ def _summary(doc: dict[str, Any]) -> None:
 
 def clear(
     market_file: Annotated[
-        Path, typer.Argument(help="Market file: .json, or a folder (or .csv) of CSV files.")
+        Path,
+        typer.Argument(
+            help="Market file: .json, or a folder (or one of its .csv files) of CSV files.",
+            show_default=False,
+        ),
     ],
-    grid: Annotated[str, typer.Option("--grid", help="SimBench code or pandapower name.")],
+    grid: Annotated[
+        str | None, typer.Option("--grid", help="SimBench code or pandapower name (any case).")
+    ] = None,
     pricing: Annotated[
         str, typer.Option(help="pay-as-bid, pay-as-cleared or locational.")
     ] = "pay-as-bid",
@@ -150,34 +179,55 @@ def clear(
         typer.Option(help="SimBench profile step of the first MTU (default: the file's)."),
     ] = None,
     area: Annotated[
-        list[str] | None, typer.Option("--area", help="Monitored area (repeatable).")
+        list[str] | None,
+        typer.Option("--area", help="Monitored area, 'tso' or a DSO area id (repeatable)."),
     ] = None,
     json_out: Annotated[
-        str | None, typer.Option("--json", help="Write the result JSON here ('-': stdout).")
+        str | None,
+        typer.Option(
+            "--json", help="Write the result document to this file ('-': stdout).", metavar="PATH|-"
+        ),
     ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="stdout: summary tables, awards as CSV, or the document."),
+    ] = OutputFormat.TABLE,
 ) -> None:
     """Clear a market file on a grid: needs, accepted bids, binding limits and the AC check."""
-    result, doc = run_user(
-        lambda: _run(market_file, grid, pricing, ac_check, ac_iterations, profile_start_step, area)
+    from flexcoord.grid.model import load_grid
+    from flexcoord.schemas import load_market_file
+
+    out = OutputFile.parse("--json", json_out)
+    canonical, grid_issue = resolve_grid("--grid", grid, needs_profiles=False)
+    check(
+        [
+            grid_issue,
+            None
+            if pricing in _PRICING
+            else option_issue("--pricing", pricing, f"must be one of {list(_PRICING)}"),
+            int_range("--ac-iterations", ac_iterations, 0, 20),
+            int_range("--profile-start-step", profile_start_step, 0),
+            *output_issues([out, format_output(output_format)]),
+        ]
     )
-    del result
-    if json_out == "-":
-        _summary_to_stderr(doc)
-        typer.echo(json.dumps(doc, indent=2))
-        return
-    _summary(doc)
-    if json_out:
-        Path(json_out).write_text(json.dumps(doc, indent=2) + "\n")
-        console.print(f"result written to {json_out}")
-
-
-def _summary_to_stderr(doc: dict[str, Any]) -> None:
-    """With JSON on stdout, the tables go to stderr so stdout stays machine-readable."""
-    from flexcoord.cli import output
-
-    saved = output.console
-    try:
-        globals()["console"] = error_console
-        _summary(doc)
-    finally:
-        globals()["console"] = saved
+    market = load_market_file(market_file)
+    step = profile_start_step if profile_start_step is not None else market.profile_start_step
+    if step is not None:
+        _, profiles_issue = resolve_grid("--grid", canonical, needs_profiles=True)
+        check([profiles_issue])
+    with loading(f"loading grid {canonical}"):
+        model = load_grid(canonical)
+    if area:
+        check(area_issues(model, area, option="--area", source=str(market_file)))
+    else:
+        check(area_issues(model, market.areas, option=None, source=str(market_file)))
+    doc = _clear(
+        market,
+        market_file,
+        model,
+        pricing,
+        ac_iterations if ac_check else None,
+        step,
+        area or market.areas,
+    )
+    emit(doc, doc["awards"], out, output_format, lambda console: _summary(console, doc))

@@ -8,23 +8,37 @@ SimBench grid, or — without a file — the seeded demo scenario of
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from flexcoord.cli.output import console, error_console, print_json, run_user
-from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.cli.edge import (
+    OutputFile,
+    OutputFormat,
+    check,
+    emit,
+    exclusive,
+    format_output,
+    int_range,
+    loading,
+    option_issue,
+    output_issues,
+    resolve_grid,
+    stderr,
+)
+from flexcoord.cli.output import Column, print_table
+from flexcoord.errors import InvalidInputError, Issue
 
 if TYPE_CHECKING:
     from flexcoord.coordination.config import SchemeConfig
     from flexcoord.coordination.inputs import CoordinationInput
     from flexcoord.coordination.runner import SchemeOutcome
+    from flexcoord.grid.model import GridModel
+    from flexcoord.schemas import MarketFile
 
 __all__ = ["coordinate", "market_file_input"]
 
@@ -32,41 +46,17 @@ _MTU = timedelta(minutes=15)
 _FORECAST_LEAD = timedelta(hours=12)  # as the scenario builder: base case issued 12 h ahead
 
 
-def _option_issue(option: str, value: object, message: str) -> InvalidInputError:
-    return InvalidInputError(
-        [
-            Issue(
-                kind="Option",
-                object_id=option,
-                field=option.lstrip("-"),
-                value=value,
-                message=message,
-            )
-        ]
-    )
-
-
-def _schemes(preset_id: str | None, all_schemes: bool) -> tuple[SchemeConfig, ...]:
-    from flexcoord.coordination.presets import PRESETS, preset
-
-    if all_schemes and preset_id is not None:
-        raise _option_issue("--preset", preset_id, "cannot be combined with --all")
-    if all_schemes:
-        return PRESETS
-    if preset_id is None:
-        raise _option_issue("--preset", None, "give --preset ID or --all (see --list-presets)")
-    try:
-        return (preset(preset_id),)
-    except NotFoundError:
-        raise _option_issue(
-            "--preset", preset_id, f"must be one of {[p.id for p in PRESETS]}"
-        ) from None
-
-
 def market_file_input(
-    market_file: Path, grid_code: str, *, profile_start_step: int | None = None
+    market: MarketFile,
+    grid: GridModel,
+    *,
+    source: str,
+    profile_start_step: int | None = None,
 ) -> CoordinationInput:
     """A :class:`~flexcoord.coordination.inputs.CoordinationInput` from a market file on a grid.
+
+    ``market`` is the file as read by :func:`~flexcoord.schemas.load_market_file` from ``source``
+    (named in errors), ``grid`` the loaded grid.
 
     The register is the grid's portfolio (``build_portfolio``, as ``flexcoord clear``) plus the
     commercial buyer ``brp`` the scenario builder adds, plus the file's products. The base case is
@@ -83,12 +73,8 @@ def market_file_input(
     from flexcoord.coordination.inputs import CoordinationInput
     from flexcoord.domain import OperatorRole, SystemOperator, market_span
     from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
-    from flexcoord.grid.model import load_grid
     from flexcoord.grid.portfolio import build_portfolio
-    from flexcoord.schemas import load_market_file
 
-    market = load_market_file(market_file)
-    grid = load_grid(grid_code)
     portfolio = build_portfolio(grid)
     if not any(o.id == "brp" for o in portfolio.operators):
         brp = SystemOperator(id="brp", name="Balance responsible party", role=OperatorRole.BRP)
@@ -109,7 +95,7 @@ def market_file_input(
                 for n in unknown
             ]
         )
-    intervals = market_span(needs, bids, source=str(market_file))
+    intervals = market_span(needs, bids, source=source)
     issued = market.gate_closure_at or intervals[0].start - _FORECAST_LEAD
     step = profile_start_step if profile_start_step is not None else market.profile_start_step
     if step is None:
@@ -119,7 +105,7 @@ def market_file_input(
             grid, start_step=step, intervals=intervals, issued_at=issued, label="profiles"
         )
     return CoordinationInput(
-        name=f"{market_file.name} on {grid.code} (base case {forecast.label})",
+        name=f"{Path(source).name} on {grid.code} (base case {forecast.label})",
         grid=grid,
         register=register,
         needs=needs,
@@ -131,37 +117,55 @@ def market_file_input(
     )
 
 
-def _scenario(
-    market_file: Path | None,
-    grid: str | None,
-    n_bids: int | None,
-    seed: int | None,
-    n_mtu: int | None,
-    profile_start_step: int | None,
-) -> CoordinationInput:
-    if grid is None:
-        raise _option_issue("--grid", None, "is required: a SimBench code, e.g. 1-MV-rural--0-sw")
-    if market_file is not None:
-        for option, value in (("--bids", n_bids), ("--seed", seed), ("--mtus", n_mtu)):
-            if value is not None:
-                raise _option_issue(option, value, "applies to the generated scenario only")
-        error_console.print(f"reading {market_file} on {grid} ...", highlight=False)
-        return market_file_input(market_file, grid, profile_start_step=profile_start_step)
-    if profile_start_step is not None:
-        raise _option_issue("--profile-start-step", profile_start_step, "needs a market file")
-    from flexcoord.simulation.scenario import build_coordination_scenario
+#: The market day of the seeded demo scenario (:func:`build_coordination_scenario`'s default).
+_DEMO_DAY = date(2026, 6, 2)
+_MAX_BIDS = 1_000_000
 
-    kwargs = _demo_kwargs(n_bids, seed, n_mtu)
-    error_console.print(f"building the seeded scenario on {grid} ...", highlight=False)
-    return build_coordination_scenario(grid, **kwargs)
+
+def _schemes(
+    preset_id: str | None, all_schemes: bool
+) -> tuple[tuple[SchemeConfig, ...], list[Issue]]:
+    from flexcoord.coordination.presets import PRESETS
+
+    if all_schemes and preset_id is not None:
+        return (), [option_issue("--preset", preset_id, "cannot be combined with --all")]
+    if all_schemes:
+        return PRESETS, []
+    if preset_id is None:
+        return (), [
+            option_issue("--preset", None, "give --preset ID or --all (see --list-presets)")
+        ]
+    by_id = {p.id: p for p in PRESETS}
+    folded = {p.id.casefold(): p for p in PRESETS}
+    found = by_id.get(preset_id) or folded.get(preset_id.casefold())
+    if found is None:
+        import difflib
+
+        close = difflib.get_close_matches(preset_id.casefold(), list(folded), n=3, cutoff=0.6)
+        hint = (
+            f"did you mean {', '.join(close)}?"
+            if close
+            else f"presets: {', '.join(p.id for p in PRESETS)}"
+        )
+        return (), [option_issue("--preset", preset_id, f"is not a preset; {hint}")]
+    return (found,), []
+
+
+def _demo_issues(n_bids: int | None, seed: int | None, n_mtu: int | None) -> list[Issue | None]:
+    from flexcoord.domain import market_time_units
+
+    n_day = len(market_time_units(_DEMO_DAY))
+    return [
+        int_range("--bids", n_bids, 1, _MAX_BIDS),
+        int_range("--seed", seed, 0, 2**32 - 1),
+        int_range("--mtus", n_mtu, 1, n_day),
+    ]
 
 
 def _demo_kwargs(n_bids: int | None, seed: int | None, n_mtu: int | None) -> dict[str, Any]:
-    """Keyword arguments of the seeded demo scenario / chain from the CLI options."""
+    """Keyword arguments of the seeded demo scenario / chain from the (checked) CLI options."""
     kwargs: dict[str, Any] = {"seed": seed or 0, "n_mtu": n_mtu}
     if n_bids is not None:
-        if n_bids < 1:
-            raise _option_issue("--bids", n_bids, "must be at least 1")
         kwargs["n_bids"] = n_bids
     return kwargs
 
@@ -171,7 +175,8 @@ def _run_all(
 ) -> list[SchemeOutcome]:
     from flexcoord.coordination.runner import JointModel, run_scheme
 
-    joint = JointModel.of(scenario)
+    with loading("building the joint problem (the yardstick of every scheme)"):
+        joint = JointModel.of(scenario)
     outcomes = []
     columns = (
         TextColumn("{task.description}"),
@@ -179,7 +184,7 @@ def _run_all(
         TextColumn("{task.completed}/{task.total} schemes"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=error_console, transient=True) as bar:
+    with Progress(*columns, console=stderr(), transient=True) as bar:
         task = bar.add_task("running", total=len(configs))
         for config in configs:
             bar.update(task, description=config.id)
@@ -206,54 +211,54 @@ def _scenario_summary(s: CoordinationInput) -> dict[str, Any]:
     }
 
 
-def _money(x: float) -> str:
+def _money(x: Any) -> str:
+    if x is None:
+        return "-"
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.2f}"
 
 
-def _mwh(x: float) -> str:
-    return f"{x:.3f}"
+def _mwh(x: Any) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
-def _lin_ac(linear: float, ac: float | None) -> str:
-    return f"{linear:.3f}/{'-' if ac is None else f'{ac:.3f}'}"
-
-
-def _comparison_table(rows: list[dict[str, Any]], buyers: tuple[str, ...]) -> Table:
-    table = Table(
-        title="coordination schemes (energies MWh, money €)",
-        caption="★ cheapest total cost (joint-objective yardstick)",
-    )
-    table.add_column("scheme", no_wrap=True)
-    headers = ["total €", "bids €"]
-    headers += [f"proc. {b} €" for b in buyers] + [f"short. {b}" for b in buyers]
-    headers += ["activated", "fwd bids", "viol. TSO\nlin/AC", "viol. DSO\nlin/AC"]
-    headers += ["DSO by TSO\nlin/AC"]
-    headers += ["confl. d/c/l", "bids/need", "RES curt.", "mkts", "wall s", "solver s"]
-    table.add_column(headers[0], justify="right", no_wrap=True, min_width=11)
-    for h in headers[1:]:
-        wide = h.endswith("lin/AC")  # two figures per cell: keep them whole
-        table.add_column(h, justify="right", no_wrap=wide, min_width=11 if wide else None)
-    for r in rows:
-        cells = [_money(r["total_cost_eur"]), _money(r["bid_cost_eur"])]
-        cells += [_money(r[f"procurement_{b}_eur"]) for b in buyers]
-        cells += [_mwh(r[f"shortfall_{b}_mwh"]) for b in buyers]
-        cells += [
-            _mwh(r["activated_mwh"]),
-            str(r["forwarded_bids"]),
-            _lin_ac(r["residual_violation_tso_mwh"], r["ac_violation_tso_mwh"]),
-            _lin_ac(r["residual_violation_dso_mwh"], r["ac_violation_dso_mwh"]),
-            _lin_ac(r["dso_violation_caused_by_tso_mwh"], r["ac_dso_violation_caused_by_tso_mwh"]),
-            f"{r['conflicts_double_activation']}/{r['conflicts_counter_activation']}/"
-            f"{r['conflicts_dso_limit']}",
-            f"{r['liquidity_bids_per_need']:.1f}",
-            _mwh(r["curtailed_renewable_mwh"]),
-            str(r["markets"]),
-            f"{r['wall_s']:.2f}",
-            f"{r['solver_s']:.3f}",
-        ]
-        name = f"★ {r['scheme']}" if r["cheapest"] else r["scheme"]
-        table.add_row(name, *cells, style="bold green" if r["cheapest"] else None)
-    return table
+def _comparison_columns(buyers: tuple[str, ...]) -> list[Column]:
+    """The comparison table's columns, most telling first (the table drops them from the right
+    when the terminal is narrow)."""
+    cols = [
+        Column("scheme", "scheme", str, keep=True),
+        Column("total_cost_eur", "total €", _money, right=True),
+        Column("bid_cost_eur", "bids €", _money, right=True),
+    ]
+    cols += [
+        Column(key, header, _money, right=True)
+        for key, header in (
+            ("availability_payment_eur", "avail. €"),
+            ("shortfall_penalty_eur", "shortfall\npenalty €"),
+            ("violation_penalty_eur", "violation\npenalty €"),
+        )
+    ]
+    cols += [
+        Column("residual_violation_tso_mwh", "TSO viol.\nMWh", _mwh, right=True),
+        Column("ac_violation_tso_mwh", "TSO viol.\nAC MWh", _mwh, right=True),
+        Column("residual_violation_dso_mwh", "DSO viol.\nMWh", _mwh, right=True),
+        Column("ac_violation_dso_mwh", "DSO viol.\nAC MWh", _mwh, right=True),
+        Column("activated_mwh", "activated\nMWh", _mwh, right=True),
+    ]
+    cols += [Column(f"shortfall_{b}_mwh", f"short.\n{b} MWh", _mwh, right=True) for b in buyers]
+    cols += [Column(f"procurement_{b}_eur", f"proc.\n{b} €", _money, right=True) for b in buyers]
+    cols += [
+        Column("dso_violation_caused_by_tso_mwh", "DSO by\nTSO MWh", _mwh, right=True),
+        Column("forwarded_bids", "fwd\nbids", right=True),
+        Column("conflicts_double_activation", "confl.\ndouble", right=True),
+        Column("conflicts_counter_activation", "confl.\ncounter", right=True),
+        Column("conflicts_dso_limit", "confl.\nDSO lim.", right=True),
+        Column("liquidity_bids_per_need", "bids per\nneed", lambda v: f"{v:.1f}", right=True),
+        Column("curtailed_renewable_mwh", "RES curt.\nMWh", _mwh, right=True),
+        Column("markets", "mkts", right=True),
+        Column("wall_s", "wall s", lambda v: f"{v:.2f}", right=True),
+        Column("solver_s", "solver s", lambda v: f"{v:.3f}", right=True),
+    ]
+    return cols
 
 
 def _print_tables(out: Console, doc: dict[str, Any]) -> None:
@@ -261,82 +266,92 @@ def _print_tables(out: Console, doc: dict[str, Any]) -> None:
     out.print(
         f"[bold]{s['name']}[/]: {s['mtus']} MTUs {s['start']} – {s['end']}, "
         f"{s['bids']} bids, needs per buyer {s['needs_per_buyer']}, "
-        f"{s['tightened_branches']} tightened branches",
-        highlight=False,
+        f"{s['tightened_branches']} tightened branches"
     )
-    buyers = tuple(doc["buyers"])
-    out.print(_comparison_table(doc["comparison"], buyers))
+    rows = doc["comparison"]
+    shown = [{**r, "scheme": f"★ {r['scheme']}" if r["cheapest"] else r["scheme"]} for r in rows]
+    print_table(
+        out,
+        shown,
+        _comparison_columns(tuple(doc["buyers"])),
+        title="coordination schemes (energies MWh, money €)",
+        caption="★ cheapest total cost (joint-objective yardstick: bids + penalties)",
+        styles=["bold green" if r["cheapest"] else None for r in rows],
+    )
     if len(doc["schemes"]) != 1:
         return
     run = doc["schemes"][0]
-    markets = Table(title=f"sub-markets of {run['scheme']}")
-    for col in ("market", "buyers", "areas", "needs", "bids", "forwarded", "accepted", "solver s"):
-        markets.add_column(col)
-    for m in run["markets"]:
-        markets.add_row(
-            m["id"],
-            ", ".join(m["buyer_ids"]),
-            ", ".join(m["areas"]),
-            str(m["needs"]),
-            str(m["bids_offered"]),
-            str(m["bids_forwarded"]),
-            str(m["accepted_bids"]),
-            f"{m['solver_s']:.3f}",
-        )
-    out.print(markets)
+    market_rows = [
+        {**m, "buyer_ids": ", ".join(m["buyer_ids"]), "areas": ", ".join(m["areas"])}
+        for m in run["markets"]
+    ]
+    print_table(
+        out,
+        market_rows,
+        [
+            Column("id", "market", keep=True),
+            Column("buyer_ids", "buyers"),
+            Column("needs", "needs", right=True),
+            Column("bids_offered", "bids", right=True),
+            Column("bids_forwarded", "fwd", right=True),
+            Column("accepted_bids", "accepted", right=True),
+            Column("solver_s", "solver s", lambda v: f"{v:.3f}", right=True),
+            Column("areas", "areas"),
+        ],
+        title=f"sub-markets of {run['scheme']}",
+    )
     if not run["conflicts"]:
         out.print("conflicts: none")
         return
-    conflicts = Table(title=f"conflicts ({len(run['conflicts'])})")
-    for col in ("kind", "area", "MTU", "action", "TSO MW before → after", "reason"):
-        conflicts.add_column(col)
-    for c in run["conflicts"][:20]:
-        conflicts.add_row(
-            c["kind"],
-            c["area_id"],
-            c["mtu"],
-            c["action"],
-            f"{c['tso_mw_before']:.3f} → {c['tso_mw_after']:.3f}",
-            c["reason"],
-        )
-    out.print(conflicts)
+    conflict_rows = [
+        {**c, "tso_mw": f"{c['tso_mw_before']:.3f} → {c['tso_mw_after']:.3f}"}
+        for c in run["conflicts"][:20]
+    ]
+    print_table(
+        out,
+        conflict_rows,
+        [
+            Column("kind", "kind", keep=True),
+            Column("area_id", "area"),
+            Column("mtu", "MTU", lambda v: str(v)[5:16].replace("T", " ")),
+            Column("action", "action"),
+            Column("tso_mw", "TSO MW before → after"),
+            Column("reason", "reason", wrap=True),
+        ],
+        title=f"conflicts ({len(run['conflicts'])})",
+    )
 
 
 def _chain_document(
-    market_file: Path | None,
-    grid: str | None,
-    schemes: tuple[str | None, bool],
-    n_bids: int | None,
-    seed: int | None,
-    n_mtu: int | None,
-    ac_check: bool,
+    chain: Any, configs: tuple[SchemeConfig, ...], ac_check: bool
 ) -> dict[str, Any]:
     """Every scheme over the seeded timeframe chain (``--timeframes``)."""
     from flexcoord.coordination.timeframes import run_chain
-    from flexcoord.simulation.scenario import build_timeframe_chain
 
-    if market_file is not None:
-        raise _option_issue("--timeframes", True, "applies to the generated scenario only")
-    configs = _schemes(*schemes)
-    if grid is None:
-        raise _option_issue("--grid", None, "is required: a SimBench code, e.g. 1-MV-rural--0-sw")
-    kwargs = _demo_kwargs(n_bids, seed, n_mtu)
-    error_console.print(f"building the seeded timeframe chain on {grid} ...", highlight=False)
-    chain = build_timeframe_chain(grid, **kwargs)
     rows = []
-    for config in configs:
-        outcome = run_chain(config, chain, ac_check=ac_check)
-        k = outcome.kpis
-        rows.append(
-            {
-                "scheme": config.id,
-                "timeframes_run": [str(r.sub_market.timeframe) for r in outcome.rounds],
-                "timeframes_skipped": [str(t) for t in outcome.skipped],
-                "obliges_activation_bid": config.availability_obliges_activation_bid,
-                **{key: value for key, value in k.items() if key != "round_kpis"},
-                "wall_s": outcome.wall_s,
-            }
-        )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} schemes"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr(), transient=True) as bar:
+        task = bar.add_task("running", total=len(configs))
+        for config in configs:
+            bar.update(task, description=config.id)
+            outcome = run_chain(config, chain, ac_check=ac_check)
+            bar.advance(task)
+            k = outcome.kpis
+            rows.append(
+                {
+                    "scheme": config.id,
+                    "timeframes_run": [str(r.sub_market.timeframe) for r in outcome.rounds],
+                    "timeframes_skipped": [str(t) for t in outcome.skipped],
+                    "obliges_activation_bid": config.availability_obliges_activation_bid,
+                    **{key: value for key, value in k.items() if key != "round_kpis"},
+                    "wall_s": outcome.wall_s,
+                }
+            )
     return {
         "chain": {
             "name": chain.base.name,
@@ -357,27 +372,19 @@ def _chain_document(
     }
 
 
-def _chain_table(doc: dict[str, Any]) -> Table:
-    table = Table(title=f"timeframe chain: {doc['chain']['name']} (MW summed over MTUs, €)")
-    for col in ("scheme", "rounds", "total €", "avail. €", "activation €", "avail. MW"):
-        table.add_column(col, justify="left" if col in ("scheme", "rounds") else "right")
-    for col in ("activated MW", "short. MWh", "obliged", "fwd bids", "wall s"):
-        table.add_column(col, justify="right")
-    for r in doc["comparison"]:
-        table.add_row(
-            r["scheme"],
-            "/".join(t.replace("_", "-") for t in r["timeframes_run"]) or "-",
-            _money(r["total_cost_eur"]),
-            _money(r["availability_payment_eur"]),
-            _money(r["activation_cost_eur"]),
-            f"{r['availability_mw']:.3f}",
-            f"{r['activated_mw']:.3f}",
-            _mwh(r["activation_shortfall_mwh"]),
-            str(r["obligated_bids"]),
-            str(r["forwarded_bids"]),
-            f"{r['wall_s']:.2f}",
-        )
-    return table
+_CHAIN_COLUMNS = [
+    Column("scheme", "scheme", str, keep=True),
+    Column("total_cost_eur", "total €", _money, right=True),
+    Column("availability_payment_eur", "avail. €", _money, right=True),
+    Column("activation_cost_eur", "activation €", _money, right=True),
+    Column("activation_shortfall_mwh", "short.\nMWh", _mwh, right=True),
+    Column("timeframes_run", "rounds", lambda v: "/".join(t.replace("_", "-") for t in v) or "-"),
+    Column("availability_mw", "avail.\nMW", _mwh, right=True),
+    Column("activated_mw", "activated\nMW", _mwh, right=True),
+    Column("obligated_bids", "obliged", right=True),
+    Column("forwarded_bids", "fwd\nbids", right=True),
+    Column("wall_s", "wall s", lambda v: f"{v:.2f}", right=True),
+]
 
 
 def _preset_rows() -> list[dict[str, Any]]:
@@ -397,22 +404,13 @@ def _preset_rows() -> list[dict[str, Any]]:
     ]
 
 
-def _print_presets(rows: list[dict[str, Any]]) -> None:
-    table = Table(title="coordination presets")
-    # the id is what users type: never wrapped nor cut; the title wraps instead
-    table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in rows))
-    for col in ("title", "model", "allocation", "TSO access", "source"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            r["id"],
-            r["title"],
-            r["market_model"],
-            r["allocation"],
-            "yes" if r["tso_access_to_ders"] else "no",
-            r["source"],
-        )
-    console.print(table)
+_PRESET_COLUMNS = [
+    Column("id", "id", keep=True),
+    Column("market_model", "model"),
+    Column("dso_grid_in_tso_market", "DSO grid in\nTSO market"),
+    Column("tso_access_to_ders", "TSO\naccess"),
+    Column("title", "title", wrap=True),
+]
 
 
 def coordinate(
@@ -420,11 +418,12 @@ def coordinate(
         Path | None,
         typer.Argument(
             help="Market file (.json, or a folder / .csv of CSV files). Without it: the seeded "
-            "demo scenario on --grid."
+            "demo scenario on --grid.",
+            show_default=False,
         ),
     ] = None,
     grid: Annotated[
-        str | None, typer.Option("--grid", help="SimBench code, e.g. 1-MV-rural--0-sw.")
+        str | None, typer.Option("--grid", help="SimBench code, e.g. 1-MV-rural--0-sw (any case).")
     ] = None,
     preset_id: Annotated[
         str | None, typer.Option("--preset", help="Run one preset (see --list-presets).")
@@ -436,15 +435,22 @@ def coordinate(
         bool, typer.Option("--list-presets", help="List the presets and exit.")
     ] = False,
     json_out: Annotated[
-        str | None, typer.Option("--json", help="Write the result JSON here ('-': stdout).")
+        str | None,
+        typer.Option(
+            "--json", help="Write the result document to this file ('-': stdout).", metavar="PATH|-"
+        ),
     ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="stdout: tables, the comparison as CSV, or the document."),
+    ] = OutputFormat.TABLE,
     n_bids: Annotated[
         int | None, typer.Option("--bids", help="Demo scenario: number of bids (default 1200).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Demo scenario: seed (default 0).")] = None,
     n_mtu: Annotated[
         int | None,
-        typer.Option("--mtus", help="Demo scenario: only the first N MTUs of the day."),
+        typer.Option("--mtus", help="Demo scenario: only the first N MTUs of the day (1-96)."),
     ] = None,
     ac_check: Annotated[
         bool,
@@ -467,52 +473,125 @@ def coordinate(
     ] = False,
 ) -> None:
     """Run a scenario under a coordination scheme (--preset) or compare every scheme (--all)."""
+    out = OutputFile.parse("--json", json_out)
+    stdout_format = format_output(output_format)
     if list_presets:
+        check(
+            [
+                exclusive(
+                    {
+                        "--list-presets": True,
+                        "MARKET_FILE": None if market_file is None else str(market_file),
+                        "--grid": grid,
+                        "--preset": preset_id,
+                        "--all": all_schemes,
+                        "--bids": n_bids,
+                        "--seed": seed,
+                        "--mtus": n_mtu,
+                        "--profile-start-step": profile_start_step,
+                        "--timeframes": timeframes,
+                    },
+                    because="--list-presets only lists the presets",
+                ),
+                *output_issues([out, stdout_format]),
+            ]
+        )
         rows = _preset_rows()
-        if json_out == "-":
-            print_json(rows)
-            return
-        _print_presets(rows)
-        if json_out:
-            Path(json_out).write_text(json.dumps(rows, indent=2) + "\n")
+        emit(
+            rows,
+            rows,
+            out,
+            output_format,
+            lambda console: print_table(
+                console, rows, _PRESET_COLUMNS, title="coordination presets"
+            ),
+        )
         return
+    configs, scheme_issues = _schemes(preset_id, all_schemes)
+    demo = market_file is None
+    canonical, grid_issue = resolve_grid("--grid", grid, needs_profiles=demo)
+    issues: list[Issue | None] = [grid_issue, *scheme_issues, *output_issues([out, stdout_format])]
+    if demo:
+        issues += _demo_issues(n_bids, seed, n_mtu)
+        if profile_start_step is not None:
+            issues.append(
+                option_issue("--profile-start-step", profile_start_step, "needs a market file")
+            )
+    else:
+        for option, value in (
+            ("--bids", n_bids),
+            ("--seed", seed),
+            ("--mtus", n_mtu),
+            ("--timeframes", timeframes or None),
+        ):
+            if value is not None:
+                issues.append(
+                    option_issue(
+                        option,
+                        value,
+                        "applies to the seeded demo scenario only, not to a market file",
+                    )
+                )
+        issues.append(int_range("--profile-start-step", profile_start_step, 0))
+    check(issues)
 
     if timeframes:
-        chain_doc = run_user(
-            lambda: _chain_document(
-                market_file, grid, (preset_id, all_schemes), n_bids, seed, n_mtu, ac_check
-            )
+        from flexcoord.simulation.scenario import build_timeframe_chain
+
+        with loading(f"building the seeded timeframe chain on {canonical}"):
+            chain = build_timeframe_chain(canonical, **_demo_kwargs(n_bids, seed, n_mtu))
+        chain_doc = _chain_document(chain, configs, ac_check)
+        emit(
+            chain_doc,
+            chain_doc["comparison"],
+            out,
+            output_format,
+            lambda console: print_table(
+                console,
+                chain_doc["comparison"],
+                _CHAIN_COLUMNS,
+                title=f"timeframe chain: {chain_doc['chain']['name']} (MW summed over MTUs, €)",
+            ),
         )
-        if json_out == "-":
-            print_json(chain_doc)
-            return
-        console.print(_chain_table(chain_doc))
-        if json_out:
-            Path(json_out).write_text(json.dumps(chain_doc, indent=2, default=str) + "\n")
-            console.print(f"result written to {json_out}")
         return
 
-    def work() -> dict[str, Any]:
-        from flexcoord.simulation.report import buyers_of, comparison_rows, scheme_document
+    scenario = _scenario(market_file, canonical, n_bids, seed, n_mtu, profile_start_step)
+    from flexcoord.simulation.report import buyers_of, comparison_rows, scheme_document
 
-        configs = _schemes(preset_id, all_schemes)
-        scenario = _scenario(market_file, grid, n_bids, seed, n_mtu, profile_start_step)
-        outcomes = _run_all(scenario, configs, ac_check)
-        rows = comparison_rows(outcomes)
-        by_id = {o.config.id: o for o in outcomes}
-        return {
-            "scenario": _scenario_summary(scenario),
-            "buyers": list(buyers_of(outcomes)),
-            "comparison": rows,
-            "schemes": [scheme_document(by_id[r["scheme"]]) for r in rows],
-        }
+    outcomes = _run_all(scenario, configs, ac_check)
+    rows = comparison_rows(outcomes)
+    by_id = {o.config.id: o for o in outcomes}
+    doc = {
+        "scenario": _scenario_summary(scenario),
+        "buyers": list(buyers_of(outcomes)),
+        "comparison": rows,
+        "schemes": [scheme_document(by_id[r["scheme"]]) for r in rows],
+    }
+    emit(doc, rows, out, output_format, lambda console: _print_tables(console, doc))
 
-    doc = run_user(work)
-    if json_out == "-":
-        _print_tables(error_console, doc)
-        print_json(doc)
-        return
-    _print_tables(console, doc)
-    if json_out:
-        Path(json_out).write_text(json.dumps(doc, indent=2, default=str) + "\n")
-        console.print(f"result written to {json_out}")
+
+def _scenario(
+    market_file: Path | None,
+    grid_code: str,
+    n_bids: int | None,
+    seed: int | None,
+    n_mtu: int | None,
+    profile_start_step: int | None,
+) -> CoordinationInput:
+    from flexcoord.grid.model import load_grid
+
+    if market_file is None:
+        from flexcoord.simulation.scenario import build_coordination_scenario
+
+        with loading(f"building the seeded scenario on {grid_code}"):
+            return build_coordination_scenario(grid_code, **_demo_kwargs(n_bids, seed, n_mtu))
+    from flexcoord.schemas import load_market_file
+
+    market = load_market_file(market_file)
+    step = profile_start_step if profile_start_step is not None else market.profile_start_step
+    if step is not None:
+        _, profiles_issue = resolve_grid("--grid", grid_code, needs_profiles=True)
+        check([profiles_issue])
+    with loading(f"loading grid {grid_code}"):
+        grid = load_grid(grid_code)
+    return market_file_input(market, grid, source=str(market_file), profile_start_step=step)

@@ -1,60 +1,164 @@
-"""``flexcoord grid``: inspect a grid and run the year-long congestion assessment."""
+"""``flexcoord grid``: list the grids, inspect one, run the year-long congestion assessment."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.box import SIMPLE
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from flexcoord.cli.output import console, print_json, run_user
+from flexcoord.cli.edge import (
+    OutputFile,
+    OutputFormat,
+    check,
+    command,
+    emit,
+    format_output,
+    int_range,
+    loading,
+    option_issue,
+    output_issues,
+    resolve_grid,
+    stderr,
+)
+from flexcoord.cli.output import Column, print_table
 
-grid_app = typer.Typer(help="Grids: SimBench codes and pandapower networks.", no_args_is_help=True)
+grid_app = typer.Typer(
+    help="Grids: SimBench codes and pandapower networks.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 CodeArg = Annotated[
-    str, typer.Argument(help="SimBench code (e.g. 1-MV-rural--0-sw) or pandapower network name.")
+    str,
+    typer.Argument(
+        help="SimBench code (e.g. 1-MV-rural--0-sw; any case) or pandapower network name.",
+        show_default=False,
+    ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of tables.")]
+JsonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--json", help="Write the result as JSON to this file ('-': stdout).", metavar="PATH|-"
+    ),
+]
+FormatOpt = Annotated[
+    OutputFormat, typer.Option("--format", help="How the result prints on stdout.")
+]
 TsoOpt = Annotated[
     float, typer.Option(help="Buses at or above this voltage (kV) form the TSO area.")
 ]
 
 
+def _tso_issue(value: float) -> Any:
+    if math.isfinite(value) and value > 0:
+        return None
+    return option_issue("--tso-min-vn-kv", value, "must be a voltage in kV > 0")
+
+
+@grid_app.command("list")
+@command
+def list_grids(
+    match: Annotated[
+        str | None, typer.Argument(help="Only codes containing this text (any case).")
+    ] = None,
+    json_out: JsonOpt = None,
+    output_format: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Every grid flexcoord can load, and whether it has year-long profiles."""
+    from flexcoord.grid.loading import grid_catalogue
+
+    out = OutputFile.parse("--json", json_out)
+    check(output_issues([out, format_output(output_format)]))
+    wanted = (match or "").casefold()
+    rows = [
+        {"code": e.code, "source": e.source, "profiles": e.has_profiles}
+        for e in grid_catalogue()
+        if wanted in e.code.casefold()
+    ]
+    columns = [
+        Column("code", "code", keep=True),
+        Column("source", "source"),
+        Column("profiles", "profiles"),
+    ]
+    emit(
+        rows,
+        rows,
+        out,
+        output_format,
+        lambda console: print_table(console, rows, columns, title=f"{len(rows)} grids"),
+    )
+
+
 @grid_app.command("info")
-def info(code: CodeArg, json_output: JsonOpt = False, tso_min_vn_kv: TsoOpt = 110.0) -> None:
+@command
+def info(
+    code: CodeArg,
+    json_out: JsonOpt = None,
+    output_format: FormatOpt = OutputFormat.TABLE,
+    tso_min_vn_kv: TsoOpt = 110.0,
+) -> None:
     """Size, voltage levels, DER and the TSO/DSO areas of a grid."""
     from flexcoord.grid.model import GridModel
 
-    data = run_user(lambda: GridModel.load(code, tso_min_vn_kv=tso_min_vn_kv).info())
-    if json_output:
-        print_json(data)
-        return
-    table = Table(title=f"grid {code}", show_header=False)
-    for key, value in data.items():
-        if key != "dso_areas":
-            table.add_row(key, str(value))
-    console.print(table)
-    areas = Table(title="DSO areas")
-    for col in ("id", "buses", "voltage levels kV", "coupling points", "coupling MVA"):
-        areas.add_column(col)
-    for a in data["dso_areas"]:
-        areas.add_row(
-            a["id"],
-            str(a["buses"]),
-            ", ".join(f"{v:g}" for v in a["voltage_levels_kv"]),
-            ", ".join(a["coupling_points"]),
-            f"{a['coupling_capacity_mva']:g}",
+    out = OutputFile.parse("--json", json_out)
+    canonical, grid_issue = resolve_grid("CODE", code, needs_profiles=False)
+    check(
+        [grid_issue, _tso_issue(tso_min_vn_kv), *output_issues([out, format_output(output_format)])]
+    )
+    with loading(f"loading grid {canonical}"):
+        data = GridModel.load(canonical, tso_min_vn_kv=tso_min_vn_kv).info()
+    area_rows = [
+        {
+            "id": a["id"],
+            "buses": a["buses"],
+            "voltage_levels_kv": ", ".join(f"{v:g}" for v in a["voltage_levels_kv"]),
+            "coupling_points": ", ".join(a["coupling_points"]),
+            "coupling_mva": a["coupling_capacity_mva"],
+        }
+        for a in data["dso_areas"]
+    ]
+    facts = [{"key": k, "value": v} for k, v in data.items() if k != "dso_areas"]
+
+    def human(console: Console) -> None:
+        print_table(
+            console,
+            facts,
+            [
+                Column("key", "grid " + canonical, keep=True),
+                Column("value", "", text=_fact, wrap=True),
+            ],
         )
-    console.print(areas)
+        print_table(
+            console,
+            area_rows,
+            [
+                Column("id", "DSO area", keep=True),
+                Column("buses", "buses", right=True),
+                Column("voltage_levels_kv", "kV"),
+                Column("coupling_mva", "coupling MVA", right=True),
+                Column("coupling_points", "coupling points"),
+            ],
+        )
+
+    emit(data, area_rows, out, output_format, human)
+
+
+def _fact(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+    return str(value)
 
 
 @grid_app.command("assess")
+@command
 def assess(
     code: CodeArg,
-    json_output: JsonOpt = False,
+    json_out: JsonOpt = None,
+    output_format: FormatOpt = OutputFormat.TABLE,
     start: Annotated[
         int, typer.Option(help="First 15-min step of the year (0 = Jan 1, 00:00).")
     ] = 0,
@@ -69,45 +173,64 @@ def assess(
     """Run a year of 15-min AC power flows and report overloads and voltage violations."""
     from flexcoord.grid.model import GridModel
 
-    def work() -> Any:
-        grid = GridModel.load(code, tso_min_vn_kv=tso_min_vn_kv)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} steps"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, transient=True, disable=json_output) as bar:
-            task = bar.add_task(f"power flows on {code}", total=None)
+    out = OutputFile.parse("--json", json_out)
+    csv_out = None if violations_csv is None else OutputFile("--violations-csv", violations_csv)
+    canonical, grid_issue = resolve_grid("CODE", code, needs_profiles=True)
+    check(
+        [
+            grid_issue,
+            _tso_issue(tso_min_vn_kv),
+            int_range("--start", start, 0),
+            int_range("--steps", steps, 1),
+            *output_issues([out, csv_out, format_output(output_format)]),
+        ]
+    )
+    with loading(f"loading grid {canonical}"):
+        grid = GridModel.load(canonical, tso_min_vn_kv=tso_min_vn_kv)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr(), transient=True) as bar:
+        task = bar.add_task(f"power flows on {canonical}", total=None)
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
 
-            return grid, grid.assess(start=start, steps=steps, progress=progress)
-
-    _, result = run_user(work)
-    if violations_csv is not None:
-        result.violations.to_csv(violations_csv, index=False)
-    if json_output:
-        print_json(result.to_dict(include_violations=False))
-        return
-    _print_assessment(code, result)
+        result = grid.assess(start=start, steps=steps, progress=progress)
+    if csv_out is not None:
+        csv_out.write(result.violations.to_csv(index=False))
+    summary_rows = [_row(r) for r in result.summary.to_dict(orient="records")]
+    document = result.to_dict(include_violations=False)
+    emit(
+        document,
+        summary_rows,
+        out,
+        output_format,
+        lambda console: _print_assessment(console, canonical, result, summary_rows),
+    )
 
 
 _SUMMARY_COLUMNS = (
-    "asset",
-    "area",
-    "kind",
-    "steps",
-    "hours",
-    "worst_value",
-    "limit",
-    "first_time",
+    Column("asset", "asset", keep=True),
+    Column("area", "area"),
+    Column("kind", "kind"),
+    Column("steps", "steps", right=True),
+    Column("hours", "hours", right=True, text=lambda v: f"{v:.4g}"),
+    Column("worst_value", "worst", right=True, text=lambda v: f"{v:.4g}"),
+    Column("limit", "limit", right=True, text=lambda v: f"{v:.4g}"),
+    Column("first_time", "first UTC", text=lambda v: str(v)[5:16].replace("T", " ")),
 )
 
 
-def _print_assessment(code: str, result: Any) -> None:
+def _row(record: dict[Any, Any]) -> dict[str, Any]:
+    return {str(k): (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
+
+
+def _print_assessment(console: Console, code: str, result: Any, rows: list[dict[str, Any]]) -> None:
     totals = result.totals()
     console.print(
         f"[bold]{code}[/]: {totals['steps']} steps in {totals['elapsed_s']:.2f} s "
@@ -124,28 +247,13 @@ def _print_assessment(code: str, result: Any) -> None:
     by_operator = summary.groupby(["operator", "kind"], observed=True)["asset"].nunique()
     for (operator, kind), count in by_operator.items():
         console.print(f"  {operator.upper()} grid: {count} assets with {kind}")
-    table = Table(
+    print_table(
+        console,
+        rows[:30],
+        list(_SUMMARY_COLUMNS),
         title="violations per asset (the congestion to buy flexibility for)",
-        box=SIMPLE,
-        pad_edge=False,
     )
-    shown = summary.loc[:, [c for c in _SUMMARY_COLUMNS if c in summary.columns]].head(30)
-    headers = {"operator": "op", "worst_value": "worst", "first_time": "first UTC"}
-    cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
-    for k, col in enumerate(shown.columns):
-        header = headers.get(str(col), str(col))
-        width = max([len(header), *(len(r[k]) for r in cells)])
-        table.add_column(header, no_wrap=True, min_width=width)
-    for r in cells:
-        table.add_row(*r)
-    console.print(table)
-    if len(summary) > 30:
-        console.print(f"... and {len(summary) - 30} more (use --json or --violations-csv)")
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if hasattr(value, "strftime"):
-        return str(value.strftime("%m-%d %H:%M"))
-    return str(value)
+    if len(rows) > 30:
+        console.print(
+            f"... and {len(rows) - 30} more (use --format csv, --json or --violations-csv)"
+        )

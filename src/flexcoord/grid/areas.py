@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 
 __all__ = ["AreaSplit", "CouplingPoint", "DsoArea", "split_areas"]
 
@@ -83,12 +83,24 @@ class AreaSplit:
         """Every coupling point of every DSO area."""
         return tuple(cp for area in self.dso_areas for cp in area.coupling_points)
 
+    @property
+    def area_ids(self) -> tuple[str, ...]:
+        """``"tso"`` and every DSO area id: the names a monitored-area option accepts."""
+        return ("tso", *(a.id for a in self.dso_areas))
+
     def dso_area(self, area_id: str) -> DsoArea:
-        """The DSO area with this id (``KeyError`` naming the valid ids otherwise)."""
+        """The DSO area with this id.
+
+        Raises:
+            NotFoundError: no such DSO area; the message names the valid ids.
+        """
         for area in self.dso_areas:
             if area.id == area_id:
                 return area
-        raise KeyError(f"no DSO area {area_id!r}; areas: {[a.id for a in self.dso_areas]}")
+        shown = area_id if len(area_id) <= 60 else area_id[:57] + "..."
+        raise NotFoundError(
+            f"no DSO area {shown!r} in this grid; DSO areas: {[a.id for a in self.dso_areas]}"
+        )
 
 
 def split_areas(net: Any, *, tso_min_vn_kv: float = 110.0) -> AreaSplit:

@@ -19,9 +19,12 @@ lives in :mod:`flexcoord.grid.pgm`.
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import pickle
 import threading
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -31,9 +34,12 @@ from flexcoord.errors import NotFoundError
 
 __all__ = [
     "PANDAPOWER_NETWORKS",
+    "GridEntry",
     "apply_simbench_fixes",
     "cache_dir",
+    "grid_catalogue",
     "load_network",
+    "resolve_grid_code",
     "simbench_codes",
 ]
 
@@ -62,13 +68,89 @@ def cache_dir() -> Path:
 def simbench_codes() -> tuple[str, ...]:
     """Every SimBench code the installed ``simbench`` package ships, sorted.
 
+    The list is computed by ``simbench`` once per installed version and kept beside the network
+    cache, so resolving a code later needs neither simbench nor pandapower to be imported (3-5 s).
+
     Example:
         >>> "1-MV-rural--0-sw" in simbench_codes()
         True
     """
+    path = cache_dir() / f"simbench-codes-{metadata.version('simbench')}.json"
+    try:
+        codes = json.loads(path.read_text())
+        if isinstance(codes, list) and codes and all(isinstance(c, str) for c in codes):
+            return tuple(codes)
+    except (OSError, ValueError):
+        pass
     import simbench
 
-    return tuple(sorted(simbench.collect_all_simbench_codes()))
+    found = tuple(sorted(simbench.collect_all_simbench_codes()))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(list(found)))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home only costs the import next time
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class GridEntry:
+    """One loadable grid: its code, where it comes from, and whether it has year-long profiles.
+
+    Only SimBench grids carry the 15-min profiles of a year (``net.profiles``) that the
+    time-series assessment, profile-based base cases and the seeded scenarios need; the
+    pandapower example networks have one snapshot.
+    """
+
+    code: str
+    source: str
+    has_profiles: bool
+
+
+def grid_catalogue() -> tuple[GridEntry, ...]:
+    """Every grid :func:`load_network` accepts: the pandapower networks, then SimBench codes.
+
+    Example:
+        >>> entry = next(e for e in grid_catalogue() if e.code == "cigre-mv")
+        >>> entry.source, entry.has_profiles
+        ('pandapower', False)
+    """
+    return (
+        *(GridEntry(name, "pandapower", False) for name in PANDAPOWER_NETWORKS),
+        *(GridEntry(code, "simbench", True) for code in simbench_codes()),
+    )
+
+
+def resolve_grid_code(name: str) -> GridEntry:
+    """The catalogue entry of ``name``, matched exactly or else ignoring case.
+
+    Raises:
+        NotFoundError: no grid of that name; the message suggests the closest codes.
+
+    Example:
+        >>> resolve_grid_code("1-mv-rural--0-SW").code
+        '1-MV-rural--0-sw'
+    """
+    entries = grid_catalogue()
+    for entry in entries:
+        if entry.code == name:
+            return entry
+    folded = {e.code.casefold(): e for e in entries}
+    if name.casefold() in folded:
+        return folded[name.casefold()]
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
+    hint = (
+        "did you mean " + ", ".join(repr(folded[c].code) for c in close) + "?"
+        if close
+        else "e.g. '1-MV-rural--0-sw' or '1-HVMV-mixed-all-0-sw'"
+    )
+    raise NotFoundError(
+        f"grid {shown!r} is not a SimBench code nor a pandapower network; {hint} "
+        "(`flexcoord grid list` shows them all)"
+    )
 
 
 def apply_simbench_fixes(net: Any) -> None:
@@ -84,10 +166,6 @@ def apply_simbench_fixes(net: Any) -> None:
         if "tap_changer_type" in trafo.columns:
             missing_tct = trafo["tap_changer_type"].isna() & trafo["tap_pos"].notna()
             trafo.loc[missing_tct, "tap_changer_type"] = "Ratio"
-
-
-def _known_names() -> tuple[str, ...]:
-    return (*PANDAPOWER_NETWORKS, *simbench_codes())
 
 
 def _build(name: str) -> Any:
@@ -135,20 +213,14 @@ def load_network(name: str) -> Any:
 
     Args:
         name: a SimBench code such as ``"1-MV-rural--0-sw"`` or ``"1-HVMV-mixed-all-0-sw"``, or one
-            of :data:`PANDAPOWER_NETWORKS`.
+            of :data:`PANDAPOWER_NETWORKS` (any case).
 
     Raises:
-        NotFoundError: the name is neither; the message lists the valid names.
+        NotFoundError: the name is neither; the message suggests the closest names.
 
     Example:
         >>> net = load_network("1-MV-rural--0-sw")
         >>> len(net.bus)
         97
     """
-    if name not in PANDAPOWER_NETWORKS and name not in simbench_codes():
-        valid = ", ".join(_known_names())
-        raise NotFoundError(
-            f"grid code {name!r} is not a SimBench code nor a pandapower network; "
-            f"valid names: {valid}"
-        )
-    return pickle.loads(_pickled(name))
+    return pickle.loads(_pickled(resolve_grid_code(name).code))

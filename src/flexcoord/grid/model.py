@@ -18,7 +18,7 @@ import numpy as np
 
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.areas import AreaSplit, split_areas
-from flexcoord.grid.loading import load_network
+from flexcoord.grid.loading import load_network, resolve_grid_code
 from flexcoord.grid.sensitivities import (
     BranchLimits,
     Ptdf,
@@ -58,7 +58,8 @@ class GridModel:
     @classmethod
     def load(cls, code: str, *, tso_min_vn_kv: float = 110.0) -> GridModel:
         """Load a SimBench code or pandapower network name (see :func:`.loading.load_network`)."""
-        return cls(load_network(code), code=code, tso_min_vn_kv=tso_min_vn_kv)
+        canonical = resolve_grid_code(code).code
+        return cls(load_network(canonical), code=canonical, tso_min_vn_kv=tso_min_vn_kv)
 
     @property
     def net(self) -> Any:

@@ -541,10 +541,7 @@ def build_dso_model(
     if area_id is None:
         area = min(split.dso_areas, key=lambda a: (-len(a.bus_ids), a.id))
     else:
-        try:
-            area = split.dso_area(area_id)
-        except KeyError as exc:
-            raise NotFoundError(str(exc.args[0])) from None
+        area = split.dso_area(area_id)
     pgm = pgm if pgm is not None else to_pgm(grid.net)
     buses = np.array(sorted(area.bus_ids), dtype=np.int64)
     n = len(buses)
