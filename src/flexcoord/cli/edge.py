@@ -327,12 +327,13 @@ def _internal_error(exc: BaseException) -> None:
         "This is a bug in flexcoord, not in your input: please report it with the command line. "
         "FLEXCOORD_DEBUG=1 shows the traceback.",
         markup=True,
+        soft_wrap=True,
     )
 
 
 def report_error(exc: FlexcoordError) -> None:
     """Print a flexcoord error on stderr as the user sees it."""
-    stderr().print(f"[bold red]error:[/] {exc}", markup=True)
+    stderr().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
 
 
 def command(fn: Callable[P, T]) -> Callable[P, T]:
