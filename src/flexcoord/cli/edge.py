@@ -74,10 +74,9 @@ def stdout() -> Console:
 
 
 def option_issue(option: str, value: object, message: str) -> Issue:
-    """An issue with a command-line option, e.g. ``option_issue("--mtus", 0, "must be >= 1")``."""
-    return Issue(
-        kind="Option", object_id=option, field=option.lstrip("-"), value=value, message=message
-    )
+    """An issue with a command-line option, e.g. ``option_issue("--mtus", 0, "must be >= 1")``,
+    which prints as ``option '--mtus': value=0 must be >= 1``."""
+    return Issue(kind="option", object_id=option, field="value", value=value, message=message)
 
 
 def check(issues: Iterable[Issue | None]) -> None:
