@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing import AcChecker, AcFlows, ClearingOptions, ClearingProblem, ClearingResult
 from flexcoord.clearing.ac import PgmAcCheck
+from flexcoord.clearing.costs import cost_fields
 from flexcoord.clearing.market import GridMap, build_problem, clear
 from flexcoord.coordination.aggregation import DsoLinearModel
 from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
@@ -661,7 +662,8 @@ def scheme_kpis(
     forwarded: int,
     dso_caused_by_tso_mwh: float,
 ) -> dict[str, Any]:
-    """The KPIs of one run (all energies in MWh, money in €)."""
+    """The KPIs of one run (all energies in MWh, money in €); the cost terms are
+    :func:`~flexcoord.clearing.costs.cost_fields` of ``cost``."""
     p = joint.problem
     dur = dict(zip(p.mtu_labels, p.mtu_duration_h.tolist(), strict=True))
     bids = {b.id: b for b in scenario.bids}
@@ -697,9 +699,7 @@ def scheme_kpis(
         units = scenario.register.units_of(bid.resource_id)
         if bid.direction == Direction.DOWN and all(u.technology in _RENEWABLE for u in units):
             curtailed_res += mw * dur[t]
-    return {
-        "total_cost_eur": cost.total_eur,
-        "bid_cost_eur": cost.bid_cost_eur,
+    return cost_fields(cost) | {
         "procurement_eur": dict(sorted(procurement.items())),
         "shortfall_mwh": dict(sorted(shortfall.items())),
         "activated_mwh": activated,

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from flexcoord.clearing import ClearingOptions
+from flexcoord.clearing.costs import cost_fields
 from flexcoord.coordination.config import MarketModel, SchemeConfig
 from flexcoord.coordination.conflicts import Conflict
 from flexcoord.coordination.evaluation import DispatchCost, evaluate_dispatch, slot_vector
@@ -556,12 +557,15 @@ def _chain_kpis(
     obligated: int,
     unprocured_mw: float,
 ) -> dict[str, Any]:
-    """The chain's KPIs (MW summed over MTUs; MWh; €)."""
+    """The chain's KPIs (MW summed over MTUs; MWh; €): the cost terms of
+    :func:`~flexcoord.clearing.costs.cost_fields` (activation dispatch plus availability
+    payments), ``activation_cost_eur`` the activation dispatch's whole yardstick cost (the total
+    without the availability payments)."""
     shortfall = sum(cost.shortfall_mwh.values())
-    return {
-        "total_cost_eur": cost.total_eur + availability_eur,
-        "activation_cost_eur": cost.total_eur,
-        "availability_payment_eur": availability_eur,
+    costs = cost_fields(cost, availability_eur)
+    activation_eur = round(costs["total_cost_eur"] - costs["availability_payment_eur"], 2)
+    return costs | {
+        "activation_cost_eur": activation_eur,
         "availability_mw": sum(availability.values()),
         "activated_mw": sum(activation.values()),
         "activation_shortfall_mwh": shortfall,

@@ -10,8 +10,10 @@ all read the table from here, so a KPI has one name and one definition everywher
 Columns (energies in MWh, money in €, times in s):
 
 - ``scheme``, ``title``, ``market_model``, ``allocation``, ``dso_grid_in_tso_market``;
-- ``total_cost_eur`` (joint-objective cost: bids + priced shortfall + violation penalties),
-  ``bid_cost_eur``;
+- ``total_cost_eur`` (joint-objective cost) = ``bid_cost_eur`` + ``shortfall_penalty_eur`` +
+  ``violation_penalty_eur`` (to the cent), the latter split into
+  ``violation_penalty_<kind>_eur`` for kind in branch, voltage, interface, balance;
+  ``penalty_share`` (penalties / total, ``None`` for a zero total);
 - ``procurement_<buyer>_eur`` and ``shortfall_<buyer>_mwh`` for every buyer of any run (0 where a
   run has none);
 - ``activated_mwh``, ``forwarded_bids``, ``residual_violation_tso_mwh``,
@@ -27,9 +29,10 @@ Columns (energies in MWh, money in €, times in s):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from flexcoord.clearing.costs import VIOLATION_KINDS
 from flexcoord.coordination.presets import PRESETS
 from flexcoord.coordination.runner import SchemeOutcome
 
@@ -41,6 +44,7 @@ __all__ = [
     "buyers_of",
     "comparison_frame",
     "comparison_rows",
+    "cost_columns",
     "scheme_document",
 ]
 
@@ -56,6 +60,24 @@ def buyers_of(outcomes: Iterable[SchemeOutcome]) -> tuple[str, ...]:
     for o in outcomes:
         found |= set(o.kpis["procurement_eur"]) | set(o.kpis["shortfall_mwh"])
     return tuple(sorted(found))
+
+
+def cost_columns(kpis: Mapping[str, Any]) -> dict[str, Any]:
+    """The cost fields of a KPI dict (:func:`~flexcoord.clearing.costs.cost_fields`) as flat
+    columns: the per-kind violation penalties become ``violation_penalty_<kind>_eur``."""
+    out: dict[str, Any] = {
+        "total_cost_eur": float(kpis["total_cost_eur"]),
+        "bid_cost_eur": float(kpis["bid_cost_eur"]),
+    }
+    if "availability_payment_eur" in kpis:
+        out["availability_payment_eur"] = float(kpis["availability_payment_eur"])
+    out["shortfall_penalty_eur"] = float(kpis["shortfall_penalty_eur"])
+    out["violation_penalty_eur"] = float(kpis["violation_penalty_eur"])
+    by_kind = kpis["violation_penalty_by_kind_eur"]
+    for kind in VIOLATION_KINDS:
+        out[f"violation_penalty_{kind}_eur"] = float(by_kind[kind])
+    out["penalty_share"] = kpis["penalty_share"]
+    return out
 
 
 def _ordered(outcomes: Sequence[SchemeOutcome]) -> list[SchemeOutcome]:
@@ -90,9 +112,7 @@ def comparison_rows(outcomes: Sequence[SchemeOutcome]) -> list[dict[str, Any]]:
             "market_model": str(c.market_model),
             "allocation": str(c.allocation),
             "dso_grid_in_tso_market": str(c.dso_grid_in_tso_market),
-            "total_cost_eur": float(k["total_cost_eur"]),
-            "bid_cost_eur": float(k["bid_cost_eur"]),
-        }
+        } | cost_columns(k)
         for buyer in buyers:
             row[f"procurement_{buyer}_eur"] = float(k["procurement_eur"].get(buyer, 0.0))
         for buyer in buyers:
