@@ -76,6 +76,7 @@ from flexcoord.coordination.runner import (
 )
 from flexcoord.domain import Bid, MtuQuantity, Need, OperatorRole, Product, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.progress import Progress, ProgressCounter
 
 __all__ = [
     "ChainOutcome",
@@ -255,8 +256,13 @@ def run_chain(
     *,
     options: ClearingOptions | None = None,
     ac_check: bool = True,
+    progress: Progress | None = None,
 ) -> ChainOutcome:
     """Run ``config`` over every round of ``chain`` it has (see the module docstring).
+
+    ``progress`` (:mod:`flexcoord.progress`) is called as each round the scheme runs starts
+    (stage ``"round"``, ``"round intraday (product p-id)"``), then before the activation
+    dispatch is priced and AC-checked (``"evaluation"``).
 
     Raises:
         InvalidInputError: a round's new bid submitted after the round's gate closure (every such
@@ -272,6 +278,8 @@ def run_chain(
     start = time.perf_counter()
     options = options or default_options()
     _check_late_bids(chain)
+    runs = sum(1 for r in chain.rounds if r.timeframe in config.timeframes)
+    counter = ProgressCounter(progress, total=runs + 1)
     register = chain.base.register
     ledger = ClearingLedger()
     pool: list[Bid] = []  # every bid offered so far, in its latest version
@@ -298,6 +306,7 @@ def run_chain(
             pool += new
             pending[sub.kind] += sub.needs
             continue
+        counter.step("round", f"round {sub.timeframe} (product {sub.product_id})")
         product = register.product(sub.product_id)
         carried = tuple(_retarget_need(n, product) for n in pending.pop(sub.kind, []))
         needs = (*carried, *sub.needs)
@@ -380,6 +389,7 @@ def run_chain(
         activation_needs += [
             _retarget_need(n, product) for n in pending.get(RoundKind.ACTIVATION, [])
         ]
+    counter.step("evaluation", "pricing the activation dispatch on the joint problem")
     cost, ac = _evaluate(chain, activation_needs, activation_bids, activation, options, ac_check)
     kpis = _chain_kpis(
         rounds, availability, availability_eur, activation, cost, obligated, unprocured_mw
