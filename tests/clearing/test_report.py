@@ -10,6 +10,7 @@ from flexcoord.clearing import ClearingOptions, ClearingResult, clear_problem
 from flexcoord.clearing.costs import VIOLATION_KINDS, evaluate_dispatch
 from flexcoord.clearing.report import result_document
 from flexcoord.errors import InvalidInputError
+from flexcoord.provenance import provenance
 from tests.clearing.markets import random_market
 from tests.clearing.test_engine import market
 from tests.clearing.test_interface_constraints import export_cap, two_bus_market
@@ -76,3 +77,12 @@ def test_the_split_matches_the_engines_own_cost_on_random_markets(seed: int) -> 
     assert cost.bid_cost_eur == pytest.approx(result.procurement_cost_eur, abs=1e-9)
     assert cost.penalty_eur == pytest.approx(result.penalty_cost_eur, rel=1e-9, abs=0.01)
     assert_sums_to_the_cent(result_document(result))
+
+
+def test_provenance_comes_first() -> None:
+    result = clear_problem(market([{"price": 10.0}], need_mw=1.0))
+    block = provenance(grid_code="test", input_path=None, command="pytest")
+    doc = result_document(result, provenance=block)
+    assert next(iter(doc)) == "provenance"
+    assert doc["provenance"] == block
+    assert "provenance" not in result_document(result)

@@ -66,7 +66,12 @@ _RENEWABLE = frozenset({Technology.PV, Technology.WIND, Technology.HYDRO, Techno
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketRun:
-    """One sub-market of a scheme run."""
+    """One sub-market of a scheme run.
+
+    ``offered`` holds the bids cleared (under the market's ids, aggregated interface offers
+    included), so a report can name each award's resource and FSP; ``result`` is the market's
+    own clearing result (its awards before conflict handling).
+    """
 
     id: str
     buyer_ids: tuple[str, ...]
@@ -76,6 +81,7 @@ class MarketRun:
     bids_forwarded: int
     result: ClearingResult
     accepted_mw: dict[Key, float]  # (root bid id, MTU label) → MW
+    offered: tuple[Bid, ...] = ()
 
     @property
     def solver_s(self) -> float:
@@ -389,6 +395,7 @@ class SchemeRun:
             bids_forwarded=forwarded,
             result=result,
             accepted_mw={(root_of(b), t): v for (b, t), v in accepted.items()},
+            offered=tuple(bids),
         )
         self.markets.append(run)
         return run
