@@ -1,26 +1,78 @@
-"""A clearing result as a JSON-ready document (for the CLI, files and, later, the API)."""
+"""A clearing result as a JSON-ready document (for the CLI, files and, later, the API).
+
+The cost fields (:func:`flexcoord.clearing.costs.cost_fields`) split the objective by term with
+:func:`flexcoord.clearing.costs.evaluate_dispatch` (the one implementation of that split) on the
+result's own problem and dispatch, so a total that is mostly penalties says so:
+``total_cost_eur = bid_cost_eur + shortfall_penalty_eur + violation_penalty_eur`` to the cent.
+``docs/results.md`` describes every field.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+from flexcoord.clearing.costs import DispatchCost, cost_fields, evaluate_dispatch
+from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.result import ClearingResult
+from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = ["result_document"]
+
+_OPTIONS_TOLERANCE_EUR = 0.01
 
 
 def _num(x: float, digits: int = 6) -> float | None:
     return round(float(x), digits) if math.isfinite(x) else None
 
 
-def result_document(result: ClearingResult) -> dict[str, Any]:
-    """Awards, need coverage, rejections, binding limits, AC check, costs and solver stats."""
+def _cost(result: ClearingResult, options: ClearingOptions | None) -> DispatchCost:
+    """The result's dispatch priced by term; the options must be the clearing's (checked against
+    the result's own procurement plus penalty cost)."""
+    cost = evaluate_dispatch(result.problem, result.slot_accepted_mw, options)
+    expected = result.procurement_cost_eur + result.penalty_cost_eur
+    if abs(cost.total_eur - expected) > _OPTIONS_TOLERANCE_EUR + 1e-9 * abs(expected):
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="options",
+                    value=f"{cost.total_eur:.2f} €",
+                    message=f"price the result at {cost.total_eur:.2f} € but it cost "
+                    f"{expected:.2f} €: pass the options the market was cleared with",
+                )
+            ]
+        )
+    return cost
+
+
+def result_document(
+    result: ClearingResult,
+    *,
+    options: ClearingOptions | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Awards, need coverage, rejections, binding limits, AC check, costs and solver stats.
+
+    Args:
+        result: the clearing result.
+        options: the options the market was cleared with (default ``ClearingOptions()``); their
+            penalty prices split the cost by term.
+        provenance: :func:`flexcoord.provenance.provenance`, put first as ``"provenance"``.
+
+    Raises:
+        InvalidInputError: ``options`` price the result differently from the clearing (other
+            penalty prices).
+    """
     s = result.stats
     ac = result.ac
-    return {
+    head: dict[str, Any] = {} if provenance is None else {"provenance": dict(provenance)}
+    return head | {
         "pricing": str(result.pricing),
         "canonical_hash": result.canonical_hash(),
+        **cost_fields(_cost(result, options)),
         "objective_eur": _num(result.objective_eur, 2),
         "procurement_cost_eur": _num(result.procurement_cost_eur, 2),
         "penalty_cost_eur": _num(result.penalty_cost_eur, 2),

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing import AcChecker, AcFlows, ClearingOptions, ClearingProblem, ClearingResult
 from flexcoord.clearing.ac import PgmAcCheck
+from flexcoord.clearing.costs import cost_fields
 from flexcoord.clearing.market import GridMap, build_problem, clear
 from flexcoord.coordination.aggregation import DsoLinearModel
 from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
@@ -43,6 +44,7 @@ from flexcoord.coordination.inputs import CoordinationInput, GridViews
 from flexcoord.coordination.interface import InterfaceOffers, build_interface_offers, dso_models
 from flexcoord.coordination.ledger import ClearingLedger, root_of
 from flexcoord.domain import Bid, Direction, Need, OperatorRole, ProductKind, Technology
+from flexcoord.progress import Progress, ProgressCounter
 
 __all__ = [
     "JointModel",
@@ -64,7 +66,12 @@ _RENEWABLE = frozenset({Technology.PV, Technology.WIND, Technology.HYDRO, Techno
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketRun:
-    """One sub-market of a scheme run."""
+    """One sub-market of a scheme run.
+
+    ``offered`` holds the bids cleared (under the market's ids, aggregated interface offers
+    included), so a report can name each award's resource and FSP; ``result`` is the market's
+    own clearing result (its awards before conflict handling).
+    """
 
     id: str
     buyer_ids: tuple[str, ...]
@@ -74,6 +81,7 @@ class MarketRun:
     bids_forwarded: int
     result: ClearingResult
     accepted_mw: dict[Key, float]  # (root bid id, MTU label) → MW
+    offered: tuple[Bid, ...] = ()
 
     @property
     def solver_s(self) -> float:
@@ -208,19 +216,27 @@ def run_scheme(
     joint: JointModel | None = None,
     options: ClearingOptions | None = None,
     ac_check: bool = True,
+    progress: Progress | None = None,
 ) -> SchemeOutcome:
     """Run one scheme on one scenario (see the module docstring).
 
     With ``ac_check`` the final dispatch (and the DSO markets' dispatch alone) are verified in AC
     with power-grid-model: the KPIs then carry the residual AC violations on the TSO and DSO grids
     and the AC DSO violations caused by TSO activations.
+
+    ``progress`` (:mod:`flexcoord.progress`) is called as each step starts: every planned
+    sub-market (``"clearing market dso:<operator>"``, stage ``"market"``), the pricing on the
+    joint problem (``"evaluation"``) and, with ``ac_check``, the AC check (``"ac-check"``).
     """
     start = time.perf_counter()
     joint = joint or JointModel.of(scenario)
     options = options or default_options()
     run = SchemeRun(config, scenario, joint, options)
+    counter = ProgressCounter(progress, total=run.planned_markets() + 1 + int(ac_check))
+    run.counter = counter
     run.execute()
     accepted, conflicts = run.resolve()
+    counter.step("evaluation", "pricing the dispatch on the joint problem")
     cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, accepted), options)
     outcome_markets = tuple(run.markets)
     without_tso = {
@@ -234,6 +250,7 @@ def run_scheme(
         scenario, joint, outcome_markets, accepted, conflicts, cost, run.forwarded, caused
     )
     if ac_check:
+        counter.step("ac-check", "checking the dispatch in AC")
         final = ac_violation_mwh(scenario, joint, accepted)
         dso_only = ac_violation_mwh(scenario, joint, without_tso)
         kpis["ac_violation_mwh"] = final
@@ -284,6 +301,7 @@ class SchemeRun:
         self.tso_areas = tuple(a for t in self.tso_ids for a in scenario.areas_of(t))
         self.area_operator = {a.id: a.operator_id for a in scenario.register.areas}
         self.bids_by_id = {b.id: b for b in scenario.bids}
+        self.counter = ProgressCounter(None, total=0)
 
     # --- selections -------------------------------------------------------------------------------
     def traded(self, product_id: str) -> bool:
@@ -304,6 +322,13 @@ class SchemeRun:
     def bids_in(self, areas: Sequence[str]) -> tuple[Bid, ...]:
         wanted = set(areas)
         return tuple(b for b in self.bids if self.joint.bid_area[root_of(b.id)] in wanted)
+
+    def planned_markets(self) -> int:
+        """How many sub-markets :meth:`execute` opens (each reported to :attr:`counter`)."""
+        c = self.config
+        if c.market_model == MarketModel.COMMON:
+            return 1
+        return (len(self.dso_ids) if c.dso_buys else 0) + int(c.tso_buys)
 
     def key(self, market_id: str) -> str:
         """The ledger's id of a market of this run (the chain's round prefix + ``market_id``)."""
@@ -332,6 +357,7 @@ class SchemeRun:
         """Clear one sub-market; with ``offers``, its aggregated interface bids are expanded back
         to the forwarded bids behind them before the ledger records them. A market with neither
         needs nor bids (of the products the scheme trades) does not run: ``None``."""
+        self.counter.step("market", f"clearing market {self.key(market_id)}")
         needs = self.needs_of(buyer_ids)
         bids = [b for b in bids if self.traded(b.product_id)]
         if not needs and not bids and (offers is None or not offers.bids):
@@ -369,6 +395,7 @@ class SchemeRun:
             bids_forwarded=forwarded,
             result=result,
             accepted_mw={(root_of(b), t): v for (b, t), v in accepted.items()},
+            offered=tuple(bids),
         )
         self.markets.append(run)
         return run
@@ -661,7 +688,8 @@ def scheme_kpis(
     forwarded: int,
     dso_caused_by_tso_mwh: float,
 ) -> dict[str, Any]:
-    """The KPIs of one run (all energies in MWh, money in €)."""
+    """The KPIs of one run (all energies in MWh, money in €); the cost terms are
+    :func:`~flexcoord.clearing.costs.cost_fields` of ``cost``."""
     p = joint.problem
     dur = dict(zip(p.mtu_labels, p.mtu_duration_h.tolist(), strict=True))
     bids = {b.id: b for b in scenario.bids}
@@ -697,9 +725,7 @@ def scheme_kpis(
         units = scenario.register.units_of(bid.resource_id)
         if bid.direction == Direction.DOWN and all(u.technology in _RENEWABLE for u in units):
             curtailed_res += mw * dur[t]
-    return {
-        "total_cost_eur": cost.total_eur,
-        "bid_cost_eur": cost.bid_cost_eur,
+    return cost_fields(cost) | {
         "procurement_eur": dict(sorted(procurement.items())),
         "shortfall_mwh": dict(sorted(shortfall.items())),
         "activated_mwh": activated,

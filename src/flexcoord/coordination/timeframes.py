@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from flexcoord.clearing import ClearingOptions
+from flexcoord.clearing.costs import cost_fields
 from flexcoord.coordination.config import MarketModel, SchemeConfig
 from flexcoord.coordination.conflicts import Conflict
 from flexcoord.coordination.evaluation import DispatchCost, evaluate_dispatch, slot_vector
@@ -75,6 +76,7 @@ from flexcoord.coordination.runner import (
 )
 from flexcoord.domain import Bid, MtuQuantity, Need, OperatorRole, Product, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.progress import Progress, ProgressCounter
 
 __all__ = [
     "ChainOutcome",
@@ -254,8 +256,13 @@ def run_chain(
     *,
     options: ClearingOptions | None = None,
     ac_check: bool = True,
+    progress: Progress | None = None,
 ) -> ChainOutcome:
     """Run ``config`` over every round of ``chain`` it has (see the module docstring).
+
+    ``progress`` (:mod:`flexcoord.progress`) is called as each round the scheme runs starts
+    (stage ``"round"``, ``"round intraday (product p-id)"``), then before the activation
+    dispatch is priced and AC-checked (``"evaluation"``).
 
     Raises:
         InvalidInputError: a round's new bid submitted after the round's gate closure (every such
@@ -271,6 +278,8 @@ def run_chain(
     start = time.perf_counter()
     options = options or default_options()
     _check_late_bids(chain)
+    runs = sum(1 for r in chain.rounds if r.timeframe in config.timeframes)
+    counter = ProgressCounter(progress, total=runs + 1)
     register = chain.base.register
     ledger = ClearingLedger()
     pool: list[Bid] = []  # every bid offered so far, in its latest version
@@ -297,6 +306,7 @@ def run_chain(
             pool += new
             pending[sub.kind] += sub.needs
             continue
+        counter.step("round", f"round {sub.timeframe} (product {sub.product_id})")
         product = register.product(sub.product_id)
         carried = tuple(_retarget_need(n, product) for n in pending.pop(sub.kind, []))
         needs = (*carried, *sub.needs)
@@ -379,6 +389,7 @@ def run_chain(
         activation_needs += [
             _retarget_need(n, product) for n in pending.get(RoundKind.ACTIVATION, [])
         ]
+    counter.step("evaluation", "pricing the activation dispatch on the joint problem")
     cost, ac = _evaluate(chain, activation_needs, activation_bids, activation, options, ac_check)
     kpis = _chain_kpis(
         rounds, availability, availability_eur, activation, cost, obligated, unprocured_mw
@@ -556,12 +567,15 @@ def _chain_kpis(
     obligated: int,
     unprocured_mw: float,
 ) -> dict[str, Any]:
-    """The chain's KPIs (MW summed over MTUs; MWh; €)."""
+    """The chain's KPIs (MW summed over MTUs; MWh; €): the cost terms of
+    :func:`~flexcoord.clearing.costs.cost_fields` (activation dispatch plus availability
+    payments), ``activation_cost_eur`` the activation dispatch's whole yardstick cost (the total
+    without the availability payments)."""
     shortfall = sum(cost.shortfall_mwh.values())
-    return {
-        "total_cost_eur": cost.total_eur + availability_eur,
-        "activation_cost_eur": cost.total_eur,
-        "availability_payment_eur": availability_eur,
+    costs = cost_fields(cost, availability_eur)
+    activation_eur = round(costs["total_cost_eur"] - costs["availability_payment_eur"], 2)
+    return costs | {
+        "activation_cost_eur": activation_eur,
         "availability_mw": sum(availability.values()),
         "activated_mw": sum(activation.values()),
         "activation_shortfall_mwh": shortfall,

@@ -5,13 +5,20 @@ plain dicts (JSON-ready, one row per scheme, the same columns in every row), sor
 order, with the cheapest run(s) marked. :func:`comparison_frame` is the same table as a pandas
 DataFrame indexed by scheme id. The CLI (``flexcoord coordinate``), the benchmark and the service
 all read the table from here, so a KPI has one name and one definition everywhere
-(``docs/coordination.md``, section *KPIs*).
+(``docs/coordination.md``, section *KPIs*; ``docs/results.md`` for every document and table).
+
+:func:`scheme_document` is one run in detail, with the per-bid awards of every sub-market,
+the final dispatch and the coverage of the needs; :func:`comparison_document` puts the table and
+those documents together. :func:`chain_rows` and :func:`chain_document` do the same for runs over
+a timeframe chain (:func:`~flexcoord.coordination.timeframes.run_chain`).
 
 Columns (energies in MWh, money in €, times in s):
 
 - ``scheme``, ``title``, ``market_model``, ``allocation``, ``dso_grid_in_tso_market``;
-- ``total_cost_eur`` (joint-objective cost: bids + priced shortfall + violation penalties),
-  ``bid_cost_eur``;
+- ``total_cost_eur`` (joint-objective cost) = ``bid_cost_eur`` + ``shortfall_penalty_eur`` +
+  ``violation_penalty_eur`` (to the cent), the latter split into
+  ``violation_penalty_<kind>_eur`` for kind in branch, voltage, interface, balance;
+  ``penalty_share`` (penalties / total, ``None`` for a zero total);
 - ``procurement_<buyer>_eur`` and ``shortfall_<buyer>_mwh`` for every buyer of any run (0 where a
   run has none);
 - ``activated_mwh``, ``forwarded_bids``, ``residual_violation_tso_mwh``,
@@ -27,20 +34,35 @@ Columns (energies in MWh, money in €, times in s):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from flexcoord.clearing.costs import VIOLATION_KINDS
+from flexcoord.coordination.inputs import CoordinationInput
+from flexcoord.coordination.ledger import root_of
 from flexcoord.coordination.presets import PRESETS
-from flexcoord.coordination.runner import SchemeOutcome
+from flexcoord.coordination.runner import MarketRun, SchemeOutcome
+from flexcoord.coordination.timeframes import ChainOutcome, TimeframeChain
+from flexcoord.domain import Bid
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "CONFLICT_KINDS",
+    "award_rows",
     "buyers_of",
+    "chain_comparison_document",
+    "chain_document",
+    "chain_rows",
+    "comparison_document",
     "comparison_frame",
     "comparison_rows",
+    "cost_columns",
+    "coverage_rows",
+    "dispatch_rows",
+    "scenario_summary",
     "scheme_document",
 ]
 
@@ -56,6 +78,24 @@ def buyers_of(outcomes: Iterable[SchemeOutcome]) -> tuple[str, ...]:
     for o in outcomes:
         found |= set(o.kpis["procurement_eur"]) | set(o.kpis["shortfall_mwh"])
     return tuple(sorted(found))
+
+
+def cost_columns(kpis: Mapping[str, Any]) -> dict[str, Any]:
+    """The cost fields of a KPI dict (:func:`~flexcoord.clearing.costs.cost_fields`) as flat
+    columns: the per-kind violation penalties become ``violation_penalty_<kind>_eur``."""
+    out: dict[str, Any] = {
+        "total_cost_eur": float(kpis["total_cost_eur"]),
+        "bid_cost_eur": float(kpis["bid_cost_eur"]),
+    }
+    if "availability_payment_eur" in kpis:
+        out["availability_payment_eur"] = float(kpis["availability_payment_eur"])
+    out["shortfall_penalty_eur"] = float(kpis["shortfall_penalty_eur"])
+    out["violation_penalty_eur"] = float(kpis["violation_penalty_eur"])
+    by_kind = kpis["violation_penalty_by_kind_eur"]
+    for kind in VIOLATION_KINDS:
+        out[f"violation_penalty_{kind}_eur"] = float(by_kind[kind])
+    out["penalty_share"] = kpis["penalty_share"]
+    return out
 
 
 def _ordered(outcomes: Sequence[SchemeOutcome]) -> list[SchemeOutcome]:
@@ -90,9 +130,7 @@ def comparison_rows(outcomes: Sequence[SchemeOutcome]) -> list[dict[str, Any]]:
             "market_model": str(c.market_model),
             "allocation": str(c.allocation),
             "dso_grid_in_tso_market": str(c.dso_grid_in_tso_market),
-            "total_cost_eur": float(k["total_cost_eur"]),
-            "bid_cost_eur": float(k["bid_cost_eur"]),
-        }
+        } | cost_columns(k)
         for buyer in buyers:
             row[f"procurement_{buyer}_eur"] = float(k["procurement_eur"].get(buyer, 0.0))
         for buyer in buyers:
@@ -143,10 +181,122 @@ def comparison_frame(outcomes: Sequence[SchemeOutcome]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows).set_index("scheme")
 
 
-def scheme_document(outcome: SchemeOutcome) -> dict[str, Any]:
-    """One run in detail (JSON-ready): config, KPIs, sub-markets and conflicts."""
-    c = outcome.config
+def _num(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+def _offered_by_root(markets: Sequence[MarketRun]) -> dict[str, Bid]:
+    """The bids offered to any of ``markets``, by root id (the first offer wins)."""
+    out: dict[str, Bid] = {}
+    for m in markets:
+        for b in m.offered:
+            out.setdefault(root_of(b.id), b)
+    return out
+
+
+def award_rows(
+    markets: Sequence[MarketRun], *, timeframe: str | None = None
+) -> list[dict[str, Any]]:
+    """Every award of every sub-market as its clearing result has it (before conflict handling),
+    in market order then (bid id, MTU): market, buyers, bid (and root bid when forwarded),
+    resource, FSP, MTU start, direction, MW, price and payment. Aggregated interface offers
+    appear under their virtual unit; the bids behind them are in :func:`dispatch_rows`."""
+    rows: list[dict[str, Any]] = []
+    for m in markets:
+        offered = {b.id: b for b in m.offered}
+        for a in m.result.awards():
+            bid = offered.get(a.bid_id)
+            root = root_of(a.bid_id)
+            row: dict[str, Any] = {} if timeframe is None else {"timeframe": timeframe}
+            rows.append(
+                row
+                | {
+                    "market_id": m.id,
+                    "buyer_ids": list(m.buyer_ids),
+                    "bid_id": a.bid_id,
+                    "root_bid_id": root if root != a.bid_id else None,
+                    "resource_id": None if bid is None else bid.resource_id,
+                    "fsp_id": None if bid is None else bid.fsp_id,
+                    "mtu": a.mtu,
+                    "direction": None if bid is None else str(bid.direction),
+                    "quantity_mw": _num(a.quantity_mw),
+                    "price_eur_per_mwh": _num(a.price_eur_per_mwh, 4),
+                    "payment_eur": _num(a.payment_eur, 4),
+                }
+            )
+    return rows
+
+
+def dispatch_rows(
+    markets: Sequence[MarketRun], accepted_mw: Mapping[tuple[str, str], float]
+) -> list[dict[str, Any]]:
+    """The final dispatch (after conflict handling, aggregated offers expanded to the bids behind
+    them) per root bid and MTU, sorted: root bid, resource, FSP, MTU start, direction, MW."""
+    bids = _offered_by_root(markets)
+    rows = []
+    for (root, mtu), mw in sorted(accepted_mw.items()):
+        bid = bids.get(root)
+        rows.append(
+            {
+                "root_bid_id": root,
+                "resource_id": None if bid is None else bid.resource_id,
+                "fsp_id": None if bid is None else bid.fsp_id,
+                "mtu": mtu,
+                "direction": None if bid is None else str(bid.direction),
+                "dispatched_mw": _num(mw),
+            }
+        )
+    return rows
+
+
+def coverage_rows(
+    markets: Sequence[MarketRun], *, timeframe: str | None = None
+) -> list[dict[str, Any]]:
+    """Each need's coverage per MTU as the sub-market that served it cleared it (before conflict
+    handling; the KPIs' shortfall is the joint yardstick's)."""
+    rows: list[dict[str, Any]] = []
+    for m in markets:
+        for c in m.result.coverage():
+            row: dict[str, Any] = {} if timeframe is None else {"timeframe": timeframe}
+            rows.append(
+                row
+                | {
+                    "market_id": m.id,
+                    "need_id": c.need_id,
+                    "mtu": c.mtu,
+                    "required_mw": _num(c.required_mw),
+                    "covered_mw": _num(c.covered_mw),
+                    "shortfall_mw": _num(c.shortfall_mw),
+                    "cleared_price_eur_per_mwh": _num(c.cleared_price_eur_per_mwh, 4),
+                    "shortfall_reason": c.shortfall_reason or None,
+                }
+            )
+    return rows
+
+
+def _market_summary(m: MarketRun) -> dict[str, Any]:
     return {
+        "id": m.id,
+        "buyer_ids": list(m.buyer_ids),
+        "areas": list(m.areas),
+        "needs": m.needs,
+        "bids_offered": m.bids_offered,
+        "bids_forwarded": m.bids_forwarded,
+        "accepted_bids": len({bid for bid, _ in m.accepted_mw}),
+        "solver_s": m.solver_s,
+    }
+
+
+def scheme_document(
+    outcome: SchemeOutcome, *, provenance: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One run in detail (JSON-ready): config, KPIs, sub-markets, per-bid awards
+    (:func:`award_rows`), final dispatch (:func:`dispatch_rows`), need coverage
+    (:func:`coverage_rows`) and conflicts; with ``provenance``
+    (:func:`flexcoord.provenance.provenance`) first, as ``"provenance"``."""
+    c = outcome.config
+    head: dict[str, Any] = {} if provenance is None else {"provenance": dict(provenance)}
+    return head | {
         "scheme": c.id,
         "title": c.title,
         "market_model": str(c.market_model),
@@ -154,19 +304,10 @@ def scheme_document(outcome: SchemeOutcome) -> dict[str, Any]:
         "tso_access_to_ders": c.tso_access_to_ders,
         "dso_grid_in_tso_market": str(c.dso_grid_in_tso_market),
         "kpis": outcome.kpis,
-        "markets": [
-            {
-                "id": m.id,
-                "buyer_ids": list(m.buyer_ids),
-                "areas": list(m.areas),
-                "needs": m.needs,
-                "bids_offered": m.bids_offered,
-                "bids_forwarded": m.bids_forwarded,
-                "accepted_bids": len({bid for bid, _ in m.accepted_mw}),
-                "solver_s": m.solver_s,
-            }
-            for m in outcome.markets
-        ],
+        "markets": [_market_summary(m) for m in outcome.markets],
+        "awards": award_rows(outcome.markets),
+        "dispatch": dispatch_rows(outcome.markets, outcome.accepted_mw),
+        "coverage": coverage_rows(outcome.markets),
         "conflicts": [
             {
                 "kind": str(x.kind),
@@ -182,4 +323,147 @@ def scheme_document(outcome: SchemeOutcome) -> dict[str, Any]:
         ],
         "wall_s": outcome.wall_s,
         "solver_s": outcome.solver_s,
+    }
+
+
+def scenario_summary(scenario: CoordinationInput) -> dict[str, Any]:
+    """The scenario in a few figures (JSON-ready): name, grid, MTUs and span, needs per buyer,
+    bids, tightened branches, safety margin, whether voltages are monitored."""
+    s = scenario
+    buyers: dict[str, int] = {}
+    for n in s.needs:
+        buyers[n.buyer_id] = buyers.get(n.buyer_id, 0) + 1
+    return {
+        "name": s.name,
+        "grid": str(s.grid.code),
+        "mtus": len(s.intervals),
+        "start": s.intervals[0].start.isoformat(),
+        "end": s.intervals[-1].end.isoformat(),
+        "needs_per_buyer": dict(sorted(buyers.items())),
+        "bids": len(s.bids),
+        "tightened_branches": len(s.limit_overrides_mw),
+        "safety_margin": s.safety_margin,
+        "voltages": s.voltages,
+    }
+
+
+def comparison_document(
+    outcomes: Sequence[SchemeOutcome],
+    *,
+    scenario: CoordinationInput | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The comparison of several runs on one scenario (JSON-ready): ``provenance`` and
+    ``scenario`` (:func:`scenario_summary`) when given, ``buyers``, ``comparison``
+    (:func:`comparison_rows`) and ``schemes`` (:func:`scheme_document` of each run, in the
+    table's order)."""
+    rows = comparison_rows(outcomes)
+    by_id = {o.config.id: o for o in outcomes}
+    head: dict[str, Any] = {} if provenance is None else {"provenance": dict(provenance)}
+    if scenario is not None:
+        head["scenario"] = scenario_summary(scenario)
+    return head | {
+        "buyers": list(buyers_of(outcomes)),
+        "comparison": rows,
+        "schemes": [scheme_document(by_id[r["scheme"]]) for r in rows],
+    }
+
+
+def chain_rows(outcomes: Sequence[ChainOutcome]) -> list[dict[str, Any]]:
+    """One flat row per scheme run over a timeframe chain, in the order given: ``scheme``,
+    ``timeframes_run`` / ``timeframes_skipped`` (``;``-joined), the cost columns
+    (:func:`cost_columns`, availability payments included), ``activation_cost_eur``,
+    ``availability_mw``, ``activated_mw`` (MW summed over MTUs), ``activation_shortfall_mwh``,
+    ``capacity_not_procured_mw``, ``obligated_bids``, ``forwarded_bids``, ``rounds``,
+    ``markets``, ``wall_s``."""
+    rows = []
+    for o in outcomes:
+        k = o.kpis
+        rows.append(
+            {
+                "scheme": o.config.id,
+                "timeframes_run": ";".join(str(r.sub_market.timeframe) for r in o.rounds),
+                "timeframes_skipped": ";".join(str(t) for t in o.skipped),
+            }
+            | cost_columns(k)
+            | {
+                key: k[key]
+                for key in (
+                    "activation_cost_eur",
+                    "availability_mw",
+                    "activated_mw",
+                    "activation_shortfall_mwh",
+                    "capacity_not_procured_mw",
+                    "obligated_bids",
+                    "forwarded_bids",
+                    "rounds",
+                    "markets",
+                )
+            }
+            | {"wall_s": o.wall_s}
+        )
+    return rows
+
+
+def chain_document(
+    outcome: ChainOutcome, *, provenance: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One run over a timeframe chain in detail (JSON-ready): KPIs, and per round its KPIs,
+    sub-markets, awards (:func:`award_rows` with a ``timeframe`` field) and coverage; the
+    physical dispatch (activation rounds' awards after conflicts, :func:`dispatch_rows`)."""
+    c = outcome.config
+    head: dict[str, Any] = {} if provenance is None else {"provenance": dict(provenance)}
+    markets = [m for r in outcome.rounds for m in r.markets]
+    return head | {
+        "scheme": c.id,
+        "title": c.title,
+        "timeframes_skipped": [str(t) for t in outcome.skipped],
+        "kpis": {k: v for k, v in outcome.kpis.items() if k != "round_kpis"},
+        "rounds": [
+            {
+                "timeframe": str(r.sub_market.timeframe),
+                "product_id": r.sub_market.product_id,
+                "kind": str(r.sub_market.kind),
+                "gate_closure_at": r.sub_market.gate_closure_at.isoformat(),
+                "kpis": r.kpis,
+                "markets": [_market_summary(m) for m in r.markets],
+                "awards": award_rows(r.markets, timeframe=str(r.sub_market.timeframe)),
+                "coverage": coverage_rows(r.markets, timeframe=str(r.sub_market.timeframe)),
+                "conflicts": len(r.conflicts),
+            }
+            for r in outcome.rounds
+        ],
+        "dispatch": dispatch_rows(markets, outcome.activation_mw),
+        "wall_s": outcome.wall_s,
+    }
+
+
+def chain_comparison_document(
+    chain: TimeframeChain,
+    outcomes: Sequence[ChainOutcome],
+    *,
+    provenance: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Several schemes over one timeframe chain (JSON-ready): ``provenance`` when given,
+    ``chain`` (name, bids, and per round its timeframe, product, kind, gate closure, needs and
+    new bids), ``comparison`` (:func:`chain_rows`) and ``schemes`` (:func:`chain_document`)."""
+    head: dict[str, Any] = {} if provenance is None else {"provenance": dict(provenance)}
+    return head | {
+        "chain": {
+            "name": chain.base.name,
+            "bids": len(chain.base.bids),
+            "rounds": [
+                {
+                    "timeframe": str(r.timeframe),
+                    "product_id": r.product_id,
+                    "kind": str(r.kind),
+                    "gate_closure_at": r.gate_closure_at.isoformat(),
+                    "needs": len(r.needs),
+                    "new_bids": len(chain.new_bids(r)),
+                }
+                for r in chain.rounds
+            ],
+        },
+        "comparison": chain_rows(outcomes),
+        "schemes": [chain_document(o) for o in outcomes],
     }
