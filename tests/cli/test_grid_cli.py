@@ -47,7 +47,8 @@ def test_grid_assess_json_and_violations_csv(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["totals"]["steps"] == 2880
-    assert set(data) == {"totals", "summary"}  # the per-step table goes to the CSV
+    assert set(data) == {"provenance", "totals", "summary"}  # the per-step table goes to the CSV
+    assert data["provenance"]["grid"] == "1-MV-rural--0-sw"
     table = pd.read_csv(csv)
     assert {"time", "asset", "area", "operator", "kind", "value", "limit"} <= set(table.columns)
     assert len(table) == sum(row["steps"] for row in data["summary"])

@@ -129,8 +129,10 @@ def _csv_folder(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             if "location" in obj:
                 loc = obj["location"]
                 base["location_kind"] = loc["kind"]
-                base["location"] = loc.get("area_id") or loc.get("coupling_point_id") or ";".join(
-                    str(b) for b in loc.get("bus_ids", [])
+                base["location"] = (
+                    loc.get("area_id")
+                    or loc.get("coupling_point_id")
+                    or ";".join(str(b) for b in loc.get("bus_ids", []))
                 )
             for q in obj["quantities"]:
                 rows.append({**base, **q})
@@ -231,7 +233,9 @@ def test_random_option_sets_never_crash_the_cli(
     # exit 2 from the option parser names the option; from flexcoord, the option or the file
     assert res.exit_code in (0, 2), f"{args}: exit {res.exit_code}: {res.output[-2000:]}"
     if res.exit_code == 2:
-        named = [n for n, _ in options] + flags + ["MARKET_FILE", "market.json", "--preset"]
+        named = (
+            [n for n, _ in options] + flags + ["MARKET_FILE", "market.json", "--preset", "--grid"]
+        )
         assert any(n in res.output for n in named), (args, res.output[-2000:])
 
 

@@ -10,8 +10,10 @@ from rich.console import Console
 
 from flexcoord.cli.edge import (
     OutputFile,
+    OutputFolder,
     OutputFormat,
     check,
+    command_line,
     emit,
     format_output,
     int_range,
@@ -19,6 +21,7 @@ from flexcoord.cli.edge import (
     option_issue,
     output_issues,
     resolve_grid,
+    stderr,
 )
 from flexcoord.cli.output import Column, print_table
 from flexcoord.errors import Issue
@@ -54,6 +57,7 @@ def area_issues(
 
 
 def _clear(
+    ctx: typer.Context,
     market: MarketFile,
     market_file: Path,
     grid: GridModel,
@@ -94,7 +98,15 @@ def _clear(
         gate_closure_at=market.gate_closure_at,
         ac_checker=PgmAcCheck(grid, gc) if ac_iterations is not None else None,
     )
-    return result_document(result)
+    from flexcoord.provenance import provenance
+
+    return result_document(
+        result,
+        options=options,
+        provenance=provenance(
+            grid_code=grid.code, input_path=market_file, command=command_line(ctx)
+        ),
+    )
 
 
 def _f(digits: int) -> Any:
@@ -149,12 +161,15 @@ def _summary(console: Console, doc: dict[str, Any]) -> None:
         for v in ac["violations"][:20]:
             console.print(f"  - {v}")
     console.print(
-        f"cost: procurement {doc['procurement_cost_eur']:.2f} €, penalties "
-        f"{doc['penalty_cost_eur']:.2f} €; {len(doc['rejections'])} bids rejected"
+        f"cost: total {doc['total_cost_eur']:.2f} € = bids {doc['bid_cost_eur']:.2f} € + "
+        f"shortfall penalty {doc['shortfall_penalty_eur']:.2f} € + violation penalty "
+        f"{doc['violation_penalty_eur']:.2f} € ({100 * doc['penalty_share']:.1f} % penalties); "
+        f"{len(doc['rejections'])} bids rejected"
     )
 
 
 def clear(
+    ctx: typer.Context,
     market_file: Annotated[
         Path,
         typer.Argument(
@@ -192,12 +207,21 @@ def clear(
         OutputFormat,
         typer.Option("--format", help="stdout: summary tables, awards as CSV, or the document."),
     ] = OutputFormat.TABLE,
+    tables: Annotated[
+        Path | None,
+        typer.Option(
+            "--tables",
+            help="Write awards, needs, rejections, binding limits and costs as CSV and Parquet "
+            "files into this folder.",
+        ),
+    ] = None,
 ) -> None:
     """Clear a market file on a grid: needs, accepted bids, binding limits and the AC check."""
     from flexcoord.grid.model import load_grid
     from flexcoord.schemas import load_market_file
 
     out = OutputFile.parse("--json", json_out)
+    folder = OutputFolder.parse("--tables", tables)
     canonical, grid_issue = resolve_grid("--grid", grid, needs_profiles=False)
     check(
         [
@@ -207,7 +231,7 @@ def clear(
             else option_issue("--pricing", pricing, f"must be one of {list(_PRICING)}"),
             int_range("--ac-iterations", ac_iterations, 0, 20),
             int_range("--profile-start-step", profile_start_step, 0),
-            *output_issues([out, format_output(output_format)]),
+            *output_issues([out, folder, format_output(output_format)]),
         ]
     )
     market = load_market_file(market_file)
@@ -222,6 +246,7 @@ def clear(
     else:
         check(area_issues(model, market.areas, option=None, source=str(market_file)))
     doc = _clear(
+        ctx,
         market,
         market_file,
         model,
@@ -230,4 +255,9 @@ def clear(
         step,
         area or market.areas,
     )
+    if folder is not None:
+        from flexcoord.simulation.tables import clearing_tables, write_tables
+
+        paths = write_tables(clearing_tables(doc), folder.path)
+        stderr().print(f"tables written to {folder.path}: {', '.join(p.name for p in paths)}")
     emit(doc, doc["awards"], out, output_format, lambda console: _summary(console, doc))

@@ -8,6 +8,7 @@ SimBench grid, or — without a file — the seeded demo scenario of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,8 +19,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flexcoord.cli.edge import (
     OutputFile,
+    OutputFolder,
     OutputFormat,
     check,
+    command_line,
     emit,
     exclusive,
     format_output,
@@ -32,6 +35,7 @@ from flexcoord.cli.edge import (
 )
 from flexcoord.cli.output import Column, print_table
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.progress import ProgressEvent
 
 if TYPE_CHECKING:
     from flexcoord.coordination.config import SchemeConfig
@@ -170,6 +174,47 @@ def _demo_kwargs(n_bids: int | None, seed: int | None, n_mtu: int | None) -> dic
     return kwargs
 
 
+class _SchemeProgress:
+    """Two bars on stderr: the schemes, and the steps of the running one (the API's
+    :class:`~flexcoord.progress.ProgressEvent`)."""
+
+    def __init__(self, n_schemes: int) -> None:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+        )
+        self._bar = Progress(*columns, console=stderr(), transient=True)
+        self._schemes = self._bar.add_task("schemes", total=n_schemes)
+        self._steps = self._bar.add_task("", total=None)
+        self._started = False
+
+    def __enter__(self) -> _SchemeProgress:
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
+
+    def scheme(self, scheme_id: str) -> Callable[[ProgressEvent], None]:
+        """The progress callback of one scheme's run; advances the scheme bar when it starts."""
+        if self._started:
+            self._bar.advance(self._schemes)
+        self._started = True
+        self._bar.update(self._schemes, description=scheme_id)
+
+        def step(event: ProgressEvent) -> None:
+            self._bar.update(
+                self._steps,
+                description=f"  {event.message}",
+                completed=event.step - 1,
+                total=event.total,
+            )
+
+        return step
+
+
 def _run_all(
     scenario: CoordinationInput, configs: tuple[SchemeConfig, ...], ac_check: bool
 ) -> list[SchemeOutcome]:
@@ -177,38 +222,13 @@ def _run_all(
 
     with loading("building the joint problem (the yardstick of every scheme)"):
         joint = JointModel.of(scenario)
-    outcomes = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} schemes"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=stderr(), transient=True) as bar:
-        task = bar.add_task("running", total=len(configs))
-        for config in configs:
-            bar.update(task, description=config.id)
-            outcomes.append(run_scheme(config, scenario, joint=joint, ac_check=ac_check))
-            bar.advance(task)
-    return outcomes
-
-
-def _scenario_summary(s: CoordinationInput) -> dict[str, Any]:
-    buyers: dict[str, int] = {}
-    for n in s.needs:
-        buyers[n.buyer_id] = buyers.get(n.buyer_id, 0) + 1
-    return {
-        "name": s.name,
-        "grid": str(s.grid.code),
-        "mtus": len(s.intervals),
-        "start": s.intervals[0].start.isoformat(),
-        "end": s.intervals[-1].end.isoformat(),
-        "needs_per_buyer": dict(sorted(buyers.items())),
-        "bids": len(s.bids),
-        "tightened_branches": len(s.limit_overrides_mw),
-        "safety_margin": s.safety_margin,
-        "voltages": s.voltages,
-    }
+    with _SchemeProgress(len(configs)) as bar:
+        return [
+            run_scheme(
+                config, scenario, joint=joint, ac_check=ac_check, progress=bar.scheme(config.id)
+            )
+            for config in configs
+        ]
 
 
 def _money(x: Any) -> str:
@@ -323,53 +343,18 @@ def _print_tables(out: Console, doc: dict[str, Any]) -> None:
 
 
 def _chain_document(
-    chain: Any, configs: tuple[SchemeConfig, ...], ac_check: bool
+    chain: Any, configs: tuple[SchemeConfig, ...], ac_check: bool, provenance: dict[str, Any]
 ) -> dict[str, Any]:
     """Every scheme over the seeded timeframe chain (``--timeframes``)."""
     from flexcoord.coordination.timeframes import run_chain
+    from flexcoord.simulation.report import chain_comparison_document
 
-    rows = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} schemes"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=stderr(), transient=True) as bar:
-        task = bar.add_task("running", total=len(configs))
-        for config in configs:
-            bar.update(task, description=config.id)
-            outcome = run_chain(config, chain, ac_check=ac_check)
-            bar.advance(task)
-            k = outcome.kpis
-            rows.append(
-                {
-                    "scheme": config.id,
-                    "timeframes_run": [str(r.sub_market.timeframe) for r in outcome.rounds],
-                    "timeframes_skipped": [str(t) for t in outcome.skipped],
-                    "obliges_activation_bid": config.availability_obliges_activation_bid,
-                    **{key: value for key, value in k.items() if key != "round_kpis"},
-                    "wall_s": outcome.wall_s,
-                }
-            )
-    return {
-        "chain": {
-            "name": chain.base.name,
-            "bids": len(chain.base.bids),
-            "rounds": [
-                {
-                    "timeframe": str(r.timeframe),
-                    "product_id": r.product_id,
-                    "kind": str(r.kind),
-                    "gate_closure_at": r.gate_closure_at.isoformat(),
-                    "needs": len(r.needs),
-                    "new_bids": len(chain.new_bids(r)),
-                }
-                for r in chain.rounds
-            ],
-        },
-        "comparison": rows,
-    }
+    with _SchemeProgress(len(configs)) as bar:
+        outcomes = [
+            run_chain(config, chain, ac_check=ac_check, progress=bar.scheme(config.id))
+            for config in configs
+        ]
+    return chain_comparison_document(chain, outcomes, provenance=provenance)
 
 
 _CHAIN_COLUMNS = [
@@ -414,6 +399,7 @@ _PRESET_COLUMNS = [
 
 
 def coordinate(
+    ctx: typer.Context,
     market_file: Annotated[
         Path | None,
         typer.Argument(
@@ -463,6 +449,14 @@ def coordinate(
         int | None,
         typer.Option(help="Market file: SimBench profile step of the first MTU (default: file's)."),
     ] = None,
+    tables: Annotated[
+        Path | None,
+        typer.Option(
+            "--tables",
+            help="Write the KPIs, awards, dispatch, coverage and conflicts as CSV and Parquet "
+            "files into this folder.",
+        ),
+    ] = None,
     timeframes: Annotated[
         bool,
         typer.Option(
@@ -474,6 +468,7 @@ def coordinate(
 ) -> None:
     """Run a scenario under a coordination scheme (--preset) or compare every scheme (--all)."""
     out = OutputFile.parse("--json", json_out)
+    folder = OutputFolder.parse("--tables", tables)
     stdout_format = format_output(output_format)
     if list_presets:
         check(
@@ -490,6 +485,7 @@ def coordinate(
                         "--mtus": n_mtu,
                         "--profile-start-step": profile_start_step,
                         "--timeframes": timeframes,
+                        "--tables": tables,
                     },
                     because="--list-presets only lists the presets",
                 ),
@@ -510,7 +506,11 @@ def coordinate(
     configs, scheme_issues = _schemes(preset_id, all_schemes)
     demo = market_file is None
     canonical, grid_issue = resolve_grid("--grid", grid, needs_profiles=demo)
-    issues: list[Issue | None] = [grid_issue, *scheme_issues, *output_issues([out, stdout_format])]
+    issues: list[Issue | None] = [
+        grid_issue,
+        *scheme_issues,
+        *output_issues([out, folder, stdout_format]),
+    ]
     if demo:
         issues += _demo_issues(n_bids, seed, n_mtu)
         if profile_start_step is not None:
@@ -540,7 +540,9 @@ def coordinate(
 
         with loading(f"building the seeded timeframe chain on {canonical}"):
             chain = build_timeframe_chain(canonical, **_demo_kwargs(n_bids, seed, n_mtu))
-        chain_doc = _chain_document(chain, configs, ac_check)
+        chain_doc = _chain_document(chain, configs, ac_check, _provenance(ctx, canonical, None))
+        if folder is not None:
+            _write_tables(chain_doc, folder)
         emit(
             chain_doc,
             chain_doc["comparison"],
@@ -556,18 +558,28 @@ def coordinate(
         return
 
     scenario = _scenario(market_file, canonical, n_bids, seed, n_mtu, profile_start_step)
-    from flexcoord.simulation.report import buyers_of, comparison_rows, scheme_document
+    from flexcoord.simulation.report import comparison_document
 
     outcomes = _run_all(scenario, configs, ac_check)
-    rows = comparison_rows(outcomes)
-    by_id = {o.config.id: o for o in outcomes}
-    doc = {
-        "scenario": _scenario_summary(scenario),
-        "buyers": list(buyers_of(outcomes)),
-        "comparison": rows,
-        "schemes": [scheme_document(by_id[r["scheme"]]) for r in rows],
-    }
-    emit(doc, rows, out, output_format, lambda console: _print_tables(console, doc))
+    doc = comparison_document(
+        outcomes, scenario=scenario, provenance=_provenance(ctx, canonical, market_file)
+    )
+    if folder is not None:
+        _write_tables(doc, folder)
+    emit(doc, doc["comparison"], out, output_format, lambda console: _print_tables(console, doc))
+
+
+def _provenance(ctx: typer.Context, grid_code: str, market_file: Path | None) -> dict[str, Any]:
+    from flexcoord.provenance import provenance
+
+    return provenance(grid_code=grid_code, input_path=market_file, command=command_line(ctx))
+
+
+def _write_tables(doc: dict[str, Any], folder: OutputFolder) -> None:
+    from flexcoord.simulation.tables import coordination_tables, write_tables
+
+    paths = write_tables(coordination_tables(doc), folder.path)
+    stderr().print(f"tables written to {folder.path}: {', '.join(p.name for p in paths)}")
 
 
 def _scenario(

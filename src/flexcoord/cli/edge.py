@@ -40,6 +40,7 @@ __all__ = [
     "OutputFormat",
     "check",
     "command",
+    "command_line",
     "emit",
     "format_output",
     "option_issue",
@@ -243,7 +244,8 @@ class OutputFile:
 
 @dataclass(frozen=True, slots=True)
 class OutputFolder:
-    """A folder an option writes several files into (created if its parent exists)."""
+    """A folder an option writes several files into (created if its parent exists); the files
+    are written by :func:`flexcoord.simulation.tables.write_tables`, all or nothing."""
 
     option: str
     path: Path
@@ -261,16 +263,6 @@ class OutputFolder:
         else:
             issue = _folder_issue(self.option, shown, self.path.parent)
         return [issue] if issue else []
-
-    def write(self, files: Mapping[str, bytes]) -> list[Path]:
-        """Write every file, each atomically, after all of them were rendered; the paths."""
-        self.path.mkdir(exist_ok=True)
-        written = []
-        for name, data in files.items():
-            target = self.path / name
-            write_atomic(target, data)
-            written.append(target)
-        return written
 
 
 def format_output(output_format: OutputFormat) -> OutputFile | None:
@@ -312,6 +304,22 @@ def output_issues(outputs: Sequence[OutputFile | OutputFolder | None]) -> list[I
     if len(on_stdout) > 1:
         found.append(option_issue(on_stdout[1], "-", f"and {on_stdout[0]} both write to stdout"))
     return found
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The running command in words, for a result's provenance: its path and the options given.
+
+    Example: ``flexcoord coordinate --grid=1-MV-rural--0-sw --all=True``.
+    """
+    given = []
+    for name, value in ctx.params.items():
+        if value is None or value is False or value == []:
+            continue
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name == "DEFAULT":
+            continue
+        given.append(f"--{name.replace('_', '-')}={value}")
+    return " ".join([ctx.command_path, *given])
 
 
 # --- the guard ---------------------------------------------------------------------------------

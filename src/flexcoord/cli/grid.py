@@ -15,6 +15,7 @@ from flexcoord.cli.edge import (
     OutputFormat,
     check,
     command,
+    command_line,
     emit,
     format_output,
     int_range,
@@ -51,6 +52,12 @@ FormatOpt = Annotated[
 TsoOpt = Annotated[
     float, typer.Option(help="Buses at or above this voltage (kV) form the TSO area.")
 ]
+
+
+def _provenance(ctx: typer.Context, code: str) -> dict[str, Any]:
+    from flexcoord.provenance import provenance
+
+    return {"provenance": provenance(grid_code=code, input_path=None, command=command_line(ctx))}
 
 
 def _tso_issue(value: float) -> Any:
@@ -96,6 +103,7 @@ def list_grids(
 @grid_app.command("info")
 @command
 def info(
+    ctx: typer.Context,
     code: CodeArg,
     json_out: JsonOpt = None,
     output_format: FormatOpt = OutputFormat.TABLE,
@@ -111,6 +119,7 @@ def info(
     )
     with loading(f"loading grid {canonical}"):
         data = GridModel.load(canonical, tso_min_vn_kv=tso_min_vn_kv).info()
+    document = {**_provenance(ctx, canonical), **data}
     area_rows = [
         {
             "id": a["id"],
@@ -144,7 +153,7 @@ def info(
             ],
         )
 
-    emit(data, area_rows, out, output_format, human)
+    emit(document, area_rows, out, output_format, human)
 
 
 def _fact(value: Any) -> str:
@@ -156,6 +165,7 @@ def _fact(value: Any) -> str:
 @grid_app.command("assess")
 @command
 def assess(
+    ctx: typer.Context,
     code: CodeArg,
     json_out: JsonOpt = None,
     output_format: FormatOpt = OutputFormat.TABLE,
@@ -204,7 +214,7 @@ def assess(
     if csv_out is not None:
         csv_out.write(result.violations.to_csv(index=False))
     summary_rows = [_row(r) for r in result.summary.to_dict(orient="records")]
-    document = result.to_dict(include_violations=False)
+    document = {**_provenance(ctx, canonical), **result.to_dict(include_violations=False)}
     emit(
         document,
         summary_rows,
