@@ -21,7 +21,7 @@ from flexcoord.domain.resources import Group
 from flexcoord.domain.time import QUARTER_HOUR, Interval, is_on_grid
 from flexcoord.domain.validation import IssueCollector
 from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_duration
 
 __all__ = ["market_issues", "validate_market"]
 
@@ -159,7 +159,8 @@ def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuanti
             is_on_grid(mq.interval, product.resolution),
             f"quantities[{i}].interval",
             str(mq.interval),
-            f"is not one MTU of product {product.id!r} (resolution {product.resolution})",
+            f"is not one MTU of product {product.id!r} "
+            f"(resolution {format_duration(product.resolution)})",
         )
 
 
@@ -268,7 +269,8 @@ def _check_bid(
             lead_time <= product.lead_time,
             "resource_id",
             bid.resource_id,
-            f"needs {lead_time} to activate, more than the product lead time {product.lead_time}",
+            f"needs {format_duration(lead_time)} to activate, more than the product lead time "
+            f"{format_duration(product.lead_time)}",
         )
     for i, mq in enumerate(bid.quantities):
         c.check(
@@ -297,7 +299,7 @@ def _check_bid(
         "submitted_at",
         bid.submitted_at,
         f"is after the product gate closure {gate.isoformat()} "
-        f"({product.gate_closure_before_delivery} before delivery)",
+        f"({format_duration(product.gate_closure_before_delivery)} before delivery)",
     )
     if product.kind.has_availability:
         c.check(
@@ -386,7 +388,7 @@ def market_span(
         Traceback (most recent call last):
         ...
         flexcoord.errors.InvalidInputError: 1 invalid input issue:
-          - Market 'empty.json': needs/bids=0 hold no MTU
+          - empty.json: holds no need or bid with an MTU
     """
     starts = [q.interval.start for n in needs for q in n.quantities]
     starts += [q.interval.start for b in bids for q in b.quantities]
@@ -394,11 +396,12 @@ def market_span(
         raise InvalidInputError(
             [
                 Issue(
-                    kind="Market",
-                    object_id=source,
-                    field="needs/bids",
-                    value=0,
-                    message="hold no MTU",
+                    kind="",
+                    object_id="",
+                    field="",
+                    value=NO_VALUE,
+                    message="holds no need or bid with an MTU",
+                    source=source,
                 )
             ]
         )
