@@ -30,12 +30,13 @@ __all__ = [
     "format_value",
 ]
 
-#: Longest value (and id, field, source) an issue prints; longer ones are cut with an ellipsis.
+#: Longest value an issue prints (ids and fields: 48, paths: 160); longer ones end in an ellipsis.
 MAX_VALUE_CHARS: Final = 80
 #: Issues an :class:`InvalidInputError` message lists; the rest are counted (all are in ``issues``).
 MAX_PRINTED_ISSUES: Final = 100
 _MAX_NAME_CHARS: Final = 48
-_MAX_MESSAGE_CHARS: Final = 160
+_MAX_PATH_CHARS: Final = 160
+_MAX_MESSAGE_CHARS: Final = 1000  # a safety net: messages are ours, some list valid choices
 _MAX_DEPTH: Final = 4
 
 
@@ -208,7 +209,7 @@ class Issue:
 
 def _cut_path(path: str) -> str:
     """A long path keeps its end (the file name) and loses its start."""
-    return path if len(path) <= MAX_VALUE_CHARS else "…" + path[-(MAX_VALUE_CHARS - 1) :]
+    return path if len(path) <= _MAX_PATH_CHARS else "…" + path[-(_MAX_PATH_CHARS - 1) :]
 
 
 class FlexcoordError(Exception):

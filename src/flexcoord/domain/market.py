@@ -21,7 +21,7 @@ from flexcoord.domain.resources import Group
 from flexcoord.domain.time import QUARTER_HOUR, Interval, is_on_grid
 from flexcoord.domain.validation import IssueCollector
 from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
-from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_duration
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_duration, format_value
 
 __all__ = ["market_issues", "validate_market"]
 
@@ -147,7 +147,7 @@ def _product(c: IssueCollector, register: Register, product_id: str) -> Product 
         register.has("products", product_id),
         "product_id",
         product_id,
-        "is not a registered Product",
+        "is not a registered product",
     ):
         return register.product(product_id)
     return None
@@ -159,7 +159,7 @@ def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuanti
             is_on_grid(mq.interval, product.resolution),
             f"quantities[{i}].interval",
             str(mq.interval),
-            f"is not one MTU of product {product.id!r} "
+            f"is not one MTU of product {format_value(product.id)} "
             f"(resolution {format_duration(product.resolution)})",
         )
 
@@ -171,7 +171,7 @@ def _check_need(
         register.has("operators", need.buyer_id),
         "buyer_id",
         need.buyer_id,
-        "is not a registered SystemOperator",
+        "is not a registered system operator",
     )
     location = need.location
     if location.kind is LocationKind.AREA:
@@ -179,7 +179,7 @@ def _check_need(
             location.area_id is not None and register.has("areas", location.area_id),
             "location.area_id",
             location.area_id,
-            "is not a registered GridArea",
+            "is not a registered grid area",
         )
     elif location.kind is LocationKind.COUPLING_POINT:
         c.check(
@@ -200,21 +200,21 @@ def _check_need(
             product.kind.has_activation,
             "activation_price_cap_eur_per_mwh",
             need.activation_price_cap_eur_per_mwh,
-            f"is meaningless for {product.kind} product {product.id!r}",
+            f"is meaningless for {product.kind} product {format_value(product.id)}",
         )
     if need.availability_price_cap_eur_per_mw_h is not None:
         c.check(
             product.kind.has_availability,
             "availability_price_cap_eur_per_mw_h",
             need.availability_price_cap_eur_per_mw_h,
-            f"is meaningless for {product.kind} product {product.id!r}",
+            f"is meaningless for {product.kind} product {format_value(product.id)}",
         )
     if product.kind is ProductKind.AVAILABILITY_AND_ACTIVATION:
         c.check(
             need.expected_activation_share is not None,
             "expected_activation_share",
             None,
-            f"is required for {product.kind} product {product.id!r}",
+            f"is required for {product.kind} product {format_value(product.id)}",
         )
 
 
@@ -229,21 +229,22 @@ def _check_bid(
         register.has("fsps", bid.fsp_id),
         "fsp_id",
         bid.fsp_id,
-        "is not a registered FlexibilityServiceProvider",
+        "is not a registered FSP (flexibility service provider)",
     )
     resource = None
     if c.check(
         register.has("units", bid.resource_id) or register.has("groups", bid.resource_id),
         "resource_id",
         bid.resource_id,
-        "is not a registered Unit or Group",
+        "is not a registered unit or group",
     ):
         resource = register.resource(bid.resource_id)
         c.check(
             resource.fsp_id == bid.fsp_id,
             "resource_id",
             bid.resource_id,
-            f"belongs to FSP {resource.fsp_id!r}, not to the bid's FSP {bid.fsp_id!r}",
+            f"belongs to FSP {format_value(resource.fsp_id)}, "
+            f"not to the bid's FSP {format_value(bid.fsp_id)}",
         )
     if gate_closure_at is not None:
         c.check(
@@ -284,14 +285,15 @@ def _check_bid(
                 mq.quantity <= capacity + 1e-9,
                 f"quantities[{i}].quantity",
                 mq.quantity,
-                f"exceeds the {capacity} {unit} range of {kind} {resource.id!r}",
+                f"exceeds the {capacity} {unit} range of {kind} {format_value(resource.id)}",
             )
         if require_prequalification and resource is not None:
             c.check(
                 register.is_product_qualified(resource.id, product.id, mq.interval.start),
                 f"quantities[{i}].interval",
                 str(mq.interval),
-                f"is not covered by a valid prequalification of {resource.id!r} for {product.id!r}",
+                f"is not covered by a valid prequalification of {format_value(resource.id)} "
+                f"for {format_value(product.id)}",
             )
     gate = bid.quantities[0].interval.start - product.gate_closure_before_delivery
     c.check(
@@ -306,21 +308,21 @@ def _check_bid(
             bid.availability_price_eur_per_mw_h is not None,
             "availability_price_eur_per_mw_h",
             None,
-            f"is required for {product.kind} product {product.id!r}",
+            f"is required for {product.kind} product {format_value(product.id)}",
         )
     if product.kind.has_activation:
         c.check(
             bid.activation_price_eur_per_mwh is not None,
             "activation_price_eur_per_mwh",
             None,
-            f"is required for {product.kind} product {product.id!r}",
+            f"is required for {product.kind} product {format_value(product.id)}",
         )
     if bid.q_mvar_per_mw is not None:
         c.check(
             product.power_type is PowerType.ACTIVE,
             "q_mvar_per_mw",
             bid.q_mvar_per_mw,
-            f"applies only to active power products, not to {product.id!r}",
+            f"applies only to active power products, not to {format_value(product.id)}",
         )
 
 
@@ -336,14 +338,16 @@ def _check_links(c: IssueCollector, bid: Bid, bids_by_id: dict[str, Bid]) -> Non
         parent.fsp_id == bid.fsp_id,
         "parent_bid_id",
         parent_id,
-        f"belongs to FSP {parent.fsp_id!r}; a bid may only depend on its own FSP's bids",
+        f"belongs to FSP {format_value(parent.fsp_id)}; "
+        "a bid may only depend on its own FSP's bids",
     )
     if bid.exclusive_set is not None:
         c.check(
             parent.exclusive_set != bid.exclusive_set,
             "parent_bid_id",
             parent_id,
-            f"is in the same exclusive set {bid.exclusive_set!r}: the child could never be "
+            f"is in the same exclusive set {format_value(bid.exclusive_set)}: "
+            "the child could never be "
             "accepted",
         )
     seen = {bid.id}
