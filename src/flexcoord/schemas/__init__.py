@@ -2,7 +2,8 @@
 
 The market file (``docs/market-file.md``): :func:`load_market_file` reads a JSON file or a CSV
 folder and raises only :class:`~flexcoord.errors.InvalidInputError`; :func:`write_csv_folder` is
-its inverse for the CSV form; :meth:`MarketFile.to_domain` builds the domain objects.
+its inverse for the CSV form; :meth:`MarketFile.to_domain` builds the domain objects;
+:func:`grid_option_issues` checks the file-wide options against the grid.
 """
 
 from flexcoord.schemas.csv_folder import OPTIONS_FILE, write_csv_folder
@@ -17,6 +18,7 @@ from flexcoord.schemas.models import (
     ProductModel,
     QuantityModel,
 )
+from flexcoord.schemas.on_grid import grid_option_issues
 from flexcoord.schemas.reading import MAX_FILE_BYTES, MAX_NESTING_DEPTH
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "NeedModel",
     "ProductModel",
     "QuantityModel",
+    "grid_option_issues",
     "load_market_file",
     "market_form",
     "write_csv_folder",
