@@ -8,7 +8,7 @@ the line when known); nothing else escapes. The rules:
 * text is UTF-8, with or without a byte order mark; anything else (UTF-16, Latin-1, binary,
   NUL characters) is refused naming the first bad byte and its offset;
 * JSON and TOML nesting deeper than :data:`MAX_NESTING_DEPTH` levels is refused (a market file
-  needs six), so neither the parser nor the validation after it can recurse away;
+  needs five), so neither the parser nor the validation after it can recurse away;
 * CSV: the delimiter (``,``, ``;`` or tab) is read off the header line; ``"`` quotes cells;
   any line ending works. Duplicate or unnamed columns holding cells, and rows with more cells
   than the header, are issues.
