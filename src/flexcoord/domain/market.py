@@ -9,7 +9,7 @@ outcome, not an issue.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from flexcoord.domain.bids import Bid
@@ -142,12 +142,21 @@ def _bus_issues(register: Register, known_buses: frozenset[int]) -> list[Issue]:
     return issues
 
 
+def _choices(ids: Iterable[str], limit: int = 12) -> str:
+    """The registered ids a reference may name, for the message (the first ``limit`` of them)."""
+    known = sorted(ids)
+    if not known:
+        return "none registered"
+    shown = ", ".join(format_value(i) for i in known[:limit])
+    return f"registered: {shown}" + (f", ... ({len(known)} in all)" if len(known) > limit else "")
+
+
 def _product(c: IssueCollector, register: Register, product_id: str) -> Product | None:
     if c.check(
         register.has("products", product_id),
         "product_id",
         product_id,
-        "is not a registered product",
+        f"is not a registered product ({_choices(p.id for p in register.products)})",
     ):
         return register.product(product_id)
     return None
@@ -171,7 +180,7 @@ def _check_need(
         register.has("operators", need.buyer_id),
         "buyer_id",
         need.buyer_id,
-        "is not a registered system operator",
+        f"is not a registered system operator ({_choices(o.id for o in register.operators)})",
     )
     location = need.location
     if location.kind is LocationKind.AREA:
@@ -179,7 +188,7 @@ def _check_need(
             location.area_id is not None and register.has("areas", location.area_id),
             "location.area_id",
             location.area_id,
-            "is not a registered grid area",
+            f"is not a registered grid area ({_choices(a.id for a in register.areas)})",
         )
     elif location.kind is LocationKind.COUPLING_POINT:
         c.check(
