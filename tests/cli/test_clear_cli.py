@@ -35,7 +35,7 @@ def test_clear_csv_folder_to_clean_stdout() -> None:
         app,
         [
             "clear",
-            str(EXAMPLE / "bids.csv"),
+            str(EXAMPLE / "csv" / "bids.csv"),
             "--grid",
             GRID,
             "--profile-start-step",

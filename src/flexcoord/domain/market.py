@@ -9,7 +9,7 @@ outcome, not an issue.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from flexcoord.domain.bids import Bid
@@ -21,7 +21,7 @@ from flexcoord.domain.resources import Group
 from flexcoord.domain.time import QUARTER_HOUR, Interval, is_on_grid
 from flexcoord.domain.validation import IssueCollector
 from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_duration, format_value
 
 __all__ = ["market_issues", "validate_market"]
 
@@ -142,12 +142,21 @@ def _bus_issues(register: Register, known_buses: frozenset[int]) -> list[Issue]:
     return issues
 
 
+def _choices(ids: Iterable[str], limit: int = 12) -> str:
+    """The registered ids a reference may name, for the message (the first ``limit`` of them)."""
+    known = sorted(ids)
+    if not known:
+        return "none registered"
+    shown = ", ".join(format_value(i) for i in known[:limit])
+    return f"registered: {shown}" + (f", ... ({len(known)} in all)" if len(known) > limit else "")
+
+
 def _product(c: IssueCollector, register: Register, product_id: str) -> Product | None:
     if c.check(
         register.has("products", product_id),
         "product_id",
         product_id,
-        "is not a registered Product",
+        f"is not a registered product ({_choices(p.id for p in register.products)})",
     ):
         return register.product(product_id)
     return None
@@ -159,7 +168,8 @@ def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuanti
             is_on_grid(mq.interval, product.resolution),
             f"quantities[{i}].interval",
             str(mq.interval),
-            f"is not one MTU of product {product.id!r} (resolution {product.resolution})",
+            f"is not one MTU of product {format_value(product.id)} "
+            f"(resolution {format_duration(product.resolution)})",
         )
 
 
@@ -170,7 +180,7 @@ def _check_need(
         register.has("operators", need.buyer_id),
         "buyer_id",
         need.buyer_id,
-        "is not a registered SystemOperator",
+        f"is not a registered system operator ({_choices(o.id for o in register.operators)})",
     )
     location = need.location
     if location.kind is LocationKind.AREA:
@@ -178,7 +188,7 @@ def _check_need(
             location.area_id is not None and register.has("areas", location.area_id),
             "location.area_id",
             location.area_id,
-            "is not a registered GridArea",
+            f"is not a registered grid area ({_choices(a.id for a in register.areas)})",
         )
     elif location.kind is LocationKind.COUPLING_POINT:
         c.check(
@@ -199,21 +209,21 @@ def _check_need(
             product.kind.has_activation,
             "activation_price_cap_eur_per_mwh",
             need.activation_price_cap_eur_per_mwh,
-            f"is meaningless for {product.kind} product {product.id!r}",
+            f"is meaningless for {product.kind} product {format_value(product.id)}",
         )
     if need.availability_price_cap_eur_per_mw_h is not None:
         c.check(
             product.kind.has_availability,
             "availability_price_cap_eur_per_mw_h",
             need.availability_price_cap_eur_per_mw_h,
-            f"is meaningless for {product.kind} product {product.id!r}",
+            f"is meaningless for {product.kind} product {format_value(product.id)}",
         )
     if product.kind is ProductKind.AVAILABILITY_AND_ACTIVATION:
         c.check(
             need.expected_activation_share is not None,
             "expected_activation_share",
             None,
-            f"is required for {product.kind} product {product.id!r}",
+            f"is required for {product.kind} product {format_value(product.id)}",
         )
 
 
@@ -228,21 +238,22 @@ def _check_bid(
         register.has("fsps", bid.fsp_id),
         "fsp_id",
         bid.fsp_id,
-        "is not a registered FlexibilityServiceProvider",
+        "is not a registered FSP (flexibility service provider)",
     )
     resource = None
     if c.check(
         register.has("units", bid.resource_id) or register.has("groups", bid.resource_id),
         "resource_id",
         bid.resource_id,
-        "is not a registered Unit or Group",
+        "is not a registered unit or group",
     ):
         resource = register.resource(bid.resource_id)
         c.check(
             resource.fsp_id == bid.fsp_id,
             "resource_id",
             bid.resource_id,
-            f"belongs to FSP {resource.fsp_id!r}, not to the bid's FSP {bid.fsp_id!r}",
+            f"belongs to FSP {format_value(resource.fsp_id)}, "
+            f"not to the bid's FSP {format_value(bid.fsp_id)}",
         )
     if gate_closure_at is not None:
         c.check(
@@ -268,7 +279,8 @@ def _check_bid(
             lead_time <= product.lead_time,
             "resource_id",
             bid.resource_id,
-            f"needs {lead_time} to activate, more than the product lead time {product.lead_time}",
+            f"needs {format_duration(lead_time)} to activate, more than the product lead time "
+            f"{format_duration(product.lead_time)}",
         )
     for i, mq in enumerate(bid.quantities):
         c.check(
@@ -282,14 +294,15 @@ def _check_bid(
                 mq.quantity <= capacity + 1e-9,
                 f"quantities[{i}].quantity",
                 mq.quantity,
-                f"exceeds the {capacity} {unit} range of {kind} {resource.id!r}",
+                f"exceeds the {capacity} {unit} range of {kind} {format_value(resource.id)}",
             )
         if require_prequalification and resource is not None:
             c.check(
                 register.is_product_qualified(resource.id, product.id, mq.interval.start),
                 f"quantities[{i}].interval",
                 str(mq.interval),
-                f"is not covered by a valid prequalification of {resource.id!r} for {product.id!r}",
+                f"is not covered by a valid prequalification of {format_value(resource.id)} "
+                f"for {format_value(product.id)}",
             )
     gate = bid.quantities[0].interval.start - product.gate_closure_before_delivery
     c.check(
@@ -297,28 +310,28 @@ def _check_bid(
         "submitted_at",
         bid.submitted_at,
         f"is after the product gate closure {gate.isoformat()} "
-        f"({product.gate_closure_before_delivery} before delivery)",
+        f"({format_duration(product.gate_closure_before_delivery)} before delivery)",
     )
     if product.kind.has_availability:
         c.check(
             bid.availability_price_eur_per_mw_h is not None,
             "availability_price_eur_per_mw_h",
             None,
-            f"is required for {product.kind} product {product.id!r}",
+            f"is required for {product.kind} product {format_value(product.id)}",
         )
     if product.kind.has_activation:
         c.check(
             bid.activation_price_eur_per_mwh is not None,
             "activation_price_eur_per_mwh",
             None,
-            f"is required for {product.kind} product {product.id!r}",
+            f"is required for {product.kind} product {format_value(product.id)}",
         )
     if bid.q_mvar_per_mw is not None:
         c.check(
             product.power_type is PowerType.ACTIVE,
             "q_mvar_per_mw",
             bid.q_mvar_per_mw,
-            f"applies only to active power products, not to {product.id!r}",
+            f"applies only to active power products, not to {format_value(product.id)}",
         )
 
 
@@ -334,14 +347,16 @@ def _check_links(c: IssueCollector, bid: Bid, bids_by_id: dict[str, Bid]) -> Non
         parent.fsp_id == bid.fsp_id,
         "parent_bid_id",
         parent_id,
-        f"belongs to FSP {parent.fsp_id!r}; a bid may only depend on its own FSP's bids",
+        f"belongs to FSP {format_value(parent.fsp_id)}; "
+        "a bid may only depend on its own FSP's bids",
     )
     if bid.exclusive_set is not None:
         c.check(
             parent.exclusive_set != bid.exclusive_set,
             "parent_bid_id",
             parent_id,
-            f"is in the same exclusive set {bid.exclusive_set!r}: the child could never be "
+            f"is in the same exclusive set {format_value(bid.exclusive_set)}: "
+            "the child could never be "
             "accepted",
         )
     seen = {bid.id}
@@ -386,7 +401,7 @@ def market_span(
         Traceback (most recent call last):
         ...
         flexcoord.errors.InvalidInputError: 1 invalid input issue:
-          - Market 'empty.json': needs/bids=0 hold no MTU
+          - empty.json: holds no need or bid with an MTU
     """
     starts = [q.interval.start for n in needs for q in n.quantities]
     starts += [q.interval.start for b in bids for q in b.quantities]
@@ -394,11 +409,12 @@ def market_span(
         raise InvalidInputError(
             [
                 Issue(
-                    kind="Market",
-                    object_id=source,
-                    field="needs/bids",
-                    value=0,
-                    message="hold no MTU",
+                    kind="",
+                    object_id="",
+                    field="",
+                    value=NO_VALUE,
+                    message="holds no need or bid with an MTU",
+                    source=source,
                 )
             ]
         )

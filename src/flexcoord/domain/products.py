@@ -14,6 +14,7 @@ from datetime import timedelta
 from flexcoord.domain.time import QUARTER_HOUR
 from flexcoord.domain.validation import IssueCollector, set_field
 from flexcoord.domain.vocabulary import PowerType, ProductKind, Timeframe
+from flexcoord.errors import format_duration
 
 __all__ = ["Product"]
 
@@ -83,7 +84,7 @@ class Product:
                     self.duration % self.resolution == _ZERO,
                     "duration",
                     self.duration,
-                    f"must be a multiple of the resolution {self.resolution}",
+                    f"must be a multiple of the resolution {format_duration(self.resolution)}",
                 )
         else:
             c.duration("duration", self.duration, positive=True)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flexcoord.domain.validation import IssueCollector, set_field
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import InvalidInputError, Issue, format_duration
 
 __all__ = [
     "QUARTER_HOUR",
@@ -106,7 +106,7 @@ class Interval:
                 self.duration % resolution == timedelta(0),
                 "resolution",
                 resolution,
-                f"must divide the interval duration {self.duration}",
+                f"must divide the interval duration {format_duration(self.duration)}",
             )
         c.raise_if_any()
         n = self.duration // resolution

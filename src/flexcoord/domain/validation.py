@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
 
 __all__ = ["IssueCollector", "IssueLog", "build_all"]
 
@@ -274,7 +274,7 @@ def build_all(cls: type[T], rows: Iterable[Mapping[str, Any]]) -> tuple[T, ...]:
         for key in sorted(set(row) - names):
             c.add(key, row[key], "is not a field of " + cls.__name__)
         for key in sorted(required - set(row)):
-            c.add(key, None, "is required")
+            c.add(key, NO_VALUE, "is required")
         if c.issues:
             log.extend(c.issues)
             continue
