@@ -68,7 +68,11 @@ def input_sha256(path: Path) -> str:
         return _file_sha256(path)
     folder = path if path.is_dir() else path.parent
     files = sorted(
-        (f for f in folder.iterdir() if f.is_file() and f.suffix.lower() == ".csv"),
+        (
+            f
+            for f in folder.iterdir()
+            if f.is_file() and (f.suffix.lower() == ".csv" or f.name == "market.toml")
+        ),
         key=lambda f: f.name,
     )
     digest = hashlib.sha256()

@@ -51,7 +51,10 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-PATHS = _paths(DOC)
+def _get(doc: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
 
 
 def _edit(doc: Any, path: tuple[Any, ...], value: Any, *, remove: bool = False) -> Any:
@@ -64,6 +67,11 @@ def _edit(doc: Any, path: tuple[Any, ...], value: Any, *, remove: bool = False) 
     else:
         parent[path[-1]] = value
     return doc
+
+
+PATHS = _paths(DOC)
+#: Paths to objects (dicts): where an unknown key can be added.
+OBJECT_PATHS = [(), *(p for p in PATHS if isinstance(_get(DOC, p), dict))]
 
 
 WRONG_VALUES = st.one_of(
@@ -110,13 +118,14 @@ def hostile_json(draw: st.DrawFn) -> bytes:
         else:
             doc["bids"][0]["resource_id"] = "r" * size
         return json.dumps(doc).encode()
+    if kind == "unknown":
+        where = draw(st.sampled_from(OBJECT_PATHS))
+        doc = _edit(DOC, (*where, draw(st.text(min_size=1, max_size=20))), 1)
+        return json.dumps(doc).encode()
     path = draw(st.sampled_from(PATHS))
     if kind == "wrong":
         return json.dumps(_edit(DOC, path, draw(WRONG_VALUES))).encode()
-    if kind == "removed":
-        return json.dumps(_edit(DOC, path, None, remove=True)).encode()
-    doc = _edit(DOC, (*path[:-1], draw(st.text(min_size=1, max_size=20))), 1)
-    return json.dumps(doc).encode()
+    return json.dumps(_edit(DOC, path, None, remove=True)).encode()
 
 
 def _csv_folder(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

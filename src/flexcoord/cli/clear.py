@@ -24,36 +24,14 @@ from flexcoord.cli.edge import (
     stderr,
 )
 from flexcoord.cli.output import Column, print_table
-from flexcoord.errors import Issue
 
 if TYPE_CHECKING:
     from flexcoord.grid.model import GridModel
     from flexcoord.schemas import MarketFile
 
-__all__ = ["area_issues", "clear"]
+__all__ = ["clear"]
 
 _PRICING = ("pay-as-bid", "pay-as-cleared", "locational")
-
-
-def area_issues(
-    grid: GridModel, areas: list[str] | None, *, option: str | None, source: str
-) -> list[Issue]:
-    """Issues for area ids unknown to ``grid``: named after the option, or the file's field."""
-    known = grid.areas.area_ids
-    out = []
-    for area in areas or ():
-        if area in known:
-            continue
-        message = f"is not an area of grid {grid.code}; areas: {list(known)}"
-        if option is not None:
-            out.append(option_issue(option, area, message))
-        else:
-            out.append(
-                Issue(
-                    kind="MarketFile", object_id=source, field="areas", value=area, message=message
-                )
-            )
-    return out
 
 
 def _clear(
@@ -63,9 +41,11 @@ def _clear(
     grid: GridModel,
     pricing: str,
     ac_iterations: int | None,
-    profile_start_step: int | None,
-    areas: list[str] | None,
+    option_step: int | None,
+    option_areas: list[str] | None,
 ) -> dict[str, Any]:
+    profile_start_step = option_step if option_step is not None else market.profile_start_step
+    areas = option_areas or market.areas
     from flexcoord.clearing import ClearingOptions, PricingRule
     from flexcoord.clearing.ac import PgmAcCheck
     from flexcoord.clearing.grid_constraints import grid_constraints
@@ -73,9 +53,20 @@ def _clear(
     from flexcoord.clearing.report import result_document
     from flexcoord.domain import market_span
     from flexcoord.grid.portfolio import build_portfolio
+    from flexcoord.schemas import grid_option_issues
 
-    register, needs, bids = market.to_domain(build_portfolio(grid))
+    register, needs, bids = market.to_domain(build_portfolio(grid), source=str(market_file))
     intervals = market_span(needs, bids, source=str(market_file))
+    check(
+        grid_option_issues(
+            market,
+            grid,
+            n_mtu=len(intervals),
+            source=market_file,
+            profile_start_step=option_step,
+            areas=option_areas,
+        )
+    )
     gc = grid_constraints(
         grid,
         intervals=intervals,
@@ -160,11 +151,13 @@ def _summary(console: Console, doc: dict[str, Any]) -> None:
         )
         for v in ac["violations"][:20]:
             console.print(f"  - {v}")
+    share = doc["penalty_share"]  # None when the total is zero
     console.print(
         f"cost: total {doc['total_cost_eur']:.2f} € = bids {doc['bid_cost_eur']:.2f} € + "
         f"shortfall penalty {doc['shortfall_penalty_eur']:.2f} € + violation penalty "
-        f"{doc['violation_penalty_eur']:.2f} € ({100 * doc['penalty_share']:.1f} % penalties); "
-        f"{len(doc['rejections'])} bids rejected"
+        f"{doc['violation_penalty_eur']:.2f} €"
+        + ("" if share is None else f" ({100 * share:.1f} % penalties)")
+        + f"; {len(doc['rejections'])} bids rejected"
     )
 
 
@@ -241,10 +234,6 @@ def clear(
         check([profiles_issue])
     with loading(f"loading grid {canonical}"):
         model = load_grid(canonical)
-    if area:
-        check(area_issues(model, area, option="--area", source=str(market_file)))
-    else:
-        check(area_issues(model, market.areas, option=None, source=str(market_file)))
     doc = _clear(
         ctx,
         market,
@@ -252,8 +241,8 @@ def clear(
         model,
         pricing,
         ac_iterations if ac_check else None,
-        step,
-        area or market.areas,
+        profile_start_step,
+        area or None,
     )
     if folder is not None:
         from flexcoord.simulation.tables import clearing_tables, write_tables

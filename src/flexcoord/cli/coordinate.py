@@ -83,7 +83,7 @@ def market_file_input(
     if not any(o.id == "brp" for o in portfolio.operators):
         brp = SystemOperator(id="brp", name="Balance responsible party", role=OperatorRole.BRP)
         portfolio = dataclasses.replace(portfolio, operators=(*portfolio.operators, brp))
-    register, needs, bids = market.to_domain(portfolio)
+    register, needs, bids = market.to_domain(portfolio, source=source)
     operators = sorted(o.id for o in register.operators)
     unknown = [n for n in needs if n.buyer_id not in operators]
     if unknown:
@@ -100,6 +100,18 @@ def market_file_input(
             ]
         )
     intervals = market_span(needs, bids, source=source)
+    from flexcoord.schemas import grid_option_issues
+
+    issues = grid_option_issues(
+        market,
+        grid,
+        n_mtu=len(intervals),
+        source=source,
+        profile_start_step=profile_start_step,
+        areas=[],  # each scheme decides which areas its markets monitor
+    )
+    if issues:
+        raise InvalidInputError(issues)
     issued = market.gate_closure_at or intervals[0].start - _FORECAST_LEAD
     step = profile_start_step if profile_start_step is not None else market.profile_start_step
     if step is None:
@@ -606,4 +618,6 @@ def _scenario(
         check([profiles_issue])
     with loading(f"loading grid {grid_code}"):
         grid = load_grid(grid_code)
-    return market_file_input(market, grid, source=str(market_file), profile_start_step=step)
+    return market_file_input(
+        market, grid, source=str(market_file), profile_start_step=profile_start_step
+    )

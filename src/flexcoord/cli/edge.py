@@ -31,6 +31,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from flexcoord.errors import FlexcoordError, InvalidInputError, Issue
 
@@ -329,18 +330,18 @@ def _internal_error(exc: BaseException) -> None:
     text = str(exc)
     if len(text) > 300:
         text = text[:297] + "..."
-    stderr().print(
-        f"[bold red]internal error:[/] {type(exc).__name__}: {text}\n"
+    message = Text("internal error: ", style="bold red") + Text(
+        f"{type(exc).__name__}: {text}\n"
         "This is a bug in flexcoord, not in your input: please report it with the command line. "
-        "FLEXCOORD_DEBUG=1 shows the traceback.",
-        markup=True,
-        soft_wrap=True,
+        "FLEXCOORD_DEBUG=1 shows the traceback."
     )
+    stderr().print(message, soft_wrap=True)
 
 
 def report_error(exc: FlexcoordError) -> None:
-    """Print a flexcoord error on stderr as the user sees it."""
-    stderr().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+    """Print a flexcoord error on stderr as the user sees it (never read as markup: a bid id
+    like ``[/x]`` prints as written)."""
+    stderr().print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
 
 
 def command(fn: Callable[P, T]) -> Callable[P, T]:
