@@ -32,7 +32,7 @@ runner = CliRunner()
 pytestmark = pytest.mark.slow  # the inputs that parse clear on SimBench 1-MV-rural
 
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,

@@ -15,10 +15,10 @@ from typing import Any
 
 from flexcoord.clearing.costs import DispatchCost, cost_fields, evaluate_dispatch
 from flexcoord.clearing.options import ClearingOptions
-from flexcoord.clearing.result import ClearingResult
+from flexcoord.clearing.result import ClearingResult, NeedCoverage
 from flexcoord.errors import InvalidInputError, Issue
 
-__all__ = ["result_document"]
+__all__ = ["coverage_row", "result_document"]
 
 _OPTIONS_TOLERANCE_EUR = 0.01
 
@@ -46,6 +46,19 @@ def _cost(result: ClearingResult, options: ClearingOptions | None) -> DispatchCo
             ]
         )
     return cost
+
+
+def coverage_row(c: NeedCoverage) -> dict[str, Any]:
+    """One need's coverage in one MTU, JSON-ready (the ``needs`` rows of a result document)."""
+    return {
+        "need_id": c.need_id,
+        "mtu": c.mtu,
+        "required_mw": _num(c.required_mw),
+        "covered_mw": _num(c.covered_mw),
+        "shortfall_mw": _num(c.shortfall_mw),
+        "cleared_price_eur_per_mwh": _num(c.cleared_price_eur_per_mwh, 4),
+        "shortfall_reason": c.shortfall_reason or None,
+    }
 
 
 def result_document(
@@ -76,18 +89,7 @@ def result_document(
         "objective_eur": _num(result.objective_eur, 2),
         "procurement_cost_eur": _num(result.procurement_cost_eur, 2),
         "penalty_cost_eur": _num(result.penalty_cost_eur, 2),
-        "needs": [
-            {
-                "need_id": c.need_id,
-                "mtu": c.mtu,
-                "required_mw": _num(c.required_mw),
-                "covered_mw": _num(c.covered_mw),
-                "shortfall_mw": _num(c.shortfall_mw),
-                "cleared_price_eur_per_mwh": _num(c.cleared_price_eur_per_mwh, 4),
-                "shortfall_reason": c.shortfall_reason or None,
-            }
-            for c in result.coverage()
-        ],
+        "needs": [coverage_row(c) for c in result.coverage()],
         "awards": [
             {
                 "bid_id": a.bid_id,

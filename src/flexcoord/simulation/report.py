@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flexcoord.clearing.costs import VIOLATION_KINDS
+from flexcoord.clearing.report import coverage_row
 from flexcoord.coordination.inputs import CoordinationInput
 from flexcoord.coordination.ledger import root_of
 from flexcoord.coordination.presets import PRESETS
@@ -258,19 +259,7 @@ def coverage_rows(
     for m in markets:
         for c in m.result.coverage():
             row: dict[str, Any] = {} if timeframe is None else {"timeframe": timeframe}
-            rows.append(
-                row
-                | {
-                    "market_id": m.id,
-                    "need_id": c.need_id,
-                    "mtu": c.mtu,
-                    "required_mw": _num(c.required_mw),
-                    "covered_mw": _num(c.covered_mw),
-                    "shortfall_mw": _num(c.shortfall_mw),
-                    "cleared_price_eur_per_mwh": _num(c.cleared_price_eur_per_mwh, 4),
-                    "shortfall_reason": c.shortfall_reason or None,
-                }
-            )
+            rows.append(row | {"market_id": m.id} | coverage_row(c))
     return rows
 
 
