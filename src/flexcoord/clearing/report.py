@@ -15,7 +15,7 @@ def _num(x: float, digits: int = 6) -> float | None:
 
 
 def result_document(result: ClearingResult) -> dict[str, Any]:
-    """Awards, need coverage, rejections, binding limits, AC check, costs and solver stats."""
+    """Awards, need coverage, rejections, curtailments, binding limits, AC check, costs, solver."""
     s = result.stats
     ac = result.ac
     return {
@@ -49,6 +49,17 @@ def result_document(result: ClearingResult) -> dict[str, Any]:
         "rejections": [
             {"bid_id": r.bid_id, "reason": str(r.reason), "detail": r.detail}
             for r in result.rejections()
+        ],
+        "curtailments": [
+            {
+                "bid_id": c.bid_id,
+                "mtu": c.mtu,
+                "offered_mw": _num(c.offered_mw),
+                "accepted_mw": _num(c.accepted_mw),
+                "reason": str(c.reason),
+                "detail": c.detail,
+            }
+            for c in result.curtailments()
         ],
         "binding": [
             {
