@@ -9,7 +9,8 @@ grid in operation). Goal: < 0.3 s. Last line: the ratio ours / (raw HiGHS + raw 
 
 ``--large``: also domain objects → result for 10k and 100k bids over 96 MTUs (80 % one-MTU bids,
 20 % four-MTU blocks, as ``clearing_instances.instance``), next to the array-level time of the
-mapped problem (``clear_problem``), no AC check.
+mapped problem (``clear_problem``), no AC check. Bids pick their units at random, so a unit has
+several bids: the unit-capability rows they need are counted in the output.
 
     .venv/bin/python benchmarks/bench_clearing_nrt.py
     .venv/bin/python benchmarks/bench_clearing_nrt.py --large 10000,100000
@@ -34,6 +35,7 @@ from tests.clearing.simbench_market import PRODUCT
 
 from flexcoord.clearing import ClearingOptions, clear_problem, nodal_injections
 from flexcoord.clearing.ac import PgmAcCheck
+from flexcoord.clearing.capability import capability_rows
 from flexcoord.clearing.formulation import build_formulation
 from flexcoord.clearing.grid_constraints import grid_constraints
 from flexcoord.clearing.market import build_problem, clear
@@ -149,7 +151,8 @@ def nrt(reps: int) -> float:
     assert result.ac is not None
     print(
         f"NRT {len(bids)} bids x 1 MTU on {GRID} ({problem.n_branch} branches, {problem.n_vbus} "
-        f"voltages): ours {ours:.3f} s end to end (build {s.build_s:.3f}, solve {s.solve_s:.3f},"
+        f"voltages, {form.row_blocks['unit-capability'].size} unit-capability rows): ours "
+        f"{ours:.3f} s end to end (build {s.build_s:.3f}, solve {s.solve_s:.3f},"
         f" extract {s.extract_s:.3f}); raw highspy {raw_highs:.3f} s + raw PGM {raw_pgm:.4f} s;"
         f" AC linearisation error {result.ac.linearisation_error_flow_mw:.3f} MW, goal < 0.3 s"
     )
@@ -194,7 +197,9 @@ def large(sizes: list[int]) -> None:
             f"{n:>7} bids x 96 MTUs: domain -> result {total:.2f} s (validate_market "
             f"{total - mapping - array:.2f}, mapping {mapping:.2f}, array-level clear_problem "
             f"{array:.2f}); making the Bid objects {make_s:.2f} s (not counted); "
-            f"{result.stats.n_rows}x{result.stats.n_cols}, {len(result.binding)} binding"
+            f"{result.stats.n_rows}x{result.stats.n_cols} "
+            f"({capability_rows(canonical(problem)).size} unit-capability rows), "
+            f"{len(result.binding)} binding"
         )
 
 

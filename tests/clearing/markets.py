@@ -1,6 +1,11 @@
-"""Small random markets on a hand-built 4-bus meshed grid, for the oracle and property tests."""
+"""Small random markets on a hand-built 4-bus meshed grid, for the oracle and property tests.
+
+Every bid sits on a unit (or a group of units) with a capability; see :func:`random_capabilities`.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -104,6 +109,9 @@ def random_market(
     dvm_dq = rng.uniform(0.0, 0.02, (n_v, 4))
     dvm_dp[:, 0] = dvm_dq[:, 0] = 0.0
     base_vm = rng.uniform(0.955, 1.045, (n_v, n_t))
+    # units from a child generator: the market's own draws (and those of the next markets of a
+    # shared generator) stay the ones of the market without units
+    caps = random_capabilities(rng.spawn(1)[0], up_bid, reactive_bid)
     return ClearingProblem(
         mtu_labels=tuple(f"t{t}" for t in range(n_t)),
         mtu_duration_h=dur,
@@ -141,4 +149,42 @@ def random_market(
         vm_min_pu=np.full(n_v, 0.95),
         vm_max_pu=np.full(n_v, 1.05),
         energy_balance=bool(rng.random() < 0.2),
+        **caps,
+    )
+
+
+def random_capabilities(
+    rng: np.random.Generator, up_bid: np.ndarray, reactive_bid: np.ndarray
+) -> dict[str, Any]:
+    """Units behind the bids: several bids per unit (their sum often above the unit's range) and
+    a share of group bids over 2-3 units, weighted by the members' ranges as ``build_problem``
+    does."""
+    n_b = up_bid.shape[0]
+    n_unit = int(rng.integers(1, n_b + 1))
+    p_range = np.round(rng.uniform(0.2, 4.0, n_unit), 2)
+    q_range = np.round(rng.uniform(0.2, 3.0, n_unit), 2)
+    keys: dict[tuple[int, bool, bool], int] = {}
+    use_cap, use_bid, use_weight = [], [], []
+    for b in range(n_b):
+        reactive = bool(reactive_bid[b])
+        if n_unit >= 2 and rng.random() < 0.2:
+            size = int(rng.integers(2, min(3, n_unit) + 1))
+            members = rng.choice(n_unit, size=size, replace=False)
+        else:
+            members = rng.integers(0, n_unit, 1)
+        ranges = (q_range if reactive else p_range)[members]
+        for u, w in zip(members.tolist(), (ranges / ranges.sum()).tolist(), strict=True):
+            key = (u, bool(up_bid[b]), reactive)
+            use_cap.append(keys.setdefault(key, len(keys)))
+            use_bid.append(b)
+            use_weight.append(w)
+    ordered = sorted(keys, key=keys.__getitem__)
+    return dict(
+        cap_names=tuple(f"u{u}" for u, _, _ in ordered),
+        cap_up=np.array([up for _, up, _ in ordered], dtype=bool),
+        cap_reactive=np.array([r for _, _, r in ordered], dtype=bool),
+        cap_limit_mw=np.array([(q_range if r else p_range)[u] for u, _, r in ordered]),
+        cap_use_cap=np.array(use_cap, dtype=np.int64),
+        cap_use_bid=np.array(use_bid, dtype=np.int64),
+        cap_use_weight=np.array(use_weight),
     )

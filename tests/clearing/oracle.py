@@ -4,7 +4,9 @@ remainder with scipy's ``linprog`` on an independently written dense formulation
 Written from the semantics in :mod:`flexcoord.clearing.formulation`'s docstring, not from its code:
 one ratio ``ρ_s`` per slot (slots of a block bid are tied equal), flows and voltages expanded
 directly (no nodal variables), XOR handled by choosing which member (if any) may be accepted,
-indivisible units by fixing ρ at 0 or 1, minimum quantities by an off/on state with a lower bound.
+indivisible units by fixing ρ at 0 or 1, minimum quantities by an off/on state with a lower bound,
+unit capabilities as one plain row per capability and MTU (the engine emits only the rows the
+offers can exceed).
 """
 
 from __future__ import annotations
@@ -112,6 +114,19 @@ def oracle_objective(p: ClearingProblem, o: ClearingOptions) -> float:
             r[o_bm + t] = -1.0
             a_eq.append(r)
             b_eq.append(0.0)
+    # unit capabilities: per capability and MTU, Σ weight · q · ρ over its bids' slots <= limit
+    # (every row, whether or not the offers can exceed it)
+    for unit_cap in range(len(p.cap_names)):
+        for t in range(n_t):
+            r = row()
+            for k in range(p.cap_use_cap.shape[0]):
+                if p.cap_use_cap[k] != unit_cap:
+                    continue
+                for s in range(n_s):
+                    if p.slot_bid[s] == p.cap_use_bid[k] and p.slot_mtu[s] == t:
+                        r[s] += p.cap_use_weight[k] * q[s]
+            a_ub.append(r)
+            b_ub.append(float(p.cap_limit_mw[unit_cap]))
     slots_of = [np.flatnonzero(p.slot_bid == b) for b in range(n_b)]
     # blocks: all slots of a block bid share one ratio
     for b in range(n_b):

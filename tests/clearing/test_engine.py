@@ -250,6 +250,10 @@ def test_determinism_under_permutation() -> None:
                 "slot_reactive": p.slot_reactive[sperm],
                 "slot_bus": p.slot_bus[sperm],
                 "eligible_slot": inv_s[p.eligible_slot],
+                # capability uses follow the bids, in reversed order
+                "cap_use_bid": inv[p.cap_use_bid][::-1],
+                "cap_use_cap": p.cap_use_cap[::-1],
+                "cap_use_weight": p.cap_use_weight[::-1],
             }
         )
         assert clear_problem(q, options).canonical_hash() == h

@@ -79,6 +79,12 @@ def test_clearing_invariants(seed: int, pricing: PricingRule) -> None:
         np.testing.assert_allclose(
             r.slot_price_eur_per_mwh[acc], p.slot_payment_price_eur_per_mwh[acc]
         )
+    # no unit (or group member) delivers beyond its capability, per MTU and direction
+    used = np.zeros((p.n_capability, p.n_mtu))
+    for c, b, w in zip(p.cap_use_cap, p.cap_use_bid, p.cap_use_weight, strict=True):
+        mine = p.slot_bid == b
+        np.add.at(used[c], p.slot_mtu[mine], w * x[mine])
+    assert np.all(used <= p.cap_limit_mw[:, None] + 1e-7)
     # every bid with nothing accepted has exactly one reason
     rejected = {p.bid_ids[b] for b in np.flatnonzero(got <= 0)}
     assert {rj.bid_id for rj in r.rejections()} == rejected

@@ -71,3 +71,37 @@ def test_bad_market_file_exits_2_with_every_issue(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["clear", str(bad), "--grid", GRID, "--no-ac-check"])
     assert res.exit_code == 2
     assert "bid-load-0" in res.output and "bid-load-1" in res.output
+
+
+def test_six_bids_on_one_unit_never_exceed_its_capability(tmp_path: Path) -> None:
+    """Issue 7: six 0.2 MW price steps on load:0 (range 0.23 MW) were all accepted (1.2 MW/MTU)."""
+    doc = json.loads((EXAMPLE / "market.json").read_text())
+    (template,) = [b for b in doc["bids"] if b["id"] == "bid-load-0"]
+    steps = [
+        dict(template, id=f"step-{k}", activation_price_eur_per_mwh=50.0 + 5.0 * k)
+        for k in range(6)
+    ]
+    doc["bids"] = [b for b in doc["bids"] if b["id"] != "bid-load-0"] + steps
+    market, out = tmp_path / "six.json", tmp_path / "result.json"
+    market.write_text(json.dumps(doc))
+    res = CliRunner().invoke(app, ["clear", str(market), "--grid", GRID, "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    result = json.loads(out.read_text())
+    per_mtu: dict[str, float] = {}
+    for a in result["awards"]:
+        if a["bid_id"].startswith("step-"):
+            per_mtu[a["mtu"]] = per_mtu.get(a["mtu"], 0.0) + a["quantity_mw"]
+    assert per_mtu and max(per_mtu.values()) <= 0.23 + 1e-6
+    # the unit is sold out: the cheapest step in full, the next one cut, the others rejected
+    assert per_mtu == {m: pytest.approx(0.23) for m in per_mtu}
+    (cut,) = {c["bid_id"] for c in result["curtailments"]}
+    assert cut == "step-1"
+    rejected = {r["bid_id"]: r for r in result["rejections"] if r["bid_id"].startswith("step-")}
+    assert set(rejected) == {"step-2", "step-3", "step-4", "step-5"}
+    for r in [*rejected.values(), *result["curtailments"]]:
+        assert r["reason"] == "unit-capability"
+        assert "unit load:0 capability 0.23 MW up" in r["detail"], r["detail"]
+    assert "cheaper bids step-0, step-1" in rejected["step-2"]["detail"]
+    assert any(
+        b["kind"] == "unit-capability" and b["element"] == "load:0" for b in result["binding"]
+    )

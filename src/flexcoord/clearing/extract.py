@@ -5,13 +5,20 @@ accepted (the first that applies wins; see :class:`RejectionReason`):
 
 1. no quantity offered; 2. its parent got nothing; 3. another member of its XOR set was accepted;
 4. every need it matches in place, direction and type has a price cap below its price;
-5. it matches no need (and no binding grid limit wants it);
-6. it was *in the money* (cheaper than the need's cleared price, or the need is short) but a binding
+5. it is wanted (in the money, or - matching no need - relieving a binding grid limit) but its
+   unit's capability in that direction and MTU is sold out to other bids (or what is left is
+   less than its indivisible / minimum quantity);
+6. it matches no need (and no binding grid limit wants it);
+7. it was *in the money* (cheaper than the need's cleared price, or the need is short) but a binding
    grid limit it would push further blocks it - the limit with the largest dual weight is named
    (a branch, or an interface constraint such as a DSO area's PQ region);
-7. in the money but indivisible / above what is left of the need (minimum acceptance);
-8. the needs it matches were covered by cheaper bids; 9. otherwise not economic (e.g. a block whose
-   other MTUs are not needed).
+8. in the money but indivisible / above what is left of the need (minimum acceptance);
+9. the needs it matches were covered by cheaper bids; 10. otherwise not economic (e.g. a block
+   whose other MTUs are not needed).
+
+A bid accepted in part because its unit's capability is sold out is listed as a curtailment
+(``ClearingResult.curtailments``) with the same words; sold-out capability rows with a non-zero
+dual are binding constraints of kind ``unit-capability``.
 """
 
 from __future__ import annotations
@@ -22,13 +29,13 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from flexcoord.clearing.capability import capability_label, capability_words
 from flexcoord.clearing.formulation import Formulation, eligible_pairs
 from flexcoord.clearing.options import ClearingOptions, PricingRule
-from flexcoord.clearing.problem import FloatArray, IntArray
+from flexcoord.clearing.problem import BoolArray, FloatArray, IntArray
 from flexcoord.clearing.result import (
     BindingConstraint,
     ClearingResult,
-    RejectionReason,
     SolverStats,
 )
 from flexcoord.clearing.solve import RawSolution
@@ -163,19 +170,20 @@ def extract(
     binding, grid_side = _binding(form, flow, vm, lim, br_viol, v_viol, y, options)
     branch_side, v_side = grid_side[: p.n_branch], grid_side[p.n_branch :]
     ic_binding, ic_side = _interface_binding(form, ic_value, ic_viol, y, options)
-    binding += ic_binding
+    cap_binding, cap_ref = _capability(form, slot_mw, y, tol)
+    binding += ic_binding + cap_binding
     if options.explain:
         # limit rows: branches, then interface constraints, then voltages
         limit_side = (
             np.vstack([branch_side, ic_side, v_side]) if nc else np.vstack([branch_side, v_side])
         )
-        rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, limit_side, y, options)
+        rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, limit_side, cap_ref)
     else:
         rej_code = np.full(p.n_bid, -1, dtype=np.int8)
         rej_ref = np.full(p.n_bid, -1, dtype=np.int64)
-    rej_code.setflags(write=False)
-    rej_ref.setflags(write=False)
-    reasons = _shortfall_reasons(form, shortfall, binding, e_need, e_slot)
+    for a in (rej_code, rej_ref, cap_ref):
+        a.setflags(write=False)
+    reasons = _shortfall_reasons(form, shortfall, binding, cap_ref)
     t1 = time.perf_counter()
     stats = SolverStats(
         n_rows=form.n_row,
@@ -209,6 +217,7 @@ def extract(
         voltage_violation_pu=_ro(v_viol),
         interface_value=_ro(ic_value),
         interface_violation=_ro(ic_viol),
+        slot_capability_ref=cap_ref,
         balance_violation_mw=_ro(bal),
         objective_eur=raw.objective - float(form.tie_break_cost @ x),
         procurement_cost_eur=procurement,
@@ -340,144 +349,236 @@ def _interface_binding(
     return tuple(out), side_dual
 
 
+def _in_money(
+    form: Formulation, cleared: FloatArray, shortfall: FloatArray
+) -> tuple[BoolArray, BoolArray]:
+    """Per slot: whether it is in the money for some need it is eligible for (the need is short,
+    or cleared above the slot's price); per bid: whether it is eligible for any need."""
+    p = form.problem
+    e_need, e_slot = form.eligible_need, form.eligible_slot
+    e_t = p.slot_mtu[e_slot]
+    price = p.slot_price_eur_per_mwh[e_slot]
+    cl = cleared[e_need, e_t]
+    pair = (shortfall[e_need, e_t] > 0) | (np.isfinite(cl) & (price < cl - 1e-9))
+    in_money = np.bincount(e_slot, weights=pair.astype(float), minlength=p.n_slot) > 0
+    has_elig = np.bincount(p.slot_bid[e_slot], minlength=p.n_bid) > 0
+    return in_money, has_elig
+
+
+def _grid_push(
+    form: Formulation, wants: BoolArray, branch_side: FloatArray
+) -> tuple[IntArray, BoolArray]:
+    """Per slot of a bid that ``wants`` in: the binding limit it would push furthest (the limit
+    index of :func:`_rejections`, -1 = none), and whether it would relieve some binding limit."""
+    p = form.problem
+    blocker = np.full(p.n_slot, -1, dtype=np.int64)
+    helps = np.zeros(p.n_slot, dtype=bool)
+    nl, nc, nv = p.n_branch, p.n_interface, p.n_vbus
+    has_rows = nl + nc + nv > 0
+    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if has_rows else np.zeros(0, np.int64)
+    if not lines.size:
+        return blocker, helps
+    br_lines = lines[lines < nl]
+    ic_lines = lines[(lines >= nl) & (lines < nl + nc)] - nl
+    v_lines = lines[lines >= nl + nc] - nl - nc
+    at_t = np.zeros((3, p.n_mtu), dtype=bool)
+    at_t[0] = np.any(branch_side[br_lines] != 0, axis=0)
+    at_t[1] = np.any(branch_side[nl + ic_lines] != 0, axis=0)
+    at_t[2] = np.any(branch_side[nl + nc + v_lines] != 0, axis=0)
+    cand = (p.slot_bus >= 0) & wants[p.slot_bid]
+    cand &= (~p.slot_reactive & at_t[0][p.slot_mtu]) | at_t[1][p.slot_mtu] | at_t[2][p.slot_mtu]
+    act = np.flatnonzero(cand)
+    if not act.size:
+        return blocker, helps
+    sign = np.where(p.slot_up[act], 1.0, -1.0)
+    bus = p.slot_bus[act]
+    # effect[l, slot] of one signed MW: ptdf for branches (active slots); for interface
+    # constraints ic_p (+ k · ic_q for an active slot with k Mvar/MW), ic_q (reactive slots)
+    active = ~p.slot_reactive[act]
+    k = p.slot_q_mvar_per_mw[act][None, :]
+    effect = np.vstack(
+        [
+            p.ptdf[br_lines][:, bus] * active[None, :],
+            np.where(
+                active[None, :],
+                p.ic_p[ic_lines][:, bus] + p.ic_q[ic_lines][:, bus] * k,
+                p.ic_q[ic_lines][:, bus],
+            ),
+            # voltages: dV/dP (+ k · dV/dQ) for active slots, dV/dQ for reactive ones
+            np.where(
+                active[None, :],
+                p.dvm_dp[v_lines][:, bus] + p.dvm_dq[v_lines][:, bus] * k,
+                p.dvm_dq[v_lines][:, bus],
+            ),
+        ]
+    )
+    # weight[l, slot] = sign * effect[l, slot] * side_dual[l, t]  (> 0: the slot worsens l)
+    w = sign[None, :] * effect * branch_side[lines][:, p.slot_mtu[act]]
+    best = np.argmax(w, axis=0)
+    ok = w[best, np.arange(act.shape[0])] > 1e-9
+    blocker[act[ok]] = lines[best[ok]]
+    helps[act] = np.min(w, axis=0) < -1e-9
+    return blocker, helps
+
+
+def _first_slot(p_slot_bid: IntArray, flag: BoolArray, n_bid: int) -> IntArray:
+    """Per bid, its first slot with ``flag`` (slots are in (bid, MTU) order), else -1."""
+    first = np.full(n_bid, -1, dtype=np.int64)
+    hit = np.flatnonzero(flag)[::-1]
+    first[p_slot_bid[hit]] = hit  # reversed, so the first stays
+    return first
+
+
 def _rejections(
     form: Formulation,
     slot_mw: FloatArray,
     cleared: FloatArray,
     shortfall: FloatArray,
     branch_side: FloatArray,
-    y: FloatArray | None,
-    options: ClearingOptions,
+    cap_ref: IntArray,
 ) -> tuple[NDArray[np.int8], IntArray]:
     """Per bid: the index of its :class:`RejectionReason` (-1 = something accepted) and a
-    reference (parent bid, XOR winner, or ``limit * n_mtu + mtu`` of the blocking limit, where
-    ``limit`` < ``n_branch`` is a branch, ``n_branch + c`` interface constraint ``c`` and
-    ``n_branch + n_interface + v`` the voltage of monitored bus ``v``).
+    reference (parent bid, XOR winner, ``c * n_mtu + mtu`` of the sold-out unit capability, or
+    ``limit * n_mtu + mtu`` of the blocking limit, where ``limit`` < ``n_branch`` is a branch,
+    ``n_branch + c`` interface constraint ``c`` and ``n_branch + n_interface + v`` the voltage of
+    monitored bus ``v``).
 
     ``branch_side`` holds the signed duals of the branches, of the interface constraints, then of
-    the voltages (+ upper, − lower)."""
+    the voltages (+ upper, − lower); ``cap_ref`` per slot the sold-out capability holding it back.
+    """
     p = form.problem
     n_b = p.n_bid
     got = np.bincount(p.slot_bid, weights=slot_mw, minlength=n_b)
     offered = np.bincount(p.slot_bid, weights=p.slot_quantity_mw, minlength=n_b)
-    rejected = np.flatnonzero(got <= 0)
-    # per bid: eligible pairs and above-cap pairs
-    e_need, e_slot = form.eligible_need, form.eligible_slot
-    s_all = p.eligible_slot
     _, _, above = eligible_pairs(p)
-    has_elig = np.bincount(p.slot_bid[e_slot], minlength=n_b) > 0
-    has_above = np.bincount(p.slot_bid[s_all[above]], minlength=n_b) > 0
-    e_t = p.slot_mtu[e_slot]
-    price = p.slot_price_eur_per_mwh[e_slot]
-    short_pair = shortfall[e_need, e_t] > 0
-    cl = cleared[e_need, e_t]
-    in_money_pair = short_pair | (np.isfinite(cl) & (price < cl - 1e-9))
-    in_money = (
-        np.bincount(p.slot_bid[e_slot], weights=in_money_pair.astype(float), minlength=n_b) > 0
-    )
-    # grid push per slot: the most blocking binding branch or interface constraint
-    blocker = np.full(p.n_slot, -1, dtype=np.int64)
-    nl, nc, nv = p.n_branch, p.n_interface, p.n_vbus
-    has_rows = nl + nc + nv > 0
-    lines = np.flatnonzero(np.any(branch_side != 0, axis=1)) if has_rows else np.zeros(0, np.int64)
-    if lines.size:
-        wants = (got <= 0) & (in_money | ~has_elig)
-        br_lines = lines[lines < nl]
-        ic_lines = lines[(lines >= nl) & (lines < nl + nc)] - nl
-        v_lines = lines[lines >= nl + nc] - nl - nc
-        at_t = np.zeros((3, p.n_mtu), dtype=bool)
-        at_t[0] = np.any(branch_side[br_lines] != 0, axis=0)
-        at_t[1] = np.any(branch_side[nl + ic_lines] != 0, axis=0)
-        at_t[2] = np.any(branch_side[nl + nc + v_lines] != 0, axis=0)
-        cand = (p.slot_bus >= 0) & wants[p.slot_bid]
-        cand &= (~p.slot_reactive & at_t[0][p.slot_mtu]) | at_t[1][p.slot_mtu] | at_t[2][p.slot_mtu]
-        act = np.flatnonzero(cand)
-        sign = np.where(p.slot_up[act], 1.0, -1.0)
-        bus = p.slot_bus[act]
-        # effect[l, slot] of one signed MW: ptdf for branches (active slots); for interface
-        # constraints ic_p (+ k · ic_q for an active slot with k Mvar/MW), ic_q (reactive slots)
-        active = ~p.slot_reactive[act]
-        effect = np.vstack(
-            [
-                p.ptdf[br_lines][:, bus] * active[None, :],
-                np.where(
-                    active[None, :],
-                    p.ic_p[ic_lines][:, bus]
-                    + p.ic_q[ic_lines][:, bus] * p.slot_q_mvar_per_mw[act][None, :],
-                    p.ic_q[ic_lines][:, bus],
-                ),
-                # voltages: dV/dP (+ k · dV/dQ) for active slots, dV/dQ for reactive ones
-                np.where(
-                    active[None, :],
-                    p.dvm_dp[v_lines][:, bus]
-                    + p.dvm_dq[v_lines][:, bus] * p.slot_q_mvar_per_mw[act][None, :],
-                    p.dvm_dq[v_lines][:, bus],
-                ),
-            ]
-        )
-        # weight[l, slot] = sign * effect[l, slot] * side_dual[l, t]  (> 0: the slot worsens l)
-        w = sign[None, :] * effect * branch_side[lines][:, p.slot_mtu[act]]
-        if act.size:
-            best = np.argmax(w, axis=0)
-            ok = w[best, np.arange(act.shape[0])] > 1e-9
-            blocker[act[ok]] = lines[best[ok]]
+    has_above = np.bincount(p.slot_bid[p.eligible_slot[above]], minlength=n_b) > 0
+    slot_in_money, has_elig = _in_money(form, cleared, shortfall)
+    in_money = np.bincount(p.slot_bid, weights=slot_in_money.astype(float), minlength=n_b) > 0
+    blocker, helps = _grid_push(form, (got <= 0) & (in_money | ~has_elig), branch_side)
+    # a unit capability holds a bid back where the bid is wanted: in the money, or (matching no
+    # need) relieving a binding grid limit
+    wanted = slot_in_money | (~has_elig[p.slot_bid] & helps)
+    cap_slot = _first_slot(p.slot_bid, (cap_ref >= 0) & wanted, n_b)
+    blocked_slot = _first_slot(p.slot_bid, blocker >= 0, n_b)
     # XOR winner per set: the first accepted member in canonical order
     n_sets = int(p.bid_xor.max(initial=-1)) + 1
     winner = np.full(n_sets + 1, -1, dtype=np.int64)
     won = np.flatnonzero((p.bid_xor >= 0) & (got > 0))[::-1]
     winner[p.bid_xor[won]] = won  # reversed, so the first in canonical order stays
-    # first blocked slot per bid (slots are in (bid, MTU) order)
-    blocked_slot = np.full(n_b, -1, dtype=np.int64)
-    bs = np.flatnonzero(blocker >= 0)[::-1]
-    blocked_slot[p.slot_bid[bs]] = bs
     par = p.bid_parent
     xs = p.bid_xor
     xor_win = np.where(xs >= 0, winner[np.maximum(xs, 0)], -1)
     blocked = blocked_slot >= 0
     lumpy = p.bid_indivisible | (p.bid_min_mw > 0) | p.bid_block
-    conditions = [
+    conditions = [  # in the order of RejectionReason
         offered <= 0,
         (par >= 0) & (got[np.maximum(par, 0)] <= 0),
         xor_win >= 0,
         ~has_elig & has_above,
+        cap_slot >= 0,
         ~has_elig & ~blocked,
         blocked & (in_money | ~has_elig),
         in_money & lumpy,
         ~in_money,
     ]
-    order = list(RejectionReason)
     code = np.select(conditions, np.arange(len(conditions)), default=len(conditions))
     bs_safe = np.maximum(blocked_slot, 0)
     grid_ref = blocker[bs_safe] * p.n_mtu + p.slot_mtu[bs_safe]
-    ref = np.select([code == 1, code == 2, code == 5], [par, xor_win, grid_ref], default=-1)
+    cap_bid_ref = cap_ref[np.maximum(cap_slot, 0)] if p.n_slot else np.full(n_b, -1)
+    ref = np.select(
+        [code == 1, code == 2, code == 4, code == 6],
+        [par, xor_win, cap_bid_ref, grid_ref],
+        default=-1,
+    )
     code8: NDArray[np.int8] = np.where(got <= 0, code, -1).astype(np.int8)
-    del order, y, options, rejected
     return code8, np.where(code8 >= 0, ref, -1).astype(np.int64)
+
+
+def _capability(
+    form: Formulation, slot_mw: FloatArray, y: FloatArray | None, tol: float
+) -> tuple[tuple[BindingConstraint, ...], IntArray]:
+    """Binding unit-capability rows in domain words, and per slot not fully accepted the
+    ``c * n_mtu + t`` of the sold-out capability holding it back (-1: none).
+
+    A capability holds a slot back when what is left of it is less than the least the slot can
+    take: any MW for a divisible bid, all of it for an indivisible one, its minimum share for a
+    bid with a minimum acceptance quantity."""
+    p = form.problem
+    rows = form.capability
+    n_t = p.n_mtu
+    cap_ref = np.full(p.n_slot, -1, dtype=np.int64)
+    if not rows.size:
+        return (), cap_ref
+    es, er = rows.entry_slot, rows.entry_row
+    q = p.slot_quantity_mw
+    used = np.bincount(er, weights=rows.entry_weight * slot_mw[es], minlength=rows.size)
+    left = p.cap_limit_mw[rows.row_cap] - used
+    q_ref = np.zeros(int(form.slot_col.max(initial=-1)) + 1)
+    np.maximum.at(q_ref, form.slot_col, q)
+    bid = p.slot_bid[es]
+    min_ratio = np.where(
+        p.bid_indivisible[bid],
+        1.0,
+        np.where(
+            p.bid_min_mw[bid] > 0,
+            p.bid_min_mw[bid] / np.maximum(q_ref[form.slot_col[es]], 1e-300),
+            0.0,
+        ),
+    )
+    least = rows.entry_weight * q[es] * np.minimum(min_ratio, 1.0)
+    held = (slot_mw[es] < q[es] - tol) & (left[er] < np.maximum(least - tol, tol))
+    key = rows.row_cap * n_t + rows.row_mtu
+    hs = np.flatnonzero(held)[::-1]
+    cap_ref[es[hs]] = key[er[hs]]  # reversed, so the first (lowest) row stays
+    dual = _block(form, "row", "unit-capability", y)
+    if dual.size != rows.size:
+        dual = np.zeros(rows.size)
+    out = []
+    for r in np.flatnonzero((left <= tol) & (np.abs(dual) > _DUAL_TOL)):
+        c, t = int(rows.row_cap[r]), int(rows.row_mtu[r])
+        out.append(
+            BindingConstraint(
+                kind="unit-capability",
+                element=p.cap_names[c] + (":q" if p.cap_reactive[c] else ""),
+                side="up" if p.cap_up[c] else "down",
+                mtu=p.mtu_labels[t],
+                dual_eur_per_unit=float(dual[r] / p.mtu_duration_h[t]),
+                violation=0.0,
+                text=f"{capability_words(p, c, t)} sold out",
+            )
+        )
+    return tuple(out), cap_ref
 
 
 def _shortfall_reasons(
     form: Formulation,
     shortfall: FloatArray,
     binding: tuple[BindingConstraint, ...],
-    e_need: np.ndarray,
-    e_slot: np.ndarray,
+    cap_ref: IntArray,
 ) -> tuple[str, ...]:
     """One reason per (need, MTU) with a shortfall, in (need, MTU) order."""
     p = form.problem
     n_t = p.n_mtu
+    e_need, e_slot = form.eligible_need, form.eligible_slot
+    e_t = p.slot_mtu[e_slot]
     offered = np.bincount(
-        e_need * n_t + p.slot_mtu[e_slot],
+        e_need * n_t + e_t,
         weights=p.slot_quantity_mw[e_slot],
         minlength=p.n_need * n_t,
     ).reshape(p.n_need, n_t)
-    grid_at = {b.mtu for b in binding}
+    grid_at = {b.mtu for b in binding if b.kind != "unit-capability"}
+    held = cap_ref[e_slot] >= 0
     out = []
     for n, t in zip(*np.nonzero(shortfall > 0), strict=True):
+        caps = np.unique(cap_ref[e_slot[held & (e_need == n) & (e_t == t)]] // max(n_t, 1))
         if offered[n, t] + 1e-9 < p.need_required_mw[n, t]:
             out.append(
                 f"not enough eligible bids at or below the price cap "
                 f"({offered[n, t]:.3f} of {p.need_required_mw[n, t]:.3f} MW offered)"
             )
+        elif caps.size:
+            units = ", ".join(capability_label(p, int(c)).replace(",", " ") for c in caps[:5])
+            out.append(f"eligible bids held back by sold-out unit capabilities ({units})")
         elif p.mtu_labels[t] in grid_at:
             out.append("eligible bids blocked by grid limits")
         else:

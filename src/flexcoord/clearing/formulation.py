@@ -29,7 +29,10 @@ Rows: ``need-cover`` (Σ eligible accepted MW + shortfall >= Q), the bid-structu
 ``-L' - f0 <= Σ PTDF · p - over + under <= L' - f0`` with ``L' = (1 - margin) · L``), ``voltage``
 (ranged on ``dvm_dp · p + dvm_dq · q``), ``interface`` (ranged:
 ``ic_lower <= ic_p · p + ic_q · q - over + under <= ic_upper``, one row per named interface
-constraint and MTU) and ``balance``.
+constraint and MTU), ``balance`` and ``unit-capability`` (hard, no slack:
+``Σ weight · q_s · r <= cap_limit_mw`` per unit capability and MTU, named
+``unit-capability[<unit>,<up|down>,<mtu>]``, emitted only where the offered quantities exceed the
+capability; see :mod:`flexcoord.clearing.capability`).
 
 Eligibility: a (need, slot) pair from the problem counts only when direction and power type match
 and the slot's price does not exceed the need's cap. A slot counts fully for every need it is
@@ -45,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from flexcoord.clearing.capability import CapabilityRows, capability_label, capability_rows
 from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, IntArray
 
@@ -95,6 +99,7 @@ class Formulation:
     eligible_need: IntArray
     eligible_slot: IntArray
     shortfall_price_eur_per_mwh: FloatArray
+    capability: CapabilityRows
 
     @property
     def n_col(self) -> int:
@@ -154,6 +159,8 @@ class Formulation:
             return p.vbus_names[entity]
         if kind.startswith("interface"):
             return p.ic_names[entity]
+        if kind == "unit-capability":
+            return capability_label(p, entity)
         return str(entity)
 
     def _name(self, blocks: dict[str, Block], index: int) -> str:
@@ -439,6 +446,12 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
         add(rbal + t_all, bp + t_all, 1.0)
         add(rbal + t_all, bm + t_all, -1.0)
 
+    # --- unit capability: hard, only where the offers can exceed it ----------------------------
+    caps = capability_rows(p)
+    rk = new_rows("unit-capability", caps.row_cap, caps.row_mtu, -inf, p.cap_limit_mw[caps.row_cap])
+    es = caps.entry_slot
+    add(rk + caps.entry_row, acc0 + slot_col[es], caps.entry_weight * q[es])
+
     a = sparse.csc_array(
         (
             np.concatenate(vals) if vals else np.zeros(0),
@@ -468,4 +481,5 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
         eligible_need=e_need,
         eligible_slot=e_slot,
         shortfall_price_eur_per_mwh=short_price,
+        capability=caps,
     )

@@ -27,6 +27,11 @@ Mapping rules (see ``docs/clearing.md``):
   activation share of the needs of that product) and pay the availability price at clearing
   (activation is paid at activation). A need's cap is the matching cap (for the combined kind
   ``availability cap + share · activation cap`` when both are given, else no cap).
+* **Unit capability**: per unit, direction, power type and MTU the accepted MW of all bids using
+  the unit stay within its range (``Register.p_range_mw``; ``q_range_mvar`` for reactive
+  products); a group's bid takes from each member its share of the group's range (the virtual
+  bus's weights). Availability and activation bids in one clearing both count: one MW is not
+  sold twice in one clearing (:mod:`flexcoord.clearing.capability`).
 * **Reactive power**: a reactive product's bid injects Mvar (UP = more injection);
   ``q_mvar_per_mw`` of an active bid adds that many Mvar per MW of signed active change.
 * **Interface constraints** of the grid constraints (e.g. a DSO area's PQ region at its coupling
@@ -52,7 +57,7 @@ from scipy import sparse
 from flexcoord.clearing.engine import AcChecker, clear_problem
 from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.clearing.options import ClearingOptions
-from flexcoord.clearing.problem import ClearingProblem, FloatArray, IntArray
+from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, IntArray
 from flexcoord.clearing.result import ClearingResult
 from flexcoord.domain import (
     Bid,
@@ -438,6 +443,7 @@ def build_problem(
         eligible_slot=np.concatenate(e_slot) if e_slot else np.zeros(0, np.int64),
         bus_ids=tuple(labels),
         energy_balance=energy_balance,
+        **_capabilities(register, bids, up, reactive),  # type: ignore[arg-type]
         **grid,  # type: ignore[arg-type]
     )
     return problem, GridMap(real_bus_ids=real_bus_ids, weights=weights, mtu_columns=mtu_columns)
@@ -445,6 +451,68 @@ def build_problem(
 
 def _weight(unit: Unit, reactive: bool) -> float:
     return float(unit.q_range_mvar if reactive else unit.p_range_mw)
+
+
+def _capabilities(
+    register: Register, bids: Sequence[Bid], up: BoolArray, reactive: BoolArray
+) -> dict[str, object]:
+    """The problem's unit-capability fields (:mod:`flexcoord.clearing.capability`).
+
+    One capability per unit, direction and power type that a bid uses, limited to the unit's range
+    in every MTU, ordered by unit id, direction (down first) and power type (active first). A
+    unit's bid uses its unit's with weight 1, a group's bid each member's with the member's share
+    of the group's range (the weights of the group's virtual bus; equal shares when the range is
+    0; a member with no range takes nothing). Availability and activation bids count alike. One
+    dictionary lookup per bid; the expansion to the members is vectorised.
+    """
+    n_b = len(bids)
+    res_pos: dict[tuple[str, bool], int] = {}
+    res_of_bid = np.fromiter(
+        (
+            res_pos.setdefault((b.resource_id, bool(r)), len(res_pos))
+            for b, r in zip(bids, reactive, strict=True)
+        ),
+        dtype=np.int64,
+        count=n_b,
+    )
+    unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
+    unit_pos = {u: i for i, u in enumerate(unit_ids)}
+    m_unit: list[int] = []
+    m_weight: list[float] = []
+    m_count: list[int] = []
+    for rid, is_reactive in res_pos:  # insertion order = resource index
+        units = register.units_of(rid)
+        ranges = np.array([_weight(u, is_reactive) for u in units], dtype=np.float64)
+        total = float(ranges.sum())
+        shares = ranges / total if total > 0 else np.full(len(units), 1.0 / len(units))
+        m_unit += [unit_pos[u.id] for u in units]
+        m_weight += shares.tolist()
+        m_count.append(len(units))
+    count = np.array(m_count, dtype=np.int64)
+    per_bid = count[res_of_bid]
+    use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
+    within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
+    member = np.repeat((np.cumsum(count) - count)[res_of_bid], per_bid) + within
+    use_unit = np.array(m_unit, dtype=np.int64)[member]
+    use_weight = np.array(m_weight, dtype=np.float64)[member]
+    keep = use_weight > 0
+    use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
+    key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
+    keys, use_cap = np.unique(key, return_inverse=True)
+    cap_unit = keys // 4
+    cap_reactive = keys % 2 == 1
+    units_used = [register.unit(u) for u in unit_ids]
+    p_range = np.array([u.p_range_mw for u in units_used], dtype=np.float64)
+    q_range = np.array([u.q_range_mvar for u in units_used], dtype=np.float64)
+    return dict(
+        cap_names=tuple(unit_ids[int(u)] for u in cap_unit),
+        cap_up=(keys // 2) % 2 == 1,
+        cap_reactive=cap_reactive,
+        cap_limit_mw=np.where(cap_reactive, q_range[cap_unit], p_range[cap_unit]),
+        cap_use_cap=use_cap.astype(np.int64),
+        cap_use_bid=use_bid,
+        cap_use_weight=use_weight,
+    )
 
 
 def _activation_shares(needs: Sequence[Need], products: Mapping[str, object]) -> dict[str, float]:

@@ -17,6 +17,14 @@ Index spaces:
   ``ic_lower[c, t] <= ic_p[c] · p_t + ic_q[c] · q_t <= ic_upper[c, t]`` (``p_t``/``q_t``: the
   accepted flexibility's active / reactive injection per bus; bounds may be ``±inf``), e.g. a DSO
   area's feasible PQ region at its coupling point. Soft like every grid limit.
+* **capability** ``c``: what one unit (``cap_names[c]``, its id) can deliver in one direction
+  (``cap_up``) and power type (``cap_reactive``), ``cap_limit_mw[c]`` MW (Mvar for reactive) in
+  every MTU, summed over all bids that use it; **capability use** ``k``: bid ``cap_use_bid[k]``
+  takes ``cap_use_weight[k]`` MW of capability ``cap_use_cap[k]`` per MW it gets in an MTU (1 for
+  the unit's own bid, the member's share of the range for a group's bid). Per capability and MTU
+  ``Σ_k cap_use_weight[k] · accepted_mw[cap_use_bid[k], t] <= cap_limit_mw[c]``: a **hard** limit
+  (:mod:`flexcoord.clearing.capability`). The uses are per bid, not per slot, because a bid has one
+  unit, direction and power type in all its MTUs. Empty by default (no capability rule).
 
 Sign conventions: quantities and prices are non-negative; the direction is a flag (``slot_up``: more
 injection into the grid, i.e. generation up or consumption down). Inside the kernel an up slot
@@ -42,6 +50,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from flexcoord.clearing.capability import capability_issues
 from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = ["BoolArray", "ClearingProblem", "FloatArray", "IntArray", "canonical"]
@@ -85,6 +94,8 @@ _FLOAT_FIELDS = (
     "ic_q",
     "ic_lower",
     "ic_upper",
+    "cap_limit_mw",
+    "cap_use_weight",
 )
 _INT_FIELDS = (
     "bid_xor",
@@ -94,6 +105,8 @@ _INT_FIELDS = (
     "slot_bus",
     "eligible_need",
     "eligible_slot",
+    "cap_use_cap",
+    "cap_use_bid",
 )
 _BOOL_FIELDS = (
     "bid_indivisible",
@@ -102,6 +115,8 @@ _BOOL_FIELDS = (
     "slot_reactive",
     "need_up",
     "need_reactive",
+    "cap_up",
+    "cap_reactive",
 )
 
 
@@ -180,6 +195,14 @@ class ClearingProblem:
     ic_q: FloatArray = field(default_factory=lambda: _f((0, 0)))
     ic_lower: FloatArray = field(default_factory=lambda: _f((0, 0)))
     ic_upper: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    # unit capabilities (hard): per unit, direction and power type, over all its bids
+    cap_names: tuple[str, ...] = ()
+    cap_up: BoolArray = field(default_factory=_b)
+    cap_reactive: BoolArray = field(default_factory=_b)
+    cap_limit_mw: FloatArray = field(default_factory=_f)
+    cap_use_cap: IntArray = field(default_factory=_i)
+    cap_use_bid: IntArray = field(default_factory=_i)
+    cap_use_weight: FloatArray = field(default_factory=_f)
     # counter-trading: the accepted active up and down flexibility balance in every MTU
     energy_balance: bool = False
 
@@ -262,6 +285,11 @@ class ClearingProblem:
         """Number of interface (injection) constraints."""
         return len(self.ic_names)
 
+    @property
+    def n_capability(self) -> int:
+        """Number of unit capabilities (unit × direction × power type)."""
+        return len(self.cap_names)
+
     def with_operating_point(
         self, *, base_flow_mw: FloatArray | None = None, base_vm_pu: FloatArray | None = None
     ) -> ClearingProblem:
@@ -327,6 +355,10 @@ class ClearingProblem:
             shape(name, (nc, nb))
         for name in ("ic_lower", "ic_upper"):
             shape(name, (nc, t))
+        for name in ("cap_up", "cap_reactive", "cap_limit_mw"):
+            shape(name, (self.n_capability,))
+        for name in ("cap_use_bid", "cap_use_weight"):
+            shape(name, self.cap_use_cap.shape)
         if issues:
             return issues
 
@@ -434,6 +466,7 @@ class ClearingProblem:
             self.bid_min_mw,
             "an indivisible bid has no minimum acceptance quantity",
         )
+        issues += capability_issues(self)
         if issues:
             return issues
         # parent chains must end (no cycles)
@@ -593,7 +626,8 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
 
     Tie-break order (the determinism contract): bids by their lowest slot price, then submission
     time, then bid id; slots by (bid, MTU); needs by id; XOR sets by first member; eligibility pairs
-    by (need, slot). Clearing the canonical problem makes the result independent of input order.
+    by (need, slot); capability uses by (capability, bid) (capabilities keep their order).
+    Clearing the canonical problem makes the result independent of input order.
     """
     p = problem
     b = p.n_bid
@@ -630,6 +664,8 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
     e_need = need_new_of_old[p.eligible_need]
     e_slot = slot_new_of_old[p.eligible_slot]
     e_order = np.lexsort((e_slot, e_need))
+    use_bid = new_of_old[p.cap_use_bid]
+    use_order = np.lexsort((use_bid, p.cap_use_cap))
     identity = bool(np.all(order == np.arange(b)))
     return _unchecked(
         p,
@@ -657,6 +693,9 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
         need_price_cap_eur_per_mwh=p.need_price_cap_eur_per_mwh[need_order],
         eligible_need=e_need[e_order],
         eligible_slot=e_slot[e_order],
+        cap_use_cap=p.cap_use_cap[use_order],
+        cap_use_bid=use_bid[use_order],
+        cap_use_weight=p.cap_use_weight[use_order],
     )
 
 

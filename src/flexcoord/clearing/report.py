@@ -67,7 +67,7 @@ def result_document(
     options: ClearingOptions | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Awards, need coverage, rejections, binding limits, AC check, costs and solver stats.
+    """Awards, need coverage, rejections, curtailments, binding limits, AC check, costs, solver.
 
     Args:
         result: the clearing result.
@@ -103,6 +103,17 @@ def result_document(
         "rejections": [
             {"bid_id": r.bid_id, "reason": str(r.reason), "detail": r.detail}
             for r in result.rejections()
+        ],
+        "curtailments": [
+            {
+                "bid_id": c.bid_id,
+                "mtu": c.mtu,
+                "offered_mw": _num(c.offered_mw),
+                "accepted_mw": _num(c.accepted_mw),
+                "reason": str(c.reason),
+                "detail": c.detail,
+            }
+            for c in result.curtailments()
         ],
         "binding": [
             {

@@ -29,6 +29,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
+from flexcoord.clearing.capability import capability_detail
 from flexcoord.clearing.options import PricingRule
 from flexcoord.clearing.problem import ClearingProblem, FloatArray, IntArray
 
@@ -37,6 +38,7 @@ __all__ = [
     "Award",
     "BindingConstraint",
     "ClearingResult",
+    "Curtailment",
     "NeedCoverage",
     "Rejection",
     "RejectionReason",
@@ -51,6 +53,7 @@ class RejectionReason(StrEnum):
     PARENT_NOT_ACCEPTED = "parent-not-accepted"
     EXCLUDED_BY_XOR = "excluded-by-xor-member"
     PRICE_ABOVE_CAP = "price-above-cap"
+    UNIT_CAPABILITY = "unit-capability"
     NO_MATCHING_NEED = "no-matching-need"
     GRID_LIMIT = "grid-limit"
     MINIMUM_ACCEPTANCE = "minimum-acceptance-or-indivisible"
@@ -92,6 +95,23 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Curtailment:
+    """A bid accepted in one MTU, but less than offered because of a limit, and why.
+
+    Only the unit-capability rule reports curtailments today (``reason`` is
+    :attr:`RejectionReason.UNIT_CAPABILITY`): a bid cut because the need was covered, or by a grid
+    limit, is not listed.
+    """
+
+    bid_id: str
+    mtu: str
+    offered_mw: float
+    accepted_mw: float
+    reason: RejectionReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NeedCoverage:
     """Coverage of one need in one MTU; a shortfall carries its price and reason."""
 
@@ -110,7 +130,9 @@ class BindingConstraint:
     """A limit that binds (or is exceeded) at the optimum, in domain words.
 
     ``kind`` is ``"branch-flow"``, ``"voltage"`` or ``"interface"`` (a named interface
-    constraint, e.g. one halfplane of a DSO area's PQ region; ``element`` is its name).
+    constraint, e.g. one halfplane of a DSO area's PQ region; ``element`` is its name), or
+    ``"unit-capability"`` (a unit fully sold in one direction: ``element`` is the unit id, with
+    ``:q`` for its reactive capability, ``side`` the direction ``"up"``/``"down"``).
     """
 
     kind: str
@@ -175,6 +197,8 @@ class ClearingResult:
     ``interface_value`` is ``ic_p · p + ic_q · q`` of the accepted flexibility per interface
     constraint and MTU (``(n_interface, n_mtu)``, in the constraint's own unit: MW for a PQ-region
     halfplane), ``interface_violation`` how far it lies outside ``[ic_lower, ic_upper]``.
+    ``slot_capability_ref`` is, per slot not fully accepted, ``c · n_mtu + t`` of the unit
+    capability that is full (sold out) there, else -1.
     """
 
     problem: ClearingProblem
@@ -194,6 +218,7 @@ class ClearingResult:
     balance_violation_mw: FloatArray
     interface_value: FloatArray = field(default_factory=_empty_2d)
     interface_violation: FloatArray = field(default_factory=_empty_2d)
+    slot_capability_ref: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     objective_eur: float
     procurement_cost_eur: float
     penalty_cost_eur: float
@@ -254,6 +279,24 @@ class ClearingResult:
                 )
         return tuple(out)
 
+    def curtailments(self) -> tuple[Curtailment, ...]:
+        """Every slot accepted in part because a unit capability is sold out, in slot order."""
+        p = self.problem
+        x = self.slot_accepted_mw
+        ref = self.slot_capability_ref
+        cut = np.flatnonzero((x > 0) & (ref >= 0)) if ref.size else np.zeros(0, np.int64)
+        return tuple(
+            Curtailment(
+                bid_id=p.bid_ids[int(p.slot_bid[s])],
+                mtu=p.mtu_labels[int(p.slot_mtu[s])],
+                offered_mw=float(p.slot_quantity_mw[s]),
+                accepted_mw=float(x[s]),
+                reason=RejectionReason.UNIT_CAPABILITY,
+                detail=capability_detail(p, x, int(ref[s]), int(p.slot_bid[s])),
+            )
+            for s in cut
+        )
+
     def rejections(self) -> tuple[Rejection, ...]:
         """Every bid with nothing accepted, with its reason, in canonical bid order."""
         return tuple(self._rejection(int(b)) for b in np.flatnonzero(self.rejection_code >= 0))
@@ -281,6 +324,8 @@ class ClearingResult:
                 at_lower = self.interface_value[c, t] <= p.ic_lower[c, t] + 1e-6
                 side = "lower" if at_lower else "upper"
                 detail = f"interface constraint {p.ic_names[c]} {side} limit at {p.mtu_labels[t]}"
+        elif reason is RejectionReason.UNIT_CAPABILITY:
+            detail = capability_detail(p, self.slot_accepted_mw, ref, b)
         elif reason is RejectionReason.PARENT_NOT_ACCEPTED:
             detail = f"parent bid {p.bid_ids[ref]} not accepted"
         elif reason is RejectionReason.EXCLUDED_BY_XOR:

@@ -100,13 +100,17 @@ def _clear(
     )
 
 
+def _mtu(value: Any) -> str:
+    return str(value)[5:16].replace("T", " ")
+
+
 def _f(digits: int) -> Any:
     return lambda v: "-" if v is None else f"{v:.{digits}f}"
 
 
 _NEED_COLUMNS = [
     Column("need_id", "need", keep=True),
-    Column("mtu", "MTU", text=lambda v: str(v)[5:16].replace("T", " ")),
+    Column("mtu", "MTU", text=_mtu),
     Column("required_mw", "required MW", _f(3), right=True),
     Column("covered_mw", "covered MW", _f(3), right=True),
     Column("shortfall_mw", "shortfall MW", _f(3), right=True),
@@ -115,7 +119,7 @@ _NEED_COLUMNS = [
 ]
 _AWARD_COLUMNS = [
     Column("bid_id", "bid", keep=True),
-    Column("mtu", "MTU", text=lambda v: str(v)[5:16].replace("T", " ")),
+    Column("mtu", "MTU", text=_mtu),
     Column("quantity_mw", "MW", _f(3), right=True),
     Column("price_eur_per_mwh", "price €/MWh", _f(2), right=True),
     Column("payment_eur", "payment €", _f(2), right=True),
@@ -125,6 +129,26 @@ _AWARD_COLUMNS = [
 def _summary(console: Console, doc: dict[str, Any]) -> None:
     print_table(console, doc["needs"], _NEED_COLUMNS, title="needs")
     print_table(console, doc["awards"], _AWARD_COLUMNS, title="accepted bids")
+    if doc["curtailments"]:
+        print_table(
+            console,
+            doc["curtailments"],
+            [
+                Column("bid_id", "bid", keep=True),
+                Column("mtu", "MTU", text=_mtu),
+                Column("offered_mw", "offered MW", _f(3), right=True),
+                Column("accepted_mw", "accepted MW", _f(3), right=True),
+                Column("detail", "why cut", wrap=True),
+            ],
+            title="bids accepted in part",
+        )
+    if doc["rejections"]:
+        print_table(
+            console,
+            doc["rejections"],
+            [Column("bid_id", "bid", keep=True), Column("detail", "why rejected", wrap=True)],
+            title="rejected bids",
+        )
     if doc["binding"]:
         print_table(
             console,

@@ -110,14 +110,18 @@ def print_table(
         for k, c in enumerate(columns)
     ]
     wrapped = [k for k, c in enumerate(columns) if c.wrap]
-    budget = console.width - sum(min(widths[k], 16) + 2 for k in wrapped)
+    # each column costs its width, two padding spaces and one divider (SIMPLE_HEAD, no outer
+    # padding): the table is Σ (width + 3) - 1 characters wide
+    budget = console.width + 1 - sum(min(widths[k], 16) + 3 for k in wrapped)
     shown: list[int] = []
     used = 0
     for k, c in enumerate(columns):
-        need = widths[k] + 2
+        need = widths[k] + 3
         if c.wrap or c.keep or used + need <= budget:
             shown.append(k)
             used += 0 if c.wrap else need
+    left = console.width + 1 - used - 3 * len(wrapped)
+    share = max(16, left // max(len(wrapped), 1))
     table = Table(title=title, caption=caption, box=SIMPLE_HEAD, pad_edge=False)
     for k in shown:
         c = columns[k]
@@ -126,7 +130,8 @@ def print_table(
             justify="right" if c.right else "left",
             no_wrap=not c.wrap,
             overflow="fold" if c.wrap else "ellipsis",
-            min_width=min(widths[k], 16) if c.wrap else widths[k],
+            width=min(widths[k], share) if c.wrap else None,
+            min_width=None if c.wrap else widths[k],
         )
     for i, r in enumerate(cells):
         style = styles[i] if styles is not None else None

@@ -1,0 +1,216 @@
+"""The unit-capability rule: a unit never delivers more than its range, summed over all its bids.
+
+An FSP may send several bids (price steps) for one unit; each alone fits the unit's range (checked
+by :func:`flexcoord.domain.validate_market`), together they may not. The clearing therefore limits,
+per unit, direction, power type and MTU, the sum of what it accepts (see
+:class:`~flexcoord.clearing.problem.ClearingProblem` for the index space ``c`` and the uses ``k``)::
+
+    Σ_k  cap_use_weight[k] · accepted_mw[cap_use_bid[k], t]  <=  cap_limit_mw[c]
+
+over the uses ``k`` of capability ``c``. A unit's own bid uses it with weight 1; a group's bid
+uses each member's capability with the member's share of the group's range (the weights of the
+group's virtual bus), so a MW accepted from a group is taken from its members pro rata. The rule
+is *hard* (a unit physically cannot deliver beyond its range); it never makes a clearing
+infeasible, since accepting nothing satisfies it.
+
+This module holds the rule once: the validation of the arrays, the rows the formulation emits
+(only where the offered quantities can exceed the capability, so a market with one bid per unit
+keeps its size) and the words that explain a bid cut by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from flexcoord.errors import Issue
+
+if TYPE_CHECKING:
+    from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, IntArray
+
+__all__ = [
+    "CapabilityRows",
+    "capability_detail",
+    "capability_issues",
+    "capability_label",
+    "capability_rows",
+    "capability_words",
+]
+
+#: Offered MW above the capability by less than this emit no row (the domain's own tolerance).
+OFFER_TOL_MW = 1e-9
+_SHOWN_BIDS = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CapabilityRows:
+    """The capability rows a problem needs, and their entries (one per slot and use).
+
+    Attributes:
+        row_cap: capability ``c`` of each row (rows sorted by ``(c, t)``).
+        row_mtu: MTU ``t`` of each row.
+        entry_row: row of each entry.
+        entry_slot: slot of each entry.
+        entry_weight: MW of the capability taken per accepted MW of the slot.
+    """
+
+    row_cap: IntArray
+    row_mtu: IntArray
+    entry_row: IntArray
+    entry_slot: IntArray
+    entry_weight: FloatArray
+
+    @property
+    def size(self) -> int:
+        """Number of rows."""
+        return int(self.row_cap.shape[0])
+
+
+def _entries(problem: ClearingProblem) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (slot, use) pair: the slot, its capability and weight (vectorised ragged join)."""
+    p = problem
+    order = np.argsort(p.cap_use_bid, kind="stable")
+    use_bid = p.cap_use_bid[order]
+    first = np.searchsorted(use_bid, p.slot_bid, side="left")
+    count = np.searchsorted(use_bid, p.slot_bid, side="right") - first
+    slot = np.repeat(np.arange(p.n_slot, dtype=np.int64), count)
+    within = np.arange(slot.shape[0]) - np.repeat(np.cumsum(count) - count, count)
+    use = order[np.repeat(first, count) + within]
+    return slot, p.cap_use_cap[use], p.cap_use_weight[use]
+
+
+def capability_rows(problem: ClearingProblem) -> CapabilityRows:
+    """The ``(c, t)`` whose offered quantities can exceed the capability, with their entries."""
+    p = problem
+    n_t = max(p.n_mtu, 1)
+    slot, cap, weight = _entries(p)
+    key = cap * n_t + p.slot_mtu[slot]
+    keys, inverse = np.unique(key, return_inverse=True)
+    offered = np.bincount(inverse, weights=weight * p.slot_quantity_mw[slot])
+    tight = offered > p.cap_limit_mw[keys // n_t] + OFFER_TOL_MW
+    row_of_key = np.cumsum(tight) - 1
+    keep = tight[inverse]
+    rows = keys[tight]
+    return CapabilityRows(
+        row_cap=(rows // n_t).astype(np.int64),
+        row_mtu=(rows % n_t).astype(np.int64),
+        entry_row=row_of_key[inverse[keep]].astype(np.int64),
+        entry_slot=slot[keep],
+        entry_weight=weight[keep],
+    )
+
+
+def capability_label(problem: ClearingProblem, c: int) -> str:
+    """``<unit>,<direction>`` (``<unit>:q,…`` for a reactive capability), for row names."""
+    p = problem
+    unit = p.cap_names[c] + (":q" if p.cap_reactive[c] else "")
+    return f"{unit},{'up' if p.cap_up[c] else 'down'}"
+
+
+def capability_words(problem: ClearingProblem, c: int, t: int) -> str:
+    """``unit load:0 capability 0.23 MW up at <mtu>`` (``… reactive capability … Mvar`` for Q)."""
+    p = problem
+    what, unit = ("reactive capability", "Mvar") if p.cap_reactive[c] else ("capability", "MW")
+    direction = "up" if p.cap_up[c] else "down"
+    return (
+        f"unit {p.cap_names[c]} {what} {p.cap_limit_mw[c]:.6g} {unit} {direction} "
+        f"at {p.mtu_labels[t]}"
+    )
+
+
+def capability_detail(
+    problem: ClearingProblem, slot_accepted_mw: FloatArray, ref: int, bid: int
+) -> str:
+    """Why ``bid`` got nothing (or less) in capability row ``ref = c · n_mtu + t``, in words.
+
+    Names the bids the capability went to (``cheaper`` when all of them are), and what is left
+    when the bid is indivisible or has a minimum quantity that does not fit.
+    """
+    p = problem
+    c, t = divmod(ref, p.n_mtu)
+    uses = np.flatnonzero(p.cap_use_cap == c)
+    weight = np.zeros(p.n_bid)
+    weight[p.cap_use_bid[uses]] = p.cap_use_weight[uses]
+    at_t = np.flatnonzero((weight[p.slot_bid] > 0) & (p.slot_mtu == t))
+    x = slot_accepted_mw[at_t]
+    taken = weight[p.slot_bid[at_t]] * x  # MW of the capability each slot takes
+    left = float(p.cap_limit_mw[c] - np.sum(taken))
+    own = at_t[p.slot_bid[at_t] == bid]
+    others = at_t[(x > 0) & (p.slot_bid[at_t] != bid)]
+    ids = [p.bid_ids[int(b)] for b in p.slot_bid[others]]
+    shown = ", ".join(ids[:_SHOWN_BIDS]) + (
+        f" and {len(ids) - _SHOWN_BIDS} more" if len(ids) > _SHOWN_BIDS else ""
+    )
+    own_price = float(p.slot_price_eur_per_mwh[own].min()) if own.size else np.inf
+    cheaper = bool(others.size) and bool(np.all(p.slot_price_eur_per_mwh[others] < own_price))
+    to = f"{'cheaper ' if cheaper else ''}bid{'s' if len(ids) != 1 else ''} {shown}"
+    words = capability_words(p, c, t)
+    unit = "Mvar" if p.cap_reactive[c] else "MW"
+    own_mw = float(np.sum(taken[p.slot_bid[at_t] == bid]))
+    if left > 1e-6:
+        after = f" after {to}" if ids else ""
+        return (
+            f"{words}: {left:.6g} {unit} left{after}, less than this bid's indivisible or "
+            "minimum quantity"
+        )
+    if own_mw > 0:
+        rest = f", the rest to {to}" if ids else ""
+        return f"{words} fully sold: {own_mw:.6g} {unit} to this bid{rest}"
+    return f"{words} fully sold to {to}" if ids else f"{words} fully sold"
+
+
+def capability_issues(problem: ClearingProblem) -> list[Issue]:
+    """Index ranges, values and consistency of the capability fields (shapes checked before)."""
+    p = problem
+    issues: list[Issue] = []
+
+    def add(object_id: str, field: str, value: object, message: str) -> None:
+        issues.append(
+            Issue(kind="Capability", object_id=object_id, field=field, value=value, message=message)
+        )
+
+    nk = len(p.cap_names)
+    for c in np.flatnonzero(~np.isfinite(p.cap_limit_mw) | (p.cap_limit_mw < 0))[:20]:
+        add(p.cap_names[int(c)], "cap_limit_mw", float(p.cap_limit_mw[c]), "must be finite, >= 0")
+    keys = set(zip(p.cap_names, p.cap_up.tolist(), p.cap_reactive.tolist(), strict=True))
+    if len(keys) != nk:
+        add(
+            "problem",
+            "cap_names",
+            nk - len(keys),
+            "a unit has two capabilities of one direction and power type",
+        )
+    bad_index = (p.cap_use_cap < 0) | (p.cap_use_cap >= nk)
+    bad_index |= (p.cap_use_bid < 0) | (p.cap_use_bid >= p.n_bid)
+    if bad_index.any():
+        add("problem", "cap_use_cap/cap_use_bid", int(bad_index.sum()), "out of range")
+        return issues
+    for k in np.flatnonzero(~np.isfinite(p.cap_use_weight) | (p.cap_use_weight <= 0))[:20]:
+        add(
+            p.bid_ids[int(p.cap_use_bid[k])],
+            "cap_use_weight",
+            float(p.cap_use_weight[k]),
+            "must be finite, > 0",
+        )
+    pair = p.cap_use_cap * max(p.n_bid, 1) + p.cap_use_bid
+    if np.unique(pair).shape[0] != pair.shape[0]:
+        add(
+            "problem",
+            "cap_use",
+            int(pair.shape[0] - np.unique(pair).shape[0]),
+            "a bid uses one capability twice",
+        )
+    slot, cap, _ = _entries(p)
+    wrong: BoolArray = (p.slot_up[slot] != p.cap_up[cap]) | (
+        p.slot_reactive[slot] != p.cap_reactive[cap]
+    )
+    for s in np.unique(p.slot_bid[slot[wrong]])[:20]:
+        add(
+            p.bid_ids[int(s)],
+            "cap_use",
+            None,
+            "uses a capability of another direction or power type",
+        )
+    return issues
