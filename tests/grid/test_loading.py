@@ -11,13 +11,24 @@ from flexcoord.grid.loading import load_network, simbench_codes
 from flexcoord.grid.model import GridModel
 
 
-def test_unknown_code_lists_valid_ones() -> None:
+def test_unknown_code_suggests_the_closest_ones() -> None:
     with pytest.raises(NotFoundError) as err:
         load_network("1-MV-nowhere--0-sw")
     message = str(err.value)
     assert "'1-MV-nowhere--0-sw'" in message
-    assert "1-MV-rural--0-sw" in message and "cigre-mv" in message
+    assert "did you mean '1-MV-comm--0-sw'" in message and "flexcoord grid list" in message
+    assert len(message) < 300  # not the 282 codes
     assert isinstance(err.value, LookupError)
+
+
+def test_codes_match_in_any_case_and_name_the_canonical_code() -> None:
+    from flexcoord.grid.loading import grid_catalogue, resolve_grid_code
+
+    assert resolve_grid_code("1-mv-RURAL--0-sw").code == "1-MV-rural--0-sw"
+    assert resolve_grid_code("CIGRE-MV").has_profiles is False
+    assert {e.source for e in grid_catalogue()} == {"simbench", "pandapower"}
+    with pytest.raises(NotFoundError, match="e.g. '1-MV-rural--0-sw'"):
+        resolve_grid_code("zzzz")
 
 
 def test_simbench_codes_are_many_and_sorted() -> None:

@@ -253,18 +253,22 @@ def _mwh(x: Any) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+def _share(x: Any) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
 def _comparison_columns(buyers: tuple[str, ...]) -> list[Column]:
     """The comparison table's columns, most telling first (the table drops them from the right
     when the terminal is narrow)."""
     cols = [
         Column("scheme", "scheme", str, keep=True),
         Column("total_cost_eur", "total €", _money, right=True),
+        Column("penalty_share", "of which\npenalties", _share, right=True),
         Column("bid_cost_eur", "bids €", _money, right=True),
     ]
     cols += [
         Column(key, header, _money, right=True)
         for key, header in (
-            ("availability_payment_eur", "avail. €"),
             ("shortfall_penalty_eur", "shortfall\npenalty €"),
             ("violation_penalty_eur", "violation\npenalty €"),
         )
@@ -372,6 +376,7 @@ def _chain_document(
 _CHAIN_COLUMNS = [
     Column("scheme", "scheme", str, keep=True),
     Column("total_cost_eur", "total €", _money, right=True),
+    Column("penalty_share", "of which\npenalties", _share, right=True),
     Column("availability_payment_eur", "avail. €", _money, right=True),
     Column("activation_cost_eur", "activation €", _money, right=True),
     Column("activation_shortfall_mwh", "short.\nMWh", _mwh, right=True),

@@ -153,16 +153,22 @@ def build_portfolio(
                 id=dso_id, name=f"Distribution system operator {dso_id}", role=OperatorRole.DSO
             )
         )
-    areas = [
-        GridArea(
-            id="tso",
-            operator_id="tso",
-            bus_ids=split.tso_bus_ids,
-            voltage_levels_kv=frozenset(
-                float(v) for v in net.bus.vn_kv.reindex(sorted(split.tso_bus_ids))
-            ),
-        )
-    ]
+    # a distribution-only grid (no bus at or above the TSO threshold) has no TSO area: the TSO
+    # is still an operator, reached through the coupling points at the grid's external grids
+    areas = (
+        [
+            GridArea(
+                id="tso",
+                operator_id="tso",
+                bus_ids=split.tso_bus_ids,
+                voltage_levels_kv=frozenset(
+                    float(v) for v in net.bus.vn_kv.reindex(sorted(split.tso_bus_ids))
+                ),
+            )
+        ]
+        if split.tso_bus_ids
+        else []
+    )
     first_cp: dict[str, str | None] = {}
     for a in split.dso_areas:
         cp_ids = frozenset(cp.id for cp in a.coupling_points)
