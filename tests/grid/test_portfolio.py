@@ -74,3 +74,13 @@ def test_hvmv_portfolio_has_every_element(hvmv_mixed: Any) -> None:
             if unit.id.split(":")[0] in ("sgen", "load")
             else cp.area_id in dso_area_ids
         )
+
+
+@pytest.mark.slow
+def test_a_distribution_only_grid_has_a_tso_operator_but_no_empty_tso_area() -> None:
+    grid = GridModel.load("1-LV-rural1--0-sw")  # no bus at or above 110 kV
+    assert not grid.areas.tso_bus_ids
+    reg = build_portfolio(grid)
+    assert "tso" in {o.id for o in reg.operators}
+    assert "tso" not in {a.id for a in reg.areas}
+    assert {a.id for a in reg.areas} == {a.id for a in grid.areas.dso_areas}
