@@ -27,7 +27,7 @@ def test_codes_match_in_any_case_and_name_the_canonical_code() -> None:
     assert resolve_grid_code("1-mv-RURAL--0-sw").code == "1-MV-rural--0-sw"
     assert resolve_grid_code("CIGRE-MV").has_profiles is False
     assert {e.source for e in grid_catalogue()} == {"simbench", "pandapower"}
-    with pytest.raises(NotFoundError, match="e.g. '1-MV-rural--0-sw'"):
+    with pytest.raises(NotFoundError, match=r"e\.g\. '1-MV-rural--0-sw'"):
         resolve_grid_code("zzzz")
 
 
