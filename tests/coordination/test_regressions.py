@@ -31,3 +31,17 @@ def test_schemes_run_when_the_joint_problem_uses_fewer_mtus_than_the_scenario() 
         preset("onenet-common"), product_kinds=(ProductKind.ACTIVATION,)
     )
     run_chain(activation_only, chain, ac_check=False)
+
+
+@pytest.mark.slow
+def test_aggregated_offer_curves_survive_a_degenerate_last_level() -> None:
+    """The default MV day (1,200 bids, 96 MTUs) made HiGHS end with 'Unknown' on the last level
+    of an aggregated offer curve (the interface row fixed at its largest quantity), which aborted
+    the local and Polish schemes. The level is re-solved from scratch (then with a 1e-9 MW
+    tolerance), so both schemes complete and forward the aggregated offers."""
+    scenario = build_coordination_scenario("1-MV-rural--0-sw", seed=0)
+    joint = JointModel.of(scenario)
+    for scheme in ("smartnet-local", "onenet-poland"):
+        outcome = run_scheme(preset(scheme), scenario, joint=joint, ac_check=False)
+        assert outcome.kpis["forwarded_bids"] > 0
+        assert outcome.cost.total_eur > 0.0

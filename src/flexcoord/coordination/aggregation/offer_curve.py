@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,6 +39,7 @@ from flexcoord.coordination.aggregation.linear_program import (
     LpArrays,
     highs_from_arrays,
     is_infeasible,
+    is_optimal,
     solution,
 )
 from flexcoord.domain import Bid, Direction, Interval, Register
@@ -157,6 +158,27 @@ def bid_lp(model: DsoLinearModel, cols: BidColumns) -> tuple[LpArrays, FloatArra
     )
 
 
+def _least_cost(h: Any, row: int, v: float, v_max: float) -> FloatArray:
+    """The least-cost combination delivering ``v`` MW (the interface row fixed at ``v``).
+
+    Warm-started from the previous level, HiGHS can end with status 'Unknown' when the row sits
+    at the very edge of the feasible set (``v = v_max``: the largest quantity is reached only by
+    a degenerate vertex). Then the model is solved again from scratch, and if that fails too the
+    row is given a feasibility tolerance below ``v`` (1e-9 of ``v_max``): the level is the same
+    to well below the precision of any MW figure.
+    """
+    h.changeRowBounds(row, v, v)
+    h.run()
+    if not is_optimal(h):
+        h.clearSolver()
+        h.run()
+    if not is_optimal(h):
+        h.changeRowBounds(row, v - 1e-9 * max(v_max, 1.0), v)
+        h.clearSolver()
+        h.run()
+    return solution(h, f"the least-cost combination for {v:.3f} MW")
+
+
 def aggregated_offer_curve(
     model: DsoLinearModel,
     bids: Sequence[Bid],
@@ -211,9 +233,7 @@ def aggregated_offer_curve(
         prev_v, prev_c = 0.0, 0.0
         for k in range(1, levels + 1):
             v = v_max * k / levels
-            h.changeRowBounds(row, v, v)
-            h.run()
-            x = solution(h, f"the least-cost combination for {v:.3f} MW")
+            x = _least_cost(h, row, v, v_max)
             cost = float(x @ cols.price_eur_per_mwh)
             price = (cost - prev_c) / (v - prev_v)
             alloc = {cols.ids[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)}
