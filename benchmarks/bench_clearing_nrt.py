@@ -136,7 +136,7 @@ def nrt(reps: int) -> float:
         raw_highs = min(raw_highs, time.perf_counter() - t0)
     # raw PGM: one power flow with the identical update data
     checker = ac.checker_for(problem, grid_map)
-    p_mw, q_mvar = nodal_injections(result)
+    p_mw, q_mvar = nodal_injections(result.problem, result.slot_accepted_mw)
     update = _pgm_update(checker, p_mw, q_mvar)
     raw_pgm = float("inf")
     for _ in range(reps):

@@ -81,7 +81,7 @@ def test_awards_leave_no_ac_violation_after_reclearing(code: str) -> None:
     checker = ac.checker_for(problem, grid_map)
     zero = np.zeros((problem.n_bus, problem.n_mtu))
     base = checker.check(zero, zero)
-    p_mw, q_mvar = nodal_injections(result)
+    p_mw, q_mvar = nodal_injections(result.problem, result.slot_accepted_mw)
     after = checker.check(p_mw, q_mvar)
     br0, vv0 = _violations(base.branch_flow_mw, base.vm_pu, gc)
     br1, vv1 = _violations(after.branch_flow_mw, after.vm_pu, gc)

@@ -182,7 +182,7 @@ def test_tso_clearing_keeps_the_interface_inside_the_dso_region() -> None:
     def interface_point(gc_used: GridConstraints) -> tuple[np.ndarray, np.ndarray, object]:
         result = clear(register, [need], bids, gc_used, options)
         problem, grid_map = build_problem(register, [need], bids, gc_used)
-        inj_p, inj_q = nodal_injections(result)
+        inj_p, inj_q = nodal_injections(result.problem, result.slot_accepted_mw)
         real_p, real_q = grid_map.to_grid(inj_p), grid_map.to_grid(inj_q)
         pos = {int(b): i for i, b in enumerate(grid_map.real_bus_ids)}
         area = [pos.get(int(b), -1) for b in model.bus_ids]

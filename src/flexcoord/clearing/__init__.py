@@ -5,7 +5,15 @@ The array-level entry point is :func:`clear_problem`; the domain-level entry poi
 :class:`ClearingProblem` first.
 """
 
-from flexcoord.clearing.engine import AcChecker, AcFlows, clear_problem, nodal_injections
+from flexcoord.clearing.dispatch import (
+    GridState,
+    grid_state,
+    nodal_injections,
+    shift_constraints,
+    shift_forecast,
+    shortfall_price_eur_per_mwh,
+)
+from flexcoord.clearing.engine import AcChecker, AcFlows, clear_problem
 from flexcoord.clearing.options import ClearingOptions, PricingRule
 from flexcoord.clearing.problem import ClearingProblem, canonical
 from flexcoord.clearing.result import (
@@ -30,6 +38,7 @@ __all__ = [
     "ClearingProblem",
     "ClearingResult",
     "Curtailment",
+    "GridState",
     "NeedCoverage",
     "PricingRule",
     "Rejection",
@@ -37,5 +46,9 @@ __all__ = [
     "SolverStats",
     "canonical",
     "clear_problem",
+    "grid_state",
     "nodal_injections",
+    "shift_constraints",
+    "shift_forecast",
+    "shortfall_price_eur_per_mwh",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from flexcoord.clearing.dispatch import grid_state, shortfall_price_eur_per_mwh
 from flexcoord.clearing.formulation import eligible_pairs
 from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import ClearingProblem
@@ -121,23 +122,18 @@ def evaluate_dispatch(
     covered = np.zeros((p.n_need, n_t))
     np.add.at(covered, (e_need, p.slot_mtu[e_slot]), x[e_slot])
     shortfall = np.maximum(p.need_required_mw - covered, 0.0)
-    cap = p.need_price_cap_eur_per_mwh
-    short_price = np.where(
-        np.isfinite(cap),
-        cap + 2.0 * options.tie_break_eur_per_mwh,
-        options.shortfall_penalty_eur_per_mwh,
-    )
+    short_price = shortfall_price_eur_per_mwh(p, options)
     shortfall_mwh = shortfall * dur[None, :]
     shortfall_pen = float(np.sum(shortfall_mwh * short_price[:, None]))
 
-    inj_p, inj_q = _injections(p, x)
-    flow = p.base_flow_mw + p.ptdf @ inj_p if p.n_branch else np.zeros((0, n_t))
+    state = grid_state(p, x)
+    flow = state.flow_mw
     lim = (1.0 - p.safety_margin) * p.limit_mw
     over = np.maximum(np.abs(flow) - lim[:, None], 0.0) * dur[None, :] if p.n_branch else flow
     branch_pen = float(options.branch_penalty_eur_per_mwh * over.sum())
 
     if p.n_vbus:
-        vm = p.base_vm_pu + p.dvm_dp @ inj_p + p.dvm_dq @ inj_q
+        vm = state.vm_pu
         v_out = (
             np.maximum(vm - p.vm_max_pu[:, None], 0.0) + np.maximum(p.vm_min_pu[:, None] - vm, 0.0)
         ) * dur[None, :]
@@ -147,7 +143,7 @@ def evaluate_dispatch(
 
     interface_pen = 0.0
     if p.n_interface:
-        value = p.ic_p @ inj_p + p.ic_q @ inj_q
+        value = state.interface
         outside = np.maximum(value - p.ic_upper, 0.0) + np.maximum(p.ic_lower - value, 0.0)
         interface_pen = float(options.interface_penalty * np.sum(outside * dur[None, :]))
 
@@ -220,19 +216,3 @@ def cost_fields(
         "violation_penalty_by_kind_eur": by_kind,
         "penalty_share": round((shortfall + violation) / total, 6) if total else None,
     }
-
-
-def _injections(p: ClearingProblem, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Signed active and reactive injections ``(n_bus, T)`` of the located slots."""
-    sign = np.where(p.slot_up, 1.0, -1.0)
-    located = p.slot_bus >= 0
-    act = located & ~p.slot_reactive
-    rea = located & p.slot_reactive
-    inj_p = np.zeros((p.n_bus, p.n_mtu))
-    inj_q = np.zeros((p.n_bus, p.n_mtu))
-    np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), sign[act] * x[act])
-    np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), sign[rea] * x[rea])
-    np.add.at(
-        inj_q, (p.slot_bus[act], p.slot_mtu[act]), sign[act] * x[act] * p.slot_q_mvar_per_mw[act]
-    )
-    return inj_p, inj_q

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from flexcoord.clearing.dispatch import nodal_injections
 from flexcoord.clearing.extract import extract
 from flexcoord.clearing.formulation import build_formulation
 from flexcoord.clearing.options import ClearingOptions
@@ -28,7 +29,7 @@ from flexcoord.clearing.problem import ClearingProblem, FloatArray, canonical
 from flexcoord.clearing.result import AcReport, ClearingResult
 from flexcoord.clearing.solve import solve
 
-__all__ = ["AcChecker", "AcFlows", "clear_problem", "nodal_injections"]
+__all__ = ["AcChecker", "AcFlows", "clear_problem"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,22 +47,6 @@ class AcChecker(Protocol):
     def check(self, p_mw: FloatArray, q_mvar: FloatArray) -> AcFlows:
         """``p_mw``/``q_mvar``: (n_bus, n_mtu) injections of the accepted flexibility."""
         ...
-
-
-def nodal_injections(result: ClearingResult) -> tuple[FloatArray, FloatArray]:
-    """Accepted flexibility as nodal (n_bus, n_mtu) active and reactive injections."""
-    p = result.problem
-    sign = np.where(p.slot_up, 1.0, -1.0)
-    located = p.slot_bus >= 0
-    signed = sign * result.slot_accepted_mw
-    act = located & ~p.slot_reactive
-    rea = located & p.slot_reactive
-    inj_p = np.zeros((p.n_bus, p.n_mtu))
-    inj_q = np.zeros((p.n_bus, p.n_mtu))
-    np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), signed[act])
-    np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), signed[rea])
-    np.add.at(inj_q, (p.slot_bus[act], p.slot_mtu[act]), (signed * p.slot_q_mvar_per_mw)[act])
-    return inj_p, inj_q
 
 
 def _clear_once(problem: ClearingProblem, options: ClearingOptions) -> ClearingResult:
@@ -109,7 +94,7 @@ def clear_problem(
     first_err: tuple[float, float] | None = None
     iterations = 0
     while True:
-        inj_p, inj_q = nodal_injections(result)
+        inj_p, inj_q = nodal_injections(result.problem, result.slot_accepted_mw)
         ac = ac_checker.check(inj_p, inj_q)
         d_flow = ac.branch_flow_mw - result.branch_flow_mw
         d_vm = ac.vm_pu - result.vm_pu

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from flexcoord.clearing.capability import capability_label, capability_words
+from flexcoord.clearing.dispatch import grid_state
 from flexcoord.clearing.formulation import Formulation, eligible_pairs
 from flexcoord.clearing.options import ClearingOptions, PricingRule
 from flexcoord.clearing.problem import BoolArray, FloatArray, IntArray
@@ -94,20 +95,8 @@ def extract(
     )
 
     # grid --------------------------------------------------------------------------------------
-    located = p.slot_bus >= 0
-    act = located & ~p.slot_reactive
-    inj_p = np.zeros((n_t, nb))
-    inj_q = np.zeros((n_t, nb))
-    np.add.at(inj_p, (p.slot_mtu[act], p.slot_bus[act]), (sign * slot_mw)[act])
-    rea = located & p.slot_reactive
-    np.add.at(inj_q, (p.slot_mtu[rea], p.slot_bus[rea]), (sign * slot_mw)[rea])
-    np.add.at(
-        inj_q,
-        (p.slot_mtu[act], p.slot_bus[act]),
-        (sign * slot_mw * p.slot_q_mvar_per_mw)[act],
-    )
-    flow = p.base_flow_mw + p.ptdf @ inj_p.T if nl else np.zeros((0, n_t))
-    vm = p.base_vm_pu + p.dvm_dp @ inj_p.T + p.dvm_dq @ inj_q.T if nv else np.zeros((0, n_t))
+    state = grid_state(p, slot_mw)
+    flow, vm, ic_value = state.flow_mw, state.vm_pu, state.interface
     lim = (1.0 - p.safety_margin) * p.limit_mw
     br_viol = np.clip(np.abs(flow) - lim[:, None], 0.0, None) if nl else np.zeros((0, n_t))
     v_viol = (
@@ -118,7 +107,6 @@ def extract(
         if nv
         else np.zeros((0, n_t))
     )
-    ic_value = p.ic_p @ inj_p.T + p.ic_q @ inj_q.T if nc else np.zeros((0, n_t))
     ic_viol = (
         np.clip(ic_value - p.ic_upper, 0.0, None) + np.clip(p.ic_lower - ic_value, 0.0, None)
         if nc
@@ -151,6 +139,7 @@ def extract(
     elif options.pricing == PricingRule.LOCATIONAL:
         slot_value = np.zeros(p.n_slot)
         if np.isfinite(lmp).all() and lmp.size:
+            act = (p.slot_bus >= 0) & ~p.slot_reactive
             slot_value[act] = sign[act] * lmp[p.slot_bus[act], p.slot_mtu[act]]
         if np.isfinite(marginal).all() and e_slot.size:
             np.add.at(slot_value, e_slot, marginal[e_need, e_t])
