@@ -156,29 +156,3 @@ class GridViews:
                 gc = dataclasses.replace(gc, limit_mw=limit)
             self._cache[key] = gc
         return self._cache[key]
-
-    @staticmethod
-    def shifted(
-        gc: GridConstraints, bus_ids: NDArray[np.int64], p_mw: FloatArray, q_mvar: FloatArray
-    ) -> GridConstraints:
-        """``gc`` with its base case moved by injections ``p_mw``/``q_mvar`` (``(n, T)`` at
-        pandapower buses ``bus_ids``) of markets cleared earlier."""
-        if not np.any(p_mw) and not np.any(q_mvar):
-            return gc
-        col = {int(b): i for i, b in enumerate(gc.bus_ids)}
-        inj = np.zeros((len(gc.bus_ids), p_mw.shape[1]))
-        for i, bus in enumerate(bus_ids.tolist()):
-            if bus in col:
-                inj[col[bus]] += p_mw[i]
-        base_flow = gc.base_flow_mw + gc.ptdf @ inj
-        vcol = {int(b): i for i, b in enumerate(gc.injection_bus_ids)}
-        vp = np.zeros((len(gc.injection_bus_ids), p_mw.shape[1]))
-        vq = np.zeros_like(vp)
-        for i, bus in enumerate(bus_ids.tolist()):
-            if bus in vcol:
-                vp[vcol[bus]] += p_mw[i]
-                vq[vcol[bus]] += q_mvar[i]
-        base_vm = (
-            gc.base_vm_pu + gc.dvm_dp @ vp + gc.dvm_dq @ vq if len(gc.vbus_ids) else gc.base_vm_pu
-        )
-        return dataclasses.replace(gc, base_flow_mw=base_flow, base_vm_pu=base_vm)

@@ -22,7 +22,6 @@ problem, so schemes compare on one yardstick.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +31,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.clearing import AcChecker, AcFlows, ClearingOptions, ClearingProblem, ClearingResult
+from flexcoord.clearing import (
+    AcChecker,
+    AcFlows,
+    ClearingOptions,
+    ClearingProblem,
+    ClearingResult,
+    nodal_injections,
+    shift_constraints,
+    shift_forecast,
+)
 from flexcoord.clearing.ac import PgmAcCheck
 from flexcoord.clearing.costs import cost_fields
 from flexcoord.clearing.market import GridMap, build_problem, clear
@@ -169,21 +177,7 @@ class JointModel:
 
     def problem_injections(self, accepted: Mapping[Key, float]) -> tuple[FloatArray, FloatArray]:
         """Active and reactive injections ``(n_problem_bus, T)`` of a dispatch."""
-        p = self.problem
-        x = slot_vector(p, accepted)
-        sign = np.where(p.slot_up, 1.0, -1.0)
-        located = p.slot_bus >= 0
-        act, rea = located & ~p.slot_reactive, located & p.slot_reactive
-        inj_p = np.zeros((p.n_bus, p.n_mtu))
-        inj_q = np.zeros((p.n_bus, p.n_mtu))
-        np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), sign[act] * x[act])
-        np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), sign[rea] * x[rea])
-        np.add.at(
-            inj_q,
-            (p.slot_bus[act], p.slot_mtu[act]),
-            sign[act] * x[act] * p.slot_q_mvar_per_mw[act],
-        )
-        return inj_p, inj_q
+        return nodal_injections(self.problem, slot_vector(self.problem, accepted))
 
 
 def default_options() -> ClearingOptions:
@@ -364,7 +358,7 @@ class SchemeRun:
             return None
         gc = self.joint.views.constraints(areas)
         p_mw, q_mvar = self.joint.injections(self.dispatch())
-        gc = GridViews.shifted(gc, self.joint.grid_map.real_bus_ids, p_mw, q_mvar)
+        gc = shift_constraints(gc, self.joint.grid_map.real_bus_ids, p_mw, q_mvar)
         register = self.s.register
         sets = {b.id: b.exclusive_set for b in bids if b.exclusive_set is not None}
         self.ledger.offer(self.key(market_id), [b.id for b in bids], exclusive_sets=sets)
@@ -536,18 +530,15 @@ class SchemeRun:
         return filter_bids(bids, assessment, self.s.register).forwarded
 
     def shifted_forecast(self) -> Any:
-
-        forecast = self.s.forecast
-        p_mw, _ = self.joint.injections(self.dispatch())
-        if not np.any(p_mw):
-            return forecast
+        """The scenario's forecast moved by the dispatch of the markets cleared so far."""
+        p_mw, q_mvar = self.joint.injections(self.dispatch())
         ptdf = self.s.grid.ptdf()
-        inj = np.zeros((len(ptdf.bus_ids), p_mw.shape[1]))
-        inj[ptdf.bus_positions(self.joint.grid_map.real_bus_ids)] = p_mw
-        rows = forecast.branch_rows(ptdf.branch_names)
-        flows = np.array(forecast.branch_flow_mw, dtype=float)
-        flows[rows] += ptdf.matrix @ inj
-        return dataclasses.replace(forecast, branch_flow_mw=flows)
+        positions = ptdf.bus_positions(self.joint.grid_map.real_bus_ids)
+        inj_p = np.zeros((len(ptdf.bus_ids), p_mw.shape[1]))
+        inj_q = np.zeros_like(inj_p)
+        inj_p[positions] = p_mw
+        inj_q[positions] = q_mvar
+        return shift_forecast(self.s.grid, self.s.forecast, inj_p, inj_q)
 
     # --- conflicts --------------------------------------------------------------------------------
     def resolve(self) -> tuple[dict[Key, float], tuple[Conflict, ...]]:
@@ -597,7 +588,7 @@ class SchemeRun:
         if not dist_areas:
             return lambda _: {}
         gc = j.views.constraints(dist_areas)
-        base = GridViews.shifted(gc, j.grid_map.real_bus_ids, *j.injections(dso_acc)).base_flow_mw
+        base = shift_constraints(gc, j.grid_map.real_bus_ids, *j.injections(dso_acc)).base_flow_mw
         lim = (1.0 - gc.safety_margin) * gc.limit_mw[:, None]
         over_before = np.maximum(np.abs(base) - lim, 0.0)
         columns = {int(b): i for i, b in enumerate(gc.bus_ids)}

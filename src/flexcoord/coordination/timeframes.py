@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from flexcoord.clearing import ClearingOptions
+from flexcoord.clearing import ClearingOptions, shift_forecast
 from flexcoord.clearing.costs import cost_fields
 from flexcoord.coordination.config import MarketModel, SchemeConfig
 from flexcoord.coordination.conflicts import Conflict
@@ -235,21 +235,6 @@ class ChainOutcome:
         return self.cost.total_eur + self.availability_payment_eur
 
 
-def _shifted_forecast(grid: Any, forecast: Any, p_mw: np.ndarray) -> Any:
-    """``forecast`` moved by the activations of earlier rounds (``(n_bus, T)`` MW at the grid's
-    PTDF buses): later rounds clear on the flows and voltages those activations cause."""
-    if not np.any(p_mw):
-        return forecast
-    ptdf = grid.ptdf()
-    flows = np.array(forecast.branch_flow_mw, dtype=float)
-    flows[forecast.branch_rows(ptdf.branch_names)] += ptdf.matrix @ p_mw
-    sens = grid.voltage_sensitivity()
-    vm = np.array(forecast.vm_pu, dtype=float)
-    inj = p_mw[ptdf.bus_positions(sens.injection_bus_ids)]
-    vm[forecast.bus_rows(sens.monitored_bus_ids)] += sens.dvm_dp_pu_per_mw @ inj
-    return dataclasses.replace(forecast, branch_flow_mw=flows, vm_pu=vm)
-
-
 def run_chain(
     config: SchemeConfig,
     chain: TimeframeChain,
@@ -299,6 +284,7 @@ def run_chain(
     dso_models: dict[str, Any] = {}
     bus_ids = grid.ptdf().bus_ids
     activated_p = np.zeros((len(bus_ids), len(chain.base.intervals)))  # earlier rounds' dispatch
+    activated_q = np.zeros_like(activated_p)
     for sub in chain.rounds:
         new = chain.new_bids(sub)
         if sub.timeframe not in config.timeframes:
@@ -324,7 +310,7 @@ def run_chain(
             needs=needs,
             bids=as_root,
             gate_closure_at=sub.gate_closure_at,
-            forecast=_shifted_forecast(grid, chain.base.forecast, activated_p),
+            forecast=shift_forecast(grid, chain.base.forecast, activated_p, activated_q),
         )
         joint = JointModel.of(scenario)
         joint.models = dso_models
@@ -375,9 +361,10 @@ def run_chain(
             for key, mw in accepted.items():
                 activation[key] = activation.get(key, 0.0) + mw
                 activation_bids[key[0]] = by_root[key[0]]
-            p_real, _ = joint.injections(accepted)
+            p_real, q_real = joint.injections(accepted)
             positions = grid.ptdf().bus_positions(joint.grid_map.real_bus_ids)
             activated_p[positions] += p_real
+            activated_q[positions] += q_real
     unprocured_mw = sum(
         mq.quantity for n in pending.get(RoundKind.AVAILABILITY, []) for mq in n.quantities
     )
