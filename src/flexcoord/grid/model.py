@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from flexcoord.grid.sensitivities import (
     compute_voltage_sensitivity,
 )
 from flexcoord.grid.timeseries import GridAssessment
+
+if TYPE_CHECKING:
+    from flexcoord.grid.pgm import PgmGrid
 
 __all__ = ["GridModel", "load_grid"]
 
@@ -88,6 +91,32 @@ class GridModel:
     def branch_limits(self) -> BranchLimits:
         """Thermal branch limits in MW, in the PTDF's row order (cached)."""
         result: BranchLimits = self._cached("limits", lambda: branch_limits(self._net))
+        return result
+
+    def pgm(self) -> PgmGrid:
+        """The grid converted to power-grid-model (:func:`~flexcoord.grid.pgm.to_pgm`, a zero
+        injection element at every in-service bus), converted once: it is read-only, every
+        calculation passes update data."""
+        from flexcoord.grid.pgm import to_pgm
+
+        result: PgmGrid = self._cached("pgm", lambda: to_pgm(self._net))
+        return result
+
+    def branch_ends(self) -> dict[str, tuple[int, int]]:
+        """Every line and transformer by name (``"line:12"``, ``"trafo:3"``): its (from, to) or
+        (HV, LV) pandapower buses."""
+
+        def build() -> dict[str, tuple[int, int]]:
+            out: dict[str, tuple[int, int]] = {}
+            for table, a, b in (("line", "from_bus", "to_bus"), ("trafo", "hv_bus", "lv_bus")):
+                frame = self._net[table]
+                out |= {
+                    f"{table}:{i}": (int(x), int(y))
+                    for i, x, y in zip(frame.index, frame[a], frame[b], strict=True)
+                }
+            return out
+
+        result: dict[str, tuple[int, int]] = self._cached("branch_ends", build)
         return result
 
     def voltage_sensitivity(self) -> VoltageSensitivity:

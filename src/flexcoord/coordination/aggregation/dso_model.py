@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 
 from flexcoord.domain import Register
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
-from flexcoord.grid.pgm import AcBatchResult, Injections, PgmGrid, run_ac_batch, to_pgm
+from flexcoord.grid.pgm import AcBatchResult, Injections, PgmGrid, run_ac_batch
 from flexcoord.grid.violations import Limits, resolve_limits
 
 __all__ = [
@@ -488,16 +488,14 @@ def ac_check(
     )
 
 
-def area_branches(net: Any, bus_ids: frozenset[int], branch_index: pd.Index) -> tuple[str, ...]:
+def area_branches(grid: Any, bus_ids: frozenset[int], branch_index: pd.Index) -> tuple[str, ...]:
     """In-service branches (names of ``branch_index``) with at least one end in the area."""
-    out: list[str] = []
-    for name in branch_index:
-        table, _, index = str(name).partition(":")
-        row = net[table].loc[int(index)]
-        ends = (row.from_bus, row.to_bus) if table == "line" else (row.hv_bus, row.lv_bus)
-        if int(ends[0]) in bus_ids or int(ends[1]) in bus_ids:
-            out.append(str(name))
-    return tuple(out)
+    ends = grid.branch_ends()
+    return tuple(
+        str(name)
+        for name in branch_index
+        if ends[str(name)][0] in bus_ids or ends[str(name)][1] in bus_ids
+    )
 
 
 def build_dso_model(
@@ -518,8 +516,8 @@ def build_dso_model(
         area_id: The DSO area; ``None`` takes the area with most buses (first by id on a tie).
         operating_point: One scenario of :class:`~flexcoord.grid.pgm.Injections` on top of the
             grid's base case (e.g. a per-MTU forecast); ``None`` is the base case.
-        pgm: The grid converted by :func:`~flexcoord.grid.pgm.to_pgm` (converted here if not
-            given; pass it to save 50–100 ms per model).
+        pgm: The grid converted by :func:`~flexcoord.grid.pgm.to_pgm` (default: the grid's own
+            conversion, :meth:`~flexcoord.grid.model.GridModel.pgm`, made once per grid).
         safety_margin: Fraction of each branch limit kept free.
         voltage_margin_pu: Kept free inside each bus's voltage band.
         n_cuts: Tangent lines approximating each branch's apparent-power circle.
@@ -542,7 +540,7 @@ def build_dso_model(
         area = min(split.dso_areas, key=lambda a: (-len(a.bus_ids), a.id))
     else:
         area = split.dso_area(area_id)
-    pgm = pgm if pgm is not None else to_pgm(grid.net)
+    pgm = pgm if pgm is not None else grid.pgm()
     buses = np.array(sorted(area.bus_ids), dtype=np.int64)
     n = len(buses)
     step = float(perturbation_mw)
@@ -558,7 +556,7 @@ def build_dso_model(
     )
     res = run_ac_batch(pgm, scenarios)
     cps = tuple(cp.id for cp in area.coupling_points)
-    names = area_branches(grid.net, area.bus_ids, pgm.branches.index)
+    names = area_branches(grid, area.bus_ids, pgm.branches.index)
     pf = res.p_from_mw[list(names)].to_numpy(dtype=float)
     qf = res.q_from_mvar[list(names)].to_numpy(dtype=float)
     vm = res.vm_pu[buses].to_numpy(dtype=float)
@@ -578,7 +576,8 @@ def build_dso_model(
     pos = pgm.buses.index.get_indexer(pd.Index(buses))
     limits = grid.branch_limits()
     limit_of = dict(zip(limits.branch_names, limits.limit_mw, strict=True))
-    from_bus = np.array([_from_bus(grid.net, b) for b in names], dtype=np.int64)
+    ends = grid.branch_ends()
+    from_bus = np.array([ends[b][0] for b in names], dtype=np.int64)
     vm_from = res.vm_pu[from_bus].to_numpy(dtype=float)[0]
     s_max = np.array([limit_of[b] for b in names], dtype=np.float64) * vm_from
     return DsoLinearModel(
@@ -610,9 +609,3 @@ def build_dso_model(
         pgm=pgm,
         operating_point=operating_point,
     )
-
-
-def _from_bus(net: Any, name: str) -> int:
-    table, _, index = name.partition(":")
-    row = net[table].loc[int(index)]
-    return int(row.from_bus if table == "line" else row.hv_bus)
