@@ -49,7 +49,7 @@ class PgmAcCheck:
     """
 
     def __init__(self, grid: Any, constraints: GridConstraints, *, threading: int = -1) -> None:
-        from flexcoord.grid.pgm import to_pgm
+        from flexcoord.grid.pgm import to_pgm  # noqa: PLC0415  (lazy: loads pandapower)
 
         self.grid = grid
         self.constraints = constraints
@@ -66,7 +66,10 @@ class PgmAcCheck:
         start = self.constraints.profile_start_step
         if start is None:
             return {}
-        from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
+        from flexcoord.grid.timeseries_profiles import (  # noqa: PLC0415  (lazy: loads pandapower)
+            Profiles,
+            UpdateBuffers,
+        )
 
         if self._profiles is None:
             self._profiles = Profiles.of(self.grid.net)
@@ -111,7 +114,10 @@ class PgmAcChecker:
 
     def check(self, p_mw: FloatArray, q_mvar: FloatArray) -> AcFlows:
         """AC flows and voltages of the base case plus ``(n_bus, n_mtu)`` injections."""
-        from flexcoord.grid.pgm_conversion import branch_loading_percent, select_branches
+        from flexcoord.grid.pgm_conversion import (  # noqa: PLC0415  (lazy: loads pandapower)
+            branch_loading_percent,
+            select_branches,
+        )
 
         pgm = self.factory.pgm
         n = self.n_mtu

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing.capability import capability_label, capability_words
 from flexcoord.clearing.dispatch import grid_state
-from flexcoord.clearing.formulation import Formulation, eligible_pairs
+from flexcoord.clearing.formulation import BlockKind, Formulation, eligible_pairs
 from flexcoord.clearing.options import ClearingOptions, PricingRule
 from flexcoord.clearing.problem import BoolArray, FloatArray, IntArray
 from flexcoord.clearing.result import (
@@ -46,7 +46,9 @@ __all__ = ["extract"]
 _DUAL_TOL = 1e-7
 
 
-def _block(form: Formulation, blocks: str, kind: str, values: FloatArray | None) -> FloatArray:
+def _block(
+    form: Formulation, blocks: str, kind: BlockKind, values: FloatArray | None
+) -> FloatArray:
     table = form.col_blocks if blocks == "col" else form.row_blocks
     b = table.get(kind)
     if b is None or values is None:
@@ -65,7 +67,7 @@ def extract(
     dur = p.mtu_duration_h
     x = raw.col_value
     tol = options.tolerance_mw
-    acc_ratio = np.clip(_block(form, "col", "bid-accept", x), 0.0, 1.0)
+    acc_ratio = np.clip(_block(form, "col", BlockKind.BID_ACCEPT, x), 0.0, 1.0)
     acc_ratio = np.where(form.integrality[: acc_ratio.shape[0]] > 0, np.rint(acc_ratio), acc_ratio)
     q = p.slot_quantity_mw
     slot_mw = q * acc_ratio[form.slot_col]
@@ -87,7 +89,7 @@ def extract(
     pos = slot_mw[e_slot] > 0
     np.fmax.at(cleared_flat, (e_need * n_t + e_t)[pos], p.slot_price_eur_per_mwh[e_slot][pos])
     cleared: FloatArray = cleared_flat.reshape(n_n, n_t)
-    need_dual = _block(form, "row", "need-cover", y)
+    need_dual = _block(form, "row", BlockKind.NEED_COVER, y)
     marginal = (
         need_dual.reshape(n_n, n_t) / dur
         if need_dual.size == n_n * n_t
@@ -118,8 +120,8 @@ def extract(
         bal = np.bincount(p.slot_mtu[sa], weights=(sign * slot_mw)[sa], minlength=n_t).astype(
             np.float64
         )
-    nodal_dual = _block(form, "row", "nodal-p", y)
-    bal_dual = _block(form, "row", "balance", y)
+    nodal_dual = _block(form, "row", BlockKind.NODAL_P, y)
+    bal_dual = _block(form, "row", BlockKind.BALANCE, y)
     lmp = np.full((nb, n_t), np.nan)
     if nodal_dual.size == nb * n_t:
         value = -nodal_dual.reshape(n_t, nb)
@@ -229,7 +231,7 @@ def _limit_binding(
     form: Formulation,
     y: FloatArray | None,
     *,
-    row_kind: str,
+    row_kind: BlockKind,
     names: tuple[str, ...],
     value: FloatArray,
     lower: FloatArray,
@@ -260,7 +262,7 @@ def _limit_binding(
         extra = f", exceeded by {excess.format(v)} (not relievable)" if v > tol else ""
         out.append(
             BindingConstraint(
-                kind=row_kind,
+                kind=str(row_kind),
                 element=name,
                 side=side,
                 mtu=mtu,
@@ -287,7 +289,7 @@ def _binding(
     branches, branch_side = _limit_binding(
         form,
         y,
-        row_kind="branch-flow",
+        row_kind=BlockKind.BRANCH_FLOW,
         names=p.branch_names,
         value=flow,
         lower=-lim[:, None],
@@ -300,7 +302,7 @@ def _binding(
     voltages, v_side = _limit_binding(
         form,
         y,
-        row_kind="voltage",
+        row_kind=BlockKind.VOLTAGE,
         names=p.vbus_names,
         value=vm,
         lower=p.vm_min_pu[:, None],
@@ -325,7 +327,7 @@ def _interface_binding(
     out, side_dual = _limit_binding(
         form,
         y,
-        row_kind="interface",
+        row_kind=BlockKind.INTERFACE,
         names=p.ic_names,
         value=value,
         lower=p.ic_lower,
@@ -519,7 +521,7 @@ def _capability(
     key = rows.row_cap * n_t + rows.row_mtu
     hs = np.flatnonzero(held)[::-1]
     cap_ref[es[hs]] = key[er[hs]]  # reversed, so the first (lowest) row stays
-    dual = _block(form, "row", "unit-capability", y)
+    dual = _block(form, "row", BlockKind.UNIT_CAPABILITY, y)
     if dual.size != rows.size:
         dual = np.zeros(rows.size)
     out = []

@@ -371,8 +371,12 @@ def grid_constraints(
             (SimBench carries it), else 0.95.
         vm_max_pu: upper limit likewise (default ``max_vm_pu``, else 1.05).
     """
-    from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
-    from flexcoord.grid.sensitivities import compute_voltage_sensitivity
+    # lazy: the grid modules load pandapower (~3 s), which an array-level clearing never needs
+    from flexcoord.grid.forecast import (  # noqa: PLC0415
+        forecast_from_profiles,
+        forecast_from_snapshot,
+    )
+    from flexcoord.grid.sensitivities import compute_voltage_sensitivity  # noqa: PLC0415
 
     intervals = tuple(intervals)
     issued = intervals[0].start

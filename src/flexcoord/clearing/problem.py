@@ -1,8 +1,7 @@
 """The array-level clearing problem: what the engine clears, with no domain object in sight.
 
 A :class:`ClearingProblem` holds numpy arrays only, so the formulation can be built vectorised and
-the
-engine can be tested, benchmarked and cross-checked without the domain layer. Domain objects are
+the engine can be tested, benchmarked and cross-checked without the domain layer. Domain objects are
 mapped to it by :mod:`flexcoord.clearing.market`; ids travel alongside the arrays so every row and
 column can be named back in domain words.
 
@@ -42,16 +41,14 @@ hour for availability), multiplied by the MTU duration.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.clearing.capability import capability_issues
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.clearing.problem_rules import problem_issues
+from flexcoord.errors import InvalidInputError
 
 __all__ = ["BoolArray", "ClearingProblem", "FloatArray", "IntArray", "canonical"]
 
@@ -118,6 +115,11 @@ _BOOL_FIELDS = (
     "cap_up",
     "cap_reactive",
 )
+_DTYPES: dict[str, type[Any]] = {
+    **dict.fromkeys(_FLOAT_FIELDS, np.float64),
+    **dict.fromkeys(_INT_FIELDS, np.int64),
+    **dict.fromkeys(_BOOL_FIELDS, np.bool_),
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,8 +127,8 @@ class ClearingProblem:
     """One clearing problem as arrays (see the module docstring for index spaces and signs).
 
     Every array is copied to a read-only numpy array of the right dtype at construction, and shapes,
-    index ranges and finiteness are checked: a broken problem raises :class:`InvalidInputError` with
-    every issue found.
+    index ranges and finiteness are checked (the rules of :mod:`flexcoord.clearing.problem_rules`):
+    a broken problem raises :class:`InvalidInputError` with every issue found.
 
     Example:
         >>> import numpy as np
@@ -207,40 +209,11 @@ class ClearingProblem:
     energy_balance: bool = False
 
     def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
+        for name, dtype in _DTYPES.items():
+            object.__setattr__(self, name, _frozen(getattr(self, name), dtype))
+        for name, value in _defaults(self).items():
             object.__setattr__(self, name, value)
-
-        for name in _FLOAT_FIELDS:
-            put(name, _frozen(getattr(self, name), np.float64))
-        for name in _INT_FIELDS:
-            put(name, _frozen(getattr(self, name), np.int64))
-        for name in _BOOL_FIELDS:
-            put(name, _frozen(getattr(self, name), np.bool_))
-        if self.slot_payment_price_eur_per_mwh.shape[0] == 0 and self.n_slot:
-            put("slot_payment_price_eur_per_mwh", self.slot_price_eur_per_mwh)
-        if self.slot_q_mvar_per_mw.shape[0] == 0 and self.n_slot:
-            put("slot_q_mvar_per_mw", _frozen(np.zeros(self.n_slot), np.float64))
-        n_bus = len(self.bus_ids)
-        if self.ptdf.size == 0:  # no branch, or no bus (a market without bids)
-            put("ptdf", _frozen(np.zeros((len(self.branch_names), n_bus)), np.float64))
-        if self.base_flow_mw.size == 0:
-            put("base_flow_mw", _frozen(np.zeros((len(self.branch_names), self.n_mtu)), np.float64))
-        if self.dvm_dp.size == 0:
-            put("dvm_dp", _frozen(np.zeros((len(self.vbus_names), n_bus)), np.float64))
-        if self.dvm_dq.size == 0:
-            put("dvm_dq", _frozen(np.zeros((len(self.vbus_names), n_bus)), np.float64))
-        if self.base_vm_pu.size == 0:
-            put("base_vm_pu", _frozen(np.ones((len(self.vbus_names), self.n_mtu)), np.float64))
-        n_ic = len(self.ic_names)
-        for name in ("ic_p", "ic_q"):
-            if getattr(self, name).size == 0:
-                put(name, _frozen(np.zeros((n_ic, n_bus)), np.float64))
-        for name, bound in (("ic_lower", -np.inf), ("ic_upper", np.inf)):
-            if getattr(self, name).size == 0:
-                put(name, _frozen(np.full((n_ic, self.n_mtu), bound), np.float64))
-        if self.need_required_mw.size == 0:
-            put("need_required_mw", _frozen(np.zeros((self.n_need, self.n_mtu)), np.float64))
-        issues = self._issues()
+        issues = problem_issues(self)
         if issues:
             raise InvalidInputError(issues)
 
@@ -300,325 +273,40 @@ class ClearingProblem:
             base_vm_pu=self.base_vm_pu if base_vm_pu is None else base_vm_pu,
         )
 
-    def _issues(self) -> list[Issue]:
-        issues: list[Issue] = []
-
-        def shape(name: str, expected: tuple[int, ...]) -> None:
-            got = getattr(self, name).shape
-            if got != expected:
-                issues.append(
-                    Issue(
-                        kind="ClearingProblem",
-                        object_id="problem",
-                        field=name,
-                        value=got,
-                        message=f"must have shape {expected}",
-                    )
-                )
-
-        b, s, n, t = self.n_bid, self.n_slot, self.n_need, self.n_mtu
-        nb, nl, nv, nc = self.n_bus, self.n_branch, self.n_vbus, self.n_interface
-        for name in (
-            "bid_submitted_s",
-            "bid_indivisible",
-            "bid_block",
-            "bid_min_mw",
-            "bid_xor",
-            "bid_parent",
-        ):
-            shape(name, (b,))
-        for name in (
-            "slot_mtu",
-            "slot_quantity_mw",
-            "slot_price_eur_per_mwh",
-            "slot_payment_price_eur_per_mwh",
-            "slot_q_mvar_per_mw",
-            "slot_up",
-            "slot_reactive",
-            "slot_bus",
-        ):
-            shape(name, (s,))
-        shape("mtu_duration_h", (t,))
-        shape("need_required_mw", (n, t))
-        for name in ("need_up", "need_reactive", "need_price_cap_eur_per_mwh"):
-            shape(name, (n,))
-        shape("eligible_slot", self.eligible_need.shape)
-        shape("ptdf", (nl, nb))
-        shape("base_flow_mw", (nl, t))
-        shape("limit_mw", (nl,))
-        shape("dvm_dp", (nv, nb))
-        shape("dvm_dq", (nv, nb))
-        shape("base_vm_pu", (nv, t))
-        shape("vm_min_pu", (nv,))
-        shape("vm_max_pu", (nv,))
-        for name in ("ic_p", "ic_q"):
-            shape(name, (nc, nb))
-        for name in ("ic_lower", "ic_upper"):
-            shape(name, (nc, t))
-        for name in ("cap_up", "cap_reactive", "cap_limit_mw"):
-            shape(name, (self.n_capability,))
-        for name in ("cap_use_bid", "cap_use_weight"):
-            shape(name, self.cap_use_cap.shape)
-        if issues:
-            return issues
-
-        def ids_of(
-            kind: str,
-            rows: NDArray[np.bool_],
-            ids: Callable[[int], str],
-            fld: str,
-            values: NDArray[Any],
-            message: str,
-        ) -> None:
-            for i in np.flatnonzero(rows)[:20]:
-                issues.append(
-                    Issue(
-                        kind=kind,
-                        object_id=ids(int(i)),
-                        field=fld,
-                        value=values[int(i)].item(),
-                        message=message,
-                    )
-                )
-
-        def slot_owner(i: int) -> str:
-            owner = int(self.slot_bid[i])
-            return self.bid_ids[owner] if 0 <= owner < b else f"slot {i}"
-
-        def bid_id(i: int) -> str:
-            return self.bid_ids[i]
-
-        def need_id(i: int) -> str:
-            return self.need_ids[i]
-
-        def mtu_label(i: int) -> str:
-            return self.mtu_labels[i]
-
-        ids_of(
-            "Bid",
-            (self.slot_bid < 0) | (self.slot_bid >= b),
-            slot_owner,
-            "slot_bid",
-            self.slot_bid,
-            f"must index a bid in [0, {b})",
-        )
-        if issues:
-            return issues
-        ids_of(
-            "Bid",
-            (self.slot_mtu < 0) | (self.slot_mtu >= t),
-            slot_owner,
-            "mtu",
-            self.slot_mtu,
-            f"must index an MTU in [0, {t})",
-        )
-        ids_of(
-            "Bid",
-            (self.slot_bus < -1) | (self.slot_bus >= nb),
-            slot_owner,
-            "bus",
-            self.slot_bus,
-            f"must index a bus in [-1, {nb})",
-        )
-        ids_of(
-            "Bid",
-            ~np.isfinite(self.slot_quantity_mw) | (self.slot_quantity_mw < 0),
-            slot_owner,
-            "quantity_mw",
-            self.slot_quantity_mw,
-            "must be a finite number >= 0",
-        )
-        for fld in (
-            "slot_price_eur_per_mwh",
-            "slot_payment_price_eur_per_mwh",
-            "slot_q_mvar_per_mw",
-        ):
-            ids_of(
-                "Bid",
-                ~np.isfinite(getattr(self, fld)),
-                slot_owner,
-                fld.removeprefix("slot_"),
-                getattr(self, fld),
-                "must be a finite number",
-            )
-        ids_of(
-            "Bid",
-            ~np.isfinite(self.bid_min_mw) | (self.bid_min_mw < 0),
-            bid_id,
-            "min_quantity_mw",
-            self.bid_min_mw,
-            "must be a finite number >= 0",
-        )
-        ids_of("Bid", (self.bid_xor < -1), bid_id, "xor", self.bid_xor, "must be >= -1")
-        ids_of(
-            "Bid",
-            (self.bid_parent < -1) | (self.bid_parent >= b) | (self.bid_parent == np.arange(b)),
-            bid_id,
-            "parent",
-            self.bid_parent,
-            "must index another bid or be -1",
-        )
-        ids_of(
-            "Bid",
-            self.bid_indivisible & (self.bid_min_mw > 0),
-            bid_id,
-            "min_quantity_mw",
-            self.bid_min_mw,
-            "an indivisible bid has no minimum acceptance quantity",
-        )
-        issues += capability_issues(self)
-        if issues:
-            return issues
-        # parent chains must end (no cycles)
-        seen = np.full(b, -1, dtype=np.int64)
-        for start in np.flatnonzero(self.bid_parent >= 0):
-            node = int(start)
-            while node >= 0 and seen[node] != start:
-                seen[node] = start
-                node = int(self.bid_parent[node])
-            if node >= 0:
-                issues.append(
-                    Issue(
-                        kind="Bid",
-                        object_id=self.bid_ids[int(start)],
-                        field="parent",
-                        value=self.bid_ids[int(self.bid_parent[start])],
-                        message="linked bids form a cycle",
-                    )
-                )
-        keys = self.slot_bid * max(t, 1) + self.slot_mtu
-        if np.unique(keys).shape[0] != s:
-            issues.append(
-                Issue(
-                    kind="ClearingProblem",
-                    object_id="problem",
-                    field="slots",
-                    value=s,
-                    message="a bid has two slots in the same MTU",
-                )
-            )
-        ids_of(
-            "MTU",
-            ~np.isfinite(self.mtu_duration_h) | (self.mtu_duration_h <= 0),
-            mtu_label,
-            "duration_h",
-            self.mtu_duration_h,
-            "must be > 0",
-        )
-        ids_of(
-            "Need",
-            ~np.all(np.isfinite(self.need_required_mw) & (self.need_required_mw >= 0), axis=1),
-            need_id,
-            "quantity_mw",
-            np.min(self.need_required_mw, axis=1) if n and t else np.zeros(n),
-            "must be finite numbers >= 0",
-        )
-        ids_of(
-            "Need",
-            self.need_price_cap_eur_per_mwh < 0,
-            need_id,
-            "price_cap_eur_per_mwh",
-            self.need_price_cap_eur_per_mwh,
-            "must be >= 0 (NaN = no cap)",
-        )
-        if self.eligible_need.size and (
-            self.eligible_need.min() < 0
-            or self.eligible_need.max() >= n
-            or self.eligible_slot.min() < 0
-            or self.eligible_slot.max() >= s
-        ):
-            issues.append(
-                Issue(
-                    kind="ClearingProblem",
-                    object_id="problem",
-                    field="eligible",
-                    value=None,
-                    message="eligibility pairs out of range",
-                )
-            )
-        for fld in (
-            "ptdf",
-            "base_flow_mw",
-            "limit_mw",
-            "dvm_dp",
-            "dvm_dq",
-            "base_vm_pu",
-            "vm_min_pu",
-            "vm_max_pu",
-        ):
-            if not np.all(np.isfinite(getattr(self, fld))):
-                issues.append(
-                    Issue(
-                        kind="Grid",
-                        object_id="grid",
-                        field=fld,
-                        value="non-finite",
-                        message="must be finite numbers",
-                    )
-                )
-        for fld in ("ic_p", "ic_q"):
-            if not np.all(np.isfinite(getattr(self, fld))):
-                issues.append(
-                    Issue(
-                        kind="Grid",
-                        object_id="grid",
-                        field=fld,
-                        value="non-finite",
-                        message="must be finite numbers",
-                    )
-                )
-        for c in np.flatnonzero(
-            np.any(
-                np.isnan(self.ic_lower) | np.isnan(self.ic_upper) | (self.ic_lower > self.ic_upper),
-                axis=1,
-            )
-        )[:20]:
-            issues.append(
-                Issue(
-                    kind="InterfaceConstraint",
-                    object_id=self.ic_names[int(c)],
-                    field="ic_lower/ic_upper",
-                    value=None,
-                    message="bounds must not be NaN and lower <= upper (±inf allowed)",
-                )
-            )
-        if len(set(self.ic_names)) != nc:
-            issues.append(
-                Issue(
-                    kind="Grid",
-                    object_id="grid",
-                    field="ic_names",
-                    value=nc - len(set(self.ic_names)),
-                    message="interface constraint names must be unique",
-                )
-            )
-        if np.any(self.limit_mw < 0):
-            issues.append(
-                Issue(
-                    kind="Grid",
-                    object_id="grid",
-                    field="limit_mw",
-                    value="negative",
-                    message="must be >= 0",
-                )
-            )
-        if not (math.isfinite(self.safety_margin) and 0.0 <= self.safety_margin < 1.0):
-            issues.append(
-                Issue(
-                    kind="Grid",
-                    object_id="grid",
-                    field="safety_margin",
-                    value=self.safety_margin,
-                    message="must be in [0, 1)",
-                )
-            )
-        return issues
-
 
 def _frozen(value: Any, dtype: type[Any]) -> NDArray[Any]:
     arr = np.array(value, dtype=dtype, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def _defaults(p: ClearingProblem) -> dict[str, NDArray[Any]]:
+    """The optional arrays given empty, filled in: payment prices = merit-order prices, no
+    reactive power per MW, zero sensitivities and base flows, base voltages of 1 pu, unbounded
+    interface rows, zero requirements."""
+    n_bus, n_l, n_v, n_c, n_t = p.n_bus, p.n_branch, p.n_vbus, p.n_interface, p.n_mtu
+    filled: dict[str, tuple[tuple[int, int], float]] = {  # name: (shape, value)
+        "ptdf": ((n_l, n_bus), 0.0),  # no branch, or no bus (a market without bids)
+        "base_flow_mw": ((n_l, n_t), 0.0),
+        "dvm_dp": ((n_v, n_bus), 0.0),
+        "dvm_dq": ((n_v, n_bus), 0.0),
+        "base_vm_pu": ((n_v, n_t), 1.0),
+        "ic_p": ((n_c, n_bus), 0.0),
+        "ic_q": ((n_c, n_bus), 0.0),
+        "ic_lower": ((n_c, n_t), -np.inf),
+        "ic_upper": ((n_c, n_t), np.inf),
+        "need_required_mw": ((p.n_need, n_t), 0.0),
+    }
+    out = {
+        name: _frozen(np.full(shape, value), np.float64)
+        for name, (shape, value) in filled.items()
+        if getattr(p, name).size == 0
+    }
+    if p.slot_payment_price_eur_per_mwh.shape[0] == 0 and p.n_slot:
+        out["slot_payment_price_eur_per_mwh"] = p.slot_price_eur_per_mwh
+    if p.slot_q_mvar_per_mw.shape[0] == 0 and p.n_slot:
+        out["slot_q_mvar_per_mw"] = _frozen(np.zeros(p.n_slot), np.float64)
+    return out
 
 
 def canonical(problem: ClearingProblem) -> ClearingProblem:
@@ -631,19 +319,7 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
     """
     p = problem
     b = p.n_bid
-    min_price = np.full(b, np.inf)
-    np.minimum.at(min_price, p.slot_bid, p.slot_price_eur_per_mwh)
-    order = np.lexsort((p.bid_submitted_s, min_price))  # last key primary
-    sp, ss = min_price[order], p.bid_submitted_s[order]
-    tie = np.flatnonzero((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))
-    if tie.size:  # break remaining ties by bid id, only inside the tied runs
-        in_run = np.zeros(b, dtype=bool)
-        in_run[tie] = in_run[tie + 1] = True
-        run_id = np.cumsum(np.r_[True, ~((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))])
-        for run in np.unique(run_id[in_run]):
-            pos = np.flatnonzero(run_id == run)
-            members = order[pos]
-            order[pos] = sorted(members.tolist(), key=p.bid_ids.__getitem__)
+    order = _bid_order(p)
     new_of_old = np.empty(b, dtype=np.int64)
     new_of_old[order] = np.arange(b)
     slot_bid_new = new_of_old[p.slot_bid]
@@ -697,6 +373,25 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
         cap_use_bid=use_bid[use_order],
         cap_use_weight=p.cap_use_weight[use_order],
     )
+
+
+def _bid_order(p: ClearingProblem) -> IntArray:
+    """Bids by their lowest slot price, then submission time, then bid id."""
+    b = p.n_bid
+    min_price = np.full(b, np.inf)
+    np.minimum.at(min_price, p.slot_bid, p.slot_price_eur_per_mwh)
+    order = np.lexsort((p.bid_submitted_s, min_price))  # last key primary
+    sp, ss = min_price[order], p.bid_submitted_s[order]
+    tie = np.flatnonzero((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))
+    if tie.size:  # break remaining ties by bid id, only inside the tied runs
+        in_run = np.zeros(b, dtype=bool)
+        in_run[tie] = in_run[tie + 1] = True
+        run_id = np.cumsum(np.r_[True, ~((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))])
+        for run in np.unique(run_id[in_run]):
+            pos = np.flatnonzero(run_id == run)
+            members = order[pos]
+            order[pos] = sorted(members.tolist(), key=p.bid_ids.__getitem__)
+    return order
 
 
 def _unchecked(problem: ClearingProblem, **changes: Any) -> ClearingProblem:

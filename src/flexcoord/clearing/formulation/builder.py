@@ -1,0 +1,175 @@
+"""The accumulator one build fills: blocks of columns and rows, and the entries of the matrix.
+
+Each constraint family (:mod:`flexcoord.clearing.formulation.constraints`) asks the
+:class:`Builder` for new columns or rows of one :class:`BlockKind` and adds its matrix entries
+at the offsets it got back; at the end the builder concatenates everything into the CSC matrix
+and the bound, cost and integrality vectors. Nothing is looped over per bid or MTU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from scipy import sparse
+
+from flexcoord.clearing.formulation.blocks import Block, BlockKind, NDArrayInt8
+from flexcoord.clearing.problem import BoolArray, FloatArray, IntArray
+
+__all__ = ["Builder", "Members", "SoftLimit", "Values"]
+
+#: Matrix entries of a soft limit below this magnitude are dropped (PTDF round-off).
+_PTDF_DROP = 1e-10
+
+Values = FloatArray | float
+
+
+class Members(NamedTuple):
+    """What each row or column of a new block stands for: an entity and an MTU (``-1``: none)."""
+
+    entity: IntArray
+    mtu: IntArray
+
+    @classmethod
+    def whole(cls, entity: IntArray) -> Members:
+        """One member per entity, for all MTUs at once."""
+        return cls(entity, np.full(entity.shape[0], -1))
+
+    @classmethod
+    def mtu_major(cls, n: int, n_mtu: int) -> Members:
+        """Every (entity, MTU) pair; member ``t · n + e`` is entity ``e`` in MTU ``t``."""
+        return cls(np.tile(np.arange(n), n_mtu), np.repeat(np.arange(n_mtu), n))
+
+    @classmethod
+    def entity_major(cls, n: int, n_mtu: int) -> Members:
+        """Every (entity, MTU) pair; member ``e · n_mtu + t`` is entity ``e`` in MTU ``t``."""
+        return cls(np.repeat(np.arange(n), n_mtu), np.tile(np.arange(n_mtu), n))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SoftLimit:
+    """``n`` rows per MTU of ``Σ_k terms[k].matrix · injection_k`` within ``[lower, upper]``
+    (flattened per MTU: row ``t · n + i``), each with an over and an under slack priced at
+    ``penalty`` per unit and hour.
+
+    ``terms`` pairs a ``(n, n_bus)`` matrix with the first column of the nodal injections it
+    acts on (``-1``: those injections are not modelled, the term is skipped).
+    """
+
+    rows: BlockKind
+    over: BlockKind
+    under: BlockKind
+    lower: FloatArray
+    upper: FloatArray
+    penalty: float
+    terms: tuple[tuple[FloatArray, int], ...]
+
+
+@dataclass(slots=True)
+class Builder:
+    """Columns, rows and matrix entries of one formulation, in the order they were asked for."""
+
+    n_mtu: int
+    n_bus: int
+    mtu_duration_h: FloatArray
+    col_blocks: dict[BlockKind, Block] = field(default_factory=dict)
+    row_blocks: dict[BlockKind, Block] = field(default_factory=dict)
+    n_col: int = 0
+    n_row: int = 0
+    _rows: list[IntArray] = field(default_factory=list)
+    _cols: list[IntArray] = field(default_factory=list)
+    _vals: list[FloatArray] = field(default_factory=list)
+    _cost: list[FloatArray] = field(default_factory=list)
+    _col_lower: list[FloatArray] = field(default_factory=list)
+    _col_upper: list[FloatArray] = field(default_factory=list)
+    _integer: list[FloatArray] = field(default_factory=list)
+    _row_lower: list[FloatArray] = field(default_factory=list)
+    _row_upper: list[FloatArray] = field(default_factory=list)
+
+    def add(self, row: IntArray, col: IntArray, value: Values) -> None:
+        """Matrix entries ``A[row[k], col[k]] += value[k]`` (a scalar ``value``: for all)."""
+        self._rows.append(row.astype(np.int64, copy=False))
+        self._cols.append(col.astype(np.int64, copy=False))
+        self._vals.append(np.broadcast_to(np.asarray(value, dtype=np.float64), row.shape))
+
+    def new_cols(
+        self,
+        kind: BlockKind,
+        members: Members,
+        cost: Values = 0.0,
+        bounds: tuple[Values, Values] = (0.0, 1.0),
+        integer: bool | BoolArray = False,
+    ) -> int:
+        """A block of columns with its costs, ``(lower, upper)`` bounds and integrality (a flag
+        for all or one per column); returns its first column."""
+        start, size = self.n_col, members.entity.shape[0]
+        self.col_blocks[kind] = Block(kind, start, members.entity, members.mtu)
+        self._cost.append(np.broadcast_to(np.asarray(cost, dtype=np.float64), (size,)))
+        self._col_lower.append(np.broadcast_to(np.asarray(bounds[0], dtype=np.float64), (size,)))
+        self._col_upper.append(np.broadcast_to(np.asarray(bounds[1], dtype=np.float64), (size,)))
+        self._integer.append(np.broadcast_to(np.asarray(integer, dtype=np.float64), (size,)))
+        self.n_col += size
+        return start
+
+    def new_rows(self, kind: BlockKind, members: Members, lower: Values, upper: Values) -> int:
+        """A block of rows ``lower <= A x <= upper``; returns its first row."""
+        start, size = self.n_row, members.entity.shape[0]
+        self.row_blocks[kind] = Block(kind, start, members.entity, members.mtu)
+        self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=np.float64), (size,)))
+        self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=np.float64), (size,)))
+        self.n_row += size
+        return start
+
+    def soft_rows(self, limit: SoftLimit) -> None:
+        """The rows of a soft limit with their over / under slacks (see :class:`SoftLimit`)."""
+        n_t, n = self.n_mtu, limit.terms[0][0].shape[0]
+        members = Members.mtu_major(n, n_t)
+        pen = limit.penalty * self.mtu_duration_h[members.mtu]
+        over = self.new_cols(limit.over, members, pen, (0.0, np.inf))
+        under = self.new_cols(limit.under, members, pen, (0.0, np.inf))
+        rows = self.new_rows(limit.rows, members, limit.lower, limit.upper)
+        for mat, start in limit.terms:
+            if start < 0:
+                continue
+            ml, mk = np.nonzero(np.abs(mat) > _PTDF_DROP)
+            tt = np.repeat(np.arange(n_t), ml.shape[0])
+            self.add(
+                rows + tt * n + np.tile(ml, n_t),
+                start + tt * self.n_bus + np.tile(mk, n_t),
+                np.tile(mat[ml, mk], n_t),
+            )
+        k = np.arange(n * n_t)
+        self.add(rows + k, over + k, -1.0)
+        self.add(rows + k, under + k, 1.0)
+
+    def matrix(self) -> sparse.csc_array:
+        """The constraint matrix, duplicates summed."""
+        a = sparse.csc_array(
+            (
+                np.concatenate(self._vals) if self._vals else np.zeros(0),
+                (
+                    np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64),
+                    np.concatenate(self._cols) if self._cols else np.zeros(0, np.int64),
+                ),
+            ),
+            shape=(self.n_row, self.n_col),
+        )
+        a.sum_duplicates()
+        return a
+
+    def columns(self) -> tuple[FloatArray, FloatArray, FloatArray, NDArrayInt8]:
+        """Costs, lower and upper bounds and integrality of every column."""
+        return (
+            np.concatenate(self._cost),
+            np.concatenate(self._col_lower),
+            np.concatenate(self._col_upper),
+            np.concatenate(self._integer).astype(np.int8),
+        )
+
+    def row_bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Lower and upper bounds of every row."""
+        return (
+            np.concatenate(self._row_lower) if self._row_lower else np.zeros(0),
+            np.concatenate(self._row_upper) if self._row_upper else np.zeros(0),
+        )
