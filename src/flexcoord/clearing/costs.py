@@ -1,7 +1,7 @@
 """The clearing objective's terms for any dispatch: bid cost, shortfall and violation penalties.
 
 :func:`evaluate_dispatch` prices MW per slot of a :class:`~flexcoord.clearing.ClearingProblem`
-with exactly the terms of the engine's objective (``clearing/formulation.py``), each on its own:
+with exactly the terms of the engine's objective (``clearing/formulation/``), each on its own:
 bid cost, priced shortfall of every need (every accepted MW counts for every need it is eligible
 for), and the penalties of branch, voltage, interface-constraint and balance violations (the
 soft limits' slack). The tie-break is left out, as in every reported figure.
