@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flexcoord.cli.app import app
-from flexcoord.coordination.presets import PRESETS
+from flexcoord.coordination import PRESETS
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "market"
 GRID = "1-MV-rural--0-sw"
