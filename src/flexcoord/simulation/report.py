@@ -27,8 +27,10 @@ Columns (energies in MWh, money in €, times in s):
   ``ac_dso_violation_caused_by_tso_mwh`` (AC check of the final dispatch; ``None`` when the run
   had no AC check, the voltage column also when the scenario monitors no voltages);
 - ``conflicts_double_activation``, ``conflicts_counter_activation``, ``conflicts_dso_limit``;
-- ``liquidity_bids_per_need``, ``curtailed_renewable_mwh``, ``markets``, ``wall_s``,
-  ``solver_s``;
+- ``liquidity_root_bids_per_need``, ``liquidity_root_bids``, ``liquidity_units``,
+  ``liquidity_fsps`` (distinct root bids that could serve a need, on average per need; distinct
+  root bids, units and FSPs that could serve any: :mod:`flexcoord.coordination.liquidity`);
+- ``curtailed_renewable_mwh``, ``markets``, ``wall_s``, ``solver_s``;
 - ``cheapest``: whether the run's ``total_cost_eur`` is the lowest of the table (ties: all).
 """
 
@@ -173,9 +175,10 @@ def _comparison_row(o: SchemeOutcome, buyers: Sequence[str]) -> dict[str, Any]:
         "conflicts_double_activation": int(k.conflicts_double_activation),
         "conflicts_counter_activation": int(k.conflicts_counter_activation),
         "conflicts_dso_limit": int(k.conflicts_dso_limit),
-        "liquidity_bids_per_need": (
-            sum(m.bids_offered for m in o.markets) / max(1, sum(m.needs for m in o.markets))
-        ),
+        "liquidity_root_bids_per_need": float(k.liquidity.root_bids_per_need),
+        "liquidity_root_bids": int(k.liquidity.root_bids),
+        "liquidity_units": int(k.liquidity.units),
+        "liquidity_fsps": int(k.liquidity.fsps),
         "curtailed_renewable_mwh": float(k.curtailed_renewable_mwh),
         "markets": int(k.markets),
         "wall_s": float(o.wall_s),
