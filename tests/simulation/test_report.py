@@ -80,7 +80,9 @@ def test_scheme_document_carries_every_award_of_every_market(scheme_id: str) -> 
         buyers = next(m.buyer_ids for m in o.markets if m.id.label == a["market_id"])
         assert a["buyer_ids"] == list(buyers)
     for m in o.markets:
-        assert per_market[m.id.label] == pytest.approx(float(m.result.slot_accepted_mw.sum()), abs=1e-4)
+        assert per_market[m.id.label] == pytest.approx(
+            float(m.result.slot_accepted_mw.sum()), abs=1e-4
+        )
     dispatch = doc["dispatch"]
     assert sum(r["dispatched_mw"] for r in dispatch) == pytest.approx(
         sum(o.accepted_mw.values()), abs=1e-4
