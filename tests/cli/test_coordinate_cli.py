@@ -55,6 +55,7 @@ def test_list_presets_shows_every_preset() -> None:
     rows = json.loads(res.stdout)
     assert [r["id"] for r in rows] == [p.id for p in PRESETS]
     assert {"title", "market_model", "allocation", "tso_access_to_ders", "source"} <= set(rows[0])
+    assert {"market_model_strategy", "stakeholders", "notes"} <= set(rows[0])
 
 
 @pytest.mark.slow

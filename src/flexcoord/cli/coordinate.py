@@ -391,7 +391,7 @@ _CHAIN_COLUMNS = [
 
 
 def _preset_rows() -> list[dict[str, Any]]:
-    from flexcoord.coordination import PRESETS
+    from flexcoord.coordination import PRESETS, market_model_name
 
     return [
         {
@@ -401,7 +401,10 @@ def _preset_rows() -> list[dict[str, Any]]:
             "allocation": str(p.allocation),
             "tso_access_to_ders": p.tso_access_to_ders,
             "dso_grid_in_tso_market": str(p.dso_grid_in_tso_market),
+            "market_model_strategy": market_model_name(p),
+            "stakeholders": list(p.stakeholders),
             "source": p.source,
+            "notes": p.notes,
         }
         for p in PRESETS
     ]
