@@ -286,9 +286,7 @@ def _comparison_columns(buyers: tuple[str, ...]) -> list[Column]:
         Column("conflicts_double_activation", "confl.\ndouble", right=True),
         Column("conflicts_counter_activation", "confl.\ncounter", right=True),
         Column("conflicts_dso_limit", "confl.\nDSO lim.", right=True),
-        Column(
-            "liquidity_root_bids_per_need", "bids per\nneed", lambda v: f"{v:.1f}", right=True
-        ),
+        Column("liquidity_root_bids_per_need", "bids per\nneed", lambda v: f"{v:.1f}", right=True),
         Column("liquidity_fsps", "FSPs", right=True),
         Column("curtailed_renewable_mwh", "RES curt.\nMWh", _mwh, right=True),
         Column("markets", "mkts", right=True),
