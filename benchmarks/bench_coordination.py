@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flexcoord.coordination.presets import PRESETS
-from flexcoord.coordination.runner import JointModel, SchemeOutcome, run_scheme
+from flexcoord.coordination import PRESETS, JointModel, SchemeOutcome, run_scheme
 from flexcoord.simulation.scenario import build_coordination_scenario
 
 GRID = "1-HVMV-mixed-all-0-sw"
@@ -29,16 +28,20 @@ def row_of(outcome: SchemeOutcome) -> dict[str, Any]:
     k = outcome.kpis
     return {
         "preset": outcome.config.id,
-        "total_cost_eur": k["total_cost_eur"],
-        "bid_cost_eur": k["bid_cost_eur"],
-        "shortfall_mwh": k["shortfall_mwh"],
-        "violation_tso_mwh": k["residual_violation_mwh"]["tso"],
-        "violation_dso_mwh": k["residual_violation_mwh"]["dso"],
-        "dso_violation_caused_by_tso_mwh": k["dso_violation_caused_by_tso_mwh"],
-        "conflicts": k["conflicts"],
-        "forwarded_bids": k["forwarded_bids"],
-        "activated_mwh": k["activated_mwh"],
-        "curtailed_renewable_mwh": k["curtailed_renewable_mwh"],
+        "total_cost_eur": k.cost.total_cost_eur,
+        "bid_cost_eur": k.cost.bid_cost_eur,
+        "shortfall_mwh": dict(k.shortfall_mwh),
+        "violation_tso_mwh": k.residual_violation_tso_mwh,
+        "violation_dso_mwh": k.residual_violation_dso_mwh,
+        "dso_violation_caused_by_tso_mwh": k.dso_violation_caused_by_tso_mwh,
+        "conflicts": {
+            "double_activation": k.conflicts_double_activation,
+            "counter_activation": k.conflicts_counter_activation,
+            "dso_limit": k.conflicts_dso_limit,
+        },
+        "forwarded_bids": k.forwarded_bids,
+        "activated_mwh": k.activated_mwh,
+        "curtailed_renewable_mwh": k.curtailed_renewable_mwh,
         "wall_s": outcome.wall_s,
         "solver_s": outcome.solver_s,
     }

@@ -1,6 +1,6 @@
 """Progress of long runs through the Python API: a callback that receives :class:`ProgressEvent`.
 
-Long functions (:func:`flexcoord.coordination.runner.run_scheme`,
+Long functions (:func:`flexcoord.coordination.scheme.run_scheme`,
 :func:`flexcoord.coordination.timeframes.run_chain`) take ``progress: Progress | None = None``.
 Before each step starts they call it with the step's 1-based number ``step`` out of ``total``
 and words for it: ``step`` rises by one per call, from 1 to ``total``, and ``total`` stays the same

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flexcoord.cli.app import app
-from flexcoord.coordination.presets import PRESETS
+from flexcoord.coordination import PRESETS
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "market"
 GRID = "1-MV-rural--0-sw"
@@ -31,7 +31,10 @@ KPI_COLUMNS = {
     "conflicts_double_activation",
     "conflicts_counter_activation",
     "conflicts_dso_limit",
-    "liquidity_bids_per_need",
+    "liquidity_root_bids_per_need",
+    "liquidity_root_bids",
+    "liquidity_units",
+    "liquidity_fsps",
     "curtailed_renewable_mwh",
     "markets",
     "wall_s",
@@ -52,6 +55,7 @@ def test_list_presets_shows_every_preset() -> None:
     rows = json.loads(res.stdout)
     assert [r["id"] for r in rows] == [p.id for p in PRESETS]
     assert {"title", "market_model", "allocation", "tso_access_to_ders", "source"} <= set(rows[0])
+    assert {"market_model_strategy", "stakeholders", "notes"} <= set(rows[0])
 
 
 @pytest.mark.slow

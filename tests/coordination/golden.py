@@ -124,9 +124,7 @@ def _json_lines(value: Any) -> str:
 
 def run(built: Any, spec: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every preset on the case: (KPI rows, award rows)."""
-    from flexcoord.coordination.presets import PRESETS
-    from flexcoord.coordination.runner import JointModel, run_scheme
-    from flexcoord.coordination.timeframes import run_chain
+    from flexcoord.coordination import PRESETS, JointModel, run_chain, run_scheme
     from flexcoord.simulation.report import award_rows, chain_rows, comparison_rows
 
     awards: list[dict[str, Any]] = []

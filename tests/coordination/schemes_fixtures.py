@@ -15,9 +15,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.presets import PRESETS
-from flexcoord.coordination.runner import JointModel, SchemeOutcome, run_scheme
+from flexcoord.coordination import (
+    PRESETS,
+    CoordinationInput,
+    JointModel,
+    SchemeOutcome,
+    run_scheme,
+)
 from flexcoord.grid.model import GridModel
 from flexcoord.grid.portfolio import ScenarioAdditions
 from flexcoord.simulation.scenario import build_coordination_scenario

@@ -4,39 +4,46 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flexcoord.coordination.conflicts import (
-    AwardInfo,
+from flexcoord.coordination import (
     ConflictKind,
     ConflictRule,
-    resolve_conflicts,
+    CoordinationInput,
+    DispatchKey,
+    JointModel,
+    Mtu,
+    conflict_rule,
+    preset,
+    run_scheme,
 )
-from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.presets import preset
-from flexcoord.coordination.runner import JointModel, conflict_rule, run_scheme
+from flexcoord.coordination.conflicts import AwardInfo, resolve_conflicts
 from flexcoord.domain import Bid, Direction, Location, MtuQuantity, Need
 from flexcoord.simulation.scenario import PRODUCT_ID
 from tests.coordination.schemes_fixtures import two_level_scenario
 
-Key = tuple[str, str]
-T = "t0"
+T = Mtu(datetime(2026, 6, 2, 10, tzinfo=UTC))
+T1 = Mtu(datetime(2026, 6, 2, 10, 15, tzinfo=UTC))
+
+
+def _k(bid: str, mtu: Mtu = T) -> DispatchKey:
+    return DispatchKey(bid, mtu)
 
 
 def _info(mw: float, *, area: str = "dso-1", unit: str = "u1", up: bool = True) -> AwardInfo:
     return AwardInfo(area_id=area, unit_ids=(unit,), up=up, mw=mw)
 
 
-def _no_overload(_: Mapping[Key, float]) -> dict[tuple[str, str], float]:
+def _no_overload(_: Mapping[DispatchKey, float]) -> dict[tuple[str, Mtu], float]:
     return {}
 
 
 def _capacity(cap_mw: float, area: str = "dso-1") -> object:
     """Overload = TSO MW in ``area`` above ``cap_mw`` (a one-branch linear DSO grid)."""
 
-    def overload(volumes: Mapping[Key, float]) -> dict[tuple[str, str], float]:
+    def overload(volumes: Mapping[DispatchKey, float]) -> dict[tuple[str, Mtu], float]:
         over = sum(volumes.values()) - cap_mw
         return {(area, T): over} if over > 1e-12 else {}
 
@@ -47,10 +54,10 @@ def _capacity(cap_mw: float, area: str = "dso-1") -> object:
     ("rule", "after_mw"), [(ConflictRule.BLOCK, 0.0), (ConflictRule.CURTAIL, 0.0), ("flag", 2.0)]
 )
 def test_double_activation_of_one_unit(rule: ConflictRule, after_mw: float) -> None:
-    tso = {("bt", T): _info(2.0, unit="u1")}
-    dso = {("bd", T): _info(1.0, unit="u1")}
+    tso = {_k("bt"): _info(2.0, unit="u1")}
+    dso = {_k("bd"): _info(1.0, unit="u1")}
     volumes, conflicts = resolve_conflicts(tso, dso, ConflictRule(rule), _no_overload)
-    assert volumes == {("bt", T): pytest.approx(after_mw)}
+    assert volumes == {_k("bt"): pytest.approx(after_mw)}
     (c,) = conflicts
     assert c.kind == ConflictKind.DOUBLE_ACTIVATION and c.action == ConflictRule(rule)
     assert (c.area_id, c.mtu, c.tso_bid_ids) == ("dso-1", T, ("bt",))
@@ -60,11 +67,11 @@ def test_double_activation_of_one_unit(rule: ConflictRule, after_mw: float) -> N
 
 def test_different_units_or_mtus_or_transmission_awards_are_no_conflict() -> None:
     tso = {
-        ("bt", T): _info(2.0, unit="u2", up=True),
-        ("bt", "t1"): _info(2.0, unit="u1", up=False),
-        ("bh", T): _info(3.0, area="tso", unit="u1", up=False),
+        _k("bt"): _info(2.0, unit="u2", up=True),
+        _k("bt", T1): _info(2.0, unit="u1", up=False),
+        _k("bh"): _info(3.0, area="tso", unit="u1", up=False),
     }
-    dso = {("bd", T): _info(1.0, unit="u1", up=True)}
+    dso = {_k("bd"): _info(1.0, unit="u1", up=True)}
     volumes, conflicts = resolve_conflicts(tso, dso, ConflictRule.BLOCK, _no_overload)
     assert conflicts == ()
     assert volumes == {k: v.mw for k, v in tso.items()}
@@ -75,10 +82,10 @@ def test_different_units_or_mtus_or_transmission_awards_are_no_conflict() -> Non
     [(ConflictRule.BLOCK, 0.0), (ConflictRule.CURTAIL, 1.5), (ConflictRule.FLAG, 2.0)],
 )
 def test_counter_activation_in_the_same_area_and_mtu(rule: ConflictRule, after_mw: float) -> None:
-    tso = {("bt", T): _info(2.0, unit="u2", up=False)}
-    dso = {("bd", T): _info(0.5, unit="u1", up=True)}
+    tso = {_k("bt"): _info(2.0, unit="u2", up=False)}
+    dso = {_k("bd"): _info(0.5, unit="u1", up=True)}
     volumes, conflicts = resolve_conflicts(tso, dso, rule, _no_overload)
-    assert volumes[("bt", T)] == pytest.approx(after_mw)  # curtail: by the opposed volume
+    assert volumes[_k("bt")] == pytest.approx(after_mw)  # curtail: by the opposed volume
     (c,) = conflicts
     assert c.kind == ConflictKind.COUNTER_ACTIVATION and c.action == rule
     assert c.tso_mw_before == 2.0 and c.tso_mw_after == pytest.approx(after_mw)
@@ -87,17 +94,17 @@ def test_counter_activation_in_the_same_area_and_mtu(rule: ConflictRule, after_m
 
 def test_same_direction_or_other_area_is_no_counter_activation() -> None:
     tso = {
-        ("b1", T): _info(2.0, unit="u2", up=True),
-        ("b2", T): _info(1.0, area="dso-2", unit="u3", up=False),
+        _k("b1"): _info(2.0, unit="u2", up=True),
+        _k("b2"): _info(1.0, area="dso-2", unit="u3", up=False),
     }
-    dso = {("bd", T): _info(0.5, unit="u1", up=True)}
+    dso = {_k("bd"): _info(0.5, unit="u1", up=True)}
     _, conflicts = resolve_conflicts(tso, dso, ConflictRule.BLOCK, _no_overload)
     assert conflicts == ()
 
 
 @pytest.mark.parametrize("rule", list(ConflictRule))
 def test_dso_limit_conflict(rule: ConflictRule) -> None:
-    tso = {("b1", T): _info(3.0, unit="u1"), ("b2", T): _info(1.0, unit="u2")}
+    tso = {_k("b1"): _info(3.0, unit="u1"), _k("b2"): _info(1.0, unit="u2")}
     overload = _capacity(2.5)
     volumes, conflicts = resolve_conflicts(tso, {}, rule, overload)  # type: ignore[arg-type]
     (c,) = conflicts
@@ -106,21 +113,21 @@ def test_dso_limit_conflict(rule: ConflictRule) -> None:
     assert "overload the DSO grid by 1.500 MW" in c.reason
     assert all(v >= 0.0 for v in volumes.values())
     if rule == ConflictRule.BLOCK:
-        assert volumes == {("b1", T): 0.0, ("b2", T): 0.0}
+        assert volumes == {_k("b1"): 0.0, _k("b2"): 0.0}
     elif rule == ConflictRule.CURTAIL:
         left = overload(volumes)  # type: ignore[operator]
         assert all(mw <= 1e-6 for mw in left.values())  # the bisection's tolerance
         assert sum(volumes.values()) == pytest.approx(2.5, abs=1e-6)  # just enough, pro rata
-        assert volumes[("b1", T)] == pytest.approx(3 * volumes[("b2", T)])
+        assert volumes[_k("b1")] == pytest.approx(3 * volumes[_k("b2")])
         assert c.tso_mw_after == pytest.approx(2.5, abs=1e-6)
     else:
-        assert volumes == {("b1", T): 3.0, ("b2", T): 1.0} and c.tso_mw_after == 4.0
+        assert volumes == {_k("b1"): 3.0, _k("b2"): 1.0} and c.tso_mw_after == 4.0
 
 
 def test_a_curtailed_dso_limit_never_goes_negative_when_nothing_fits() -> None:
-    tso = {("b1", T): _info(3.0)}
+    tso = {_k("b1"): _info(3.0)}
     volumes, (c,) = resolve_conflicts(tso, {}, ConflictRule.CURTAIL, _capacity(-1.0))  # type: ignore[arg-type]
-    assert volumes == {("b1", T): 0.0} and c.tso_mw_after == 0.0
+    assert volumes == {_k("b1"): 0.0} and c.tso_mw_after == 0.0
 
 
 def test_scheme_rules() -> None:
@@ -190,13 +197,13 @@ def test_centralised_scheme_flags_the_dso_limit_its_activations_break() -> None:
         assert c.tso_mw_after == c.tso_mw_before == pytest.approx(4.0)  # flagged, kept
         over_mw = float(c.reason.rsplit("by ", 1)[1].removesuffix(" MW"))
         assert over_mw == pytest.approx(0.9, abs=0.01)  # 1.5 MW base flow less line losses
-    assert central.kpis["conflicts"]["dso_limit"] == len(scenario.intervals)
-    caused = central.kpis["dso_violation_caused_by_tso_mwh"]
+    assert central.kpis.conflicts_dso_limit == len(scenario.intervals)
+    caused = central.kpis.dso_violation_caused_by_tso_mwh
     assert caused == pytest.approx(0.9, abs=0.01)  # MWh: ~0.9 MW over one hour
     assert central.cost.branch_violation_mwh == {"line:4": pytest.approx(caused)}
 
     assert common.conflicts == ()
-    assert common.kpis["dso_violation_caused_by_tso_mwh"] == 0.0
+    assert common.kpis.dso_violation_caused_by_tso_mwh == 0.0
     assert common.cost.branch_violation_mwh == {}
     assert sum(common.cost.shortfall_mwh.values()) == pytest.approx(0.0, abs=1e-9)
     assert common.cost.total_eur < central.cost.total_eur  # the overload is priced
@@ -206,16 +213,14 @@ def test_curtailment_drops_indivisible_and_below_minimum_awards_whole() -> None:
     """A curtailed dispatch is one the FSPs offered: an indivisible award, or one scaled below
     its minimum acceptance, goes to zero instead of to a fraction."""
     tso = {
-        ("whole", T): AwardInfo(
-            area_id="dso-1", unit_ids=("u1",), up=True, mw=2.0, divisible=False
-        ),
-        ("minimum", T): AwardInfo(area_id="dso-1", unit_ids=("u2",), up=True, mw=1.0, min_mw=0.9),
-        ("free", T): _info(1.0, unit="u3"),
+        _k("whole"): AwardInfo(area_id="dso-1", unit_ids=("u1",), up=True, mw=2.0, divisible=False),
+        _k("minimum"): AwardInfo(area_id="dso-1", unit_ids=("u2",), up=True, mw=1.0, min_mw=0.9),
+        _k("free"): _info(1.0, unit="u3"),
     }
     volumes, (c,) = resolve_conflicts(tso, {}, ConflictRule.CURTAIL, _capacity(2.0))  # type: ignore[arg-type]
-    assert volumes[("whole", T)] == 0.0
-    assert volumes[("minimum", T)] == 0.0
-    assert 0.0 < volumes[("free", T)] < 1.0
+    assert volumes[_k("whole")] == 0.0
+    assert volumes[_k("minimum")] == 0.0
+    assert 0.0 < volumes[_k("free")] < 1.0
     left = _capacity(2.0)(volumes)  # type: ignore[operator]
     assert all(mw <= 1e-6 for mw in left.values())
     assert c.tso_mw_after == pytest.approx(sum(volumes.values()))

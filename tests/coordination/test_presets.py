@@ -6,14 +6,15 @@ import dataclasses
 
 import pytest
 
-from flexcoord.coordination.config import AllocationPrinciple, MarketModel, SchemeConfig
-from flexcoord.coordination.presets import (
-    ONENET_MODELS,
-    ONENET_PILOTS,
+from flexcoord.coordination import (
     PRESETS,
-    SMARTNET_SCHEMES,
+    AllocationPrinciple,
+    MarketKind,
+    MarketModel,
+    SchemeConfig,
     preset,
 )
+from flexcoord.coordination.presets import ONENET_MODELS, ONENET_PILOTS, SMARTNET_SCHEMES
 from flexcoord.domain import PowerType, Timeframe
 from flexcoord.errors import InvalidInputError, NotFoundError
 
@@ -119,17 +120,42 @@ def test_contradictory_configs_are_refused() -> None:
     base = preset("onenet-fragmented")
     with pytest.raises(InvalidInputError, match="tso_access_to_ders"):
         dataclasses.replace(base, tso_access_to_ders=True)
-    with pytest.raises(InvalidInputError, match="no_priority"):
-        dataclasses.replace(preset("onenet-common"), allocation=_PR)
+    with pytest.raises(InvalidInputError, match="offers every bid to every buyer"):
+        dataclasses.replace(preset("onenet-common"), tso_access_to_ders=False)
     with pytest.raises(InvalidInputError, match="timeframes"):
         dataclasses.replace(base, timeframes=())
+
+
+@pytest.mark.parametrize(
+    ("preset_id", "field", "message"),
+    [
+        ("onenet-fragmented", "aggregate_at_interface", "multi-level model with TSO access"),
+        ("onenet-common", "aggregate_at_interface", "multi-level model with TSO access"),
+        ("onenet-multi-level", "interface_schedule", "a fragmented model"),
+        ("onenet-common", "interface_schedule", "a fragmented model"),
+        ("onenet-multi-level", "commercial_buyers", "buy in a common market"),
+    ],
+)
+def test_a_field_no_market_model_would_read_is_refused(
+    preset_id: str, field: str, message: str
+) -> None:
+    """Every field drives the market model it is given to: a flag the config's model would
+    ignore is an input error naming the field."""
+    with pytest.raises(InvalidInputError, match=message) as caught:
+        dataclasses.replace(preset(preset_id), **{field: True})  # type: ignore[arg-type]
+    assert [i.field for i in caught.value.issues] == [field]
+
+
+def test_the_allocation_principle_is_the_market_models() -> None:
+    """OneNet pairs them one to one (Table 3): the allocation is read from the model."""
+    assert {c.market_model: c.allocation for c in PRESETS} == {_C: _NO, _M: _PR, _F: _EX}
 
 
 @pytest.mark.slow
 def test_every_preset_runs_on_the_hv_mv_scenario(hvmv_mixed: object) -> None:
     """All presets on a SimBench HV/MV day with congestion on both grids (reduced size: the full
     96-MTU, 1,200-bid comparison is ``benchmarks/bench_coordination.py``)."""
-    from flexcoord.coordination.runner import JointModel, run_scheme
+    from flexcoord.coordination import JointModel, run_scheme
     from flexcoord.simulation.scenario import build_coordination_scenario
 
     scenario = build_coordination_scenario(hvmv_mixed, n_mtu=96, n_bids=400)  # type: ignore[arg-type]
@@ -139,28 +165,14 @@ def test_every_preset_runs_on_the_hv_mv_scenario(hvmv_mixed: object) -> None:
     joint = JointModel.of(scenario)
     outcomes = {c.id: run_scheme(c, scenario, joint=joint) for c in PRESETS}
     common = outcomes["onenet-common"].cost.total_eur
-    keys = {
-        "total_cost_eur",
-        "bid_cost_eur",
-        "procurement_eur",
-        "shortfall_mwh",
-        "activated_mwh",
-        "forwarded_bids",
-        "residual_violation_mwh",
-        "dso_violation_caused_by_tso_mwh",
-        "conflicts",
-        "liquidity_bids_per_need",
-        "curtailed_renewable_mwh",
-        "markets",
-    }
     for scheme_id, outcome in outcomes.items():
-        assert keys <= set(outcome.kpis), scheme_id
+        assert outcome.kpis.markets == len(outcome.markets), scheme_id
         if outcome.config.sequential:
             assert outcome.cost.total_eur >= common - (1e-6 * abs(common) + 1e-3), scheme_id
     # a DSO-only pilot leaves the TSO's needs unserved (beyond what the joint market cannot serve)
-    tso_short = {k: o.kpis["shortfall_mwh"]["tso"] for k, o in outcomes.items()}
+    tso_short = {k: o.kpis.shortfall_mwh["tso"] for k, o in outcomes.items()}
     for pilot in ("onenet-spain", "onenet-czech-republic", "onenet-hungary", "onenet-slovenia"):
         assert outcomes[pilot].markets and all(
-            m.id.startswith("dso:") for m in outcomes[pilot].markets
+            m.id.kind is MarketKind.DSO for m in outcomes[pilot].markets
         )
         assert tso_short[pilot] > tso_short["onenet-common"] + 1.0, tso_short

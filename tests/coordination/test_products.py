@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.presets import preset
-from flexcoord.coordination.runner import run_scheme
+from flexcoord.coordination import CoordinationInput, preset, run_scheme
 from flexcoord.domain import (
     Bid,
     Direction,
@@ -75,11 +73,11 @@ def test_reactive_bids_clear_only_in_schemes_that_trade_reactive_power() -> None
     )
     a = run_scheme(active_only, scenario, ac_check=False)
     b = run_scheme(with_q, scenario, ac_check=False)
-    reactive_a = {k: v for k, v in a.accepted_mw.items() if k[0].startswith("q")}
-    reactive_b = {k: v for k, v in b.accepted_mw.items() if k[0].startswith("q")}
+    reactive_a = {k: v for k, v in a.accepted_mw.items() if k.root.startswith("q")}
+    reactive_b = {k: v for k, v in b.accepted_mw.items() if k.root.startswith("q")}
     assert reactive_a == {}
     assert sum(reactive_b.values()) > 0
-    assert a.kpis["shortfall_mwh"]["dso"] > b.kpis["shortfall_mwh"]["dso"]
+    assert a.kpis.shortfall_mwh["dso"] > b.kpis.shortfall_mwh["dso"]
 
 
 def test_czech_and_hungarian_presets_trade_reactive_power() -> None:

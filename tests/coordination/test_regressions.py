@@ -6,9 +6,7 @@ import dataclasses
 
 import pytest
 
-from flexcoord.coordination.presets import PRESETS, preset
-from flexcoord.coordination.runner import JointModel, run_scheme
-from flexcoord.coordination.timeframes import run_chain
+from flexcoord.coordination import PRESETS, JointModel, preset, run_chain, run_scheme
 from flexcoord.domain import ProductKind
 from flexcoord.simulation.scenario import build_coordination_scenario, build_timeframe_chain
 
@@ -26,7 +24,7 @@ def test_schemes_run_when_the_joint_problem_uses_fewer_mtus_than_the_scenario() 
         assert outcome.cost.total_eur >= 0.0
     chain = build_timeframe_chain("1-MV-rural--0-sw", n_bids=60, n_tso=0, n_dso=0)
     for config in (preset("onenet-northern"), preset("onenet-cyprus")):
-        assert run_chain(config, chain, ac_check=False).kpis["rounds"] >= 1
+        assert run_chain(config, chain, ac_check=False).kpis.rounds >= 1
     activation_only = dataclasses.replace(
         preset("onenet-common"), product_kinds=(ProductKind.ACTIVATION,)
     )
@@ -43,5 +41,5 @@ def test_aggregated_offer_curves_survive_a_degenerate_last_level() -> None:
     joint = JointModel.of(scenario)
     for scheme in ("smartnet-local", "onenet-poland"):
         outcome = run_scheme(preset(scheme), scenario, joint=joint, ac_check=False)
-        assert outcome.kpis["forwarded_bids"] > 0
+        assert outcome.kpis.forwarded_bids > 0
         assert outcome.cost.total_eur > 0.0

@@ -13,9 +13,17 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flexcoord.coordination.config import MarketModel
-from flexcoord.coordination.presets import PRESETS, preset
-from flexcoord.coordination.runner import JointModel, SchemeOutcome, run_scheme
+from flexcoord.coordination import (
+    PRESETS,
+    DispatchKey,
+    JointModel,
+    MarketId,
+    MarketModel,
+    Mtu,
+    SchemeOutcome,
+    preset,
+    run_scheme,
+)
 from tests.coordination.schemes_fixtures import TSO_LINE, scheme_outcomes, two_level_scenario
 
 COMMON = "onenet-common"
@@ -82,7 +90,7 @@ def test_sequential_schemes_keep_the_dso_limits_the_joint_one_keeps(
 ) -> None:
     """A DSO branch the joint scheme keeps within its limit stays within it — in every
     sequential scheme, shared balancing included (its interface schedule is priced below the
-    branch limits: ``runner.default_options``)."""
+    branch limits: ``scheme.default_options``)."""
     outcomes = _outcomes(seed, tso_need_mw, n_bids)
     scenario = two_level_scenario(seed, tso_need_mw=tso_need_mw, n_bids=n_bids)
     areas = scenario.grid.asset_areas()
@@ -108,17 +116,18 @@ def test_a_root_bid_clears_in_one_market_and_never_above_its_quantity(
 ) -> None:
     scenario = two_level_scenario(seed, tso_need_mw=tso_need_mw, n_bids=n_bids)
     offered = {
-        (b.id, q.interval.start.isoformat()): q.quantity
+        DispatchKey(b.id, Mtu(q.interval.start)): q.quantity
         for b in scenario.bids
         for q in b.quantities
     }
+    roots = {b.id for b in scenario.bids}
     for scheme_id, outcome in _outcomes(seed, tso_need_mw, n_bids).items():
-        market_of: dict[str, str] = {}
+        market_of: dict[str, MarketId] = {}
         for market in outcome.markets:
-            for root, _mtu in market.accepted_mw:
-                assert ">" not in root, (scheme_id, market.id, root)
-                first = market_of.setdefault(root, market.id)
-                assert first == market.id, f"{scheme_id}: {root} cleared in {first} and {market.id}"
+            for key in market.accepted_mw:
+                assert key.root in roots, (scheme_id, market.id, key)
+                first = market_of.setdefault(key.root, market.id)
+                assert first == market.id, f"{scheme_id}: {key} cleared in {first} and {market.id}"
         for key, mw in outcome.accepted_mw.items():
             assert key in offered, (scheme_id, key)
             assert -1e-9 <= mw <= offered[key] + 1e-6, (scheme_id, key, mw, offered[key])
@@ -129,8 +138,8 @@ def test_a_root_bid_clears_in_one_market_and_never_above_its_quantity(
 
 def test_multi_level_schemes_forward_unused_bids_to_the_tso_market() -> None:
     outcome = _outcomes(0, 2.0, 24)["onenet-multi-level"]
-    assert [m.id for m in outcome.markets] == ["dso:dso", "tso"]
-    assert outcome.kpis["forwarded_bids"] == outcome.markets[1].bids_forwarded > 0
+    assert [m.id for m in outcome.markets] == [MarketId.dso("dso"), MarketId.tso()]
+    assert outcome.kpis.forwarded_bids == outcome.markets[1].bids_forwarded > 0
 
 
 def test_a_scheme_run_is_deterministic() -> None:
@@ -169,4 +178,4 @@ def test_aggregated_offers_survive_a_dso_branch_at_its_limit() -> None:
     the offer curve's least-cost LP infeasible)."""
     scenario = two_level_scenario(1, tso_need_mw=1.0, n_bids=11)
     outcome = run_scheme(preset("onenet-poland"), scenario)
-    assert outcome.markets[-1].id == "tso"
+    assert outcome.markets[-1].id == MarketId.tso()

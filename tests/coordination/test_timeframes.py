@@ -16,14 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flexcoord.coordination.config import SchemeConfig
-from flexcoord.coordination.ledger import root_of
-from flexcoord.coordination.presets import preset
-from flexcoord.coordination.timeframes import (
+from flexcoord.coordination import (
     ChainOutcome,
+    MarketId,
+    Mtu,
     RoundKind,
+    SchemeConfig,
     TimeframeChain,
     obligation_id,
+    preset,
     run_chain,
 )
 from flexcoord.domain import Timeframe
@@ -65,12 +66,12 @@ def scheme(preset_id: str, **changes: object) -> SchemeConfig:
     return dataclasses.replace(preset(preset_id), **changes)  # type: ignore[arg-type]
 
 
-def round_of(market_id: str) -> str:
-    return market_id.split(":", 1)[0]
+def round_of(market: MarketId) -> Timeframe | None:
+    return market.round
 
 
 def assert_each_root_cleared_once(outcome: ChainOutcome) -> None:
-    roots = Counter(root_of(bid_id) for _, bid_id, _ in outcome.ledger.history)
+    roots = Counter(c.lineage.root for c in outcome.ledger.history)
     assert [r for r, n in roots.items() if n > 1] == []
     assert set(outcome.ledger.cleared) == set(roots)
 
@@ -81,25 +82,22 @@ def test_two_rounds_forward_unused_bids_and_never_clear_a_bid_twice(preset_id: s
     c = chain(0, (ID, NRT))
     outcome = run_chain(scheme(preset_id, timeframes=(ID, NRT)), c, ac_check=False)
     assert [str(r.sub_market.timeframe) for r in outcome.rounds] == ["intraday", "near_real_time"]
-    first = {root_of(b) for m, b, _ in outcome.ledger.history if round_of(m) == "intraday"}
-    second = {root_of(b) for m, b, _ in outcome.ledger.history if round_of(m) == "near_real_time"}
+    history = outcome.ledger.history
+    first = {c.lineage.root for c in history if round_of(c.market) is ID}
+    second = {c.lineage.root for c in history if round_of(c.market) is NRT}
     assert first, "round 1 cleared nothing: the test would prove nothing"
     assert first.isdisjoint(second)
     assert_each_root_cleared_once(outcome)
     # every bid of round 1 that round 1 did not clear reaches round 2, forwarded under its root
     round_one = {b.id for b in c.new_bids(c.rounds[0])}
-    offered_two = {
-        b
-        for m, ids in outcome.ledger.offered.items()
-        if round_of(m) == "near_real_time"
-        for b in ids
-    }
-    from_round_one = {b for b in offered_two if root_of(b) in round_one}
-    assert all(b.split(">")[1].startswith("near_real_time:") for b in from_round_one)
-    forwarded = {root_of(b) for b in from_round_one}
+    ledger = outcome.ledger
+    offered_two = {b for m, ids in ledger.offered.items() if round_of(m) is NRT for b in ids}
+    from_round_one = {b for b in offered_two if ledger.root_of(b) in round_one}
+    assert all(ledger.lineage(b).hops[0].round is NRT for b in from_round_one)
+    forwarded = {ledger.root_of(b) for b in from_round_one}
     assert forwarded == round_one - first
     assert outcome.rounds[1].forwarded_in == len(forwarded) > 0
-    assert not {root_of(b) for b in offered_two} & first
+    assert not {ledger.root_of(b) for b in offered_two} & first
 
 
 def test_a_bid_after_the_rounds_gate_closure_is_refused_by_name() -> None:
@@ -134,9 +132,9 @@ def test_every_availability_award_becomes_an_obligatory_activation_bid() -> None
     config = scheme("onenet-northern")
     assert config.availability_obliges_activation_bid
     outcome = run_chain(config, c, ac_check=False)
-    awards: dict[str, dict[str, float]] = {}
-    for (root, label), mw in outcome.availability_mw.items():
-        awards.setdefault(root, {})[label] = mw
+    awards: dict[str, dict[Mtu, float]] = {}
+    for key, mw in outcome.availability_mw.items():
+        awards.setdefault(key.root, {})[key.mtu] = mw
     assert awards, "no availability award: the test would prove nothing"
     intraday = next(r for r in outcome.rounds if r.sub_market.timeframe is ID)
     obliged = {b.id: b for b in intraday.obligation_bids}
@@ -144,14 +142,14 @@ def test_every_availability_award_becomes_an_obligatory_activation_bid() -> None
     for root, per_mtu in awards.items():
         bid = obliged[obligation_id(root)]
         assert bid.product_id == intraday.sub_market.product_id
-        assert {mq.interval.start.isoformat(): mq.quantity for mq in bid.quantities} == (
+        assert {Mtu(mq.interval.start): mq.quantity for mq in bid.quantities} == (
             pytest.approx(per_mtu)
         )
         offered = outcome.ledger.offered
-        assert any(bid.id in ids for m, ids in offered.items() if round_of(m) == "intraday")
+        assert any(bid.id in ids for m, ids in offered.items() if round_of(m) is ID)
         # the availability bid itself stays cleared: only the new commitment may clear again
-        assert outcome.ledger.cleared[root].startswith(("long_term:", "day_ahead:"))
-    assert outcome.kpis["obligated_bids"] == len(awards)
+        assert round_of(outcome.ledger.cleared[root]) in (LT, DA)
+    assert outcome.kpis.obligated_bids == len(awards)
     assert_each_root_cleared_once(outcome)
 
 
@@ -162,11 +160,12 @@ def test_without_the_obligation_no_award_is_forwarded_to_activation() -> None:
         ac_check=False,
     )
     assert outcome.availability_mw
-    assert outcome.kpis["obligated_bids"] == 0
+    assert outcome.kpis.obligated_bids == 0
     assert all(not r.obligation_bids for r in outcome.rounds)
-    awarded = {root for root, _ in outcome.availability_mw}
+    awarded = {key.root for key in outcome.availability_mw}
     every_offer = {b for ids in outcome.ledger.offered.values() for b in ids}
-    assert not {obligation_id(root) for root in awarded} & {root_of(b) for b in every_offer}
+    roots = {outcome.ledger.root_of(b) for b in every_offer}
+    assert not {obligation_id(root) for root in awarded} & roots
     # the activation rounds stay open to new free bids
     intraday = next(r for r in outcome.rounds if r.sub_market.timeframe is ID)
     assert intraday.new_bids > 0
@@ -182,8 +181,8 @@ def test_availability_is_paid_and_only_activation_is_dispatched() -> None:
     assert outcome.activation_mw == {
         k: v for r in activation_rounds for k, v in r.accepted_mw.items()
     }
-    assert {root for root, _ in outcome.activation_mw}.isdisjoint(
-        {root for root, _ in outcome.availability_mw}
+    assert {key.root for key in outcome.activation_mw}.isdisjoint(
+        {key.root for key in outcome.availability_mw}
     )
 
 
@@ -226,13 +225,13 @@ def test_no_root_bid_is_accepted_in_two_rounds(
     )
     outcome = run_chain(config, c, ac_check=False)
     assert_each_root_cleared_once(outcome)
-    rounds_of_root: dict[str, set[str]] = {}
-    for market, bid_id, _ in outcome.ledger.history:
-        rounds_of_root.setdefault(root_of(bid_id), set()).add(round_of(market))
+    rounds_of_root: dict[str, set[Timeframe | None]] = {}
+    for cleared in outcome.ledger.history:
+        rounds_of_root.setdefault(cleared.lineage.root, set()).add(round_of(cleared.market))
     assert all(len(r) == 1 for r in rounds_of_root.values())
     assert {r.sub_market.timeframe for r in outcome.rounds} == chain_tfs & scheme_tfs
     if not obliged:
-        assert outcome.kpis["obligated_bids"] == 0
+        assert outcome.kpis.obligated_bids == 0
 
 
 # --- (d) presets with different timeframes / obligations now differ -----------------------------
@@ -255,10 +254,11 @@ def test_obligation_changes_the_outcome_of_one_preset() -> None:
     without = run_chain(
         scheme("onenet-northern", availability_obliges_activation_bid=False), c, ac_check=False
     )
-    assert with_obligation.kpis["obligated_bids"] > 0
+    assert with_obligation.kpis.obligated_bids > 0
     assert with_obligation.activation_mw != without.activation_mw
 
 
 def test_ac_check_reports_the_final_dispatch() -> None:
     outcome = run_chain(preset("onenet-northern"), chain(), ac_check=True)
-    assert set(outcome.kpis["ac_violation_mwh"]) >= {"tso", "dso"}
+    ac = outcome.kpis.ac_violation
+    assert ac is not None and ac.tso_mwh >= 0.0 and ac.dso_mwh >= 0.0

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flexcoord.coordination.presets import preset
-from flexcoord.coordination.runner import JointModel, run_scheme
-from flexcoord.coordination.timeframes import run_chain
+from flexcoord.coordination import JointModel, preset, run_chain, run_scheme
 from flexcoord.progress import ProgressEvent
 from tests.coordination.schemes_fixtures import two_level_scenario
 from tests.coordination.test_timeframes import chain

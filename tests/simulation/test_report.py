@@ -7,15 +7,14 @@ cached), and the timeframe chain of ``tests/coordination/test_timeframes``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 
 import pytest
 
 from flexcoord.clearing.costs import VIOLATION_KINDS
-from flexcoord.coordination.presets import PRESETS, preset
-from flexcoord.coordination.runner import SchemeOutcome
-from flexcoord.coordination.timeframes import run_chain
+from flexcoord.coordination import PRESETS, SchemeOutcome, preset, run_chain
 from flexcoord.simulation.report import (
     chain_comparison_document,
     comparison_document,
@@ -41,17 +40,17 @@ def assert_total_is_the_sum(fields: dict[str, object], parts: tuple[str, ...] = 
 @pytest.mark.parametrize("scheme_id", PRESET_IDS)
 def test_kpis_split_the_yardstick_total_to_the_cent(scheme_id: str) -> None:
     o = outcomes()[scheme_id]
-    k = o.kpis
-    assert_total_is_the_sum(k)
-    by_kind = k["violation_penalty_by_kind_eur"]
-    assert round(sum(by_kind.values()), 2) == k["violation_penalty_eur"]
+    k = o.kpis.cost
+    assert_total_is_the_sum(dataclasses.asdict(k))
+    by_kind = k.violation_penalty_by_kind_eur
+    assert round(sum(by_kind.values()), 2) == k.violation_penalty_eur
     # the split is the yardstick's own (one implementation), in cents
-    assert k["total_cost_eur"] == pytest.approx(o.cost.total_eur, abs=0.02)
-    assert k["shortfall_penalty_eur"] == pytest.approx(o.cost.shortfall_penalty_eur, abs=0.005)
+    assert k.total_cost_eur == pytest.approx(o.cost.total_eur, abs=0.02)
+    assert k.shortfall_penalty_eur == pytest.approx(o.cost.shortfall_penalty_eur, abs=0.005)
     assert by_kind["branch"] == pytest.approx(o.cost.branch_penalty_eur, abs=0.005)
-    if k["total_cost_eur"]:
-        penalties = k["shortfall_penalty_eur"] + k["violation_penalty_eur"]
-        assert k["penalty_share"] == pytest.approx(penalties / k["total_cost_eur"], abs=1e-6)
+    if k.total_cost_eur:
+        penalties = k.shortfall_penalty_eur + k.violation_penalty_eur
+        assert k.penalty_share == pytest.approx(penalties / k.total_cost_eur, abs=1e-6)
 
 
 def test_comparison_rows_carry_every_cost_column() -> None:
@@ -78,10 +77,12 @@ def test_scheme_document_carries_every_award_of_every_market(scheme_id: str) -> 
         per_market[a["market_id"]] += a["quantity_mw"]
         if a["root_bid_id"] is not None:  # forwarded: the id names the market it went to
             assert a["bid_id"] != a["root_bid_id"] and a["bid_id"].startswith(a["root_bid_id"])
-        buyers = next(m.buyer_ids for m in o.markets if m.id == a["market_id"])
+        buyers = next(m.buyer_ids for m in o.markets if m.id.label == a["market_id"])
         assert a["buyer_ids"] == list(buyers)
     for m in o.markets:
-        assert per_market[m.id] == pytest.approx(float(m.result.slot_accepted_mw.sum()), abs=1e-4)
+        assert per_market[m.id.label] == pytest.approx(
+            float(m.result.slot_accepted_mw.sum()), abs=1e-4
+        )
     dispatch = doc["dispatch"]
     assert sum(r["dispatched_mw"] for r in dispatch) == pytest.approx(
         sum(o.accepted_mw.values()), abs=1e-4

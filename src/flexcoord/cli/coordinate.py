@@ -3,7 +3,7 @@
 The scenario is a market file (needs posted by the buyers it names, bids on portfolio units) on a
 SimBench grid, or — without a file — the seeded demo scenario of
 :func:`~flexcoord.simulation.scenario.build_coordination_scenario`. The comparison table comes from
-:mod:`flexcoord.simulation.report`, the runs from :func:`~flexcoord.coordination.runner.run_scheme`.
+:mod:`flexcoord.simulation.report`, the runs from :func:`~flexcoord.coordination.scheme.run_scheme`.
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.progress import ProgressEvent
 
 if TYPE_CHECKING:
-    from flexcoord.coordination.config import SchemeConfig
-    from flexcoord.coordination.inputs import CoordinationInput
-    from flexcoord.coordination.runner import SchemeOutcome
+    from flexcoord.coordination import CoordinationInput, SchemeConfig, SchemeOutcome
     from flexcoord.grid.model import GridModel
     from flexcoord.schemas import MarketFile
 
@@ -74,7 +72,7 @@ def market_file_input(
     """
     import dataclasses
 
-    from flexcoord.coordination.inputs import CoordinationInput
+    from flexcoord.coordination import CoordinationInput
     from flexcoord.domain import OperatorRole, SystemOperator, market_span
     from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
     from flexcoord.grid.portfolio import build_portfolio
@@ -141,7 +139,7 @@ _MAX_BIDS = 1_000_000
 def _schemes(
     preset_id: str | None, all_schemes: bool
 ) -> tuple[tuple[SchemeConfig, ...], list[Issue]]:
-    from flexcoord.coordination.presets import PRESETS
+    from flexcoord.coordination import PRESETS
 
     if all_schemes and preset_id is not None:
         return (), [option_issue("--preset", preset_id, "cannot be combined with --all")]
@@ -230,7 +228,7 @@ class _SchemeProgress:
 def _run_all(
     scenario: CoordinationInput, configs: tuple[SchemeConfig, ...], ac_check: bool
 ) -> list[SchemeOutcome]:
-    from flexcoord.coordination.runner import JointModel, run_scheme
+    from flexcoord.coordination import JointModel, run_scheme
 
     with loading("building the joint problem (the yardstick of every scheme)"):
         joint = JointModel.of(scenario)
@@ -288,7 +286,8 @@ def _comparison_columns(buyers: tuple[str, ...]) -> list[Column]:
         Column("conflicts_double_activation", "confl.\ndouble", right=True),
         Column("conflicts_counter_activation", "confl.\ncounter", right=True),
         Column("conflicts_dso_limit", "confl.\nDSO lim.", right=True),
-        Column("liquidity_bids_per_need", "bids per\nneed", lambda v: f"{v:.1f}", right=True),
+        Column("liquidity_root_bids_per_need", "bids per\nneed", lambda v: f"{v:.1f}", right=True),
+        Column("liquidity_fsps", "FSPs", right=True),
         Column("curtailed_renewable_mwh", "RES curt.\nMWh", _mwh, right=True),
         Column("markets", "mkts", right=True),
         Column("wall_s", "wall s", lambda v: f"{v:.2f}", right=True),
@@ -362,7 +361,7 @@ def _chain_document(
     chain: Any, configs: tuple[SchemeConfig, ...], ac_check: bool, provenance: dict[str, Any]
 ) -> dict[str, Any]:
     """Every scheme over the seeded timeframe chain (``--timeframes``)."""
-    from flexcoord.coordination.timeframes import run_chain
+    from flexcoord.coordination import run_chain
     from flexcoord.simulation.report import chain_comparison_document
 
     with _SchemeProgress(len(configs)) as bar:
@@ -390,7 +389,7 @@ _CHAIN_COLUMNS = [
 
 
 def _preset_rows() -> list[dict[str, Any]]:
-    from flexcoord.coordination.presets import PRESETS
+    from flexcoord.coordination import PRESETS, market_model_name
 
     return [
         {
@@ -400,7 +399,10 @@ def _preset_rows() -> list[dict[str, Any]]:
             "allocation": str(p.allocation),
             "tso_access_to_ders": p.tso_access_to_ders,
             "dso_grid_in_tso_market": str(p.dso_grid_in_tso_market),
+            "market_model_strategy": market_model_name(p),
+            "stakeholders": list(p.stakeholders),
             "source": p.source,
+            "notes": p.notes,
         }
         for p in PRESETS
     ]

@@ -5,12 +5,13 @@ each market may use, what each market knows of the other operator's grid, and wh
 between markets. Every scheme — the five SmartNet/CoordiNet schemes, OneNet's common, multi-level
 and fragmented models with their allocation principles, the pilot presets of
 :mod:`flexcoord.coordination.presets` — is a value of this one type, run by the one runner
-(:mod:`flexcoord.coordination.runner`) over the one clearing engine.
+(:func:`~flexcoord.coordination.scheme.run_scheme`, whose market model is a named strategy of
+:data:`~flexcoord.coordination.market_models.MARKET_MODELS`) over the one clearing engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from flexcoord.domain import PowerType, ProductKind, Timeframe
@@ -48,6 +49,13 @@ class DsoGridInTsoMarket(StrEnum):
     FULL = "full"  # the DSO grid's linear constraints are in the same optimisation
 
 
+_ALLOCATION_OF_MODEL = {
+    MarketModel.COMMON: AllocationPrinciple.NO_PRIORITY,
+    MarketModel.MULTI_LEVEL: AllocationPrinciple.DSO_PRIORITY,
+    MarketModel.FRAGMENTED: AllocationPrinciple.DSO_EXCLUSIVITY,
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchemeConfig:
     """One coordination design.
@@ -55,23 +63,33 @@ class SchemeConfig:
     Attributes:
         id: short name (``"smartnet-local"``, ``"onenet-poland"``).
         title: human name.
-        market_model: :class:`MarketModel`.
-        allocation: :class:`AllocationPrinciple`.
-        tso_access_to_ders: whether the TSO may buy from distribution-connected units.
+        market_model: :class:`MarketModel`; with ``aggregate_at_interface`` and
+            ``interface_schedule`` it picks the scheme's strategy in
+            :data:`~flexcoord.coordination.market_models.MARKET_MODELS`. Its allocation principle
+            is :attr:`allocation`.
+        tso_access_to_ders: whether the TSO market of a multi-level model is offered the DSO
+            markets' unused bids (a common market always offers every bid to every buyer, a
+            fragmented one never offers a distribution bid to the TSO).
         dso_buys: whether DSOs procure flexibility at all (``False`` in the centralised scheme).
         tso_buys: whether the TSO procures (``False`` for DSO-only pilots such as Czech Republic).
-        dso_grid_in_tso_market: see :class:`DsoGridInTsoMarket`.
-        aggregate_at_interface: forward DSO-feasible bids to the TSO as one aggregated offer per
-            coupling point (Polish demonstrator) instead of the individual filtered bids.
-        commercial_buyers: commercial parties (BRPs) may post needs too (integrated market).
-        interface_schedule: each DSO must hold its agreed interface schedule with its own
-            resources (shared balancing responsibility); the TSO market sees no DER.
-        timeframes: sub-markets that run, in order (e.g. day-ahead then intraday).
+        dso_grid_in_tso_market: see :class:`DsoGridInTsoMarket`: which DSO limits the TSO's (or
+            common) market monitors, whether distribution bids pass the DSO's traffic light before
+            it, and the rule for the conflicts left.
+        aggregate_at_interface: a multi-level model forwards the DSO-feasible bids to the TSO as
+            one aggregated offer per coupling point (Polish demonstrator, SmartNet local market)
+            instead of the individual filtered bids.
+        commercial_buyers: commercial parties (BRPs) may post needs in the common market
+            (integrated market).
+        interface_schedule: each DSO market of a fragmented model keeps its accepted up and down
+            flexibility balanced so its interface schedule holds (shared balancing
+            responsibility).
+        timeframes: sub-markets that run, in order (the rounds of a timeframe chain it takes).
         power_types: traded power types (reactive for Czech Republic, Hungary).
         product_kinds: availability and/or activation.
         availability_obliges_activation_bid: SPs awarded availability must bid in the activation
             market (Northern, Cyprus); free bids are always allowed.
-        stakeholders: coordinated stakeholders as the seed lists them (documentation).
+        stakeholders: coordinated stakeholders as the seed lists them (listed by
+            ``flexcoord coordinate --list-presets``).
         source: where the seed describes it (line references).
         notes: what we chose where the seed is silent.
     """
@@ -79,7 +97,6 @@ class SchemeConfig:
     id: str
     title: str
     market_model: MarketModel
-    allocation: AllocationPrinciple
     tso_access_to_ders: bool
     dso_buys: bool = True
     tso_buys: bool = True
@@ -94,55 +111,74 @@ class SchemeConfig:
     stakeholders: tuple[str, ...] = ()
     source: str = ""
     notes: str = ""
-    tags: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         issues: list[Issue] = []
-
-        def bad(field_name: str, value: object, message: str) -> None:
-            issues.append(
-                Issue(
-                    kind="SchemeConfig",
-                    object_id=self.id,
-                    field=field_name,
-                    value=value,
-                    message=message,
-                )
-            )
-
-        if not self.id:
-            bad("id", self.id, "must not be empty")
         for name, enum in (
             ("market_model", MarketModel),
-            ("allocation", AllocationPrinciple),
             ("dso_grid_in_tso_market", DsoGridInTsoMarket),
         ):
             value = getattr(self, name)
             try:
                 object.__setattr__(self, name, enum(value))
             except ValueError:
-                bad(name, value, f"must be one of {[m.value for m in enum]}")
-        if self.market_model == MarketModel.FRAGMENTED and self.tso_access_to_ders:
-            bad("tso_access_to_ders", True, "the fragmented model gives the TSO no access to DERs")
-        if self.allocation == AllocationPrinciple.DSO_EXCLUSIVITY and self.tso_access_to_ders:
-            bad(
-                "tso_access_to_ders",
-                True,
-                "contradicts exclusivity of distribution resources for the DSO",
-            )
-        if (
-            self.market_model == MarketModel.COMMON
-            and self.allocation != AllocationPrinciple.NO_PRIORITY
-        ):
-            bad("allocation", self.allocation, "a common market optimises jointly: use no_priority")
-        if not (self.dso_buys or self.tso_buys or self.commercial_buyers):
-            bad("dso_buys", self.dso_buys, "some party must buy")
-        if not self.timeframes:
-            bad("timeframes", self.timeframes, "must name at least one sub-market")
+                issues.append(self._issue(name, value, f"must be one of {[m.value for m in enum]}"))
+        if not issues:
+            issues = [self._issue(*problem) for problem in _contradictions(self)]
         if issues:
             raise InvalidInputError(issues)
+
+    def _issue(self, field_name: str, value: object, message: str) -> Issue:
+        return Issue(
+            kind="SchemeConfig", object_id=self.id, field=field_name, value=value, message=message
+        )
+
+    @property
+    def allocation(self) -> AllocationPrinciple:
+        """OneNet's allocation principle of the market model (Table 3 pairs them one to one):
+        no priority in the common market, DSO priority in multi-level markets, DSO exclusivity
+        in fragmented ones. Not a field of its own: a second field could only contradict the
+        model."""
+        return _ALLOCATION_OF_MODEL[self.market_model]
 
     @property
     def sequential(self) -> bool:
         """Whether markets clear one after the other (not one joint optimisation)."""
         return self.market_model != MarketModel.COMMON
+
+
+def _contradictions(c: SchemeConfig) -> list[tuple[str, object, str]]:
+    """Every (field, value, message) that contradicts the rest of the config."""
+    out: list[tuple[str, object, str]] = []
+    model = c.market_model
+    if not c.id:
+        out.append(("id", c.id, "must not be empty"))
+    if model == MarketModel.FRAGMENTED and c.tso_access_to_ders:
+        out.append(("tso_access_to_ders", True, "fragmented markets give the TSO no DER"))
+    if model == MarketModel.COMMON and not c.tso_access_to_ders:
+        out.append(("tso_access_to_ders", False, "a common market offers every bid to every buyer"))
+    if c.aggregate_at_interface and not (model == MarketModel.MULTI_LEVEL and c.tso_access_to_ders):
+        out.append(
+            (
+                "aggregate_at_interface",
+                True,
+                "aggregated offers forward DSO bids to the TSO: a multi-level model with TSO "
+                "access to DERs",
+            )
+        )
+    if c.interface_schedule and model != MarketModel.FRAGMENTED:
+        out.append(
+            (
+                "interface_schedule",
+                True,
+                "a DSO holds its interface schedule with its own resources only where the TSO "
+                "reaches no DER: a fragmented model",
+            )
+        )
+    if c.commercial_buyers and model != MarketModel.COMMON:
+        out.append(("commercial_buyers", True, "commercial parties buy in a common market"))
+    if not (c.dso_buys or c.tso_buys or c.commercial_buyers):
+        out.append(("dso_buys", c.dso_buys, "some party must buy"))
+    if not c.timeframes:
+        out.append(("timeframes", c.timeframes, "must name at least one sub-market"))
+    return out

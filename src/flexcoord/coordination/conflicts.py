@@ -20,13 +20,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-import numpy as np
-from numpy.typing import NDArray
+from flexcoord.coordination.identities import DispatchKey, Mtu
 
-__all__ = ["Conflict", "ConflictKind", "ConflictRule", "resolve_conflicts"]
+__all__ = [
+    "AwardInfo",
+    "Conflict",
+    "ConflictKind",
+    "ConflictRule",
+    "DsoOverload",
+    "resolve_conflicts",
+]
 
-FloatArray = NDArray[np.float64]
-Key = tuple[str, str]  # (bid id, MTU label)
+_TOL_MW = 1e-6
+
+DsoOverload = Callable[[Mapping[DispatchKey, float]], dict[tuple[str, Mtu], float]]
+"""Given TSO volumes, the DSO branch overloads (MW above the margined limit, beyond what the DSO
+dispatch alone causes) per (DSO area, MTU)."""
 
 
 class ConflictKind(StrEnum):
@@ -51,7 +60,7 @@ class Conflict:
 
     kind: ConflictKind
     area_id: str
-    mtu: str
+    mtu: Mtu
     tso_bid_ids: tuple[str, ...]
     action: ConflictRule
     tso_mw_before: float
@@ -72,136 +81,173 @@ class AwardInfo:
 
 
 def resolve_conflicts(
-    tso: Mapping[Key, AwardInfo],
-    dso: Mapping[Key, AwardInfo],
+    tso: Mapping[DispatchKey, AwardInfo],
+    dso: Mapping[DispatchKey, AwardInfo],
     rule: ConflictRule,
-    dso_overload: Callable[[Mapping[Key, float]], dict[tuple[str, str], float]],
+    dso_overload: DsoOverload,
     *,
-    tol_mw: float = 1e-6,
     tso_areas: frozenset[str] = frozenset({"tso"}),
-) -> tuple[dict[Key, float], tuple[Conflict, ...]]:
+) -> tuple[dict[DispatchKey, float], tuple[Conflict, ...]]:
     """Detect conflicts of TSO awards with DSO awards and limits; apply ``rule``.
 
     Args:
         tso: accepted TSO-market (bid, MTU) → info (only awards in DSO areas matter).
         dso: accepted DSO-market (bid, MTU) → info.
         rule: the scheme's rule.
-        dso_overload: given TSO volumes ``{(bid, mtu): MW}``, the DSO branch overloads (MW above
-            the margined limit, beyond what the DSO dispatch alone causes) per ``(area, mtu)``.
+        dso_overload: see :data:`DsoOverload`.
         tso_areas: the TSO's grid areas (awards there cannot conflict with a DSO).
 
     Returns:
-        The TSO volumes after the rule, and the conflicts.
+        The TSO volumes after the rule, and the conflicts (double activations, then counter
+        activations, then DSO limits).
     """
-    volumes = {k: v.mw for k, v in tso.items()}
-    conflicts: list[Conflict] = []
-    dso_units: dict[tuple[str, str], set[str]] = defaultdict(set)
-    dso_dir: dict[tuple[str, str], set[bool]] = defaultdict(set)
-    for (_, mtu), info in dso.items():
-        if info.mw > tol_mw:
-            dso_units[(mtu, "units")].update(info.unit_ids)
-            dso_dir[(info.area_id, mtu)].add(info.up)
+    resolution = _Resolution(tso, rule)
+    by_area_mtu = _double_activations(resolution, dso, tso_areas)
+    _counter_activations(resolution, dso, by_area_mtu)
+    _dso_limits(resolution, dso_overload, by_area_mtu)
+    return resolution.volumes, tuple(resolution.conflicts)
+
+
+class _Resolution:
+    """The TSO volumes and the conflicts found so far, while :func:`resolve_conflicts` runs."""
+
+    def __init__(self, tso: Mapping[DispatchKey, AwardInfo], rule: ConflictRule) -> None:
+        self.tso = tso
+        self.rule = rule
+        self.volumes = {k: v.mw for k, v in tso.items()}
+        self.conflicts: list[Conflict] = []
 
     def apply(
-        keys: list[Key],
+        self,
+        keys: list[DispatchKey],
         kind: ConflictKind,
         area: str,
-        mtu: str,
         reason: str,
-        curtail_to: float | None,
+        curtail_to: float,
     ) -> None:
+        """Record a conflict of ``keys`` (one area and MTU) and apply the rule to them."""
+        volumes = self.volumes
         before = sum(volumes[k] for k in keys)
-        if rule == ConflictRule.BLOCK:
+        if self.rule == ConflictRule.BLOCK:
             for k in keys:
                 volumes[k] = 0.0
-        elif rule == ConflictRule.CURTAIL and curtail_to is not None and before > 0:
+        elif self.rule == ConflictRule.CURTAIL and before > 0:
             # every award scaled by one factor; an award the bid does not allow at the scaled
             # volume (indivisible, or below its minimum acceptance) is dropped whole, so the
             # curtailed dispatch is one the FSPs offered and no larger than the uniform scaling
             factor = max(0.0, min(1.0, curtail_to / before))
             for k in keys:
+                info = self.tso[k]
                 scaled = volumes[k] * factor
-                if factor < 1.0 and (not tso[k].divisible or scaled < tso[k].min_mw - tol_mw):
+                if factor < 1.0 and (not info.divisible or scaled < info.min_mw - _TOL_MW):
                     scaled = 0.0
                 volumes[k] = scaled
-        after = sum(volumes[k] for k in keys)
-        conflicts.append(
+        self.conflicts.append(
             Conflict(
                 kind=kind,
                 area_id=area,
-                mtu=mtu,
-                tso_bid_ids=tuple(sorted(b for b, _ in keys)),
-                action=rule,
+                mtu=keys[0].mtu,
+                tso_bid_ids=tuple(sorted(k.root for k in keys)),
+                action=self.rule,
                 tso_mw_before=before,
-                tso_mw_after=after,
+                tso_mw_after=sum(volumes[k] for k in keys),
                 reason=reason,
             )
         )
 
-    by_area_mtu: dict[tuple[str, str], list[Key]] = defaultdict(list)
-    for key, info in sorted(tso.items()):
-        if info.mw <= tol_mw or info.area_id in tso_areas:
+
+def _double_activations(
+    resolution: _Resolution, dso: Mapping[DispatchKey, AwardInfo], tso_areas: frozenset[str]
+) -> dict[tuple[str, Mtu], list[DispatchKey]]:
+    """Flag TSO awards on units the DSO activated in the same MTU; returns the TSO awards in DSO
+    areas by (area, MTU)."""
+    dso_units: dict[Mtu, set[str]] = defaultdict(set)
+    for key, info in dso.items():
+        if info.mw > _TOL_MW:
+            dso_units[key.mtu].update(info.unit_ids)
+    by_area_mtu: dict[tuple[str, Mtu], list[DispatchKey]] = defaultdict(list)
+    for key, info in sorted(resolution.tso.items(), key=lambda item: item[0]):
+        if info.mw <= _TOL_MW or info.area_id in tso_areas:
             continue
-        by_area_mtu[(info.area_id, key[1])].append(key)
-        shared = set(info.unit_ids) & dso_units.get((key[1], "units"), set())
+        by_area_mtu[(info.area_id, key.mtu)].append(key)
+        shared = set(info.unit_ids) & dso_units.get(key.mtu, set())
         if shared:
-            apply(
+            resolution.apply(
                 [key],
                 ConflictKind.DOUBLE_ACTIVATION,
                 info.area_id,
-                key[1],
                 f"unit(s) {sorted(shared)} already activated by the DSO in this MTU",
                 curtail_to=0.0,
             )
+    return by_area_mtu
+
+
+def _counter_activations(
+    resolution: _Resolution,
+    dso: Mapping[DispatchKey, AwardInfo],
+    by_area_mtu: Mapping[tuple[str, Mtu], list[DispatchKey]],
+) -> None:
+    """Flag TSO awards opposing the direction of the DSO's awards in the same area and MTU."""
+    dso_dir: dict[tuple[str, Mtu], set[bool]] = defaultdict(set)
+    for key, info in dso.items():
+        if info.mw > _TOL_MW:
+            dso_dir[(info.area_id, key.mtu)].add(info.up)
+    tso = resolution.tso
     for (area, mtu), keys in sorted(by_area_mtu.items()):
         directions = dso_dir.get((area, mtu), set())
         opposing = [
             k for k in keys if (not tso[k].up) in directions and tso[k].up not in directions
         ]
-        if opposing:
-            dso_mw = sum(v.mw for (_, m), v in dso.items() if m == mtu and v.area_id == area)
-            tso_mw = sum(volumes[k] for k in opposing)
-            apply(
-                opposing,
-                ConflictKind.COUNTER_ACTIVATION,
-                area,
-                mtu,
-                f"TSO activation opposes {dso_mw:.3f} MW the DSO activated in its area",
-                curtail_to=max(0.0, tso_mw - dso_mw),
-            )
-    overload = dso_overload(volumes)
-    for (area, mtu), over_mw in sorted(overload.items()):
-        keys = [k for k in by_area_mtu.get((area, mtu), []) if volumes[k] > tol_mw]
-        if not keys or over_mw <= tol_mw:
+        if not opposing:
+            continue
+        dso_mw = sum(v.mw for k, v in dso.items() if k.mtu == mtu and v.area_id == area)
+        tso_mw = sum(resolution.volumes[k] for k in opposing)
+        resolution.apply(
+            opposing,
+            ConflictKind.COUNTER_ACTIVATION,
+            area,
+            f"TSO activation opposes {dso_mw:.3f} MW the DSO activated in its area",
+            curtail_to=max(0.0, tso_mw - dso_mw),
+        )
+
+
+def _dso_limits(
+    resolution: _Resolution,
+    dso_overload: DsoOverload,
+    by_area_mtu: Mapping[tuple[str, Mtu], list[DispatchKey]],
+) -> None:
+    """Flag TSO awards that overload a DSO branch in their area and MTU."""
+    volumes = resolution.volumes
+    for (area, mtu), over_mw in sorted(dso_overload(volumes).items()):
+        keys = [k for k in by_area_mtu.get((area, mtu), []) if volumes[k] > _TOL_MW]
+        if not keys or over_mw <= _TOL_MW:
             continue
         total = sum(volumes[k] for k in keys)
-        apply(
+        resolution.apply(
             keys,
             ConflictKind.DSO_LIMIT,
             area,
-            mtu,
             f"TSO activations of {total:.3f} MW overload the DSO grid by {over_mw:.3f} MW",
-            curtail_to=_safe_volume(keys, volumes, dso_overload, area, mtu, total),
+            curtail_to=_safe_volume(keys, volumes, dso_overload, (area, mtu), total),
         )
-    return volumes, tuple(conflicts)
 
 
 def _safe_volume(
-    keys: list[Key],
-    volumes: dict[Key, float],
-    dso_overload: Callable[[Mapping[Key, float]], dict[tuple[str, str], float]],
-    area: str,
-    mtu: str,
+    keys: list[DispatchKey],
+    volumes: Mapping[DispatchKey, float],
+    dso_overload: DsoOverload,
+    where: tuple[str, Mtu],
     total: float,
 ) -> float:
-    """Largest common scaling of ``keys`` that leaves no DSO overload (bisection, 30 steps)."""
+    """Largest common scaling of ``keys`` that leaves no DSO overload at ``where`` (bisection,
+    30 steps)."""
     lo, hi = 0.0, 1.0
     trial = dict(volumes)
     for _ in range(30):
         mid = (lo + hi) / 2
         for k in keys:
             trial[k] = volumes[k] * mid
-        if dso_overload(trial).get((area, mtu), 0.0) > 1e-6:
+        if dso_overload(trial).get(where, 0.0) > 1e-6:
             hi = mid
         else:
             lo = mid

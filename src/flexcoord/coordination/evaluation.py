@@ -21,27 +21,38 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing import ClearingProblem
 from flexcoord.clearing.costs import DispatchCost, evaluate_dispatch
+from flexcoord.coordination.identities import Dispatch, DispatchKey, Mtu
 
-__all__ = ["DispatchCost", "evaluate_dispatch", "slot_vector"]
+__all__ = ["DispatchCost", "evaluate_dispatch", "slot_index", "slot_vector"]
 
 FloatArray = NDArray[np.float64]
 
 
-def slot_vector(
-    problem: ClearingProblem, accepted_mw: Mapping[tuple[str, str], float]
-) -> FloatArray:
-    """Accepted MW per slot of ``problem`` from ``{(bid id, MTU label): MW}``.
-
-    Unknown keys raise ``KeyError`` (a dispatch of a bid the joint problem does not know is a bug
-    of the caller, not a market outcome).
-    """
-    index = {
-        (problem.bid_ids[b], problem.mtu_labels[t]): s
+def slot_index(problem: ClearingProblem) -> dict[DispatchKey, int]:
+    """The slot of each (bid, MTU) of ``problem``."""
+    mtus = [Mtu.of_label(label) for label in problem.mtu_labels]
+    return {
+        DispatchKey(problem.bid_ids[b], mtus[t]): s
         for s, (b, t) in enumerate(
             zip(problem.slot_bid.tolist(), problem.slot_mtu.tolist(), strict=True)
         )
     }
+
+
+def slot_vector(
+    problem: ClearingProblem,
+    dispatch: Dispatch,
+    *,
+    index: Mapping[DispatchKey, int] | None = None,
+) -> FloatArray:
+    """Accepted MW per slot of ``problem`` from a dispatch (``index``: :func:`slot_index` of
+    ``problem``, when the caller keeps it).
+
+    Unknown keys raise ``KeyError`` (a dispatch of a bid the joint problem does not know is a bug
+    of the caller, not a market outcome).
+    """
+    index = slot_index(problem) if index is None else index
     x = np.zeros(problem.n_slot)
-    for key, mw in accepted_mw.items():
+    for key, mw in dispatch.items():
         x[index[key]] += mw
     return x

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +20,10 @@ from numpy.typing import NDArray
 from flexcoord.clearing.grid_constraints import GridConstraints, grid_constraints
 from flexcoord.domain import Bid, Interval, Need, OperatorRole, Register
 from flexcoord.errors import InvalidInputError, Issue
+
+if TYPE_CHECKING:
+    from flexcoord.grid.forecast import OperatingForecast
+    from flexcoord.grid.model import GridModel
 
 __all__ = ["CoordinationInput", "GridViews"]
 
@@ -49,12 +53,12 @@ class CoordinationInput:
     """
 
     name: str
-    grid: Any
+    grid: GridModel
     register: Register
     needs: tuple[Need, ...]
     bids: tuple[Bid, ...]
     intervals: tuple[Interval, ...]
-    forecast: Any
+    forecast: OperatingForecast
     limit_overrides_mw: Mapping[str, float] = field(default_factory=dict)
     safety_margin: float = 0.0
     voltages: bool = False

@@ -18,7 +18,8 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from flexcoord.coordination.aggregation import (
     aggregated_offer_curve,
     build_dso_model,
 )
+from flexcoord.coordination.identities import BidInMtu, Mtu
 from flexcoord.domain import (
     Bid,
     ConnectionPoint,
@@ -39,34 +41,49 @@ from flexcoord.domain import (
     Unit,
 )
 
-__all__ = ["InterfaceOffers", "build_interface_offers"]
+if TYPE_CHECKING:
+    from flexcoord.grid.forecast import OperatingForecast
+    from flexcoord.grid.model import GridModel
 
-Key = tuple[str, str]  # (bid id, MTU label)
+__all__ = ["InterfaceBasis", "InterfaceOffers", "build_interface_offers", "dso_models"]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InterfaceOffers:
     """The aggregated offers of the DSO areas, the register that knows their virtual units, and
     the curves needed to expand accepted volumes back to the bids behind them."""
 
     register: Register
     bids: tuple[Bid, ...]
-    curves: dict[str, tuple[OfferCurve, int]] = field(default_factory=dict)  # step bid id → curve
+    curves: Mapping[str, OfferCurve] = field(default_factory=dict)  # step bid id → its curve
 
-    def expand(self, accepted: Mapping[Key, float]) -> dict[Key, float]:
+    def merged(self, other: InterfaceOffers) -> InterfaceOffers:
+        """These offers and ``other``'s (built on this register), in that order."""
+        return InterfaceOffers(
+            register=other.register,
+            bids=(*self.bids, *other.bids),
+            curves={**self.curves, **other.curves},
+        )
+
+    def behind(self, bid_id: str) -> tuple[str, ...]:
+        """The (forwarded) bids behind an interface step, or ``()`` for any other bid."""
+        curve = self.curves.get(bid_id)
+        return () if curve is None else curve.bid_ids
+
+    def expand(self, accepted: Mapping[BidInMtu, float]) -> dict[BidInMtu, float]:
         """Accepted interface-step volumes → volumes of the bids behind them (per MTU)."""
-        per_curve: dict[tuple[int, str], float] = defaultdict(float)
+        per_curve: dict[tuple[int, Mtu], float] = defaultdict(float)
         curve_of: dict[int, OfferCurve] = {}
-        for (bid_id, mtu), mw in accepted.items():
-            if bid_id not in self.curves:
+        for key, mw in accepted.items():
+            curve = self.curves.get(key.bid_id)
+            if curve is None:
                 continue
-            curve, _ = self.curves[bid_id]
-            per_curve[(id(curve), mtu)] += mw
+            per_curve[(id(curve), key.mtu)] += mw
             curve_of[id(curve)] = curve
-        out: dict[Key, float] = defaultdict(float)
+        out: dict[BidInMtu, float] = defaultdict(float)
         for (cid, mtu), volume in per_curve.items():
             for bid_id, mw in _allocation(curve_of[cid], volume).items():
-                out[(bid_id, mtu)] += mw
+                out[BidInMtu(bid_id, mtu)] += mw
         return dict(out)
 
 
@@ -91,30 +108,32 @@ def _allocation(curve: OfferCurve, volume: float) -> dict[str, float]:
     return {}
 
 
-def build_interface_offers(
-    register: Register,
-    grid: Any,
-    models: Mapping[str, DsoLinearModel],
-    bids: Sequence[Bid],
-    intervals: Sequence[Interval],
-    *,
-    dso_id: str,
-    forecast: Any,
-    levels: int = 6,
-) -> InterfaceOffers:
-    """Aggregate ``bids`` (already forwarded, of DSO ``dso_id``) per area, MTU and direction.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InterfaceBasis:
+    """What aggregation needs of the grid: the linear model of each DSO area, the scenario's MTUs
+    and the base case per MTU (its branch flows replace the model's operating point flows MTU by
+    MTU; the sensitivities stay those of the model's operating point).
 
-    Args:
-        register: the scenario's register (extended with the virtual units, returned).
+    Attributes:
         grid: the :class:`~flexcoord.grid.model.GridModel`.
-        models: the linear model of each DSO area of ``dso_id`` (:func:`dso_models`).
-        bids: the forwarded bids.
+        models: the linear model of each DSO area (:func:`dso_models`).
         intervals: the scenario's MTUs.
-        dso_id: the forwarding DSO (acts as the virtual units' FSP).
-        forecast: the base case per MTU (its branch flows replace the model's operating point
-            flows MTU by MTU; the sensitivities stay those of the model's operating point).
+        forecast: the base case per MTU.
         levels: quantity levels per curve.
     """
+
+    grid: GridModel
+    models: Mapping[str, DsoLinearModel]
+    intervals: tuple[Interval, ...]
+    forecast: OperatingForecast
+    levels: int = 6
+
+
+def build_interface_offers(
+    register: Register, basis: InterfaceBasis, bids: Sequence[Bid], *, dso_id: str
+) -> InterfaceOffers:
+    """Aggregate ``bids`` (already forwarded, of DSO ``dso_id``, which acts as the virtual units'
+    FSP) per area, MTU and direction; the register returned knows the virtual units."""
     by_area: dict[str, list[Bid]] = defaultdict(list)
     for bid in bids:
         first = register.units_of(bid.resource_id)[0]
@@ -122,67 +141,26 @@ def build_interface_offers(
     fsp = FlexibilityServiceProvider(
         id=f"fsp:{dso_id}:interface", name=f"{dso_id} interface offers"
     )
+    offerer = _Offerer(
+        fsp_id=fsp.id, submitted_at=min((b.submitted_at for b in bids), default=None)
+    )
     points: list[ConnectionPoint] = []
     units: list[Unit] = []
     out_bids: list[Bid] = []
-    curves: dict[str, tuple[OfferCurve, int]] = {}
-    submitted = min((b.submitted_at for b in bids), default=None)
+    curves: dict[str, OfferCurve] = {}
     for area_id, area_bids in sorted(by_area.items()):
-        model = models.get(area_id)
+        model = basis.models.get(area_id)
         if model is None or not model.coupling_point_ids:
             continue
-        resource = f"interface:{area_id}"
-        up_total = down_total = 0.0
-        rows = forecast.branch_rows(model.branch_names)
-        for t, interval in enumerate(intervals):
-            in_mtu = [b for b in area_bids if any(q.interval == interval for q in b.quantities)]
-            if not in_mtu:
-                continue
-            at_t = dataclasses.replace(model, p_from_mw=forecast.branch_flow_mw[rows, t])
-            for direction in (Direction.UP, Direction.DOWN):
-                pool = [b for b in in_mtu if b.direction == direction]
-                if not pool:
-                    continue
-                curve = aggregated_offer_curve(
-                    at_t, pool, register, direction=direction, levels=levels, at=interval.start
-                )
-                steps = curve.as_bids(
-                    fsp_id=fsp.id,
-                    product_id=pool[0].product_id,
-                    interval=interval,
-                    submitted_at=submitted or interval.start,
-                    resource_id=resource,
-                )
-                stamp = interval.start.strftime("%Y%m%dT%H%M")
-                renamed = _renamed(steps, stamp)
-                for k, step_bid in enumerate(renamed):
-                    curves[step_bid.id] = (curve, k)
-                out_bids.extend(renamed)
-                if direction == Direction.UP:
-                    up_total = max(up_total, curve.max_quantity_mw)
-                else:
-                    down_total = max(down_total, curve.max_quantity_mw)
-        if up_total + down_total <= 0:
+        area_curves = _area_curves(register, basis, model, area_bids, offerer)
+        unit = _virtual_unit(basis, model, [curve for curve, _ in area_curves], offerer)
+        if unit is None:
             continue
-        cp_id = sorted(model.coupling_point_ids)[0]
-        lv_bus = next(
-            cp.lv_bus for cp in grid.areas.dso_area(area_id).coupling_points if cp.id == cp_id
-        )
-        points.append(
-            ConnectionPoint(
-                id=f"cp:{resource}", bus=lv_bus, area_id=area_id, coupling_point_id=cp_id
-            )
-        )
-        units.append(
-            Unit(
-                id=resource,
-                fsp_id=fsp.id,
-                connection_point_id=f"cp:{resource}",
-                technology=Technology.AGGREGATE,
-                p_min_mw=-down_total - 1e-6,
-                p_max_mw=up_total + 1e-6,
-            )
-        )
+        points.append(unit[0])
+        units.append(unit[1])
+        for curve, steps in area_curves:
+            out_bids += steps
+            curves |= {step.id: curve for step in steps}
     extended = dataclasses.replace(
         register,
         fsps=(*register.fsps, fsp) if units else register.fsps,
@@ -192,22 +170,102 @@ def build_interface_offers(
     return InterfaceOffers(register=extended, bids=tuple(out_bids), curves=curves)
 
 
-def _renamed(steps: Sequence[Bid], stamp: str) -> list[Bid]:
-    """Make step ids unique per MTU (the curve names them per area and direction only)."""
-    out: list[Bid] = []
-    for bid in steps:
-        out.append(
-            dataclasses.replace(
-                bid,
-                id=f"{bid.id}@{stamp}",
-                parent_bid_id=None if bid.parent_bid_id is None else f"{bid.parent_bid_id}@{stamp}",
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Offerer:
+    """Who forwards the aggregated offers (the DSO's interface FSP) and when (its earliest
+    forwarded bid's submission; ``None``: at each MTU's start)."""
+
+    fsp_id: str
+    submitted_at: datetime | None
+
+
+def _resource(model: DsoLinearModel) -> str:
+    return f"interface:{model.area_id}"
+
+
+def _area_curves(
+    register: Register,
+    basis: InterfaceBasis,
+    model: DsoLinearModel,
+    bids: Sequence[Bid],
+    offerer: _Offerer,
+) -> list[tuple[OfferCurve, list[Bid]]]:
+    """One DSO area's curves per MTU and direction (in that order), each with its steps as bids
+    of the area's virtual unit."""
+    out: list[tuple[OfferCurve, list[Bid]]] = []
+    rows = basis.forecast.branch_rows(model.branch_names)
+    for t, interval in enumerate(basis.intervals):
+        in_mtu = [b for b in bids if any(q.interval == interval for q in b.quantities)]
+        if not in_mtu:
+            continue
+        at_t = dataclasses.replace(model, p_from_mw=basis.forecast.branch_flow_mw[rows, t])
+        for direction in (Direction.UP, Direction.DOWN):
+            pool = [b for b in in_mtu if b.direction == direction]
+            if not pool:
+                continue
+            curve = aggregated_offer_curve(
+                at_t, pool, register, direction=direction, levels=basis.levels, at=interval.start
             )
-        )
+            as_bids = curve.as_bids(
+                fsp_id=offerer.fsp_id,
+                product_id=pool[0].product_id,
+                interval=interval,
+                submitted_at=offerer.submitted_at or interval.start,
+                resource_id=_resource(model),
+            )
+            stamp = interval.start.strftime("%Y%m%dT%H%M")
+            out.append((curve, _renamed(as_bids, stamp)))
     return out
 
 
+def _virtual_unit(
+    basis: InterfaceBasis,
+    model: DsoLinearModel,
+    curves: Sequence[OfferCurve],
+    offerer: _Offerer,
+) -> tuple[ConnectionPoint, Unit] | None:
+    """The area's virtual unit at its (first) coupling point, its range the largest curve of
+    each direction; ``None`` when the area can offer nothing."""
+    largest = {Direction.UP: 0.0, Direction.DOWN: 0.0}
+    for curve in curves:
+        largest[curve.direction] = max(largest[curve.direction], curve.max_quantity_mw)
+    if largest[Direction.UP] + largest[Direction.DOWN] <= 0:
+        return None
+    cp_id = sorted(model.coupling_point_ids)[0]
+    lv_bus = next(
+        cp.lv_bus
+        for cp in basis.grid.areas.dso_area(model.area_id).coupling_points
+        if cp.id == cp_id
+    )
+    resource = _resource(model)
+    point = ConnectionPoint(
+        id=f"cp:{resource}", bus=lv_bus, area_id=model.area_id, coupling_point_id=cp_id
+    )
+    unit = Unit(
+        id=resource,
+        fsp_id=offerer.fsp_id,
+        connection_point_id=point.id,
+        technology=Technology.AGGREGATE,
+        p_min_mw=-largest[Direction.DOWN] - 1e-6,
+        p_max_mw=largest[Direction.UP] + 1e-6,
+    )
+    return point, unit
+
+
+def _renamed(steps: Sequence[Bid], stamp: str) -> list[Bid]:
+    """Make step ids unique per MTU (the curve names them per area and direction only)."""
+    return [
+        dataclasses.replace(
+            bid,
+            id=f"{bid.id}@{stamp}",
+            parent_bid_id=None if bid.parent_bid_id is None else f"{bid.parent_bid_id}@{stamp}",
+        )
+        for bid in steps
+    ]
+
+
 def dso_models(
-    grid: Any,
+    grid: GridModel,
     area_ids: Sequence[str],
     *,
     safety_margin: float,

@@ -3,9 +3,10 @@
 :func:`run_chain` runs one coordination scheme over a :class:`TimeframeChain`: one
 :class:`SubMarketRound` per timeframe, each a product with its (virtual) gate closure, its needs
 and its new free bids. Every round the scheme takes part in runs the scheme's market structure
-(common / multi-level / fragmented, as :func:`~flexcoord.coordination.runner.run_scheme` does for
-one timeframe) and **one** :class:`~flexcoord.coordination.ledger.ClearingLedger` spans all rounds,
-so no root bid clears twice across the chain (seed L665, L669).
+(its market model of :data:`~flexcoord.coordination.market_models.MARKET_MODELS`, as
+:func:`~flexcoord.coordination.scheme.run_scheme` does for one timeframe) and **one**
+:class:`~flexcoord.coordination.ledger.ClearingLedger` spans all rounds, so no root bid clears
+twice across the chain (seed L665, L669).
 
 Rules (the seed describes the linkage, L655, L663, L665, L667, L673; the details are ours):
 
@@ -17,8 +18,9 @@ Rules (the seed describes the linkage, L655, L663, L665, L667, L673; the details
   reported (``capacity_not_procured_mw``), activation needs show as shortfall in the evaluation.
   Only skipped rounds' needs carry over; the part of a need a round leaves uncovered does not.
 - **Forwarding**: at each round's (virtual) gate closure, the bids no earlier round cleared are
-  forwarded (``ledger.forward(..., f"{timeframe}:{market}")``, ``market`` being the bid's entry
-  market in the round: ``common``, ``tso`` or ``dso:<operator>``) and re-targeted to the round's
+  forwarded by the ledger to their entry market of the round (a
+  :class:`~flexcoord.coordination.identities.MarketId` of the round: common, TSO, or the DSO of
+  the bid's area; ids ``"b17>intraday:dso:dso"``) and re-targeted to the round's
   product. A bid keeps its FSP's ``submitted_at``; it is forwarded only if that is before the
   round's gate closure and the product's own gate closure. Re-targeting fills a missing price: an
   activation-only bid offered for availability asks 0 €/MW/h (it never asked for a reservation
@@ -44,42 +46,58 @@ Rules (the seed describes the linkage, L655, L663, L665, L667, L673; the details
   interface forwards its DSO bids individually (the aggregated offer is an activation curve).
 - Each round clears on the scenario's base case moved by the earlier rounds' activations (flows
   by PTDF, voltages by the voltage sensitivities).
+
+The chain is a fold over its rounds: each round takes the chain's state (ledger, pool of bids,
+needs carried over, obligations, dispatch so far) and returns a new one (:class:`ChainState`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from flexcoord.clearing import ClearingOptions, shift_forecast
-from flexcoord.clearing.costs import cost_fields
 from flexcoord.coordination.config import MarketModel, SchemeConfig
 from flexcoord.coordination.conflicts import Conflict
-from flexcoord.coordination.evaluation import DispatchCost, evaluate_dispatch, slot_vector
-from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.ledger import ClearingLedger, root_of
-from flexcoord.coordination.runner import (
-    JointModel,
-    MarketRun,
-    SchemeRun,
-    ac_violation_mwh,
-    default_options,
+from flexcoord.coordination.evaluation import DispatchCost
+from flexcoord.coordination.identities import DispatchKey, MarketId, Mtu
+from flexcoord.coordination.joint import DsoModelCache, JointModel
+from flexcoord.coordination.kpis import (
+    AcViolation,
+    ChainKpis,
+    CostKpis,
+    SchemeKpis,
+    ac_violation,
     scheme_kpis,
 )
-from flexcoord.domain import Bid, MtuQuantity, Need, OperatorRole, Product, Timeframe
+from flexcoord.coordination.ledger import ClearingLedger
+from flexcoord.coordination.market_models import run_markets
+from flexcoord.coordination.markets import MarketRun, SchemeContext
+from flexcoord.coordination.resolution import final_dispatch
+from flexcoord.coordination.rounds import (
+    RoundKind,
+    SubMarketRound,
+    TimeframeChain,
+    obligation_bid,
+    obligation_id,
+    retarget_bid,
+    retarget_need,
+)
+from flexcoord.coordination.scheme import default_options
+from flexcoord.domain import Bid, Need, OperatorRole, Product, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.progress import Progress, ProgressCounter
 
 __all__ = [
     "ChainOutcome",
+    "ChainState",
     "RoundKind",
     "RoundOutcome",
     "SubMarketRound",
@@ -88,151 +106,115 @@ __all__ = [
     "run_chain",
 ]
 
-Key = tuple[str, str]
-_TOL_MW = 1e-9
-
-
-class RoundKind(StrEnum):
-    """What a round buys: capacity (availability) or energy (activation)."""
-
-    AVAILABILITY = "availability"
-    ACTIVATION = "activation"
-
-    @classmethod
-    def of(cls, product: Product) -> RoundKind:
-        """Availability for availability and availability-and-activation products."""
-        return cls.AVAILABILITY if product.kind.has_availability else cls.ACTIVATION
-
-
-def obligation_id(root: str) -> str:
-    """The root of the obligatory activation bid of an availability award (``"b17:activation"``)."""
-    return f"{root}:activation"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubMarketRound:
-    """One sub-market of the chain: a timeframe's product, gate closure and needs.
-
-    Attributes:
-        timeframe: the round's timeframe (also its id in ledger market ids, ``"intraday:tso"``).
-        product_id: the product traded (its kind must match ``kind``).
-        kind: :class:`RoundKind`.
-        gate_closure_at: (virtual) gate closure: bids submitted later cannot enter the round.
-        needs: the buyers' needs of this round, all for ``product_id``.
-    """
-
-    timeframe: Timeframe
-    product_id: str
-    kind: RoundKind
-    gate_closure_at: datetime
-    needs: tuple[Need, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TimeframeChain:
-    """A scenario's grid, register and bids plus its ordered rounds.
-
-    ``base`` carries the grid, register (with every round's product), intervals, forecast, limit
-    overrides and **all** bids (each round's new bids are those for its product); its ``needs``
-    and ``gate_closure_at`` are not used (each round has its own).
-    """
-
-    base: CoordinationInput
-    rounds: tuple[SubMarketRound, ...]
-
-    def __post_init__(self) -> None:
-        issues: list[Issue] = []
-
-        def bad(object_id: str, field_name: str, value: object, message: str) -> None:
-            issues.append(
-                Issue(
-                    kind="TimeframeChain",
-                    object_id=object_id,
-                    field=field_name,
-                    value=value,
-                    message=message,
-                )
-            )
-
-        name = self.base.name
-        if not self.rounds:
-            bad(name, "rounds", (), "must hold at least one round")
-        timeframes = [r.timeframe for r in self.rounds]
-        if len(set(timeframes)) != len(timeframes):
-            bad(name, "rounds", [str(t) for t in timeframes], "name a timeframe twice")
-        products = [r.product_id for r in self.rounds]
-        if len(set(products)) != len(products):
-            bad(name, "rounds", products, "name a product twice")
-        for before, after in zip(self.rounds, self.rounds[1:], strict=False):
-            if after.gate_closure_at <= before.gate_closure_at:
-                bad(
-                    str(after.timeframe),
-                    "gate_closure_at",
-                    after.gate_closure_at.isoformat(),
-                    f"must be after the gate closure of {before.timeframe} "
-                    f"({before.gate_closure_at.isoformat()})",
-                )
-        need_ids: set[str] = set()
-        for r in self.rounds:
-            if not self.base.register.has("products", r.product_id):
-                bad(str(r.timeframe), "product_id", r.product_id, "is not in the register")
-                continue
-            kind = RoundKind.of(self.base.register.product(r.product_id))
-            if kind is not r.kind:
-                bad(str(r.timeframe), "kind", str(r.kind), f"product {r.product_id!r} is {kind}")
-            for n in r.needs:
-                if n.product_id != r.product_id:
-                    bad(n.id, "product_id", n.product_id, f"is not the product of {r.timeframe}")
-                if n.id in need_ids:
-                    bad(n.id, "id", n.id, "is used twice in the chain")
-                need_ids.add(n.id)
-        known = set(products)
-        for b in self.base.bids:
-            if b.product_id not in known:
-                bad(b.id, "product_id", b.product_id, "is the product of no round")
-        if issues:
-            raise InvalidInputError(issues)
-
-    def new_bids(self, sub_market: SubMarketRound) -> tuple[Bid, ...]:
-        """The bids submitted for the round's product."""
-        return tuple(b for b in self.base.bids if b.product_id == sub_market.product_id)
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoundOutcome:
-    """What one round did (its markets, awards and conflicts, priced on the round's problem)."""
+    """What one round did (its markets, awards and conflicts, priced on the round's problem).
+
+    Attributes:
+        sub_market: the round.
+        markets: its sub-markets.
+        accepted_mw: its awards after conflicts, MW per root bid and MTU.
+        conflicts: its conflicts.
+        cost: its awards on the round's joint problem.
+        kpis: :class:`~flexcoord.coordination.kpis.SchemeKpis` on the round's problem.
+        forwarded_in: unused bids of earlier rounds forwarded into this round.
+        obligation_bids: obligatory activation bids of availability awards.
+        new_bids: bids submitted for the round's product.
+        carried_needs: ids of needs carried over from skipped rounds.
+    """
 
     sub_market: SubMarketRound
     markets: tuple[MarketRun, ...]
-    accepted_mw: dict[Key, float]  # (root bid id, MTU label) → MW after conflicts
+    accepted_mw: Mapping[DispatchKey, float]
     conflicts: tuple[Conflict, ...]
     cost: DispatchCost
-    kpis: dict[str, Any]
-    forwarded_in: int  # unused bids of earlier rounds forwarded into this round
-    obligation_bids: tuple[Bid, ...]  # obligatory activation bids of availability awards
+    kpis: SchemeKpis
+    forwarded_in: int
+    obligation_bids: tuple[Bid, ...]
     new_bids: int
-    carried_needs: tuple[str, ...]  # ids of needs carried over from skipped rounds
+    carried_needs: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChainOutcome:
-    """What a scheme did over a timeframe chain and what it cost."""
+    """What a scheme did over a timeframe chain and what it cost.
+
+    ``availability_mw`` holds the availability rounds' reservations, ``activation_mw`` the
+    activation rounds' awards (the physical dispatch), both MW per root bid and MTU; ``cost`` is
+    the activation dispatch on the activation needs' joint problem.
+    """
 
     config: SchemeConfig
     rounds: tuple[RoundOutcome, ...]
     skipped: tuple[Timeframe, ...]
     ledger: ClearingLedger
-    availability_mw: dict[Key, float]
+    availability_mw: Mapping[DispatchKey, float]
     availability_payment_eur: float
-    activation_mw: dict[Key, float]  # the physical dispatch
-    cost: DispatchCost  # of the activation dispatch on the activation needs' joint problem
-    kpis: dict[str, Any]
+    activation_mw: Mapping[DispatchKey, float]
+    cost: DispatchCost
+    kpis: ChainKpis
     wall_s: float
 
     @property
     def total_cost_eur(self) -> float:
         """Activation dispatch cost (joint yardstick) plus availability payments."""
         return self.cost.total_eur + self.availability_payment_eur
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainState:
+    """The chain after some rounds: what the fold of :func:`run_chain` carries from round to
+    round.
+
+    Attributes:
+        ledger: the one ledger of every round.
+        pool: every bid offered so far, in its latest version (forwarded id).
+        pending: needs of skipped rounds waiting for the next round of their kind.
+        obligations: availability awards not yet turned into obligatory activation bids (the
+            awarded bid, its MW per MTU).
+        rounds: the rounds run; skipped: the timeframes skipped.
+        availability_mw, availability_payment_eur: reservations and their payments so far.
+        activation_mw: the activation rounds' awards so far; activation_bids: their bids by root.
+        activation_needs: the needs of the activation rounds run.
+        obligated: obligatory activation bids issued.
+        activated_p_mw, activated_q_mvar: injections of the activations so far at the grid's
+            PTDF buses per MTU (the next round's base case is moved by them).
+    """
+
+    ledger: ClearingLedger = field(default_factory=ClearingLedger)
+    pool: tuple[Bid, ...] = ()
+    pending: Mapping[RoundKind, tuple[Need, ...]] = field(default_factory=dict)
+    obligations: tuple[tuple[Bid, Mapping[Mtu, float]], ...] = ()
+    rounds: tuple[RoundOutcome, ...] = ()
+    skipped: tuple[Timeframe, ...] = ()
+    availability_mw: Mapping[DispatchKey, float] = field(default_factory=dict)
+    availability_payment_eur: float = 0.0
+    activation_mw: Mapping[DispatchKey, float] = field(default_factory=dict)
+    activation_bids: Mapping[str, Bid] = field(default_factory=dict)
+    activation_needs: tuple[Need, ...] = ()
+    obligated: int = 0
+    activated_p_mw: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    activated_q_mvar: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    @classmethod
+    def start(cls, chain: TimeframeChain) -> ChainState:
+        """Nothing cleared yet: the chain's base case."""
+        shape = (len(chain.base.grid.ptdf().bus_ids), len(chain.base.intervals))
+        return cls(activated_p_mw=np.zeros(shape), activated_q_mvar=np.zeros(shape))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Chain:
+    """What every round of one :func:`run_chain` reads."""
+
+    config: SchemeConfig
+    chain: TimeframeChain
+    options: ClearingOptions
+    dso_models: DsoModelCache
+    progress: ProgressCounter = field(compare=False)
 
 
 def run_chain(
@@ -258,142 +240,147 @@ def run_chain(
 
         chain = build_timeframe_chain(grid, n_bids=60)
         outcome = run_chain(preset("onenet-northern"), chain, ac_check=False)
-        outcome.kpis["rounds"], outcome.kpis["obligated_bids"]
+        outcome.kpis.rounds, outcome.kpis.obligated_bids
     """
     start = time.perf_counter()
-    options = options or default_options()
     _check_late_bids(chain)
     runs = sum(1 for r in chain.rounds if r.timeframe in config.timeframes)
-    counter = ProgressCounter(progress, total=runs + 1)
-    register = chain.base.register
-    ledger = ClearingLedger()
-    pool: list[Bid] = []  # every bid offered so far, in its latest version
-    pending: dict[RoundKind, list[Need]] = defaultdict(list)
-    obligations: list[tuple[Bid, dict[str, float]]] = []  # (awarded bid, MTU label → MW)
-    rounds: list[RoundOutcome] = []
-    skipped: list[Timeframe] = []
-    availability: dict[Key, float] = {}
-    availability_eur = 0.0
-    activation: dict[Key, float] = {}
-    activation_bids: dict[str, Bid] = {}
-    activation_needs: list[Need] = []
-    obligated = 0
-    grid = chain.base.grid
-    # the DSO areas' linear models depend on the grid, its limits and the voltage setting only:
-    # build them once for every round (each is one power-grid-model batch per area)
-    dso_models: dict[str, Any] = {}
-    bus_ids = grid.ptdf().bus_ids
-    activated_p = np.zeros((len(bus_ids), len(chain.base.intervals)))  # earlier rounds' dispatch
-    activated_q = np.zeros_like(activated_p)
-    for sub in chain.rounds:
-        new = chain.new_bids(sub)
-        if sub.timeframe not in config.timeframes:
-            skipped.append(sub.timeframe)
-            pool += new
-            pending[sub.kind] += sub.needs
-            continue
-        counter.step("round", f"round {sub.timeframe} (product {sub.product_id})")
-        product = register.product(sub.product_id)
-        carried = tuple(_retarget_need(n, product) for n in pending.pop(sub.kind, []))
-        needs = (*carried, *sub.needs)
-        obliged: list[Bid] = []
-        if sub.kind is RoundKind.ACTIVATION:
-            obliged = [_obligation_bid(b, mw, product) for b, mw in obligations]
-            obligations = []
-            obligated += len(obliged)
-        forwarded = _forward(config, chain, sub, product, ledger, pool)
-        offered = (*forwarded, *new, *obliged)
-        as_root = tuple(_as_root(b) for b in offered)
-        scenario = dataclasses.replace(
-            chain.base,
-            name=f"{chain.base.name} [{sub.timeframe}]",
-            needs=needs,
-            bids=as_root,
-            gate_closure_at=sub.gate_closure_at,
-            forecast=shift_forecast(grid, chain.base.forecast, activated_p, activated_q),
-        )
-        joint = JointModel.of(scenario)
-        joint.models = dso_models
-        run = SchemeRun(
-            _round_config(config, sub),
-            scenario,
-            joint,
-            options,
-            ledger=ledger,
-            bids=offered,
-            prefix=f"{sub.timeframe}:",
-        )
-        run.execute()
-        accepted, conflicts = run.resolve()
-        cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, accepted), options)
-        markets = tuple(run.markets)
-        kpis = scheme_kpis(scenario, joint, markets, accepted, conflicts, cost, run.forwarded, 0.0)
-        rounds.append(
-            RoundOutcome(
-                sub_market=sub,
-                markets=markets,
-                accepted_mw=accepted,
-                conflicts=conflicts,
-                cost=cost,
-                kpis=kpis,
-                forwarded_in=len(forwarded),
-                obligation_bids=tuple(obliged),
-                new_bids=len(new),
-                carried_needs=tuple(n.id for n in carried),
-            )
-        )
-        pool = list(offered)
-        by_root = {b.id: b for b in as_root}
-        if sub.kind is RoundKind.AVAILABILITY:
-            duration_h = dict(
-                zip(joint.problem.mtu_labels, joint.problem.mtu_duration_h.tolist(), strict=True)
-            )
-            awards: dict[str, dict[str, float]] = defaultdict(dict)
-            for (root, label), mw in accepted.items():
-                availability[(root, label)] = availability.get((root, label), 0.0) + mw
-                price = by_root[root].availability_price_eur_per_mw_h or 0.0
-                availability_eur += price * mw * duration_h[label]
-                awards[root][label] = mw
-            if config.availability_obliges_activation_bid:
-                obligations += [(by_root[root], mw) for root, mw in sorted(awards.items())]
-        else:
-            activation_needs += needs
-            for key, mw in accepted.items():
-                activation[key] = activation.get(key, 0.0) + mw
-                activation_bids[key[0]] = by_root[key[0]]
-            p_real, q_real = joint.injections(accepted)
-            positions = grid.ptdf().bus_positions(joint.grid_map.real_bus_ids)
-            activated_p[positions] += p_real
-            activated_q[positions] += q_real
-    unprocured_mw = sum(
-        mq.quantity for n in pending.get(RoundKind.AVAILABILITY, []) for mq in n.quantities
+    run = _Chain(
+        config=config,
+        chain=chain,
+        options=options or default_options(),
+        # the DSO areas' linear models depend on the grid, its limits and the voltage setting
+        # only: one cache for every round (each model is one power-grid-model batch per area)
+        dso_models=DsoModelCache(chain.base),
+        progress=ProgressCounter(progress, total=runs + 1),
     )
-    last_activation = next(
-        (r for r in reversed(chain.rounds) if r.kind is RoundKind.ACTIVATION), None
+    state = functools.reduce(
+        functools.partial(_next_state, run), chain.rounds, ChainState.start(chain)
     )
-    if last_activation is not None:
-        product = register.product(last_activation.product_id)
-        activation_needs += [
-            _retarget_need(n, product) for n in pending.get(RoundKind.ACTIVATION, [])
-        ]
-    counter.step("evaluation", "pricing the activation dispatch on the joint problem")
-    cost, ac = _evaluate(chain, activation_needs, activation_bids, activation, options, ac_check)
-    kpis = _chain_kpis(
-        rounds, availability, availability_eur, activation, cost, obligated, unprocured_mw
-    )
-    if ac is not None:
-        kpis["ac_violation_mwh"] = ac
+    run.progress.step("evaluation", "pricing the activation dispatch on the joint problem")
+    cost, ac = _evaluate(run, state, ac_check=ac_check)
     return ChainOutcome(
         config=config,
-        rounds=tuple(rounds),
-        skipped=tuple(skipped),
-        ledger=ledger,
-        availability_mw=availability,
-        availability_payment_eur=availability_eur,
-        activation_mw=activation,
+        rounds=state.rounds,
+        skipped=state.skipped,
+        ledger=state.ledger,
+        availability_mw=state.availability_mw,
+        availability_payment_eur=state.availability_payment_eur,
+        activation_mw=state.activation_mw,
         cost=cost,
-        kpis=kpis,
+        kpis=_chain_kpis(state, cost, ac),
         wall_s=time.perf_counter() - start,
+    )
+
+
+# --- one round ---------------------------------------------------------------------------------
+def _next_state(run: _Chain, state: ChainState, sub: SubMarketRound) -> ChainState:
+    """The chain's state after round ``sub`` (run, or skipped when the scheme lacks it)."""
+    new = run.chain.new_bids(sub)
+    if sub.timeframe not in run.config.timeframes:
+        pending = {**state.pending, sub.kind: (*state.pending.get(sub.kind, ()), *sub.needs)}
+        return dataclasses.replace(
+            state,
+            skipped=(*state.skipped, sub.timeframe),
+            pool=(*state.pool, *new),
+            pending=pending,
+        )
+    run.progress.step("round", f"round {sub.timeframe} (product {sub.product_id})")
+    product = run.chain.base.register.product(sub.product_id)
+    carried = tuple(retarget_need(n, product) for n in state.pending.get(sub.kind, ()))
+    obliged = (
+        tuple(obligation_bid(b, mw, product) for b, mw in state.obligations)
+        if sub.kind is RoundKind.ACTIVATION
+        else ()
+    )
+    ledger, forwarded = _forward(run, sub, product, state.ledger, state.pool)
+    offered = (*forwarded, *new, *obliged)
+    scenario = dataclasses.replace(
+        run.chain.base,
+        name=f"{run.chain.base.name} [{sub.timeframe}]",
+        needs=(*carried, *sub.needs),
+        bids=tuple(_as_root(ledger, b) for b in offered),
+        gate_closure_at=sub.gate_closure_at,
+        forecast=shift_forecast(
+            run.chain.base.grid,
+            run.chain.base.forecast,
+            state.activated_p_mw,
+            state.activated_q_mvar,
+        ),
+    )
+    joint = JointModel.of(scenario, dso_models=run.dso_models)
+    ctx = SchemeContext.of(_round_config(run.config, sub), scenario, joint, run.options)
+    ctx = ctx.in_round(sub.timeframe, offered)
+    markets = run_markets(ctx, ledger)
+    final = final_dispatch(ctx, markets)
+    cost = joint.evaluate(final.accepted_mw, run.options)
+    outcome = RoundOutcome(
+        sub_market=sub,
+        markets=markets.markets,
+        accepted_mw=final.accepted_mw,
+        conflicts=final.conflicts,
+        cost=cost,
+        kpis=scheme_kpis(ctx, markets, final, cost, 0.0),
+        forwarded_in=len(forwarded),
+        obligation_bids=obliged,
+        new_bids=len(new),
+        carried_needs=tuple(n.id for n in carried),
+    )
+    after = dataclasses.replace(
+        state,
+        ledger=markets.ledger,
+        pool=offered,
+        pending={k: v for k, v in state.pending.items() if k is not sub.kind},
+        rounds=(*state.rounds, outcome),
+        obligated=state.obligated + len(obliged),
+    )
+    if sub.kind is RoundKind.AVAILABILITY:
+        return _reserved(run, after, outcome, ctx)
+    return _activated(after, outcome, ctx)
+
+
+def _reserved(
+    run: _Chain, state: ChainState, outcome: RoundOutcome, ctx: SchemeContext
+) -> ChainState:
+    """The state after an availability round: its awards reserved and paid, and (with the
+    obligation) waiting to become obligatory activation bids."""
+    duration_h = ctx.joint.mtu_duration_h
+    availability = dict(state.availability_mw)
+    payment_eur = state.availability_payment_eur
+    awards: dict[str, dict[Mtu, float]] = defaultdict(dict)
+    for key, mw in outcome.accepted_mw.items():
+        availability[key] = availability.get(key, 0.0) + mw
+        price = ctx.bids_by_root[key.root].availability_price_eur_per_mw_h or 0.0
+        payment_eur += price * mw * duration_h[key.mtu]
+        awards[key.root][key.mtu] = mw
+    obligations = state.obligations
+    if run.config.availability_obliges_activation_bid:
+        obligations += tuple((ctx.bids_by_root[root], mw) for root, mw in sorted(awards.items()))
+    return dataclasses.replace(
+        state,
+        availability_mw=availability,
+        availability_payment_eur=payment_eur,
+        obligations=obligations,
+    )
+
+
+def _activated(state: ChainState, outcome: RoundOutcome, ctx: SchemeContext) -> ChainState:
+    """The state after an activation round: its awards join the physical dispatch and move the
+    base case of the rounds after it; the obligations are met."""
+    activation = dict(state.activation_mw)
+    bids = dict(state.activation_bids)
+    for key, mw in outcome.accepted_mw.items():
+        activation[key] = activation.get(key, 0.0) + mw
+        bids[key.root] = ctx.bids_by_root[key.root]
+    inj_p, inj_q = ctx.joint.ptdf_injections(outcome.accepted_mw)
+    return dataclasses.replace(
+        state,
+        obligations=(),
+        activation_mw=activation,
+        activation_bids=bids,
+        activation_needs=(*state.activation_needs, *ctx.scenario.needs),
+        activated_p_mw=state.activated_p_mw + inj_p,
+        activated_q_mvar=state.activated_q_mvar + inj_q,
     )
 
 
@@ -427,149 +414,93 @@ def _check_late_bids(chain: TimeframeChain) -> None:
 
 
 def _forward(
-    config: SchemeConfig,
-    chain: TimeframeChain,
+    run: _Chain,
     sub: SubMarketRound,
     product: Product,
     ledger: ClearingLedger,
     pool: Sequence[Bid],
-) -> tuple[Bid, ...]:
+) -> tuple[ClearingLedger, tuple[Bid, ...]]:
     """The pool's unused bids that may enter ``sub``, re-targeted and forwarded to their entry
-    market of the round (``f"{timeframe}:{market}"``)."""
-    base = chain.base
+    market of the round (common, TSO, or the DSO of the bid's area), in market order."""
+    base = run.chain.base
     tso_areas = {a for t in base.operators_of_role(OperatorRole.TSO) for a in base.areas_of(t)}
     operator = {a.id: a.operator_id for a in base.register.areas}
-    groups: dict[str, list[Bid]] = defaultdict(list)
+    groups: dict[MarketId, list[Bid]] = defaultdict(list)
     for bid in ledger.unused(pool):
-        moved = _retarget_bid(bid, product, sub.gate_closure_at)
+        moved = retarget_bid(bid, product, sub.gate_closure_at)
         if moved is None:
             continue
-        if config.market_model == MarketModel.COMMON:
-            entry = "common"
+        area = base.area_of_resource(bid.resource_id)
+        if run.config.market_model == MarketModel.COMMON:
+            entry = MarketId.common(sub.timeframe)
+        elif area in tso_areas:
+            entry = MarketId.tso(sub.timeframe)
         else:
-            area = base.area_of_resource(bid.resource_id)
-            entry = "tso" if area in tso_areas else f"dso:{operator[area]}"
+            entry = MarketId.dso(operator[area], sub.timeframe)
         groups[entry].append(moved)
     out: list[Bid] = []
-    for entry in sorted(groups):
-        out += ledger.forward(groups[entry], f"{sub.timeframe}:{entry}")
-    return tuple(out)
+    for entry in sorted(groups, key=lambda market: market.label):
+        ledger, forwarded = ledger.forward(groups[entry], entry)
+        out += forwarded
+    return ledger, tuple(out)
 
 
-def _retarget_bid(bid: Bid, product: Product, gate_closure_at: datetime) -> Bid | None:
-    """``bid`` for ``product``, or ``None`` when it cannot enter (late, or no activation price
-    for an activation product)."""
-    product_gate = bid.quantities[0].interval.start - product.gate_closure_before_delivery
-    if bid.submitted_at > min(gate_closure_at, product_gate):
-        return None
-    availability = bid.availability_price_eur_per_mw_h
-    if product.kind.has_activation and bid.activation_price_eur_per_mwh is None:
-        return None
-    if product.kind.has_availability and availability is None:
-        availability = 0.0
-    return dataclasses.replace(
-        bid, product_id=product.id, availability_price_eur_per_mw_h=availability
-    )
-
-
-def _retarget_need(need: Need, product: Product) -> Need:
-    """A need carried over from a skipped round, for ``product`` (caps fitted to its kind)."""
-    kind = product.kind
-    share = need.expected_activation_share
-    return dataclasses.replace(
-        need,
-        product_id=product.id,
-        activation_price_cap_eur_per_mwh=(
-            need.activation_price_cap_eur_per_mwh if kind.has_activation else None
-        ),
-        availability_price_cap_eur_per_mw_h=(
-            need.availability_price_cap_eur_per_mw_h if kind.has_availability else None
-        ),
-        expected_activation_share=(
-            share if share is not None or not kind.has_availability else 0.0
-        ),
-    )
-
-
-def _obligation_bid(bid: Bid, awarded_mw: Mapping[str, float], product: Product) -> Bid:
-    """The obligatory activation bid of an availability award (awarded MW per MTU)."""
-    quantities = tuple(
-        MtuQuantity(interval=mq.interval, quantity=awarded_mw[label])
-        for mq in bid.quantities
-        if awarded_mw.get(label := mq.interval.start.isoformat(), 0.0) > _TOL_MW
-    )
-    price = bid.activation_price_eur_per_mwh
-    return dataclasses.replace(
-        bid,
-        id=obligation_id(bid.id),
-        product_id=product.id,
-        quantities=quantities,
-        activation_price_eur_per_mwh=(
-            price if price is not None else bid.availability_price_eur_per_mw_h
-        ),
-        min_acceptance=None,
-        exclusive_set=None,
-        parent_bid_id=None,
-    )
-
-
-def _as_root(bid: Bid) -> Bid:
+def _as_root(ledger: ClearingLedger, bid: Bid) -> Bid:
     """``bid`` under its root id (how the round's joint problem names it)."""
     return dataclasses.replace(
         bid,
-        id=root_of(bid.id),
-        exclusive_set=None if bid.exclusive_set is None else root_of(bid.exclusive_set),
-        parent_bid_id=None if bid.parent_bid_id is None else root_of(bid.parent_bid_id),
+        id=ledger.root_of(bid.id),
+        exclusive_set=None if bid.exclusive_set is None else ledger.root_of(bid.exclusive_set),
+        parent_bid_id=None if bid.parent_bid_id is None else ledger.root_of(bid.parent_bid_id),
     )
+
+
+def _activation_needs(chain: TimeframeChain, state: ChainState) -> tuple[Need, ...]:
+    """The needs the activation dispatch is priced on: those of the activation rounds run, plus
+    the activation needs no later activation round took (as needs of the last one's product)."""
+    last = next((r for r in reversed(chain.rounds) if r.kind is RoundKind.ACTIVATION), None)
+    if last is None:
+        return state.activation_needs
+    product = chain.base.register.product(last.product_id)
+    left = state.pending.get(RoundKind.ACTIVATION, ())
+    return (*state.activation_needs, *(retarget_need(n, product) for n in left))
 
 
 def _evaluate(
-    chain: TimeframeChain,
-    needs: Sequence[Need],
-    bids: Mapping[str, Bid],
-    dispatch: Mapping[Key, float],
-    options: ClearingOptions,
-    ac_check: bool,
-) -> tuple[DispatchCost, dict[str, float] | None]:
+    run: _Chain, state: ChainState, *, ac_check: bool
+) -> tuple[DispatchCost, AcViolation | None]:
     """The activation dispatch priced on the joint problem of the activation needs."""
     scenario = dataclasses.replace(
-        chain.base,
-        name=f"{chain.base.name} [activation]",
-        needs=tuple(needs),
-        bids=tuple(b for _, b in sorted(bids.items())),
+        run.chain.base,
+        name=f"{run.chain.base.name} [activation]",
+        needs=_activation_needs(run.chain, state),
+        bids=tuple(b for _, b in sorted(state.activation_bids.items())),
         gate_closure_at=None,
     )
     joint = JointModel.of(scenario)
-    cost = evaluate_dispatch(joint.problem, slot_vector(joint.problem, dispatch), options)
-    ac = ac_violation_mwh(scenario, joint, dispatch) if ac_check and dispatch else None
-    return cost, ac
+    dispatch = state.activation_mw
+    cost = joint.evaluate(dispatch, run.options)
+    return cost, (ac_violation(joint, dispatch) if ac_check and dispatch else None)
 
 
-def _chain_kpis(
-    rounds: Sequence[RoundOutcome],
-    availability: Mapping[Key, float],
-    availability_eur: float,
-    activation: Mapping[Key, float],
-    cost: DispatchCost,
-    obligated: int,
-    unprocured_mw: float,
-) -> dict[str, Any]:
-    """The chain's KPIs (MW summed over MTUs; MWh; €): the cost terms of
-    :func:`~flexcoord.clearing.costs.cost_fields` (activation dispatch plus availability
-    payments), ``activation_cost_eur`` the activation dispatch's whole yardstick cost (the total
-    without the availability payments)."""
-    shortfall = sum(cost.shortfall_mwh.values())
-    costs = cost_fields(cost, availability_eur)
-    activation_eur = round(costs["total_cost_eur"] - costs["availability_payment_eur"], 2)
-    return costs | {
-        "activation_cost_eur": activation_eur,
-        "availability_mw": sum(availability.values()),
-        "activated_mw": sum(activation.values()),
-        "activation_shortfall_mwh": shortfall,
-        "capacity_not_procured_mw": unprocured_mw,
-        "obligated_bids": obligated,
-        "forwarded_bids": sum(r.forwarded_in for r in rounds),
-        "rounds": len(rounds),
-        "markets": sum(len(r.markets) for r in rounds),
-        "round_kpis": {str(r.sub_market.timeframe): r.kpis for r in rounds},
-    }
+def _chain_kpis(state: ChainState, cost: DispatchCost, ac: AcViolation | None) -> ChainKpis:
+    """The chain's KPIs (see :class:`~flexcoord.coordination.kpis.ChainKpis`)."""
+    costs = CostKpis.of(cost, state.availability_payment_eur)
+    unprocured_mw = sum(
+        mq.quantity for n in state.pending.get(RoundKind.AVAILABILITY, ()) for mq in n.quantities
+    )
+    return ChainKpis(
+        cost=costs,
+        activation_cost_eur=round(
+            costs.total_cost_eur - (costs.availability_payment_eur or 0.0), 2
+        ),
+        availability_mw=sum(state.availability_mw.values()),
+        activated_mw=sum(state.activation_mw.values()),
+        activation_shortfall_mwh=sum(cost.shortfall_mwh.values()),
+        capacity_not_procured_mw=unprocured_mw,
+        obligated_bids=state.obligated,
+        forwarded_bids=sum(r.forwarded_in for r in state.rounds),
+        rounds=len(state.rounds),
+        markets=sum(len(r.markets) for r in state.rounds),
+        ac_violation=ac,
+    )

@@ -1,6 +1,6 @@
 """The scheme comparison as data: one flat row of KPIs per scheme run.
 
-:func:`comparison_rows` turns :class:`~flexcoord.coordination.runner.SchemeOutcome` values into
+:func:`comparison_rows` turns :class:`~flexcoord.coordination.scheme.SchemeOutcome` values into
 plain dicts (JSON-ready, one row per scheme, the same columns in every row), sorted in preset
 order, with the cheapest run(s) marked. :func:`comparison_frame` is the same table as a pandas
 DataFrame indexed by scheme id. The CLI (``flexcoord coordinate``), the benchmark and the service
@@ -27,24 +27,34 @@ Columns (energies in MWh, money in €, times in s):
   ``ac_dso_violation_caused_by_tso_mwh`` (AC check of the final dispatch; ``None`` when the run
   had no AC check, the voltage column also when the scenario monitors no voltages);
 - ``conflicts_double_activation``, ``conflicts_counter_activation``, ``conflicts_dso_limit``;
-- ``liquidity_bids_per_need``, ``curtailed_renewable_mwh``, ``markets``, ``wall_s``,
-  ``solver_s``;
+- ``liquidity_root_bids_per_need``, ``liquidity_root_bids``, ``liquidity_units``,
+  ``liquidity_fsps`` (distinct root bids that could serve a need, on average per need; distinct
+  root bids, units and FSPs that could serve any: :mod:`flexcoord.coordination.liquidity`);
+- ``curtailed_renewable_mwh``, ``markets``, ``wall_s``, ``solver_s``;
 - ``cheapest``: whether the run's ``total_cost_eur`` is the lowest of the table (ties: all).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flexcoord.clearing.costs import VIOLATION_KINDS
 from flexcoord.clearing.report import coverage_row
-from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.ledger import root_of
-from flexcoord.coordination.presets import PRESETS
-from flexcoord.coordination.runner import MarketRun, SchemeOutcome
-from flexcoord.coordination.timeframes import ChainOutcome, TimeframeChain
+from flexcoord.coordination import (
+    PRESETS,
+    ChainKpis,
+    ChainOutcome,
+    CoordinationInput,
+    CostKpis,
+    DispatchKey,
+    MarketRun,
+    SchemeKpis,
+    SchemeOutcome,
+    TimeframeChain,
+)
 from flexcoord.domain import Bid
 
 if TYPE_CHECKING:
@@ -63,6 +73,7 @@ __all__ = [
     "cost_columns",
     "coverage_rows",
     "dispatch_rows",
+    "kpi_document",
     "scenario_summary",
     "scheme_document",
 ]
@@ -77,26 +88,31 @@ def buyers_of(outcomes: Iterable[SchemeOutcome]) -> tuple[str, ...]:
     """Every buyer with a procurement or shortfall entry in any outcome, sorted."""
     found: set[str] = set()
     for o in outcomes:
-        found |= set(o.kpis["procurement_eur"]) | set(o.kpis["shortfall_mwh"])
+        found |= set(o.kpis.procurement_eur) | set(o.kpis.shortfall_mwh)
     return tuple(sorted(found))
 
 
-def cost_columns(kpis: Mapping[str, Any]) -> dict[str, Any]:
-    """The cost fields of a KPI dict (:func:`~flexcoord.clearing.costs.cost_fields`) as flat
-    columns: the per-kind violation penalties become ``violation_penalty_<kind>_eur``."""
+def cost_columns(cost: CostKpis) -> dict[str, Any]:
+    """The cost split of a KPI record as flat columns: the per-kind violation penalties become
+    ``violation_penalty_<kind>_eur``; ``availability_payment_eur`` only when the record has
+    one (a timeframe chain)."""
     out: dict[str, Any] = {
-        "total_cost_eur": float(kpis["total_cost_eur"]),
-        "bid_cost_eur": float(kpis["bid_cost_eur"]),
+        "total_cost_eur": float(cost.total_cost_eur),
+        "bid_cost_eur": float(cost.bid_cost_eur),
     }
-    if "availability_payment_eur" in kpis:
-        out["availability_payment_eur"] = float(kpis["availability_payment_eur"])
-    out["shortfall_penalty_eur"] = float(kpis["shortfall_penalty_eur"])
-    out["violation_penalty_eur"] = float(kpis["violation_penalty_eur"])
-    by_kind = kpis["violation_penalty_by_kind_eur"]
+    if cost.availability_payment_eur is not None:
+        out["availability_payment_eur"] = float(cost.availability_payment_eur)
+    out["shortfall_penalty_eur"] = float(cost.shortfall_penalty_eur)
+    out["violation_penalty_eur"] = float(cost.violation_penalty_eur)
     for kind in VIOLATION_KINDS:
-        out[f"violation_penalty_{kind}_eur"] = float(by_kind[kind])
-    out["penalty_share"] = kpis["penalty_share"]
+        out[f"violation_penalty_{kind}_eur"] = float(cost.violation_penalty_by_kind_eur[kind])
+    out["penalty_share"] = cost.penalty_share
     return out
+
+
+def kpi_document(kpis: SchemeKpis | ChainKpis) -> dict[str, Any]:
+    """A KPI record as a JSON-ready dict (nested records as dicts, field names as keys)."""
+    return dataclasses.asdict(kpis)
 
 
 def _ordered(outcomes: Sequence[SchemeOutcome]) -> list[SchemeOutcome]:
@@ -112,8 +128,7 @@ def comparison_rows(outcomes: Sequence[SchemeOutcome]) -> list[dict[str, Any]]:
     """One flat row per scheme run (see the module docstring for the columns).
 
     Example:
-        >>> from flexcoord.coordination.presets import preset
-        >>> from flexcoord.coordination.runner import run_scheme
+        >>> from flexcoord.coordination import preset, run_scheme
         >>> from flexcoord.simulation.scenario import build_coordination_scenario
         >>> s = build_coordination_scenario("1-MV-rural--0-sw", n_bids=40, n_mtu=16)
         >>> rows = comparison_rows([run_scheme(preset("smartnet-common"), s)])
@@ -124,52 +139,51 @@ def comparison_rows(outcomes: Sequence[SchemeOutcome]) -> list[dict[str, Any]]:
     buyers = buyers_of(ordered)
     rows: list[dict[str, Any]] = []
     for o in ordered:
-        k, c = o.kpis, o.config
-        row: dict[str, Any] = {
-            "scheme": c.id,
-            "title": c.title,
-            "market_model": str(c.market_model),
-            "allocation": str(c.allocation),
-            "dso_grid_in_tso_market": str(c.dso_grid_in_tso_market),
-        } | cost_columns(k)
-        for buyer in buyers:
-            row[f"procurement_{buyer}_eur"] = float(k["procurement_eur"].get(buyer, 0.0))
-        for buyer in buyers:
-            row[f"shortfall_{buyer}_mwh"] = float(k["shortfall_mwh"].get(buyer, 0.0))
-        violations = k["residual_violation_mwh"]
-        row |= {
-            "activated_mwh": float(k["activated_mwh"]),
-            "forwarded_bids": int(k["forwarded_bids"]),
-            "residual_violation_tso_mwh": float(violations.get("tso", 0.0)),
-            "residual_violation_dso_mwh": float(violations.get("dso", 0.0)),
-            "dso_violation_caused_by_tso_mwh": float(k["dso_violation_caused_by_tso_mwh"]),
-        }
-        ac = k.get("ac_violation_mwh")
-        caused = k.get("ac_dso_violation_caused_by_tso_mwh")
-        row |= {
-            "ac_violation_tso_mwh": None if ac is None else float(ac["tso"]),
-            "ac_violation_dso_mwh": None if ac is None else float(ac["dso"]),
-            "ac_voltage_violation_pu_h": (
-                None if ac is None or "voltage_pu_h" not in ac else float(ac["voltage_pu_h"])
-            ),
-            "ac_dso_violation_caused_by_tso_mwh": None if caused is None else float(caused),
-        }
-        for kind in CONFLICT_KINDS:
-            row[f"conflicts_{kind}"] = int(k["conflicts"].get(kind, 0))
-        row |= {
-            "liquidity_bids_per_need": float(k["liquidity_bids_per_need"]),
-            "curtailed_renewable_mwh": float(k["curtailed_renewable_mwh"]),
-            "markets": int(k["markets"]),
-            "wall_s": float(o.wall_s),
-            "solver_s": float(o.solver_s),
-        }
-        rows.append(row)
+        rows.append(_comparison_row(o, buyers))
     if rows:
         best = min(r["total_cost_eur"] for r in rows)
         tolerance = _COST_TOLERANCE_EUR + 1e-12 * abs(best)
         for r in rows:
             r["cheapest"] = r["total_cost_eur"] <= best + tolerance
     return rows
+
+
+def _comparison_row(o: SchemeOutcome, buyers: Sequence[str]) -> dict[str, Any]:
+    k, c = o.kpis, o.config
+    row: dict[str, Any] = {
+        "scheme": c.id,
+        "title": c.title,
+        "market_model": str(c.market_model),
+        "allocation": str(c.allocation),
+        "dso_grid_in_tso_market": str(c.dso_grid_in_tso_market),
+    } | cost_columns(k.cost)
+    for buyer in buyers:
+        row[f"procurement_{buyer}_eur"] = float(k.procurement_eur.get(buyer, 0.0))
+    for buyer in buyers:
+        row[f"shortfall_{buyer}_mwh"] = float(k.shortfall_mwh.get(buyer, 0.0))
+    ac, caused = k.ac_violation, k.ac_dso_violation_caused_by_tso_mwh
+    return row | {
+        "activated_mwh": float(k.activated_mwh),
+        "forwarded_bids": int(k.forwarded_bids),
+        "residual_violation_tso_mwh": float(k.residual_violation_tso_mwh),
+        "residual_violation_dso_mwh": float(k.residual_violation_dso_mwh),
+        "dso_violation_caused_by_tso_mwh": float(k.dso_violation_caused_by_tso_mwh),
+        "ac_violation_tso_mwh": None if ac is None else float(ac.tso_mwh),
+        "ac_violation_dso_mwh": None if ac is None else float(ac.dso_mwh),
+        "ac_voltage_violation_pu_h": None if ac is None else ac.voltage_pu_h,
+        "ac_dso_violation_caused_by_tso_mwh": None if caused is None else float(caused),
+        "conflicts_double_activation": int(k.conflicts_double_activation),
+        "conflicts_counter_activation": int(k.conflicts_counter_activation),
+        "conflicts_dso_limit": int(k.conflicts_dso_limit),
+        "liquidity_root_bids_per_need": float(k.liquidity.root_bids_per_need),
+        "liquidity_root_bids": int(k.liquidity.root_bids),
+        "liquidity_units": int(k.liquidity.units),
+        "liquidity_fsps": int(k.liquidity.fsps),
+        "curtailed_renewable_mwh": float(k.curtailed_renewable_mwh),
+        "markets": int(k.markets),
+        "wall_s": float(o.wall_s),
+        "solver_s": float(o.solver_s),
+    }
 
 
 def comparison_frame(outcomes: Sequence[SchemeOutcome]) -> pd.DataFrame:
@@ -191,7 +205,7 @@ def _offered_by_root(markets: Sequence[MarketRun]) -> dict[str, Bid]:
     out: dict[str, Bid] = {}
     for m in markets:
         for b in m.offered:
-            out.setdefault(root_of(b.id), b)
+            out.setdefault(m.root_of(b.id), b)
     return out
 
 
@@ -207,12 +221,12 @@ def award_rows(
         offered = {b.id: b for b in m.offered}
         for a in m.result.awards():
             bid = offered.get(a.bid_id)
-            root = root_of(a.bid_id)
+            root = m.root_of(a.bid_id)
             row: dict[str, Any] = {} if timeframe is None else {"timeframe": timeframe}
             rows.append(
                 row
                 | {
-                    "market_id": m.id,
+                    "market_id": m.id.label,
                     "buyer_ids": list(m.buyer_ids),
                     "bid_id": a.bid_id,
                     "root_bid_id": root if root != a.bid_id else None,
@@ -229,20 +243,20 @@ def award_rows(
 
 
 def dispatch_rows(
-    markets: Sequence[MarketRun], accepted_mw: Mapping[tuple[str, str], float]
+    markets: Sequence[MarketRun], accepted_mw: Mapping[DispatchKey, float]
 ) -> list[dict[str, Any]]:
     """The final dispatch (after conflict handling, aggregated offers expanded to the bids behind
     them) per root bid and MTU, sorted: root bid, resource, FSP, MTU start, direction, MW."""
     bids = _offered_by_root(markets)
     rows = []
-    for (root, mtu), mw in sorted(accepted_mw.items()):
-        bid = bids.get(root)
+    for key, mw in sorted(accepted_mw.items()):
+        bid = bids.get(key.root)
         rows.append(
             {
-                "root_bid_id": root,
+                "root_bid_id": key.root,
                 "resource_id": None if bid is None else bid.resource_id,
                 "fsp_id": None if bid is None else bid.fsp_id,
-                "mtu": mtu,
+                "mtu": key.mtu.label,
                 "direction": None if bid is None else str(bid.direction),
                 "dispatched_mw": _num(mw),
             }
@@ -259,19 +273,20 @@ def coverage_rows(
     for m in markets:
         for c in m.result.coverage():
             row: dict[str, Any] = {} if timeframe is None else {"timeframe": timeframe}
-            rows.append(row | {"market_id": m.id} | coverage_row(c))
+            rows.append(row | {"market_id": m.id.label} | coverage_row(c))
     return rows
 
 
 def _market_summary(m: MarketRun) -> dict[str, Any]:
     return {
-        "id": m.id,
+        "id": m.id.label,
         "buyer_ids": list(m.buyer_ids),
         "areas": list(m.areas),
         "needs": m.needs,
         "bids_offered": m.bids_offered,
         "bids_forwarded": m.bids_forwarded,
-        "accepted_bids": len({bid for bid, _ in m.accepted_mw}),
+        "accepted_bids": len({key.root for key in m.accepted_mw}),
+        "liquidity": None if m.liquidity is None else dataclasses.asdict(m.liquidity),
         "solver_s": m.solver_s,
     }
 
@@ -292,7 +307,7 @@ def scheme_document(
         "allocation": str(c.allocation),
         "tso_access_to_ders": c.tso_access_to_ders,
         "dso_grid_in_tso_market": str(c.dso_grid_in_tso_market),
-        "kpis": outcome.kpis,
+        "kpis": kpi_document(outcome.kpis),
         "markets": [_market_summary(m) for m in outcome.markets],
         "awards": award_rows(outcome.markets),
         "dispatch": dispatch_rows(outcome.markets, outcome.accepted_mw),
@@ -301,7 +316,7 @@ def scheme_document(
             {
                 "kind": str(x.kind),
                 "area_id": x.area_id,
-                "mtu": x.mtu,
+                "mtu": x.mtu.label,
                 "tso_bid_ids": list(x.tso_bid_ids),
                 "action": str(x.action),
                 "tso_mw_before": x.tso_mw_before,
@@ -374,22 +389,19 @@ def chain_rows(outcomes: Sequence[ChainOutcome]) -> list[dict[str, Any]]:
                 "timeframes_run": ";".join(str(r.sub_market.timeframe) for r in o.rounds),
                 "timeframes_skipped": ";".join(str(t) for t in o.skipped),
             }
-            | cost_columns(k)
+            | cost_columns(k.cost)
             | {
-                key: k[key]
-                for key in (
-                    "activation_cost_eur",
-                    "availability_mw",
-                    "activated_mw",
-                    "activation_shortfall_mwh",
-                    "capacity_not_procured_mw",
-                    "obligated_bids",
-                    "forwarded_bids",
-                    "rounds",
-                    "markets",
-                )
+                "activation_cost_eur": k.activation_cost_eur,
+                "availability_mw": k.availability_mw,
+                "activated_mw": k.activated_mw,
+                "activation_shortfall_mwh": k.activation_shortfall_mwh,
+                "capacity_not_procured_mw": k.capacity_not_procured_mw,
+                "obligated_bids": k.obligated_bids,
+                "forwarded_bids": k.forwarded_bids,
+                "rounds": k.rounds,
+                "markets": k.markets,
+                "wall_s": o.wall_s,
             }
-            | {"wall_s": o.wall_s}
         )
     return rows
 
@@ -407,14 +419,14 @@ def chain_document(
         "scheme": c.id,
         "title": c.title,
         "timeframes_skipped": [str(t) for t in outcome.skipped],
-        "kpis": {k: v for k, v in outcome.kpis.items() if k != "round_kpis"},
+        "kpis": kpi_document(outcome.kpis),
         "rounds": [
             {
                 "timeframe": str(r.sub_market.timeframe),
                 "product_id": r.sub_market.product_id,
                 "kind": str(r.sub_market.kind),
                 "gate_closure_at": r.sub_market.gate_closure_at.isoformat(),
-                "kpis": r.kpis,
+                "kpis": kpi_document(r.kpis),
                 "markets": [_market_summary(m) for m in r.markets],
                 "awards": award_rows(r.markets, timeframe=str(r.sub_market.timeframe)),
                 "coverage": coverage_rows(r.markets, timeframe=str(r.sub_market.timeframe)),

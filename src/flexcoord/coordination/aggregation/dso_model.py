@@ -426,7 +426,7 @@ class AcCheck:
     feasible: NDArray[np.bool_]
 
 
-def ac_check(
+def ac_check(  # noqa: PLR0913 - public: model, injections, three keyword tolerances / options
     model: DsoLinearModel,
     bus_dp_mw: FloatArray,
     bus_dq_mvar: FloatArray,
@@ -498,7 +498,7 @@ def area_branches(grid: Any, bus_ids: frozenset[int], branch_index: pd.Index) ->
     )
 
 
-def build_dso_model(
+def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, six keyword options
     grid: Any,
     area_id: str | None = None,
     *,
@@ -542,44 +542,22 @@ def build_dso_model(
         area = split.dso_area(area_id)
     pgm = pgm if pgm is not None else grid.pgm()
     buses = np.array(sorted(area.bus_ids), dtype=np.int64)
-    n = len(buses)
     step = float(perturbation_mw)
-    labels = pd.RangeIndex(2 * n + 1)
-    dp = np.zeros((2 * n + 1, n))
-    dq = np.zeros((2 * n + 1, n))
-    dp[1 : n + 1] = step * np.eye(n)
-    dq[n + 1 :] = step * np.eye(n)
-    scenarios = with_bus_injections(
-        operating_point,
-        pd.DataFrame(dp, index=labels, columns=buses),
-        pd.DataFrame(dq, index=labels, columns=buses),
-    )
-    res = run_ac_batch(pgm, scenarios)
+    res = _perturbed_flows(pgm, buses, operating_point, step)
     cps = tuple(cp.id for cp in area.coupling_points)
     names = area_branches(grid, area.bus_ids, pgm.branches.index)
     pf = res.p_from_mw[list(names)].to_numpy(dtype=float)
     qf = res.q_from_mvar[list(names)].to_numpy(dtype=float)
     vm = res.vm_pu[buses].to_numpy(dtype=float)
     p_if, q_if = interface_flows(res, cps)
-
-    def sens(values: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(d/dP, d/dQ) with the bus along the last axis."""
-        d = (values[1:] - values[0]) / step
-        return np.ascontiguousarray(d[:n].T), np.ascontiguousarray(d[n:].T)
-
-    dpp, dpq = sens(pf)
-    dqp, dqq = sens(qf)
-    dvp, dvq = sens(vm)
-    ifpp, ifpq = sens(p_if[:, None])
-    ifqp, ifqq = sens(q_if[:, None])
+    n = len(buses)
+    dpp, dpq = _sensitivities(pf, n, step)
+    dqp, dqq = _sensitivities(qf, n, step)
+    dvp, dvq = _sensitivities(vm, n, step)
+    ifpp, ifpq = _sensitivities(p_if[:, None], n, step)
+    ifqp, ifqq = _sensitivities(q_if[:, None], n, step)
     vmin, vmax, _ = resolve_limits(pgm, Limits())
     pos = pgm.buses.index.get_indexer(pd.Index(buses))
-    limits = grid.branch_limits()
-    limit_of = dict(zip(limits.branch_names, limits.limit_mw, strict=True))
-    ends = grid.branch_ends()
-    from_bus = np.array([ends[b][0] for b in names], dtype=np.int64)
-    vm_from = res.vm_pu[from_bus].to_numpy(dtype=float)[0]
-    s_max = np.array([limit_of[b] for b in names], dtype=np.float64) * vm_from
     return DsoLinearModel(
         area_id=area.id,
         coupling_point_ids=cps,
@@ -587,7 +565,7 @@ def build_dso_model(
         branch_names=names,
         p_from_mw=pf[0].copy(),
         q_from_mvar=qf[0].copy(),
-        s_max_mva=s_max,
+        s_max_mva=_apparent_limits_mva(grid, names, res),
         dp_from_dp=dpp,
         dp_from_dq=dpq,
         dq_from_dp=dqp,
@@ -609,3 +587,40 @@ def build_dso_model(
         pgm=pgm,
         operating_point=operating_point,
     )
+
+
+def _perturbed_flows(
+    pgm: PgmGrid, buses: IntArray, operating_point: Injections | None, step: float
+) -> Any:
+    """One PGM batch: the operating point, then each bus's P, then each bus's Q, up by ``step``
+    (scenario 0, 1…n, n+1…2n)."""
+    n = len(buses)
+    labels = pd.RangeIndex(2 * n + 1)
+    dp = np.zeros((2 * n + 1, n))
+    dq = np.zeros((2 * n + 1, n))
+    dp[1 : n + 1] = step * np.eye(n)
+    dq[n + 1 :] = step * np.eye(n)
+    scenarios = with_bus_injections(
+        operating_point,
+        pd.DataFrame(dp, index=labels, columns=buses),
+        pd.DataFrame(dq, index=labels, columns=buses),
+    )
+    return run_ac_batch(pgm, scenarios)
+
+
+def _sensitivities(values: FloatArray, n: int, step: float) -> tuple[FloatArray, FloatArray]:
+    """(d/dP, d/dQ) by forward differences of :func:`_perturbed_flows`' scenarios, with the bus
+    along the last axis."""
+    d = (values[1:] - values[0]) / step
+    return np.ascontiguousarray(d[:n].T), np.ascontiguousarray(d[n:].T)
+
+
+def _apparent_limits_mva(grid: Any, names: Sequence[str], res: Any) -> FloatArray:
+    """Each branch's MW limit as MVA at its from-bus voltage of the operating point."""
+    limits = grid.branch_limits()
+    limit_of = dict(zip(limits.branch_names, limits.limit_mw, strict=True))
+    ends = grid.branch_ends()
+    from_bus = np.array([ends[b][0] for b in names], dtype=np.int64)
+    vm_from = res.vm_pu[from_bus].to_numpy(dtype=float)[0]
+    s_max: FloatArray = np.array([limit_of[b] for b in names], dtype=np.float64) * vm_from
+    return s_max

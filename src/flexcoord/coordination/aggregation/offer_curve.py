@@ -179,7 +179,7 @@ def _least_cost(h: Any, row: int, v: float, v_max: float) -> FloatArray:
     return solution(h, f"the least-cost combination for {v:.3f} MW")
 
 
-def aggregated_offer_curve(
+def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, four keyword options
     model: DsoLinearModel,
     bids: Sequence[Bid],
     register: Register,
@@ -224,42 +224,50 @@ def aggregated_offer_curve(
     v_max = 0.0
     if not is_infeasible(h):
         v_max = max(float(solution(h, "the largest interface quantity") @ delivered), 0.0)
-    steps: list[OfferStep] = []
+    steps: tuple[OfferStep, ...] = ()
     if v_max > 1e-9:
         h.changeColsCost(cols.n, idx, cols.price_eur_per_mwh)
         nz = np.flatnonzero(delivered).astype(np.int32)
         h.addRow(0.0, 0.0, len(nz), nz, delivered[nz])
-        row = h.getNumRow() - 1
-        prev_v, prev_c = 0.0, 0.0
-        for k in range(1, levels + 1):
-            v = v_max * k / levels
-            x = _least_cost(h, row, v, v_max)
-            cost = float(x @ cols.price_eur_per_mwh)
-            price = (cost - prev_c) / (v - prev_v)
-            alloc = {cols.ids[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)}
-            if steps and abs(price - steps[-1].price_eur_per_mwh) <= 1e-6 * max(1.0, abs(price)):
-                last = steps[-1]
-                steps[-1] = OfferStep(
-                    quantity_mw=last.quantity_mw + v - prev_v,
-                    price_eur_per_mwh=last.price_eur_per_mwh,
-                    cumulative_mw=v,
-                    allocation_mw=alloc,
-                )
-            else:
-                steps.append(
-                    OfferStep(
-                        quantity_mw=v - prev_v,
-                        price_eur_per_mwh=price,
-                        cumulative_mw=v,
-                        allocation_mw=alloc,
-                    )
-                )
-            prev_v, prev_c = v, cost
+        steps = _steps(h, cols, v_max, levels)
     return OfferCurve(
         area_id=model.area_id,
         coupling_point_ids=model.coupling_point_ids,
         direction=direction,
-        steps=tuple(steps),
+        steps=steps,
         max_quantity_mw=v_max,
         bid_ids=cols.ids,
     )
+
+
+def _steps(h: Any, cols: BidColumns, v_max: float, levels: int) -> tuple[OfferStep, ...]:
+    """The curve's steps: the least cost at ``levels`` equal quantity levels up to ``v_max``
+    (the interface row is the LP's last), steps of equal price merged."""
+    row = h.getNumRow() - 1
+    steps: list[OfferStep] = []
+    prev_v, prev_c = 0.0, 0.0
+    for k in range(1, levels + 1):
+        v = v_max * k / levels
+        x = _least_cost(h, row, v, v_max)
+        cost = float(x @ cols.price_eur_per_mwh)
+        price = (cost - prev_c) / (v - prev_v)
+        alloc = {cols.ids[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)}
+        if steps and abs(price - steps[-1].price_eur_per_mwh) <= 1e-6 * max(1.0, abs(price)):
+            last = steps[-1]
+            steps[-1] = OfferStep(
+                quantity_mw=last.quantity_mw + v - prev_v,
+                price_eur_per_mwh=last.price_eur_per_mwh,
+                cumulative_mw=v,
+                allocation_mw=alloc,
+            )
+        else:
+            steps.append(
+                OfferStep(
+                    quantity_mw=v - prev_v,
+                    price_eur_per_mwh=price,
+                    cumulative_mw=v,
+                    allocation_mw=alloc,
+                )
+            )
+        prev_v, prev_c = v, cost
+    return tuple(steps)

@@ -118,7 +118,7 @@ def dominates_any(
     return np.asarray((weak & strict).any(axis=1), dtype=bool)
 
 
-def pareto_front(
+def pareto_front(  # noqa: PLR0913 - public: model, bids, register, three keyword options
     model: DsoLinearModel,
     bids: Sequence[Bid],
     register: Register,

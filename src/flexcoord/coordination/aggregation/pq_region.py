@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -290,53 +291,20 @@ def feasible_pq_region(
         )
     arrays, g_p, g_q = region_lp(model, units)
     n_u = units.n_units
-    h = highs_from_arrays(arrays)
-    cols = np.arange(len(g_p), dtype=np.int32)
-    iterations = 0
+    lp = _SupportLp(highs_from_arrays(arrays), g_p, g_q, model.area_id)
     t0 = time.perf_counter()
-
-    def support_point(th: float) -> FloatArray:
-        nonlocal iterations
-        h.changeColsCost(len(cols), cols, -(np.cos(th) * g_p + np.sin(th) * g_q))
-        h.run()
-        x = solution(h, f"the PQ region of area {model.area_id!r} (direction {th:.4f} rad)")
-        iterations += int(h.getInfo().simplex_iteration_count)
-        return x
-
     theta = list(2.0 * np.pi * np.arange(directions) / directions)
-    h.run()  # zero cost: is the region empty?
-    if is_infeasible(h):
+    lp.h.run()  # zero cost: is the region empty?
+    if is_infeasible(lp.h):
         return _empty_region(model, units, np.asarray(theta), time.perf_counter() - t0)
-    xs = [support_point(th) for th in theta]
+    xs = [lp.point(th) for th in theta]
     budget = int(refine_budget if refine_budget is not None else 2 * directions)
-    gap = float("inf")
-    while True:
-        p = model.interface_p_mw + np.asarray(xs) @ g_p
-        q = model.interface_q_mvar + np.asarray(xs) @ g_q
-        edges = _edge_directions(np.asarray(theta), p, q)
-        if not edges or budget <= 0:
-            break
-        new_theta: list[float] = []
-        new_xs: list[FloatArray] = []
-        gap = 0.0
-        for i, th in edges[:budget]:
-            x = support_point(th)
-            budget -= 1
-            excess = float(
-                np.cos(th) * (x @ g_p - xs[i] @ g_p) + np.sin(th) * (x @ g_q - xs[i] @ g_q)
-            )
-            gap = max(gap, excess)
-            if excess > refine_tol_mw:
-                new_theta.append(th)
-                new_xs.append(x)
-        if not new_theta:
-            break
-        order = np.argsort(np.concatenate([theta, new_theta]), kind="stable")
-        theta = [float(v) for v in np.concatenate([theta, new_theta])[order]]
-        xs = [np.vstack([np.asarray(xs), np.asarray(new_xs)])[j] for j in order]
+    theta, xs, gap = _refined(lp, model, (theta, xs), budget, refine_tol_mw)
     solve_s = time.perf_counter() - t0
     th_arr = np.asarray(theta)
     x_arr = np.asarray(xs)
+    p = model.interface_p_mw + x_arr @ g_p
+    q = model.interface_q_mvar + x_arr @ g_q
     support = np.cos(th_arr) * p + np.sin(th_arr) * q
     if not np.isfinite(gap):
         gap = _gap(th_arr, support, p, q)
@@ -356,8 +324,67 @@ def feasible_pq_region(
         safety_margin=model.safety_margin,
         approximation_gap_mw=max(gap, 0.0),
         solve_s=solve_s,
-        simplex_iterations=iterations,
+        simplex_iterations=lp.iterations,
     )
+
+
+class _SupportLp:
+    """The region LP, re-solved for the support point in one direction after another."""
+
+    def __init__(self, h: Any, g_p: FloatArray, g_q: FloatArray, area_id: str) -> None:
+        self.h, self.g_p, self.g_q, self.area_id = h, g_p, g_q, area_id
+        self.cols = np.arange(len(g_p), dtype=np.int32)
+        self.iterations = 0
+
+    def point(self, th: float) -> FloatArray:
+        """The dispatch furthest in direction ``th`` (radians in the P–Q plane)."""
+        h = self.h
+        h.changeColsCost(
+            len(self.cols), self.cols, -(np.cos(th) * self.g_p + np.sin(th) * self.g_q)
+        )
+        h.run()
+        x = solution(h, f"the PQ region of area {self.area_id!r} (direction {th:.4f} rad)")
+        self.iterations += int(h.getInfo().simplex_iteration_count)
+        return x
+
+
+def _refined(
+    lp: _SupportLp,
+    model: DsoLinearModel,
+    start: tuple[list[float], list[FloatArray]],
+    budget: int,
+    tol_mw: float,
+) -> tuple[list[float], list[FloatArray], float]:
+    """The support directions and points after refinement (new directions normal to the inner
+    polygon's edges while any lies more than ``tol_mw`` inside the region and the budget of LPs
+    lasts), and the largest gap found (``inf`` when none was measured)."""
+    theta, xs = start
+    gap = float("inf")
+    while True:
+        p = model.interface_p_mw + np.asarray(xs) @ lp.g_p
+        q = model.interface_q_mvar + np.asarray(xs) @ lp.g_q
+        edges = _edge_directions(np.asarray(theta), p, q)
+        if not edges or budget <= 0:
+            return theta, xs, gap
+        new_theta: list[float] = []
+        new_xs: list[FloatArray] = []
+        gap = 0.0
+        for i, th in edges[:budget]:
+            x = lp.point(th)
+            budget -= 1
+            excess = float(
+                np.cos(th) * (x @ lp.g_p - xs[i] @ lp.g_p)
+                + np.sin(th) * (x @ lp.g_q - xs[i] @ lp.g_q)
+            )
+            gap = max(gap, excess)
+            if excess > tol_mw:
+                new_theta.append(th)
+                new_xs.append(x)
+        if not new_theta:
+            return theta, xs, gap
+        order = np.argsort(np.concatenate([theta, new_theta]), kind="stable")
+        theta = [float(v) for v in np.concatenate([theta, new_theta])[order]]
+        xs = [np.vstack([np.asarray(xs), np.asarray(new_xs)])[j] for j in order]
 
 
 def _empty_region(

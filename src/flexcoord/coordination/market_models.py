@@ -1,0 +1,219 @@
+"""Market models as named strategies: who meets whom, in which order.
+
+Each market model is a function of a :class:`~flexcoord.coordination.markets.SchemeContext` and a
+:class:`~flexcoord.coordination.markets.MarketsState` that returns the state after its
+sub-markets (their :class:`~flexcoord.coordination.markets.MarketRun` values, the ledger, the
+bids forwarded), built from the stages of :mod:`flexcoord.coordination.markets`.
+:data:`MARKET_MODELS` registers them by name (as ASSUME registers its clearing algorithms) and
+:func:`market_model_name` picks the one a :class:`~flexcoord.coordination.config.SchemeConfig`
+describes:
+
+- ``common`` (``market_model=common``): one market; buyers per the config; every bid; the TSO
+  grid's limits plus the DSO grids' when ``dso_grid_in_tso_market`` is ``full``
+  (``traffic_light``: distribution bids pass each DSO's traffic light first; ``ignored``: the DSO
+  grid is not modelled);
+- ``multi_level`` (``multi_level``: DSO priority): each DSO's market first (its needs, its areas'
+  bids, its grid), then the TSO's market with the transmission bids plus, with
+  ``tso_access_to_ders``, the DSO bids nobody used, forwarded through the double-clearing guard
+  as the DSO's view lets them through (its traffic light, recomputed on the base case moved by
+  the DSO markets' dispatch);
+- ``local`` (``multi_level`` with ``aggregate_at_interface``: SmartNet's local market, the Polish
+  demonstrator): as ``multi_level``, the forwarded bids reaching the TSO as one aggregated offer
+  per DSO area, MTU and direction at the coupling point;
+- ``fragmented`` (``fragmented``: DSO exclusivity): the DSO markets, then a TSO market with
+  transmission bids only;
+- ``shared_balancing`` (``fragmented`` with ``interface_schedule``): as ``fragmented``, each DSO
+  market keeping its accepted up and down flexibility balanced so its interface schedule holds.
+
+A DSO-only design (``tso_buys=False``) runs no TSO market; a design whose DSOs do not buy
+(``dso_buys=False``) no DSO market.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
+from flexcoord.coordination.identities import MarketId
+from flexcoord.coordination.interface import InterfaceOffers
+from flexcoord.coordination.ledger import ClearingLedger
+from flexcoord.coordination.markets import (
+    MarketSpec,
+    MarketsState,
+    SchemeContext,
+    aggregated_offers,
+    clear_market,
+    forward_to_tso,
+    traffic_light,
+)
+from flexcoord.domain import Bid
+
+__all__ = [
+    "MARKET_MODELS",
+    "MarketModelFn",
+    "common",
+    "fragmented",
+    "local",
+    "market_model_name",
+    "multi_level",
+    "planned_markets",
+    "run_markets",
+    "shared_balancing",
+]
+
+MarketModelFn = Callable[[SchemeContext, MarketsState], MarketsState]
+"""A market model: the state after its sub-markets, from the context and the state before."""
+
+
+# --- stages shared by the sequential models --------------------------------------------------
+def dso_markets(
+    ctx: SchemeContext, state: MarketsState, *, energy_balance: bool = False
+) -> MarketsState:
+    """Each DSO's market, in DSO order (when DSOs buy): its needs, its areas' unused bids, its
+    areas' limits."""
+    if not ctx.config.dso_buys:
+        return state
+    for dso in ctx.dso_ids:
+        areas = ctx.scenario.areas_of(dso)
+        spec = MarketSpec(
+            id=MarketId.dso(dso, ctx.round),
+            buyer_ids=(dso,),
+            bids=ctx.bids_in(areas, state.ledger),
+            areas=areas,
+            energy_balance=energy_balance,
+        )
+        state = clear_market(ctx, state, spec)
+    return state
+
+
+def tso_market(
+    ctx: SchemeContext,
+    state: MarketsState,
+    bids: tuple[Bid, ...],
+    offers: InterfaceOffers | None = None,
+) -> MarketsState:
+    """The TSOs' market: their needs, ``bids`` (and aggregated ``offers``)."""
+    spec = MarketSpec(
+        id=MarketId.tso(ctx.round),
+        buyer_ids=ctx.tso_ids,
+        bids=bids,
+        areas=ctx.tso_market_areas(),
+        offers=offers,
+        forwarded=state.forwarded,
+    )
+    return clear_market(ctx, state, spec)
+
+
+def transmission_bids(ctx: SchemeContext, state: MarketsState) -> tuple[Bid, ...]:
+    """The run's unused bids in the TSOs' areas."""
+    return state.ledger.unused(ctx.bids_in(ctx.tso_areas, state.ledger))
+
+
+# --- the market models ------------------------------------------------------------------------
+def common(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """One joint market: every buyer of the design, every bid (with ``traffic_light``, each
+    DSO's distribution bids as its traffic light lets them through), the limits of
+    :meth:`~flexcoord.coordination.markets.SchemeContext.tso_market_areas`."""
+    tso_areas = set(ctx.tso_areas)
+    bids = list(ctx.bids_in(ctx.tso_areas, state.ledger))
+    distribution = [b for b in ctx.bids if ctx.area_of(b, state.ledger) not in tso_areas]
+    if ctx.config.dso_grid_in_tso_market == DsoGridInTsoMarket.TRAFFIC_LIGHT:
+        for dso in ctx.dso_ids:
+            operator = ctx.area_operator
+            mine = [b for b in distribution if operator[ctx.area_of(b, state.ledger)] == dso]
+            bids += traffic_light(ctx, state, dso, mine)
+    else:
+        bids += distribution
+    spec = MarketSpec(
+        id=MarketId.common(ctx.round),
+        buyer_ids=ctx.buyers(),
+        bids=tuple(bids),
+        areas=ctx.tso_market_areas(),
+    )
+    return clear_market(ctx, state, spec)
+
+
+def multi_level(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """DSO markets first; the TSO market gets the transmission bids and, with TSO access to
+    DERs, each DSO's unused bids forwarded individually."""
+    state = dso_markets(ctx, state)
+    if not ctx.config.tso_buys:
+        return state
+    bids = transmission_bids(ctx, state)
+    if ctx.config.tso_access_to_ders:
+        for dso in ctx.dso_ids:
+            state, forwarded = forward_to_tso(ctx, state, dso)
+            bids += forwarded
+    return tso_market(ctx, state, bids)
+
+
+def local(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """DSO markets first; each DSO's unused bids reach the TSO market as aggregated offers at
+    its coupling points, disaggregated onto the bids behind them after the TSO's clearing."""
+    state = dso_markets(ctx, state)
+    if not ctx.config.tso_buys:
+        return state
+    direct = transmission_bids(ctx, state)
+    offers: InterfaceOffers | None = None
+    for dso in ctx.dso_ids:
+        state, forwarded = forward_to_tso(ctx, state, dso)
+        offers = aggregated_offers(ctx, state, dso, forwarded, offers)
+    return tso_market(ctx, state, direct, offers)
+
+
+def fragmented(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """DSO markets, then a TSO market with transmission bids only (the TSO sees no DER)."""
+    state = dso_markets(ctx, state)
+    if not ctx.config.tso_buys:
+        return state
+    return tso_market(ctx, state, transmission_bids(ctx, state))
+
+
+def shared_balancing(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """As :func:`fragmented`, each DSO market holding its interface schedule (accepted up and
+    down active MW balance per MTU)."""
+    state = dso_markets(ctx, state, energy_balance=True)
+    if not ctx.config.tso_buys:
+        return state
+    return tso_market(ctx, state, transmission_bids(ctx, state))
+
+
+MARKET_MODELS: Mapping[str, MarketModelFn] = MappingProxyType(
+    {
+        "common": common,
+        "multi_level": multi_level,
+        "local": local,
+        "fragmented": fragmented,
+        "shared_balancing": shared_balancing,
+    }
+)
+"""The market models by name (:func:`market_model_name` picks one for a config)."""
+
+
+def market_model_name(config: SchemeConfig) -> str:
+    """The name in :data:`MARKET_MODELS` of the market model ``config`` describes.
+
+    Example:
+        >>> from flexcoord.coordination.presets import preset
+        >>> market_model_name(preset("onenet-poland")), market_model_name(preset("onenet-spain"))
+        ('local', 'fragmented')
+    """
+    if config.market_model == MarketModel.COMMON:
+        return "common"
+    if config.market_model == MarketModel.MULTI_LEVEL:
+        return "local" if config.aggregate_at_interface else "multi_level"
+    return "shared_balancing" if config.interface_schedule else "fragmented"
+
+
+def planned_markets(config: SchemeConfig, n_dso: int) -> int:
+    """How many sub-markets a run of ``config`` opens with ``n_dso`` DSOs (each reported to the
+    run's progress, whether or not it then has anything to clear)."""
+    if config.market_model == MarketModel.COMMON:
+        return 1
+    return (n_dso if config.dso_buys else 0) + int(config.tso_buys)
+
+
+def run_markets(ctx: SchemeContext, ledger: ClearingLedger) -> MarketsState:
+    """The sub-markets of ``ctx.config``'s market model, starting from ``ledger``."""
+    return MARKET_MODELS[market_model_name(ctx.config)](ctx, MarketsState(ledger=ledger))

@@ -1,0 +1,443 @@
+"""The stages every market model is built from: one sub-market's clearing, the DSO's view of its
+bids, forwarding, aggregation at the interface.
+
+A scheme run is a sequence of sub-markets over one clearing engine. What a run reads and never
+changes is its :class:`SchemeContext` (the scheme, the scenario, the joint model, the bids it
+trades); what it has done so far is a :class:`MarketsState` (the ledger, the markets cleared, the
+bids forwarded). Each stage takes both and returns a new state (or the bids it selected): later
+markets see the flows earlier markets caused, because each clears on the base case moved by the
+dispatch so far (:func:`~flexcoord.clearing.shift_constraints`,
+:func:`~flexcoord.clearing.shift_forecast`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from flexcoord.clearing import (
+    ClearingOptions,
+    ClearingResult,
+    shift_constraints,
+    shift_forecast,
+)
+from flexcoord.clearing.market import clear
+from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
+from flexcoord.coordination.identities import (
+    BidInMtu,
+    BidLineage,
+    DispatchKey,
+    MarketId,
+    Mtu,
+    by_bid,
+    summed,
+)
+from flexcoord.coordination.inputs import CoordinationInput
+from flexcoord.coordination.interface import (
+    InterfaceBasis,
+    InterfaceOffers,
+    build_interface_offers,
+)
+from flexcoord.coordination.joint import JointModel
+from flexcoord.coordination.ledger import ClearingLedger
+from flexcoord.coordination.liquidity import Liquidity, eligible_roots
+from flexcoord.domain import Bid, Need, OperatorRole, ProductKind, Timeframe
+from flexcoord.grid.forecast import OperatingForecast
+from flexcoord.grid.traffic_light import compute_traffic_light
+from flexcoord.grid.traffic_light_bids import filter_bids
+from flexcoord.progress import ProgressCounter
+
+__all__ = [
+    "MarketRun",
+    "MarketSpec",
+    "MarketsState",
+    "SchemeContext",
+    "aggregated_offers",
+    "clear_market",
+    "dso_view",
+    "forward_to_tso",
+    "shifted_forecast",
+    "traffic_light",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketRun:
+    """One sub-market of a scheme run.
+
+    ``offered`` holds the bids cleared (under the market's ids, aggregated interface offers
+    included), so a report can name each award's resource and FSP; ``lineage`` the lineage of
+    each forwarded one; ``result`` is the market's own clearing result (its awards before
+    conflict handling); ``accepted_mw`` its awards per root bid and MTU (interface offers
+    expanded to the bids behind them); ``eligible_roots`` the root bids that could serve each of
+    its needs, summed up in ``liquidity``.
+    """
+
+    id: MarketId
+    buyer_ids: tuple[str, ...]
+    areas: tuple[str, ...]
+    needs: int
+    bids_offered: int
+    bids_forwarded: int
+    result: ClearingResult
+    accepted_mw: Mapping[DispatchKey, float]
+    offered: tuple[Bid, ...] = ()
+    lineage: Mapping[str, BidLineage] = field(default_factory=dict)
+    eligible_roots: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    liquidity: Liquidity | None = None
+
+    @property
+    def solver_s(self) -> float:
+        """HiGHS time of this market."""
+        return float(self.result.stats.solve_s)
+
+    def root_of(self, bid_id: str) -> str:
+        """The root bid of a bid this market was offered (itself unless forwarded)."""
+        lineage = self.lineage.get(bid_id)
+        return bid_id if lineage is None else lineage.root
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchemeContext:
+    """What every market of one scheme run reads; it never changes during the run.
+
+    Attributes:
+        config: the scheme.
+        scenario: the scenario (in a timeframe chain: the round's, bids under their root ids).
+        joint: the scenario's joint model.
+        options: the clearing options of every sub-market.
+        bids: the bids offered to the run that the scheme trades (in a chain: the round's, under
+            their forwarded ids).
+        round: the chain round the run is, or ``None``.
+        progress: where each sub-market's start is reported.
+        tso_ids, dso_ids: the scenario's TSOs and DSOs, sorted.
+        tso_areas: the TSOs' grid areas.
+        area_operator: grid area → its operator.
+        bids_by_root: the scenario's bids by (root) id.
+    """
+
+    config: SchemeConfig
+    scenario: CoordinationInput
+    joint: JointModel
+    options: ClearingOptions
+    bids: tuple[Bid, ...]
+    round: Timeframe | None
+    progress: ProgressCounter = field(compare=False)
+    tso_ids: tuple[str, ...]
+    dso_ids: tuple[str, ...]
+    tso_areas: tuple[str, ...]
+    area_operator: Mapping[str, str]
+    bids_by_root: Mapping[str, Bid]
+
+    @classmethod
+    def of(
+        cls,
+        config: SchemeConfig,
+        scenario: CoordinationInput,
+        joint: JointModel,
+        options: ClearingOptions,
+    ) -> SchemeContext:
+        """The context of ``config`` on ``scenario``: every bid of the scenario, no round, no
+        progress reports (see :meth:`in_round` and :meth:`reporting_to`)."""
+        tso_ids = scenario.operators_of_role(OperatorRole.TSO)
+        context = cls(
+            config=config,
+            scenario=scenario,
+            joint=joint,
+            options=options,
+            bids=(),
+            round=None,
+            progress=ProgressCounter(None, total=0),
+            tso_ids=tso_ids,
+            dso_ids=scenario.operators_of_role(OperatorRole.DSO),
+            tso_areas=tuple(a for t in tso_ids for a in scenario.areas_of(t)),
+            area_operator={a.id: a.operator_id for a in scenario.register.areas},
+            bids_by_root={b.id: b for b in scenario.bids},
+        )
+        return context.in_round(None, scenario.bids)
+
+    def in_round(self, round: Timeframe | None, bids: Sequence[Bid]) -> SchemeContext:
+        """The context of a run offered ``bids`` (those the scheme trades are kept) in ``round``."""
+        traded = tuple(b for b in bids if self.traded(b.product_id))
+        return dataclasses.replace(self, round=round, bids=traded)
+
+    def reporting_to(self, progress: ProgressCounter) -> SchemeContext:
+        """The context reporting each sub-market's start to ``progress``."""
+        return dataclasses.replace(self, progress=progress)
+
+    # --- selections -------------------------------------------------------------------------
+    def traded(self, product_id: str) -> bool:
+        """Whether the scheme trades this product: its power type is one of the scheme's, and its
+        kind too (an availability-and-activation product needs availability in the scheme)."""
+        product = self.scenario.register.product(product_id)
+        kinds = self.config.product_kinds
+        kind_ok = product.kind in kinds or (
+            product.kind == ProductKind.AVAILABILITY_AND_ACTIVATION
+            and ProductKind.AVAILABILITY in kinds
+        )
+        return product.power_type in self.config.power_types and kind_ok
+
+    def needs_of(self, buyer_ids: Sequence[str]) -> tuple[Need, ...]:
+        """The needs of these buyers that the scheme trades."""
+        wanted = set(buyer_ids)
+        return tuple(
+            n for n in self.scenario.needs if n.buyer_id in wanted and self.traded(n.product_id)
+        )
+
+    def area_of(self, bid: Bid, ledger: ClearingLedger) -> str:
+        """The grid area of a (possibly forwarded) bid's resource."""
+        return self.joint.bid_area[ledger.root_of(bid.id)]
+
+    def bids_in(self, areas: Sequence[str], ledger: ClearingLedger) -> tuple[Bid, ...]:
+        """The run's bids on resources in ``areas``, in offer order."""
+        wanted = set(areas)
+        return tuple(b for b in self.bids if self.area_of(b, ledger) in wanted)
+
+    def buyers(self) -> tuple[str, ...]:
+        """Who buys in a common market: the TSOs and DSOs if they buy, BRPs if admitted."""
+        c = self.config
+        out = list(self.tso_ids) if c.tso_buys else []
+        out += list(self.dso_ids) if c.dso_buys else []
+        if c.commercial_buyers:
+            register = self.scenario.register
+            out += [o.id for o in register.operators if o.role == OperatorRole.BRP]
+        return tuple(out)
+
+    def tso_market_areas(self) -> tuple[str, ...]:
+        """The areas whose limits the TSO's (or common) market monitors: every area when the DSO
+        grids are in it (``full``), the TSO's own otherwise."""
+        if self.config.dso_grid_in_tso_market == DsoGridInTsoMarket.FULL:
+            return self.joint.all_areas
+        return self.tso_areas
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketsState:
+    """What a scheme run has done so far: the ledger, the markets cleared, the bids forwarded."""
+
+    ledger: ClearingLedger
+    markets: tuple[MarketRun, ...] = ()
+    forwarded: int = 0
+
+    def dispatch(self) -> dict[DispatchKey, float]:
+        """The markets' awards so far, summed per root bid and MTU."""
+        return summed(m.accepted_mw for m in self.markets)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketSpec:
+    """One sub-market to clear: who buys, which bids (and aggregated offers), which limits.
+
+    Attributes:
+        id: the market.
+        buyer_ids: whose needs it serves.
+        bids: the bids offered (individually).
+        areas: the grid areas whose limits it monitors.
+        energy_balance: accepted up and down active MW balance per MTU (interface schedule).
+        offers: aggregated interface offers offered besides ``bids``.
+        forwarded: how many DSO bids were forwarded to it (individually or behind ``offers``).
+    """
+
+    id: MarketId
+    buyer_ids: tuple[str, ...]
+    bids: tuple[Bid, ...]
+    areas: tuple[str, ...]
+    energy_balance: bool = False
+    offers: InterfaceOffers | None = None
+    forwarded: int = 0
+
+
+def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> MarketsState:
+    """Clear one sub-market on the base case moved by the dispatch so far; with aggregated
+    ``offers``, the accepted interface volume is expanded back to the forwarded bids behind it
+    before the ledger records it. A market with neither needs nor bids (of the products the
+    scheme trades) does not run: the state comes back unchanged."""
+    ctx.progress.step("market", f"clearing market {spec.id}")
+    needs = ctx.needs_of(spec.buyer_ids)
+    bids = tuple(b for b in spec.bids if ctx.traded(b.product_id))
+    offers = spec.offers
+    if not needs and not bids and (offers is None or not offers.bids):
+        return state
+    sets = {b.id: b.exclusive_set for b in bids if b.exclusive_set is not None}
+    ledger = state.ledger.offer(spec.id, [b.id for b in bids], exclusive_sets=sets)
+    offered = bids if offers is None else (*bids, *offers.bids)
+    result = _clear(ctx, state, spec, needs, offered)
+    accepted = _accepted(result)
+    if offers is not None:
+        direct = {k: v for k, v in accepted.items() if k.bid_id not in offers.curves}
+        accepted = direct | offers.expand(accepted)
+    ledger = ledger.record(spec.id, by_bid(accepted))
+    eligible = eligible_roots(result.problem, _roots_behind(ledger, offers))
+    lineages = {b.id: ledger.lineage(b.id) for b in offered}
+    run = MarketRun(
+        id=spec.id,
+        buyer_ids=spec.buyer_ids,
+        areas=spec.areas,
+        needs=len(needs),
+        bids_offered=len(offered),
+        bids_forwarded=spec.forwarded,
+        result=result,
+        accepted_mw={DispatchKey(ledger.root_of(k.bid_id), k.mtu): v for k, v in accepted.items()},
+        offered=offered,
+        lineage={i: lin for i, lin in lineages.items() if lin.forwarded},
+        eligible_roots=eligible,
+        liquidity=Liquidity.of(eligible, ctx.bids_by_root, ctx.scenario.register),
+    )
+    return dataclasses.replace(state, ledger=ledger, markets=(*state.markets, run))
+
+
+def _clear(
+    ctx: SchemeContext,
+    state: MarketsState,
+    spec: MarketSpec,
+    needs: Sequence[Need],
+    bids: Sequence[Bid],
+) -> ClearingResult:
+    """The clearing of ``needs`` and ``bids`` under the limits of ``spec.areas``, on the base case
+    moved by the dispatch so far."""
+    joint = ctx.joint
+    gc = shift_constraints(
+        joint.views.constraints(spec.areas),
+        joint.grid_map.real_bus_ids,
+        *joint.injections(state.dispatch()),
+    )
+    return clear(
+        ctx.scenario.register if spec.offers is None else spec.offers.register,
+        needs,
+        bids,
+        gc if len(gc.branch_names) or len(gc.vbus_ids) else None,  # None: nothing monitored
+        ctx.options,
+        gate_closure_at=ctx.scenario.gate_closure_at,
+        energy_balance=spec.energy_balance,
+    )
+
+
+def _roots_behind(
+    ledger: ClearingLedger, offers: InterfaceOffers | None
+) -> Callable[[str], tuple[str, ...]]:
+    """``bid id → root bid(s)`` of a market: an interface step's are those of the forwarded
+    bids behind its curve, any other bid's its own root."""
+
+    def roots(bid_id: str) -> tuple[str, ...]:
+        behind = () if offers is None else offers.behind(bid_id)
+        return tuple(ledger.root_of(b) for b in behind) or (ledger.root_of(bid_id),)
+
+    return roots
+
+
+def _accepted(result: ClearingResult) -> dict[BidInMtu, float]:
+    """A clearing result's accepted MW per (bid, MTU)."""
+    p = result.problem
+    mtus = [Mtu.of_label(label) for label in p.mtu_labels]
+    out: dict[BidInMtu, float] = {}
+    x = result.slot_accepted_mw
+    for s in (x > 1e-9).nonzero()[0].tolist():
+        key = BidInMtu(p.bid_ids[int(p.slot_bid[s])], mtus[int(p.slot_mtu[s])])
+        out[key] = out.get(key, 0.0) + float(x[s])
+    return out
+
+
+# --- what the TSO's market gets of the distribution bids -----------------------------------------
+def shifted_forecast(ctx: SchemeContext, state: MarketsState) -> OperatingForecast:
+    """The scenario's forecast moved by the dispatch of the markets cleared so far."""
+    s = ctx.scenario
+    moved: OperatingForecast = shift_forecast(
+        s.grid, s.forecast, *ctx.joint.ptdf_injections(state.dispatch())
+    )
+    return moved
+
+
+def traffic_light(
+    ctx: SchemeContext, state: MarketsState, dso: str, bids: Sequence[Bid]
+) -> tuple[Bid, ...]:
+    """The DSO's traffic light on ``bids``, on the base case moved by the dispatch so far."""
+    if not bids:
+        return ()
+    s = ctx.scenario
+    # a thermal-only scenario: the voltage band is opened so that only thermal limits bind
+    vm_min, vm_max = (None, None) if s.voltages else (0.01, 10.0)
+    assessment = compute_traffic_light(
+        s.register,
+        s.grid,
+        shifted_forecast(ctx, state),
+        operator_id=dso,
+        resources=sorted({b.resource_id for b in bids}),
+        safety_margin=max(s.safety_margin, 1e-9),
+        vm_min_pu=vm_min,
+        vm_max_pu=vm_max,
+        limit_overrides_mw=s.limit_overrides_mw,
+    )
+    return filter_bids(bids, assessment, s.register).forwarded
+
+
+def dso_view(
+    ctx: SchemeContext, state: MarketsState, dso: str, bids: Sequence[Bid]
+) -> tuple[Bid, ...]:
+    """DSO ``dso``'s distribution bids as the TSO's (or common) market may see them: through the
+    DSO's traffic light (``traffic_light``), else as they are (``ignored``: the DSO grid is not
+    modelled; ``full``: the market monitors the DSO's limits itself)."""
+    if ctx.config.dso_grid_in_tso_market == DsoGridInTsoMarket.TRAFFIC_LIGHT:
+        return traffic_light(ctx, state, dso, bids)
+    return tuple(bids)
+
+
+def not_yet_activated(
+    ctx: SchemeContext, state: MarketsState, bids: Sequence[Bid]
+) -> tuple[Bid, ...]:
+    """Drop bids on units an earlier market of this run already activated in one of the
+    bid's MTUs: forwarding them would only create double activations the conflict rule then
+    has to undo (one unit, one activation per MTU)."""
+    register = ctx.scenario.register
+    busy = {
+        (u.id, key.mtu)
+        for key, mw in state.dispatch().items()
+        if mw > 0
+        for u in register.units_of(ctx.bids_by_root[key.root].resource_id)
+    }
+    if not busy:
+        return tuple(bids)
+    return tuple(
+        bid
+        for bid in bids
+        if not any(
+            (u.id, Mtu(q.interval.start)) in busy
+            for u in register.units_of(bid.resource_id)
+            for q in bid.quantities
+        )
+    )
+
+
+def forward_to_tso(
+    ctx: SchemeContext, state: MarketsState, dso: str
+) -> tuple[MarketsState, tuple[Bid, ...]]:
+    """DSO ``dso``'s unused bids (not on units already activated, as the DSO's view lets them
+    through) forwarded by the ledger to the TSO's market."""
+    unused = state.ledger.unused(ctx.bids_in(ctx.scenario.areas_of(dso), state.ledger))
+    bids = dso_view(ctx, state, dso, not_yet_activated(ctx, state, unused))
+    ledger, forwarded = state.ledger.forward(bids, MarketId.tso(ctx.round))
+    moved = dataclasses.replace(state, ledger=ledger, forwarded=state.forwarded + len(forwarded))
+    return moved, forwarded
+
+
+def aggregated_offers(
+    ctx: SchemeContext,
+    state: MarketsState,
+    dso: str,
+    forwarded: Sequence[Bid],
+    previous: InterfaceOffers | None,
+) -> InterfaceOffers:
+    """DSO ``dso``'s forwarded bids as aggregated offers at its coupling points, on the base
+    case moved by the dispatch so far, after the ``previous`` DSOs' offers (their virtual units
+    stay in the register)."""
+    s = ctx.scenario
+    areas = [a for a in s.areas_of(dso) if a not in ctx.tso_areas]
+    basis = InterfaceBasis(
+        grid=s.grid,
+        models=ctx.joint.dso_models.models(areas),
+        intervals=s.intervals,
+        forecast=shifted_forecast(ctx, state),
+    )
+    register = s.register if previous is None else previous.register
+    offers = build_interface_offers(register, basis, forwarded, dso_id=dso)
+    return offers if previous is None else previous.merged(offers)
