@@ -65,9 +65,11 @@ def market_file_input(
     The register is the grid's portfolio (``build_portfolio``, as ``flexcoord clear``) plus the
     commercial buyer ``brp`` the scenario builder adds, plus the file's products. The base case is
     the SimBench profiles from ``profile_start_step`` (option, else the file's) on the file's MTUs,
-    else the grid's snapshot. Thermal limits only (``voltages=False``, as the scenario builder);
-    the file's ``areas``, ``vm_min_pu`` and ``vm_max_pu`` are not used: each scheme decides which
-    areas its markets monitor. Every need's ``buyer_id`` must be an operator of the register.
+    else the grid's snapshot; the input's ``profile_start_step`` is that step, so the AC check
+    starts from the base case the markets clear on. Thermal limits only (``voltages=False``, as
+    the scenario builder); the file's ``areas``, ``vm_min_pu`` and ``vm_max_pu`` are not used:
+    each scheme decides which areas its markets monitor. Every need's ``buyer_id`` must be an
+    operator of the register.
 
     Raises:
         InvalidInputError: every issue of the file, or needs of unknown buyers.
@@ -130,6 +132,7 @@ def market_file_input(
         forecast=forecast,
         safety_margin=market.safety_margin,
         gate_closure_at=market.gate_closure_at,
+        profile_start_step=step,  # the AC check starts from the same base case as the markets
     )
 
 
