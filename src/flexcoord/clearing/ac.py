@@ -14,6 +14,15 @@ AC loading (current-based, as pandapower's), the limit ``L`` in MW and the branc
 AC check tests exactly the thermal limit the grid layer's :func:`verify_operating_point` tests, and
 the *linearisation error* the engine reports includes what the DC model ignores (reactive flow,
 voltage magnitude, losses).
+
+The sign is the direction of the active power seen from the from side: ``p_from``, or ``-p_to``
+when the to side carries more (``|p_to| > |p_from|``: a branch open at its from end, or one whose
+losses exceed its transfer). A branch with less than :data:`NO_FLOW_MW` at both ends (open at one
+end and lossless, so power-grid-model leaves ``P`` at 0 or ±1e-13 MW) carries charging or
+magnetising current only, which has no direction: it is reported positive (from → to). A sign
+taken from that numerical noise would be random: it hid the current (``sign(0) = 0``) or flipped
+between two checks, moving the linearisation error and the engine's offset correction by twice
+the current.
 """
 
 from __future__ import annotations
@@ -30,13 +39,29 @@ from flexcoord.clearing.market import GridMap
 from flexcoord.clearing.problem import ClearingProblem, FloatArray
 from flexcoord.errors import GridError
 
-__all__ = ["PgmAcCheck", "PgmAcChecker"]
+__all__ = ["NO_FLOW_MW", "PgmAcCheck", "PgmAcChecker", "flow_sign"]
 
 _OUTPUTS: dict[ComponentType, list[str]] = {
     ComponentType.node: ["u_pu"],
-    ComponentType.line: ["p_from", "loading"],
-    ComponentType.transformer: ["p_from", "i_from", "i_to"],
+    ComponentType.line: ["p_from", "p_to", "loading"],
+    ComponentType.transformer: ["p_from", "p_to", "i_from", "i_to"],
 }
+
+#: Active power (MW) below which a branch end carries none: far below any metered flow (1 W), far
+#: above power-grid-model's numerical noise on a branch open at one end (about 1e-13 MW).
+NO_FLOW_MW = 1e-6
+
+
+def flow_sign(p_from_mw: FloatArray, p_to_mw: FloatArray) -> FloatArray:
+    """The direction (±1) of a branch's active power seen from its from side (module docstring).
+
+    Example:
+        >>> import numpy as np
+        >>> flow_sign(np.array([2.0, -1e-13, 1e-3, 0.0]), np.array([-1.9, 0.0, 5e-3, 0.0]))
+        array([ 1.,  1., -1.,  1.])
+    """
+    seen_from = np.where(np.abs(p_from_mw) >= np.abs(p_to_mw), p_from_mw, -p_to_mw)
+    return np.where(np.abs(seen_from) < NO_FLOW_MW, 1.0, np.sign(seen_from))
 
 
 class PgmAcCheck:
@@ -143,12 +168,19 @@ class PgmAcChecker:
             )
         except PowerGridError as exc:
             raise GridError(f"AC check of the cleared dispatch did not converge: {exc}") from exc
-        parts = []
-        for table, ctype in (("line", ComponentType.line), ("trafo", ComponentType.transformer)):
-            if (pgm.branches["table"] == table).any():
-                parts.append(select_branches(pgm, table, out[ctype]["p_from"]) * 1e-6)
-        p_from = np.concatenate(parts, axis=1)[:, self.branch_pos].T
+        p_end = {}
+        for end in ("p_from", "p_to"):
+            parts = [
+                select_branches(pgm, table, out[ctype][end]) * 1e-6
+                for table, ctype in (
+                    ("line", ComponentType.line),
+                    ("trafo", ComponentType.transformer),
+                )
+                if (pgm.branches["table"] == table).any()
+            ]
+            p_end[end] = np.concatenate(parts, axis=1)[:, self.branch_pos].T
         loading = branch_loading_percent(pgm, out)[:, self.branch_pos].T
-        flow = np.sign(p_from) * loading / 100.0 * self.rating_mw[:, None]
+        sign = flow_sign(p_end["p_from"], p_end["p_to"])
+        flow = sign * loading / 100.0 * self.rating_mw[:, None]
         vm = np.asarray(out[ComponentType.node]["u_pu"], dtype=float)[:, self.node_pos].T
         return AcFlows(branch_flow_mw=np.ascontiguousarray(flow), vm_pu=np.ascontiguousarray(vm))
