@@ -10,11 +10,12 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from flexcoord.clearing.ac import NO_FLOW_MW, PgmAcCheck, flow_sign
+from flexcoord.clearing.ac import PgmAcCheck
 from flexcoord.clearing.grid_constraints import grid_constraints
 from flexcoord.clearing.market import build_problem
 from flexcoord.grid.model import GridModel
 from flexcoord.grid.portfolio import ScenarioAdditions
+from flexcoord.grid.thermal import NO_FLOW_MW, flow_sign
 from flexcoord.simulation.scenario import build_coordination_scenario
 
 OPEN_AT_TO = "line:2"  # lossless cable 0 → 2, its switch at bus 2 open

@@ -8,21 +8,14 @@ were built from, or the loaded network's snapshot) plus the accepted flexibility
 injections at buses (a group's virtual bus is shared back to its units' buses by the
 :class:`~flexcoord.clearing.market.GridMap` weights).
 
-Branch flows are returned as the *thermal equivalent* in MW: ``sign(P) · loading · L / L%`` with the
-AC loading (current-based, as pandapower's), the limit ``L`` in MW and the branch's
-``max_loading_percent`` ``L%``; at nominal voltage and unity power factor it equals ``P``. So the
-AC check tests exactly the thermal limit the grid layer's :func:`verify_operating_point` tests, and
-the *linearisation error* the engine reports includes what the DC model ignores (reactive flow,
+Branch flows are returned as the *thermal equivalent* in MW
+(:mod:`flexcoord.grid.thermal`): ``sign · loading · L / L%`` with the AC loading (current-based,
+as pandapower's), the limit ``L`` in MW and the branch's ``max_loading_percent`` ``L%``, the sign
+that of the active power seen from the from side (positive on a branch that carries none, e.g.
+open at one end); at nominal voltage and unity power factor it equals ``P``. So the AC check tests
+exactly the thermal limit the grid layer's :func:`verify_operating_point` tests, and the
+*linearisation error* the engine reports includes what the DC model ignores (reactive flow,
 voltage magnitude, losses).
-
-The sign is the direction of the active power seen from the from side: ``p_from``, or ``-p_to``
-when the to side carries more (``|p_to| > |p_from|``: a branch open at its from end, or one whose
-losses exceed its transfer). A branch with less than :data:`NO_FLOW_MW` at both ends (open at one
-end and lossless, so power-grid-model leaves ``P`` at 0 or ±1e-13 MW) carries charging or
-magnetising current only, which has no direction: it is reported positive (from → to). A sign
-taken from that numerical noise would be random: it hid the current (``sign(0) = 0``) or flipped
-between two checks, moving the linearisation error and the engine's offset correction by twice
-the current.
 """
 
 from __future__ import annotations
@@ -38,30 +31,11 @@ from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.clearing.market import GridMap
 from flexcoord.clearing.problem import ClearingProblem, FloatArray
 from flexcoord.errors import GridError
+from flexcoord.grid.thermal import THERMAL_OUTPUTS, thermal_flow_mw
 
-__all__ = ["NO_FLOW_MW", "PgmAcCheck", "PgmAcChecker", "flow_sign"]
+__all__ = ["PgmAcCheck", "PgmAcChecker"]
 
-_OUTPUTS: dict[ComponentType, list[str]] = {
-    ComponentType.node: ["u_pu"],
-    ComponentType.line: ["p_from", "p_to", "loading"],
-    ComponentType.transformer: ["p_from", "p_to", "i_from", "i_to"],
-}
-
-#: Active power (MW) below which a branch end carries none: far below any metered flow (1 W), far
-#: above power-grid-model's numerical noise on a branch open at one end (about 1e-13 MW).
-NO_FLOW_MW = 1e-6
-
-
-def flow_sign(p_from_mw: FloatArray, p_to_mw: FloatArray) -> FloatArray:
-    """The direction (±1) of a branch's active power seen from its from side (module docstring).
-
-    Example:
-        >>> import numpy as np
-        >>> flow_sign(np.array([2.0, -1e-13, 1e-3, 0.0]), np.array([-1.9, 0.0, 5e-3, 0.0]))
-        array([ 1.,  1., -1.,  1.])
-    """
-    seen_from = np.where(np.abs(p_from_mw) >= np.abs(p_to_mw), p_from_mw, -p_to_mw)
-    return np.where(np.abs(seen_from) < NO_FLOW_MW, 1.0, np.sign(seen_from))
+_OUTPUTS: dict[ComponentType, list[str]] = {ComponentType.node: ["u_pu"], **THERMAL_OUTPUTS}
 
 
 class PgmAcCheck:
@@ -122,22 +96,17 @@ class PgmAcChecker:
         branches = pgm.branches
         position = {name: i for i, name in enumerate(branches.index)}
         self.branch_pos = np.array([position[n] for n in problem.branch_names], dtype=np.int64)
-        pct = branches["max_loading_percent"].to_numpy(dtype=float)[self.branch_pos]
-        pct = np.where(np.isfinite(pct) & (pct > 0), pct, 100.0)
-        # the physical rating, not the problem's limit: a caller may have tightened the limits
-        # (a scenario's designed congestion) without the branch carrying any less current
+        # the physical limits, not the problem's: a caller may have tightened the limits (a
+        # scenario's designed congestion) without the branch carrying any less current
         limits = factory.grid.branch_limits()
         physical = dict(zip(limits.branch_names, limits.limit_mw.tolist(), strict=True))
-        limit_mw = np.array([physical[n] for n in problem.branch_names], dtype=float)
-        self.rating_mw = limit_mw / (pct / 100.0)
+        self.limit_mw = np.array([physical[n] for n in branches.index], dtype=float)
         node_ids = pgm.input_data[ComponentType.node]["id"]
         vbus = [int(name.split(":")[1]) for name in problem.vbus_names]
         self.node_pos = np.searchsorted(node_ids, pgm.buses.loc[vbus, "node_id"].to_numpy())
 
     def check(self, p_mw: FloatArray, q_mvar: FloatArray) -> AcFlows:
         """AC flows and voltages of the base case plus ``(n_bus, n_mtu)`` injections."""
-        from flexcoord.grid.pgm_conversion import branch_loading_percent, select_branches
-
         pgm = self.factory.pgm
         n = self.n_mtu
         p_real = self.grid_map.to_grid(p_mw).T * 1e6
@@ -168,19 +137,6 @@ class PgmAcChecker:
             )
         except PowerGridError as exc:
             raise GridError(f"AC check of the cleared dispatch did not converge: {exc}") from exc
-        p_end = {}
-        for end in ("p_from", "p_to"):
-            parts = [
-                select_branches(pgm, table, out[ctype][end]) * 1e-6
-                for table, ctype in (
-                    ("line", ComponentType.line),
-                    ("trafo", ComponentType.transformer),
-                )
-                if (pgm.branches["table"] == table).any()
-            ]
-            p_end[end] = np.concatenate(parts, axis=1)[:, self.branch_pos].T
-        loading = branch_loading_percent(pgm, out)[:, self.branch_pos].T
-        sign = flow_sign(p_end["p_from"], p_end["p_to"])
-        flow = sign * loading / 100.0 * self.rating_mw[:, None]
+        flow = thermal_flow_mw(pgm, out, self.limit_mw)[:, self.branch_pos].T
         vm = np.asarray(out[ComponentType.node]["u_pu"], dtype=float)[:, self.node_pos].T
         return AcFlows(branch_flow_mw=np.ascontiguousarray(flow), vm_pu=np.ascontiguousarray(vm))
