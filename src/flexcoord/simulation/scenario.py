@@ -9,13 +9,18 @@ How it is made (choices documented here because no data source prescribes them):
   DER portfolio with scenario additions (:func:`~flexcoord.grid.portfolio.build_portfolio`), one
   TSO and one DSO, plus one commercial buyer (``brp``) for the integrated market.
 - **Base case**: the SimBench profiles of ``profile_day`` (a 2016 local day) through
-  power-grid-model, placed on the MTUs of ``market_day``.
+  power-grid-model, placed on the MTUs of ``market_day``. Its branch flows are the
+  **thermal-equivalent flows** of :mod:`flexcoord.grid.thermal` (each branch's current as MW at
+  nominal voltage, signed as its active power; ``FlowQuantity.THERMAL``), the quantity the thermal
+  limits and the AC check are written in: limits, linear model and AC check speak of one quantity
+  (``docs/decisions/007-thermal-equivalent-flows.md``).
 - **Congestion by design**: SimBench's grids are not congested on most days, so the ``n_tso`` most
   loaded TSO branches get a limit of ``tso_tightening`` × their peak flow of the day and the
-  ``n_dso`` most loaded DSO lines ``dso_tightening`` × theirs (``limit_overrides_mw``) — the
-  approach of the ecosystem lab's clearing benchmark. A DSO line qualifies only when the dead-end
-  side it feeds hosts at least twice its worst overload in flexible range (otherwise the
-  congestion is not a market problem). Every market then has congestion to manage.
+  ``n_dso`` most loaded DSO lines ``dso_tightening`` × theirs (``limit_overrides_mw``, in that
+  quantity: congested in AC exactly as in the linear base case) — the approach of the ecosystem
+  lab's clearing benchmark. A DSO line qualifies only when the dead-end side it feeds hosts at
+  least twice its worst overload in flexible range (otherwise the congestion is not a market
+  problem). Every market then has congestion to manage.
 - **Needs**: the TSO posts a system-wide upward balancing need (``tso_need_mw`` in the afternoon
   hours); each congested DSO line's area gets a DSO need at the buses of its dead-end side for the
   overload, in the direction that relieves it; the BRP posts a small upward need.
@@ -55,7 +60,7 @@ from flexcoord.domain import (
     Timeframe,
     market_time_units,
 )
-from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
+from flexcoord.grid.forecast import FlowQuantity, forecast_from_profiles, forecast_from_snapshot
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 
@@ -139,8 +144,11 @@ def build_coordination_scenario(
 
     intervals = market_time_units(market_day)[:n_mtu]
     issued = intervals[0].start - timedelta(hours=12)
+    thermal = FlowQuantity.THERMAL  # limits, linear base and AC check: one quantity
     if profile_day is None:
-        forecast = forecast_from_snapshot(grid, intervals=intervals, issued_at=issued)
+        forecast = forecast_from_snapshot(
+            grid, intervals=intervals, issued_at=issued, flows=thermal
+        )
     else:
         forecast = forecast_from_profiles(
             grid,
@@ -148,6 +156,7 @@ def build_coordination_scenario(
             intervals=intervals,
             issued_at=issued,
             label="profiles",
+            flows=thermal,
         )
     overrides, dso_needs = _congestion(
         grid, register, forecast, intervals, n_tso, n_dso, tso_tightening, dso_tightening
