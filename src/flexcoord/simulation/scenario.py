@@ -444,12 +444,13 @@ _CHAIN_TIMEFRAMES = (
     Timeframe.INTRADAY,
     Timeframe.NEAR_REAL_TIME,
 )
-_CHAIN_PRODUCT_ID = {
-    Timeframe.LONG_TERM: "p-lt-availability",
-    Timeframe.DAY_AHEAD: "p-da-availability",
-    Timeframe.INTRADAY: "p-id-activation",
-    Timeframe.NEAR_REAL_TIME: "p-nrt-activation",
+_CHAIN_PREFIX = {
+    Timeframe.LONG_TERM: "lt",
+    Timeframe.DAY_AHEAD: "da",
+    Timeframe.INTRADAY: "id",
+    Timeframe.NEAR_REAL_TIME: "nrt",
 }
+_FORWARD_TIMEFRAMES = (Timeframe.LONG_TERM, Timeframe.DAY_AHEAD)
 _BID_WEIGHT = {
     Timeframe.LONG_TERM: 0.2,
     Timeframe.DAY_AHEAD: 0.3,
@@ -490,18 +491,24 @@ def build_timeframe_chain(
     :func:`build_coordination_scenario` with the same arguments (``scenario_kw``, ``seed``);
     that function's output is not changed. On top (a second generator seeded ``seed + 1``):
 
-    - **Products**, one per timeframe, all at 15-min resolution: LT and DA
-      availability-and-activation (needs carry ``expected_activation_share``), ID and NRT
-      activation. Gate closures: :func:`chain_gate_closures`; each product's
-      ``gate_closure_before_delivery`` is its round's lead to D 00:00.
+    - **Products**, one per timeframe, all at 15-min resolution: the *availability rounds*
+      availability-and-activation (``p-<tf>-availability``; needs carry
+      ``expected_activation_share``), the others activation (``p-<tf>-activation``). The
+      availability rounds are LT and DA when ``timeframes`` has either; a chain without both
+      that starts later (``timeframes=preset("onenet-cyprus").timeframes``: intraday then
+      near real time) buys availability in its first round, as the Cyprus pilot's intraday
+      availability market with an obligation to bid near real time (seed L673) — a scheme's
+      first timeframe is where it reserves, and without an availability round an obligation
+      scheme would procure nothing. Gate closures: :func:`chain_gate_closures`; each
+      product's ``gate_closure_before_delivery`` is its round's lead to D 00:00.
     - **Needs** per round, from the scenario's TSO and DSO needs ``C`` (MW per MTU): the
       availability rounds buy ``C`` as capacity, split LT ``long_term_capacity_share`` / DA the
-      rest (all of it when only one of them is in ``timeframes``), with an availability cap of
+      rest (all of it in a single availability round), with an availability cap of
       ``availability_cap_eur_per_mw_h`` and the need's activation cap. The activation rounds
       buy the activation actually needed: ID a seeded share ``s ~ U(0.2, 0.6)`` (per need) of
-      ``C``, NRT the forecast error ``e ~ U(0.05, 0.25) × C`` (per need); when only one of them
-      is in ``timeframes`` it buys ``s·C + e``. The BRP's need stays an activation need of the
-      first activation round.
+      ``C``, NRT the forecast error ``e ~ U(0.05, 0.25) × C`` (per need); a single activation
+      round buys ``s·C + e``. The BRP's need stays an activation need of the first activation
+      round.
     - **Bids**: every scenario bid, with an availability price ``U(2, 20)`` €/MW/h added (both
       prices), is assigned a round at random (weights LT 0.2, DA 0.3, ID 0.3, NRT 0.2 over the
       rounds present) and submitted one hour before that round's gate closure.
@@ -531,13 +538,14 @@ def build_timeframe_chain(
     rng = np.random.default_rng(seed + 1)
     day_start = base.intervals[0].start
     gates = chain_gate_closures(day_start)
+    reserving = _availability_rounds(order)
     products = {
         t: Product(
-            id=_CHAIN_PRODUCT_ID[t],
+            id=f"p-{_CHAIN_PREFIX[t]}-{'availability' if t in reserving else 'activation'}",
             power_type=PowerType.ACTIVE,
             kind=(
                 ProductKind.AVAILABILITY_AND_ACTIVATION
-                if t in (Timeframe.LONG_TERM, Timeframe.DAY_AHEAD)
+                if t in reserving
                 else ProductKind.ACTIVATION
             ),
             timeframe=t,
@@ -591,6 +599,14 @@ def build_timeframe_chain(
     return TimeframeChain(base=chain_base, rounds=rounds)
 
 
+def _availability_rounds(order: list[Timeframe]) -> frozenset[Timeframe]:
+    """The rounds of a chain that buy availability (see :func:`build_timeframe_chain`)."""
+    forward = frozenset(t for t in order if t in _FORWARD_TIMEFRAMES)
+    if forward or len(order) < 2:
+        return forward
+    return frozenset(order[:1])
+
+
 def _chain_needs(
     needs: tuple[Need, ...],
     order: list[Timeframe],
@@ -604,22 +620,20 @@ def _chain_needs(
     """Each round's needs from the scenario's needs (see :func:`build_timeframe_chain`)."""
     lt, da = Timeframe.LONG_TERM, Timeframe.DAY_AHEAD
     idt, nrt = Timeframe.INTRADAY, Timeframe.NEAR_REAL_TIME
-    capacity_share = {
-        lt: long_term_share if da in order else 1.0,
-        da: 1.0 - long_term_share if lt in order else 1.0,
-    }
+    reserving = [t for t in order if products[t].kind.has_availability]
+    activation_rounds = [t for t in order if t not in reserving]
+    capacity_share = {t: 1.0 for t in reserving}
+    if lt in reserving and da in reserving:
+        capacity_share |= {lt: long_term_share, da: 1.0 - long_term_share}
     out: dict[Timeframe, list[Need]] = {t: [] for t in order}
     system = [n for n in needs if n.buyer_id != "brp"]
     known = rng.uniform(0.2, 0.6, size=len(system))
     error = rng.uniform(0.05, 0.25, size=len(system))
-    activation_rounds = [t for t in order if t in (idt, nrt)]
     for i, n in enumerate(system):
         factor = {
-            lt: capacity_share[lt],
-            da: capacity_share[da],
-            idt: known[i] + (0.0 if nrt in order else error[i]),
-            nrt: error[i] + (0.0 if idt in order else known[i]),
-        }
+            idt: known[i] + (0.0 if nrt in activation_rounds else error[i]),
+            nrt: error[i] + (0.0 if idt in activation_rounds else known[i]),
+        } | capacity_share
         for t in order:
             kind = products[t].kind
             out[t].append(
