@@ -54,6 +54,30 @@ def test_list_presets_shows_every_preset() -> None:
     assert {"title", "market_model", "allocation", "tso_access_to_ders", "source"} <= set(rows[0])
 
 
+def test_list_presets_json_exports_every_scheme_config_field() -> None:
+    import dataclasses
+
+    from flexcoord.coordination.config import SchemeConfig
+
+    res = _invoke(["--list-presets", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    names = [f.name for f in dataclasses.fields(SchemeConfig)]
+    assert all(list(row) == names for row in rows)  # every field, in the dataclass's order
+    by_id = {r["id"]: r for r in rows}
+    cyprus = by_id["onenet-cyprus"]
+    assert cyprus["timeframes"] == ["intraday", "near_real_time"]
+    assert cyprus["product_kinds"] == ["availability", "activation"]
+    assert cyprus["availability_obliges_activation_bid"] is True
+    assert cyprus["stakeholders"] == ["TSO", "DSO", "SP", "IMO"]
+    assert by_id["onenet-czech-republic"]["power_types"] == ["active", "reactive"]
+    # plain JSON values only, and each preset is rebuilt from its row (str enums equal values)
+    for preset_row, config in zip(rows, PRESETS, strict=True):
+        assert all(isinstance(v, str | bool | list) for v in preset_row.values())
+        rebuilt = {k: tuple(v) if isinstance(v, list) else v for k, v in preset_row.items()}
+        assert SchemeConfig(**rebuilt) == config
+
+
 @pytest.mark.slow
 def test_one_preset_on_a_small_seeded_scenario_json_to_stdout() -> None:
     res = _invoke([*SMALL, "--preset", "smartnet-centralised", "--json", "-"])

@@ -393,20 +393,28 @@ _CHAIN_COLUMNS = [
 
 
 def _preset_rows() -> list[dict[str, Any]]:
+    """One row per preset with **every** ``SchemeConfig`` field, in the dataclass's order (enums
+    as their values, tuples as lists), so a preset can be checked against the seed without
+    Python; a field added to ``SchemeConfig`` shows here by itself."""
+    import dataclasses
+
     from flexcoord.coordination.presets import PRESETS
 
     return [
-        {
-            "id": p.id,
-            "title": p.title,
-            "market_model": str(p.market_model),
-            "allocation": str(p.allocation),
-            "tso_access_to_ders": p.tso_access_to_ders,
-            "dso_grid_in_tso_market": str(p.dso_grid_in_tso_market),
-            "source": p.source,
-        }
-        for p in PRESETS
+        {f.name: _field_value(getattr(p, f.name)) for f in dataclasses.fields(p)} for p in PRESETS
     ]
+
+
+def _field_value(value: Any) -> Any:
+    """A configuration value as JSON has it: an enum's value, a tuple as a list."""
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list | frozenset | set):
+        items = [_field_value(v) for v in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    return value
 
 
 _PRESET_COLUMNS = [
