@@ -58,6 +58,30 @@ def test_list_presets_shows_every_preset() -> None:
     assert {"market_model_strategy", "stakeholders", "notes"} <= set(rows[0])
 
 
+def test_list_presets_json_exports_every_scheme_config_field() -> None:
+    import dataclasses
+
+    from flexcoord.coordination.config import SchemeConfig
+
+    res = _invoke(["--list-presets", "--json", "-"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    names = [f.name for f in dataclasses.fields(SchemeConfig)]
+    assert all(list(row) == names for row in rows)  # every field, in the dataclass's order
+    by_id = {r["id"]: r for r in rows}
+    cyprus = by_id["onenet-cyprus"]
+    assert cyprus["timeframes"] == ["intraday", "near_real_time"]
+    assert cyprus["product_kinds"] == ["availability", "activation"]
+    assert cyprus["availability_obliges_activation_bid"] is True
+    assert cyprus["stakeholders"] == ["TSO", "DSO", "SP", "IMO"]
+    assert by_id["onenet-czech-republic"]["power_types"] == ["active", "reactive"]
+    # plain JSON values only, and each preset is rebuilt from its row (str enums equal values)
+    for preset_row, config in zip(rows, PRESETS, strict=True):
+        assert all(isinstance(v, str | bool | list) for v in preset_row.values())
+        rebuilt = {k: tuple(v) if isinstance(v, list) else v for k, v in preset_row.items()}
+        assert SchemeConfig(**rebuilt) == config
+
+
 @pytest.mark.slow
 def test_one_preset_on_a_small_seeded_scenario_json_to_stdout() -> None:
     res = _invoke([*SMALL, "--preset", "smartnet-centralised", "--json", "-"])
@@ -146,3 +170,25 @@ def test_market_file_with_an_unknown_buyer_exits_2(tmp_path: Path) -> None:
     res = _invoke([str(bad), "--grid", GRID, "--preset", "smartnet-common"])
     assert res.exit_code == 2
     assert "dso-congestion" in res.output and "buyer_id" in res.output and "brp" in res.output
+
+
+@pytest.mark.slow
+def test_market_file_ac_check_starts_from_the_markets_base_case() -> None:
+    """The AC check of a market file runs on the file's profile step, as the markets clear: with
+    no accepted bid its flows are the linear base flows up to the linearisation error (the
+    reactive flow of lightly loaded MV cables, at most 0.2 MW here; on the grid's snapshot
+    instead of the profile step a line showed 1.47 MW in AC against -0.57 MW linear)."""
+    from flexcoord.cli.coordinate import market_file_input
+    from flexcoord.coordination.runner import JointModel
+    from flexcoord.grid.model import load_grid
+    from flexcoord.schemas import load_market_file
+
+    market = load_market_file(EXAMPLE / "market.json")
+    scenario = market_file_input(market, load_grid(GRID), source="market.json")
+    assert scenario.profile_start_step == market.profile_start_step == 14448
+    joint = JointModel.of(scenario)
+    ac = joint.ac_flows({}).branch_flow_mw
+    linear = joint.problem.base_flow_mw
+    assert float(abs(ac - linear).max()) < 0.25
+    loaded = abs(linear) > 0.25  # where the flow is well above that error, the signs agree
+    assert loaded.any() and (ac[loaded] * linear[loaded] > 0).all()

@@ -141,9 +141,10 @@ def test_scheme_rules() -> None:
 
 def _cheap_feeder_scenario() -> CoordinationInput:
     """The two-level grid with one TSO need of 4 MW up, cheap load reductions (4 MW) at the end of
-    feeder 2 behind ``line:4`` (1.5 MW import in the base case, limit 1.6 MW) and a dear 6 MW
-    load reduction at the 110 kV bus. Taking all the cheap MW reverses ``line:4`` to -2.5 MW:
-    0.9 MW over its limit."""
+    feeder 2 behind ``line:4`` (1.5 MW import in the base case, 1.65 MW as thermal-equivalent
+    flow with the feeder's reactive load; limit 1.6 MW) and a dear 6 MW load reduction at the
+    110 kV bus. Taking all the cheap MW reverses ``line:4``: -2.3 MW in the linear model (0.7 MW
+    over its limit), -2.6 MW in AC (1.0 MW over)."""
     base = two_level_scenario(0)
     mtus = base.intervals
     register = base.register
@@ -196,11 +197,19 @@ def test_centralised_scheme_flags_the_dso_limit_its_activations_break() -> None:
         assert c.action == ConflictRule.FLAG and c.area_id == "dso-2"
         assert c.tso_mw_after == c.tso_mw_before == pytest.approx(4.0)  # flagged, kept
         over_mw = float(c.reason.rsplit("by ", 1)[1].removesuffix(" MW"))
-        assert over_mw == pytest.approx(0.9, abs=0.01)  # 1.5 MW base flow less line losses
+        # linear: 1.65 MW thermal-equivalent base flow - 4 MW, less losses; the offset form
+        # under-reads a reversed flow by its reactive part (decision 007): AC finds 1.0 MW
+        assert over_mw == pytest.approx(0.70, abs=0.01)
     assert central.kpis.conflicts_dso_limit == len(scenario.intervals)
     caused = central.kpis.dso_violation_caused_by_tso_mwh
-    assert caused == pytest.approx(0.9, abs=0.01)  # MWh: ~0.9 MW over one hour
-    assert central.cost.branch_violation_mwh == {"line:4": pytest.approx(caused)}
+    assert caused == pytest.approx(0.70, abs=0.01)  # MWh: ~0.7 MW over one hour
+    assert central.kpis.ac_violation.dso_mwh == pytest.approx(0.99, abs=0.01)
+    # the base case's own 0.05 MW above the limit (1.65 MW of current-equivalent) comes on top
+    base_mwh = (joint.problem.base_flow_mw[joint.problem.branch_names.index("line:4")] - 1.6).clip(
+        0.0
+    ) @ joint.problem.mtu_duration_h
+    assert base_mwh == pytest.approx(0.052, abs=0.001)
+    assert central.cost.branch_violation_mwh == {"line:4": pytest.approx(caused + base_mwh)}
 
     assert common.conflicts == ()
     assert common.kpis.dso_violation_caused_by_tso_mwh == 0.0

@@ -11,6 +11,7 @@ import pytest
 from flexcoord.domain import market_time_units
 from flexcoord.errors import InvalidInputError
 from flexcoord.grid.forecast import (
+    FlowQuantity,
     OperatingForecast,
     forecast_from_profiles,
     forecast_from_snapshot,
@@ -44,6 +45,40 @@ def test_snapshot_forecast_repeats_the_operating_point() -> None:
     assert forecast.branch_flow_mw.shape == (3, 3)
     assert np.allclose(forecast.branch_flow_mw[:, 0], forecast.branch_flow_mw[:, 2])
     assert not forecast.branch_flow_mw.flags.writeable
+
+
+def test_thermal_flows_are_the_current_as_mw_at_nominal_voltage_signed_as_p() -> None:
+    import pandapower as pp
+
+    net = three_bus_net()
+    grid = GridModel(net, code="three-bus")
+    active = forecast_from_snapshot(grid, intervals=DAY[:2], issued_at=ISSUED)
+    thermal = forecast_from_snapshot(
+        grid, intervals=DAY[:2], issued_at=ISSUED, flows=FlowQuantity.THERMAL
+    )
+    assert np.array_equal(thermal.vm_pu, active.vm_pu)
+    ref = three_bus_net()  # pandapower's current-based loading of the same operating point
+    pp.runpp(ref, calculate_voltage_angles=True, tolerance_mva=1e-9)
+    current_mw = ref.res_line.loading_percent.to_numpy() / 100.0 * np.sqrt(3.0) * 20.0 * 0.2
+    assert np.allclose(np.abs(thermal.branch_flow_mw[:, 0]), current_mw, rtol=1e-4)
+    assert (np.sign(thermal.branch_flow_mw) == np.sign(active.branch_flow_mw)).all()
+    # with the load's reactive power the current exceeds the active power of the feeding line
+    assert abs(thermal.branch_flow_mw[1, 0]) > abs(active.branch_flow_mw[1, 0])
+
+
+@pytest.mark.slow
+def test_thermal_profile_forecast_keeps_the_voltages_and_the_direction_of_p() -> None:
+    grid = load_grid(MV_RURAL)
+    thermal = forecast_from_profiles(
+        grid, start_step=STEP, intervals=DAY, issued_at=ISSUED, flows=FlowQuantity.THERMAL
+    )
+    active = forecast_from_profiles(grid, start_step=STEP, intervals=DAY, issued_at=ISSUED)
+    assert np.array_equal(thermal.vm_pu, active.vm_pu)
+    loaded = np.abs(active.branch_flow_mw) > 0.05
+    assert (np.sign(thermal.branch_flow_mw[loaded]) == np.sign(active.branch_flow_mw[loaded])).all()
+    # |thermal| = √3·Vn·I = |S|·Vn/V ≥ |P|·Vn/V, and this grid stays below 1.1 pu
+    ratio = np.abs(thermal.branch_flow_mw[loaded]) / np.abs(active.branch_flow_mw[loaded])
+    assert ratio.min() > 1.0 / 1.1
 
 
 @pytest.mark.slow

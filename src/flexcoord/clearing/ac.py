@@ -8,11 +8,13 @@ were built from, or the loaded network's snapshot) plus the accepted flexibility
 injections at buses (a group's virtual bus is shared back to its units' buses by the
 :class:`~flexcoord.clearing.market.GridMap` weights).
 
-Branch flows are returned as the *thermal equivalent* in MW: ``sign(P) · loading · L / L%`` with the
-AC loading (current-based, as pandapower's), the limit ``L`` in MW and the branch's
-``max_loading_percent`` ``L%``; at nominal voltage and unity power factor it equals ``P``. So the
-AC check tests exactly the thermal limit the grid layer's :func:`verify_operating_point` tests, and
-the *linearisation error* the engine reports includes what the DC model ignores (reactive flow,
+Branch flows are returned as the *thermal equivalent* in MW
+(:mod:`flexcoord.grid.thermal`): ``sign · loading · L / L%`` with the AC loading (current-based,
+as pandapower's), the limit ``L`` in MW and the branch's ``max_loading_percent`` ``L%``, the sign
+that of the active power seen from the from side (positive on a branch that carries none, e.g.
+open at one end); at nominal voltage and unity power factor it equals ``P``. So the AC check tests
+exactly the thermal limit the grid layer's :func:`verify_operating_point` tests, and the
+*linearisation error* the engine reports includes what the DC model ignores (reactive flow,
 voltage magnitude, losses).
 """
 
@@ -29,14 +31,11 @@ from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.clearing.market import GridMap
 from flexcoord.clearing.problem import ClearingProblem, FloatArray
 from flexcoord.errors import GridError
+from flexcoord.grid.thermal import THERMAL_OUTPUTS, thermal_flow_mw
 
 __all__ = ["PgmAcCheck", "PgmAcChecker"]
 
-_OUTPUTS: dict[ComponentType, list[str]] = {
-    ComponentType.node: ["u_pu"],
-    ComponentType.line: ["p_from", "loading"],
-    ComponentType.transformer: ["p_from", "i_from", "i_to"],
-}
+_OUTPUTS: dict[ComponentType, list[str]] = {ComponentType.node: ["u_pu"], **THERMAL_OUTPUTS}
 
 
 class PgmAcCheck:
@@ -100,25 +99,17 @@ class PgmAcChecker:
         branches = pgm.branches
         position = {name: i for i, name in enumerate(branches.index)}
         self.branch_pos = np.array([position[n] for n in problem.branch_names], dtype=np.int64)
-        pct = branches["max_loading_percent"].to_numpy(dtype=float)[self.branch_pos]
-        pct = np.where(np.isfinite(pct) & (pct > 0), pct, 100.0)
-        # the physical rating, not the problem's limit: a caller may have tightened the limits
-        # (a scenario's designed congestion) without the branch carrying any less current
+        # the physical limits, not the problem's: a caller may have tightened the limits (a
+        # scenario's designed congestion) without the branch carrying any less current
         limits = factory.grid.branch_limits()
         physical = dict(zip(limits.branch_names, limits.limit_mw.tolist(), strict=True))
-        limit_mw = np.array([physical[n] for n in problem.branch_names], dtype=float)
-        self.rating_mw = limit_mw / (pct / 100.0)
+        self.limit_mw = np.array([physical[n] for n in branches.index], dtype=float)
         node_ids = pgm.input_data[ComponentType.node]["id"]
         vbus = [int(name.split(":")[1]) for name in problem.vbus_names]
         self.node_pos = np.searchsorted(node_ids, pgm.buses.loc[vbus, "node_id"].to_numpy())
 
     def check(self, p_mw: FloatArray, q_mvar: FloatArray) -> AcFlows:
         """AC flows and voltages of the base case plus ``(n_bus, n_mtu)`` injections."""
-        from flexcoord.grid.pgm_conversion import (  # noqa: PLC0415  (lazy: loads pandapower)
-            branch_loading_percent,
-            select_branches,
-        )
-
         pgm = self.factory.pgm
         n = self.n_mtu
         p_real = self.grid_map.to_grid(p_mw).T * 1e6
@@ -149,12 +140,6 @@ class PgmAcChecker:
             )
         except PowerGridError as exc:
             raise GridError(f"AC check of the cleared dispatch did not converge: {exc}") from exc
-        parts = []
-        for table, ctype in (("line", ComponentType.line), ("trafo", ComponentType.transformer)):
-            if (pgm.branches["table"] == table).any():
-                parts.append(select_branches(pgm, table, out[ctype]["p_from"]) * 1e-6)
-        p_from = np.concatenate(parts, axis=1)[:, self.branch_pos].T
-        loading = branch_loading_percent(pgm, out)[:, self.branch_pos].T
-        flow = np.sign(p_from) * loading / 100.0 * self.rating_mw[:, None]
+        flow = thermal_flow_mw(pgm, out, self.limit_mw)[:, self.branch_pos].T
         vm = np.asarray(out[ComponentType.node]["u_pu"], dtype=float)[:, self.node_pos].T
         return AcFlows(branch_flow_mw=np.ascontiguousarray(flow), vm_pu=np.ascontiguousarray(vm))

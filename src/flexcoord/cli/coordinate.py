@@ -63,9 +63,11 @@ def market_file_input(
     The register is the grid's portfolio (``build_portfolio``, as ``flexcoord clear``) plus the
     commercial buyer ``brp`` the scenario builder adds, plus the file's products. The base case is
     the SimBench profiles from ``profile_start_step`` (option, else the file's) on the file's MTUs,
-    else the grid's snapshot. Thermal limits only (``voltages=False``, as the scenario builder);
-    the file's ``areas``, ``vm_min_pu`` and ``vm_max_pu`` are not used: each scheme decides which
-    areas its markets monitor. Every need's ``buyer_id`` must be an operator of the register.
+    else the grid's snapshot; the input's ``profile_start_step`` is that step, so the AC check
+    starts from the base case the markets clear on. Thermal limits only (``voltages=False``, as
+    the scenario builder); the file's ``areas``, ``vm_min_pu`` and ``vm_max_pu`` are not used:
+    each scheme decides which areas its markets monitor. Every need's ``buyer_id`` must be an
+    operator of the register.
 
     Raises:
         InvalidInputError: every issue of the file, or needs of unknown buyers.
@@ -128,6 +130,7 @@ def market_file_input(
         forecast=forecast,
         safety_margin=market.safety_margin,
         gate_closure_at=market.gate_closure_at,
+        profile_start_step=step,  # the AC check starts from the same base case as the markets
     )
 
 
@@ -389,23 +392,31 @@ _CHAIN_COLUMNS = [
 
 
 def _preset_rows() -> list[dict[str, Any]]:
+    """One row per preset with **every** ``SchemeConfig`` field, in the dataclass's order (enums
+    as their values, tuples as lists), then the registered market-model strategy it runs, so a
+    preset can be checked against the seed without Python; a field added to ``SchemeConfig``
+    shows here by itself."""
+    import dataclasses
+
     from flexcoord.coordination import PRESETS, market_model_name
 
     return [
-        {
-            "id": p.id,
-            "title": p.title,
-            "market_model": str(p.market_model),
-            "allocation": str(p.allocation),
-            "tso_access_to_ders": p.tso_access_to_ders,
-            "dso_grid_in_tso_market": str(p.dso_grid_in_tso_market),
-            "market_model_strategy": market_model_name(p),
-            "stakeholders": list(p.stakeholders),
-            "source": p.source,
-            "notes": p.notes,
-        }
+        {f.name: _field_value(getattr(p, f.name)) for f in dataclasses.fields(p)}
+        | {"market_model_strategy": market_model_name(p)}
         for p in PRESETS
     ]
+
+
+def _field_value(value: Any) -> Any:
+    """A configuration value as JSON has it: an enum's value, a tuple as a list."""
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list | frozenset | set):
+        items = [_field_value(v) for v in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    return value
 
 
 _PRESET_COLUMNS = [

@@ -1,10 +1,14 @@
 """Per-MTU operating-point forecasts: branch flows and bus voltages a DSO expects, per MTU.
 
 An :class:`OperatingForecast` is what the traffic light (:mod:`flexcoord.grid.traffic_light`)
-linearises around: for every market time unit, the active power flow of every branch (signed,
-at its *from* side, same names and order as :meth:`GridModel.ptdf
-<flexcoord.grid.model.GridModel.ptdf>`) and the voltage magnitude of every bus. It records when it
-was issued (knowledge time), kept apart from the MTUs it is about (event time), as FlexMeasures
+linearises around: for every market time unit, the flow of every branch (signed, at its *from*
+side, same names and order as :meth:`GridModel.ptdf <flexcoord.grid.model.GridModel.ptdf>`) and
+the voltage magnitude of every bus. The flow is the active power (``FlowQuantity.ACTIVE``, the
+default) or, with ``flows=FlowQuantity.THERMAL``, the thermal-equivalent flow of
+:mod:`flexcoord.grid.thermal` (the branch's current as MW at nominal voltage, signed as the active
+power): the quantity the thermal limits and the AC check are written in, so a linear model around
+it is exact at the base case (``docs/decisions/007-thermal-equivalent-flows.md``). It records when
+it was issued (knowledge time), kept apart from the MTUs it is about (event time), as FlexMeasures
 does: a day-ahead and an intraday forecast of the same MTUs differ in ``issued_at`` and in error.
 
 :func:`forecast_from_profiles` builds one from a SimBench grid's profiles through a
@@ -30,21 +34,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from power_grid_model import CalculationMethod, ComponentType
+from power_grid_model.errors import PowerGridError  # type: ignore[attr-defined]
 
 from flexcoord.domain import Interval
 from flexcoord.errors import GridError, InvalidInputError, Issue
 from flexcoord.grid.pgm import run_ac, to_pgm
-from flexcoord.grid.pgm_conversion import select_branches
+from flexcoord.grid.pgm_conversion import PgmGrid, select_branches
+from flexcoord.grid.thermal import THERMAL_OUTPUTS, thermal_flow_mw
 from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
 
 __all__ = [
     "DAY_AHEAD_NOISE",
     "INTRADAY_NOISE",
+    "FlowQuantity",
     "OperatingForecast",
     "forecast_from_profiles",
     "forecast_from_snapshot",
@@ -58,10 +66,21 @@ DAY_AHEAD_NOISE = 0.10
 #: Relative (1 σ) error of an intraday forecast update (our choice).
 INTRADAY_NOISE = 0.03
 
-_OUTPUTS: dict[ComponentType, list[str]] = {
-    ComponentType.node: ["u_pu"],
-    ComponentType.line: ["p_from"],
-    ComponentType.transformer: ["p_from"],
+
+class FlowQuantity(StrEnum):
+    """What a forecast's ``branch_flow_mw`` holds (MW, signed, positive from → to)."""
+
+    ACTIVE = "active"  # the active power at the from side
+    THERMAL = "thermal"  # the thermal-equivalent flow (flexcoord.grid.thermal)
+
+
+_OUTPUTS: dict[FlowQuantity, dict[ComponentType, list[str]]] = {
+    FlowQuantity.ACTIVE: {
+        ComponentType.node: ["u_pu"],
+        ComponentType.line: ["p_from"],
+        ComponentType.transformer: ["p_from"],
+    },
+    FlowQuantity.THERMAL: {ComponentType.node: ["u_pu"], **THERMAL_OUTPUTS},
 }
 
 
@@ -86,7 +105,8 @@ class OperatingForecast:
     Attributes:
         intervals: The MTUs (UTC, time order), ``T`` of them.
         branch_names: ``"line:<i>"`` / ``"trafo:<i>"`` per row, as ``GridModel.ptdf`` names them.
-        branch_flow_mw: ``(n_branch, T)`` active power at the from side, positive into the branch.
+        branch_flow_mw: ``(n_branch, T)`` active power at the from side, positive into the branch
+            (or the thermal-equivalent flow, for a forecast built with ``FlowQuantity.THERMAL``).
         bus_ids: pandapower bus index per row of ``vm_pu``.
         vm_pu: ``(n_bus, T)`` voltage magnitudes.
         issued_at: When the forecast was made (aware; stored in UTC).
@@ -194,6 +214,7 @@ def forecast_from_profiles(
     issued_at: datetime,
     label: str = "",
     threading: int = -1,
+    flows: FlowQuantity = FlowQuantity.ACTIVE,
 ) -> OperatingForecast:
     """Forecast flows and voltages of SimBench steps ``[start_step, start_step + steps)``.
 
@@ -212,6 +233,7 @@ def forecast_from_profiles(
         issued_at: knowledge time of the forecast (aware).
         label: free text stored on the forecast.
         threading: power-grid-model threading (-1 sequential, 0 all cores).
+        flows: what ``branch_flow_mw`` holds (:class:`FlowQuantity`).
 
     Raises:
         InvalidInputError: no profiles, a window outside them, intervals that do not match.
@@ -260,7 +282,7 @@ def forecast_from_profiles(
             gen = update[ComponentType.sym_gen]
             gen["p_specified"] *= 1.0 + noise * rng.standard_normal(gen["p_specified"].shape)
             np.maximum(gen["p_specified"], 0.0, out=gen["p_specified"])  # no negative generation
-    outputs = {k: v for k, v in _OUTPUTS.items() if k in pgm.input_data}
+    outputs = {k: v for k, v in _OUTPUTS[FlowQuantity(flows)].items() if k in pgm.input_data}
     out = pgm.model.calculate_power_flow(
         update_data=update,
         threading=threading,
@@ -272,23 +294,31 @@ def forecast_from_profiles(
     if failed is not None:
         bad = [intervals[int(i)] for i in failed.failed_scenarios[:5]]
         raise GridError(f"forecast power flow did not converge for {len(bad)}+ MTUs: {bad}")
-    return _assemble(grid, pgm, out, tuple(intervals), issued_at, label)
+    return _assemble(grid, pgm, out, tuple(intervals), issued_at, label, FlowQuantity(flows))
 
 
 def _assemble(
     grid: Any,
-    pgm: Any,
+    pgm: PgmGrid,
     out: Any,
     intervals: tuple[Interval, ...],
     issued_at: datetime,
     label: str,
+    flows: FlowQuantity,
 ) -> OperatingForecast:
     ptdf = grid.ptdf()
-    parts = []
-    for table, ctype in (("line", ComponentType.line), ("trafo", ComponentType.transformer)):
-        if (pgm.branches["table"] == table).any():
-            parts.append(select_branches(pgm, table, out[ctype]["p_from"]) * 1e-6)
-    flows_by_pgm = np.concatenate(parts, axis=1) if parts else np.zeros((len(intervals), 0))
+    if flows is FlowQuantity.THERMAL:
+        limits = grid.branch_limits()
+        limit_of = dict(zip(limits.branch_names, limits.limit_mw.tolist(), strict=True))
+        limit_mw = np.array([limit_of[n] for n in pgm.branches.index], dtype=float)
+        flows_by_pgm = thermal_flow_mw(pgm, out, limit_mw)
+    else:
+        parts = [
+            select_branches(pgm, table, out[ctype]["p_from"]) * 1e-6
+            for table, ctype in (("line", ComponentType.line), ("trafo", ComponentType.transformer))
+            if (pgm.branches["table"] == table).any()
+        ]
+        flows_by_pgm = np.concatenate(parts, axis=1) if parts else np.zeros((len(intervals), 0))
     position = {name: i for i, name in enumerate(pgm.branches.index)}
     rows = np.array([position[n] for n in ptdf.branch_names], dtype=np.int64)
     node_ids = pgm.input_data[ComponentType.node]["id"]
@@ -306,9 +336,16 @@ def _assemble(
 
 
 def forecast_from_snapshot(
-    grid: Any, *, intervals: Sequence[Interval], issued_at: datetime, label: str = "snapshot"
+    grid: Any,
+    *,
+    intervals: Sequence[Interval],
+    issued_at: datetime,
+    label: str = "snapshot",
+    flows: FlowQuantity = FlowQuantity.ACTIVE,
 ) -> OperatingForecast:
     """The network's own operating point (one AC power flow) repeated over ``intervals``.
+
+    ``flows`` says what ``branch_flow_mw`` holds (:class:`FlowQuantity`).
 
     Example:
         >>> from datetime import UTC, date, datetime
@@ -322,17 +359,37 @@ def forecast_from_snapshot(
     """
     if not intervals:
         raise _issue("intervals", (), "must hold at least one MTU")
-    ptdf = grid.ptdf()
-    result = run_ac(to_pgm(grid.net, injection_buses=()))
+    flows_mw, vm = _snapshot(grid, FlowQuantity(flows), intervals[0], issued_at)
     n_t = len(intervals)
-    flows = result.p_from_mw.reindex(list(ptdf.branch_names)).to_numpy(dtype=float)
-    vm = result.vm_pu.reindex(ptdf.bus_ids).to_numpy(dtype=float)
     return OperatingForecast(
         intervals=tuple(intervals),
-        branch_names=ptdf.branch_names,
-        branch_flow_mw=np.repeat(flows[:, None], n_t, axis=1),
-        bus_ids=np.asarray(ptdf.bus_ids, dtype=np.int64),
+        branch_names=grid.ptdf().branch_names,
+        branch_flow_mw=np.repeat(flows_mw[:, None], n_t, axis=1),
+        bus_ids=np.asarray(grid.ptdf().bus_ids, dtype=np.int64),
         vm_pu=np.repeat(vm[:, None], n_t, axis=1),
         issued_at=issued_at,
         label=label,
     )
+
+
+def _snapshot(
+    grid: Any, flows: FlowQuantity, mtu: Interval, issued_at: datetime
+) -> tuple[FloatArray, FloatArray]:
+    """Branch flows (PTDF row order) and bus voltages (PTDF column order) of the network's own
+    operating point."""
+    ptdf = grid.ptdf()
+    pgm = to_pgm(grid.net, injection_buses=())
+    if flows is FlowQuantity.THERMAL:
+        outputs = {k: v for k, v in _OUTPUTS[flows].items() if k in pgm.input_data}
+        try:
+            out = pgm.model.calculate_power_flow(
+                output_component_types=outputs, calculation_method=CalculationMethod.newton_raphson
+            )
+        except PowerGridError as exc:
+            raise GridError(f"snapshot power flow did not converge: {exc}") from exc
+        batch = {k: {a: np.atleast_2d(v) for a, v in cols.items()} for k, cols in out.items()}
+        one = _assemble(grid, pgm, batch, (mtu,), issued_at, "", flows)
+        return one.branch_flow_mw[:, 0], one.vm_pu[:, 0]
+    result = run_ac(pgm)
+    p_from = result.p_from_mw.reindex(list(ptdf.branch_names)).to_numpy(dtype=float)
+    return p_from, result.vm_pu.reindex(ptdf.bus_ids).to_numpy(dtype=float)

@@ -9,13 +9,18 @@ How it is made (choices documented here because no data source prescribes them):
   DER portfolio with scenario additions (:func:`~flexcoord.grid.portfolio.build_portfolio`), one
   TSO and one DSO, plus one commercial buyer (``brp``) for the integrated market.
 - **Base case**: the SimBench profiles of ``profile_day`` (a 2016 local day) through
-  power-grid-model, placed on the MTUs of ``market_day``.
+  power-grid-model, placed on the MTUs of ``market_day``. Its branch flows are the
+  **thermal-equivalent flows** of :mod:`flexcoord.grid.thermal` (each branch's current as MW at
+  nominal voltage, signed as its active power; ``FlowQuantity.THERMAL``), the quantity the thermal
+  limits and the AC check are written in: limits, linear model and AC check speak of one quantity
+  (``docs/decisions/007-thermal-equivalent-flows.md``).
 - **Congestion by design**: SimBench's grids are not congested on most days, so the ``n_tso`` most
   loaded TSO branches get a limit of ``tso_tightening`` × their peak flow of the day and the
-  ``n_dso`` most loaded DSO lines ``dso_tightening`` × theirs (``limit_overrides_mw``) — the
-  approach of the ecosystem lab's clearing benchmark. A DSO line qualifies only when the dead-end
-  side it feeds hosts at least twice its worst overload in flexible range (otherwise the
-  congestion is not a market problem). Every market then has congestion to manage.
+  ``n_dso`` most loaded DSO lines ``dso_tightening`` × theirs (``limit_overrides_mw``, in that
+  quantity: congested in AC exactly as in the linear base case) — the approach of the ecosystem
+  lab's clearing benchmark. A DSO line qualifies only when the dead-end side it feeds hosts at
+  least twice its worst overload in flexible range (otherwise the congestion is not a market
+  problem). Every market then has congestion to manage.
 - **Needs**: the TSO posts a system-wide upward balancing need (``tso_need_mw`` in the afternoon
   hours); each congested DSO line's area gets a DSO need at the buses of its dead-end side for the
   overload, in the direction that relieves it; the BRP posts a small upward need.
@@ -55,7 +60,7 @@ from flexcoord.domain import (
     Timeframe,
     market_time_units,
 )
-from flexcoord.grid.forecast import forecast_from_profiles, forecast_from_snapshot
+from flexcoord.grid.forecast import FlowQuantity, forecast_from_profiles, forecast_from_snapshot
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 
@@ -139,8 +144,11 @@ def build_coordination_scenario(
 
     intervals = market_time_units(market_day)[:n_mtu]
     issued = intervals[0].start - timedelta(hours=12)
+    thermal = FlowQuantity.THERMAL  # limits, linear base and AC check: one quantity
     if profile_day is None:
-        forecast = forecast_from_snapshot(grid, intervals=intervals, issued_at=issued)
+        forecast = forecast_from_snapshot(
+            grid, intervals=intervals, issued_at=issued, flows=thermal
+        )
     else:
         forecast = forecast_from_profiles(
             grid,
@@ -148,6 +156,7 @@ def build_coordination_scenario(
             intervals=intervals,
             issued_at=issued,
             label="profiles",
+            flows=thermal,
         )
     overrides, dso_needs = _congestion(
         grid, register, forecast, intervals, n_tso, n_dso, tso_tightening, dso_tightening
@@ -435,12 +444,13 @@ _CHAIN_TIMEFRAMES = (
     Timeframe.INTRADAY,
     Timeframe.NEAR_REAL_TIME,
 )
-_CHAIN_PRODUCT_ID = {
-    Timeframe.LONG_TERM: "p-lt-availability",
-    Timeframe.DAY_AHEAD: "p-da-availability",
-    Timeframe.INTRADAY: "p-id-activation",
-    Timeframe.NEAR_REAL_TIME: "p-nrt-activation",
+_CHAIN_PREFIX = {
+    Timeframe.LONG_TERM: "lt",
+    Timeframe.DAY_AHEAD: "da",
+    Timeframe.INTRADAY: "id",
+    Timeframe.NEAR_REAL_TIME: "nrt",
 }
+_FORWARD_TIMEFRAMES = (Timeframe.LONG_TERM, Timeframe.DAY_AHEAD)
 _BID_WEIGHT = {
     Timeframe.LONG_TERM: 0.2,
     Timeframe.DAY_AHEAD: 0.3,
@@ -481,18 +491,24 @@ def build_timeframe_chain(
     :func:`build_coordination_scenario` with the same arguments (``scenario_kw``, ``seed``);
     that function's output is not changed. On top (a second generator seeded ``seed + 1``):
 
-    - **Products**, one per timeframe, all at 15-min resolution: LT and DA
-      availability-and-activation (needs carry ``expected_activation_share``), ID and NRT
-      activation. Gate closures: :func:`chain_gate_closures`; each product's
-      ``gate_closure_before_delivery`` is its round's lead to D 00:00.
+    - **Products**, one per timeframe, all at 15-min resolution: the *availability rounds*
+      availability-and-activation (``p-<tf>-availability``; needs carry
+      ``expected_activation_share``), the others activation (``p-<tf>-activation``). The
+      availability rounds are LT and DA when ``timeframes`` has either; a chain without both
+      that starts later (``timeframes=preset("onenet-cyprus").timeframes``: intraday then
+      near real time) buys availability in its first round, as the Cyprus pilot's intraday
+      availability market with an obligation to bid near real time (seed L673) — a scheme's
+      first timeframe is where it reserves, and without an availability round an obligation
+      scheme would procure nothing. Gate closures: :func:`chain_gate_closures`; each
+      product's ``gate_closure_before_delivery`` is its round's lead to D 00:00.
     - **Needs** per round, from the scenario's TSO and DSO needs ``C`` (MW per MTU): the
       availability rounds buy ``C`` as capacity, split LT ``long_term_capacity_share`` / DA the
-      rest (all of it when only one of them is in ``timeframes``), with an availability cap of
+      rest (all of it in a single availability round), with an availability cap of
       ``availability_cap_eur_per_mw_h`` and the need's activation cap. The activation rounds
       buy the activation actually needed: ID a seeded share ``s ~ U(0.2, 0.6)`` (per need) of
-      ``C``, NRT the forecast error ``e ~ U(0.05, 0.25) × C`` (per need); when only one of them
-      is in ``timeframes`` it buys ``s·C + e``. The BRP's need stays an activation need of the
-      first activation round.
+      ``C``, NRT the forecast error ``e ~ U(0.05, 0.25) × C`` (per need); a single activation
+      round buys ``s·C + e``. The BRP's need stays an activation need of the first activation
+      round.
     - **Bids**: every scenario bid, with an availability price ``U(2, 20)`` €/MW/h added (both
       prices), is assigned a round at random (weights LT 0.2, DA 0.3, ID 0.3, NRT 0.2 over the
       rounds present) and submitted one hour before that round's gate closure.
@@ -522,13 +538,14 @@ def build_timeframe_chain(
     rng = np.random.default_rng(seed + 1)
     day_start = base.intervals[0].start
     gates = chain_gate_closures(day_start)
+    reserving = _availability_rounds(order)
     products = {
         t: Product(
-            id=_CHAIN_PRODUCT_ID[t],
+            id=f"p-{_CHAIN_PREFIX[t]}-{'availability' if t in reserving else 'activation'}",
             power_type=PowerType.ACTIVE,
             kind=(
                 ProductKind.AVAILABILITY_AND_ACTIVATION
-                if t in (Timeframe.LONG_TERM, Timeframe.DAY_AHEAD)
+                if t in reserving
                 else ProductKind.ACTIVATION
             ),
             timeframe=t,
@@ -582,6 +599,14 @@ def build_timeframe_chain(
     return TimeframeChain(base=chain_base, rounds=rounds)
 
 
+def _availability_rounds(order: list[Timeframe]) -> frozenset[Timeframe]:
+    """The rounds of a chain that buy availability (see :func:`build_timeframe_chain`)."""
+    forward = frozenset(t for t in order if t in _FORWARD_TIMEFRAMES)
+    if forward or len(order) < 2:
+        return forward
+    return frozenset(order[:1])
+
+
 def _chain_needs(
     needs: tuple[Need, ...],
     order: list[Timeframe],
@@ -595,22 +620,20 @@ def _chain_needs(
     """Each round's needs from the scenario's needs (see :func:`build_timeframe_chain`)."""
     lt, da = Timeframe.LONG_TERM, Timeframe.DAY_AHEAD
     idt, nrt = Timeframe.INTRADAY, Timeframe.NEAR_REAL_TIME
-    capacity_share = {
-        lt: long_term_share if da in order else 1.0,
-        da: 1.0 - long_term_share if lt in order else 1.0,
-    }
+    reserving = [t for t in order if products[t].kind.has_availability]
+    activation_rounds = [t for t in order if t not in reserving]
+    capacity_share = {t: 1.0 for t in reserving}
+    if lt in reserving and da in reserving:
+        capacity_share |= {lt: long_term_share, da: 1.0 - long_term_share}
     out: dict[Timeframe, list[Need]] = {t: [] for t in order}
     system = [n for n in needs if n.buyer_id != "brp"]
     known = rng.uniform(0.2, 0.6, size=len(system))
     error = rng.uniform(0.05, 0.25, size=len(system))
-    activation_rounds = [t for t in order if t in (idt, nrt)]
     for i, n in enumerate(system):
         factor = {
-            lt: capacity_share[lt],
-            da: capacity_share[da],
-            idt: known[i] + (0.0 if nrt in order else error[i]),
-            nrt: error[i] + (0.0 if idt in order else known[i]),
-        }
+            idt: known[i] + (0.0 if nrt in activation_rounds else error[i]),
+            nrt: error[i] + (0.0 if idt in activation_rounds else known[i]),
+        } | capacity_share
         for t in order:
             kind = products[t].kind
             out[t].append(
