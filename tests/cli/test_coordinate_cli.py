@@ -54,7 +54,7 @@ def test_list_presets_shows_every_preset() -> None:
     res = _invoke(["--list-presets", "--json", "-"])
     rows = json.loads(res.stdout)
     assert [r["id"] for r in rows] == [p.id for p in PRESETS]
-    assert {"title", "market_model", "allocation", "tso_access_to_ders", "source"} <= set(rows[0])
+    assert {"title", "market_model", "tso_access_to_ders", "source"} <= set(rows[0])
     assert {"market_model_strategy", "stakeholders", "notes"} <= set(rows[0])
 
 
@@ -67,7 +67,8 @@ def test_list_presets_json_exports_every_scheme_config_field() -> None:
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
     names = [f.name for f in dataclasses.fields(SchemeConfig)]
-    assert all(list(row) == names for row in rows)  # every field, in the dataclass's order
+    # every field, in the dataclass's order, then the strategy the preset runs
+    assert all(list(row) == [*names, "market_model_strategy"] for row in rows)
     by_id = {r["id"]: r for r in rows}
     cyprus = by_id["onenet-cyprus"]
     assert cyprus["timeframes"] == ["intraday", "near_real_time"]
@@ -78,7 +79,8 @@ def test_list_presets_json_exports_every_scheme_config_field() -> None:
     # plain JSON values only, and each preset is rebuilt from its row (str enums equal values)
     for preset_row, config in zip(rows, PRESETS, strict=True):
         assert all(isinstance(v, str | bool | list) for v in preset_row.values())
-        rebuilt = {k: tuple(v) if isinstance(v, list) else v for k, v in preset_row.items()}
+        fields = {k: v for k, v in preset_row.items() if k != "market_model_strategy"}
+        rebuilt = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
         assert SchemeConfig(**rebuilt) == config
 
 

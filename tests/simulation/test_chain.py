@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import functools
 
+from flexcoord.coordination import DispatchKey
 from flexcoord.coordination.presets import preset
-from flexcoord.coordination.timeframes import RoundKind, TimeframeChain, obligation_id, run_chain
+from flexcoord.coordination.rounds import obligation_id
+from flexcoord.coordination.timeframes import RoundKind, TimeframeChain, run_chain
 from flexcoord.domain import Timeframe
 from flexcoord.grid.portfolio import ScenarioAdditions
 from flexcoord.simulation.scenario import build_timeframe_chain
@@ -58,20 +60,22 @@ def test_cyprus_buys_intraday_availability_then_activates_the_obliged_bids_near_
     assert cyprus.timeframes == (ID, NRT) and cyprus.availability_obliges_activation_bid
     chain = _chain(cyprus.timeframes)
     outcome = run_chain(cyprus, chain, ac_check=False)
-    assert outcome.skipped == () and outcome.kpis["capacity_not_procured_mw"] == 0.0
+    assert outcome.skipped == () and outcome.kpis.capacity_not_procured_mw == 0.0
     intraday, near_real_time = outcome.rounds
     assert intraday.sub_market.kind is RoundKind.AVAILABILITY
-    awarded = {root for root, _ in intraday.accepted_mw}
+    awarded = {key.root for key in intraday.accepted_mw}
     assert awarded and outcome.availability_payment_eur > 0.0
     assert set(outcome.availability_mw) == set(intraday.accepted_mw)  # reserved, not dispatched
     # every intraday award is an obligatory bid near real time, and the NRT round activates some
     obliged = {b.id for b in near_real_time.obligation_bids}
     assert obliged == {obligation_id(root) for root in awarded}
-    assert outcome.kpis["obligated_bids"] == len(obliged)
-    activated = {root for root, _ in near_real_time.accepted_mw}
+    assert outcome.kpis.obligated_bids == len(obliged)
+    activated = {key.root for key in near_real_time.accepted_mw}
     assert activated & obliged
-    assert {root for root, _ in outcome.activation_mw} == activated  # the physical dispatch
-    for (root, mtu), mw in near_real_time.accepted_mw.items():
-        if root in obliged:  # never above the reserved MW of that MTU
-            reserved = intraday.accepted_mw[(root.removesuffix(":activation"), mtu)]
+    assert {key.root for key in outcome.activation_mw} == activated  # the physical dispatch
+    for key, mw in near_real_time.accepted_mw.items():
+        if key.root in obliged:  # never above the reserved MW of that MTU
+            reserved = intraday.accepted_mw[
+                DispatchKey(key.root.removesuffix(":activation"), key.mtu)
+            ]
             assert mw <= reserved + 1e-9
