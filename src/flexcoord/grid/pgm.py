@@ -20,7 +20,7 @@ ones, lines first), buses ``"bus:<index>"`` in violation tables, as elsewhere in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,11 @@ class Injections:
             >>> two.at(1).bus_p_mw.to_dict()
             {40: {'b': 2.0}}
         """
-        return Injections(**{n: f.iloc[[position]] for n, f in self.frames().items()})
+        return self.take([position])
+
+    def take(self, positions: Sequence[int]) -> Injections:
+        """The scenarios at ``positions`` (0-based rows), with their labels, in that order."""
+        return Injections(**{n: f.iloc[list(positions)] for n, f in self.frames().items()})
 
     def plus_bus(self, bus_p_mw: pd.DataFrame, bus_q_mvar: pd.DataFrame) -> Injections:
         """These scenarios with injections added at buses (frames on this :attr:`index`,
