@@ -149,8 +149,19 @@ class Injections:
         frames = self.frames()
         for name, added in (("bus_p_mw", bus_p_mw), ("bus_q_mvar", bus_q_mvar)):
             given = frames.get(name)
-            frames[name] = added if given is None else given.add(added, fill_value=0.0)
+            frames[name] = added if given is None else _sum_frames(given, added)
         return Injections(**frames)
+
+
+def _sum_frames(given: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
+    """``given + added`` on ``added``'s rows and the union of columns (missing columns count 0);
+    a one-row ``given`` is broadcast over ``added``'s rows. In numpy: pandas' aligned ``add``
+    with a fill value goes column by column (40 ms for 768 × 95 here)."""
+    columns = given.columns.union(added.columns)
+    total = given.reindex(columns=columns, fill_value=0.0).to_numpy(dtype=float) + added.reindex(
+        columns=columns, fill_value=0.0
+    ).to_numpy(dtype=float)
+    return pd.DataFrame(total, index=added.index, columns=columns)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

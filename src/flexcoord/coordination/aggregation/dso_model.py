@@ -372,7 +372,7 @@ def with_bus_injections(
     """Scenarios = ``base`` (one scenario, broadcast) plus added bus injections per row.
 
     The frames share one row index (the scenario labels); the added injections are summed with
-    any ``bus_*`` frame of ``base``.
+    any ``bus_*`` frame of ``base`` (:meth:`Injections.plus_bus`).
     """
     labels = bus_p_mw.index
     frames: dict[str, pd.DataFrame] = {}
@@ -389,17 +389,15 @@ def with_bus_injections(
                     )
                 ]
             )
+        if name.startswith("bus_"):  # summed, broadcast, by plus_bus
+            frames[name] = frame
+            continue
         frames[name] = pd.DataFrame(
             np.repeat(frame.to_numpy(dtype=float), len(labels), axis=0),
             index=labels,
             columns=frame.columns,
         )
-    for name, added in (("bus_p_mw", bus_p_mw), ("bus_q_mvar", bus_q_mvar)):
-        if name in frames:
-            frames[name] = frames[name].add(added, fill_value=0.0)
-        else:
-            frames[name] = added
-    return Injections(**frames)
+    return Injections(**frames).plus_bus(bus_p_mw, bus_q_mvar)
 
 
 def interface_flows(
