@@ -12,9 +12,14 @@ measured from, and to a lesser degree the sensitivities, differ per MTU. Two way
   (:func:`rebase`): ``2·n_bus + 1 + T`` flows instead of ``T·(2·n_bus + 1)``. Only the
   sensitivities are shared; what the margins are measured from is exact per MTU.
 
-Measured on 1-MV-rural and 1-HVMV-mixed (``docs/aggregation.md``, *Over a day*): the shared
-sensitivities differ from the per-MTU ones by little against the margins, and the Pareto fronts
-agree; :func:`pareto_day <.pareto_day.pareto_day>` takes either.
+Measured over the demo day with the industrial case of ``flexcoord pareto`` (12 bids per
+direction; ``docs/aggregation.md``, *Over a day*): per-MTU linearisation costs 23 ms per MTU on
+1-MV-rural and 212 ms on 1-HVMV-mixed's MV2.101, shared 0.09 s and 0.33 s for the whole day. The
+shared sensitivities differ from the per-MTU ones by at most 0.035 / 0.043 MW per MW and
+0.001 / 0.0007 pu per MW; the linear check judges 137 of 89,832 (MV, both directions) and 96 of
+45,712 (HV/MV, down) combinations differently, the fronts are identical in 186 of 192 and 94 of
+96 MTUs, and on MV neither admits a combination AC rejects.
+:func:`pareto_day <.pareto_day.pareto_day>` takes either; shared is its default.
 """
 
 from __future__ import annotations

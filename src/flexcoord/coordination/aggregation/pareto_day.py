@@ -9,9 +9,10 @@ would have allowed it. :func:`pareto_day` returns one frozen :class:`MtuFront` p
 front's points (cost, power, interface delivery, bids) and the counts, not the combination
 matrices (up to 65,536 × 16 per MTU).
 
-Cost (measured, ``docs/aggregation.md`` *Over a day*): the AC batch over the combinations
-dominates; the linearisation is one batch per MTU (``per-mtu``) or one for the day plus one base
-flow per MTU (``shared``, the default).
+Cost (measured, ``docs/aggregation.md`` *Over a day*, 12 bids per direction): 94 ms per MTU on
+1-MV-rural, 432 ms on 1-HVMV-mixed, where the AC batch over the combinations is 90 % of it; the
+linearisation is one batch per MTU (``per-mtu``) or one for the day plus one base flow per MTU
+(``shared``, the default).
 """
 
 from __future__ import annotations
