@@ -51,6 +51,7 @@ COMMANDS = {
     "grid assess": ["grid", "assess", GRID, "--steps", "4"],
     "grid info": ["grid", "info", GRID],
     "grid list": ["grid", "list"],
+    "pareto": ["pareto", "--grid", GRID, "--mtus", "2", "--bids", "4"],
 }
 
 

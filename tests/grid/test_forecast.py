@@ -15,6 +15,7 @@ from flexcoord.grid.forecast import (
     OperatingForecast,
     forecast_from_profiles,
     forecast_from_snapshot,
+    profile_operating_points,
 )
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.pgm import Injections, run_ac_batch, to_pgm
@@ -126,3 +127,25 @@ def test_intervals_must_match_the_steps() -> None:
         forecast_from_profiles(grid, start_step=0, steps=4, intervals=DAY[:3], issued_at=ISSUED)
     with pytest.raises(InvalidInputError, match="contiguous"):
         forecast_from_profiles(grid, start_step=0, intervals=DAY[::2][:4], issued_at=ISSUED)
+
+
+@pytest.mark.slow
+def test_profile_operating_points_give_the_forecast_power_flows_with_scaling() -> None:
+    import copy
+
+    net = copy.deepcopy(load_grid(MV_RURAL).net)
+    net.sgen.loc[net.sgen.index[:20], "scaling"] = 0.5  # Injections take setpoints before scaling
+    net.load.loc[net.load.index[:20], "scaling"] = 1.5
+    grid = GridModel(net, code=MV_RURAL)
+    steps = 8
+    forecast = forecast_from_profiles(grid, start_step=STEP, steps=steps, issued_at=ISSUED)
+    points = profile_operating_points(grid, start_step=STEP, steps=steps)
+    assert points.n_scenarios == steps
+    ac = run_ac_batch(grid.pgm(), points)
+    flows = ac.p_from_mw[list(forecast.branch_names)].to_numpy().T
+    assert np.allclose(flows, forecast.branch_flow_mw, atol=1e-6)
+    assert np.allclose(ac.vm_pu[list(forecast.bus_ids)].to_numpy().T, forecast.vm_pu, atol=1e-9)
+    one = run_ac_batch(grid.pgm(), points.at(3))  # one scenario, the same flows
+    assert np.allclose(one.p_from_mw.to_numpy()[0], ac.p_from_mw.to_numpy()[3], atol=1e-9)
+    with pytest.raises(InvalidInputError, match="start_step"):
+        profile_operating_points(grid, start_step=-1, steps=2)

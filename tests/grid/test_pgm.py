@@ -23,6 +23,7 @@ from flexcoord.grid.pgm import (
     run_ac_batch,
     to_pgm,
     verify_operating_point,
+    with_setpoints,
 )
 from tests.conftest import HVMV_MIXED, MV_RURAL, five_bus_two_level_net, three_bus_net
 
@@ -140,6 +141,41 @@ def test_batch_equals_single_runs() -> None:
         np.testing.assert_allclose(
             batch.scenario(label).loading_percent, single.loading_percent, atol=1e-9
         )
+
+
+def test_setpoints_applied_once_give_the_same_flows_and_leave_the_grid_unchanged() -> None:
+    grid = to_pgm(three_bus_net())
+    point = Injections.single(load_p_mw={0: 2.0}, load_q_mvar={0: 0.5}, sgen_p_mw={0: 0.3})
+    dp = pd.DataFrame({1: [0.0, 1.0, -0.5]})
+    moved = with_setpoints(grid, point)
+    ours = run_ac_batch(moved, Injections(bus_p_mw=dp))  # the point once, then only the buses
+    full = run_ac_batch(  # the point repeated in every scenario
+        grid,
+        Injections(
+            bus_p_mw=dp,
+            load_p_mw=pd.DataFrame({0: [2.0] * 3}),
+            load_q_mvar=pd.DataFrame({0: [0.5] * 3}),
+            sgen_p_mw=pd.DataFrame({0: [0.3] * 3}),
+        ),
+    )
+    np.testing.assert_allclose(ours.vm_pu, full.vm_pu, atol=1e-12)
+    np.testing.assert_allclose(ours.p_from_mw, full.p_from_mw, atol=1e-9)
+    base = run_ac(grid)
+    assert not np.allclose(base.vm_pu, run_ac(moved).vm_pu)  # the copy moved, the grid did not
+    np.testing.assert_allclose(run_ac(to_pgm(three_bus_net())).vm_pu, base.vm_pu, atol=1e-12)
+    with pytest.raises(InvalidInputError, match="n_scenarios"):
+        with_setpoints(grid, Injections(bus_p_mw=dp))
+
+
+def test_injections_at_and_plus_bus_keep_the_scenarios() -> None:
+    two = Injections(
+        load_p_mw=pd.DataFrame({0: [1.0, 2.0]}), bus_p_mw=pd.DataFrame({1: [0.5, 0.0]})
+    )
+    assert two.at(1).load_p_mw.to_numpy().tolist() == [[2.0]]
+    more = two.plus_bus(pd.DataFrame({1: [1.0, 1.0], 2: [0.0, 3.0]}), pd.DataFrame({2: [0.1, 0.2]}))
+    assert more.bus_p_mw.to_dict() == {1: {0: 1.5, 1: 1.0}, 2: {0: 0.0, 1: 3.0}}
+    assert more.bus_q_mvar.to_dict() == {2: {0: 0.1, 1: 0.2}}
+    assert two.bus_p_mw.to_dict() == {1: {0: 0.5, 1: 0.0}}  # unchanged
 
 
 # --- SimBench grids ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from flexcoord.cli.clear import clear
 from flexcoord.cli.coordinate import coordinate
 from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
+from flexcoord.cli.pareto import pareto
 
 app = typer.Typer(
     name="flexcoord",
@@ -49,6 +50,7 @@ def _root(
 app.add_typer(grid_app, name="grid")
 app.command("clear")(command(clear))
 app.command("coordinate")(command(coordinate))
+app.command("pareto")(command(pareto))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from rich.box import SIMPLE_HEAD
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["Column", "csv_text", "json_text", "print_table"]
 
@@ -135,7 +136,9 @@ def print_table(
         )
     for i, r in enumerate(cells):
         style = styles[i] if styles is not None else None
-        table.add_row(*(r[k] for k in shown), style=style)
+        # cells as Text: an id is printed as written, never read as markup or an emoji code
+        # (``i4rd:up:4:0`` would show an emoji for ``:up:``, a ``[/x]`` would be a markup error)
+        table.add_row(*(Text(r[k]) for k in shown), style=style)
     console.print(table)
     hidden = [columns[k].header.replace("\n", " ") for k in range(len(columns)) if k not in shown]
     if hidden:

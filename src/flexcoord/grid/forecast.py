@@ -20,6 +20,10 @@ gives the same forecast). Suggested noise levels, our choice: :data:`DAY_AHEAD_N
 typical day-ahead error of a distribution feeder's load and DER) and :data:`INTRADAY_NOISE` (3 %,
 an intraday update). ``noise=0`` is the perfect forecast (the profile itself).
 
+:func:`profile_operating_points` gives the same base case as setpoints
+(:class:`~flexcoord.grid.pgm.Injections`, one scenario per step): what a DSO model is linearised
+at (:func:`~flexcoord.coordination.aggregation.build_dso_model`'s ``operating_point``).
+
 :func:`forecast_from_snapshot` repeats the network's own operating point (one AC power flow of the
 loaded values) over the given MTUs: for hand-built grids without profiles and for tests.
 
@@ -38,16 +42,17 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from power_grid_model import CalculationMethod, ComponentType
 from power_grid_model.errors import PowerGridError  # type: ignore[attr-defined]
 
 from flexcoord.domain import Interval
 from flexcoord.errors import GridError, InvalidInputError, Issue
-from flexcoord.grid.pgm import run_ac, to_pgm
+from flexcoord.grid.pgm import Injections, run_ac, to_pgm
 from flexcoord.grid.pgm_conversion import PgmGrid, select_branches
 from flexcoord.grid.thermal import THERMAL_OUTPUTS, thermal_flow_mw
-from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
+from flexcoord.grid.timeseries_profiles import Profiles, ProfileSeries, UpdateBuffers
 
 __all__ = [
     "DAY_AHEAD_NOISE",
@@ -56,6 +61,7 @@ __all__ = [
     "OperatingForecast",
     "forecast_from_profiles",
     "forecast_from_snapshot",
+    "profile_operating_points",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -393,3 +399,48 @@ def _snapshot(
     result = run_ac(pgm)
     p_from = result.p_from_mw.reindex(list(ptdf.branch_names)).to_numpy(dtype=float)
     return p_from, result.vm_pu.reindex(ptdf.bus_ids).to_numpy(dtype=float)
+
+
+def profile_operating_points(grid: Any, *, start_step: int, steps: int) -> Injections:
+    """The SimBench setpoints of steps ``[start_step, start_step + steps)`` as :class:`Injections`.
+
+    One scenario per step (labels ``0 … steps-1``): every load's ``p_mw`` and ``q_mvar``, every
+    sgen's and storage's ``p_mw`` (relative profile × the element's value, in the signs of the
+    pandapower tables and before ``scaling``, as :class:`Injections` takes them). A power flow
+    of scenario ``k`` is the power flow of profile step ``start_step + k`` that
+    :func:`forecast_from_profiles` (without noise) runs.
+
+    Raises:
+        InvalidInputError: no profiles, or a window outside them.
+
+    Example:
+        >>> from flexcoord.grid.model import load_grid
+        >>> points = profile_operating_points(load_grid("1-MV-rural--0-sw"), start_step=0, steps=4)
+        >>> points.n_scenarios, points.load_p_mw.shape
+        (4, (4, 96))
+    """
+    net = grid.net
+    profiles = Profiles.of(net)
+    if start_step < 0 or steps < 1 or start_step + steps > profiles.n_steps:
+        raise _issue(
+            "start_step/steps", (start_step, steps), f"must lie in the {profiles.n_steps} steps"
+        )
+    t0, t1 = start_step, start_step + steps
+    labels = pd.RangeIndex(steps)
+
+    def frame(series: ProfileSeries, table: str, column: str) -> pd.DataFrame:
+        values = pd.to_numeric(net[table][column], errors="coerce").fillna(0.0).to_numpy(float)
+        relative = series.relative[t0:t1][:, series.position]
+        return pd.DataFrame(relative * values, index=labels, columns=net[table].index)
+
+    frames = {
+        name: frame(series, table, column)
+        for name, series, table, column in (
+            ("load_p_mw", profiles.load_p, "load", "p_mw"),
+            ("load_q_mvar", profiles.load_q, "load", "q_mvar"),
+            ("sgen_p_mw", profiles.sgen_p, "sgen", "p_mw"),
+            ("storage_p_mw", profiles.storage_p, "storage", "p_mw"),
+        )
+        if len(net[table])
+    }
+    return Injections(**frames)

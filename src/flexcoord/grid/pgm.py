@@ -19,7 +19,8 @@ ones, lines first), buses ``"bus:<index>"`` in violation tables, as elsewhere in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "run_ac_batch",
     "to_pgm",
     "verify_operating_point",
+    "with_setpoints",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -119,6 +121,47 @@ class Injections:
         """The scenario labels."""
         frames = list(self.frames().values())
         return frames[0].index if frames else pd.RangeIndex(1)
+
+    def at(self, position: int) -> Injections:
+        """The scenario at ``position`` (0-based row) as a one-scenario :class:`Injections`.
+
+        Example:
+            >>> two = Injections(bus_p_mw=pd.DataFrame({40: [1.0, 2.0]}, index=["a", "b"]))
+            >>> two.at(1).bus_p_mw.to_dict()
+            {40: {'b': 2.0}}
+        """
+        return self.take([position])
+
+    def take(self, positions: Sequence[int]) -> Injections:
+        """The scenarios at ``positions`` (0-based rows), with their labels, in that order."""
+        return Injections(**{n: f.iloc[list(positions)] for n, f in self.frames().items()})
+
+    def plus_bus(self, bus_p_mw: pd.DataFrame, bus_q_mvar: pd.DataFrame) -> Injections:
+        """These scenarios with injections added at buses (frames on this :attr:`index`,
+        summed with any ``bus_*`` frame already given).
+
+        Example:
+            >>> base = Injections(load_p_mw=pd.DataFrame({3: [1.0, 2.0]}))
+            >>> more = base.plus_bus(pd.DataFrame({40: [0.5, 0.5]}), pd.DataFrame({40: [0.0, 0.1]}))
+            >>> more.bus_p_mw.to_dict(), more.load_p_mw.shape
+            ({40: {0: 0.5, 1: 0.5}}, (2, 1))
+        """
+        frames = self.frames()
+        for name, added in (("bus_p_mw", bus_p_mw), ("bus_q_mvar", bus_q_mvar)):
+            given = frames.get(name)
+            frames[name] = added if given is None else _sum_frames(given, added)
+        return Injections(**frames)
+
+
+def _sum_frames(given: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
+    """``given + added`` on ``added``'s rows and the union of columns (missing columns count 0);
+    a one-row ``given`` is broadcast over ``added``'s rows. In numpy: pandas' aligned ``add``
+    with a fill value goes column by column (40 ms for 768 × 95 here)."""
+    columns = given.columns.union(added.columns)
+    total = given.reindex(columns=columns, fill_value=0.0).to_numpy(dtype=float) + added.reindex(
+        columns=columns, fill_value=0.0
+    ).to_numpy(dtype=float)
+    return pd.DataFrame(total, index=added.index, columns=columns)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -299,6 +342,45 @@ def run_ac_batch(
         raise GridError(f"AC power flow (power-grid-model Newton-Raphson) failed: {first}") from exc
     columns = {k: {a: np.atleast_2d(v) for a, v in cols.items()} for k, cols in out.items()}
     return _batch_result(grid, columns, labels)
+
+
+def with_setpoints(grid: PgmGrid, injections: Injections) -> PgmGrid:
+    """``grid`` with one scenario of ``injections`` made its base case (``grid`` is unchanged).
+
+    A copy of the PGM model is updated once, so a batch over many scenarios on top of one
+    operating point (a DSO model's perturbations, the combinations of a Pareto check) carries
+    only what differs per scenario instead of the whole operating point in every scenario: the
+    same power flows, a smaller update. ``bus_*`` frames set the bus injection elements; a later
+    batch's ``bus_*`` frames *replace* them (pass them there, summed, when both are needed).
+
+    Raises:
+        InvalidInputError: more than one scenario, or what :func:`run_ac_batch` refuses.
+
+    Example:
+        >>> from flexcoord.grid.loading import load_network
+        >>> grid = to_pgm(load_network("1-MV-rural--0-sw"))
+        >>> point = Injections.single(sgen_p_mw={3: 0.0})
+        >>> moved = with_setpoints(grid, point)
+        >>> float(run_ac(moved).vm_pu[40]) == float(run_ac(grid, point).vm_pu[40])
+        True
+    """
+    if injections.n_scenarios != 1:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="Injections",
+                    object_id="injections",
+                    field="n_scenarios",
+                    value=injections.n_scenarios,
+                    message="must be 1 for with_setpoints",
+                )
+            ]
+        )
+    update = _update_data(grid, injections)
+    model = grid.model.copy()
+    if update:
+        model.update(update_data={k: v.reshape(-1) for k, v in update.items()})
+    return dataclasses.replace(grid, model=model)
 
 
 def verify_operating_point(

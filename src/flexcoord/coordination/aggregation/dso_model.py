@@ -47,15 +47,17 @@ from numpy.typing import NDArray
 
 from flexcoord.domain import Register
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
-from flexcoord.grid.pgm import AcBatchResult, Injections, PgmGrid, run_ac_batch
+from flexcoord.grid.pgm import AcBatchResult, Injections, PgmGrid, run_ac_batch, with_setpoints
 from flexcoord.grid.violations import Limits, resolve_limits
 
 __all__ = [
     "AcCheck",
+    "AreaFlows",
     "DsoLinearModel",
     "LinearRows",
     "UnitBoxes",
     "ac_check",
+    "area_flows",
     "build_dso_model",
     "flexible_units",
     "interface_flows",
@@ -172,6 +174,16 @@ class DsoLinearModel:
             voltage_margin_pu=(
                 self.voltage_margin_pu if voltage_margin_pu is None else voltage_margin_pu
             ),
+        )
+
+    def thermal_only(self) -> DsoLinearModel:
+        """The same model with its voltage band opened to [0.01, 10] pu (a new object): only
+        thermal limits bind, in the linear check and in :func:`ac_check` (SimBench HV/MV starts
+        above its MV band, ``docs/decisions/005-coordination-schemes.md``)."""
+        return dataclasses.replace(
+            self,
+            vm_min_pu=np.full_like(self.vm_min_pu, 0.01),
+            vm_max_pu=np.full_like(self.vm_max_pu, 10.0),
         )
 
     def bus_positions(self, buses: Sequence[int] | IntArray) -> IntArray:
@@ -360,7 +372,7 @@ def with_bus_injections(
     """Scenarios = ``base`` (one scenario, broadcast) plus added bus injections per row.
 
     The frames share one row index (the scenario labels); the added injections are summed with
-    any ``bus_*`` frame of ``base``.
+    any ``bus_*`` frame of ``base`` (:meth:`Injections.plus_bus`).
     """
     labels = bus_p_mw.index
     frames: dict[str, pd.DataFrame] = {}
@@ -377,17 +389,15 @@ def with_bus_injections(
                     )
                 ]
             )
+        if name.startswith("bus_"):  # summed, broadcast, by plus_bus
+            frames[name] = frame
+            continue
         frames[name] = pd.DataFrame(
             np.repeat(frame.to_numpy(dtype=float), len(labels), axis=0),
             index=labels,
             columns=frame.columns,
         )
-    for name, added in (("bus_p_mw", bus_p_mw), ("bus_q_mvar", bus_q_mvar)):
-        if name in frames:
-            frames[name] = frames[name].add(added, fill_value=0.0)
-        else:
-            frames[name] = added
-    return Injections(**frames)
+    return Injections(**frames).plus_bus(bus_p_mw, bus_q_mvar)
 
 
 def interface_flows(
@@ -434,8 +444,15 @@ def ac_check(  # noqa: PLR0913 - public: model, injections, three keyword tolera
     loading_tol: float = 0.0,
     vm_tol_pu: float = 0.0,
     threading: int = 0,
+    chunk: int | None = None,
 ) -> AcCheck:
-    """One PGM batch: the operating point plus each row's injections at the area buses.
+    """PGM batches: the operating point plus each row's injections at the area buses.
+
+    The limits are the model's own without its margins: each branch's loading limit and the
+    model's voltage band (``vm_min_pu`` / ``vm_max_pu``, the grid's own unless changed, e.g. by
+    :meth:`DsoLinearModel.thermal_only`). The operating point's setpoints are applied once
+    (:func:`~flexcoord.grid.pgm.with_setpoints`), so each scenario carries only the area's bus
+    injections; the rows run in chunks that keep the batch output near 64 MB whatever the grid.
 
     Args:
         model: A model built by :func:`build_dso_model` (it carries the converted grid).
@@ -444,6 +461,7 @@ def ac_check(  # noqa: PLR0913 - public: model, injections, three keyword tolera
         loading_tol: Loading above the limit still counted feasible (fraction of the limit).
         vm_tol_pu: Voltage beyond the band still counted feasible.
         threading: PGM threading (0: all cores).
+        chunk: Scenarios per PGM batch (``None``: from the grid's size).
 
     Raises:
         InvalidInputError: a hand-built model without a grid.
@@ -463,28 +481,101 @@ def ac_check(  # noqa: PLR0913 - public: model, injections, three keyword tolera
         )
     dp = np.atleast_2d(np.asarray(bus_dp_mw, dtype=float))
     dq = np.atleast_2d(np.asarray(bus_dq_mvar, dtype=float))
-    labels = pd.RangeIndex(len(dp))
-    scenarios = with_bus_injections(
-        model.operating_point,
-        pd.DataFrame(dp, index=labels, columns=model.bus_ids),
-        pd.DataFrame(dq, index=labels, columns=model.bus_ids),
-    )
-    res = run_ac_batch(model.pgm, scenarios, threading=threading)
-    p_if, q_if = interface_flows(res, model.coupling_point_ids)
-    vmin, vmax, lmax = resolve_limits(model.pgm, Limits())
+    pgm, added = _split_point(model.pgm, model.operating_point)
+    _, _, lmax = resolve_limits(model.pgm, Limits())
     bpos = model.pgm.buses.index.get_indexer(pd.Index(model.bus_ids))
     rpos = model.pgm.branches.index.get_indexer(pd.Index(list(model.branch_names)))
-    loading = res.loading_percent.to_numpy(dtype=float)[:, rpos] / lmax[rpos][None, :]
-    vm = res.vm_pu.to_numpy(dtype=float)[:, bpos]
-    excess = np.maximum(vm - vmax[bpos][None, :], vmin[bpos][None, :] - vm)
-    ratio = loading.max(axis=1) if loading.size else np.zeros(len(dp))
-    vex = excess.max(axis=1)
+    size = chunk or _chunk_size(model.pgm)
+    parts: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]] = []
+    for start in range(0, len(dp), size):
+        labels = pd.RangeIndex(start, min(start + size, len(dp)))
+        scenarios = with_bus_injections(
+            added,
+            pd.DataFrame(dp[labels], index=labels, columns=model.bus_ids),
+            pd.DataFrame(dq[labels], index=labels, columns=model.bus_ids),
+        )
+        res = run_ac_batch(pgm, scenarios, threading=threading)
+        p_if, q_if = interface_flows(res, model.coupling_point_ids)
+        loading = res.loading_percent.to_numpy(dtype=float)[:, rpos] / lmax[rpos][None, :]
+        vm = res.vm_pu.to_numpy(dtype=float)[:, bpos]
+        excess = np.maximum(vm - model.vm_max_pu[None, :], model.vm_min_pu[None, :] - vm)
+        ratio = loading.max(axis=1) if loading.size else np.zeros(len(labels))
+        parts.append((p_if, q_if, ratio, excess.max(axis=1)))
+    p_if, q_if, ratio, vex = (np.concatenate(column) for column in zip(*parts, strict=True))
     return AcCheck(
         p_mw=p_if,
         q_mvar=q_if,
         loading_ratio=ratio,
         vm_excess_pu=vex,
         feasible=(ratio <= 1.0 + loading_tol) & (vex <= vm_tol_pu),
+    )
+
+
+def _chunk_size(pgm: PgmGrid) -> int:
+    """Scenarios per batch keeping its output (about 10 floats per bus and branch) near 64 MB."""
+    per_scenario = 80.0 * (len(pgm.buses) + len(pgm.branches))
+    return max(64, int(64e6 / per_scenario))
+
+
+def _split_point(
+    pgm: PgmGrid, operating_point: Injections | None
+) -> tuple[PgmGrid, Injections | None]:
+    """``(pgm`` with the point's setpoints applied once, the point's bus injections``)``: the
+    bus injections are added to every scenario's own (:func:`with_bus_injections`)."""
+    if operating_point is None:
+        return pgm, None
+    frames = operating_point.frames()
+    setpoints = {n: f for n, f in frames.items() if not n.startswith("bus_")}
+    added = {n: f for n, f in frames.items() if n.startswith("bus_")}
+    grid = with_setpoints(pgm, Injections(**setpoints)) if setpoints else pgm
+    return grid, Injections(**added) if added else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AreaFlows:
+    """An area's state per scenario of an AC batch (one row per scenario).
+
+    Attributes:
+        p_from_mw: ``(n_scenarios, n_branch)`` active branch flow (from side).
+        q_from_mvar: Reactive branch flow.
+        vm_pu: ``(n_scenarios, n_bus)`` bus voltages.
+        interface_p_mw: ``(n_scenarios,)`` ``P_if`` (TSO → DSO positive).
+        interface_q_mvar: ``Q_if``.
+        s_max_mva: ``(n_scenarios, n_branch)`` apparent-power limit: the MW limit × the
+            from-bus voltage of the scenario (the AC check is on current).
+    """
+
+    p_from_mw: FloatArray
+    q_from_mvar: FloatArray
+    vm_pu: FloatArray
+    interface_p_mw: FloatArray
+    interface_q_mvar: FloatArray
+    s_max_mva: FloatArray
+
+
+def area_flows(
+    grid: Any,
+    result: AcBatchResult,
+    *,
+    bus_ids: IntArray,
+    branch_names: Sequence[str],
+    coupling_point_ids: Sequence[str],
+) -> AreaFlows:
+    """The :class:`AreaFlows` of the area's buses, branches and coupling points in ``result``."""
+    names = list(branch_names)
+    p_if, q_if = interface_flows(result, coupling_point_ids)
+    limits = grid.branch_limits()
+    limit_of = dict(zip(limits.branch_names, limits.limit_mw, strict=True))
+    ends = grid.branch_ends()
+    from_bus = np.array([ends[b][0] for b in names], dtype=np.int64)
+    vm_from = result.vm_pu[from_bus].to_numpy(dtype=float)
+    return AreaFlows(
+        p_from_mw=result.p_from_mw[names].to_numpy(dtype=float),
+        q_from_mvar=result.q_from_mvar[names].to_numpy(dtype=float),
+        vm_pu=result.vm_pu[bus_ids].to_numpy(dtype=float),
+        interface_p_mw=p_if,
+        interface_q_mvar=q_if,
+        s_max_mva=np.array([limit_of[b] for b in names], dtype=np.float64)[None, :] * vm_from,
     )
 
 
@@ -546,16 +637,13 @@ def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, s
     res = _perturbed_flows(pgm, buses, operating_point, step)
     cps = tuple(cp.id for cp in area.coupling_points)
     names = area_branches(grid, area.bus_ids, pgm.branches.index)
-    pf = res.p_from_mw[list(names)].to_numpy(dtype=float)
-    qf = res.q_from_mvar[list(names)].to_numpy(dtype=float)
-    vm = res.vm_pu[buses].to_numpy(dtype=float)
-    p_if, q_if = interface_flows(res, cps)
+    flows = area_flows(grid, res, bus_ids=buses, branch_names=names, coupling_point_ids=cps)
     n = len(buses)
-    dpp, dpq = _sensitivities(pf, n, step)
-    dqp, dqq = _sensitivities(qf, n, step)
-    dvp, dvq = _sensitivities(vm, n, step)
-    ifpp, ifpq = _sensitivities(p_if[:, None], n, step)
-    ifqp, ifqq = _sensitivities(q_if[:, None], n, step)
+    dpp, dpq = _sensitivities(flows.p_from_mw, n, step)
+    dqp, dqq = _sensitivities(flows.q_from_mvar, n, step)
+    dvp, dvq = _sensitivities(flows.vm_pu, n, step)
+    ifpp, ifpq = _sensitivities(flows.interface_p_mw[:, None], n, step)
+    ifqp, ifqq = _sensitivities(flows.interface_q_mvar[:, None], n, step)
     vmin, vmax, _ = resolve_limits(pgm, Limits())
     pos = pgm.buses.index.get_indexer(pd.Index(buses))
     return DsoLinearModel(
@@ -563,20 +651,20 @@ def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, s
         coupling_point_ids=cps,
         bus_ids=buses,
         branch_names=names,
-        p_from_mw=pf[0].copy(),
-        q_from_mvar=qf[0].copy(),
-        s_max_mva=_apparent_limits_mva(grid, names, res),
+        p_from_mw=flows.p_from_mw[0].copy(),
+        q_from_mvar=flows.q_from_mvar[0].copy(),
+        s_max_mva=flows.s_max_mva[0].copy(),
         dp_from_dp=dpp,
         dp_from_dq=dpq,
         dq_from_dp=dqp,
         dq_from_dq=dqq,
-        vm_pu=vm[0].copy(),
+        vm_pu=flows.vm_pu[0].copy(),
         vm_min_pu=vmin[pos],
         vm_max_pu=vmax[pos],
         dvm_dp_pu_per_mw=dvp,
         dvm_dq_pu_per_mvar=dvq,
-        interface_p_mw=float(p_if[0]),
-        interface_q_mvar=float(q_if[0]),
+        interface_p_mw=float(flows.interface_p_mw[0]),
+        interface_q_mvar=float(flows.interface_q_mvar[0]),
         interface_dp_dp=ifpp[0],
         interface_dp_dq=ifpq[0],
         interface_dq_dp=ifqp[0],
@@ -591,21 +679,22 @@ def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, s
 
 def _perturbed_flows(
     pgm: PgmGrid, buses: IntArray, operating_point: Injections | None, step: float
-) -> Any:
-    """One PGM batch: the operating point, then each bus's P, then each bus's Q, up by ``step``
-    (scenario 0, 1…n, n+1…2n)."""
+) -> AcBatchResult:
+    """One PGM batch: the operating point (its setpoints applied once, :func:`_split_point`),
+    then each bus's P, then each bus's Q, up by ``step`` (scenario 0, 1…n, n+1…2n)."""
     n = len(buses)
     labels = pd.RangeIndex(2 * n + 1)
     dp = np.zeros((2 * n + 1, n))
     dq = np.zeros((2 * n + 1, n))
     dp[1 : n + 1] = step * np.eye(n)
     dq[n + 1 :] = step * np.eye(n)
+    at_point, added = _split_point(pgm, operating_point)
     scenarios = with_bus_injections(
-        operating_point,
+        added,
         pd.DataFrame(dp, index=labels, columns=buses),
         pd.DataFrame(dq, index=labels, columns=buses),
     )
-    return run_ac_batch(pgm, scenarios)
+    return run_ac_batch(at_point, scenarios)
 
 
 def _sensitivities(values: FloatArray, n: int, step: float) -> tuple[FloatArray, FloatArray]:
@@ -613,14 +702,3 @@ def _sensitivities(values: FloatArray, n: int, step: float) -> tuple[FloatArray,
     along the last axis."""
     d = (values[1:] - values[0]) / step
     return np.ascontiguousarray(d[:n].T), np.ascontiguousarray(d[n:].T)
-
-
-def _apparent_limits_mva(grid: Any, names: Sequence[str], res: Any) -> FloatArray:
-    """Each branch's MW limit as MVA at its from-bus voltage of the operating point."""
-    limits = grid.branch_limits()
-    limit_of = dict(zip(limits.branch_names, limits.limit_mw, strict=True))
-    ends = grid.branch_ends()
-    from_bus = np.array([ends[b][0] for b in names], dtype=np.int64)
-    vm_from = res.vm_pu[from_bus].to_numpy(dtype=float)[0]
-    s_max: FloatArray = np.array([limit_of[b] for b in names], dtype=np.float64) * vm_from
-    return s_max
