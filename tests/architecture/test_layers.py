@@ -66,11 +66,6 @@ def test_importing_the_package_or_the_cli_loads_no_grid_library_nor_solver(code:
     assert out.strip() == "[]"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clearing/ac.py imports power_grid_model and simulation/scenario.py pandapower.topology "
-    "(issue 8: moved into grid/ once the parallel fixes to those files land)",
-)
 def test_only_the_grid_layer_imports_the_grid_libraries() -> None:
     offenders = [
         (name, module)

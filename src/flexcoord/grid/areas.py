@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 
-__all__ = ["AreaSplit", "CouplingPoint", "DsoArea", "split_areas"]
+__all__ = ["AreaSplit", "CouplingPoint", "DsoArea", "dead_end_side", "split_areas"]
 
 IntArray = NDArray[np.int64]
 
@@ -179,3 +179,33 @@ def _area_name(component: frozenset[int], subnet: Any, number: int) -> str:
         return f"dso-{number}"
     name: str = Counter(roots).most_common(1)[0][0]
     return name
+
+
+def dead_end_side(net: Any, line: int, area: DsoArea) -> tuple[frozenset[int], bool] | None:
+    """The buses of ``area`` beyond line ``line`` away from the area's coupling points, and
+    whether that is the line's to-side; ``None`` when the line is in a mesh (both of its sides
+    still reach a coupling point with the line removed). Closed switches count, out-of-service
+    elements do not.
+
+    Example:
+        >>> from flexcoord.grid.model import load_grid
+        >>> grid = load_grid("1-MV-rural--0-sw")
+        >>> side = dead_end_side(grid.net, 0, grid.areas.dso_areas[0])
+        >>> side is None or isinstance(side[1], bool)
+        True
+    """
+    import networkx as nx
+    import pandapower.topology as top
+
+    graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
+    f, t = int(net.line.from_bus.at[line]), int(net.line.to_bus.at[line])
+    for key in [
+        k for (a, b, k) in graph.edges(keys=True) if {a, b} == {f, t} and k == ("line", line)
+    ]:
+        graph.remove_edge(f, t, key)
+    feeding = {cp.lv_bus for cp in area.coupling_points}
+    for bus, is_to in ((t, True), (f, False)):
+        component = nx.node_connected_component(graph, bus)
+        if not component & feeding:
+            return frozenset(int(b) for b in component if int(b) in area.bus_ids), is_to
+    return None

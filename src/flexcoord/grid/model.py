@@ -31,6 +31,7 @@ from flexcoord.grid.timeseries import GridAssessment
 
 if TYPE_CHECKING:
     from flexcoord.grid.pgm import PgmGrid
+    from flexcoord.grid.timeseries_profiles import Profiles
 
 __all__ = ["GridModel", "load_grid"]
 
@@ -100,6 +101,17 @@ class GridModel:
         from flexcoord.grid.pgm import to_pgm
 
         result: PgmGrid = self._cached("pgm", lambda: to_pgm(self._net))
+        return result
+
+    def profiles(self) -> Profiles:
+        """The SimBench profile tables of the grid, read once.
+
+        Raises:
+            InvalidInputError: the grid has no profiles.
+        """
+        from flexcoord.grid.timeseries_profiles import Profiles
+
+        result: Profiles = self._cached("profiles", lambda: Profiles.of(self._net))
         return result
 
     def branch_ends(self) -> dict[str, tuple[int, int]]:

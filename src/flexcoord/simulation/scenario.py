@@ -60,6 +60,7 @@ from flexcoord.domain import (
     Timeframe,
     market_time_units,
 )
+from flexcoord.grid.areas import dead_end_side
 from flexcoord.grid.forecast import FlowQuantity, forecast_from_profiles, forecast_from_snapshot
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
@@ -300,7 +301,7 @@ def _congestion(
             continue
         limit = round(float(dso_tightening * peak[i]), 4)
         over = np.maximum(np.abs(flows[i]) - limit, 0.0)
-        side = _dead_end_side(grid, int(name.split(":")[1]), areas[name])
+        side = dead_end_side(grid.net, int(name.split(":")[1]), grid.areas.dso_area(areas[name]))
         if side is None:
             continue
         buses, is_to_side = side
@@ -324,28 +325,6 @@ def _congestion(
             )
         )
     return overrides, needs
-
-
-def _dead_end_side(grid: GridModel, line: int, area: str) -> tuple[frozenset[int], bool] | None:
-    """The buses beyond ``line`` away from the area's coupling points, and whether that is the
-    line's to-side; ``None`` when the line is in a mesh (both sides reach a coupling point)."""
-    import networkx as nx
-    import pandapower.topology as top
-
-    net = grid.net
-    graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
-    f, t = int(net.line.from_bus.at[line]), int(net.line.to_bus.at[line])
-    for key in [
-        k for (a, b, k) in graph.edges(keys=True) if {a, b} == {f, t} and k == ("line", line)
-    ]:
-        graph.remove_edge(f, t, key)
-    area_obj = grid.areas.dso_area(area)
-    feeding = {cp.lv_bus for cp in area_obj.coupling_points}
-    for bus, is_to in ((t, True), (f, False)):
-        component = nx.node_connected_component(graph, bus)
-        if not component & feeding:
-            return frozenset(int(b) for b in component if int(b) in area_obj.bus_ids), is_to
-    return None
 
 
 def _bids(
