@@ -85,7 +85,7 @@ def _flexcoord_version() -> str:
     try:
         return version("flexcoord")
     except PackageNotFoundError:  # running from a source tree that is not installed
-        from flexcoord import __version__
+        from flexcoord import __version__  # noqa: PLC0415  (flexcoord/__init__ imports this module)
 
         return __version__
 

@@ -33,7 +33,7 @@ def ptdf_4bus() -> np.ndarray:
     return ptdf
 
 
-def random_market(
+def random_market(  # noqa: PLR0915 - draws every field of a market in one readable pass
     rng: np.random.Generator, *, max_bids: int = 10, max_mtu: int = 4, max_integer_states: int = 64
 ) -> ClearingProblem:
     """One random small market (≤ max_bids bids, ≤ max_mtu MTUs) with a bounded integer space."""

@@ -291,7 +291,7 @@ def _ac_after(grid: GridModel, pgm: Any, step: int, injections: list[dict[int, f
 
 @pytest.mark.slow
 @pytest.mark.parametrize("band", [None, (0.8, 1.2)], ids=["simbench-band", "wide-band"])
-def test_amber_volumes_are_safe_in_ac(
+def test_amber_volumes_are_safe_in_ac(  # noqa: PLR0915 - one scenario built step by step
     rural: tuple[GridModel, Register, Any], band: tuple[float, float] | None
 ) -> None:
     grid, register, forecast = rural

@@ -26,7 +26,7 @@ from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_duration
 __all__ = ["market_issues", "validate_market"]
 
 
-def validate_market(
+def validate_market(  # noqa: PLR0913 - public: the market, then keyword-only context
     register: Register,
     needs: Sequence[Need],
     bids: Sequence[Bid],
@@ -75,7 +75,7 @@ def validate_market(
         raise InvalidInputError(issues)
 
 
-def market_issues(
+def market_issues(  # noqa: PLR0913 - public: as validate_market
     register: Register,
     needs: Sequence[Need],
     bids: Sequence[Bid],

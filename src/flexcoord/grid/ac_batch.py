@@ -66,7 +66,7 @@ class BusInjectionBatch:
         KeyError: a bus or branch the grid does not have (callers map their own ids first).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - grid, then the keyword-only batch description
         self,
         grid: Any,
         *,

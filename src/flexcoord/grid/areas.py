@@ -121,8 +121,8 @@ def split_areas(net: Any, *, tso_min_vn_kv: float = 110.0) -> AreaSplit:
                 )
             ]
         )
-    import networkx as nx
-    import pandapower.topology as top
+    import networkx as nx  # noqa: PLC0415  (lazy: networkx loads when areas are split)
+    import pandapower.topology as top  # noqa: PLC0415  (lazy: pandapower's graph layer)
 
     bus = net.bus[net.bus.in_service.to_numpy(dtype=bool)]
     vn = bus.vn_kv.astype(float)
@@ -194,8 +194,8 @@ def dead_end_side(net: Any, line: int, area: DsoArea) -> tuple[frozenset[int], b
         >>> side is None or isinstance(side[1], bool)
         True
     """
-    import networkx as nx
-    import pandapower.topology as top
+    import networkx as nx  # noqa: PLC0415  (lazy: networkx loads when asked)
+    import pandapower.topology as top  # noqa: PLC0415  (lazy: pandapower's graph layer)
 
     graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
     f, t = int(net.line.from_bus.at[line]), int(net.line.to_bus.at[line])

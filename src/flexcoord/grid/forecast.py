@@ -209,7 +209,7 @@ def _check_intervals(intervals: Sequence[Interval], steps: int, step: timedelta)
             )
 
 
-def forecast_from_profiles(
+def forecast_from_profiles(  # noqa: PLR0913 - public: the grid, then keyword-only forecast options
     grid: Any,
     *,
     start_step: int,
@@ -303,7 +303,7 @@ def forecast_from_profiles(
     return _assemble(grid, pgm, out, tuple(intervals), issued_at, label, FlowQuantity(flows))
 
 
-def _assemble(
+def _assemble(  # noqa: PLR0913 - private: the parts of one forecast, by keyword
     grid: Any,
     pgm: PgmGrid,
     out: Any,

@@ -82,7 +82,7 @@ def simbench_codes() -> tuple[str, ...]:
             return tuple(codes)
     except (OSError, ValueError):
         pass
-    import simbench
+    import simbench  # noqa: PLC0415  (lazy: the grid-code list needs no simbench)
 
     found = tuple(sorted(simbench.collect_all_simbench_codes()))
     try:
@@ -170,10 +170,10 @@ def apply_simbench_fixes(net: Any) -> None:
 
 def _build(name: str) -> Any:
     if name in PANDAPOWER_NETWORKS:
-        import pandapower.networks as pn
+        import pandapower.networks as pn  # noqa: PLC0415  (lazy: only for a pandapower network code)
 
         return getattr(pn, PANDAPOWER_NETWORKS[name])()
-    import simbench
+    import simbench  # noqa: PLC0415  (lazy: only for a SimBench code)
 
     net = simbench.get_simbench_net(name)
     apply_simbench_fixes(net)

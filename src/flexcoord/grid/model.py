@@ -98,7 +98,7 @@ class GridModel:
         """The grid converted to power-grid-model (:func:`~flexcoord.grid.pgm.to_pgm`, a zero
         injection element at every in-service bus), converted once: it is read-only, every
         calculation passes update data."""
-        from flexcoord.grid.pgm import to_pgm
+        from flexcoord.grid.pgm import to_pgm  # noqa: PLC0415  (lazy: loads power-grid-model)
 
         result: PgmGrid = self._cached("pgm", lambda: to_pgm(self._net))
         return result
@@ -109,7 +109,7 @@ class GridModel:
         Raises:
             InvalidInputError: the grid has no profiles.
         """
-        from flexcoord.grid.timeseries_profiles import Profiles
+        from flexcoord.grid.timeseries_profiles import Profiles  # noqa: PLC0415  (lazy: loads pandapower)
 
         result: Profiles = self._cached("profiles", lambda: Profiles.of(self._net))
         return result
@@ -174,7 +174,7 @@ class GridModel:
         summary row tagged with the ``area`` of its asset (``"tso"`` or a DSO area id) and the
         ``operator`` role that must buy flexibility for it (``"tso"`` / ``"dso"``).
         """
-        from flexcoord.grid.timeseries import assess
+        from flexcoord.grid.timeseries import assess  # noqa: PLC0415  (lazy: loads pandapower)
 
         result = assess(self._net, start=start, steps=steps, progress=progress, **options)
         areas = self.asset_areas()

@@ -383,7 +383,7 @@ def with_setpoints(grid: PgmGrid, injections: Injections) -> PgmGrid:
     return dataclasses.replace(grid, model=model)
 
 
-def verify_operating_point(
+def verify_operating_point(  # noqa: PLR0913 - public: the model, then keyword-only tolerances
     grid: PgmGrid,
     injections: Injections | None = None,
     *,

@@ -108,7 +108,7 @@ class PgmGrid:
 # conversion
 
 
-def to_pgm(net: Any, *, injection_buses: Iterable[int] | None = None) -> PgmGrid:
+def to_pgm(net: Any, *, injection_buses: Iterable[int] | None = None) -> PgmGrid:  # noqa: PLR0915 - one pass over the pandapower tables, table by table; not split yet
     """Convert a pandapower network to power-grid-model, with the three SimBench fixes.
 
     The caller's network is not modified (the conversion works on a deep copy).

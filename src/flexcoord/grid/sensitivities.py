@@ -210,11 +210,11 @@ def dc_network(net: Any) -> _DcNetwork:
     Raises:
         GridError: the grid has islanded in-service buses.
     """
-    from pandapower.auxiliary import _init_rundcpp_options
-    from pandapower.pd2ppc import _pd2ppc
-    from pandapower.pypower.idx_brch import BR_STATUS
-    from pandapower.pypower.idx_bus import BUS_TYPE, REF
-    from pandapower.pypower.makeBdc import makeBdc
+    from pandapower.auxiliary import _init_rundcpp_options  # noqa: PLC0415  (lazy: pandapower's internals, first PTDF only)
+    from pandapower.pd2ppc import _pd2ppc  # noqa: PLC0415  (lazy: pandapower's internals)
+    from pandapower.pypower.idx_brch import BR_STATUS  # noqa: PLC0415  (lazy: pandapower's internals)
+    from pandapower.pypower.idx_bus import BUS_TYPE, REF  # noqa: PLC0415  (lazy: pandapower's internals)
+    from pandapower.pypower.makeBdc import makeBdc  # noqa: PLC0415  (lazy: pandapower's internals)
 
     work = _private_copy(net)
     _init_rundcpp_options(
@@ -321,7 +321,7 @@ def compute_voltage_sensitivity(
     Raises:
         GridError: islanded buses, or the AC power flow does not converge.
     """
-    import pandapower as pp
+    import pandapower as pp  # noqa: PLC0415  (lazy: loads pandapower)
 
     work = copy.deepcopy(net)  # runpp writes result tables: a full copy protects ``net``
     try:

@@ -173,7 +173,7 @@ def default_chunk_steps(grid: PgmGrid) -> int:
     return min(days, 92) * _DAY_STEPS
 
 
-def assess(
+def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     net: Any,
     *,
     start: int = 0,
@@ -347,7 +347,7 @@ class _Accumulator:
         self.step_max_vm = np.full(steps, np.nan)
         self.step_violations = np.zeros(steps, dtype=np.int64)
 
-    def add(
+    def add(  # noqa: PLR0913 - one chunk of results, by keyword
         self,
         *,
         c0: int,
@@ -385,7 +385,7 @@ class _Accumulator:
             )
             self.parts.append((step + c0, asset, kind, value, limit))
 
-    def finish(
+    def finish(  # noqa: PLR0913 - the study's parts, by keyword
         self,
         *,
         grid: PgmGrid,
@@ -467,7 +467,7 @@ def _extreme(name: str, values: FloatArray, labels: list[str], ufunc: Any) -> di
     return {f"{name}{unit}": float(values[pos]), f"{name}_asset": labels[pos]}
 
 
-def _summary(
+def _summary(  # noqa: PLR0913 - private: the study's arrays, by keyword
     *,
     kinds: pd.Index,
     count: IntArray,

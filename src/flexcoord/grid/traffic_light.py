@@ -152,7 +152,7 @@ def _refs(key: bytes, names: Iterable[str]) -> tuple[str, ...]:
     )
 
 
-def compute_traffic_light(
+def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, then keyword-only options; not split yet
     register: Register,
     grid: Any,
     forecast: OperatingForecast,

@@ -86,7 +86,7 @@ class LinearGridModel:
     s_vm_q: FloatArray
     q_ratio: FloatArray  # (R,) Mvar per MW assumed per resource
 
-    def safe(
+    def safe(  # noqa: PLR0913 - the assessment's arrays, by keyword
         self,
         columns: IntArray,
         range_mw: FloatArray,

@@ -86,7 +86,7 @@ def _limit_words(a: TrafficLightAssessment, row: int, upper: bool) -> str:
     return f"{kind} limit in the {a.grid_word} grid (constraint {a.constraint_refs[row]})"
 
 
-def filter_bids(
+def filter_bids(  # noqa: PLR0912, PLR0915 - one pass over the bids; not split yet
     bids: Sequence[Bid], assessment: TrafficLightAssessment, register: Register
 ) -> BidFilterResult:
     """Filter bids through the traffic light (see the module docstring for the rules).
@@ -350,7 +350,7 @@ def _largest_scaling(
     return best, row, upper
 
 
-def _alternatives(
+def _alternatives(  # noqa: PLR0913 - private: one bid's arrays, by keyword
     a: TrafficLightAssessment,
     register: Register,
     cell: list[tuple[str, int, int, float]],

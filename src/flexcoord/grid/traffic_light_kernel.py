@@ -125,7 +125,7 @@ def safe_volumes(
     return SafeVolumes(x_mw=x, row=row, upper=upper)
 
 
-def _chunk(
+def _chunk(  # noqa: PLR0913 - private: one chunk's arrays (numba-style kernel)
     constraints: ConstraintSet,
     sensitivity: FloatArray,
     res: IntArray,

@@ -183,7 +183,7 @@ def violation_masks(
     )
 
 
-def violation_arrays(
+def violation_arrays(  # noqa: PLR0913 - public: flows and limits, then keyword options
     vm_pu: FloatArray,
     loading_percent: FloatArray,
     vm_min_pu: FloatArray,
@@ -226,7 +226,7 @@ def categorical(codes: NDArray[np.integer[Any]], categories: Any) -> pd.Categori
     return pd.Categorical.from_codes(cast("Sequence[int]", codes), categories=pd.Index(categories))
 
 
-def violation_table(
+def violation_table(  # noqa: PLR0913 - public: as violation_arrays
     assets: pd.DataFrame,
     *,
     step: IntArray,
@@ -254,7 +254,7 @@ def violation_table(
     )
 
 
-def violation_frame(
+def violation_frame(  # noqa: PLR0913 - public: as violation_arrays
     grid: PgmGrid,
     *,
     vm_pu: FloatArray,

@@ -147,7 +147,7 @@ def _read_options(path: Path, issues: list[Issue]) -> dict[str, Any]:
     return {k: v for k, v in table.items() if k in OPTION_FIELDS}
 
 
-def _column_issue(
+def _column_issue(  # noqa: PLR0913 - private: the file, row and column of one issue
     path: Path | None, line: int | None, kind: str, object_id: str, column: str, message: str
 ) -> Issue:
     return Issue(
@@ -211,7 +211,7 @@ def _objects(
     return objects, origins
 
 
-def _differences(
+def _differences(  # noqa: PLR0913 - private: the two tables and where they came from
     path: Path, line: int, kind: str, own: dict[str, str], first: dict[str, str], first_line: int
 ) -> Iterator[Issue]:
     for column in sorted(set(own) | set(first)):

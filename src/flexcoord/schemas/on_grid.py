@@ -34,7 +34,7 @@ def _options_source(source: str | Path | None) -> str | None:
     return str(path)
 
 
-def grid_option_issues(
+def grid_option_issues(  # noqa: PLR0913 - one parameter per CLI option it checks
     market: MarketFile,
     grid: Any,
     *,
@@ -64,7 +64,7 @@ def grid_option_issues(
         >>> print(areas)
         m.json: areas=['MV1.101', 'MV9'] name 'MV9', not an area of the grid (MV1.101, tso)
     """
-    from flexcoord.grid.timeseries_profiles import Profiles
+    from flexcoord.grid.timeseries_profiles import Profiles  # noqa: PLC0415  (lazy: loads pandapower)
 
     issues = []
     step, step_source = profile_start_step, None

@@ -143,7 +143,7 @@ class IndustrialCase:
         return tuple(b for b in self.bids if b.direction is direction)
 
 
-def industrial_case(
+def industrial_case(  # noqa: PLR0913 - public: the grid, then keyword-only case options
     grid: Any,
     register: Register,
     *,
@@ -363,7 +363,7 @@ def _schedules(
     return np.array(rows, dtype=np.float64)
 
 
-def _bids(
+def _bids(  # noqa: PLR0913 - private: one site's parts, by keyword
     sites: Sequence[IndustrialSite],
     counts: Sequence[int],
     schedule: FloatArray,

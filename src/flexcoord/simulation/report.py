@@ -188,7 +188,7 @@ def _comparison_row(o: SchemeOutcome, buyers: Sequence[str]) -> dict[str, Any]:
 
 def comparison_frame(outcomes: Sequence[SchemeOutcome]) -> pd.DataFrame:
     """:func:`comparison_rows` as a DataFrame indexed by ``scheme`` (rows in preset order)."""
-    import pandas as pd
+    import pandas as pd  # noqa: PLC0415  (lazy: pandas only for the frame)
 
     rows = comparison_rows(outcomes)
     if not rows:

@@ -60,6 +60,7 @@ from flexcoord.domain import (
     Timeframe,
     market_time_units,
 )
+from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.areas import dead_end_side
 from flexcoord.grid.forecast import FlowQuantity, forecast_from_profiles, forecast_from_snapshot
 from flexcoord.grid.model import GridModel, load_grid
@@ -94,7 +95,7 @@ def profile_step_of(day: date) -> int:
     return int((start.astimezone(UTC) - _PROFILE_ORIGIN) / timedelta(minutes=15))
 
 
-def build_coordination_scenario(
+def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one keyword per scenario knob
     code: str | GridModel = "1-HVMV-mixed-all-0-sw",
     *,
     market_day: date = date(2026, 6, 2),
@@ -219,7 +220,7 @@ def build_coordination_scenario(
     )
 
 
-def _need(
+def _need(  # noqa: PLR0913 - private: one need's fields
     need_id: str,
     buyer: str,
     location: Location,
@@ -266,7 +267,7 @@ def _tso_focus_buses(grid: GridModel, overrides: dict[str, float]) -> frozenset[
     return frozenset(int(b) for b in ptdf.bus_ids[strong])
 
 
-def _congestion(
+def _congestion(  # noqa: PLR0913 - private: the scenario's parts, by keyword
     grid: GridModel,
     register: Register,
     forecast: Any,
@@ -327,7 +328,7 @@ def _congestion(
     return overrides, needs
 
 
-def _bids(
+def _bids(  # noqa: PLR0913 - private: the scenario's bid knobs
     register: Register,
     intervals: tuple[Interval, ...],
     n_bids: int,
@@ -454,7 +455,7 @@ def chain_gate_closures(day_start: datetime) -> dict[Timeframe, datetime]:
     }
 
 
-def build_timeframe_chain(
+def build_timeframe_chain(  # noqa: PLR0913 - public: the grid, then keyword-only chain options
     code_or_grid: str | GridModel = "1-HVMV-mixed-all-0-sw",
     *,
     timeframes: tuple[Timeframe, ...] = _CHAIN_TIMEFRAMES,
@@ -499,8 +500,6 @@ def build_timeframe_chain(
     """
     order = [t for t in _CHAIN_TIMEFRAMES if t in set(timeframes)]
     if not order:
-        from flexcoord.errors import InvalidInputError, Issue
-
         raise InvalidInputError(
             [
                 Issue(
@@ -586,7 +585,7 @@ def _availability_rounds(order: list[Timeframe]) -> frozenset[Timeframe]:
     return frozenset(order[:1])
 
 
-def _chain_needs(
+def _chain_needs(  # noqa: PLR0913 - private: the chain's parts, by keyword
     needs: tuple[Need, ...],
     order: list[Timeframe],
     products: dict[Timeframe, Product],
