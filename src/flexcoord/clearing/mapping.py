@@ -1,0 +1,551 @@
+"""Domain objects → :class:`~flexcoord.clearing.problem.ClearingProblem` (:func:`build_problem`).
+
+The mapping rules are :mod:`flexcoord.clearing.market`'s (its module docstring and
+``docs/clearing.md``). :func:`build_problem` runs them as stages, each a small function of the
+stages before it:
+
+1. :func:`_mtus` - the MTUs and the (bid, MTU) slots: the one pass over the bids' quantity
+   tuples, and the clearing's own input checks (one MTU resolution, every MTU inside the grid
+   constraints' base case);
+2. :func:`_bid_arrays` - prices, directions, power types and acceptance rules per bid;
+3. :class:`_BusColumns` - one problem bus per real bus in use, a virtual bus per multi-bus group;
+4. :func:`_need_fields` - the needs' required MW, caps and the (need, slot) eligibility;
+5. :func:`_grid_fields` - the grid constraints mapped onto the problem's bus columns and MTUs;
+6. :func:`_capabilities` - the unit-capability rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy import sparse
+
+from flexcoord.clearing.grid_constraints import GridConstraints
+from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, IntArray
+from flexcoord.domain import (
+    Bid,
+    Direction,
+    LocationKind,
+    Need,
+    PowerType,
+    Product,
+    ProductKind,
+    Register,
+)
+from flexcoord.domain.resources import Unit
+from flexcoord.errors import InvalidInputError, Issue
+
+__all__ = ["GridMap", "build_problem"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridMap:
+    """How the problem's bus columns and MTUs map back to the grid.
+
+    Attributes:
+        real_bus_ids: pandapower bus per column of ``weights``.
+        weights: ``(n_problem_bus, n_real_bus)`` share of a problem bus's injection at each real
+            bus (identity rows for real buses, pro-rata rows for a group's virtual bus).
+        mtu_columns: per problem MTU, its column in the grid constraints' intervals (empty
+            without grid constraints).
+    """
+
+    real_bus_ids: IntArray
+    weights: sparse.csr_array
+    mtu_columns: IntArray
+
+    def to_grid(self, values: FloatArray) -> FloatArray:
+        """``(n_problem_bus, T)`` injections → ``(n_real_bus, T)``."""
+        out: FloatArray = np.asarray(self.weights.T @ values, dtype=np.float64)
+        return out
+
+
+def build_problem(
+    register: Register,
+    needs: Sequence[Need],
+    bids: Sequence[Bid],
+    grid_constraints: GridConstraints | None = None,
+    *,
+    energy_balance: bool = False,
+) -> tuple[ClearingProblem, GridMap]:
+    """Map a *validated* market to a :class:`ClearingProblem` and its :class:`GridMap`.
+
+    One pass over the bids' quantity tuples; everything else is vectorised or per bid.
+
+    Raises:
+        InvalidInputError: mixed MTU resolutions, MTUs outside the grid constraints.
+    """
+    products = {pid: register.product(pid) for pid in {b.product_id for b in bids}}
+    products |= {pid: register.product(pid) for pid in {n.product_id for n in needs}}
+    mtus = _mtus(bids, needs, products, grid_constraints)
+    share_of = _activation_shares(needs, products)
+    arr = _bid_arrays(bids, products, share_of)
+    buses = _BusColumns(register)
+    bid_bus = np.array(
+        [buses.column_of(b.resource_id, bool(r)) for b, r in zip(bids, arr.reactive, strict=True)],
+        dtype=np.int64,
+    )
+    weights, real_bus_ids = buses.weights()
+    grid: dict[str, object] = {}
+    if grid_constraints is not None:
+        grid = _grid_fields(grid_constraints, real_bus_ids, weights.T.toarray(), mtus)
+    slot_bid = mtus.slot_bid
+    problem = ClearingProblem(
+        mtu_labels=tuple(t.isoformat() for t in mtus.starts),
+        mtu_duration_h=np.full(len(mtus.starts), mtus.duration_h),
+        bid_ids=tuple(b.id for b in bids),
+        bid_submitted_s=arr.submitted,
+        bid_indivisible=arr.indivisible,
+        bid_block=arr.block,
+        bid_min_mw=arr.min_mw,
+        bid_xor=arr.xor,
+        bid_parent=arr.parent,
+        xor_names=arr.xor_names,
+        slot_bid=slot_bid,
+        slot_mtu=mtus.slot_mtu,
+        slot_quantity_mw=mtus.slot_quantity_mw,
+        slot_price_eur_per_mwh=arr.merit[slot_bid],
+        slot_payment_price_eur_per_mwh=arr.payment[slot_bid],
+        slot_up=arr.up[slot_bid],
+        slot_reactive=arr.reactive[slot_bid],
+        slot_bus=bid_bus[slot_bid],
+        slot_q_mvar_per_mw=np.where(arr.reactive, 0.0, arr.q_per_mw)[slot_bid],
+        need_ids=tuple(n.id for n in needs),
+        bus_ids=tuple(buses.labels),
+        energy_balance=energy_balance,
+        **_need_fields(register, needs, bids, products, share_of, arr, mtus, buses, bid_bus),  # type: ignore[arg-type]
+        **_capabilities(register, bids, arr.up, arr.reactive),  # type: ignore[arg-type]
+        **grid,  # type: ignore[arg-type]
+    )
+    return problem, GridMap(
+        real_bus_ids=real_bus_ids, weights=weights, mtu_columns=mtus.grid_columns
+    )
+
+
+def _issue(field: str, value: object, message: str, kind: str = "Market") -> Issue:
+    return Issue(kind=kind, object_id="market", field=field, value=value, message=message)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mtus:
+    """The problem's MTUs (in time order) and slots (bid by bid, in each bid's order)."""
+
+    starts: list[datetime]
+    position: dict[datetime, int]
+    slot_bid: IntArray
+    slot_mtu: IntArray
+    slot_quantity_mw: FloatArray
+    duration_h: float
+    grid_columns: IntArray  # per MTU, its column in the grid constraints (empty without)
+
+
+def _mtus(
+    bids: Sequence[Bid],
+    needs: Sequence[Need],
+    products: Mapping[str, Product],
+    gc: GridConstraints | None,
+) -> _Mtus:
+    """Every MTU a need or bid names, the slots, and the clearing's own input checks.
+
+    Raises:
+        InvalidInputError: mixed MTU resolutions, or MTUs the grid constraints do not cover.
+    """
+    resolutions = sorted({p.resolution for p in products.values()})
+    issues: list[Issue] = []
+    if len(resolutions) > 1:
+        issues.append(
+            _issue(
+                "products.resolution",
+                [str(r) for r in resolutions],
+                "one clearing needs one MTU resolution; clear the products separately",
+            )
+        )
+    n_b = len(bids)
+    starts = [mq.interval.start for b in bids for mq in b.quantities]
+    slot_q = np.fromiter((mq.quantity for b in bids for mq in b.quantities), dtype=np.float64)
+    per_bid = np.fromiter((len(b.quantities) for b in bids), dtype=np.int64, count=n_b)
+    need_starts = [mq.interval.start for n in needs for mq in n.quantities]
+    unique = sorted(set(starts) | set(need_starts))
+    index = {t: i for i, t in enumerate(unique)}
+    columns = np.zeros(0, dtype=np.int64)
+    if gc is not None:
+        found = _grid_columns(gc, unique, resolutions[0] if resolutions else None)
+        if isinstance(found, Issue):
+            issues.append(found)
+        else:
+            columns = found
+    if issues:
+        raise InvalidInputError(issues)
+    return _Mtus(
+        starts=unique,
+        position=index,
+        slot_bid=np.repeat(np.arange(n_b, dtype=np.int64), per_bid),
+        slot_mtu=np.fromiter((index[t] for t in starts), dtype=np.int64, count=len(starts)),
+        slot_quantity_mw=slot_q,
+        duration_h=resolutions[0].total_seconds() / 3600.0 if resolutions else 0.25,
+        grid_columns=columns,
+    )
+
+
+def _grid_columns(
+    gc: GridConstraints, starts: Sequence[datetime], resolution: timedelta | None
+) -> IntArray | Issue:
+    """Each MTU's column in the grid constraints' base case, or the issue why there is none."""
+    col = {iv.start: i for i, iv in enumerate(gc.intervals)}
+    steps = sorted({iv.duration for iv in gc.intervals})
+    if resolution is not None and steps and steps != [resolution]:
+        return _issue(
+            "products.resolution",
+            str(resolution),
+            f"differs from the grid constraints' base-case step {[str(s) for s in steps]}: "
+            "build the grid constraints on the products' MTUs",
+        )
+    missing = [t.isoformat() for t in starts if t not in col]
+    if missing:
+        return _issue(
+            "mtus",
+            missing[:10],
+            "are outside the grid constraints' base case "
+            f"[{gc.intervals[0].start.isoformat()}, {gc.intervals[-1].end.isoformat()})",
+        )
+    return np.array([col[t] for t in starts], dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _BidArrays:
+    """Per bid: its clearing price (merit order), payment price, direction, power type and
+    acceptance rules."""
+
+    avail: FloatArray  # €/MW/h, NaN when the bid has none
+    act: FloatArray  # €/MWh, NaN when the bid has none
+    merit: FloatArray
+    payment: FloatArray
+    up: BoolArray
+    reactive: BoolArray
+    indivisible: BoolArray
+    min_mw: FloatArray
+    block: BoolArray
+    q_per_mw: FloatArray
+    submitted: FloatArray
+    parent: IntArray
+    xor: IntArray
+    xor_names: tuple[str, ...]
+
+
+def _bid_arrays(
+    bids: Sequence[Bid], products: Mapping[str, Product], share_of: Mapping[str, float]
+) -> _BidArrays:
+    """The per-bid arrays (prices per the mapping rules of :mod:`flexcoord.clearing.market`)."""
+    avail = np.array(
+        [
+            np.nan
+            if b.availability_price_eur_per_mw_h is None
+            else b.availability_price_eur_per_mw_h
+            for b in bids
+        ],
+        dtype=np.float64,
+    )
+    act = np.array(
+        [
+            np.nan if b.activation_price_eur_per_mwh is None else b.activation_price_eur_per_mwh
+            for b in bids
+        ],
+        dtype=np.float64,
+    )
+    kinds = [products[b.product_id].kind for b in bids]
+    is_act = np.array([k is ProductKind.ACTIVATION for k in kinds], dtype=bool)
+    is_both = np.array([k is ProductKind.AVAILABILITY_AND_ACTIVATION for k in kinds], dtype=bool)
+    share = np.array([share_of.get(b.product_id, 0.0) for b in bids], dtype=np.float64)
+    bid_pos = {b.id: i for i, b in enumerate(bids)}
+    xor_names = tuple(sorted({b.exclusive_set for b in bids if b.exclusive_set is not None}))
+    xor_pos = {name: i for i, name in enumerate(xor_names)}
+    reactive = [products[b.product_id].power_type is PowerType.REACTIVE for b in bids]
+    return _BidArrays(
+        avail=avail,
+        act=act,
+        merit=np.where(
+            is_act, act, np.where(is_both, avail + share * np.nan_to_num(act), avail)
+        ).astype(np.float64),
+        payment=np.where(is_act, act, avail).astype(np.float64),
+        up=np.array([b.direction is Direction.UP for b in bids], dtype=bool),
+        reactive=np.array(reactive, dtype=bool),
+        indivisible=np.array([not b.divisible for b in bids], dtype=bool),
+        min_mw=np.array(
+            [(b.min_acceptance or 0.0) if b.divisible else 0.0 for b in bids], dtype=np.float64
+        ),
+        block=np.array([b.block for b in bids], dtype=bool),
+        q_per_mw=np.array([b.q_mvar_per_mw or 0.0 for b in bids], dtype=np.float64),
+        submitted=np.array([b.submitted_at.timestamp() for b in bids], dtype=np.float64),
+        parent=np.array(
+            [-1 if b.parent_bid_id is None else bid_pos[b.parent_bid_id] for b in bids],
+            dtype=np.int64,
+        ),
+        xor=np.array(
+            [-1 if b.exclusive_set is None else xor_pos[b.exclusive_set] for b in bids],
+            dtype=np.int64,
+        ),
+        xor_names=xor_names,
+    )
+
+
+class _BusColumns:
+    """The problem's bus columns, made as bids name their resources: a real bus's column is
+    labelled by the bus (``"12"``), a multi-bus group's virtual column ``group:<id>`` (``:q``
+    for reactive), shared across its units' buses pro-rata to their range."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self.columns: dict[tuple[str, bool], int] = {}  # (resource id, reactive) → problem bus
+        self.labels: list[str] = []
+        self.label_pos: dict[str, int] = {}
+        self.rows: list[list[tuple[int, float]]] = []
+        self.real_pos: dict[int, int] = {}
+        self.bus_sets: list[frozenset[int]] = []
+
+    def column_of(self, resource_id: str, is_reactive: bool) -> int:
+        """The column of a resource's bids of one power type (made on first use)."""
+        key = (resource_id, is_reactive)
+        found = self.columns.get(key)
+        if found is not None:
+            return found
+        weights: dict[int, float] = {}
+        for u in self.register.units_of(resource_id):
+            bus = self.register.connection_point(u.connection_point_id).bus
+            weights[bus] = weights.get(bus, 0.0) + _weight(u, is_reactive)
+        if len(weights) == 1:
+            (bus,) = weights
+            label = str(bus)
+            if label in self.label_pos:  # the real bus already has a column
+                self.columns[key] = self.label_pos[label]
+                return self.columns[key]
+            weights = {bus: 1.0}
+        else:
+            label = f"group:{resource_id}" + (":q" if is_reactive else "")
+            total = sum(weights.values())
+            weights = (
+                {b: w / total for b, w in weights.items()}
+                if total > 0
+                else {b: 1.0 / len(weights) for b in weights}
+            )
+        row = [
+            (self.real_pos.setdefault(b, len(self.real_pos)), w) for b, w in sorted(weights.items())
+        ]
+        self.columns[key] = self.label_pos[label] = len(self.labels)
+        self.labels.append(label)
+        self.rows.append(row)
+        self.bus_sets.append(frozenset(weights))
+        return self.columns[key]
+
+    def weights(self) -> tuple[sparse.csr_array, IntArray]:
+        """``(n_problem_bus, n_real_bus)`` shares and the pandapower bus of each real column."""
+        rows = self.rows
+        w_rows = np.array([i for i, row in enumerate(rows) for _ in row], dtype=np.int64)
+        w_cols = np.array([c for row in rows for c, _ in row], dtype=np.int64)
+        w_vals = np.array([w for row in rows for _, w in row], dtype=np.float64)
+        shape = (len(self.labels), len(self.real_pos))
+        real_bus_ids = np.empty(len(self.real_pos), dtype=np.int64)
+        for bus, pos in self.real_pos.items():
+            real_bus_ids[pos] = bus
+        return sparse.csr_array((w_vals, (w_rows, w_cols)), shape=shape), real_bus_ids
+
+
+def _need_fields(  # noqa: PLR0913 - the stages before it, by position
+    register: Register,
+    needs: Sequence[Need],
+    bids: Sequence[Bid],
+    products: Mapping[str, Product],
+    share_of: Mapping[str, float],
+    arr: _BidArrays,
+    mtus: _Mtus,
+    buses: _BusColumns,
+    bid_bus: IntArray,
+) -> dict[str, object]:
+    """The needs' fields of the problem: required MW, direction, power type, cap, and the
+    eligible (need, slot) pairs - same product, direction and power type, every bus of the
+    bid's resource inside the need's location, within each price cap the buyer gives."""
+    n_n, n_t = len(needs), len(mtus.starts)
+    required = np.zeros((n_n, n_t))
+    for n, need in enumerate(needs):
+        for mq in need.quantities:
+            required[n, mtus.position[mq.interval.start]] = mq.quantity
+    need_up = np.array([n.direction is Direction.UP for n in needs], dtype=bool)
+    need_reactive = np.array(
+        [products[n.product_id].power_type is PowerType.REACTIVE for n in needs], dtype=bool
+    )
+    cap = np.array(
+        [_cap(n, products[n.product_id].kind, share_of) for n in needs], dtype=np.float64
+    )
+    bid_product = np.array([b.product_id for b in bids], dtype=object)
+    has_buses = len(buses.labels) > 0
+    e_need: list[IntArray] = []
+    e_slot: list[IntArray] = []
+    for n, need in enumerate(needs):
+        location = _location_buses(register, need)
+        inside = np.array([s <= location for s in buses.bus_sets], dtype=bool)
+        ok_bid = (
+            (bid_product == need.product_id)
+            & (arr.up == need_up[n])
+            & (arr.reactive == need_reactive[n])
+            & (inside[bid_bus] if has_buses else np.zeros(len(bids), dtype=bool))
+        )
+        if products[need.product_id].kind is ProductKind.AVAILABILITY_AND_ACTIVATION:
+            # each price cap the buyer gives holds for its own component, also when the other
+            # is missing (then the merit-score cap is undefined)
+            if need.availability_price_cap_eur_per_mw_h is not None:
+                ok_bid &= (
+                    np.nan_to_num(arr.avail, nan=0.0) <= need.availability_price_cap_eur_per_mw_h
+                )
+            if need.activation_price_cap_eur_per_mwh is not None:
+                ok_bid &= np.nan_to_num(arr.act, nan=0.0) <= need.activation_price_cap_eur_per_mwh
+        slots = np.flatnonzero(ok_bid[mtus.slot_bid] & (required[n, mtus.slot_mtu] > 0))
+        e_need.append(np.full(slots.shape[0], n, dtype=np.int64))
+        e_slot.append(slots.astype(np.int64))
+    return dict(
+        need_required_mw=required,
+        need_up=need_up,
+        need_reactive=need_reactive,
+        need_price_cap_eur_per_mwh=cap,
+        eligible_need=np.concatenate(e_need) if e_need else np.zeros(0, np.int64),
+        eligible_slot=np.concatenate(e_slot) if e_slot else np.zeros(0, np.int64),
+    )
+
+
+def _grid_fields(
+    gc: GridConstraints, real_bus_ids: IntArray, wt: FloatArray, mtus: _Mtus
+) -> dict[str, object]:
+    """The grid constraints on the problem's bus columns (``wt``: real bus × problem bus
+    shares, the same for the PTDF, the voltage sensitivities and the interface rows) and MTUs."""
+    cols = mtus.grid_columns
+    gpos = {int(b): i for i, b in enumerate(gc.bus_ids)}
+    real_cols = [gpos[int(b)] for b in real_bus_ids]
+    ipos = {int(b): i for i, b in enumerate(gc.injection_bus_ids)}
+    have = np.array([int(b) in ipos for b in real_bus_ids], dtype=bool)
+    take = np.array([ipos.get(int(b), 0) for b in real_bus_ids], dtype=np.int64)
+    nv = len(gc.vbus_ids)
+    dvp = np.zeros((nv, len(real_bus_ids)))
+    dvq = np.zeros((nv, len(real_bus_ids)))
+    if nv and have.any():
+        dvp[:, have] = gc.dvm_dp[:, take[have]]
+        dvq[:, have] = gc.dvm_dq[:, take[have]]
+    grid: dict[str, object] = {}
+    if gc.n_interface:  # same weights as the PTDF: a group's virtual bus gets its units' mix
+        grid |= dict(
+            ic_names=gc.interface_names,
+            ic_p=gc.interface_p[:, real_cols] @ wt,
+            ic_q=gc.interface_q[:, real_cols] @ wt,
+            ic_lower=gc.interface_lower[:, cols],
+            ic_upper=gc.interface_upper[:, cols],
+        )
+    return grid | dict(
+        branch_names=gc.branch_names,
+        ptdf=gc.ptdf[:, real_cols] @ wt,
+        base_flow_mw=gc.base_flow_mw[:, cols],
+        limit_mw=gc.limit_mw,
+        safety_margin=gc.safety_margin,
+        vbus_names=tuple(f"bus:{int(b)}" for b in gc.vbus_ids),
+        dvm_dp=dvp @ wt,
+        dvm_dq=dvq @ wt,
+        base_vm_pu=gc.base_vm_pu[:, cols],
+        vm_min_pu=gc.vm_min_pu,
+        vm_max_pu=gc.vm_max_pu,
+    )
+
+
+def _weight(unit: Unit, reactive: bool) -> float:
+    return float(unit.q_range_mvar if reactive else unit.p_range_mw)
+
+
+def _capabilities(
+    register: Register, bids: Sequence[Bid], up: BoolArray, reactive: BoolArray
+) -> dict[str, object]:
+    """The problem's unit-capability fields (:mod:`flexcoord.clearing.capability`).
+
+    One capability per unit, direction and power type that a bid uses, limited to the unit's range
+    in every MTU, ordered by unit id, direction (down first) and power type (active first). A
+    unit's bid uses its unit's with weight 1, a group's bid each member's with the member's share
+    of the group's range (the weights of the group's virtual bus; equal shares when the range is
+    0; a member with no range takes nothing). Availability and activation bids count alike. One
+    dictionary lookup per bid; the expansion to the members is vectorised.
+    """
+    n_b = len(bids)
+    res_pos: dict[tuple[str, bool], int] = {}
+    res_of_bid = np.fromiter(
+        (
+            res_pos.setdefault((b.resource_id, bool(r)), len(res_pos))
+            for b, r in zip(bids, reactive, strict=True)
+        ),
+        dtype=np.int64,
+        count=n_b,
+    )
+    unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
+    unit_pos = {u: i for i, u in enumerate(unit_ids)}
+    m_unit: list[int] = []
+    m_weight: list[float] = []
+    m_count: list[int] = []
+    for rid, is_reactive in res_pos:  # insertion order = resource index
+        units = register.units_of(rid)
+        ranges = np.array([_weight(u, is_reactive) for u in units], dtype=np.float64)
+        total = float(ranges.sum())
+        shares = ranges / total if total > 0 else np.full(len(units), 1.0 / len(units))
+        m_unit += [unit_pos[u.id] for u in units]
+        m_weight += shares.tolist()
+        m_count.append(len(units))
+    count = np.array(m_count, dtype=np.int64)
+    per_bid = count[res_of_bid]
+    use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
+    within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
+    member = np.repeat((np.cumsum(count) - count)[res_of_bid], per_bid) + within
+    use_unit = np.array(m_unit, dtype=np.int64)[member]
+    use_weight = np.array(m_weight, dtype=np.float64)[member]
+    keep = use_weight > 0
+    use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
+    key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
+    keys, use_cap = np.unique(key, return_inverse=True)
+    cap_unit = keys // 4
+    cap_reactive = keys % 2 == 1
+    units_used = [register.unit(u) for u in unit_ids]
+    p_range = np.array([u.p_range_mw for u in units_used], dtype=np.float64)
+    q_range = np.array([u.q_range_mvar for u in units_used], dtype=np.float64)
+    return dict(
+        cap_names=tuple(unit_ids[int(u)] for u in cap_unit),
+        cap_up=(keys // 2) % 2 == 1,
+        cap_reactive=cap_reactive,
+        cap_limit_mw=np.where(cap_reactive, q_range[cap_unit], p_range[cap_unit]),
+        cap_use_cap=use_cap.astype(np.int64),
+        cap_use_bid=use_bid,
+        cap_use_weight=use_weight,
+    )
+
+
+def _activation_shares(needs: Sequence[Need], products: Mapping[str, object]) -> dict[str, float]:
+    """Mean expected activation share of the needs of each product (0 when none says)."""
+    sums: dict[str, list[float]] = {}
+    for n in needs:
+        if n.expected_activation_share is not None:
+            sums.setdefault(n.product_id, []).append(n.expected_activation_share)
+    return {pid: float(np.mean(v)) for pid, v in sums.items() if pid in products}
+
+
+def _cap(need: Need, kind: ProductKind, share_of: Mapping[str, float]) -> float:
+    act, avail = need.activation_price_cap_eur_per_mwh, need.availability_price_cap_eur_per_mw_h
+    if kind is ProductKind.ACTIVATION:
+        return np.nan if act is None else float(act)
+    if kind is ProductKind.AVAILABILITY:
+        return np.nan if avail is None else float(avail)
+    if act is None or avail is None:
+        return np.nan
+    return float(avail + share_of.get(need.product_id, 0.0) * act)
+
+
+def _location_buses(register: Register, need: Need) -> frozenset[int]:
+    loc = need.location
+    if loc.kind is LocationKind.BUSES:
+        return loc.bus_ids
+    if loc.kind is LocationKind.AREA:
+        assert loc.area_id is not None
+        return register.area(loc.area_id).bus_ids
+    cp = loc.coupling_point_id
+    return frozenset().union(*(a.bus_ids for a in register.areas if cp in a.coupling_point_ids))
