@@ -7,11 +7,15 @@ The array-level entry point is :func:`clear_problem`; the domain-level entry poi
 
 from flexcoord.clearing.dispatch import (
     GridState,
+    Violations,
+    branch_overload_mw,
     grid_state,
     nodal_injections,
+    outside_band,
     shift_constraints,
     shift_forecast,
     shortfall_price_eur_per_mwh,
+    violations,
 )
 from flexcoord.clearing.engine import AcChecker, AcFlows, clear_problem
 from flexcoord.clearing.options import ClearingOptions, PricingRule
@@ -44,11 +48,15 @@ __all__ = [
     "Rejection",
     "RejectionReason",
     "SolverStats",
+    "Violations",
+    "branch_overload_mw",
     "canonical",
     "clear_problem",
     "grid_state",
     "nodal_injections",
+    "outside_band",
     "shift_constraints",
     "shift_forecast",
     "shortfall_price_eur_per_mwh",
+    "violations",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.clearing.dispatch import grid_state, shortfall_price_eur_per_mwh
+from flexcoord.clearing.dispatch import grid_state, shortfall_price_eur_per_mwh, violations
 from flexcoord.clearing.formulation import eligible_pairs
 from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import ClearingProblem
@@ -127,33 +127,19 @@ def evaluate_dispatch(
     shortfall_pen = float(np.sum(shortfall_mwh * short_price[:, None]))
 
     state = grid_state(p, x)
-    flow = state.flow_mw
-    lim = (1.0 - p.safety_margin) * p.limit_mw
-    over = np.maximum(np.abs(flow) - lim[:, None], 0.0) * dur[None, :] if p.n_branch else flow
+    broken = violations(p, state, x)
+    over = broken.branch_mw * dur[None, :]
     branch_pen = float(options.branch_penalty_eur_per_mwh * over.sum())
-
-    if p.n_vbus:
-        vm = state.vm_pu
-        v_out = (
-            np.maximum(vm - p.vm_max_pu[:, None], 0.0) + np.maximum(p.vm_min_pu[:, None] - vm, 0.0)
-        ) * dur[None, :]
-    else:
-        v_out = np.zeros((0, n_t))
+    v_out = broken.voltage_pu * dur[None, :]
     voltage_pen = float(options.voltage_penalty_eur_per_pu_h * v_out.sum())
-
     interface_pen = 0.0
     if p.n_interface:
-        value = state.interface
-        outside = np.maximum(value - p.ic_upper, 0.0) + np.maximum(p.ic_lower - value, 0.0)
-        interface_pen = float(options.interface_penalty * np.sum(outside * dur[None, :]))
-
+        interface_pen = float(options.interface_penalty * np.sum(broken.interface * dur[None, :]))
     balance_pen = 0.0
     if p.energy_balance:
-        sign = np.where(p.slot_up, 1.0, -1.0)
-        signed = np.zeros(n_t)
-        active = ~p.slot_reactive
-        np.add.at(signed, p.slot_mtu[active], sign[active] * x[active])
-        balance_pen = float(options.balance_penalty_eur_per_mwh * np.sum(np.abs(signed) * dur))
+        balance_pen = float(
+            options.balance_penalty_eur_per_mwh * np.sum(np.abs(broken.balance_mw) * dur)
+        )
 
     return DispatchCost(
         bid_cost_eur=bid_cost,
@@ -173,7 +159,7 @@ def evaluate_dispatch(
         voltage_violation_pu_h={
             name: float(v) for name, v in zip(p.vbus_names, v_out.sum(axis=1), strict=True) if v > 0
         },
-        flow_mw=np.asarray(flow, dtype=np.float64),
+        flow_mw=np.asarray(state.flow_mw, dtype=np.float64),
     )
 
 

@@ -10,6 +10,10 @@ leaves for the next one, the forecast a later round clears on):
   ``slot_q_mvar_per_mw = k`` adds ``k`` × its signed MW of reactive power);
 * :func:`grid_state` — those injections → linearised branch flows, bus voltages and interface
   values on the problem's base case;
+* :func:`violations` — what the state breaks: MW over each branch's (margined) limit, pu
+  outside each voltage band, interface values outside their bounds, and the signed active
+  imbalance of an energy-balanced market; :func:`branch_overload_mw` and
+  :func:`outside_band` are the same rules for flows and voltages from elsewhere (the AC check);
 * :func:`shortfall_price_eur_per_mwh` — the price of a need's uncovered MWh in the objective;
 * :func:`shift_constraints` and :func:`shift_forecast` — a base case moved by injections that
   markets cleared earlier (flows through the PTDF, voltages through dV/dP and dV/dQ).
@@ -32,11 +36,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GridState",
+    "Violations",
+    "branch_overload_mw",
     "grid_state",
     "nodal_injections",
+    "outside_band",
     "shift_constraints",
     "shift_forecast",
     "shortfall_price_eur_per_mwh",
+    "violations",
 ]
 
 
@@ -105,6 +113,66 @@ def grid_state(problem: ClearingProblem, slot_mw: FloatArray) -> GridState:
     vm = p.base_vm_pu + p.dvm_dp @ inj_p + p.dvm_dq @ inj_q if p.n_vbus else np.zeros((0, n_t))
     value = p.ic_p @ inj_p + p.ic_q @ inj_q if p.n_interface else np.zeros((0, n_t))
     return GridState(p_mw=inj_p, q_mvar=inj_q, flow_mw=flow, vm_pu=vm, interface=value)
+
+
+def branch_overload_mw(flow_mw: FloatArray, limit_mw: FloatArray) -> FloatArray:
+    """``(n_branch, T)`` MW of ``|flow|`` above each branch's ``(n_branch,)`` limit (0 within)."""
+    return np.clip(np.abs(flow_mw) - limit_mw[:, None], 0.0, None)
+
+
+def outside_band(value: FloatArray, lower: FloatArray, upper: FloatArray) -> FloatArray:
+    """How far ``value`` lies outside ``[lower, upper]`` (element-wise; bounds broadcast)."""
+    return np.clip(value - upper, 0.0, None) + np.clip(lower - value, 0.0, None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Violations:
+    """What a dispatch breaks on the linearised grid (every array ``(n, T)``, ``balance_mw``
+    ``(T,)``).
+
+    Attributes:
+        branch_mw: MW above each branch's limit less the problem's safety margin.
+        voltage_pu: pu outside each monitored bus's voltage band.
+        interface: outside each interface constraint's bounds (its own unit).
+        balance_mw: signed accepted active MW (up positive) per MTU of an energy-balanced
+            market (zeros otherwise: nothing to balance).
+    """
+
+    branch_mw: FloatArray
+    voltage_pu: FloatArray
+    interface: FloatArray
+    balance_mw: FloatArray
+
+
+def violations(problem: ClearingProblem, state: GridState, slot_mw: FloatArray) -> Violations:
+    """The :class:`Violations` of ``state``, the grid after ``slot_mw``."""
+    p = problem
+    n_t = p.n_mtu
+    balance: FloatArray = np.zeros(n_t)
+    if p.energy_balance:
+        active = ~p.slot_reactive
+        signed = np.where(p.slot_up, 1.0, -1.0) * slot_mw
+        balance = np.bincount(p.slot_mtu[active], weights=signed[active], minlength=n_t).astype(
+            np.float64
+        )
+    return Violations(
+        branch_mw=(
+            branch_overload_mw(state.flow_mw, (1.0 - p.safety_margin) * p.limit_mw)
+            if p.n_branch
+            else np.zeros((0, n_t))
+        ),
+        voltage_pu=(
+            outside_band(state.vm_pu, p.vm_min_pu[:, None], p.vm_max_pu[:, None])
+            if p.n_vbus
+            else np.zeros((0, n_t))
+        ),
+        interface=(
+            outside_band(state.interface, p.ic_lower, p.ic_upper)
+            if p.n_interface
+            else np.zeros((0, n_t))
+        ),
+        balance_mw=balance,
+    )
 
 
 def shortfall_price_eur_per_mwh(problem: ClearingProblem, options: ClearingOptions) -> FloatArray:

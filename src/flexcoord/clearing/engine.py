@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from flexcoord.clearing.dispatch import nodal_injections
+from flexcoord.clearing.dispatch import branch_overload_mw, nodal_injections, outside_band
 from flexcoord.clearing.extract import extract
 from flexcoord.clearing.formulation import build_formulation
 from flexcoord.clearing.options import ClearingOptions
@@ -100,14 +100,8 @@ def clear_problem(
         d_vm = ac.vm_pu - result.vm_pu
         err = (float(np.max(np.abs(d_flow), initial=0.0)), float(np.max(np.abs(d_vm), initial=0.0)))
         first_err = first_err or err
-        br = np.clip(np.abs(ac.branch_flow_mw) - lim[:, None], 0.0, None)
-        vv = np.clip(
-            np.maximum(
-                ac.vm_pu - current.vm_max_pu[:, None], current.vm_min_pu[:, None] - ac.vm_pu
-            ),
-            0.0,
-            None,
-        )
+        br = branch_overload_mw(ac.branch_flow_mw, lim)
+        vv = outside_band(ac.vm_pu, current.vm_min_pu[:, None], current.vm_max_pu[:, None])
         # a violation the linear model did not see (beyond its own priced residual) is new
         over = br - result.branch_violation_mw > options.ac_tolerance_mw
         v_over = vv - result.voltage_violation_pu > options.ac_tolerance_pu

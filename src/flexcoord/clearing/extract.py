@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from flexcoord.clearing.capability import capability_label, capability_words
-from flexcoord.clearing.dispatch import grid_state
+from flexcoord.clearing.dispatch import GridState, Violations, grid_state, violations
 from flexcoord.clearing.formulation import BlockKind, Formulation, eligible_pairs
 from flexcoord.clearing.options import ClearingOptions, PricingRule
 from flexcoord.clearing.problem import BoolArray, FloatArray, IntArray
@@ -59,23 +60,80 @@ def _block(
 def extract(
     form: Formulation, raw: RawSolution, options: ClearingOptions, build_s: float
 ) -> ClearingResult:
-    """Turn ``raw`` into a :class:`ClearingResult` (see the module docstring for the reasons)."""
+    """Turn ``raw`` into a :class:`ClearingResult` (see the module docstring for the reasons).
+
+    Stages: the accepted MW per slot; the needs' coverage and prices; the grid state and what it
+    breaks (the dispatch kernel); locational prices; each slot's price and payment; the
+    objective's parts; the binding limits and the explanations.
+    """
     t0 = time.perf_counter()
     p = form.problem
-    n_t, n_n = p.n_mtu, p.n_need
-    nb, nl, nv, nc = p.n_bus, p.n_branch, p.n_vbus, p.n_interface
-    dur = p.mtu_duration_h
-    x = raw.col_value
-    tol = options.tolerance_mw
+    slot_mw = _accepted_mw(form, raw.col_value, options.tolerance_mw)
+    y = raw.row_dual
+    needs = _need_outcome(form, slot_mw, y, options.tolerance_mw)
+    state = grid_state(p, slot_mw)
+    broken = violations(p, state, slot_mw)
+    lmp = _lmp(form, y)
+    price, payment = _slot_prices(form, slot_mw, needs, lmp, options.pricing)
+    why = _explanation(form, state, broken, slot_mw, needs, y, options)
+    return ClearingResult(
+        problem=p,
+        pricing=options.pricing,
+        slot_accepted_mw=_ro(slot_mw),
+        slot_price_eur_per_mwh=_ro(price),
+        slot_payment_eur=_ro(payment),
+        need_covered_mw=_ro(needs.covered),
+        need_shortfall_mw=_ro(needs.shortfall),
+        need_cleared_price_eur_per_mwh=_ro(needs.cleared),
+        need_marginal_price_eur_per_mwh=_ro(needs.marginal),
+        lmp_eur_per_mwh=_ro(lmp),
+        branch_flow_mw=_ro(state.flow_mw),
+        branch_violation_mw=_ro(broken.branch_mw),
+        vm_pu=_ro(state.vm_pu),
+        voltage_violation_pu=_ro(broken.voltage_pu),
+        interface_value=_ro(state.interface),
+        interface_violation=_ro(broken.interface),
+        slot_capability_ref=why.cap_ref,
+        balance_violation_mw=_ro(broken.balance_mw),
+        objective_eur=raw.objective - float(form.tie_break_cost @ raw.col_value),
+        procurement_cost_eur=float(
+            np.sum(slot_mw * p.mtu_duration_h[p.slot_mtu] * p.slot_price_eur_per_mwh)
+        ),
+        penalty_cost_eur=_penalty_eur(form, needs.shortfall, broken, options),
+        binding=why.binding,
+        rejection_code=why.rejection_code,
+        rejection_ref=why.rejection_ref,
+        shortfall_reasons=why.shortfall_reasons,
+        stats=_stats(form, raw, build_s, time.perf_counter() - t0),
+    )
+
+
+def _accepted_mw(form: Formulation, x: FloatArray, tol: float) -> FloatArray:
+    """MW per slot: the acceptance ratio in ``[0, 1]`` (integers rounded), times the slot's
+    quantity, below ``tol`` read as nothing."""
     acc_ratio = np.clip(_block(form, "col", BlockKind.BID_ACCEPT, x), 0.0, 1.0)
     acc_ratio = np.where(form.integrality[: acc_ratio.shape[0]] > 0, np.rint(acc_ratio), acc_ratio)
-    q = p.slot_quantity_mw
-    slot_mw = q * acc_ratio[form.slot_col]
-    slot_mw = np.where(slot_mw > tol, slot_mw, 0.0)
-    sign = np.where(p.slot_up, 1.0, -1.0)
-    y = raw.row_dual
+    slot_mw = form.problem.slot_quantity_mw * acc_ratio[form.slot_col]
+    out: FloatArray = np.where(slot_mw > tol, slot_mw, 0.0)
+    return out
 
-    # needs -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """Per need and MTU: covered and short MW, the cleared price (the dearest accepted eligible
+    slot) and the marginal price (the cover row's dual per hour)."""
+
+    covered: FloatArray
+    shortfall: FloatArray
+    cleared: FloatArray
+    marginal: FloatArray
+
+
+def _need_outcome(
+    form: Formulation, slot_mw: FloatArray, y: FloatArray | None, tol: float
+) -> _Needs:
+    p = form.problem
+    n_t, n_n = p.n_mtu, p.n_need
     e_need, e_slot = form.eligible_need, form.eligible_slot
     e_t = p.slot_mtu[e_slot]
     covered: FloatArray = (
@@ -88,38 +146,25 @@ def extract(
     cleared_flat = np.full(n_n * n_t, np.nan)
     pos = slot_mw[e_slot] > 0
     np.fmax.at(cleared_flat, (e_need * n_t + e_t)[pos], p.slot_price_eur_per_mwh[e_slot][pos])
-    cleared: FloatArray = cleared_flat.reshape(n_n, n_t)
     need_dual = _block(form, "row", BlockKind.NEED_COVER, y)
     marginal = (
-        need_dual.reshape(n_n, n_t) / dur
+        need_dual.reshape(n_n, n_t) / p.mtu_duration_h
         if need_dual.size == n_n * n_t
         else np.full((n_n, n_t), np.nan)
     )
+    return _Needs(
+        covered=covered,
+        shortfall=shortfall,
+        cleared=cleared_flat.reshape(n_n, n_t),
+        marginal=marginal,
+    )
 
-    # grid --------------------------------------------------------------------------------------
-    state = grid_state(p, slot_mw)
-    flow, vm, ic_value = state.flow_mw, state.vm_pu, state.interface
-    lim = (1.0 - p.safety_margin) * p.limit_mw
-    br_viol = np.clip(np.abs(flow) - lim[:, None], 0.0, None) if nl else np.zeros((0, n_t))
-    v_viol = (
-        (
-            np.clip(vm - p.vm_max_pu[:, None], 0.0, None)
-            + np.clip(p.vm_min_pu[:, None] - vm, 0.0, None)
-        )
-        if nv
-        else np.zeros((0, n_t))
-    )
-    ic_viol = (
-        np.clip(ic_value - p.ic_upper, 0.0, None) + np.clip(p.ic_lower - ic_value, 0.0, None)
-        if nc
-        else np.zeros((0, n_t))
-    )
-    bal: FloatArray = np.zeros(n_t)
-    if p.energy_balance:
-        sa = ~p.slot_reactive
-        bal = np.bincount(p.slot_mtu[sa], weights=(sign * slot_mw)[sa], minlength=n_t).astype(
-            np.float64
-        )
+
+def _lmp(form: Formulation, y: FloatArray | None) -> FloatArray:
+    """``(n_bus, T)`` locational price: minus the nodal balance row's dual (plus the energy
+    balance row's), per hour; NaN without those duals."""
+    p = form.problem
+    nb, n_t = p.n_bus, p.n_mtu
     nodal_dual = _block(form, "row", BlockKind.NODAL_P, y)
     bal_dual = _block(form, "row", BlockKind.BALANCE, y)
     lmp = np.full((nb, n_t), np.nan)
@@ -127,56 +172,116 @@ def extract(
         value = -nodal_dual.reshape(n_t, nb)
         if bal_dual.size == n_t:
             value = value + bal_dual[:, None]
-        lmp = (value / dur[:, None]).T
+        lmp = (value / p.mtu_duration_h[:, None]).T
+    return lmp
 
-    # prices and payments -----------------------------------------------------------------------
+
+def _slot_prices(
+    form: Formulation, slot_mw: FloatArray, needs: _Needs, lmp: FloatArray, pricing: PricingRule
+) -> tuple[FloatArray, FloatArray]:
+    """Each slot's price (€/MWh, NaN when nothing is accepted) and payment (€) by the pricing
+    rule; the expected-activation part of a combined product's merit score is paid later."""
+    p = form.problem
+    e_need, e_slot = form.eligible_need, form.eligible_slot
+    e_t = p.slot_mtu[e_slot]
+    dur = p.mtu_duration_h
     merit = p.slot_price_eur_per_mwh
     markup = merit - p.slot_payment_price_eur_per_mwh  # expected-activation part, paid later
     price = p.slot_payment_price_eur_per_mwh.copy()
-    if options.pricing == PricingRule.PAY_AS_CLEARED and e_slot.size:
+    if pricing == PricingRule.PAY_AS_CLEARED and e_slot.size:
         best = np.full(p.n_slot, -np.inf)
-        np.fmax.at(best, e_slot, cleared[e_need, e_t])
+        np.fmax.at(best, e_slot, needs.cleared[e_need, e_t])
         served = np.isfinite(best)
         price = np.where(served, np.maximum(best, merit) - markup, price)
-    elif options.pricing == PricingRule.LOCATIONAL:
+    elif pricing == PricingRule.LOCATIONAL:
         slot_value = np.zeros(p.n_slot)
         if np.isfinite(lmp).all() and lmp.size:
             act = (p.slot_bus >= 0) & ~p.slot_reactive
-            slot_value[act] = sign[act] * lmp[p.slot_bus[act], p.slot_mtu[act]]
-        if np.isfinite(marginal).all() and e_slot.size:
-            np.add.at(slot_value, e_slot, marginal[e_need, e_t])
+            sign = np.where(p.slot_up[act], 1.0, -1.0)
+            slot_value[act] = sign * lmp[p.slot_bus[act], p.slot_mtu[act]]
+        if np.isfinite(needs.marginal).all() and e_slot.size:
+            np.add.at(slot_value, e_slot, needs.marginal[e_need, e_t])
         price = np.maximum(slot_value, merit) - markup
     price = np.where(slot_mw > 0, price, np.nan)
     payment = np.where(slot_mw > 0, slot_mw * dur[p.slot_mtu] * np.nan_to_num(price), 0.0)
+    return price, payment
 
-    # objective (without tie-break) -----------------------------------------------------------
-    procurement = float(np.sum(slot_mw * dur[p.slot_mtu] * merit))
+
+def _penalty_eur(
+    form: Formulation, shortfall: FloatArray, broken: Violations, options: ClearingOptions
+) -> float:
+    """The objective's penalty part (without tie-break): shortfall, branch, voltage, balance and
+    interface violations, each at its price."""
+    dur = form.problem.mtu_duration_h
     penalty = float(np.sum(shortfall * form.shortfall_price_eur_per_mwh[:, None] * dur[None, :]))
-    penalty += float(np.sum(br_viol * dur[None, :])) * options.branch_penalty_eur_per_mwh
-    penalty += float(np.sum(v_viol * dur[None, :])) * options.voltage_penalty_eur_per_pu_h
-    penalty += float(np.sum(np.abs(bal) * dur)) * options.balance_penalty_eur_per_mwh
-    if nc:
-        penalty += float(np.sum(ic_viol * dur[None, :])) * options.interface_penalty
+    penalty += float(np.sum(broken.branch_mw * dur[None, :])) * options.branch_penalty_eur_per_mwh
+    penalty += (
+        float(np.sum(broken.voltage_pu * dur[None, :])) * options.voltage_penalty_eur_per_pu_h
+    )
+    penalty += float(np.sum(np.abs(broken.balance_mw) * dur)) * options.balance_penalty_eur_per_mwh
+    if form.problem.n_interface:
+        penalty += float(np.sum(broken.interface * dur[None, :])) * options.interface_penalty
+    return penalty
 
-    binding, grid_side = _binding(form, flow, vm, lim, br_viol, v_viol, y, options)
+
+@dataclass(frozen=True, slots=True)
+class _Explanation:
+    """The binding limits, each bid's rejection reason and reference, each slot's capability
+    row (-1: none), each shortfall's reasons."""
+
+    binding: tuple[BindingConstraint, ...]
+    rejection_code: NDArray[np.int8]
+    rejection_ref: IntArray
+    cap_ref: IntArray
+    shortfall_reasons: tuple[str, ...]
+
+
+def _explanation(
+    form: Formulation,
+    state: GridState,
+    broken: Violations,
+    slot_mw: FloatArray,
+    needs: _Needs,
+    y: FloatArray | None,
+    options: ClearingOptions,
+) -> _Explanation:
+    """The binding limits (branches, voltages, interface rows, capabilities), each rejected bid's
+    reason (with ``options.explain``) and each shortfall's reasons."""
+    p = form.problem
+    lim = (1.0 - p.safety_margin) * p.limit_mw
+    binding, grid_side = _binding(
+        form, state.flow_mw, state.vm_pu, lim, broken.branch_mw, broken.voltage_pu, y, options
+    )
     branch_side, v_side = grid_side[: p.n_branch], grid_side[p.n_branch :]
-    ic_binding, ic_side = _interface_binding(form, ic_value, ic_viol, y, options)
-    cap_binding, cap_ref = _capability(form, slot_mw, y, tol)
+    ic_binding, ic_side = _interface_binding(form, state.interface, broken.interface, y, options)
+    cap_binding, cap_ref = _capability(form, slot_mw, y, options.tolerance_mw)
     binding += ic_binding + cap_binding
     if options.explain:
         # limit rows: branches, then interface constraints, then voltages
         limit_side = (
-            np.vstack([branch_side, ic_side, v_side]) if nc else np.vstack([branch_side, v_side])
+            np.vstack([branch_side, ic_side, v_side])
+            if p.n_interface
+            else np.vstack([branch_side, v_side])
         )
-        rej_code, rej_ref = _rejections(form, slot_mw, cleared, shortfall, limit_side, cap_ref)
+        rej_code, rej_ref = _rejections(
+            form, slot_mw, needs.cleared, needs.shortfall, limit_side, cap_ref
+        )
     else:
         rej_code = np.full(p.n_bid, -1, dtype=np.int8)
         rej_ref = np.full(p.n_bid, -1, dtype=np.int64)
     for a in (rej_code, rej_ref, cap_ref):
         a.setflags(write=False)
-    reasons = _shortfall_reasons(form, shortfall, binding, cap_ref)
-    t1 = time.perf_counter()
-    stats = SolverStats(
+    return _Explanation(
+        binding=binding,
+        rejection_code=rej_code,
+        rejection_ref=rej_ref,
+        cap_ref=cap_ref,
+        shortfall_reasons=_shortfall_reasons(form, needs.shortfall, binding, cap_ref),
+    )
+
+
+def _stats(form: Formulation, raw: RawSolution, build_s: float, extract_s: float) -> SolverStats:
+    return SolverStats(
         n_rows=form.n_row,
         n_cols=form.n_col,
         n_nonzeros=int(form.a_matrix.nnz),
@@ -189,35 +294,7 @@ def extract(
         build_s=build_s + raw.pass_s,
         solve_s=raw.solve_s,
         duals_s=raw.duals_s,
-        extract_s=t1 - t0,
-    )
-    return ClearingResult(
-        problem=p,
-        pricing=options.pricing,
-        slot_accepted_mw=_ro(slot_mw),
-        slot_price_eur_per_mwh=_ro(price),
-        slot_payment_eur=_ro(payment),
-        need_covered_mw=_ro(covered),
-        need_shortfall_mw=_ro(shortfall),
-        need_cleared_price_eur_per_mwh=_ro(cleared),
-        need_marginal_price_eur_per_mwh=_ro(marginal),
-        lmp_eur_per_mwh=_ro(lmp),
-        branch_flow_mw=_ro(flow),
-        branch_violation_mw=_ro(br_viol),
-        vm_pu=_ro(vm),
-        voltage_violation_pu=_ro(v_viol),
-        interface_value=_ro(ic_value),
-        interface_violation=_ro(ic_viol),
-        slot_capability_ref=cap_ref,
-        balance_violation_mw=_ro(bal),
-        objective_eur=raw.objective - float(form.tie_break_cost @ x),
-        procurement_cost_eur=procurement,
-        penalty_cost_eur=penalty,
-        binding=binding,
-        rejection_code=rej_code,
-        rejection_ref=rej_ref,
-        shortfall_reasons=reasons,
-        stats=stats,
+        extract_s=extract_s,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flexcoord.clearing.costs import cost_fields
+from flexcoord.clearing.dispatch import branch_overload_mw, outside_band
 from flexcoord.coordination.conflicts import Conflict, ConflictKind
 from flexcoord.coordination.evaluation import DispatchCost
 from flexcoord.coordination.identities import Dispatch
@@ -242,15 +243,12 @@ def ac_violation(joint: JointModel, dispatch: Dispatch) -> AcViolation:
     flows = joint.ac_flows(dispatch)
     gc = joint.views.constraints(joint.all_areas)
     dur = joint.problem.mtu_duration_h
-    over = np.maximum(np.abs(flows.branch_flow_mw) - gc.limit_mw[:, None], 0.0) * dur[None, :]
+    over = branch_overload_mw(flows.branch_flow_mw, gc.limit_mw) * dur[None, :]
     tso_mwh, dso_mwh = _by_grid(joint, zip(gc.branch_names, over.sum(axis=1).tolist(), strict=True))
     voltage: float | None = None
     if joint.scenario.voltages and len(gc.vbus_ids):
         vm = flows.vm_pu
-        outside = (
-            np.maximum(vm - gc.vm_max_pu[:, None], 0.0)
-            + np.maximum(gc.vm_min_pu[:, None] - vm, 0.0)
-        ) * dur[None, :]
+        outside = outside_band(vm, gc.vm_min_pu[:, None], gc.vm_max_pu[:, None]) * dur[None, :]
         voltage = float(outside.sum())
     return AcViolation(tso_mwh=tso_mwh, dso_mwh=dso_mwh, voltage_pu_h=voltage)
 
@@ -261,9 +259,9 @@ def dso_overload_added_mwh(joint: JointModel, after: DispatchCost, before: Dispa
     p = joint.problem
     if not p.n_branch:
         return 0.0
-    lim = (1.0 - p.safety_margin) * p.limit_mw[:, None]
-    over_after = np.maximum(np.abs(after.flow_mw) - lim, 0.0)
-    over_before = np.maximum(np.abs(before.flow_mw) - lim, 0.0)
+    lim = (1.0 - p.safety_margin) * p.limit_mw
+    over_after = branch_overload_mw(after.flow_mw, lim)
+    over_before = branch_overload_mw(before.flow_mw, lim)
     added = np.maximum(over_after - over_before, 0.0) * p.mtu_duration_h[None, :]
     areas = joint.scenario.grid.asset_areas()
     dso = np.array([areas.get(n) != "tso" for n in p.branch_names], dtype=bool)
