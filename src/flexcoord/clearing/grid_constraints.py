@@ -96,105 +96,22 @@ class GridConstraints:
     interface_upper: FloatArray = field(default_factory=_no_rows)
 
     def __post_init__(self) -> None:
-        n_t, nb, nl = len(self.intervals), len(self.bus_ids), len(self.branch_names)
-        nv, ni = len(self.vbus_ids), len(self.injection_bus_ids)
-        nc = len(self.interface_names)
+        """Fill the interface defaults, freeze every array, then check them (every issue at
+        once; the rules are :func:`_array_issues`, :func:`_margin_issues` and, once the arrays
+        are sound, :func:`_interface_issues`)."""
+        n_t, nb, nc = len(self.intervals), len(self.bus_ids), len(self.interface_names)
         object.__setattr__(self, "interface_names", tuple(self.interface_names))
-        for name, fill in (
-            ("interface_p", 0.0),
-            ("interface_q", 0.0),
-            ("interface_lower", -np.inf),
-            ("interface_upper", np.inf),
-        ):
+        for name, fill in _INTERFACE_FILL.items():
             if np.asarray(getattr(self, name)).size == 0:
                 cols = nb if name in ("interface_p", "interface_q") else n_t
                 object.__setattr__(self, name, np.full((nc, cols), fill))
-        expected = {
-            "ptdf": (nl, nb),
-            "limit_mw": (nl,),
-            "base_flow_mw": (nl, n_t),
-            "dvm_dp": (nv, ni),
-            "dvm_dq": (nv, ni),
-            "base_vm_pu": (nv, n_t),
-            "vm_min_pu": (nv,),
-            "vm_max_pu": (nv,),
-            "interface_p": (nc, nb),
-            "interface_q": (nc, nb),
-            "interface_lower": (nc, n_t),
-            "interface_upper": (nc, n_t),
-        }
-        bounds = ("interface_lower", "interface_upper")
-        issues = []
-        for name, shape in expected.items():
-            value = np.asarray(getattr(self, name), dtype=np.float64)
-            value.setflags(write=False)
-            object.__setattr__(self, name, value)
-            if value.shape != shape:
-                issues.append(
-                    Issue(
-                        kind="GridConstraints",
-                        object_id="grid",
-                        field=name,
-                        value=value.shape,
-                        message=f"must have shape {shape}",
-                    )
-                )
-            elif name in bounds and np.any(np.isnan(value)):
-                issues.append(
-                    Issue(
-                        kind="GridConstraints",
-                        object_id="grid",
-                        field=name,
-                        value="NaN",
-                        message="must hold numbers (±inf = no bound)",
-                    )
-                )
-            elif name not in bounds and not np.all(np.isfinite(value)):
-                issues.append(
-                    Issue(
-                        kind="GridConstraints",
-                        object_id="grid",
-                        field=name,
-                        value="non-finite",
-                        message="must hold finite numbers",
-                    )
-                )
+        for name in _expected_shapes(self):
+            _freeze(self, name, np.float64)
         for name in ("bus_ids", "vbus_ids", "injection_bus_ids"):
-            value = np.asarray(getattr(self, name), dtype=np.int64)
-            value.setflags(write=False)
-            object.__setattr__(self, name, value)
-        if not (0.0 <= self.safety_margin < 1.0):
-            issues.append(
-                Issue(
-                    kind="GridConstraints",
-                    object_id="grid",
-                    field="safety_margin",
-                    value=self.safety_margin,
-                    message="must be in [0, 1)",
-                )
-            )
+            _freeze(self, name, np.int64)
+        issues = [*_array_issues(self), *_margin_issues(self)]
         if not issues:
-            crossed = np.any(self.interface_lower > self.interface_upper, axis=1)
-            for c in np.flatnonzero(crossed)[:20]:
-                issues.append(
-                    Issue(
-                        kind="GridConstraints",
-                        object_id=self.interface_names[int(c)],
-                        field="interface_lower",
-                        value=float(np.max(self.interface_lower[c] - self.interface_upper[c])),
-                        message="lower bound above the upper bound",
-                    )
-                )
-            if len(set(self.interface_names)) != nc:
-                issues.append(
-                    Issue(
-                        kind="GridConstraints",
-                        object_id="grid",
-                        field="interface_names",
-                        value=list(self.interface_names),
-                        message="must be unique",
-                    )
-                )
+            issues += _interface_issues(self)
         if issues:
             raise InvalidInputError(issues)
 
@@ -269,6 +186,85 @@ class GridConstraints:
             interface_lower=_stack(self.interface_lower, bound(lower)),
             interface_upper=_stack(self.interface_upper, bound(upper)),
         )
+
+
+_INTERFACE_FILL = {
+    "interface_p": 0.0,
+    "interface_q": 0.0,
+    "interface_lower": -np.inf,
+    "interface_upper": np.inf,
+}
+_BOUNDS = ("interface_lower", "interface_upper")
+
+
+def _freeze(gc: GridConstraints, name: str, dtype: type[np.generic]) -> None:
+    value: np.ndarray = np.asarray(getattr(gc, name), dtype=dtype)
+    value.setflags(write=False)
+    object.__setattr__(gc, name, value)
+
+
+def _issue(field: str, value: object, message: str, object_id: str = "grid") -> Issue:
+    return Issue(
+        kind="GridConstraints", object_id=object_id, field=field, value=value, message=message
+    )
+
+
+def _expected_shapes(gc: GridConstraints) -> dict[str, tuple[int, ...]]:
+    n_t, nb, nl = len(gc.intervals), len(gc.bus_ids), len(gc.branch_names)
+    nv, ni, nc = len(gc.vbus_ids), len(gc.injection_bus_ids), len(gc.interface_names)
+    return {
+        "ptdf": (nl, nb),
+        "limit_mw": (nl,),
+        "base_flow_mw": (nl, n_t),
+        "dvm_dp": (nv, ni),
+        "dvm_dq": (nv, ni),
+        "base_vm_pu": (nv, n_t),
+        "vm_min_pu": (nv,),
+        "vm_max_pu": (nv,),
+        "interface_p": (nc, nb),
+        "interface_q": (nc, nb),
+        "interface_lower": (nc, n_t),
+        "interface_upper": (nc, n_t),
+    }
+
+
+def _array_issues(gc: GridConstraints) -> list[Issue]:
+    """Each array has its shape; bounds hold numbers (±inf = none), the rest finite numbers."""
+    issues = []
+    for name, shape in _expected_shapes(gc).items():
+        value = getattr(gc, name)
+        if value.shape != shape:
+            issues.append(_issue(name, value.shape, f"must have shape {shape}"))
+        elif name in _BOUNDS and np.any(np.isnan(value)):
+            issues.append(_issue(name, "NaN", "must hold numbers (±inf = no bound)"))
+        elif name not in _BOUNDS and not np.all(np.isfinite(value)):
+            issues.append(_issue(name, "non-finite", "must hold finite numbers"))
+    return issues
+
+
+def _margin_issues(gc: GridConstraints) -> list[Issue]:
+    """The safety margin is a share in ``[0, 1)``."""
+    if 0.0 <= gc.safety_margin < 1.0:
+        return []
+    return [_issue("safety_margin", gc.safety_margin, "must be in [0, 1)")]
+
+
+def _interface_issues(gc: GridConstraints) -> list[Issue]:
+    """No interface constraint's lower bound above its upper (the first 20 named), and unique
+    names."""
+    crossed = np.any(gc.interface_lower > gc.interface_upper, axis=1)
+    issues = [
+        _issue(
+            "interface_lower",
+            float(np.max(gc.interface_lower[c] - gc.interface_upper[c])),
+            "lower bound above the upper bound",
+            object_id=gc.interface_names[int(c)],
+        )
+        for c in np.flatnonzero(crossed)[:20]
+    ]
+    if len(set(gc.interface_names)) != len(gc.interface_names):
+        issues.append(_issue("interface_names", list(gc.interface_names), "must be unique"))
+    return issues
 
 
 def _stack(old: FloatArray, new: FloatArray) -> FloatArray:
