@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flexcoord.cli.app import app
+from tests.documents import get, paths
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "market" / "market.json"
 GRID = "1-MV-rural--0-sw"
@@ -39,24 +40,6 @@ SETTINGS = settings(
 )
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside the document (dict keys and list positions)."""
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for key in path:
-        doc = doc[key]
-    return doc
-
-
 def _edit(doc: Any, path: tuple[Any, ...], value: Any, *, remove: bool = False) -> Any:
     doc = json.loads(json.dumps(doc))
     parent = doc
@@ -69,9 +52,9 @@ def _edit(doc: Any, path: tuple[Any, ...], value: Any, *, remove: bool = False) 
     return doc
 
 
-PATHS = _paths(DOC)
+PATHS = paths(DOC)
 #: Paths to objects (dicts): where an unknown key can be added.
-OBJECT_PATHS = [(), *(p for p in PATHS if isinstance(_get(DOC, p), dict))]
+OBJECT_PATHS = [(), *(p for p in PATHS if isinstance(get(DOC, p), dict))]
 
 
 WRONG_VALUES = st.one_of(

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from flexcoord.domain import Register
 from flexcoord.errors import InvalidInputError
 from flexcoord.schemas import MarketFile, load_market_file
+from tests.documents import paths
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "market"
 EXAMPLE_TEXT = (EXAMPLES / "market.json").read_text()
@@ -38,19 +39,7 @@ MAX_LINE = 300
 Files = dict[str, bytes]
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every place in the example: keys of objects and indices of lists, depth first."""
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
-PATHS = _paths(EXAMPLE)
+PATHS = paths(EXAMPLE)
 json_values = st.recursive(
     st.none()
     | st.booleans()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from flexcoord.cli.edge import (
+    JsonOption,
     OutputFile,
     OutputFolder,
     OutputFormat,
@@ -214,12 +215,7 @@ def clear(
         list[str] | None,
         typer.Option("--area", help="Monitored area, 'tso' or a DSO area id (repeatable)."),
     ] = None,
-    json_out: Annotated[
-        str | None,
-        typer.Option(
-            "--json", help="Write the result document to this file ('-': stdout).", metavar="PATH|-"
-        ),
-    ] = None,
+    json_out: JsonOption = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="stdout: summary tables, awards as CSV, or the document."),

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flexcoord.cli.edge import (
+    JsonOption,
     OutputFile,
     OutputFolder,
     OutputFormat,
@@ -450,12 +451,7 @@ def coordinate(
     list_presets: Annotated[
         bool, typer.Option("--list-presets", help="List the presets and exit.")
     ] = False,
-    json_out: Annotated[
-        str | None,
-        typer.Option(
-            "--json", help="Write the result document to this file ('-': stdout).", metavar="PATH|-"
-        ),
-    ] = None,
+    json_out: JsonOption = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="stdout: tables, the comparison as CSV, or the document."),

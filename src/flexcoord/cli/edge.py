@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -36,6 +36,7 @@ from rich.text import Text
 from flexcoord.errors import FlexcoordError, InvalidInputError, Issue
 
 __all__ = [
+    "JsonOption",
     "OutputFile",
     "OutputFolder",
     "OutputFormat",
@@ -48,6 +49,14 @@ __all__ = [
     "resolve_grid",
     "write_atomic",
 ]
+
+JsonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--json", help="Write the result document to this file ('-': stdout).", metavar="PATH|-"
+    ),
+]
+"""The ``--json PATH|-`` option every command has (parse it with :meth:`OutputFile.parse`)."""
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from flexcoord.cli.edge import (
+    JsonOption,
     OutputFile,
     OutputFormat,
     check,
@@ -40,12 +41,6 @@ CodeArg = Annotated[
         show_default=False,
     ),
 ]
-JsonOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--json", help="Write the result as JSON to this file ('-': stdout).", metavar="PATH|-"
-    ),
-]
 FormatOpt = Annotated[
     OutputFormat, typer.Option("--format", help="How the result prints on stdout.")
 ]
@@ -72,7 +67,7 @@ def list_grids(
     match: Annotated[
         str | None, typer.Argument(help="Only codes containing this text (any case).")
     ] = None,
-    json_out: JsonOpt = None,
+    json_out: JsonOption = None,
     output_format: FormatOpt = OutputFormat.TABLE,
 ) -> None:
     """Every grid flexcoord can load, and whether it has year-long profiles."""
@@ -105,7 +100,7 @@ def list_grids(
 def info(
     ctx: typer.Context,
     code: CodeArg,
-    json_out: JsonOpt = None,
+    json_out: JsonOption = None,
     output_format: FormatOpt = OutputFormat.TABLE,
     tso_min_vn_kv: TsoOpt = 110.0,
 ) -> None:
@@ -167,7 +162,7 @@ def _fact(value: Any) -> str:
 def assess(
     ctx: typer.Context,
     code: CodeArg,
-    json_out: JsonOpt = None,
+    json_out: JsonOption = None,
     output_format: FormatOpt = OutputFormat.TABLE,
     start: Annotated[
         int, typer.Option(help="First 15-min step of the year (0 = Jan 1, 00:00).")

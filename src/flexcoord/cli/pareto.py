@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flexcoord.cli.edge import (
+    JsonOption,
     OutputFile,
     OutputFolder,
     OutputFormat,
@@ -217,12 +218,7 @@ def pareto(
             help="AC-check every combination (power-grid-model): the margin-rejected counts.",
         ),
     ] = True,
-    json_out: Annotated[
-        str | None,
-        typer.Option(
-            "--json", help="Write the result document to this file ('-': stdout).", metavar="PATH|-"
-        ),
-    ] = None,
+    json_out: JsonOption = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", help="stdout: tables, the per-MTU rows as CSV, or the document."),

@@ -412,15 +412,11 @@ def _with_sites(register: Register, sites: Sequence[IndustrialSite], area: Any) 
         for bus in sorted({s.bus for s in sites})
         if f"cp:{bus}" not in existing
     ]
-    product = Product(
+    product = Product(  # 15-minute MTUs and periods, no minimum quantity nor lead time
         id=INDUSTRY_PRODUCT_ID,
         power_type=PowerType.ACTIVE,
         kind=ProductKind.ACTIVATION,
         timeframe=Timeframe.DAY_AHEAD,
-        resolution=timedelta(minutes=15),
-        min_quantity=0.0,
-        lead_time=timedelta(0),
-        duration=timedelta(minutes=15),
         gate_closure_before_delivery=timedelta(hours=12),
     )
     return dataclasses.replace(

@@ -127,15 +127,11 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
         batteries=20, ev_chargers=200, heat_pumps=100, seed=seed
     )
     register = build_portfolio(grid, additions=additions)
-    product = Product(
+    product = Product(  # 15-minute MTUs and periods, no minimum quantity nor lead time
         id=PRODUCT_ID,
         power_type=PowerType.ACTIVE,
         kind=ProductKind.ACTIVATION,
         timeframe=Timeframe.DAY_AHEAD,
-        resolution=timedelta(minutes=15),
-        min_quantity=0.0,
-        lead_time=timedelta(0),
-        duration=timedelta(minutes=15),
         gate_closure_before_delivery=timedelta(hours=12),
     )
     operators = (
