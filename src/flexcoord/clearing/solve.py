@@ -13,6 +13,7 @@ HiGHS convention: ``row_dual = d objective / d row bound``.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -156,8 +157,11 @@ def solve(form: Formulation, options: ClearingOptions, *, want_duals: bool = Tru
     pass_model(h, form, with_names=options.pass_names)
     t1 = time.perf_counter()
     h.run()
-    t2 = time.perf_counter()
     status = h.getModelStatus()
+    if status not in _OK and status not in _STOPPED and _rescale_objective(h, form):
+        h.run()  # once more with the objective scaled down (see _rescale_objective)
+        status = h.getModelStatus()
+    t2 = time.perf_counter()
     info = h.getInfo()
     has_point = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
     if status not in _OK and not (status in _STOPPED and has_point):
@@ -191,6 +195,23 @@ def solve(form: Formulation, options: ClearingOptions, *, want_duals: bool = Tru
         solve_s=t2 - t1,
         duals_s=duals_s,
     )
+
+
+def _rescale_objective(h: Any, form: Formulation) -> bool:
+    """Scale the objective down before a second run, when its largest cost is what failed.
+
+    Soft limits priced far above any bid (e.g. 1e10 €/pu·h on voltage) make the dual simplex's
+    ratio test fail with excessive dual values ("Not Set"); HiGHS's own advice is to scale the
+    objective, which ``user_objective_scale`` (a power of two) does without changing the solution
+    it finds. The first run keeps the scale of 1, so a clearing that solves keeps its figures.
+    Returns whether a scale was set.
+    """
+    largest = float(np.max(np.abs(form.col_cost), initial=0.0))
+    if largest <= 1e6:
+        return False
+    h.clearSolver()
+    h.setOptionValue("user_objective_scale", -math.ceil(math.log2(largest / 1e4)))
+    return True
 
 
 def _fixed_duals(h: Any, form: Formulation, col_value: FloatArray) -> FloatArray | None:
