@@ -198,7 +198,7 @@ def test_centralised_scheme_flags_the_dso_limit_its_activations_break() -> None:
         assert c.tso_mw_after == c.tso_mw_before == pytest.approx(4.0)  # flagged, kept
         over_mw = float(c.reason.rsplit("by ", 1)[1].removesuffix(" MW"))
         # linear: 1.65 MW thermal-equivalent base flow - 4 MW, less losses; the offset form
-        # under-reads a reversed flow by its reactive part (decision 007): AC finds 1.0 MW
+        # under-reads a reversed flow by its reactive part (decision 008): AC finds 1.0 MW
         assert over_mw == pytest.approx(0.70, abs=0.01)
     assert central.kpis.conflicts_dso_limit == len(scenario.intervals)
     caused = central.kpis.dso_violation_caused_by_tso_mwh

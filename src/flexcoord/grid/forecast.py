@@ -7,7 +7,7 @@ the voltage magnitude of every bus. The flow is the active power (``FlowQuantity
 default) or, with ``flows=FlowQuantity.THERMAL``, the thermal-equivalent flow of
 :mod:`flexcoord.grid.thermal` (the branch's current as MW at nominal voltage, signed as the active
 power): the quantity the thermal limits and the AC check are written in, so a linear model around
-it is exact at the base case (``docs/decisions/007-thermal-equivalent-flows.md``). It records when
+it is exact at the base case (``docs/decisions/008-thermal-equivalent-flows.md``). It records when
 it was issued (knowledge time), kept apart from the MTUs it is about (event time), as FlexMeasures
 does: a day-ahead and an intraday forecast of the same MTUs differ in ``issued_at`` and in error.
 

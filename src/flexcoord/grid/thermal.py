@@ -16,7 +16,7 @@ about 7 % smaller), with reactive flow larger.
 The AC check of a cleared dispatch (:class:`flexcoord.clearing.ac.PgmAcCheck`) reports it; a
 forecast built with ``flows=FlowQuantity.THERMAL`` (:mod:`flexcoord.grid.forecast`) carries it,
 and the seeded scenarios use such a forecast so that their tightened limits, their linear base
-flows and the AC check are one quantity (``docs/decisions/007-thermal-equivalent-flows.md``).
+flows and the AC check are one quantity (``docs/decisions/008-thermal-equivalent-flows.md``).
 
 The sign is that of the active power seen from the from side, read at the end carrying more of it
 (``p_from``, or ``-p_to`` when ``|p_to| > |p_from|``: a branch open at its from end, or one whose

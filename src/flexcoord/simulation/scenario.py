@@ -13,7 +13,7 @@ How it is made (choices documented here because no data source prescribes them):
   **thermal-equivalent flows** of :mod:`flexcoord.grid.thermal` (each branch's current as MW at
   nominal voltage, signed as its active power; ``FlowQuantity.THERMAL``), the quantity the thermal
   limits and the AC check are written in: limits, linear model and AC check speak of one quantity
-  (``docs/decisions/007-thermal-equivalent-flows.md``).
+  (``docs/decisions/008-thermal-equivalent-flows.md``).
 - **Congestion by design**: SimBench's grids are not congested on most days, so the ``n_tso`` most
   loaded TSO branches get a limit of ``tso_tightening`` × their peak flow of the day and the
   ``n_dso`` most loaded DSO lines ``dso_tightening`` × theirs (``limit_overrides_mw``, in that
