@@ -5,19 +5,13 @@
 - a sequential scheme whose TSO reaches DERs (or a fragmented one) leaves no DSO branch violated
   that the joint scheme keeps within its limit;
 - a root bid is accepted in at most one market, and never above its offered quantity;
+- no scheme takes a unit beyond its range, summed over its bids and markets (decision 006);
 - a scheme run is deterministic.
-
-Known gap (pinned by a strict xfail): the aggregated interface offer's curve does not apply the
-unit-capability rule (decision 006) to the bids behind it, so an aggregating scheme's dispatch
-can exceed a unit's range — which the yardstick, pricing only soft limits, does not charge. The
-cost property is therefore checked on aggregating schemes only where their dispatch keeps every
-unit within its range.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,10 +94,8 @@ def test_common_scheme_is_never_costlier_than_a_sequential_one(
     for scheme_id in SEQUENTIAL:
         if scheme_id not in outcomes:
             continue
-        if preset(scheme_id).aggregate_at_interface and (
-            _capability_excess_mw(scenario, outcomes[scheme_id]) > 1e-6
-        ):
-            continue  # the known gap of the module docstring
+        # no scheme takes a unit beyond its range, summed over its bids and markets
+        assert _capability_excess_mw(scenario, outcomes[scheme_id]) <= 1e-6, scheme_id
         assert outcomes[scheme_id].cost.total_eur >= common - tol, (
             scheme_id,
             outcomes[scheme_id].cost.total_eur,
@@ -200,13 +192,10 @@ def test_aggregating_schemes_are_deterministic_where_they_run() -> None:
         assert a.accepted_mw == b.accepted_mw and a.cost.total_eur == b.cost.total_eur
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the aggregated offer curve ignores the unit-capability rule: smartnet-local's "
-    "dispatch takes ~1 MW more of bess:0 than the unit has, and beats the joint clearing "
-    "(found by the cost property on seed 200; unchanged by issue 8)",
-)
 def test_aggregated_offers_keep_every_unit_within_its_capability() -> None:
+    """Regression (seed 200, found by the cost property): the aggregated offer curve once left
+    out the unit-capability rule, so smartnet-local took ~1 MW more of bess:0 than it has and
+    beat the joint clearing."""
     scenario = two_level_scenario(200, tso_need_mw=5.0, n_bids=10)
     outcomes = _outcomes(200, 5.0, 10)
     assert _capability_excess_mw(scenario, outcomes["smartnet-local"]) <= 1e-6

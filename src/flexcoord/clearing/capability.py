@@ -13,18 +13,23 @@ group's virtual bus), so a MW accepted from a group is taken from its members pr
 is *hard* (a unit physically cannot deliver beyond its range); it never makes a clearing
 infeasible, since accepting nothing satisfies it.
 
-This module holds the rule once: the validation of the arrays, the rows the formulation emits
+This module holds the rule once: the capability fields of a set of bids
+(:func:`capability_fields`, for the clearing's mapping and the DSO area's aggregated offers), the
+validation of the arrays, the rows the formulation emits
 (only where the offered quantities can exceed the capability, so a market with one bid per unit
 keeps its size) and the words that explain a bid cut by it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from flexcoord.domain import Bid, Register
+from flexcoord.domain.resources import Unit
 from flexcoord.errors import Issue
 
 if TYPE_CHECKING:
@@ -33,10 +38,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CapabilityRows",
     "capability_detail",
+    "capability_fields",
     "capability_issues",
     "capability_label",
     "capability_rows",
     "capability_words",
+    "range_of",
 ]
 
 #: Offered MW above the capability by less than this emit no row (the domain's own tolerance).
@@ -214,3 +221,73 @@ def capability_issues(problem: ClearingProblem) -> list[Issue]:
             "uses a capability of another direction or power type",
         )
     return issues
+
+
+def range_of(unit: Unit, reactive: bool) -> float:
+    """A unit's range in the power type: ``p_range_mw``, or ``q_range_mvar`` when reactive."""
+    return float(unit.q_range_mvar if reactive else unit.p_range_mw)
+
+
+def capability_fields(
+    register: Register, bids: Sequence[Bid], up: BoolArray, reactive: BoolArray
+) -> dict[str, object]:
+    """The problem's unit-capability fields (``cap_*`` of
+    :class:`~flexcoord.clearing.problem.ClearingProblem`) of ``bids``; ``up`` and ``reactive`` per
+    bid. The clearing's mapping and the aggregated offers of a DSO area
+    (:mod:`flexcoord.coordination.aggregation.bid_columns`) both take the rule from here.
+
+    One capability per unit, direction and power type that a bid uses, limited to the unit's range
+    in every MTU, ordered by unit id, direction (down first) and power type (active first). A
+    unit's bid uses its unit's with weight 1, a group's bid each member's with the member's share
+    of the group's range (the weights of the group's virtual bus; equal shares when the range is
+    0; a member with no range takes nothing). Availability and activation bids count alike. One
+    dictionary lookup per bid; the expansion to the members is vectorised.
+    """
+    n_b = len(bids)
+    res_pos: dict[tuple[str, bool], int] = {}
+    res_of_bid = np.fromiter(
+        (
+            res_pos.setdefault((b.resource_id, bool(r)), len(res_pos))
+            for b, r in zip(bids, reactive, strict=True)
+        ),
+        dtype=np.int64,
+        count=n_b,
+    )
+    unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
+    unit_pos = {u: i for i, u in enumerate(unit_ids)}
+    m_unit: list[int] = []
+    m_weight: list[float] = []
+    m_count: list[int] = []
+    for rid, is_reactive in res_pos:  # insertion order = resource index
+        units = register.units_of(rid)
+        ranges = np.array([range_of(u, is_reactive) for u in units], dtype=np.float64)
+        total = float(ranges.sum())
+        shares = ranges / total if total > 0 else np.full(len(units), 1.0 / len(units))
+        m_unit += [unit_pos[u.id] for u in units]
+        m_weight += shares.tolist()
+        m_count.append(len(units))
+    count = np.array(m_count, dtype=np.int64)
+    per_bid = count[res_of_bid]
+    use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
+    within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
+    member = np.repeat((np.cumsum(count) - count)[res_of_bid], per_bid) + within
+    use_unit = np.array(m_unit, dtype=np.int64)[member]
+    use_weight = np.array(m_weight, dtype=np.float64)[member]
+    keep = use_weight > 0
+    use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
+    key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
+    keys, use_cap = np.unique(key, return_inverse=True)
+    cap_unit = keys // 4
+    cap_reactive = keys % 2 == 1
+    units_used = [register.unit(u) for u in unit_ids]
+    p_range = np.array([u.p_range_mw for u in units_used], dtype=np.float64)
+    q_range = np.array([u.q_range_mvar for u in units_used], dtype=np.float64)
+    return dict(
+        cap_names=tuple(unit_ids[int(u)] for u in cap_unit),
+        cap_up=(keys // 2) % 2 == 1,
+        cap_reactive=cap_reactive,
+        cap_limit_mw=np.where(cap_reactive, q_range[cap_unit], p_range[cap_unit]),
+        cap_use_cap=use_cap.astype(np.int64),
+        cap_use_bid=use_bid,
+        cap_use_weight=use_weight,
+    )

@@ -11,7 +11,7 @@ stages before it:
 3. :class:`_BusColumns` - one problem bus per real bus in use, a virtual bus per multi-bus group;
 4. :func:`_need_fields` - the needs' required MW, caps and the (need, slot) eligibility;
 5. :func:`_grid_fields` - the grid constraints mapped onto the problem's bus columns and MTUs;
-6. :func:`_capabilities` - the unit-capability rows.
+6. :func:`~flexcoord.clearing.capability.capability_fields` - the unit-capability rows.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from scipy import sparse
 
+from flexcoord.clearing.capability import capability_fields, range_of
 from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, IntArray
 from flexcoord.domain import (
@@ -35,7 +36,6 @@ from flexcoord.domain import (
     ProductKind,
     Register,
 )
-from flexcoord.domain.resources import Unit
 from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = ["GridMap", "build_problem"]
@@ -117,7 +117,7 @@ def build_problem(
         bus_ids=tuple(buses.labels),
         energy_balance=energy_balance,
         **_need_fields(register, needs, bids, products, share_of, arr, mtus, buses, bid_bus),  # type: ignore[arg-type]
-        **_capabilities(register, bids, arr.up, arr.reactive),  # type: ignore[arg-type]
+        **capability_fields(register, bids, arr.up, arr.reactive),  # type: ignore[arg-type]
         **grid,  # type: ignore[arg-type]
     )
     return problem, GridMap(
@@ -314,7 +314,7 @@ class _BusColumns:
         weights: dict[int, float] = {}
         for u in self.register.units_of(resource_id):
             bus = self.register.connection_point(u.connection_point_id).bus
-            weights[bus] = weights.get(bus, 0.0) + _weight(u, is_reactive)
+            weights[bus] = weights.get(bus, 0.0) + range_of(u, is_reactive)
         if len(weights) == 1:
             (bus,) = weights
             label = str(bus)
@@ -451,72 +451,6 @@ def _grid_fields(
         base_vm_pu=gc.base_vm_pu[:, cols],
         vm_min_pu=gc.vm_min_pu,
         vm_max_pu=gc.vm_max_pu,
-    )
-
-
-def _weight(unit: Unit, reactive: bool) -> float:
-    return float(unit.q_range_mvar if reactive else unit.p_range_mw)
-
-
-def _capabilities(
-    register: Register, bids: Sequence[Bid], up: BoolArray, reactive: BoolArray
-) -> dict[str, object]:
-    """The problem's unit-capability fields (:mod:`flexcoord.clearing.capability`).
-
-    One capability per unit, direction and power type that a bid uses, limited to the unit's range
-    in every MTU, ordered by unit id, direction (down first) and power type (active first). A
-    unit's bid uses its unit's with weight 1, a group's bid each member's with the member's share
-    of the group's range (the weights of the group's virtual bus; equal shares when the range is
-    0; a member with no range takes nothing). Availability and activation bids count alike. One
-    dictionary lookup per bid; the expansion to the members is vectorised.
-    """
-    n_b = len(bids)
-    res_pos: dict[tuple[str, bool], int] = {}
-    res_of_bid = np.fromiter(
-        (
-            res_pos.setdefault((b.resource_id, bool(r)), len(res_pos))
-            for b, r in zip(bids, reactive, strict=True)
-        ),
-        dtype=np.int64,
-        count=n_b,
-    )
-    unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
-    unit_pos = {u: i for i, u in enumerate(unit_ids)}
-    m_unit: list[int] = []
-    m_weight: list[float] = []
-    m_count: list[int] = []
-    for rid, is_reactive in res_pos:  # insertion order = resource index
-        units = register.units_of(rid)
-        ranges = np.array([_weight(u, is_reactive) for u in units], dtype=np.float64)
-        total = float(ranges.sum())
-        shares = ranges / total if total > 0 else np.full(len(units), 1.0 / len(units))
-        m_unit += [unit_pos[u.id] for u in units]
-        m_weight += shares.tolist()
-        m_count.append(len(units))
-    count = np.array(m_count, dtype=np.int64)
-    per_bid = count[res_of_bid]
-    use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
-    within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
-    member = np.repeat((np.cumsum(count) - count)[res_of_bid], per_bid) + within
-    use_unit = np.array(m_unit, dtype=np.int64)[member]
-    use_weight = np.array(m_weight, dtype=np.float64)[member]
-    keep = use_weight > 0
-    use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
-    key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
-    keys, use_cap = np.unique(key, return_inverse=True)
-    cap_unit = keys // 4
-    cap_reactive = keys % 2 == 1
-    units_used = [register.unit(u) for u in unit_ids]
-    p_range = np.array([u.p_range_mw for u in units_used], dtype=np.float64)
-    q_range = np.array([u.q_range_mvar for u in units_used], dtype=np.float64)
-    return dict(
-        cap_names=tuple(unit_ids[int(u)] for u in cap_unit),
-        cap_up=(keys // 2) % 2 == 1,
-        cap_reactive=cap_reactive,
-        cap_limit_mw=np.where(cap_reactive, q_range[cap_unit], p_range[cap_unit]),
-        cap_use_cap=use_cap.astype(np.int64),
-        cap_use_bid=use_bid,
-        cap_use_weight=use_weight,
     )
 
 

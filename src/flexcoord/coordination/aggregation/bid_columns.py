@@ -8,18 +8,20 @@ so a bid moves along its cos φ line (``None``: unity power factor).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.coordination.aggregation.dso_model import DsoLinearModel
+from flexcoord.clearing.capability import OFFER_TOL_MW, capability_fields
+from flexcoord.coordination.aggregation.dso_model import DsoLinearModel, LinearRows
 from flexcoord.domain import Bid, Direction, Register
 from flexcoord.errors import InvalidInputError, Issue
 
-__all__ = ["BidColumns", "bid_columns"]
+__all__ = ["BidColumns", "bid_columns", "capability_rows", "with_capability"]
 
 FloatArray = NDArray[np.float64]
 
@@ -35,6 +37,10 @@ class BidColumns:
         sign: +1 for UP, -1 for DOWN.
         ep: ``(n_bus, n_bid)`` MW injected per MW accepted.
         eq: ``(n_bus, n_bid)`` Mvar injected per MW accepted.
+        capability: the unit-capability fields of the bids
+            (:func:`~flexcoord.clearing.capability.capability_fields`: one capability per unit
+            and direction, its limit, and the (capability, bid, weight) uses), so the area's
+            offers never take a unit beyond its range summed over its bids.
     """
 
     bids: tuple[Bid, ...]
@@ -43,6 +49,7 @@ class BidColumns:
     sign: FloatArray
     ep: FloatArray
     eq: FloatArray
+    capability: Mapping[str, Any]
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -132,7 +139,9 @@ def bid_columns(
         ],
         dtype=float,
     )
+    up = np.array([b.direction is Direction.UP for b in kept], dtype=bool)
     return BidColumns(
+        capability=capability_fields(register, kept, up, np.zeros(len(kept), dtype=bool)),
         bids=tuple(kept),
         quantity_mw=np.array(qty, dtype=float),
         price_eur_per_mwh=price,
@@ -140,3 +149,24 @@ def bid_columns(
         ep=ep,
         eq=ep * ratio[None, :] if kept else np.zeros((n_bus, 0)),
     )
+
+
+def capability_rows(cols: BidColumns) -> LinearRows:
+    """One row ``Σ weight · x_bid <= limit`` per unit and direction whose bids here can together
+    exceed its range (as the clearing emits them: one bid per unit adds no row)."""
+    cap = cols.capability
+    limit = np.asarray(cap["cap_limit_mw"], dtype=float)
+    a = np.zeros((len(limit), cols.n))
+    np.add.at(a, (cap["cap_use_cap"], cap["cap_use_bid"]), cap["cap_use_weight"])
+    needed = a @ cols.quantity_mw > limit + OFFER_TOL_MW
+    names = tuple(
+        f"unit-capability[{name},{'up' if up else 'down'}]"
+        for name, up, keep in zip(cap["cap_names"], cap["cap_up"], needed, strict=True)
+        if keep
+    )
+    return LinearRows(a=a[needed], upper=limit[needed], names=names)
+
+
+def with_capability(rows: LinearRows, cols: BidColumns) -> LinearRows:
+    """The area's limit rows over ``cols``, then the bids' unit-capability rows."""
+    return rows.plus(capability_rows(cols))

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from flexcoord.coordination.aggregation.bid_columns import bid_columns
+from flexcoord.coordination.aggregation.bid_columns import bid_columns, capability_rows
 from flexcoord.coordination.aggregation.dso_model import (
     DsoLinearModel,
     LinearRows,
@@ -134,6 +134,8 @@ def disaggregate(  # noqa: PLR0913 - the public signature: a model and nine keyw
     g_p, g_q = model.interface_rows(cols.ep, cols.eq)
     delivered = -request.sign * g_p
     rows = model.limit_rows(cols.ep, cols.eq, col_lower=cols.lower, col_upper=cols.upper)
+    if cols.capability is not None:
+        rows = rows.plus(cols.capability)
     solved = _solve(request, cols, rows, delivered, g_q)
     return _result(model, request, cols, solved, delivered)
 
@@ -175,6 +177,7 @@ class _Columns:
     anchor: FloatArray  # the pro-rata target of each column (zeros for least cost)
     n_p: int  # active columns
     q_per_mw: FloatArray | None  # bids: reactive MW per accepted MW (their power factor)
+    capability: LinearRows | None = None  # bids: their units' capability rows
 
 
 def _check(model: DsoLinearModel, request: _Request) -> None:
@@ -226,6 +229,7 @@ def _columns(model: DsoLinearModel, request: _Request) -> _Columns:
             anchor=share if request.objective == "pro_rata" else np.zeros(cols.n),
             n_p=cols.n,
             q_per_mw=np.array([b.q_mvar_per_mw or 0.0 for b in cols.bids]),
+            capability=capability_rows(cols),
         )
     total = float(np.abs(share).sum())
     anchor = columns.anchor * (request.quantity_mw / total) if total > 0 else columns.anchor * 0.0

@@ -81,6 +81,16 @@ class LinearRows:
         """Number of rows."""
         return len(self.names)
 
+    def plus(self, other: LinearRows) -> LinearRows:
+        """These rows, then ``other``'s (over the same columns)."""
+        if not other.n_rows:
+            return self
+        return LinearRows(
+            a=np.vstack([self.a, other.a]),
+            upper=np.concatenate([self.upper, other.upper]),
+            names=self.names + other.names,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class DsoLinearModel:

@@ -32,7 +32,11 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from flexcoord.coordination.aggregation.bid_columns import BidColumns, bid_columns
+from flexcoord.coordination.aggregation.bid_columns import (
+    BidColumns,
+    bid_columns,
+    with_capability,
+)
 from flexcoord.coordination.aggregation.dso_model import DsoLinearModel
 from flexcoord.coordination.aggregation.linear_program import (
     INF,
@@ -127,13 +131,14 @@ class OfferCurve:
 
 
 def bid_lp(model: DsoLinearModel, cols: BidColumns) -> tuple[LpArrays, FloatArray]:
-    """LP over accepted MW per bid (cost = price) with the area's limits and XOR rows.
+    """LP over accepted MW per bid (cost = price) with the area's limits, XOR rows and the
+    unit-capability rows (:func:`~.bid_columns.with_capability`).
 
     Returns the arrays and ``g_p``, the change of ``P_if`` per accepted MW of each bid.
     """
     q = cols.quantity_mw
     zero = np.zeros(cols.n)
-    rows = model.limit_rows(cols.ep, cols.eq, col_lower=zero, col_upper=q)
+    rows = with_capability(model.limit_rows(cols.ep, cols.eq, col_lower=zero, col_upper=q), cols)
     g_p, _ = model.interface_rows(cols.ep, cols.eq)
     sets: dict[str, list[int]] = {}
     for j, b in enumerate(cols.bids):

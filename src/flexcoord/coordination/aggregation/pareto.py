@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.coordination.aggregation.bid_columns import bid_columns
+from flexcoord.coordination.aggregation.bid_columns import bid_columns, with_capability
 from flexcoord.coordination.aggregation.dso_model import DsoLinearModel, ac_check
 from flexcoord.domain import Bid, Direction, Register
 from flexcoord.errors import InvalidInputError, Issue
@@ -161,7 +161,9 @@ def pareto_front(  # noqa: PLR0913 - public: model, bids, register, three keywor
     direction = next(iter(directions), Direction.UP)
     delivered = -g_p if direction is Direction.UP else g_p
     interface = accepted @ (delivered * qty)
-    rows = model.limit_rows(cols.ep, cols.eq, col_lower=np.zeros(cols.n), col_upper=qty)
+    rows = with_capability(
+        model.limit_rows(cols.ep, cols.eq, col_lower=np.zeros(cols.n), col_upper=qty), cols
+    )
     a_q = rows.a * qty[None, :]  # row effect of accepting each bid in full
     linear = np.empty(len(accepted), dtype=bool)
     for start in range(0, len(accepted), chunk):
