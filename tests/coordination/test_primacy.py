@@ -4,6 +4,7 @@ exporting two-level grid (``mw_dispatch_fixtures``), and its turn-down-only acce
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import pytest
@@ -30,6 +31,7 @@ from flexcoord.coordination.primacy import (
 from flexcoord.domain import Bid, Direction, Need
 from flexcoord.domain.vocabulary import GENERATING_TECHNOLOGIES
 from flexcoord.errors import InvalidInputError
+from flexcoord.simulation.report import primacy_document, scheme_document
 from tests.coordination.mw_dispatch_fixtures import (
     PV_DSO1,
     PV_DSO2,
@@ -281,3 +283,15 @@ def test_primacy_outside_a_multi_level_scheme_with_both_buyers_is_an_input_error
             dataclasses.replace(MW_DISPATCH, **changes)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="PrimacyRules value"):
         dataclasses.replace(MW_DISPATCH, primacy=0.25)  # type: ignore[arg-type]
+
+
+def test_the_run_document_carries_the_decisions_and_the_settlement_as_json() -> None:
+    out = _shared_der_conflict(eso_price=200.0, dso_price=50.0)
+    doc = json.loads(json.dumps(scheme_document(out)))
+    [decision] = doc["primacy"]
+    assert (decision["rule"], decision["winner"]) == ("system_value", "eso")
+    assert decision["eso"]["bid_id"] == "e-down" and decision["dso"][0]["bid_id"] == "d-up"
+    assert doc["mw_dispatch"]["payment_eur"] == pytest.approx(1.2 * 0.25 * 200.0)
+    assert doc["mw_dispatch"]["payments"][0]["bid_id"] == "e-down"
+    other = run_scheme(preset("onenet-multi-level"), conflict_scenario(()), ac_check=False)
+    assert primacy_document(other) == {} and "primacy" not in scheme_document(other)
