@@ -167,6 +167,25 @@ def test_dso_grid_limit_rule_scales_an_eso_turn_down_to_what_the_feeder_hosts() 
     assert out.mw_dispatch.payment_eur == pytest.approx(hosted * 0.25 * 40.0)
 
 
+def test_one_dso_limit_conflict_per_area_and_mtu_with_a_decision_per_eso_instruction() -> None:
+    out = _run(
+        (
+            bid("e1", PV_DSO1, Direction.DOWN, 0.5, 40.0),
+            bid("e2", "sgen:3", Direction.DOWN, 0.5, 41.0),  # PV at mv0-3, also on feeder 0
+        ),
+        tso_relief_mw=1.0,
+        feeder0_headroom_mw=0.3,
+    )
+    assert [(d.eso.bid_id, d.rule) for d in out.primacy] == [
+        ("e1", PrimacyRule.DSO_GRID_LIMIT),
+        ("e2", PrimacyRule.DSO_GRID_LIMIT),
+    ]
+    [conflict] = out.conflicts
+    assert conflict.tso_bid_ids == ("e1", "e2") and out.kpis.conflicts_dso_limit == 1
+    assert conflict.tso_mw_after == pytest.approx(_mw(out, "e1") + _mw(out, "e2"))
+    assert conflict.tso_mw_after == pytest.approx(0.3, abs=0.05)
+
+
 def test_dso_grid_limit_rule_overrides_a_value_win_that_would_overload_the_feeder() -> None:
     # feeder 0's head line is 0.3 MW over: the DSO buys PV up there; the ESO's turn-down of that
     # PV is worth far more, but without the DSO's instruction the line would be overloaded

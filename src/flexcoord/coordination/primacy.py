@@ -232,8 +232,15 @@ def resolve_primacy(  # noqa: PLR0913 - the two awards, what the rules read of t
     """
     awards = _Awards(eso=eso, dso=dso, price_eur_per_mwh=price_eur_per_mwh, hours=hours)
     state = _State(eso={k: v.mw for k, v in eso.items()}, dso={k: v.mw for k, v in dso.items()})
+    dso_by_unit: dict[tuple[str, Mtu], list[DispatchKey]] = defaultdict(list)
+    for k, d in sorted(dso.items()):
+        for unit in d.unit_ids:
+            dso_by_unit[(unit, k.mtu)].append(k)
     for key in sorted(eso):
-        _shared_der(awards, state, key, rules, dso_overload)
+        shared = sorted({k for u in eso[key].unit_ids for k in dso_by_unit.get((u, key.mtu), [])})
+        _shared_der(
+            awards, state, key, [k for k in shared if state.dso[k] > _TOL_MW], rules, dso_overload
+        )
     _dso_limits(awards, state, dso_overload)
     return PrimacyResolution(
         eso_mw=dict(state.eso), dso_mw=dict(state.dso), decisions=tuple(state.decisions)
@@ -255,25 +262,20 @@ class _State:
         return self.eso | {k: mw for k, mw in withdrawn.items() if abs(mw) > 0.0}
 
 
-def _shared_der(
+def _shared_der(  # noqa: PLR0913 - one conflict: the awards, the state, its two sides, rules, grid
     awards: _Awards,
     state: _State,
     key: DispatchKey,
+    shared: list[DispatchKey],
     rules: PrimacyRules,
     dso_overload: DsoOverload,
 ) -> None:
-    """Decide the conflict of ESO award ``key`` with the DSO's awards on its units, if any."""
+    """Decide the conflict of ESO award ``key`` with the DSO's awards ``shared`` on its units
+    in its MTU, if any."""
     info = awards.eso[key]
-    if state.eso[key] <= _TOL_MW:
+    if state.eso[key] <= _TOL_MW or not shared:
         return
     units = set(info.unit_ids)
-    shared = sorted(
-        k
-        for k, d in awards.dso.items()
-        if k.mtu == key.mtu and state.dso[k] > _TOL_MW and units & set(d.unit_ids)
-    )
-    if not shared:
-        return
     eso_i = awards.instruction(key, info)
     dso_i = tuple(awards.instruction(k, awards.dso[k]) for k in shared)
     rule, winner, why = _by_value(rules, eso_i, dso_i)

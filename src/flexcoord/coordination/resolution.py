@@ -20,6 +20,7 @@ from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
 from flexcoord.coordination.conflicts import (
     AwardInfo,
     Conflict,
+    ConflictKind,
     ConflictRule,
     DsoOverload,
     resolve_conflicts,
@@ -109,7 +110,13 @@ def _primacy_dispatch(
     final = dict(resolved.dso_mw)
     for key, mw in tso_acc.items():  # the ESO's awards in DSO areas as the rules decided
         final[key] = final.get(key, 0.0) + resolved.eso_mw.get(key, mw)
-    conflicts = tuple(_as_conflict(d) for d in resolved.decisions)
+    groups: dict[tuple[object, ...], list[PrimacyDecision]] = defaultdict(list)
+    for (
+        d
+    ) in resolved.decisions:  # as resolve_conflicts counts: one DSO-limit conflict per area, MTU
+        same = (d.eso.bid_id,) if d.kind is ConflictKind.DOUBLE_ACTIVATION else ()
+        groups[(d.kind, d.area_id, d.mtu, *same)].append(d)
+    conflicts = tuple(_as_conflict(group) for group in groups.values())
     return FinalDispatch(
         accepted_mw={k: v for k, v in final.items() if v > 0.0},
         conflicts=conflicts,
@@ -117,25 +124,28 @@ def _primacy_dispatch(
     )
 
 
-def _as_conflict(decision: PrimacyDecision) -> Conflict:
-    """A primacy decision as the conflict record every scheme reports (and the KPIs count)."""
-    after, before = decision.eso_mw_after, decision.eso.mw
+def _as_conflict(decisions: list[PrimacyDecision]) -> Conflict:
+    """Primacy decisions of one conflict (a shared DER; or a DSO limit in one area and MTU, one
+    decision per ESO instruction) as the conflict record every scheme reports and the KPIs
+    count."""
+    first = decisions[0]
+    after = sum(d.eso_mw_after for d in decisions)
     action = (
         ConflictRule.FLAG
-        if decision.winner is Winner.ESO
+        if first.winner is Winner.ESO
         else ConflictRule.BLOCK
         if after <= 0.0
         else ConflictRule.CURTAIL
     )
     return Conflict(
-        kind=decision.kind,
-        area_id=decision.area_id,
-        mtu=decision.mtu,
-        tso_bid_ids=(decision.eso.bid_id,),
+        kind=first.kind,
+        area_id=first.area_id,
+        mtu=first.mtu,
+        tso_bid_ids=tuple(sorted(d.eso.bid_id for d in decisions)),
         action=action,
-        tso_mw_before=before,
+        tso_mw_before=sum(d.eso.mw for d in decisions),
         tso_mw_after=after,
-        reason=f"primacy {decision.rule}, {decision.winner} wins: {decision.reason}",
+        reason=f"primacy {first.rule}, {first.winner} wins: {first.reason}",
     )
 
 
