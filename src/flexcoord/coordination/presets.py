@@ -1,4 +1,5 @@
-"""Named presets: the five SmartNet/CoordiNet schemes and the seven OneNet market-based pilots.
+"""Named presets: the five SmartNet/CoordiNet schemes, the seven OneNet market-based pilots and
+the GB services (NGED / ESO MW Dispatch under primacy rules, §7.21).
 
 Each preset reproduces a design as the seed describes it (Tables 2–3, L600–L705; SmartNet L1597;
 ``shared/reference/coordination-schemes.md``). Where the seed is silent, the choice is written in
