@@ -62,6 +62,7 @@ def test_list_presets_json_exports_every_scheme_config_field() -> None:
     import dataclasses
 
     from flexcoord.coordination.config import SchemeConfig
+    from flexcoord.coordination.primacy import PrimacyRules
 
     res = _invoke(["--list-presets", "--json", "-"])
     assert res.exit_code == 0, res.output
@@ -76,11 +77,15 @@ def test_list_presets_json_exports_every_scheme_config_field() -> None:
     assert cyprus["availability_obliges_activation_bid"] is True
     assert cyprus["stakeholders"] == ["TSO", "DSO", "SP", "IMO"]
     assert by_id["onenet-czech-republic"]["power_types"] == ["active", "reactive"]
+    assert by_id["nged-mw-dispatch"]["primacy"] == {"system_value_margin": 0.25}
+    assert by_id["nged-mw-dispatch"]["market_model_strategy"] == "mw_dispatch"
     # plain JSON values only, and each preset is rebuilt from its row (str enums equal values)
     for preset_row, config in zip(rows, PRESETS, strict=True):
+        primacy = preset_row.pop("primacy")  # the MW Dispatch presets' rules, else None
         assert all(isinstance(v, str | bool | list) for v in preset_row.values())
         fields = {k: v for k, v in preset_row.items() if k != "market_model_strategy"}
         rebuilt = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        rebuilt["primacy"] = None if primacy is None else PrimacyRules(**primacy)
         assert SchemeConfig(**rebuilt) == config
 
 

@@ -409,9 +409,13 @@ def _preset_rows() -> list[dict[str, Any]]:
 
 
 def _field_value(value: Any) -> Any:
-    """A configuration value as JSON has it: an enum's value, a tuple as a list."""
+    """A configuration value as JSON has it: an enum's value, a tuple as a list, a frozen value
+    (the primacy rules) as an object of its fields."""
+    import dataclasses
     import enum
 
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _field_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple | list | frozenset | set):

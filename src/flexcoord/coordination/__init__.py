@@ -8,6 +8,9 @@ The public API is named here and loaded on first use (importing the package stay
   per scenario and pass it to every run) and returns a :class:`SchemeOutcome` with its
   :class:`MarketRun` values and :class:`SchemeKpis`; :func:`run_chain` runs it over a
   :class:`TimeframeChain` (:class:`ChainOutcome`, :class:`ChainKpis`);
+- the ESO's MW Dispatch under primacy rules (preset ``nged-mw-dispatch``): :class:`PrimacyRules`
+  (:class:`PrimacyRule`), each conflict a :class:`PrimacyDecision`, the settlement a
+  :class:`MwDispatchSettlement` (``SchemeOutcome.primacy``, ``SchemeOutcome.mw_dispatch``);
 - identities: :class:`MarketId`, :class:`BidLineage`, :class:`Mtu`, :class:`DispatchKey`; the
   double-clearing guard :class:`ClearingLedger`.
 
@@ -48,6 +51,10 @@ _EXPORTS = {
     "MarketModel": "flexcoord.coordination.config",
     "MarketRun": "flexcoord.coordination.markets",
     "Mtu": "flexcoord.coordination.identities",
+    "MwDispatchSettlement": "flexcoord.coordination.mw_dispatch",
+    "PrimacyDecision": "flexcoord.coordination.primacy",
+    "PrimacyRule": "flexcoord.coordination.primacy",
+    "PrimacyRules": "flexcoord.coordination.primacy",
     "RoundKind": "flexcoord.coordination.rounds",
     "RoundOutcome": "flexcoord.coordination.timeframes",
     "SchemeConfig": "flexcoord.coordination.config",
@@ -89,6 +96,10 @@ __all__ = [
     "MarketModel",
     "MarketRun",
     "Mtu",
+    "MwDispatchSettlement",
+    "PrimacyDecision",
+    "PrimacyRule",
+    "PrimacyRules",
     "RoundKind",
     "RoundOutcome",
     "SchemeConfig",
@@ -123,7 +134,9 @@ if TYPE_CHECKING:
     from flexcoord.coordination.liquidity import Liquidity
     from flexcoord.coordination.market_models import MARKET_MODELS, market_model_name
     from flexcoord.coordination.markets import MarketRun
+    from flexcoord.coordination.mw_dispatch import MwDispatchSettlement
     from flexcoord.coordination.presets import PRESETS, preset
+    from flexcoord.coordination.primacy import PrimacyDecision, PrimacyRule, PrimacyRules
     from flexcoord.coordination.resolution import conflict_rule
     from flexcoord.coordination.rounds import (
         RoundKind,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flexcoord.coordination.primacy import PrimacyRules
 from flexcoord.domain import PowerType, ProductKind, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
 
@@ -88,6 +89,11 @@ class SchemeConfig:
         product_kinds: availability and/or activation.
         availability_obliges_activation_bid: SPs awarded availability must bid in the activation
             market (Northern, Cyprus); free bids are always allowed.
+        primacy: the ESO's MW Dispatch (NGED / ESO): a multi-level model whose TSO market reaches
+            the DSO's unused bids only to turn distribution generation **down**, its conflicts
+            with the DSO's awards and limits decided by these
+            :class:`~flexcoord.coordination.primacy.PrimacyRules` (strategy ``mw_dispatch``);
+            ``None`` for every other scheme.
         stakeholders: coordinated stakeholders as the seed lists them (listed by
             ``flexcoord coordinate --list-presets``).
         source: where the seed describes it (line references).
@@ -108,6 +114,7 @@ class SchemeConfig:
     power_types: tuple[PowerType, ...] = (PowerType.ACTIVE,)
     product_kinds: tuple[ProductKind, ...] = (ProductKind.ACTIVATION,)
     availability_obliges_activation_bid: bool = False
+    primacy: PrimacyRules | None = None
     stakeholders: tuple[str, ...] = ()
     source: str = ""
     notes: str = ""
@@ -175,6 +182,8 @@ def _contradictions(c: SchemeConfig) -> list[tuple[str, object, str]]:
                 "reaches no DER: a fragmented model",
             )
         )
+    if c.primacy is not None:
+        out += _primacy_contradictions(c)
     if c.commercial_buyers and model != MarketModel.COMMON:
         out.append(("commercial_buyers", True, "commercial parties buy in a common market"))
     if not (c.dso_buys or c.tso_buys or c.commercial_buyers):
@@ -182,3 +191,28 @@ def _contradictions(c: SchemeConfig) -> list[tuple[str, object, str]]:
     if not c.timeframes:
         out.append(("timeframes", c.timeframes, "must name at least one sub-market"))
     return out
+
+
+def _primacy_contradictions(c: SchemeConfig) -> list[tuple[str, object, str]]:
+    """What MW Dispatch under primacy rules needs: a DSO market first and an ESO market that
+    reaches the DERs bid by bid (``primacy`` is set)."""
+    if not isinstance(c.primacy, PrimacyRules):
+        return [("primacy", c.primacy, "must be a PrimacyRules value or None")]
+    needs = (
+        c.market_model == MarketModel.MULTI_LEVEL
+        and c.tso_access_to_ders
+        and c.dso_buys
+        and c.tso_buys
+        and not c.aggregate_at_interface
+    )
+    if needs:
+        return []
+    return [
+        (
+            "primacy",
+            c.primacy,
+            "primacy rules decide between a DSO's and the ESO's instructions on DERs: a "
+            "multi-level model where both buy and the TSO reaches DERs bid by bid (no "
+            "aggregate_at_interface)",
+        )
+    ]

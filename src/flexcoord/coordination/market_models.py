@@ -23,7 +23,11 @@ describes:
 - ``fragmented`` (``fragmented``: DSO exclusivity): the DSO markets, then a TSO market with
   transmission bids only;
 - ``shared_balancing`` (``fragmented`` with ``interface_schedule``): as ``fragmented``, each DSO
-  market keeping its accepted up and down flexibility balanced so its interface schedule holds.
+  market keeping its accepted up and down flexibility balanced so its interface schedule holds;
+- ``mw_dispatch`` (``multi_level`` with ``primacy``: NGED / ESO): the DSO markets, then the ESO's
+  market with the transmission bids plus the DSOs' unused **turn-down** bids on generating DERs
+  (:mod:`flexcoord.coordination.mw_dispatch`), its conflicts with the DSOs decided afterwards by
+  the primacy rules (:mod:`flexcoord.coordination.primacy`).
 
 A DSO-only design (``tso_buys=False``) runs no TSO market; a design whose DSOs do not buy
 (``dso_buys=False``) no DSO market.
@@ -47,6 +51,7 @@ from flexcoord.coordination.markets import (
     forward_to_tso,
     traffic_light,
 )
+from flexcoord.coordination.mw_dispatch import forward_turn_down
 from flexcoord.domain import Bid
 
 __all__ = [
@@ -57,6 +62,7 @@ __all__ = [
     "local",
     "market_model_name",
     "multi_level",
+    "mw_dispatch",
     "planned_markets",
     "run_markets",
     "shared_balancing",
@@ -179,6 +185,18 @@ def shared_balancing(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     return tso_market(ctx, state, transmission_bids(ctx, state))
 
 
+def mw_dispatch(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """DSO markets first; the ESO's market gets the transmission bids and each DSO's unused
+    turn-down bids on generating DERs (MW Dispatch), not held back on DERs the DSO activated:
+    the primacy rules decide those conflicts after the markets."""
+    state = dso_markets(ctx, state)
+    bids = transmission_bids(ctx, state)
+    for dso in ctx.dso_ids:
+        state, forwarded = forward_turn_down(ctx, state, dso)
+        bids += forwarded
+    return tso_market(ctx, state, bids)
+
+
 MARKET_MODELS: Mapping[str, MarketModelFn] = MappingProxyType(
     {
         "common": common,
@@ -186,6 +204,7 @@ MARKET_MODELS: Mapping[str, MarketModelFn] = MappingProxyType(
         "local": local,
         "fragmented": fragmented,
         "shared_balancing": shared_balancing,
+        "mw_dispatch": mw_dispatch,
     }
 )
 """The market models by name (:func:`market_model_name` picks one for a config)."""
@@ -202,6 +221,8 @@ def market_model_name(config: SchemeConfig) -> str:
     if config.market_model == MarketModel.COMMON:
         return "common"
     if config.market_model == MarketModel.MULTI_LEVEL:
+        if config.primacy is not None:
+            return "mw_dispatch"
         return "local" if config.aggregate_at_interface else "multi_level"
     return "shared_balancing" if config.interface_schedule else "fragmented"
 

@@ -1,4 +1,5 @@
-"""Named presets: the five SmartNet/CoordiNet schemes and the seven OneNet market-based pilots.
+"""Named presets: the five SmartNet/CoordiNet schemes, the seven OneNet market-based pilots and
+the GB services (NGED / ESO MW Dispatch under primacy rules, §7.21).
 
 Each preset reproduces a design as the seed describes it (Tables 2–3, L600–L705; SmartNet L1597;
 ``shared/reference/coordination-schemes.md``). Where the seed is silent, the choice is written in
@@ -24,10 +25,18 @@ from flexcoord.coordination.config import (
     MarketModel,
     SchemeConfig,
 )
+from flexcoord.coordination.primacy import PrimacyRules
 from flexcoord.domain import PowerType, ProductKind, Timeframe
 from flexcoord.errors import NotFoundError
 
-__all__ = ["ONENET_MODELS", "ONENET_PILOTS", "PRESETS", "SMARTNET_SCHEMES", "preset"]
+__all__ = [
+    "GB_SERVICES",
+    "ONENET_MODELS",
+    "ONENET_PILOTS",
+    "PRESETS",
+    "SMARTNET_SCHEMES",
+    "preset",
+]
 
 _LT, _DA, _ID, _NRT = (
     Timeframe.LONG_TERM,
@@ -247,7 +256,27 @@ ONENET_PILOTS: tuple[SchemeConfig, ...] = (
     ),
 )
 
-PRESETS: tuple[SchemeConfig, ...] = SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS
+GB_SERVICES: tuple[SchemeConfig, ...] = (
+    SchemeConfig(
+        id="nged-mw-dispatch",
+        title="NGED / ESO: DSO flexibility first, ESO MW Dispatch turn-down under primacy rules",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        dso_grid_in_tso_market=DsoGridInTsoMarket.IGNORED,
+        timeframes=(_NRT,),
+        primacy=PrimacyRules(system_value_margin=0.25),
+        stakeholders=("ESO", "DSO", "DER"),
+        source="§7.21 L2213–L2221",
+        notes="The ESO (TSO) reaches distribution DERs only to reduce generation (MW Dispatch, "
+        "paid lost generation × bid price, L2215); it does not model the DSO grid: NGED's "
+        "primacy rules decide afterwards (L2219–L2221). The seed names no rule: ours are DSO "
+        "grid limits first, then whole-system value (the instruction worth more than 25 % "
+        "above the other's wins), then DSO service primacy on DERs it already dispatched. "
+        "Near-real-time activation, as MW Dispatch instructs in operation.",
+    ),
+)
+
+PRESETS: tuple[SchemeConfig, ...] = SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + GB_SERVICES
 
 
 def preset(preset_id: str) -> SchemeConfig:

@@ -2,7 +2,9 @@
 
 After the sub-markets, the TSO's (or common market's) awards in DSO areas are checked against
 the DSO markets' awards and limits (:mod:`flexcoord.coordination.conflicts`) and handled by the
-scheme's rule (:func:`conflict_rule`); the DSO markets' awards stand as cleared.
+scheme's rule (:func:`conflict_rule`); the DSO markets' awards stand as cleared. A scheme with
+primacy rules (``SchemeConfig.primacy``, the ESO's MW Dispatch) has its conflicts decided by them
+instead (:mod:`flexcoord.coordination.primacy`): there a DSO award may lose to the ESO's.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
 from flexcoord.coordination.conflicts import (
     AwardInfo,
     Conflict,
+    ConflictKind,
     ConflictRule,
     DsoOverload,
     resolve_conflicts,
 )
 from flexcoord.coordination.identities import Dispatch, DispatchKey, MarketKind, Mtu, summed
 from flexcoord.coordination.markets import MarketsState, SchemeContext
+from flexcoord.coordination.primacy import PrimacyDecision, PrimacyRules, Winner, resolve_primacy
 from flexcoord.domain import Direction
 
 __all__ = ["FinalDispatch", "conflict_rule", "dso_dispatch", "final_dispatch"]
@@ -32,10 +36,11 @@ __all__ = ["FinalDispatch", "conflict_rule", "dso_dispatch", "final_dispatch"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FinalDispatch:
     """A run's awards after the conflict rule (MW per root bid and MTU, zeros dropped) and the
-    conflicts found on the way."""
+    conflicts found on the way; with primacy rules, how they decided each (``primacy``)."""
 
     accepted_mw: Mapping[DispatchKey, float]
     conflicts: tuple[Conflict, ...]
+    primacy: tuple[PrimacyDecision, ...] = ()
 
 
 def conflict_rule(config: SchemeConfig) -> ConflictRule:
@@ -65,6 +70,8 @@ def final_dispatch(ctx: SchemeContext, state: MarketsState) -> FinalDispatch:
         return FinalDispatch(accepted_mw=state.dispatch(), conflicts=())
     tso_acc = {k: v for m in tso_runs for k, v in m.accepted_mw.items()}
     dso_acc = dso_dispatch(state)
+    if ctx.config.primacy is not None:
+        return _primacy_dispatch(ctx, tso_acc, dso_acc, ctx.config.primacy)
     volumes, conflicts = resolve_conflicts(
         {k: _award_info(ctx, k, v) for k, v in tso_acc.items()},
         {k: _award_info(ctx, k, v) for k, v in dso_acc.items()},
@@ -77,6 +84,68 @@ def final_dispatch(ctx: SchemeContext, state: MarketsState) -> FinalDispatch:
         final[key] = final.get(key, 0.0) + mw
     return FinalDispatch(
         accepted_mw={k: v for k, v in final.items() if v > 0.0}, conflicts=conflicts
+    )
+
+
+def _primacy_dispatch(
+    ctx: SchemeContext, tso_acc: Dispatch, dso_acc: Dispatch, rules: PrimacyRules
+) -> FinalDispatch:
+    """The final dispatch under primacy rules: the ESO's awards in DSO areas against the DSO's
+    awards and limits; each decision also recorded as a :class:`Conflict` (``block``: the ESO's
+    instruction refused, ``curtail``: scaled down, ``flag``: it stands)."""
+    tso_areas = set(ctx.tso_areas)
+    eso = {k: _award_info(ctx, k, v) for k, v in tso_acc.items()}
+    in_dso = {k: v for k, v in eso.items() if v.area_id not in tso_areas}
+    resolved = resolve_primacy(
+        in_dso,
+        {k: _award_info(ctx, k, v) for k, v in dso_acc.items()},
+        price_eur_per_mwh={
+            k.root: ctx.bids_by_root[k.root].activation_price_eur_per_mwh or 0.0
+            for k in (*tso_acc, *dso_acc)
+        },
+        hours=ctx.joint.mtu_duration_h,
+        rules=rules,
+        dso_overload=_dso_overload(ctx, dso_acc),
+    )
+    final = dict(resolved.dso_mw)
+    for key, mw in tso_acc.items():  # the ESO's awards in DSO areas as the rules decided
+        final[key] = final.get(key, 0.0) + resolved.eso_mw.get(key, mw)
+    groups: dict[tuple[object, ...], list[PrimacyDecision]] = defaultdict(list)
+    for (
+        d
+    ) in resolved.decisions:  # as resolve_conflicts counts: one DSO-limit conflict per area, MTU
+        same = (d.eso.bid_id,) if d.kind is ConflictKind.DOUBLE_ACTIVATION else ()
+        groups[(d.kind, d.area_id, d.mtu, *same)].append(d)
+    conflicts = tuple(_as_conflict(group) for group in groups.values())
+    return FinalDispatch(
+        accepted_mw={k: v for k, v in final.items() if v > 0.0},
+        conflicts=conflicts,
+        primacy=resolved.decisions,
+    )
+
+
+def _as_conflict(decisions: list[PrimacyDecision]) -> Conflict:
+    """Primacy decisions of one conflict (a shared DER; or a DSO limit in one area and MTU, one
+    decision per ESO instruction) as the conflict record every scheme reports and the KPIs
+    count."""
+    first = decisions[0]
+    after = sum(d.eso_mw_after for d in decisions)
+    action = (
+        ConflictRule.FLAG
+        if first.winner is Winner.ESO
+        else ConflictRule.BLOCK
+        if after <= 0.0
+        else ConflictRule.CURTAIL
+    )
+    return Conflict(
+        kind=first.kind,
+        area_id=first.area_id,
+        mtu=first.mtu,
+        tso_bid_ids=tuple(sorted(d.eso.bid_id for d in decisions)),
+        action=action,
+        tso_mw_before=sum(d.eso.mw for d in decisions),
+        tso_mw_after=after,
+        reason=f"primacy {first.rule}, {first.winner} wins: {first.reason}",
     )
 
 

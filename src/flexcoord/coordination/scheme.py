@@ -33,6 +33,8 @@ from flexcoord.coordination.kpis import (
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.market_models import planned_markets, run_markets
 from flexcoord.coordination.markets import MarketRun, SchemeContext
+from flexcoord.coordination.mw_dispatch import MwDispatchSettlement, mw_dispatch_settlement
+from flexcoord.coordination.primacy import PrimacyDecision
 from flexcoord.coordination.resolution import dso_dispatch, final_dispatch
 from flexcoord.progress import Progress, ProgressCounter
 
@@ -51,6 +53,9 @@ class SchemeOutcome:
         cost: the final dispatch on the joint yardstick.
         kpis: :class:`~flexcoord.coordination.kpis.SchemeKpis`.
         wall_s: the run's wall time (the shared :class:`JointModel` build excluded).
+        primacy: with primacy rules (``config.primacy``), how they decided each conflict.
+        mw_dispatch: with primacy rules, the ESO's MW Dispatch settlement (lost generation MWh
+            × bid price, per dispatched turn-down); ``None`` otherwise.
     """
 
     config: SchemeConfig
@@ -60,6 +65,8 @@ class SchemeOutcome:
     cost: DispatchCost
     kpis: SchemeKpis
     wall_s: float
+    primacy: tuple[PrimacyDecision, ...] = ()
+    mw_dispatch: MwDispatchSettlement | None = None
 
     @property
     def solver_s(self) -> float:
@@ -132,4 +139,8 @@ def run_scheme(  # noqa: PLR0913 - the public signature: two inputs, four keywor
         cost=cost,
         kpis=kpis,
         wall_s=time.perf_counter() - start,
+        primacy=final.primacy,
+        mw_dispatch=None
+        if config.primacy is None
+        else mw_dispatch_settlement(ctx, state, final.accepted_mw),
     )

@@ -74,6 +74,7 @@ __all__ = [
     "coverage_rows",
     "dispatch_rows",
     "kpi_document",
+    "primacy_document",
     "scenario_summary",
     "scheme_document",
 ]
@@ -297,10 +298,55 @@ def scheme_document(
     """One run in detail (JSON-ready): config, KPIs, sub-markets, per-bid awards
     (:func:`award_rows`), final dispatch (:func:`dispatch_rows`), need coverage
     (:func:`coverage_rows`) and conflicts; with ``provenance``
-    (:func:`flexcoord.provenance.provenance`) first, as ``"provenance"``."""
-    c = outcome.config
+    (:func:`flexcoord.provenance.provenance`) first, as ``"provenance"``; a scheme with primacy
+    rules (MW Dispatch) adds ``"primacy"`` and ``"mw_dispatch"`` (:func:`primacy_document`)."""
     head: dict[str, Any] = {} if provenance is None else {"provenance": dict(provenance)}
-    return head | {
+    return head | _scheme_body(outcome) | primacy_document(outcome)
+
+
+def primacy_document(outcome: SchemeOutcome) -> dict[str, Any]:
+    """A scheme with primacy rules in detail (JSON-ready; empty for any other scheme): each
+    decision (the two instructions, the rule, the winner) and the MW Dispatch settlement."""
+    settlement = outcome.mw_dispatch
+    if outcome.config.primacy is None or settlement is None:
+        return {}
+    return {
+        "primacy": [
+            {
+                "kind": str(d.kind),
+                "area_id": d.area_id,
+                "mtu": d.mtu.label,
+                "unit_ids": list(d.unit_ids),
+                "eso": dataclasses.asdict(d.eso),
+                "dso": [dataclasses.asdict(i) for i in d.dso],
+                "rule": str(d.rule),
+                "winner": str(d.winner),
+                "eso_mw_after": d.eso_mw_after,
+                "reason": d.reason,
+            }
+            for d in outcome.primacy
+        ],
+        "mw_dispatch": {
+            "lost_generation_mwh": settlement.lost_generation_mwh,
+            "payment_eur": settlement.payment_eur,
+            "payments": [
+                {
+                    "bid_id": p.key.root,
+                    "mtu": p.key.mtu.label,
+                    "resource_id": p.resource_id,
+                    "lost_generation_mwh": p.lost_generation_mwh,
+                    "price_eur_per_mwh": p.price_eur_per_mwh,
+                    "payment_eur": p.payment_eur,
+                }
+                for p in settlement.payments
+            ],
+        },
+    }
+
+
+def _scheme_body(outcome: SchemeOutcome) -> dict[str, Any]:
+    c = outcome.config
+    return {
         "scheme": c.id,
         "title": c.title,
         "market_model": str(c.market_model),
