@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -45,7 +45,42 @@ if TYPE_CHECKING:
     from flexcoord.grid.forecast import OperatingForecast
     from flexcoord.grid.model import GridModel
 
-__all__ = ["InterfaceBasis", "InterfaceOffers", "build_interface_offers", "dso_models"]
+__all__ = [
+    "AggregatedOffers",
+    "InterfaceBasis",
+    "InterfaceOffers",
+    "build_interface_offers",
+    "dso_models",
+]
+
+
+class AggregatedOffers(Protocol):
+    """What a TSO market is offered besides individual bids: bids of virtual units standing for
+    DSO bids behind them, and how an accepted volume goes back to those bids
+    (:class:`InterfaceOffers`; :class:`~flexcoord.coordination.cascade_offers.CascadeOffers`,
+    :class:`~flexcoord.coordination.pareto_offers.ParetoOffers`)."""
+
+    @property
+    def register(self) -> Register:
+        """The register knowing the virtual units."""
+        ...
+
+    @property
+    def bids(self) -> tuple[Bid, ...]:
+        """The offers, as bids of the virtual units."""
+        ...
+
+    def is_offer(self, bid_id: str) -> bool:
+        """Whether ``bid_id`` is one of :attr:`bids`."""
+        ...
+
+    def behind(self, bid_id: str) -> tuple[str, ...]:
+        """The (forwarded) bids an offer stands for, or ``()`` for any other bid."""
+        ...
+
+    def expand(self, accepted: Mapping[BidInMtu, float]) -> dict[BidInMtu, float]:
+        """Accepted offer volumes → volumes of the bids behind them (per MTU)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +99,10 @@ class InterfaceOffers:
             bids=(*self.bids, *other.bids),
             curves={**self.curves, **other.curves},
         )
+
+    def is_offer(self, bid_id: str) -> bool:
+        """Whether ``bid_id`` is an interface step."""
+        return bid_id in self.curves
 
     def behind(self, bid_id: str) -> tuple[str, ...]:
         """The (forwarded) bids behind an interface step, or ``()`` for any other bid."""

@@ -1,4 +1,5 @@
-"""Named presets: the five SmartNet/CoordiNet schemes and the seven OneNet market-based pilots.
+"""Named presets: the SmartNet/CoordiNet schemes, the OneNet market-based pilots, and two
+aggregation projects of the seed (Redispatch 3.0, Industry4Redispatch).
 
 Each preset reproduces a design as the seed describes it (Tables 2–3, L600–L705; SmartNet L1597;
 ``shared/reference/coordination-schemes.md``). Where the seed is silent, the choice is written in
@@ -21,13 +22,21 @@ from __future__ import annotations
 
 from flexcoord.coordination.config import (
     DsoGridInTsoMarket,
+    InterfaceAggregation,
     MarketModel,
     SchemeConfig,
 )
 from flexcoord.domain import PowerType, ProductKind, Timeframe
 from flexcoord.errors import NotFoundError
 
-__all__ = ["ONENET_MODELS", "ONENET_PILOTS", "PRESETS", "SMARTNET_SCHEMES", "preset"]
+__all__ = [
+    "AGGREGATION_PROJECTS",
+    "ONENET_MODELS",
+    "ONENET_PILOTS",
+    "PRESETS",
+    "SMARTNET_SCHEMES",
+    "preset",
+]
 
 _LT, _DA, _ID, _NRT = (
     Timeframe.LONG_TERM,
@@ -247,7 +256,46 @@ ONENET_PILOTS: tuple[SchemeConfig, ...] = (
     ),
 )
 
-PRESETS: tuple[SchemeConfig, ...] = SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS
+AGGREGATION_PROJECTS: tuple[SchemeConfig, ...] = (
+    SchemeConfig(
+        id="redispatch-3.0-cascade",
+        title="Redispatch 3.0: potentials aggregated up the operator cascade, targets back down",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        aggregate_at_interface=True,
+        interface_aggregation=InterfaceAggregation.CASCADE,
+        timeframes=(_DA, _ID),
+        stakeholders=("TSO", "DSO", "SP"),
+        source="L1093–L1097, L2113; seed-catalogue §5.9",
+        notes="Each operator aggregates its subordinate grids' potential at its connection point "
+        "(offer curves under its own limits, batteries included); the TSO clears those potentials "
+        "on its grid; each operator disaggregates its target onto its units and the next level's "
+        "connection points, the target an equality (boundary condition). DSO needs are cleared "
+        "first (their grids, their priority). In a scheme run the cascade follows the scenario's "
+        "TSO/DSO split (two levels); deeper cascades: aggregation.cascade_of.",
+    ),
+    SchemeConfig(
+        id="industry4redispatch",
+        title="Industry4Redispatch: the TSO picks one Pareto-optimal feasible bid combination",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        dso_buys=False,
+        aggregate_at_interface=True,
+        interface_aggregation=InterfaceAggregation.PARETO_SET,
+        timeframes=(_DA,),
+        stakeholders=("TSO", "DSO", "SP", "aggregation platform"),
+        source="L1047, L1061, L1067, L2144–L2161; seed-catalogue §5.2",
+        notes="The DSO buys nothing: it supplies the linearised model (with the safety margin). "
+        "Per DSO area and MTU of a TSO need the platform enumerates the bids as indivisible "
+        "(at most 12, the cheapest) and forwards the Pareto set of linearly feasible, XOR-free "
+        "combinations; the TSO's market takes at most one per area and MTU (cost + shortfall "
+        "penalty), whole.",
+    ),
+)
+
+PRESETS: tuple[SchemeConfig, ...] = (
+    SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + AGGREGATION_PROJECTS
+)
 
 
 def preset(preset_id: str) -> SchemeConfig:

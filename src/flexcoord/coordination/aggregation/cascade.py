@@ -70,12 +70,12 @@ __all__ = [
     "virtual_unit_id",
 ]
 
-CASCADE_FSP_ID = "fsp:cascade"
+CASCADE_FSP_ID = "fsp:aggregate"
 
 
 def virtual_unit_id(node_id: str) -> str:
     """The virtual unit carrying node ``node_id``'s potential in its parent's grid."""
-    return f"cascade:{node_id}"
+    return f"aggregate:{node_id}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -442,7 +442,7 @@ def with_virtual_units(register: Register, cascade: Cascade) -> Register:
         return register
     fsps = register.fsps
     if CASCADE_FSP_ID not in {f.id for f in fsps}:
-        fsps = (*fsps, FlexibilityServiceProvider(id=CASCADE_FSP_ID, name="cascade potentials"))
+        fsps = (*fsps, FlexibilityServiceProvider(id=CASCADE_FSP_ID, name="aggregated potentials"))
     return dataclasses.replace(
         register,
         fsps=fsps,
@@ -463,7 +463,7 @@ def merit_order_targets(potential: CascadePotential, need_mw: float) -> dict[str
     out = dict.fromkeys(potential.cascade.top, 0.0)
     for _, bid in steps:
         take = min(bid.quantities[0].quantity, left)
-        out[bid.resource_id.removeprefix("cascade:")] += take
+        out[bid.resource_id.removeprefix("aggregate:")] += take
         left -= take
     return out
 
