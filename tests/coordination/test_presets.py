@@ -14,7 +14,12 @@ from flexcoord.coordination import (
     SchemeConfig,
     preset,
 )
-from flexcoord.coordination.presets import ONENET_MODELS, ONENET_PILOTS, SMARTNET_SCHEMES
+from flexcoord.coordination.presets import (
+    AGGREGATION_PROJECTS,
+    ONENET_MODELS,
+    ONENET_PILOTS,
+    SMARTNET_SCHEMES,
+)
 from flexcoord.domain import PowerType, Timeframe
 from flexcoord.errors import InvalidInputError, NotFoundError
 
@@ -46,8 +51,8 @@ TABLE_3 = {
 
 def test_preset_ids_are_unique_and_grouped() -> None:
     ids = [c.id for c in PRESETS]
-    assert len(ids) == len(set(ids)) == 16
-    assert PRESETS == SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS
+    assert len(ids) == len(set(ids)) == 18
+    assert PRESETS == SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + AGGREGATION_PROJECTS
     assert {c.id for c in ONENET_PILOTS} == set(TABLE_3)
 
 
@@ -176,3 +181,22 @@ def test_every_preset_runs_on_the_hv_mv_scenario(hvmv_mixed: object) -> None:
             m.id.kind is MarketKind.DSO for m in outcomes[pilot].markets
         )
         assert tso_short[pilot] > tso_short["onenet-common"] + 1.0, tso_short
+
+
+@pytest.mark.parametrize("method", ["cascade", "pareto_set"])
+def test_an_interface_aggregation_without_aggregation_is_refused(method: str) -> None:
+    """``interface_aggregation`` is read only with ``aggregate_at_interface``; an unknown value
+    names the valid ones."""
+    with pytest.raises(InvalidInputError, match="only with aggregate_at_interface") as caught:
+        dataclasses.replace(preset("onenet-multi-level"), interface_aggregation=method)  # type: ignore[arg-type]
+    assert [i.field for i in caught.value.issues] == ["interface_aggregation"]
+    with pytest.raises(InvalidInputError, match="offer_curve"):
+        dataclasses.replace(preset("onenet-poland"), interface_aggregation="nsga2")  # type: ignore[arg-type]
+
+
+def test_the_aggregation_projects_pick_their_market_models() -> None:
+    from flexcoord.coordination.market_models import market_model_name
+
+    assert market_model_name(preset("redispatch-3.0-cascade")) == "cascade"
+    assert market_model_name(preset("industry4redispatch")) == "pareto_set"
+    assert market_model_name(preset("onenet-poland")) == "local"

@@ -41,7 +41,7 @@ from flexcoord.coordination.identities import BidInMtu, Mtu
 from flexcoord.coordination.markets import MarketsState, SchemeContext, shifted_forecast
 from flexcoord.domain import Bid, Direction, Interval, Register
 
-__all__ = ["MAX_BIDS_PER_FRONT", "ParetoOffers", "pareto_offers"]
+__all__ = ["MAX_BIDS_PER_FRONT", "ParetoOffers", "build_pareto_offers", "pareto_offers"]
 
 MAX_BIDS_PER_FRONT = 12
 
@@ -104,14 +104,30 @@ def pareto_offers(
     models = ctx.joint.dso_models.models(areas)
     register = with_virtual_units(s.register, scenario_cascade(ctx, areas))
     forecast = shifted_forecast(ctx, state)
-    builder = _Builder(register=register)
+    fronts: list[FrontRequest] = []
     for t, interval in enumerate(s.intervals):
         for area in areas:
             rows = forecast.branch_rows(models[area].branch_names)
             at_t = dataclasses.replace(models[area], p_from_mw=forecast.branch_flow_mw[rows, t])
-            for direction in (Direction.UP, Direction.DOWN):
-                if (interval, direction) in wanted:
-                    builder.add(at_t, by_area[area], interval, direction)
+            fronts += [
+                (at_t, by_area[area], interval, direction)
+                for direction in (Direction.UP, Direction.DOWN)
+                if (interval, direction) in wanted
+            ]
+    return build_pareto_offers(register, fronts)
+
+
+FrontRequest = tuple[DsoLinearModel, Sequence[Bid], Interval, Direction]
+"""One front to compute: an area's model at the MTU, candidate bids, the MTU, the direction."""
+
+
+def build_pareto_offers(register: Register, fronts: Sequence[FrontRequest]) -> ParetoOffers:
+    """The Pareto points of each requested front as bids of the area's virtual unit
+    (``register`` must know it: :func:`~flexcoord.coordination.aggregation.cascade.
+    with_virtual_units`); module docstring for quantities, prices and the XOR sets."""
+    builder = _Builder(register=register)
+    for model, bids, interval, direction in fronts:
+        builder.add(model, bids, interval, direction)
     return builder.offers()
 
 

@@ -279,17 +279,17 @@ AGGREGATION_PROJECTS: tuple[SchemeConfig, ...] = (
         title="Industry4Redispatch: the TSO picks one Pareto-optimal feasible bid combination",
         market_model=MarketModel.MULTI_LEVEL,
         tso_access_to_ders=True,
-        dso_buys=False,
         aggregate_at_interface=True,
         interface_aggregation=InterfaceAggregation.PARETO_SET,
         timeframes=(_DA,),
         stakeholders=("TSO", "DSO", "SP", "aggregation platform"),
         source="L1047, L1061, L1067, L2144–L2161; seed-catalogue §5.2",
-        notes="The DSO buys nothing: it supplies the linearised model (with the safety margin). "
-        "Per DSO area and MTU of a TSO need the platform enumerates the bids as indivisible "
-        "(at most 12, the cheapest) and forwards the Pareto set of linearly feasible, XOR-free "
-        "combinations; the TSO's market takes at most one per area and MTU (cost + shortfall "
-        "penalty), whole.",
+        notes="The DSO supplies the linearised model with its safety margin; its own needs are "
+        "cleared first (the seed is silent; without that, a DSO area congested in the base case "
+        "has no feasible combination at all). Per DSO area and MTU of a TSO need the platform "
+        "enumerates the bids as indivisible (at most 12, the cheapest) and forwards the Pareto "
+        "set of linearly feasible, XOR-free combinations; the TSO's market takes at most one "
+        "per area and MTU (cost + shortfall penalty), whole.",
     ),
 )
 
