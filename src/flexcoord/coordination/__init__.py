@@ -41,6 +41,7 @@ _EXPORTS = {
     "DoubleClearingError": "flexcoord.coordination.ledger",
     "DsoGridInTsoMarket": "flexcoord.coordination.config",
     "DsoModelCache": "flexcoord.coordination.joint",
+    "InterfaceAggregation": "flexcoord.coordination.config",
     "JointModel": "flexcoord.coordination.joint",
     "Liquidity": "flexcoord.coordination.liquidity",
     "MarketId": "flexcoord.coordination.identities",
@@ -82,6 +83,7 @@ __all__ = [
     "DoubleClearingError",
     "DsoGridInTsoMarket",
     "DsoModelCache",
+    "InterfaceAggregation",
     "JointModel",
     "Liquidity",
     "MarketId",
@@ -111,6 +113,7 @@ if TYPE_CHECKING:
     from flexcoord.coordination.config import (
         AllocationPrinciple,
         DsoGridInTsoMarket,
+        InterfaceAggregation,
         MarketModel,
         SchemeConfig,
     )
