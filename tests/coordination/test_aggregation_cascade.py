@@ -172,7 +172,10 @@ def _tightened_hv(models: dict[str, Any], potential: CascadePotential) -> dict[s
 def _node_rows_hold(
     potential: CascadePotential, models: dict[str, Any], d: CascadeDispatch
 ) -> None:
-    """Every node's limits in its linear model at its dispatch (own bids and children's MW)."""
+    """Every node's limits in its linear model at its dispatch (own bids and children's MW); no
+    limit is violated at the operating point here, so the potential's models are these."""
+    for node_id, model in models.items():
+        assert np.array_equal(potential.models[node_id].s_max_mva, model.s_max_mva), node_id
     for node_id, nd in d.nodes.items():
         if nd.split is None:
             continue
@@ -181,7 +184,7 @@ def _node_rows_hold(
         )
         x = dict(zip(nd.split.resource_ids, nd.split.dp_mw.tolist(), strict=True))
         xv = np.array([x.get(i, 0.0) for i in cols.ids])
-        rows = models[node_id].limit_rows(cols.ep, cols.eq)
+        rows = models[node_id].limit_rows(cols.ep, cols.eq)  # the given limits, not relaxed
         assert np.all(rows.a @ xv <= rows.upper + 1e-6), node_id
 
 
@@ -195,7 +198,7 @@ def test_no_limit_is_violated_at_any_level(tight: bool) -> None:
         models = _tightened_hv(models, potential)
         potential = _potential(bids, models)
     target = potential.nodes["HV1"].max_mw
-    d = disaggregate_cascade(potential, models, {"HV1": target})
+    d = disaggregate_cascade(potential, {"HV1": target})
     assert d.feasible
     assert d.nodes["HV1"].delivered_mw == pytest.approx(target, rel=1e-6)
     _node_rows_hold(potential, models, d)
@@ -206,11 +209,11 @@ def test_no_limit_is_violated_at_any_level(tight: bool) -> None:
 
 
 def test_unit_setpoints_meet_the_target_at_each_connection_point() -> None:
-    grid, _, _, models, bids = hvmv_case()
+    grid, _, _, _, bids = hvmv_case()
     potential = _potential(bids)
     targets = merit_order_targets(potential, 6.0)
     assert targets == {"HV1": pytest.approx(6.0)}
-    d = disaggregate_cascade(potential, models, targets)
+    d = disaggregate_cascade(potential, targets)
     hv = d.nodes["HV1"]
     assert hv.delivered_mw == pytest.approx(6.0, abs=1e-6)
     assert sum(hv.child_targets_mw.values()) + sum(hv.accepted_mw.values()) == pytest.approx(
@@ -263,9 +266,9 @@ def test_bad_targets_and_missing_models_are_input_errors() -> None:
     _, register, cascade, models, bids = hvmv_case()
     potential = _potential(bids)
     with pytest.raises(InvalidInputError, match="connected to the TSO"):
-        disaggregate_cascade(potential, models, {"MV1.101": 1.0})
+        disaggregate_cascade(potential, {"MV1.101": 1.0})
     with pytest.raises(InvalidInputError, match=">= 0"):
-        disaggregate_cascade(potential, models, {"HV1": -1.0})
+        disaggregate_cascade(potential, {"HV1": -1.0})
     partial = {k: v for k, v in models.items() if k != "MV1.101"}
     with pytest.raises(InvalidInputError, match=r"MV1\.101"):
         aggregate_cascade(cascade, partial, bids, register, direction=Direction.UP, interval=MTU)
@@ -295,5 +298,23 @@ def test_two_levels_on_an_mv_grid_is_the_offer_curve_itself() -> None:
         at=MTU.start,
     )
     assert potential.nodes["MV1.101"].max_mw == pytest.approx(curve.max_quantity_mw, rel=1e-9)
-    d = disaggregate_cascade(potential, models, {"MV1.101": curve.max_quantity_mw / 2})
+    d = disaggregate_cascade(potential, {"MV1.101": curve.max_quantity_mw / 2})
     assert d.nodes["MV1.101"].delivered_mw == pytest.approx(curve.max_quantity_mw / 2, abs=1e-6)
+
+
+def test_a_limit_violated_before_any_activation_is_not_aggravated() -> None:
+    """A node congested at its operating point offers what keeps the congestion where it is."""
+    from flexcoord.coordination.aggregation.cascade import no_worse_than_base
+
+    _, _, _, models, _ = hvmv_case()
+    hv = models["HV1"]
+    s0 = np.hypot(hv.p_from_mw, hv.q_from_mvar)
+    b = int(np.argmax(s0 / hv.s_max_mva))
+    over = dataclasses.replace(
+        hv, s_max_mva=np.where(np.arange(len(s0)) == b, 0.5 * s0, hv.s_max_mva)
+    )
+    held = no_worse_than_base(over)
+    assert held.s_max_mva[b] * (1 - MARGIN) == pytest.approx(s0[b])
+    others = np.arange(len(s0)) != b
+    assert np.array_equal(held.s_max_mva[others], hv.s_max_mva[others])
+    assert no_worse_than_base(hv).s_max_mva == pytest.approx(hv.s_max_mva)

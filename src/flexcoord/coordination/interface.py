@@ -42,6 +42,7 @@ from flexcoord.domain import (
 )
 
 if TYPE_CHECKING:
+    from flexcoord.grid.areas import DsoArea
     from flexcoord.grid.forecast import OperatingForecast
     from flexcoord.grid.model import GridModel
 
@@ -305,14 +306,16 @@ def _renamed(steps: Sequence[Bid], stamp: str) -> list[Bid]:
 
 def dso_models(
     grid: GridModel,
-    area_ids: Sequence[str],
+    area_ids: Sequence[str | DsoArea],
     *,
     safety_margin: float,
     limit_overrides_mw: Mapping[str, float],
     voltages: bool,
 ) -> dict[str, DsoLinearModel]:
     """The linear model of each DSO area (one power-grid-model batch each), with the scenario's
-    limit overrides (MW taken as MVA) and, for a thermal-only scenario, an open voltage band."""
+    limit overrides (MW taken as MVA) and, for a thermal-only scenario, an open voltage band; an
+    area is named by id or given as a :class:`~flexcoord.grid.areas.DsoArea` (a cascade level
+    the grid's split does not have), keyed by its id."""
     out = {}
     for area in area_ids:
         model = build_dso_model(grid, area, safety_margin=safety_margin)
@@ -337,5 +340,5 @@ def dso_models(
                 "vm_min_pu": np.full_like(model.vm_min_pu, 0.01),
                 "vm_max_pu": np.full_like(model.vm_max_pu, 10.0),
             }
-        out[area] = dataclasses.replace(model, **changes)
+        out[model.area_id] = dataclasses.replace(model, **changes)
     return out

@@ -193,9 +193,9 @@ def cascade(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     state = dso_markets(ctx, state)
     if not ctx.config.tso_buys:
         return state
-    direct = transmission_bids(ctx, state)
     state, forwarded = _forwarded_all(ctx, state)
-    return tso_market(ctx, state, direct, cascade_offers(ctx, state, forwarded))
+    state, direct, offers = cascade_offers(ctx, state, transmission_bids(ctx, state), forwarded)
+    return tso_market(ctx, state, direct, offers)
 
 
 def pareto_set(ctx: SchemeContext, state: MarketsState) -> MarketsState:

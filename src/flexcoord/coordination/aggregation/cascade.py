@@ -38,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from flexcoord.coordination.aggregation.disaggregation import Disaggregation, disaggregate
 from flexcoord.coordination.aggregation.dso_model import DsoLinearModel, build_dso_model
 from flexcoord.coordination.aggregation.offer_curve import OfferCurve, aggregated_offer_curve
@@ -67,6 +69,7 @@ __all__ = [
     "cascade_of",
     "disaggregate_cascade",
     "merit_order_targets",
+    "no_worse_than_base",
     "virtual_unit_id",
 ]
 
@@ -284,6 +287,9 @@ class CascadePotential:
         interval: The MTU.
         register: The register extended by one virtual unit per node.
         nodes: Node id → its potential.
+        models: Node id → the model its potential was computed on (and its target is split on):
+            the given one, with any limit its operating point already violates held where it is
+            (:func:`no_worse_than_base`).
         left_out: Bids on resources spanning several nodes (aggregated by none).
     """
 
@@ -292,6 +298,7 @@ class CascadePotential:
     interval: Interval
     register: Register
     nodes: Mapping[str, NodePotential]
+    models: Mapping[str, DsoLinearModel] = field(default_factory=dict, repr=False)
     left_out: tuple[str, ...] = ()
 
     def offers(self) -> tuple[Bid, ...]:
@@ -337,6 +344,7 @@ def aggregate_cascade(  # noqa: PLR0913 - public: cascade, models, bids, registe
             Issue(kind="Cascade", object_id=m, field="models", value=None, message="no model")
             for m in missing
         )
+    models = {n.id: no_worse_than_base(models[n.id]) for n in cascade.nodes}
     register = with_virtual_units(register, cascade)
     pool = [b for b in bids if b.direction is direction]
     node_of, left_out = _bids_by_node(cascade, pool, register)
@@ -356,7 +364,23 @@ def aggregate_cascade(  # noqa: PLR0913 - public: cascade, models, bids, registe
         interval=interval,
         register=register,
         nodes=potentials,
+        models=models,
         left_out=left_out,
+    )
+
+
+def no_worse_than_base(model: DsoLinearModel) -> DsoLinearModel:
+    """The model with each limit its operating point already violates moved to that point (a new
+    object): a node congested before any activation (a tightened HV line at its peak) offers what
+    does not aggravate it, instead of nothing; limits the point respects are unchanged."""
+    s0 = np.hypot(model.p_from_mw, model.q_from_mvar) / (1.0 - model.safety_margin)
+    vm = model.vm_pu
+    m = model.voltage_margin_pu
+    return dataclasses.replace(
+        model,
+        s_max_mva=np.maximum(model.s_max_mva, s0),
+        vm_max_pu=np.maximum(model.vm_max_pu, vm + m),
+        vm_min_pu=np.minimum(model.vm_min_pu, vm - m),
     )
 
 
@@ -512,7 +536,6 @@ class CascadeDispatch:
 
 def disaggregate_cascade(
     potential: CascadePotential,
-    models: Mapping[str, DsoLinearModel],
     targets_mw: Mapping[str, float],
     *,
     verify_ac: bool = False,
@@ -520,7 +543,8 @@ def disaggregate_cascade(
     """Split the TSO's targets per top node down the cascade (module docstring).
 
     Each node's target is clipped to its potential (what it offered); its :func:`disaggregate`
-    LP (least cost) meets it exactly in the node's linear model within its limits.
+    LP (least cost) meets it exactly in the node's linear model (the potential's) within its
+    limits.
 
     Raises:
         InvalidInputError: a target for a node not connected to the TSO, or a negative one.
@@ -538,7 +562,7 @@ def disaggregate_cascade(
     queue = [(n, float(targets_mw.get(n, 0.0))) for n in potential.cascade.top]
     while queue:
         node_id, target = queue.pop(0)
-        dispatch = _split_node(potential, models[node_id], node_id, target, verify_ac)
+        dispatch = _split_node(potential, node_id, target, verify_ac)
         out[node_id] = dispatch
         queue += [(c, dispatch.child_targets_mw.get(c, 0.0)) for c in _children(potential, node_id)]
     return CascadeDispatch(potential=potential, nodes=out)
@@ -550,7 +574,6 @@ def _children(potential: CascadePotential, node_id: str) -> tuple[str, ...]:
 
 def _split_node(
     potential: CascadePotential,
-    model: DsoLinearModel,
     node_id: str,
     target_mw: float,
     verify_ac: bool,
@@ -561,7 +584,7 @@ def _split_node(
     if target <= 1e-9 or not node.bids:
         return NodeDispatch(node_id=node_id, target_mw=0.0, split=None)
     split = disaggregate(
-        model,
+        potential.models[node_id],
         direction=potential.direction,
         quantity_mw=target,
         bids=node.bids,
