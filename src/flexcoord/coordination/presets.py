@@ -271,8 +271,10 @@ AGGREGATION_PROJECTS: tuple[SchemeConfig, ...] = (
         "(offer curves under its own limits, batteries included); the TSO clears those potentials "
         "on its grid; each operator disaggregates its target onto its units and the next level's "
         "connection points, the target an equality (boundary condition). DSO needs are cleared "
-        "first (their grids, their priority). In a scheme run the cascade follows the scenario's "
-        "TSO/DSO split (two levels); deeper cascades: aggregation.cascade_of.",
+        "first (their grids, their priority). The cascade takes the German reading of the grid "
+        "(VDE 4140): the TSO keeps the levels from the lowest transformer above the scenario's "
+        "split, so on SimBench HV/MV the 110 kV grid is an HV DSO's (EHV → HV → MV); a grid "
+        "without a transformer above the split has two levels.",
     ),
     SchemeConfig(
         id="industry4redispatch",
