@@ -167,10 +167,16 @@ def scheme_cascade(ctx: SchemeContext) -> Cascade:
     return cascade_of(grid, tso_min_vn_kv=above[0] if above else None)
 
 
+_NODE_CUTS = 64
+"""Tangent lines per branch circle of a node built for the run (the HV DSO's): its tightened lines
+are congested at their peak and held where they are (``no_worse_than_base``), and 16 cuts would
+let the flow grow by up to 1.9 % beyond that point (0.12 % with 64)."""
+
+
 def _models(ctx: SchemeContext, cascade: Cascade) -> dict[str, DsoLinearModel]:
     """Each node's model: the scenario's DSO area model where the node is one (same buses), else
-    one built for the node with the scenario's limit overrides, without its children's coupling
-    transformers."""
+    one built for the node with the scenario's limit overrides and :data:`_NODE_CUTS` cuts,
+    without its children's coupling transformers."""
     s = ctx.scenario
     own = {a.id: a for a in s.grid.areas.dso_areas}
     shared = [n.id for n in cascade.nodes if n.id in own and own[n.id].bus_ids == n.area.bus_ids]
@@ -186,7 +192,7 @@ def _models(ctx: SchemeContext, cascade: Cascade) -> dict[str, DsoLinearModel]:
             voltages=s.voltages,
         )[node.id]
         below = [cp.id for c in node.children for cp in cascade.node(c).area.coupling_points]
-        out[node.id] = model.without_branches(below)
+        out[node.id] = dataclasses.replace(model.without_branches(below), n_cuts=_NODE_CUTS)
     return out
 
 
