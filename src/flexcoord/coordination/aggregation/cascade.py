@@ -549,15 +549,7 @@ def disaggregate_cascade(
     Raises:
         InvalidInputError: a target for a node not connected to the TSO, or a negative one.
     """
-    top = set(potential.cascade.top)
-    issues = [
-        Issue(kind="Cascade", object_id=n, field="targets_mw", value=v, message=m)
-        for n, v in targets_mw.items()
-        for m in (["is not a node connected to the TSO"] if n not in top else [])
-        + (["must be >= 0"] if not v >= 0 else [])
-    ]
-    if issues:
-        raise InvalidInputError(issues)
+    _check_targets(potential, targets_mw)
     out: dict[str, NodeDispatch] = {}
     queue = [(n, float(targets_mw.get(n, 0.0))) for n in potential.cascade.top]
     while queue:
@@ -566,6 +558,22 @@ def disaggregate_cascade(
         out[node_id] = dispatch
         queue += [(c, dispatch.child_targets_mw.get(c, 0.0)) for c in _children(potential, node_id)]
     return CascadeDispatch(potential=potential, nodes=out)
+
+
+def _check_targets(potential: CascadePotential, targets_mw: Mapping[str, float]) -> None:
+    """Every target is for a node connected to the TSO and a number >= 0 (all issues at once)."""
+    top = set(potential.cascade.top)
+    issues = []
+    for node_id, value in targets_mw.items():
+        if node_id not in top:
+            issues.append((node_id, value, "is not a node connected to the TSO"))
+        if not (isinstance(value, int | float) and value >= 0):
+            issues.append((node_id, value, "must be a number >= 0"))
+    if issues:
+        raise InvalidInputError(
+            Issue(kind="Cascade", object_id=n, field="targets_mw", value=v, message=m)
+            for n, v, m in issues
+        )
 
 
 def _children(potential: CascadePotential, node_id: str) -> tuple[str, ...]:
