@@ -13,8 +13,8 @@ The public API is named here and loaded on first use (importing the package stay
 
 Example:
     >>> from flexcoord.coordination import MARKET_MODELS, market_model_name, preset
-    >>> market_model_name(preset("smartnet-shared-balancing")), sorted(MARKET_MODELS)[:2]
-    ('shared_balancing', ['common', 'fragmented'])
+    >>> market_model_name(preset("smartnet-shared-balancing")), "common" in MARKET_MODELS
+    ('shared_balancing', True)
 """
 
 from __future__ import annotations
