@@ -15,6 +15,7 @@ from flexcoord.coordination import (
     preset,
 )
 from flexcoord.coordination.presets import (
+    AGGREGATION_PROJECTS,
     GB_SERVICES,
     ONENET_MODELS,
     ONENET_PILOTS,
@@ -51,8 +52,10 @@ TABLE_3 = {
 
 def test_preset_ids_are_unique_and_grouped() -> None:
     ids = [c.id for c in PRESETS]
-    assert len(ids) == len(set(ids)) == 17
-    assert PRESETS == SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + GB_SERVICES
+    assert len(ids) == len(set(ids)) == 19
+    assert PRESETS == (
+        SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + AGGREGATION_PROJECTS + GB_SERVICES
+    )
     assert [c.id for c in GB_SERVICES] == ["nged-mw-dispatch"]
     assert {c.id for c in ONENET_PILOTS} == set(TABLE_3)
 
@@ -182,3 +185,22 @@ def test_every_preset_runs_on_the_hv_mv_scenario(hvmv_mixed: object) -> None:
             m.id.kind is MarketKind.DSO for m in outcomes[pilot].markets
         )
         assert tso_short[pilot] > tso_short["onenet-common"] + 1.0, tso_short
+
+
+@pytest.mark.parametrize("method", ["cascade", "pareto_set"])
+def test_an_interface_aggregation_without_aggregation_is_refused(method: str) -> None:
+    """``interface_aggregation`` is read only with ``aggregate_at_interface``; an unknown value
+    names the valid ones."""
+    with pytest.raises(InvalidInputError, match="only with aggregate_at_interface") as caught:
+        dataclasses.replace(preset("onenet-multi-level"), interface_aggregation=method)  # type: ignore[arg-type]
+    assert [i.field for i in caught.value.issues] == ["interface_aggregation"]
+    with pytest.raises(InvalidInputError, match="offer_curve"):
+        dataclasses.replace(preset("onenet-poland"), interface_aggregation="nsga2")  # type: ignore[arg-type]
+
+
+def test_the_aggregation_projects_pick_their_market_models() -> None:
+    from flexcoord.coordination.market_models import market_model_name
+
+    assert market_model_name(preset("redispatch-3.0-cascade")) == "cascade"
+    assert market_model_name(preset("industry4redispatch")) == "pareto_set"
+    assert market_model_name(preset("onenet-poland")) == "local"

@@ -16,8 +16,8 @@ The public API is named here and loaded on first use (importing the package stay
 
 Example:
     >>> from flexcoord.coordination import MARKET_MODELS, market_model_name, preset
-    >>> market_model_name(preset("smartnet-shared-balancing")), sorted(MARKET_MODELS)[:2]
-    ('shared_balancing', ['common', 'fragmented'])
+    >>> market_model_name(preset("smartnet-shared-balancing")), "common" in MARKET_MODELS
+    ('shared_balancing', True)
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ _EXPORTS = {
     "DoubleClearingError": "flexcoord.coordination.ledger",
     "DsoGridInTsoMarket": "flexcoord.coordination.config",
     "DsoModelCache": "flexcoord.coordination.joint",
+    "InterfaceAggregation": "flexcoord.coordination.config",
     "JointModel": "flexcoord.coordination.joint",
     "Liquidity": "flexcoord.coordination.liquidity",
     "MarketId": "flexcoord.coordination.identities",
@@ -89,6 +90,7 @@ __all__ = [
     "DoubleClearingError",
     "DsoGridInTsoMarket",
     "DsoModelCache",
+    "InterfaceAggregation",
     "JointModel",
     "Liquidity",
     "MarketId",
@@ -122,6 +124,7 @@ if TYPE_CHECKING:
     from flexcoord.coordination.config import (
         AllocationPrinciple,
         DsoGridInTsoMarket,
+        InterfaceAggregation,
         MarketModel,
         SchemeConfig,
     )

@@ -21,6 +21,7 @@ from flexcoord.errors import InvalidInputError, Issue
 __all__ = [
     "AllocationPrinciple",
     "DsoGridInTsoMarket",
+    "InterfaceAggregation",
     "MarketModel",
     "SchemeConfig",
 ]
@@ -48,6 +49,18 @@ class DsoGridInTsoMarket(StrEnum):
     IGNORED = "ignored"  # not modelled: DSO violations are reported, not prevented
     TRAFFIC_LIGHT = "traffic_light"  # bids pass the DSO's traffic-light filter first
     FULL = "full"  # the DSO grid's linear constraints are in the same optimisation
+
+
+class InterfaceAggregation(StrEnum):
+    """How a multi-level model with ``aggregate_at_interface`` forwards the DSO bids to the TSO."""
+
+    #: one price–quantity curve per DSO area, MTU and direction (OneNet Poland, SmartNet local)
+    OFFER_CURVE = "offer_curve"
+    #: potentials aggregated up the operator cascade and disaggregated down it (Redispatch 3.0)
+    CASCADE = "cascade"
+    #: per DSO area and MTU the Pareto set of feasible indivisible bid combinations, of which
+    #: the TSO picks at most one (Industry4Redispatch)
+    PARETO_SET = "pareto_set"
 
 
 _ALLOCATION_OF_MODEL = {
@@ -79,6 +92,8 @@ class SchemeConfig:
         aggregate_at_interface: a multi-level model forwards the DSO-feasible bids to the TSO as
             one aggregated offer per coupling point (Polish demonstrator, SmartNet local market)
             instead of the individual filtered bids.
+        interface_aggregation: what ``aggregate_at_interface`` forwards
+            (:class:`InterfaceAggregation`; only read with it).
         commercial_buyers: commercial parties (BRPs) may post needs in the common market
             (integrated market).
         interface_schedule: each DSO market of a fragmented model keeps its accepted up and down
@@ -108,6 +123,7 @@ class SchemeConfig:
     tso_buys: bool = True
     dso_grid_in_tso_market: DsoGridInTsoMarket = DsoGridInTsoMarket.TRAFFIC_LIGHT
     aggregate_at_interface: bool = False
+    interface_aggregation: InterfaceAggregation = InterfaceAggregation.OFFER_CURVE
     commercial_buyers: bool = False
     interface_schedule: bool = False
     timeframes: tuple[Timeframe, ...] = (Timeframe.DAY_AHEAD,)
@@ -124,6 +140,7 @@ class SchemeConfig:
         for name, enum in (
             ("market_model", MarketModel),
             ("dso_grid_in_tso_market", DsoGridInTsoMarket),
+            ("interface_aggregation", InterfaceAggregation),
         ):
             value = getattr(self, name)
             try:
@@ -171,6 +188,14 @@ def _contradictions(c: SchemeConfig) -> list[tuple[str, object, str]]:
                 True,
                 "aggregated offers forward DSO bids to the TSO: a multi-level model with TSO "
                 "access to DERs",
+            )
+        )
+    if c.interface_aggregation != InterfaceAggregation.OFFER_CURVE and not c.aggregate_at_interface:
+        out.append(
+            (
+                "interface_aggregation",
+                c.interface_aggregation.value,
+                "is read only with aggregate_at_interface",
             )
         )
     if c.interface_schedule and model != MarketModel.FRAGMENTED:

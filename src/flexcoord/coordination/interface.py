@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -42,10 +42,46 @@ from flexcoord.domain import (
 )
 
 if TYPE_CHECKING:
+    from flexcoord.grid.areas import DsoArea
     from flexcoord.grid.forecast import OperatingForecast
     from flexcoord.grid.model import GridModel
 
-__all__ = ["InterfaceBasis", "InterfaceOffers", "build_interface_offers", "dso_models"]
+__all__ = [
+    "AggregatedOffers",
+    "InterfaceBasis",
+    "InterfaceOffers",
+    "build_interface_offers",
+    "dso_models",
+]
+
+
+class AggregatedOffers(Protocol):
+    """What a TSO market is offered besides individual bids: bids of virtual units standing for
+    DSO bids behind them, and how an accepted volume goes back to those bids
+    (:class:`InterfaceOffers`; :class:`~flexcoord.coordination.cascade_offers.CascadeOffers`,
+    :class:`~flexcoord.coordination.pareto_offers.ParetoOffers`)."""
+
+    @property
+    def register(self) -> Register:
+        """The register knowing the virtual units."""
+        ...
+
+    @property
+    def bids(self) -> tuple[Bid, ...]:
+        """The offers, as bids of the virtual units."""
+        ...
+
+    def is_offer(self, bid_id: str) -> bool:
+        """Whether ``bid_id`` is one of :attr:`bids`."""
+        ...
+
+    def behind(self, bid_id: str) -> tuple[str, ...]:
+        """The (forwarded) bids an offer stands for, or ``()`` for any other bid."""
+        ...
+
+    def expand(self, accepted: Mapping[BidInMtu, float]) -> dict[BidInMtu, float]:
+        """Accepted offer volumes → volumes of the bids behind them (per MTU)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +100,10 @@ class InterfaceOffers:
             bids=(*self.bids, *other.bids),
             curves={**self.curves, **other.curves},
         )
+
+    def is_offer(self, bid_id: str) -> bool:
+        """Whether ``bid_id`` is an interface step."""
+        return bid_id in self.curves
 
     def behind(self, bid_id: str) -> tuple[str, ...]:
         """The (forwarded) bids behind an interface step, or ``()`` for any other bid."""
@@ -266,14 +306,16 @@ def _renamed(steps: Sequence[Bid], stamp: str) -> list[Bid]:
 
 def dso_models(
     grid: GridModel,
-    area_ids: Sequence[str],
+    area_ids: Sequence[str | DsoArea],
     *,
     safety_margin: float,
     limit_overrides_mw: Mapping[str, float],
     voltages: bool,
 ) -> dict[str, DsoLinearModel]:
     """The linear model of each DSO area (one power-grid-model batch each), with the scenario's
-    limit overrides (MW taken as MVA) and, for a thermal-only scenario, an open voltage band."""
+    limit overrides (MW taken as MVA) and, for a thermal-only scenario, an open voltage band; an
+    area is named by id or given as a :class:`~flexcoord.grid.areas.DsoArea` (a cascade level
+    the grid's split does not have), keyed by its id."""
     out = {}
     for area in area_ids:
         model = build_dso_model(grid, area, safety_margin=safety_margin)
@@ -298,5 +340,5 @@ def dso_models(
                 "vm_min_pu": np.full_like(model.vm_min_pu, 0.01),
                 "vm_max_pu": np.full_like(model.vm_max_pu, 10.0),
             }
-        out[area] = dataclasses.replace(model, **changes)
+        out[model.area_id] = dataclasses.replace(model, **changes)
     return out

@@ -20,6 +20,13 @@ describes:
 - ``local`` (``multi_level`` with ``aggregate_at_interface``: SmartNet's local market, the Polish
   demonstrator): as ``multi_level``, the forwarded bids reaching the TSO as one aggregated offer
   per DSO area, MTU and direction at the coupling point;
+- ``cascade`` (``local`` with ``interface_aggregation=cascade``: Redispatch 3.0): as ``local``, the
+  forwarded bids aggregated up the operator cascade and the TSO's awards disaggregated down it
+  (:mod:`flexcoord.coordination.cascade_offers`);
+- ``pareto_set`` (``interface_aggregation=pareto_set``: Industry4Redispatch): as ``local``, each
+  DSO area offering per MTU of a TSO need its Pareto set of feasible indivisible bid
+  combinations, of which the TSO's market takes at most one
+  (:mod:`flexcoord.coordination.pareto_offers`);
 - ``fragmented`` (``fragmented``: DSO exclusivity): the DSO markets, then a TSO market with
   transmission bids only;
 - ``shared_balancing`` (``fragmented`` with ``interface_schedule``): as ``fragmented``, each DSO
@@ -38,9 +45,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from flexcoord.coordination.config import DsoGridInTsoMarket, MarketModel, SchemeConfig
+from flexcoord.coordination.cascade_offers import cascade_offers
+from flexcoord.coordination.config import (
+    DsoGridInTsoMarket,
+    InterfaceAggregation,
+    MarketModel,
+    SchemeConfig,
+)
 from flexcoord.coordination.identities import MarketId
-from flexcoord.coordination.interface import InterfaceOffers
+from flexcoord.coordination.interface import AggregatedOffers, InterfaceOffers
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.markets import (
     MarketSpec,
@@ -52,17 +65,20 @@ from flexcoord.coordination.markets import (
     traffic_light,
 )
 from flexcoord.coordination.mw_dispatch import forward_turn_down
+from flexcoord.coordination.pareto_offers import pareto_offers
 from flexcoord.domain import Bid
 
 __all__ = [
     "MARKET_MODELS",
     "MarketModelFn",
+    "cascade",
     "common",
     "fragmented",
     "local",
     "market_model_name",
     "multi_level",
     "mw_dispatch",
+    "pareto_set",
     "planned_markets",
     "run_markets",
     "shared_balancing",
@@ -97,7 +113,7 @@ def tso_market(
     ctx: SchemeContext,
     state: MarketsState,
     bids: tuple[Bid, ...],
-    offers: InterfaceOffers | None = None,
+    offers: AggregatedOffers | None = None,
 ) -> MarketsState:
     """The TSOs' market: their needs, ``bids`` (and aggregated ``offers``)."""
     spec = MarketSpec(
@@ -168,6 +184,38 @@ def local(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     return tso_market(ctx, state, direct, offers)
 
 
+def _forwarded_all(ctx: SchemeContext, state: MarketsState) -> tuple[MarketsState, list[Bid]]:
+    """Every DSO's unused bids forwarded to the TSO's market, in DSO order."""
+    forwarded: list[Bid] = []
+    for dso in ctx.dso_ids:
+        state, bids = forward_to_tso(ctx, state, dso)
+        forwarded += bids
+    return state, forwarded
+
+
+def cascade(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """DSO markets first; the DSOs' unused bids reach the TSO market as the potentials of the
+    operator cascade, the TSO's awards disaggregated down it onto the bids (Redispatch 3.0)."""
+    state = dso_markets(ctx, state)
+    if not ctx.config.tso_buys:
+        return state
+    state, forwarded = _forwarded_all(ctx, state)
+    state, direct, offers = cascade_offers(ctx, state, transmission_bids(ctx, state), forwarded)
+    return tso_market(ctx, state, direct, offers)
+
+
+def pareto_set(ctx: SchemeContext, state: MarketsState) -> MarketsState:
+    """DSO markets first (when DSOs buy); each DSO area's unused bids reach the TSO market as its
+    Pareto set of feasible indivisible combinations per MTU, one of which the TSO may take
+    (Industry4Redispatch)."""
+    state = dso_markets(ctx, state)
+    if not ctx.config.tso_buys:
+        return state
+    direct = transmission_bids(ctx, state)
+    state, forwarded = _forwarded_all(ctx, state)
+    return tso_market(ctx, state, direct, pareto_offers(ctx, state, forwarded))
+
+
 def fragmented(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     """DSO markets, then a TSO market with transmission bids only (the TSO sees no DER)."""
     state = dso_markets(ctx, state)
@@ -202,12 +250,21 @@ MARKET_MODELS: Mapping[str, MarketModelFn] = MappingProxyType(
         "common": common,
         "multi_level": multi_level,
         "local": local,
+        "cascade": cascade,
+        "pareto_set": pareto_set,
         "fragmented": fragmented,
         "shared_balancing": shared_balancing,
         "mw_dispatch": mw_dispatch,
     }
 )
 """The market models by name (:func:`market_model_name` picks one for a config)."""
+
+
+_AGGREGATED_MODEL = {
+    InterfaceAggregation.OFFER_CURVE: "local",
+    InterfaceAggregation.CASCADE: "cascade",
+    InterfaceAggregation.PARETO_SET: "pareto_set",
+}
 
 
 def market_model_name(config: SchemeConfig) -> str:
@@ -223,7 +280,9 @@ def market_model_name(config: SchemeConfig) -> str:
     if config.market_model == MarketModel.MULTI_LEVEL:
         if config.primacy is not None:
             return "mw_dispatch"
-        return "local" if config.aggregate_at_interface else "multi_level"
+        if not config.aggregate_at_interface:
+            return "multi_level"
+        return _AGGREGATED_MODEL[config.interface_aggregation]
     return "shared_balancing" if config.interface_schedule else "fragmented"
 
 

@@ -35,6 +35,7 @@ from flexcoord.coordination.identities import (
 )
 from flexcoord.coordination.inputs import CoordinationInput
 from flexcoord.coordination.interface import (
+    AggregatedOffers,
     InterfaceBasis,
     InterfaceOffers,
     build_interface_offers,
@@ -244,7 +245,7 @@ class MarketSpec:
     bids: tuple[Bid, ...]
     areas: tuple[str, ...]
     energy_balance: bool = False
-    offers: InterfaceOffers | None = None
+    offers: AggregatedOffers | None = None
     forwarded: int = 0
 
 
@@ -265,7 +266,7 @@ def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> M
     result = _clear(ctx, state, spec, needs, offered)
     accepted = _accepted(result)
     if offers is not None:
-        direct = {k: v for k, v in accepted.items() if k.bid_id not in offers.curves}
+        direct = {k: v for k, v in accepted.items() if not offers.is_offer(k.bid_id)}
         accepted = direct | offers.expand(accepted)
     ledger = ledger.record(spec.id, by_bid(accepted))
     eligible = eligible_roots(result.problem, _roots_behind(ledger, offers))
@@ -314,7 +315,7 @@ def _clear(
 
 
 def _roots_behind(
-    ledger: ClearingLedger, offers: InterfaceOffers | None
+    ledger: ClearingLedger, offers: AggregatedOffers | None
 ) -> Callable[[str], tuple[str, ...]]:
     """``bid id → root bid(s)`` of a market: an interface step's are those of the forwarded
     bids behind its curve, any other bid's its own root."""

@@ -1,5 +1,6 @@
-"""Named presets: the five SmartNet/CoordiNet schemes, the seven OneNet market-based pilots and
-the GB services (NGED / ESO MW Dispatch under primacy rules, §7.21).
+"""Named presets: the SmartNet/CoordiNet schemes, the OneNet market-based pilots, two
+aggregation projects of the seed (Redispatch 3.0, Industry4Redispatch) and the GB services (NGED /
+ESO MW Dispatch under primacy rules, §7.21).
 
 Each preset reproduces a design as the seed describes it (Tables 2–3, L600–L705; SmartNet L1597;
 ``shared/reference/coordination-schemes.md``). Where the seed is silent, the choice is written in
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from flexcoord.coordination.config import (
     DsoGridInTsoMarket,
+    InterfaceAggregation,
     MarketModel,
     SchemeConfig,
 )
@@ -30,6 +32,7 @@ from flexcoord.domain import PowerType, ProductKind, Timeframe
 from flexcoord.errors import NotFoundError
 
 __all__ = [
+    "AGGREGATION_PROJECTS",
     "GB_SERVICES",
     "ONENET_MODELS",
     "ONENET_PILOTS",
@@ -256,6 +259,45 @@ ONENET_PILOTS: tuple[SchemeConfig, ...] = (
     ),
 )
 
+AGGREGATION_PROJECTS: tuple[SchemeConfig, ...] = (
+    SchemeConfig(
+        id="redispatch-3.0-cascade",
+        title="Redispatch 3.0: potentials aggregated up the operator cascade, targets back down",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        aggregate_at_interface=True,
+        interface_aggregation=InterfaceAggregation.CASCADE,
+        timeframes=(_DA, _ID),
+        stakeholders=("TSO", "DSO", "SP"),
+        source="L1093–L1097, L2113; seed-catalogue §5.9",
+        notes="Each operator aggregates its subordinate grids' potential at its connection point "
+        "(offer curves under its own limits, batteries included); the TSO clears those potentials "
+        "on its grid; each operator disaggregates its target onto its units and the next level's "
+        "connection points, the target an equality (boundary condition). DSO needs are cleared "
+        "first (their grids, their priority). The cascade takes the German reading of the grid "
+        "(VDE 4140): the TSO keeps the levels from the lowest transformer above the scenario's "
+        "split, so on SimBench HV/MV the 110 kV grid is an HV DSO's (EHV → HV → MV); a grid "
+        "without a transformer above the split has two levels.",
+    ),
+    SchemeConfig(
+        id="industry4redispatch",
+        title="Industry4Redispatch: the TSO picks one Pareto-optimal feasible bid combination",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        aggregate_at_interface=True,
+        interface_aggregation=InterfaceAggregation.PARETO_SET,
+        timeframes=(_DA,),
+        stakeholders=("TSO", "DSO", "SP", "aggregation platform"),
+        source="L1047, L1061, L1067, L2144–L2161; seed-catalogue §5.2",
+        notes="The DSO supplies the linearised model with its safety margin; its own needs are "
+        "cleared first (the seed is silent; without that, a DSO area congested in the base case "
+        "has no feasible combination at all). Per DSO area and MTU of a TSO need the platform "
+        "enumerates the bids as indivisible (at most 12, the cheapest) and forwards the Pareto "
+        "set of linearly feasible, XOR-free combinations; the TSO's market takes at most one "
+        "per area and MTU (cost + shortfall penalty), whole.",
+    ),
+)
+
 GB_SERVICES: tuple[SchemeConfig, ...] = (
     SchemeConfig(
         id="nged-mw-dispatch",
@@ -276,7 +318,9 @@ GB_SERVICES: tuple[SchemeConfig, ...] = (
     ),
 )
 
-PRESETS: tuple[SchemeConfig, ...] = SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + GB_SERVICES
+PRESETS: tuple[SchemeConfig, ...] = (
+    SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + AGGREGATION_PROJECTS + GB_SERVICES
+)
 
 
 def preset(preset_id: str) -> SchemeConfig:

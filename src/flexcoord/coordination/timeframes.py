@@ -64,7 +64,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from flexcoord.clearing import ClearingOptions, shift_forecast
-from flexcoord.coordination.config import MarketModel, SchemeConfig
+from flexcoord.coordination.config import InterfaceAggregation, MarketModel, SchemeConfig
 from flexcoord.coordination.conflicts import Conflict
 from flexcoord.coordination.evaluation import DispatchCost
 from flexcoord.coordination.identities import DispatchKey, MarketId, Mtu
@@ -390,7 +390,11 @@ def _round_config(config: SchemeConfig, sub: SubMarketRound) -> SchemeConfig:
     (:mod:`flexcoord.coordination.interface`) is an activation price curve, so in an availability
     round a DSO forwards its filtered bids individually instead."""
     if sub.kind is RoundKind.AVAILABILITY and config.aggregate_at_interface:
-        return dataclasses.replace(config, aggregate_at_interface=False)
+        return dataclasses.replace(
+            config,
+            aggregate_at_interface=False,
+            interface_aggregation=InterfaceAggregation.OFFER_CURVE,
+        )
     return config
 
 

@@ -4,10 +4,20 @@ A :class:`DsoLinearModel` (one DSO area linearised at an operating point) feeds 
 :func:`feasible_pq_region` (evolvDSO ICPF-style PQ region), :func:`aggregated_offer_curve`
 (OneNet Poland equivalent offer), :func:`pareto_front` (Industry4Redispatch; over a day with
 :func:`pareto_day` on :func:`day_models`, one model per MTU) and :func:`disaggregate`
-(Redispatch 3.0). Sign conventions: :mod:`.dso_model`; see ``docs/aggregation.md``.
+(Redispatch 3.0; down an operator cascade with :func:`aggregate_cascade` and
+:func:`disaggregate_cascade`). Sign conventions: :mod:`.dso_model`; see ``docs/aggregation.md``.
 """
 
 from flexcoord.coordination.aggregation.bid_columns import BidColumns, bid_columns
+from flexcoord.coordination.aggregation.cascade import (
+    Cascade,
+    CascadeDispatch,
+    CascadePotential,
+    aggregate_cascade,
+    cascade_models,
+    cascade_of,
+    disaggregate_cascade,
+)
 from flexcoord.coordination.aggregation.day_models import Linearisation, day_models, rebase
 from flexcoord.coordination.aggregation.disaggregation import Disaggregation, disaggregate
 from flexcoord.coordination.aggregation.dso_model import (
@@ -42,6 +52,9 @@ __all__ = [
     "AcCheck",
     "AreaFlows",
     "BidColumns",
+    "Cascade",
+    "CascadeDispatch",
+    "CascadePotential",
     "Disaggregation",
     "DsoLinearModel",
     "FrontPoint",
@@ -55,12 +68,16 @@ __all__ = [
     "PqRegion",
     "UnitBoxes",
     "ac_check",
+    "aggregate_cascade",
     "aggregated_offer_curve",
     "area_flows",
     "bid_columns",
     "build_dso_model",
+    "cascade_models",
+    "cascade_of",
     "day_models",
     "disaggregate",
+    "disaggregate_cascade",
     "feasible_pq_region",
     "flexible_units",
     "interface_flows",

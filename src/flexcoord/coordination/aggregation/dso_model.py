@@ -47,6 +47,7 @@ from numpy.typing import NDArray
 
 from flexcoord.domain import Register
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.grid.areas import DsoArea
 from flexcoord.grid.pgm import AcBatchResult, Injections, PgmGrid, run_ac_batch, with_setpoints
 from flexcoord.grid.violations import Limits, resolve_limits
 
@@ -194,6 +195,24 @@ class DsoLinearModel:
             self,
             vm_min_pu=np.full_like(self.vm_min_pu, 0.01),
             vm_max_pu=np.full_like(self.vm_max_pu, 10.0),
+        )
+
+    def without_branches(self, names: Sequence[str]) -> DsoLinearModel:
+        """The same model without the named branches' limits (a new object): in a cascade a
+        coupling transformer's limit belongs to the area below it (its model holds it), not to
+        the area whose bus feeds it. Names not in the model are ignored."""
+        drop = set(names)
+        keep = np.array([b not in drop for b in self.branch_names], dtype=bool)
+        return dataclasses.replace(
+            self,
+            branch_names=tuple(b for b in self.branch_names if b not in drop),
+            p_from_mw=self.p_from_mw[keep],
+            q_from_mvar=self.q_from_mvar[keep],
+            s_max_mva=self.s_max_mva[keep],
+            dp_from_dp=self.dp_from_dp[keep],
+            dp_from_dq=self.dp_from_dq[keep],
+            dq_from_dp=self.dq_from_dp[keep],
+            dq_from_dq=self.dq_from_dq[keep],
         )
 
     def bus_positions(self, buses: Sequence[int] | IntArray) -> IntArray:
@@ -601,7 +620,7 @@ def area_branches(grid: Any, bus_ids: frozenset[int], branch_index: pd.Index) ->
 
 def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, six keyword options
     grid: Any,
-    area_id: str | None = None,
+    area_id: str | DsoArea | None = None,
     *,
     operating_point: Injections | None = None,
     pgm: PgmGrid | None = None,
@@ -614,7 +633,10 @@ def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, s
 
     Args:
         grid: A :class:`~flexcoord.grid.model.GridModel` (not modified).
-        area_id: The DSO area; ``None`` takes the area with most buses (first by id on a tie).
+        area_id: The DSO area; ``None`` takes the area with most buses (first by id on a tie);
+            a :class:`~flexcoord.grid.areas.DsoArea` is taken as it is (a level of a cascade,
+            :mod:`flexcoord.coordination.aggregation.cascade`, that the grid's own split does not
+            have).
         operating_point: One scenario of :class:`~flexcoord.grid.pgm.Injections` on top of the
             grid's base case (e.g. a per-MTU forecast); ``None`` is the base case.
         pgm: The grid converted by :func:`~flexcoord.grid.pgm.to_pgm` (default: the grid's own
@@ -637,7 +659,9 @@ def build_dso_model(  # noqa: PLR0913 - the public signature: a grid, an area, s
         True
     """
     split = grid.areas
-    if area_id is None:
+    if isinstance(area_id, DsoArea):
+        area = area_id
+    elif area_id is None:
         area = min(split.dso_areas, key=lambda a: (-len(a.bus_ids), a.id))
     else:
         area = split.dso_area(area_id)
