@@ -152,25 +152,27 @@ def _choices(ids: Iterable[str], limit: int = 12) -> str:
 
 
 def _product(c: IssueCollector, register: Register, product_id: str) -> Product | None:
-    if c.check(
-        register.has("products", product_id),
+    if register.has("products", product_id):
+        return register.product(product_id)
+    # messages are formatted only for a failed check: a valid market is checked on every
+    # clearing (a coordination run clears about 20 sub-markets of the same bids)
+    c.add(
         "product_id",
         product_id,
         f"is not a registered product ({_choices(p.id for p in register.products)})",
-    ):
-        return register.product(product_id)
+    )
     return None
 
 
 def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuantity, ...]) -> None:
     for i, mq in enumerate(quantities):
-        c.check(
-            is_on_grid(mq.interval, product.resolution),
-            f"quantities[{i}].interval",
-            str(mq.interval),
-            f"is not one MTU of product {format_value(product.id)} "
-            f"(resolution {format_duration(product.resolution)})",
-        )
+        if not is_on_grid(mq.interval, product.resolution):
+            c.add(
+                f"quantities[{i}].interval",
+                str(mq.interval),
+                f"is not one MTU of product {format_value(product.id)} "
+                f"(resolution {format_duration(product.resolution)})",
+            )
 
 
 def _check_need(
@@ -248,13 +250,13 @@ def _check_bid(
         "is not a registered unit or group",
     ):
         resource = register.resource(bid.resource_id)
-        c.check(
-            resource.fsp_id == bid.fsp_id,
-            "resource_id",
-            bid.resource_id,
-            f"belongs to FSP {format_value(resource.fsp_id)}, "
-            f"not to the bid's FSP {format_value(bid.fsp_id)}",
-        )
+        if resource.fsp_id != bid.fsp_id:
+            c.add(
+                "resource_id",
+                bid.resource_id,
+                f"belongs to FSP {format_value(resource.fsp_id)}, "
+                f"not to the bid's FSP {format_value(bid.fsp_id)}",
+            )
     if gate_closure_at is not None:
         c.check(
             bid.submitted_at <= gate_closure_at,
@@ -275,60 +277,59 @@ def _check_bid(
             else register.q_range_mvar(resource.id)
         )
         lead_time = max(u.activation_lead_time for u in register.units_of(resource.id))
-        c.check(
-            lead_time <= product.lead_time,
-            "resource_id",
-            bid.resource_id,
-            f"needs {format_duration(lead_time)} to activate, more than the product lead time "
-            f"{format_duration(product.lead_time)}",
-        )
+        if lead_time > product.lead_time:
+            c.add(
+                "resource_id",
+                bid.resource_id,
+                f"needs {format_duration(lead_time)} to activate, more than the product lead "
+                f"time {format_duration(product.lead_time)}",
+            )
     for i, mq in enumerate(bid.quantities):
-        c.check(
-            mq.quantity >= product.min_quantity,
-            f"quantities[{i}].quantity",
-            mq.quantity,
-            f"is below the product minimum {product.min_quantity} {unit}",
-        )
-        if resource is not None:
-            c.check(
-                mq.quantity <= capacity + 1e-9,
+        if not mq.quantity >= product.min_quantity:
+            c.add(
+                f"quantities[{i}].quantity",
+                mq.quantity,
+                f"is below the product minimum {product.min_quantity} {unit}",
+            )
+        if resource is not None and not mq.quantity <= capacity + 1e-9:
+            c.add(
                 f"quantities[{i}].quantity",
                 mq.quantity,
                 f"exceeds the {capacity} {unit} range of {kind} {format_value(resource.id)}",
             )
-        if require_prequalification and resource is not None:
-            c.check(
-                register.is_product_qualified(resource.id, product.id, mq.interval.start),
+        if (
+            require_prequalification
+            and resource is not None
+            and not register.is_product_qualified(resource.id, product.id, mq.interval.start)
+        ):
+            c.add(
                 f"quantities[{i}].interval",
                 str(mq.interval),
                 f"is not covered by a valid prequalification of {format_value(resource.id)} "
                 f"for {format_value(product.id)}",
             )
     gate = bid.quantities[0].interval.start - product.gate_closure_before_delivery
-    c.check(
-        bid.submitted_at <= gate,
-        "submitted_at",
-        bid.submitted_at,
-        f"is after the product gate closure {gate.isoformat()} "
-        f"({format_duration(product.gate_closure_before_delivery)} before delivery)",
-    )
-    if product.kind.has_availability:
-        c.check(
-            bid.availability_price_eur_per_mw_h is not None,
+    if not bid.submitted_at <= gate:
+        c.add(
+            "submitted_at",
+            bid.submitted_at,
+            f"is after the product gate closure {gate.isoformat()} "
+            f"({format_duration(product.gate_closure_before_delivery)} before delivery)",
+        )
+    if product.kind.has_availability and bid.availability_price_eur_per_mw_h is None:
+        c.add(
             "availability_price_eur_per_mw_h",
             None,
             f"is required for {product.kind} product {format_value(product.id)}",
         )
-    if product.kind.has_activation:
-        c.check(
-            bid.activation_price_eur_per_mwh is not None,
+    if product.kind.has_activation and bid.activation_price_eur_per_mwh is None:
+        c.add(
             "activation_price_eur_per_mwh",
             None,
             f"is required for {product.kind} product {format_value(product.id)}",
         )
-    if bid.q_mvar_per_mw is not None:
-        c.check(
-            product.power_type is PowerType.ACTIVE,
+    if bid.q_mvar_per_mw is not None and product.power_type is not PowerType.ACTIVE:
+        c.add(
             "q_mvar_per_mw",
             bid.q_mvar_per_mw,
             f"applies only to active power products, not to {format_value(product.id)}",
