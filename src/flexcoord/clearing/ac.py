@@ -53,7 +53,9 @@ class PgmAcCheck:
         self.grid = grid
         self.constraints = constraints
         self.threading = threading
-        self.pgm = to_pgm(grid.net)  # a zero injection element at every in-service bus
+        # a zero injection element at every in-service bus; a GridModel's own conversion is
+        # reused (read-only: every calculation passes update data)
+        self.pgm = grid.pgm() if callable(getattr(grid, "pgm", None)) else to_pgm(grid.net)
         self._profiles: Any = None
 
     def checker_for(self, problem: ClearingProblem, grid_map: GridMap) -> AcChecker:
