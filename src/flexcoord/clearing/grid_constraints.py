@@ -300,14 +300,8 @@ def monitored_branches(
     keep = np.ones(len(names), dtype=bool)
     if areas is not None:
         buses = _area_buses(grid, areas)
-        net = grid.net
-        ends = []
-        for name in names:
-            table, idx = name.split(":")
-            row = net[table].loc[int(idx)]
-            a, b = (row.from_bus, row.to_bus) if table == "line" else (row.hv_bus, row.lv_bus)
-            ends.append(int(a) in buses or int(b) in buses)
-        keep &= np.array(ends, dtype=bool)
+        ends = grid.branch_ends()  # cached on the grid: no pandas row lookup per branch
+        keep &= np.array([ends[n][0] in buses or ends[n][1] in buses for n in names], dtype=bool)
     if near_limit is not None:
         if base_flow_mw is None:
             raise ValueError("near_limit needs base_flow_mw")

@@ -28,6 +28,7 @@ __all__ = [
     "ConflictKind",
     "ConflictRule",
     "DsoOverload",
+    "ScaledOverload",
     "resolve_conflicts",
 ]
 
@@ -36,6 +37,13 @@ _TOL_MW = 1e-6
 DsoOverload = Callable[[Mapping[DispatchKey, float]], dict[tuple[str, Mtu], float]]
 """Given TSO volumes, the DSO branch overloads (MW above the margined limit, beyond what the DSO
 dispatch alone causes) per (DSO area, MTU)."""
+
+ScaledOverload = Callable[
+    [Mapping[DispatchKey, float], list[DispatchKey], tuple[str, Mtu]], Callable[[float], float]
+]
+"""Given TSO volumes, the awards ``keys`` of one (DSO area, MTU) and that (area, MTU): the
+function ``s → DsoOverload(volumes with the keys scaled by s)[(area, MTU)]``, the same figure
+computed on that one area and MTU only (the curtailment's bisection calls it 30 times)."""
 
 
 class ConflictKind(StrEnum):
@@ -80,13 +88,14 @@ class AwardInfo:
     min_mw: float = 0.0
 
 
-def resolve_conflicts(
+def resolve_conflicts(  # noqa: PLR0913 - four inputs and two keyword options, all used
     tso: Mapping[DispatchKey, AwardInfo],
     dso: Mapping[DispatchKey, AwardInfo],
     rule: ConflictRule,
     dso_overload: DsoOverload,
     *,
     tso_areas: frozenset[str] = frozenset({"tso"}),
+    scaled_overload: ScaledOverload | None = None,
 ) -> tuple[dict[DispatchKey, float], tuple[Conflict, ...]]:
     """Detect conflicts of TSO awards with DSO awards and limits; apply ``rule``.
 
@@ -96,6 +105,8 @@ def resolve_conflicts(
         rule: the scheme's rule.
         dso_overload: see :data:`DsoOverload`.
         tso_areas: the TSO's grid areas (awards there cannot conflict with a DSO).
+        scaled_overload: see :data:`ScaledOverload`; ``None``: the curtailment's bisection
+            calls ``dso_overload`` on the whole dispatch at each step.
 
     Returns:
         The TSO volumes after the rule, and the conflicts (double activations, then counter
@@ -104,7 +115,7 @@ def resolve_conflicts(
     resolution = _Resolution(tso, rule)
     by_area_mtu = _double_activations(resolution, dso, tso_areas)
     _counter_activations(resolution, dso, by_area_mtu)
-    _dso_limits(resolution, dso_overload, by_area_mtu)
+    _dso_limits(resolution, dso_overload, by_area_mtu, scaled_overload)
     return resolution.volumes, tuple(resolution.conflicts)
 
 
@@ -215,6 +226,7 @@ def _dso_limits(
     resolution: _Resolution,
     dso_overload: DsoOverload,
     by_area_mtu: Mapping[tuple[str, Mtu], list[DispatchKey]],
+    scaled_overload: ScaledOverload | None,
 ) -> None:
     """Flag TSO awards that overload a DSO branch in their area and MTU."""
     volumes = resolution.volumes
@@ -228,26 +240,40 @@ def _dso_limits(
             ConflictKind.DSO_LIMIT,
             area,
             f"TSO activations of {total:.3f} MW overload the DSO grid by {over_mw:.3f} MW",
-            curtail_to=_safe_volume(keys, volumes, dso_overload, (area, mtu), total),
+            curtail_to=_safe_volume(
+                _overload_at_scale(keys, volumes, dso_overload, (area, mtu), scaled_overload),
+                total,
+            ),
         )
 
 
-def _safe_volume(
+def _overload_at_scale(
     keys: list[DispatchKey],
     volumes: Mapping[DispatchKey, float],
     dso_overload: DsoOverload,
     where: tuple[str, Mtu],
-    total: float,
-) -> float:
-    """Largest common scaling of ``keys`` that leaves no DSO overload at ``where`` (bisection,
-    30 steps)."""
-    lo, hi = 0.0, 1.0
+    scaled_overload: ScaledOverload | None,
+) -> Callable[[float], float]:
+    """``s →`` the DSO overload at ``where`` with ``keys`` scaled by ``s``."""
+    if scaled_overload is not None:
+        return scaled_overload(volumes, keys, where)
     trial = dict(volumes)
+
+    def at(scale: float) -> float:
+        for k in keys:
+            trial[k] = volumes[k] * scale
+        return dso_overload(trial).get(where, 0.0)
+
+    return at
+
+
+def _safe_volume(overload_at: Callable[[float], float], total: float) -> float:
+    """Largest common scaling of the awards that leaves no DSO overload (bisection, 30 steps),
+    times their ``total``."""
+    lo, hi = 0.0, 1.0
     for _ in range(30):
         mid = (lo + hi) / 2
-        for k in keys:
-            trial[k] = volumes[k] * mid
-        if dso_overload(trial).get(where, 0.0) > 1e-6:
+        if overload_at(mid) > 1e-6:
             hi = mid
         else:
             lo = mid

@@ -234,8 +234,12 @@ def _area_curves(
     of the area's virtual unit."""
     out: list[tuple[OfferCurve, list[Bid]]] = []
     rows = basis.forecast.branch_rows(model.branch_names)
+    by_interval: dict[Interval, list[Bid]] = {}  # the bids of each MTU, in the bids' order
+    for b in bids:
+        for interval in dict.fromkeys(q.interval for q in b.quantities):
+            by_interval.setdefault(interval, []).append(b)
     for t, interval in enumerate(basis.intervals):
-        in_mtu = [b for b in bids if any(q.interval == interval for q in b.quantities)]
+        in_mtu = by_interval.get(interval, [])
         if not in_mtu:
             continue
         at_t = dataclasses.replace(model, p_from_mw=basis.forecast.branch_flow_mw[rows, t])

@@ -10,10 +10,11 @@ instead (:mod:`flexcoord.coordination.primacy`): there a DSO award may lose to t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from flexcoord.clearing import shift_constraints
 from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
@@ -29,6 +30,8 @@ from flexcoord.coordination.identities import Dispatch, DispatchKey, MarketKind,
 from flexcoord.coordination.markets import MarketsState, SchemeContext
 from flexcoord.coordination.primacy import PrimacyDecision, PrimacyRules, Winner, resolve_primacy
 from flexcoord.domain import Direction
+
+FloatArray = NDArray[np.float64]
 
 __all__ = ["FinalDispatch", "conflict_rule", "dso_dispatch", "final_dispatch"]
 
@@ -72,12 +75,16 @@ def final_dispatch(ctx: SchemeContext, state: MarketsState) -> FinalDispatch:
     dso_acc = dso_dispatch(state)
     if ctx.config.primacy is not None:
         return _primacy_dispatch(ctx, tso_acc, dso_acc, ctx.config.primacy)
+    tso_areas = set(ctx.tso_areas)
+    dist_areas = [a for a in ctx.joint.all_areas if a not in tso_areas]
+    overloads = _DsoOverloads(ctx, dso_acc, dist_areas) if dist_areas else None
     volumes, conflicts = resolve_conflicts(
         {k: _award_info(ctx, k, v) for k, v in tso_acc.items()},
         {k: _award_info(ctx, k, v) for k, v in dso_acc.items()},
         conflict_rule(ctx.config),
-        _dso_overload(ctx, dso_acc),
+        overloads.overload if overloads is not None else _no_overload,
         tso_areas=frozenset(ctx.tso_areas),
+        scaled_overload=overloads.scaled if overloads is not None else None,
     )
     final = dict(dso_acc)
     for key, mw in volumes.items():
@@ -105,7 +112,7 @@ def _primacy_dispatch(
         },
         hours=ctx.joint.mtu_duration_h,
         rules=rules,
-        dso_overload=_dso_overload(ctx, dso_acc),
+        dso_overload=_overload_of(ctx, dso_acc, tso_areas),
     )
     final = dict(resolved.dso_mw)
     for key, mw in tso_acc.items():  # the ESO's awards in DSO areas as the rules decided
@@ -161,35 +168,85 @@ def _award_info(ctx: SchemeContext, key: DispatchKey, mw: float) -> AwardInfo:
     )
 
 
-def _dso_overload(ctx: SchemeContext, dso_acc: Dispatch) -> DsoOverload:
-    """``tso volumes → overload (MW above the margined limit) per (DSO area, MTU)`` that the
-    TSO's volumes add to the DSO markets' dispatch. The DSO-only flows are computed once; each
-    call adds only the TSO volumes' flows (the bisection of a curtailment calls it often)."""
-    j = ctx.joint
-    dist_areas = [a for a in j.all_areas if a not in set(ctx.tso_areas)]
-    if not dist_areas:
-        return lambda _: {}
-    gc = j.views.constraints(dist_areas)
-    base = shift_constraints(gc, j.grid_map.real_bus_ids, *j.injections(dso_acc)).base_flow_mw
-    lim = (1.0 - gc.safety_margin) * gc.limit_mw[:, None]
-    over_before = np.maximum(np.abs(base) - lim, 0.0)
-    columns = {int(b): i for i, b in enumerate(gc.bus_ids)}
-    cols = np.array([columns.get(int(b), -1) for b in j.grid_map.real_bus_ids], dtype=np.int64)
-    known = cols >= 0
-    areas = ctx.scenario.grid.asset_areas()
-    branch_area = [areas[n] for n in gc.branch_names]
-    mtus = [Mtu(iv.start) for iv in gc.intervals]
+def _no_overload(_: Mapping[DispatchKey, float]) -> dict[tuple[str, Mtu], float]:
+    return {}
 
-    def overload(tso_vol: Mapping[DispatchKey, float]) -> dict[tuple[str, Mtu], float]:
-        p_mw, _ = j.injections(tso_vol)
-        inj = np.zeros((len(gc.bus_ids), p_mw.shape[1]))
-        np.add.at(inj, cols[known], p_mw[known])
-        after = base + gc.ptdf @ inj
-        extra = np.maximum(np.maximum(np.abs(after) - lim, 0.0) - over_before, 0.0)
+
+def _overload_of(ctx: SchemeContext, dso_acc: Dispatch, tso_areas: set[str]) -> DsoOverload:
+    """The :data:`~flexcoord.coordination.conflicts.DsoOverload` of the DSO areas (none without)."""
+    dist_areas = [a for a in ctx.joint.all_areas if a not in tso_areas]
+    return _DsoOverloads(ctx, dso_acc, dist_areas).overload if dist_areas else _no_overload
+
+
+class _DsoOverloads:
+    """The overloads the TSO's volumes add to the DSO markets' dispatch on the DSO branches.
+
+    The DSO-only flows are computed once. :meth:`overload` is the
+    :data:`~flexcoord.coordination.conflicts.DsoOverload` of the whole dispatch (one PTDF product
+    over every MTU); :meth:`scaled` the
+    :data:`~flexcoord.coordination.conflicts.ScaledOverload` of one (area, MTU): the flows there
+    are linear in the scaling ``s`` of the curtailed awards, ``f(s) = f_others + s · f_keys``,
+    so each bisection step is a few vector operations on that area's branches in that MTU, and
+    gives the figure :meth:`overload` gives (up to the order of floating-point additions).
+    """
+
+    def __init__(self, ctx: SchemeContext, dso_acc: Dispatch, dist_areas: list[str]) -> None:
+        j = ctx.joint
+        self.joint = j
+        gc = j.views.constraints(dist_areas)
+        self.gc = gc
+        self.base = shift_constraints(
+            gc, j.grid_map.real_bus_ids, *j.injections(dso_acc)
+        ).base_flow_mw
+        self.lim = (1.0 - gc.safety_margin) * gc.limit_mw[:, None]
+        self.over_before = np.maximum(np.abs(self.base) - self.lim, 0.0)
+        columns = {int(b): i for i, b in enumerate(gc.bus_ids)}
+        cols = np.array([columns.get(int(b), -1) for b in j.grid_map.real_bus_ids], dtype=np.int64)
+        self.known = cols >= 0
+        self.cols = cols[self.known]
+        areas = ctx.scenario.grid.asset_areas()
+        self.branch_area = [areas[n] for n in gc.branch_names]
+        self.mtus = [Mtu(iv.start) for iv in gc.intervals]
+        self.mtu_column = {m: t for t, m in enumerate(self.mtus)}
+
+    def _bus_injections(self, tso_vol: Mapping[DispatchKey, float]) -> FloatArray:
+        """``(n_constraint_bus, T)`` active injections of TSO volumes."""
+        p_mw, _ = self.joint.injections(tso_vol)
+        inj = np.zeros((len(self.gc.bus_ids), p_mw.shape[1]))
+        np.add.at(inj, self.cols, p_mw[self.known])
+        return inj
+
+    def overload(self, tso_vol: Mapping[DispatchKey, float]) -> dict[tuple[str, Mtu], float]:
+        """MW above the margined limits, beyond the DSO dispatch's own, per (DSO area, MTU)."""
+        after = self.base + self.gc.ptdf @ self._bus_injections(tso_vol)
+        extra = np.maximum(np.maximum(np.abs(after) - self.lim, 0.0) - self.over_before, 0.0)
         out: dict[tuple[str, Mtu], float] = defaultdict(float)
         rows, ts = np.nonzero(extra > 1e-9)
         for r, t in zip(rows.tolist(), ts.tolist(), strict=True):
-            out[(branch_area[r], mtus[t])] += float(extra[r, t])
+            out[(self.branch_area[r], self.mtus[t])] += float(extra[r, t])
         return dict(out)
 
-    return overload
+    def scaled(
+        self,
+        tso_vol: Mapping[DispatchKey, float],
+        keys: list[DispatchKey],
+        where: tuple[str, Mtu],
+    ) -> Callable[[float], float]:
+        """``s →`` :meth:`overload` at ``where`` with ``keys`` scaled by ``s``."""
+        area, mtu = where
+        t = self.mtu_column[mtu]
+        rows = np.array([r for r, a in enumerate(self.branch_area) if a == area], dtype=np.int64)
+        scaled = set(keys)
+        others = {k: v for k, v in tso_vol.items() if k.mtu == mtu and k not in scaled}
+        ptdf = self.gc.ptdf[rows]
+        flow_others = self.base[rows, t] + ptdf @ self._bus_injections(others)[:, t]
+        flow_keys = ptdf @ self._bus_injections({k: tso_vol[k] for k in keys})[:, t]
+        lim = self.lim[rows, 0]
+        over_before = self.over_before[rows, t]
+
+        def at(scale: float) -> float:
+            after = flow_others + scale * flow_keys
+            extra = np.maximum(np.maximum(np.abs(after) - lim, 0.0) - over_before, 0.0)
+            return sum(extra[extra > 1e-9].tolist(), 0.0)
+
+        return at

@@ -8,6 +8,7 @@ outcome, not an issue.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from flexcoord.domain.needs import Need
 from flexcoord.domain.products import Product
 from flexcoord.domain.quantities import MtuQuantity
 from flexcoord.domain.register import Register
-from flexcoord.domain.resources import Group
+from flexcoord.domain.resources import Group, Unit
 from flexcoord.domain.time import QUARTER_HOUR, Interval, is_on_grid
 from flexcoord.domain.validation import IssueCollector
 from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
@@ -152,25 +153,27 @@ def _choices(ids: Iterable[str], limit: int = 12) -> str:
 
 
 def _product(c: IssueCollector, register: Register, product_id: str) -> Product | None:
-    if c.check(
-        register.has("products", product_id),
+    if register.has("products", product_id):
+        return register.product(product_id)
+    # messages are formatted only for a failed check: a valid market is checked on every
+    # clearing (a coordination run clears about 20 sub-markets of the same bids)
+    c.add(
         "product_id",
         product_id,
         f"is not a registered product ({_choices(p.id for p in register.products)})",
-    ):
-        return register.product(product_id)
+    )
     return None
 
 
 def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuantity, ...]) -> None:
     for i, mq in enumerate(quantities):
-        c.check(
-            is_on_grid(mq.interval, product.resolution),
-            f"quantities[{i}].interval",
-            str(mq.interval),
-            f"is not one MTU of product {format_value(product.id)} "
-            f"(resolution {format_duration(product.resolution)})",
-        )
+        if not is_on_grid(mq.interval, product.resolution):
+            c.add(
+                f"quantities[{i}].interval",
+                str(mq.interval),
+                f"is not one MTU of product {format_value(product.id)} "
+                f"(resolution {format_duration(product.resolution)})",
+            )
 
 
 def _check_need(
@@ -234,27 +237,7 @@ def _check_bid(
     gate_closure_at: datetime | None,
     require_prequalification: bool,
 ) -> None:
-    c.check(
-        register.has("fsps", bid.fsp_id),
-        "fsp_id",
-        bid.fsp_id,
-        "is not a registered FSP (flexibility service provider)",
-    )
-    resource = None
-    if c.check(
-        register.has("units", bid.resource_id) or register.has("groups", bid.resource_id),
-        "resource_id",
-        bid.resource_id,
-        "is not a registered unit or group",
-    ):
-        resource = register.resource(bid.resource_id)
-        c.check(
-            resource.fsp_id == bid.fsp_id,
-            "resource_id",
-            bid.resource_id,
-            f"belongs to FSP {format_value(resource.fsp_id)}, "
-            f"not to the bid's FSP {format_value(bid.fsp_id)}",
-        )
+    resource = _check_owner(c, register, bid)
     if gate_closure_at is not None:
         c.check(
             bid.submitted_at <= gate_closure_at,
@@ -266,69 +249,113 @@ def _check_bid(
     if product is None:
         return
     _check_grid(c, product, bid.quantities)
+    _check_quantities(c, register, bid, product, resource, require_prequalification)
+    _check_terms(c, bid, product)
+
+
+def _check_owner(c: IssueCollector, register: Register, bid: Bid) -> Unit | Group | None:
+    """The bid's FSP is registered and owns its resource; the resource, if registered."""
+    c.check(
+        register.has("fsps", bid.fsp_id),
+        "fsp_id",
+        bid.fsp_id,
+        "is not a registered FSP (flexibility service provider)",
+    )
+    if not c.check(
+        register.has("units", bid.resource_id) or register.has("groups", bid.resource_id),
+        "resource_id",
+        bid.resource_id,
+        "is not a registered unit or group",
+    ):
+        return None
+    resource = register.resource(bid.resource_id)
+    if resource.fsp_id != bid.fsp_id:
+        c.add(
+            "resource_id",
+            bid.resource_id,
+            f"belongs to FSP {format_value(resource.fsp_id)}, "
+            f"not to the bid's FSP {format_value(bid.fsp_id)}",
+        )
+    return resource
+
+
+def _check_quantities(  # noqa: PLR0913 - the bid, its product and resource, and one option
+    c: IssueCollector,
+    register: Register,
+    bid: Bid,
+    product: Product,
+    resource: Unit | Group | None,
+    require_prequalification: bool,
+) -> None:
+    """Each quantity at least the product minimum and within the resource's range (and covered
+    by a prequalification when required); the resource activates within the lead time."""
     unit = product.quantity_unit
+    capacity = math.inf
     if resource is not None:
-        kind = "Group" if isinstance(resource, Group) else "Unit"
         capacity = (
             register.p_range_mw(resource.id)
             if product.power_type is PowerType.ACTIVE
             else register.q_range_mvar(resource.id)
         )
         lead_time = max(u.activation_lead_time for u in register.units_of(resource.id))
-        c.check(
-            lead_time <= product.lead_time,
-            "resource_id",
-            bid.resource_id,
-            f"needs {format_duration(lead_time)} to activate, more than the product lead time "
-            f"{format_duration(product.lead_time)}",
-        )
+        if lead_time > product.lead_time:
+            c.add(
+                "resource_id",
+                bid.resource_id,
+                f"needs {format_duration(lead_time)} to activate, more than the product lead "
+                f"time {format_duration(product.lead_time)}",
+            )
     for i, mq in enumerate(bid.quantities):
-        c.check(
-            mq.quantity >= product.min_quantity,
-            f"quantities[{i}].quantity",
-            mq.quantity,
-            f"is below the product minimum {product.min_quantity} {unit}",
-        )
-        if resource is not None:
-            c.check(
-                mq.quantity <= capacity + 1e-9,
+        if not mq.quantity >= product.min_quantity:
+            c.add(
+                f"quantities[{i}].quantity",
+                mq.quantity,
+                f"is below the product minimum {product.min_quantity} {unit}",
+            )
+        if resource is None:
+            continue
+        if not mq.quantity <= capacity + 1e-9:
+            kind = "Group" if isinstance(resource, Group) else "Unit"
+            c.add(
                 f"quantities[{i}].quantity",
                 mq.quantity,
                 f"exceeds the {capacity} {unit} range of {kind} {format_value(resource.id)}",
             )
-        if require_prequalification and resource is not None:
-            c.check(
-                register.is_product_qualified(resource.id, product.id, mq.interval.start),
+        if require_prequalification and not register.is_product_qualified(
+            resource.id, product.id, mq.interval.start
+        ):
+            c.add(
                 f"quantities[{i}].interval",
                 str(mq.interval),
                 f"is not covered by a valid prequalification of {format_value(resource.id)} "
                 f"for {format_value(product.id)}",
             )
+
+
+def _check_terms(c: IssueCollector, bid: Bid, product: Product) -> None:
+    """The product's gate closure, the prices its kind needs, a power factor only on P."""
     gate = bid.quantities[0].interval.start - product.gate_closure_before_delivery
-    c.check(
-        bid.submitted_at <= gate,
-        "submitted_at",
-        bid.submitted_at,
-        f"is after the product gate closure {gate.isoformat()} "
-        f"({format_duration(product.gate_closure_before_delivery)} before delivery)",
-    )
-    if product.kind.has_availability:
-        c.check(
-            bid.availability_price_eur_per_mw_h is not None,
+    if not bid.submitted_at <= gate:
+        c.add(
+            "submitted_at",
+            bid.submitted_at,
+            f"is after the product gate closure {gate.isoformat()} "
+            f"({format_duration(product.gate_closure_before_delivery)} before delivery)",
+        )
+    if product.kind.has_availability and bid.availability_price_eur_per_mw_h is None:
+        c.add(
             "availability_price_eur_per_mw_h",
             None,
             f"is required for {product.kind} product {format_value(product.id)}",
         )
-    if product.kind.has_activation:
-        c.check(
-            bid.activation_price_eur_per_mwh is not None,
+    if product.kind.has_activation and bid.activation_price_eur_per_mwh is None:
+        c.add(
             "activation_price_eur_per_mwh",
             None,
             f"is required for {product.kind} product {format_value(product.id)}",
         )
-    if bid.q_mvar_per_mw is not None:
-        c.check(
-            product.power_type is PowerType.ACTIVE,
+    if bid.q_mvar_per_mw is not None and product.power_type is not PowerType.ACTIVE:
+        c.add(
             "q_mvar_per_mw",
             bid.q_mvar_per_mw,
             f"applies only to active power products, not to {format_value(product.id)}",

@@ -87,17 +87,25 @@ def _fail(field: str, value: object, message: str, kind: str = "TrafficLight") -
 
 
 def _branch_ends(net: Any, names: Sequence[str]) -> tuple[IntArray, IntArray, list[str]]:
+    """From / to (HV / LV) buses and asset names of ``"line:12"`` / ``"trafo:3"`` branches;
+    one pass over each table's columns (not a pandas row lookup per branch)."""
+    ends: dict[str, dict[int, tuple[int, int, Any]]] = {}
+    for table, a, b in (("line", "from_bus", "to_bus"), ("trafo", "hv_bus", "lv_bus")):
+        frame = net[table]
+        labels = frame["name"].tolist() if "name" in frame.columns else [None] * len(frame)
+        ends[table] = {
+            int(i): (int(x), int(y), label)
+            for i, x, y, label in zip(
+                frame.index.tolist(), frame[a].tolist(), frame[b].tolist(), labels, strict=True
+            )
+        }
     from_bus, to_bus, asset_names = [], [], []
     for name in names:
         table, index = name.split(":")
-        row = net[table].loc[int(index)]
-        if table == "line":
-            from_bus.append(int(row["from_bus"]))
-            to_bus.append(int(row["to_bus"]))
-        else:
-            from_bus.append(int(row["hv_bus"]))
-            to_bus.append(int(row["lv_bus"]))
-        asset_names.append(str(row.get("name") or name))
+        x, y, label = ends[table][int(index)]
+        from_bus.append(x)
+        to_bus.append(y)
+        asset_names.append(str(label or name))
     return np.array(from_bus, np.int64), np.array(to_bus, np.int64), asset_names
 
 

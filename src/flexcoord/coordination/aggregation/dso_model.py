@@ -277,19 +277,32 @@ class DsoLinearModel:
         lo_v = self.vm_pu - (self.vm_min_pu + self.voltage_margin_pu)
         a = np.vstack([a_th, gv, -gv])
         upper = np.concatenate([up_th, up_v, lo_v])
-        names = np.array(
-            [f"branch-flow[{b},cut{k}]" for k in range(self.n_cuts) for b in self.branch_names]
-            + [f"voltage-upper[bus:{b}]" for b in self.bus_ids]
-            + [f"voltage-lower[bus:{b}]" for b in self.bus_ids],
-            dtype=object,
-        )
         if col_lower is not None and col_upper is not None:
             reach = np.maximum(a * col_lower[None, :], a * col_upper[None, :]).sum(axis=1)
-            keep = reach > upper - 1e-9
-            a, upper, names = a[keep], upper[keep], names[keep]
+            keep = np.flatnonzero(reach > upper - 1e-9)
+            a, upper = a[keep], upper[keep]
+        else:
+            keep = np.arange(a.shape[0])
+        # only the kept rows are named (the screening keeps few of them)
         return LinearRows(
-            a=np.ascontiguousarray(a), upper=upper, names=tuple(str(n) for n in names)
+            a=np.ascontiguousarray(a), upper=upper, names=self._row_names(keep.tolist())
         )
+
+    def _row_names(self, rows: list[int]) -> tuple[str, ...]:
+        """Names of rows of :meth:`limit_rows`' full stack (cuts × branches, then the upper and
+        the lower voltage row of each bus)."""
+        n_th = self.n_cuts * len(self.branch_names)
+        n_bus = len(self.bus_ids)
+        out = []
+        for r in rows:
+            if r < n_th:
+                k, b = divmod(r, len(self.branch_names))
+                out.append(f"branch-flow[{self.branch_names[b]},cut{k}]")
+            elif r < n_th + n_bus:
+                out.append(f"voltage-upper[bus:{self.bus_ids[r - n_th]}]")
+            else:
+                out.append(f"voltage-lower[bus:{self.bus_ids[r - n_th - n_bus]}]")
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
