@@ -72,6 +72,13 @@ class GridConstraints:
         interface_q: ``(n_c, n_bus)`` coefficient on its reactive injection (Mvar).
         interface_lower: ``(n_c, T)`` lower bounds (``-inf`` = none).
         interface_upper: ``(n_c, T)`` upper bounds (``+inf`` = none).
+        interface_flow_names: Named interface flows (``n_f``): linear functions of the
+            flexibility's injections the interface constraints may act on
+            (:meth:`with_interface_flows`), default none.
+        interface_flow_p: ``(n_f, n_bus)`` each flow's coefficient on the active injections.
+        interface_flow_q: ``(n_f, n_bus)`` on the reactive injections.
+        interface_flow_coeff: ``(n_c, n_f)`` each interface constraint's coefficient on each
+            flow (added to its ``interface_p · p + interface_q · q``).
     """
 
     intervals: tuple[Interval, ...]
@@ -94,21 +101,28 @@ class GridConstraints:
     interface_q: FloatArray = field(default_factory=_no_rows)
     interface_lower: FloatArray = field(default_factory=_no_rows)
     interface_upper: FloatArray = field(default_factory=_no_rows)
+    interface_flow_names: tuple[str, ...] = ()
+    interface_flow_p: FloatArray = field(default_factory=_no_rows)
+    interface_flow_q: FloatArray = field(default_factory=_no_rows)
+    interface_flow_coeff: FloatArray = field(default_factory=_no_rows)
 
     def __post_init__(self) -> None:
         n_t, nb, nl = len(self.intervals), len(self.bus_ids), len(self.branch_names)
         nv, ni = len(self.vbus_ids), len(self.injection_bus_ids)
-        nc = len(self.interface_names)
+        nc, nf = len(self.interface_names), len(self.interface_flow_names)
         object.__setattr__(self, "interface_names", tuple(self.interface_names))
-        for name, fill in (
-            ("interface_p", 0.0),
-            ("interface_q", 0.0),
-            ("interface_lower", -np.inf),
-            ("interface_upper", np.inf),
+        object.__setattr__(self, "interface_flow_names", tuple(self.interface_flow_names))
+        for name, fill, empty_shape in (
+            ("interface_p", 0.0, (nc, nb)),
+            ("interface_q", 0.0, (nc, nb)),
+            ("interface_lower", -np.inf, (nc, n_t)),
+            ("interface_upper", np.inf, (nc, n_t)),
+            ("interface_flow_p", 0.0, (nf, nb)),
+            ("interface_flow_q", 0.0, (nf, nb)),
+            ("interface_flow_coeff", 0.0, (nc, nf)),
         ):
             if np.asarray(getattr(self, name)).size == 0:
-                cols = nb if name in ("interface_p", "interface_q") else n_t
-                object.__setattr__(self, name, np.full((nc, cols), fill))
+                object.__setattr__(self, name, np.full(empty_shape, fill))
         expected = {
             "ptdf": (nl, nb),
             "limit_mw": (nl,),
@@ -122,6 +136,9 @@ class GridConstraints:
             "interface_q": (nc, nb),
             "interface_lower": (nc, n_t),
             "interface_upper": (nc, n_t),
+            "interface_flow_p": (nf, nb),
+            "interface_flow_q": (nf, nb),
+            "interface_flow_coeff": (nc, nf),
         }
         bounds = ("interface_lower", "interface_upper")
         issues = []
@@ -185,16 +202,7 @@ class GridConstraints:
                         message="lower bound above the upper bound",
                     )
                 )
-            if len(set(self.interface_names)) != nc:
-                issues.append(
-                    Issue(
-                        kind="GridConstraints",
-                        object_id="grid",
-                        field="interface_names",
-                        value=list(self.interface_names),
-                        message="must be unique",
-                    )
-                )
+            issues += _duplicate_names(self)
         if issues:
             raise InvalidInputError(issues)
 
@@ -208,6 +216,33 @@ class GridConstraints:
         """Number of interface constraints."""
         return len(self.interface_names)
 
+    @property
+    def n_interface_flow(self) -> int:
+        """Number of interface flows."""
+        return len(self.interface_flow_names)
+
+    def with_interface_flows(
+        self, names: Sequence[str], p_coeff: FloatArray, q_coeff: FloatArray
+    ) -> GridConstraints:
+        """A copy with interface flows added (after any it already holds): flow ``f`` in MTU
+        ``t`` is ``p_coeff[f] · p_t + q_coeff[f] · q_t`` (e.g. a DSO area's ``P_if``), which
+        interface constraints then use through ``flow_coeff`` (:meth:`with_interface`). The
+        clearing gives each flow one column per MTU and one equality row, so constraints on a
+        few flows stay sparse however many buses the flows sum over.
+
+        Raises:
+            InvalidInputError: shapes, non-finite coefficients or duplicate names.
+        """
+        names = tuple(names)
+        coeff = np.zeros((self.n_interface, len(names)))
+        return replace(
+            self,
+            interface_flow_names=self.interface_flow_names + names,
+            interface_flow_p=_stack(self.interface_flow_p, p_coeff),
+            interface_flow_q=_stack(self.interface_flow_q, q_coeff),
+            interface_flow_coeff=np.hstack([self.interface_flow_coeff, coeff]),
+        )
+
     def with_interface(
         self,
         names: Sequence[str],
@@ -215,6 +250,8 @@ class GridConstraints:
         q_coeff: FloatArray,
         lower: FloatArray,
         upper: FloatArray,
+        *,
+        flow_coeff: FloatArray | None = None,
     ) -> GridConstraints:
         """A copy with interface constraints added (after any it already holds).
 
@@ -230,6 +267,8 @@ class GridConstraints:
             q_coeff: ``(n_c, n_bus)`` over :attr:`bus_ids`.
             lower: ``(n_c, T)``, or ``(n_c,)`` repeated over the MTUs; ``-inf`` = no bound.
             upper: likewise; ``+inf`` = no bound.
+            flow_coeff: ``(n_c, n_f)`` coefficients on the interface flows
+                (:meth:`with_interface_flows`), added to the rows; default none.
 
         Raises:
             InvalidInputError: shapes, NaN, crossed bounds or duplicate names.
@@ -268,7 +307,29 @@ class GridConstraints:
             interface_q=_stack(self.interface_q, q_coeff),
             interface_lower=_stack(self.interface_lower, bound(lower)),
             interface_upper=_stack(self.interface_upper, bound(upper)),
+            interface_flow_coeff=_stack(
+                self.interface_flow_coeff,
+                np.zeros((nc, self.n_interface_flow)) if flow_coeff is None else flow_coeff,
+            ),
         )
+
+
+def _duplicate_names(gc: GridConstraints) -> list[Issue]:
+    """An issue for each list of names (interface constraints, interface flows) that repeats."""
+    return [
+        Issue(
+            kind="GridConstraints",
+            object_id="grid",
+            field=field_name,
+            value=list(names),
+            message="must be unique",
+        )
+        for field_name, names in (
+            ("interface_flow_names", gc.interface_flow_names),
+            ("interface_names", gc.interface_names),
+        )
+        if len(set(names)) != len(names)
+    ]
 
 
 def _stack(old: FloatArray, new: FloatArray) -> FloatArray:

@@ -400,6 +400,10 @@ def build_problem(
                 ic_q=gc.interface_q[:, real_cols] @ wt,
                 ic_lower=gc.interface_lower[:, mtu_columns],
                 ic_upper=gc.interface_upper[:, mtu_columns],
+                if_names=gc.interface_flow_names,
+                if_p=gc.interface_flow_p[:, real_cols] @ wt,
+                if_q=gc.interface_flow_q[:, real_cols] @ wt,
+                ic_flow=gc.interface_flow_coeff,
             )
         grid |= dict(
             branch_names=gc.branch_names,
