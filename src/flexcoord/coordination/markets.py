@@ -39,6 +39,7 @@ from flexcoord.coordination.interface import (
     InterfaceOffers,
     build_interface_offers,
 )
+from flexcoord.coordination.interface_regions import InterfaceRegions, interface_regions
 from flexcoord.coordination.joint import JointModel
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.liquidity import Liquidity, eligible_roots
@@ -57,6 +58,7 @@ __all__ = [
     "clear_market",
     "dso_view",
     "forward_to_tso",
+    "pq_regions",
     "shifted_forecast",
     "traffic_light",
 ]
@@ -237,6 +239,8 @@ class MarketSpec:
         energy_balance: accepted up and down active MW balance per MTU (interface schedule).
         offers: aggregated interface offers offered besides ``bids``.
         forwarded: how many DSO bids were forwarded to it (individually or behind ``offers``).
+        regions: the DSO areas' PQ regions its awards must keep each area's interface in
+            (``pq_region``), on top of the limits of ``areas``.
     """
 
     id: MarketId
@@ -246,6 +250,7 @@ class MarketSpec:
     energy_balance: bool = False
     offers: InterfaceOffers | None = None
     forwarded: int = 0
+    regions: InterfaceRegions | None = None
 
 
 def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> MarketsState:
@@ -302,11 +307,14 @@ def _clear(
         joint.grid_map.real_bus_ids,
         *joint.injections(state.dispatch()),
     )
+    if spec.regions is not None:
+        gc = spec.regions.constrain(gc)
+    monitored = len(gc.branch_names) or len(gc.vbus_ids) or gc.n_interface
     return clear(
         ctx.scenario.register if spec.offers is None else spec.offers.register,
         needs,
         bids,
-        gc if len(gc.branch_names) or len(gc.vbus_ids) else None,  # None: nothing monitored
+        gc if monitored else None,  # None: nothing monitored
         ctx.options,
         gate_closure_at=ctx.scenario.gate_closure_at,
         energy_balance=spec.energy_balance,
@@ -441,3 +449,23 @@ def aggregated_offers(
     register = s.register if previous is None else previous.register
     offers = build_interface_offers(register, basis, forwarded, dso_id=dso)
     return offers if previous is None else previous.merged(offers)
+
+
+def pq_regions(
+    ctx: SchemeContext, state: MarketsState, forwarded: Sequence[Bid]
+) -> InterfaceRegions:
+    """The feasible PQ regions of the DSO areas of the ``forwarded`` bids, MTU by MTU, on the
+    base case moved by the dispatch so far (:mod:`flexcoord.coordination.interface_regions`)."""
+    s = ctx.scenario
+    by_area: dict[str, list[Bid]] = {}
+    for bid in forwarded:
+        area = ctx.area_of(bid, state.ledger)
+        if area not in ctx.tso_areas:
+            by_area.setdefault(area, []).append(bid)
+    return interface_regions(
+        s.register,
+        ctx.joint.dso_models.models(sorted(by_area)),
+        shifted_forecast(ctx, state),
+        s.intervals,
+        by_area,
+    )

@@ -27,7 +27,14 @@ from flexcoord.coordination.config import (
 from flexcoord.domain import PowerType, ProductKind, Timeframe
 from flexcoord.errors import NotFoundError
 
-__all__ = ["ONENET_MODELS", "ONENET_PILOTS", "PRESETS", "SMARTNET_SCHEMES", "preset"]
+__all__ = [
+    "ONENET_MODELS",
+    "ONENET_PILOTS",
+    "PRESETS",
+    "SEED_PROJECTS",
+    "SMARTNET_SCHEMES",
+    "preset",
+]
 
 _LT, _DA, _ID, _NRT = (
     Timeframe.LONG_TERM,
@@ -247,7 +254,29 @@ ONENET_PILOTS: tuple[SchemeConfig, ...] = (
     ),
 )
 
-PRESETS: tuple[SchemeConfig, ...] = SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS
+SEED_PROJECTS: tuple[SchemeConfig, ...] = (
+    SchemeConfig(
+        id="evolvdso-pq-region",
+        title="evolvDSO: TSO market within each DSO area's feasible PQ region (ICPF)",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        dso_grid_in_tso_market=DsoGridInTsoMarket.PQ_REGION,
+        timeframes=(_DA, _NRT),
+        power_types=_PQ,
+        product_kinds=_BOTH_KINDS,
+        stakeholders=("TSO", "DSO", "SP"),
+        source="L1491, L1520; seed-catalogue.md §5.8",
+        notes="The seed names the tool (ICPF: the feasible P and Q range at the TSO-DSO "
+        "boundary) and its use in operational planning, not a market design. Our choice: DSO "
+        "markets first, then the TSO market with the DSO's unused bids unfiltered, its awards "
+        "keeping each DSO area's interface (P, Q) inside the area's region per MTU (computed "
+        "from the forwarded bids at the base case after the DSO markets; 16 support "
+        "directions). The TSO market sees the DSO grid only through the regions; awards the "
+        "DSO grid then cannot host are curtailed.",
+    ),
+)
+
+PRESETS: tuple[SchemeConfig, ...] = SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + SEED_PROJECTS
 
 
 def preset(preset_id: str) -> SchemeConfig:

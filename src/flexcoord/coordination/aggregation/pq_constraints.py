@@ -154,8 +154,9 @@ def with_pq_region_flows(
         InvalidInputError: not ``gc.n_mtu`` regions, no region at all, regions of another area
             or with other directions, or a model bus missing from ``gc.bus_ids``.
     """
-    given = [r for r in regions if r is not None]
-    theta = given[0].directions_rad if given else np.zeros(0)
+    feasible = [r for r in regions if r is not None and r.feasible]
+    # no feasible region at all: four axis directions are enough to hold the point
+    theta = feasible[0].directions_rad if feasible else np.arange(4) * (np.pi / 2)
     _check_flow_regions(gc, model, regions, theta)
     prefix = name_prefix if name_prefix is not None else f"pq-region:{model.area_id}"
     gpos = {int(b): i for i, b in enumerate(gc.bus_ids)}
@@ -218,7 +219,8 @@ def _check_flow_regions(
             continue
         if r.area_id != model.area_id:
             issue(f"regions[{t}].area_id", r.area_id, "must be the model's area")
-        if r.directions_rad.shape != theta.shape or not np.allclose(r.directions_rad, theta):
+        same = r.directions_rad.shape == theta.shape and np.allclose(r.directions_rad, theta)
+        if r.feasible and not same:
             issue(
                 f"regions[{t}].directions_rad",
                 len(r.directions_rad),
