@@ -156,7 +156,9 @@ def with_pq_region_flows(
     """
     feasible = [r for r in regions if r is not None and r.feasible]
     # no feasible region at all: four axis directions are enough to hold the point
-    theta = feasible[0].directions_rad if feasible else np.arange(4) * (np.pi / 2)
+    theta: FloatArray = (
+        feasible[0].directions_rad if feasible else np.arange(4, dtype=np.float64) * (np.pi / 2)
+    )
     _check_flow_regions(gc, model, regions, theta)
     prefix = name_prefix if name_prefix is not None else f"pq-region:{model.area_id}"
     gpos = {int(b): i for i, b in enumerate(gc.bus_ids)}
