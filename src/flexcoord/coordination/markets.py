@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from flexcoord.clearing import (
     ClearingOptions,
@@ -45,7 +46,7 @@ from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.liquidity import Liquidity, eligible_roots
 from flexcoord.domain import Bid, Need, OperatorRole, ProductKind, Timeframe
 from flexcoord.grid.forecast import OperatingForecast
-from flexcoord.grid.traffic_light import compute_traffic_light
+from flexcoord.grid.traffic_light import TrafficLightAssessment, compute_traffic_light
 from flexcoord.grid.traffic_light_bids import filter_bids
 from flexcoord.progress import ProgressCounter
 
@@ -56,6 +57,7 @@ __all__ = [
     "SchemeContext",
     "aggregated_offers",
     "clear_market",
+    "dso_assessment",
     "dso_view",
     "forward_to_tso",
     "pq_regions",
@@ -362,21 +364,36 @@ def traffic_light(
     """The DSO's traffic light on ``bids``, on the base case moved by the dispatch so far."""
     if not bids:
         return ()
+    resources = sorted({b.resource_id for b in bids})
+    assessment = dso_assessment(ctx, shifted_forecast(ctx, state), dso, resources)
+    return filter_bids(bids, assessment, ctx.scenario.register).forwarded
+
+
+def dso_assessment(
+    ctx: SchemeContext,
+    forecast: OperatingForecast,
+    dso: str,
+    resources: Sequence[str],
+    *,
+    mode: Literal["day_ahead", "intraday"] = "day_ahead",
+) -> TrafficLightAssessment:
+    """DSO ``dso``'s traffic light of ``resources`` at ``forecast``, with the scenario's margin
+    and limit overrides (a thermal-only scenario opens the voltage band, so that only thermal
+    limits bind)."""
     s = ctx.scenario
-    # a thermal-only scenario: the voltage band is opened so that only thermal limits bind
     vm_min, vm_max = (None, None) if s.voltages else (0.01, 10.0)
-    assessment = compute_traffic_light(
+    return compute_traffic_light(
         s.register,
         s.grid,
-        shifted_forecast(ctx, state),
+        forecast,
         operator_id=dso,
-        resources=sorted({b.resource_id for b in bids}),
+        resources=resources,
         safety_margin=max(s.safety_margin, 1e-9),
         vm_min_pu=vm_min,
         vm_max_pu=vm_max,
+        mode=mode,
         limit_overrides_mw=s.limit_overrides_mw,
     )
-    return filter_bids(bids, assessment, s.register).forwarded
 
 
 def dso_view(
