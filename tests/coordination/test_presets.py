@@ -14,7 +14,12 @@ from flexcoord.coordination import (
     SchemeConfig,
     preset,
 )
-from flexcoord.coordination.presets import ONENET_MODELS, ONENET_PILOTS, SMARTNET_SCHEMES
+from flexcoord.coordination.presets import (
+    ONENET_MODELS,
+    ONENET_PILOTS,
+    SEED_PROJECTS,
+    SMARTNET_SCHEMES,
+)
 from flexcoord.domain import PowerType, Timeframe
 from flexcoord.errors import InvalidInputError, NotFoundError
 
@@ -46,8 +51,9 @@ TABLE_3 = {
 
 def test_preset_ids_are_unique_and_grouped() -> None:
     ids = [c.id for c in PRESETS]
-    assert len(ids) == len(set(ids)) == 16
-    assert PRESETS == SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS
+    assert len(ids) == len(set(ids)) == 17
+    assert PRESETS == SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + SEED_PROJECTS
+    assert [c.id for c in SEED_PROJECTS] == ["evolvdso-pq-region"]
     assert {c.id for c in ONENET_PILOTS} == set(TABLE_3)
 
 
