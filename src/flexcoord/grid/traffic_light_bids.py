@@ -23,7 +23,12 @@ from numpy.typing import NDArray
 
 from flexcoord.domain import Bid, Direction, Interval, MtuQuantity, Register, TrafficLight
 from flexcoord.errors import InvalidInputError, Issue
-from flexcoord.grid.traffic_light import TrafficLightAssessment, classify
+from flexcoord.grid.traffic_light import (
+    MIN_FLOW_EFFECT_MW,
+    MIN_VM_EFFECT_PU,
+    TrafficLightAssessment,
+    classify,
+)
 from flexcoord.grid.traffic_light_kernel import ConstraintSet, safe_volumes
 
 __all__ = [
@@ -351,7 +356,11 @@ def _largest_scaling(
         one = ConstraintSet(
             value=cs.value[:, [t]], lower=cs.lower, upper=cs.upper, min_sensitivity=0.0
         )
-        res = safe_volumes(one, delta[:, None], np.ones(1))
+        # the traffic light's influence rule, for the request as a whole: a row it moves by at
+        # most MIN_FLOW_EFFECT_MW (MIN_VM_EFFECT_PU) is not influenced by it
+        floor = MIN_FLOW_EFFECT_MW if offset == 0 else MIN_VM_EFFECT_PU
+        moved = np.where(np.abs(delta) <= floor, 0.0, delta)
+        res = safe_volumes(one, moved[:, None], np.ones(1))
         if res.x_mw[0, 0, 0] < best:
             best, row, upper = (
                 float(res.x_mw[0, 0, 0]),
