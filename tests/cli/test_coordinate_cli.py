@@ -51,6 +51,7 @@ def test_list_presets_shows_every_preset() -> None:
     res = _invoke(["--list-presets"])
     assert res.exit_code == 0, res.output
     assert "smartnet-centralised" in res.stdout and "onenet-slovenia" in res.stdout
+    assert "evolvdso-pq-region" in res.stdout and "pq_region" in res.stdout
     res = _invoke(["--list-presets", "--json", "-"])
     rows = json.loads(res.stdout)
     assert [r["id"] for r in rows] == [p.id for p in PRESETS]

@@ -19,6 +19,7 @@ from flexcoord.coordination.presets import (
     GB_SERVICES,
     ONENET_MODELS,
     ONENET_PILOTS,
+    SEED_PROJECTS,
     SMARTNET_SCHEMES,
 )
 from flexcoord.domain import PowerType, Timeframe
@@ -52,10 +53,16 @@ TABLE_3 = {
 
 def test_preset_ids_are_unique_and_grouped() -> None:
     ids = [c.id for c in PRESETS]
-    assert len(ids) == len(set(ids)) == 19
+    assert len(ids) == len(set(ids)) == 20
     assert PRESETS == (
-        SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + AGGREGATION_PROJECTS + GB_SERVICES
+        SMARTNET_SCHEMES
+        + ONENET_MODELS
+        + ONENET_PILOTS
+        + SEED_PROJECTS
+        + AGGREGATION_PROJECTS
+        + GB_SERVICES
     )
+    assert [c.id for c in SEED_PROJECTS] == ["evolvdso-pq-region"]
     assert [c.id for c in GB_SERVICES] == ["nged-mw-dispatch"]
     assert {c.id for c in ONENET_PILOTS} == set(TABLE_3)
 

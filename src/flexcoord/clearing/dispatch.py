@@ -111,7 +111,7 @@ def grid_state(problem: ClearingProblem, slot_mw: FloatArray) -> GridState:
     n_t = p.n_mtu
     flow = p.base_flow_mw + p.ptdf @ inj_p if p.n_branch else np.zeros((0, n_t))
     vm = p.base_vm_pu + p.dvm_dp @ inj_p + p.dvm_dq @ inj_q if p.n_vbus else np.zeros((0, n_t))
-    value = p.ic_p @ inj_p + p.ic_q @ inj_q if p.n_interface else np.zeros((0, n_t))
+    value = p.ic_p_total @ inj_p + p.ic_q_total @ inj_q if p.n_interface else np.zeros((0, n_t))
     return GridState(p_mw=inj_p, q_mvar=inj_q, flow_mw=flow, vm_pu=vm, interface=value)
 
 

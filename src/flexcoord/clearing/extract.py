@@ -464,13 +464,14 @@ def _grid_push(
     # constraints ic_p (+ k · ic_q for an active slot with k Mvar/MW), ic_q (reactive slots)
     active = ~p.slot_reactive[act]
     k = p.slot_q_mvar_per_mw[act][None, :]
+    ic_p, ic_q = p.ic_p_total, p.ic_q_total
     effect = np.vstack(
         [
             p.ptdf[br_lines][:, bus] * active[None, :],
             np.where(
                 active[None, :],
-                p.ic_p[ic_lines][:, bus] + p.ic_q[ic_lines][:, bus] * k,
-                p.ic_q[ic_lines][:, bus],
+                ic_p[ic_lines][:, bus] + ic_q[ic_lines][:, bus] * k,
+                ic_q[ic_lines][:, bus],
             ),
             # voltages: dV/dP (+ k · dV/dQ) for active slots, dV/dQ for reactive ones
             np.where(

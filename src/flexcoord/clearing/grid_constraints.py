@@ -72,6 +72,13 @@ class GridConstraints:
         interface_q: ``(n_c, n_bus)`` coefficient on its reactive injection (Mvar).
         interface_lower: ``(n_c, T)`` lower bounds (``-inf`` = none).
         interface_upper: ``(n_c, T)`` upper bounds (``+inf`` = none).
+        interface_flow_names: Named interface flows (``n_f``): linear functions of the
+            flexibility's injections the interface constraints may act on
+            (:meth:`with_interface_flows`), default none.
+        interface_flow_p: ``(n_f, n_bus)`` each flow's coefficient on the active injections.
+        interface_flow_q: ``(n_f, n_bus)`` on the reactive injections.
+        interface_flow_coeff: ``(n_c, n_f)`` each interface constraint's coefficient on each
+            flow (added to its ``interface_p · p + interface_q · q``).
     """
 
     intervals: tuple[Interval, ...]
@@ -94,18 +101,22 @@ class GridConstraints:
     interface_q: FloatArray = field(default_factory=_no_rows)
     interface_lower: FloatArray = field(default_factory=_no_rows)
     interface_upper: FloatArray = field(default_factory=_no_rows)
+    interface_flow_names: tuple[str, ...] = ()
+    interface_flow_p: FloatArray = field(default_factory=_no_rows)
+    interface_flow_q: FloatArray = field(default_factory=_no_rows)
+    interface_flow_coeff: FloatArray = field(default_factory=_no_rows)
 
     def __post_init__(self) -> None:
         """Fill the interface defaults, freeze every array, then check them (every issue at
         once; the rules are :func:`_array_issues`, :func:`_margin_issues` and, once the arrays
         are sound, :func:`_interface_issues`)."""
-        n_t, nb, nc = len(self.intervals), len(self.bus_ids), len(self.interface_names)
         object.__setattr__(self, "interface_names", tuple(self.interface_names))
+        object.__setattr__(self, "interface_flow_names", tuple(self.interface_flow_names))
+        shapes = _expected_shapes(self)
         for name, fill in _INTERFACE_FILL.items():
             if np.asarray(getattr(self, name)).size == 0:
-                cols = nb if name in ("interface_p", "interface_q") else n_t
-                object.__setattr__(self, name, np.full((nc, cols), fill))
-        for name in _expected_shapes(self):
+                object.__setattr__(self, name, np.full(shapes[name], fill))
+        for name in shapes:
             _freeze(self, name, np.float64)
         for name in ("bus_ids", "vbus_ids", "injection_bus_ids"):
             _freeze(self, name, np.int64)
@@ -125,6 +136,33 @@ class GridConstraints:
         """Number of interface constraints."""
         return len(self.interface_names)
 
+    @property
+    def n_interface_flow(self) -> int:
+        """Number of interface flows."""
+        return len(self.interface_flow_names)
+
+    def with_interface_flows(
+        self, names: Sequence[str], p_coeff: FloatArray, q_coeff: FloatArray
+    ) -> GridConstraints:
+        """A copy with interface flows added (after any it already holds): flow ``f`` in MTU
+        ``t`` is ``p_coeff[f] · p_t + q_coeff[f] · q_t`` (e.g. a DSO area's ``P_if``), which
+        interface constraints then use through ``flow_coeff`` (:meth:`with_interface`). The
+        clearing gives each flow one column per MTU and one equality row, so constraints on a
+        few flows stay sparse however many buses the flows sum over.
+
+        Raises:
+            InvalidInputError: shapes, non-finite coefficients or duplicate names.
+        """
+        names = tuple(names)
+        coeff = np.zeros((self.n_interface, len(names)))
+        return replace(
+            self,
+            interface_flow_names=self.interface_flow_names + names,
+            interface_flow_p=_stack(self.interface_flow_p, p_coeff),
+            interface_flow_q=_stack(self.interface_flow_q, q_coeff),
+            interface_flow_coeff=np.hstack([self.interface_flow_coeff, coeff]),
+        )
+
     def with_interface(
         self,
         names: Sequence[str],
@@ -132,6 +170,8 @@ class GridConstraints:
         q_coeff: FloatArray,
         lower: FloatArray,
         upper: FloatArray,
+        *,
+        flow_coeff: FloatArray | None = None,
     ) -> GridConstraints:
         """A copy with interface constraints added (after any it already holds).
 
@@ -147,6 +187,8 @@ class GridConstraints:
             q_coeff: ``(n_c, n_bus)`` over :attr:`bus_ids`.
             lower: ``(n_c, T)``, or ``(n_c,)`` repeated over the MTUs; ``-inf`` = no bound.
             upper: likewise; ``+inf`` = no bound.
+            flow_coeff: ``(n_c, n_f)`` coefficients on the interface flows
+                (:meth:`with_interface_flows`), added to the rows; default none.
 
         Raises:
             InvalidInputError: shapes, NaN, crossed bounds or duplicate names.
@@ -185,6 +227,10 @@ class GridConstraints:
             interface_q=_stack(self.interface_q, q_coeff),
             interface_lower=_stack(self.interface_lower, bound(lower)),
             interface_upper=_stack(self.interface_upper, bound(upper)),
+            interface_flow_coeff=_stack(
+                self.interface_flow_coeff,
+                np.zeros((nc, self.n_interface_flow)) if flow_coeff is None else flow_coeff,
+            ),
         )
 
 
@@ -193,6 +239,9 @@ _INTERFACE_FILL = {
     "interface_q": 0.0,
     "interface_lower": -np.inf,
     "interface_upper": np.inf,
+    "interface_flow_p": 0.0,
+    "interface_flow_q": 0.0,
+    "interface_flow_coeff": 0.0,
 }
 _BOUNDS = ("interface_lower", "interface_upper")
 
@@ -211,7 +260,8 @@ def _issue(field: str, value: object, message: str, object_id: str = "grid") -> 
 
 def _expected_shapes(gc: GridConstraints) -> dict[str, tuple[int, ...]]:
     n_t, nb, nl = len(gc.intervals), len(gc.bus_ids), len(gc.branch_names)
-    nv, ni, nc = len(gc.vbus_ids), len(gc.injection_bus_ids), len(gc.interface_names)
+    nv, ni = len(gc.vbus_ids), len(gc.injection_bus_ids)
+    nc, nf = len(gc.interface_names), len(gc.interface_flow_names)
     return {
         "ptdf": (nl, nb),
         "limit_mw": (nl,),
@@ -225,6 +275,9 @@ def _expected_shapes(gc: GridConstraints) -> dict[str, tuple[int, ...]]:
         "interface_q": (nc, nb),
         "interface_lower": (nc, n_t),
         "interface_upper": (nc, n_t),
+        "interface_flow_p": (nf, nb),
+        "interface_flow_q": (nf, nb),
+        "interface_flow_coeff": (nc, nf),
     }
 
 
@@ -251,7 +304,7 @@ def _margin_issues(gc: GridConstraints) -> list[Issue]:
 
 def _interface_issues(gc: GridConstraints) -> list[Issue]:
     """No interface constraint's lower bound above its upper (the first 20 named), and unique
-    names."""
+    names of interface flows and of interface constraints."""
     crossed = np.any(gc.interface_lower > gc.interface_upper, axis=1)
     issues = [
         _issue(
@@ -262,8 +315,12 @@ def _interface_issues(gc: GridConstraints) -> list[Issue]:
         )
         for c in np.flatnonzero(crossed)[:20]
     ]
-    if len(set(gc.interface_names)) != len(gc.interface_names):
-        issues.append(_issue("interface_names", list(gc.interface_names), "must be unique"))
+    for field_name, names in (
+        ("interface_flow_names", gc.interface_flow_names),
+        ("interface_names", gc.interface_names),
+    ):
+        if len(set(names)) != len(names):
+            issues.append(_issue(field_name, list(names), "must be unique"))
     return issues
 
 

@@ -438,6 +438,10 @@ def _grid_fields(
             ic_q=gc.interface_q[:, real_cols] @ wt,
             ic_lower=gc.interface_lower[:, cols],
             ic_upper=gc.interface_upper[:, cols],
+            if_names=gc.interface_flow_names,
+            if_p=gc.interface_flow_p[:, real_cols] @ wt,
+            if_q=gc.interface_flow_q[:, real_cols] @ wt,
+            ic_flow=gc.interface_flow_coeff,
         )
     return grid | dict(
         branch_names=gc.branch_names,

@@ -16,6 +16,14 @@ Index spaces:
   ``ic_lower[c, t] <= ic_p[c] · p_t + ic_q[c] · q_t <= ic_upper[c, t]`` (``p_t``/``q_t``: the
   accepted flexibility's active / reactive injection per bus; bounds may be ``±inf``), e.g. a DSO
   area's feasible PQ region at its coupling point. Soft like every grid limit.
+* **interface flow** ``f``: a named linear function of the nodal injections,
+  ``flow[f, t] = if_p[f] · p_t + if_q[f] · q_t`` (a DSO area's ``P_if`` or ``Q_if`` at its
+  coupling points), that interface constraints may act on: constraint ``c`` then reads
+  ``ic_p[c] · p_t + ic_q[c] · q_t + ic_flow[c] · flow_t`` (``ic_flow``: ``(n_c, n_f)``). The
+  formulation gives each flow one column per MTU, tied to the injections by one equality row,
+  so a PQ region's halfplanes cost two nonzeros each instead of a dense row over the area's
+  buses. :attr:`ClearingProblem.ic_p_total` / ``ic_q_total`` are the same constraints as dense
+  rows (``ic_p + ic_flow · if_p``), for every computation outside the LP.
 * **capability** ``c``: what one unit (``cap_names[c]``, its id) can deliver in one direction
   (``cap_up``) and power type (``cap_reactive``), ``cap_limit_mw[c]`` MW (Mvar for reactive) in
   every MTU, summed over all bids that use it; **capability use** ``k``: bid ``cap_use_bid[k]``
@@ -91,6 +99,9 @@ _FLOAT_FIELDS = (
     "ic_q",
     "ic_lower",
     "ic_upper",
+    "if_p",
+    "if_q",
+    "ic_flow",
     "cap_limit_mw",
     "cap_use_weight",
 )
@@ -197,6 +208,11 @@ class ClearingProblem:
     ic_q: FloatArray = field(default_factory=lambda: _f((0, 0)))
     ic_lower: FloatArray = field(default_factory=lambda: _f((0, 0)))
     ic_upper: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    # grid: interface flows (auxiliary linear functions of the injections) and their weights
+    if_names: tuple[str, ...] = ()
+    if_p: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    if_q: FloatArray = field(default_factory=lambda: _f((0, 0)))
+    ic_flow: FloatArray = field(default_factory=lambda: _f((0, 0)))
     # unit capabilities (hard): per unit, direction and power type, over all its bids
     cap_names: tuple[str, ...] = ()
     cap_up: BoolArray = field(default_factory=_b)
@@ -259,6 +275,28 @@ class ClearingProblem:
         return len(self.ic_names)
 
     @property
+    def n_interface_flow(self) -> int:
+        """Number of interface flows."""
+        return len(self.if_names)
+
+    @property
+    def ic_p_total(self) -> FloatArray:
+        """``(n_c, n_bus)``: each interface constraint's whole coefficient on the active
+        injections, its flows' terms included (``ic_p + ic_flow · if_p``)."""
+        if not self.n_interface_flow:
+            return self.ic_p
+        total: FloatArray = self.ic_p + self.ic_flow @ self.if_p
+        return total
+
+    @property
+    def ic_q_total(self) -> FloatArray:
+        """``(n_c, n_bus)``: likewise on the reactive injections (``ic_q + ic_flow · if_q``)."""
+        if not self.n_interface_flow:
+            return self.ic_q
+        total: FloatArray = self.ic_q + self.ic_flow @ self.if_q
+        return total
+
+    @property
     def n_capability(self) -> int:
         """Number of unit capabilities (unit × direction × power type)."""
         return len(self.cap_names)
@@ -295,6 +333,9 @@ def _defaults(p: ClearingProblem) -> dict[str, NDArray[Any]]:
         "ic_q": ((n_c, n_bus), 0.0),
         "ic_lower": ((n_c, n_t), -np.inf),
         "ic_upper": ((n_c, n_t), np.inf),
+        "if_p": ((p.n_interface_flow, n_bus), 0.0),
+        "if_q": ((p.n_interface_flow, n_bus), 0.0),
+        "ic_flow": ((n_c, p.n_interface_flow), 0.0),
         "need_required_mw": ((p.n_need, n_t), 0.0),
     }
     out = {

@@ -60,6 +60,9 @@ _GRID_FIELDS = (
     "vm_max_pu",
     "ic_p",
     "ic_q",
+    "if_p",
+    "if_q",
+    "ic_flow",
 )
 
 
@@ -162,6 +165,8 @@ def grid_shapes(p: ClearingProblem) -> list[Issue]:
             ("vm_max_pu", (nv,)),
             *((name, (nc, nb)) for name in ("ic_p", "ic_q")),
             *((name, (nc, t)) for name in ("ic_lower", "ic_upper")),
+            *((name, (p.n_interface_flow, nb)) for name in ("if_p", "if_q")),
+            ("ic_flow", (nc, p.n_interface_flow)),
         ],
     )
 
@@ -334,6 +339,14 @@ def interface_names(p: ClearingProblem) -> list[Issue]:
     return [_grid("ic_names", duplicates, "interface constraint names must be unique")]
 
 
+def interface_flow_names(p: ClearingProblem) -> list[Issue]:
+    """Interface flow names are unique."""
+    duplicates = p.n_interface_flow - len(set(p.if_names))
+    if not duplicates:
+        return []
+    return [_grid("if_names", duplicates, "interface flow names must be unique")]
+
+
 def branch_limits(p: ClearingProblem) -> list[Issue]:
     """Branch limits are >= 0 and the safety margin is in ``[0, 1)``."""
     issues = []
@@ -358,6 +371,7 @@ STAGES: tuple[tuple[Rule, ...], ...] = (
         grid_finite,
         interface_bounds,
         interface_names,
+        interface_flow_names,
         branch_limits,
     ),
 )

@@ -49,6 +49,7 @@ class DsoGridInTsoMarket(StrEnum):
     IGNORED = "ignored"  # not modelled: DSO violations are reported, not prevented
     TRAFFIC_LIGHT = "traffic_light"  # bids pass the DSO's traffic-light filter first
     FULL = "full"  # the DSO grid's linear constraints are in the same optimisation
+    PQ_REGION = "pq_region"  # each DSO area's feasible PQ region at its coupling points (evolvDSO)
 
 
 class InterfaceAggregation(StrEnum):
@@ -196,6 +197,17 @@ def _contradictions(c: SchemeConfig) -> list[tuple[str, object, str]]:
                 "interface_aggregation",
                 c.interface_aggregation.value,
                 "is read only with aggregate_at_interface",
+            )
+        )
+    if c.dso_grid_in_tso_market == DsoGridInTsoMarket.PQ_REGION and not (
+        model == MarketModel.MULTI_LEVEL and c.tso_access_to_ders and not c.aggregate_at_interface
+    ):
+        out.append(
+            (
+                "dso_grid_in_tso_market",
+                c.dso_grid_in_tso_market.value,
+                "a PQ region bounds the TSO market's use of forwarded DSO bids: a multi-level "
+                "model with TSO access to DERs and individual (not aggregated) bids",
             )
         )
     if c.interface_schedule and model != MarketModel.FRAGMENTED:

@@ -16,7 +16,8 @@ describes:
   bids, its grid), then the TSO's market with the transmission bids plus, with
   ``tso_access_to_ders``, the DSO bids nobody used, forwarded through the double-clearing guard
   as the DSO's view lets them through (its traffic light, recomputed on the base case moved by
-  the DSO markets' dispatch);
+  the DSO markets' dispatch; with ``pq_region`` (evolvDSO) they pass unfiltered and the TSO's
+  market keeps each DSO area's interface inside the area's feasible PQ region instead);
 - ``local`` (``multi_level`` with ``aggregate_at_interface``: SmartNet's local market, the Polish
   demonstrator): as ``multi_level``, the forwarded bids reaching the TSO as one aggregated offer
   per DSO area, MTU and direction at the coupling point;
@@ -54,6 +55,7 @@ from flexcoord.coordination.config import (
 )
 from flexcoord.coordination.identities import MarketId
 from flexcoord.coordination.interface import AggregatedOffers, InterfaceOffers
+from flexcoord.coordination.interface_regions import InterfaceRegions
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.markets import (
     MarketSpec,
@@ -62,6 +64,7 @@ from flexcoord.coordination.markets import (
     aggregated_offers,
     clear_market,
     forward_to_tso,
+    pq_regions,
     traffic_light,
 )
 from flexcoord.coordination.mw_dispatch import forward_turn_down
@@ -114,8 +117,10 @@ def tso_market(
     state: MarketsState,
     bids: tuple[Bid, ...],
     offers: AggregatedOffers | None = None,
+    regions: InterfaceRegions | None = None,
 ) -> MarketsState:
-    """The TSOs' market: their needs, ``bids`` (and aggregated ``offers``)."""
+    """The TSOs' market: their needs, ``bids`` (and aggregated ``offers``), within the DSO
+    areas' PQ ``regions`` when given."""
     spec = MarketSpec(
         id=MarketId.tso(ctx.round),
         buyer_ids=ctx.tso_ids,
@@ -123,6 +128,7 @@ def tso_market(
         areas=ctx.tso_market_areas(),
         offers=offers,
         forwarded=state.forwarded,
+        regions=regions,
     )
     return clear_market(ctx, state, spec)
 
@@ -162,12 +168,16 @@ def multi_level(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     state = dso_markets(ctx, state)
     if not ctx.config.tso_buys:
         return state
-    bids = transmission_bids(ctx, state)
+    direct = transmission_bids(ctx, state)
+    bids = direct
     if ctx.config.tso_access_to_ders:
         for dso in ctx.dso_ids:
             state, forwarded = forward_to_tso(ctx, state, dso)
             bids += forwarded
-    return tso_market(ctx, state, bids)
+    regions = None
+    if ctx.config.dso_grid_in_tso_market == DsoGridInTsoMarket.PQ_REGION:
+        regions = pq_regions(ctx, state, bids[len(direct) :])
+    return tso_market(ctx, state, bids, regions=regions)
 
 
 def local(ctx: SchemeContext, state: MarketsState) -> MarketsState:

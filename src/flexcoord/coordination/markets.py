@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from flexcoord.clearing import (
     ClearingOptions,
@@ -40,12 +41,13 @@ from flexcoord.coordination.interface import (
     InterfaceOffers,
     build_interface_offers,
 )
+from flexcoord.coordination.interface_regions import InterfaceRegions, interface_regions
 from flexcoord.coordination.joint import JointModel
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.liquidity import Liquidity, eligible_roots
 from flexcoord.domain import Bid, Need, OperatorRole, ProductKind, Timeframe
 from flexcoord.grid.forecast import OperatingForecast
-from flexcoord.grid.traffic_light import compute_traffic_light
+from flexcoord.grid.traffic_light import TrafficLightAssessment, compute_traffic_light
 from flexcoord.grid.traffic_light_bids import filter_bids
 from flexcoord.progress import ProgressCounter
 
@@ -56,8 +58,10 @@ __all__ = [
     "SchemeContext",
     "aggregated_offers",
     "clear_market",
+    "dso_assessment",
     "dso_view",
     "forward_to_tso",
+    "pq_regions",
     "shifted_forecast",
     "traffic_light",
 ]
@@ -238,6 +242,8 @@ class MarketSpec:
         energy_balance: accepted up and down active MW balance per MTU (interface schedule).
         offers: aggregated interface offers offered besides ``bids``.
         forwarded: how many DSO bids were forwarded to it (individually or behind ``offers``).
+        regions: the DSO areas' PQ regions its awards must keep each area's interface in
+            (``pq_region``), on top of the limits of ``areas``.
     """
 
     id: MarketId
@@ -247,6 +253,7 @@ class MarketSpec:
     energy_balance: bool = False
     offers: AggregatedOffers | None = None
     forwarded: int = 0
+    regions: InterfaceRegions | None = None
 
 
 def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> MarketsState:
@@ -303,11 +310,14 @@ def _clear(
         joint.grid_map.real_bus_ids,
         *joint.injections(state.dispatch()),
     )
+    if spec.regions is not None:
+        gc = spec.regions.constrain(gc)
+    monitored = len(gc.branch_names) or len(gc.vbus_ids) or gc.n_interface
     return clear(
         ctx.scenario.register if spec.offers is None else spec.offers.register,
         needs,
         bids,
-        gc if len(gc.branch_names) or len(gc.vbus_ids) else None,  # None: nothing monitored
+        gc if monitored else None,  # None: nothing monitored
         ctx.options,
         gate_closure_at=ctx.scenario.gate_closure_at,
         energy_balance=spec.energy_balance,
@@ -355,21 +365,36 @@ def traffic_light(
     """The DSO's traffic light on ``bids``, on the base case moved by the dispatch so far."""
     if not bids:
         return ()
+    resources = sorted({b.resource_id for b in bids})
+    assessment = dso_assessment(ctx, shifted_forecast(ctx, state), dso, resources)
+    return filter_bids(bids, assessment, ctx.scenario.register).forwarded
+
+
+def dso_assessment(
+    ctx: SchemeContext,
+    forecast: OperatingForecast,
+    dso: str,
+    resources: Sequence[str],
+    *,
+    mode: Literal["day_ahead", "intraday"] = "day_ahead",
+) -> TrafficLightAssessment:
+    """DSO ``dso``'s traffic light of ``resources`` at ``forecast``, with the scenario's margin
+    and limit overrides (a thermal-only scenario opens the voltage band, so that only thermal
+    limits bind)."""
     s = ctx.scenario
-    # a thermal-only scenario: the voltage band is opened so that only thermal limits bind
     vm_min, vm_max = (None, None) if s.voltages else (0.01, 10.0)
-    assessment = compute_traffic_light(
+    return compute_traffic_light(
         s.register,
         s.grid,
-        shifted_forecast(ctx, state),
+        forecast,
         operator_id=dso,
-        resources=sorted({b.resource_id for b in bids}),
+        resources=resources,
         safety_margin=max(s.safety_margin, 1e-9),
         vm_min_pu=vm_min,
         vm_max_pu=vm_max,
+        mode=mode,
         limit_overrides_mw=s.limit_overrides_mw,
     )
-    return filter_bids(bids, assessment, s.register).forwarded
 
 
 def dso_view(
@@ -442,3 +467,23 @@ def aggregated_offers(
     register = s.register if previous is None else previous.register
     offers = build_interface_offers(register, basis, forwarded, dso_id=dso)
     return offers if previous is None else previous.merged(offers)
+
+
+def pq_regions(
+    ctx: SchemeContext, state: MarketsState, forwarded: Sequence[Bid]
+) -> InterfaceRegions:
+    """The feasible PQ regions of the DSO areas of the ``forwarded`` bids, MTU by MTU, on the
+    base case moved by the dispatch so far (:mod:`flexcoord.coordination.interface_regions`)."""
+    s = ctx.scenario
+    by_area: dict[str, list[Bid]] = {}
+    for bid in forwarded:
+        area = ctx.area_of(bid, state.ledger)
+        if area not in ctx.tso_areas:
+            by_area.setdefault(area, []).append(bid)
+    return interface_regions(
+        s.register,
+        ctx.joint.dso_models.models(sorted(by_area)),
+        shifted_forecast(ctx, state),
+        s.intervals,
+        by_area,
+    )

@@ -1,6 +1,6 @@
-"""Named presets: the SmartNet/CoordiNet schemes, the OneNet market-based pilots, two
-aggregation projects of the seed (Redispatch 3.0, Industry4Redispatch) and the GB services (NGED /
-ESO MW Dispatch under primacy rules, §7.21).
+"""Named presets: the SmartNet/CoordiNet schemes, the OneNet market-based pilots, evolvDSO's PQ
+region, two aggregation projects of the seed (Redispatch 3.0, Industry4Redispatch) and the GB
+services (NGED / ESO MW Dispatch under primacy rules, §7.21).
 
 Each preset reproduces a design as the seed describes it (Tables 2–3, L600–L705; SmartNet L1597;
 ``shared/reference/coordination-schemes.md``). Where the seed is silent, the choice is written in
@@ -37,6 +37,7 @@ __all__ = [
     "ONENET_MODELS",
     "ONENET_PILOTS",
     "PRESETS",
+    "SEED_PROJECTS",
     "SMARTNET_SCHEMES",
     "preset",
 ]
@@ -259,6 +260,28 @@ ONENET_PILOTS: tuple[SchemeConfig, ...] = (
     ),
 )
 
+SEED_PROJECTS: tuple[SchemeConfig, ...] = (
+    SchemeConfig(
+        id="evolvdso-pq-region",
+        title="evolvDSO: TSO market within each DSO area's feasible PQ region (ICPF)",
+        market_model=MarketModel.MULTI_LEVEL,
+        tso_access_to_ders=True,
+        dso_grid_in_tso_market=DsoGridInTsoMarket.PQ_REGION,
+        timeframes=(_DA, _NRT),
+        power_types=_PQ,
+        product_kinds=_BOTH_KINDS,
+        stakeholders=("TSO", "DSO", "SP"),
+        source="L1491, L1520; seed-catalogue.md §5.8",
+        notes="The seed names the tool (ICPF: the feasible P and Q range at the TSO-DSO "
+        "boundary) and its use in operational planning, not a market design. Our choice: DSO "
+        "markets first, then the TSO market with the DSO's unused bids unfiltered, its awards "
+        "keeping each DSO area's interface (P, Q) inside the area's region per MTU (computed "
+        "from the forwarded bids at the base case after the DSO markets; 16 support "
+        "directions). The TSO market sees the DSO grid only through the regions; awards the "
+        "DSO grid then cannot host are curtailed.",
+    ),
+)
+
 AGGREGATION_PROJECTS: tuple[SchemeConfig, ...] = (
     SchemeConfig(
         id="redispatch-3.0-cascade",
@@ -319,7 +342,12 @@ GB_SERVICES: tuple[SchemeConfig, ...] = (
 )
 
 PRESETS: tuple[SchemeConfig, ...] = (
-    SMARTNET_SCHEMES + ONENET_MODELS + ONENET_PILOTS + AGGREGATION_PROJECTS + GB_SERVICES
+    SMARTNET_SCHEMES
+    + ONENET_MODELS
+    + ONENET_PILOTS
+    + SEED_PROJECTS
+    + AGGREGATION_PROJECTS
+    + GB_SERVICES
 )
 
 

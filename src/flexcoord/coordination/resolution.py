@@ -52,12 +52,15 @@ def conflict_rule(config: SchemeConfig) -> ConflictRule:
     ``ignored`` DSO grid: conflicts are only flagged for the DSO (the centralised scheme's
     weakness, reported as DSO violations caused by the TSO); ``traffic_light``: the TSO's awards
     are curtailed to what the DSO grid can host; ``full``: they are blocked (the joint clearing
-    should not produce any).
+    should not produce any); ``pq_region``: curtailed like behind a traffic light (the region
+    is a projection: an interface point inside it is deliverable by *some* dispatch of the area,
+    not necessarily by the TSO's awards).
     """
     return {
         DsoGridInTsoMarket.IGNORED: ConflictRule.FLAG,
         DsoGridInTsoMarket.TRAFFIC_LIGHT: ConflictRule.CURTAIL,
         DsoGridInTsoMarket.FULL: ConflictRule.BLOCK,
+        DsoGridInTsoMarket.PQ_REGION: ConflictRule.CURTAIL,
     }[config.dso_grid_in_tso_market]
 
 

@@ -13,11 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flexcoord.coordination.identities import Mtu
 from flexcoord.coordination.inputs import CoordinationInput
 from flexcoord.domain import Bid, MtuQuantity, Need, Product, Timeframe
 from flexcoord.errors import InvalidInputError, Issue
+
+if TYPE_CHECKING:
+    from flexcoord.grid.forecast import OperatingForecast
 
 __all__ = [
     "RoundKind",
@@ -74,11 +78,16 @@ class TimeframeChain:
 
     ``base`` carries the grid, register (with every round's product), intervals, forecast, limit
     overrides and **all** bids (each round's new bids are those for its product); its ``needs``
-    and ``gate_closure_at`` are not used (each round has its own).
+    and ``gate_closure_at`` are not used (each round has its own). ``intraday_forecast`` is the
+    DSOs' latest forecast of the base case (issued near real time, after the earlier rounds'
+    gate closures): the near-real-time round of a traffic-light scheme checks the TSO's
+    activations at it (:mod:`flexcoord.coordination.activation_check`); ``None``: at the base
+    forecast.
     """
 
     base: CoordinationInput
     rounds: tuple[SubMarketRound, ...]
+    intraday_forecast: OperatingForecast | None = None
 
     def __post_init__(self) -> None:
         issues = [

@@ -64,7 +64,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from flexcoord.clearing import ClearingOptions, shift_forecast
-from flexcoord.coordination.config import InterfaceAggregation, MarketModel, SchemeConfig
+from flexcoord.coordination.activation_check import (
+    ActivationCheckRecord,
+    ActivationChecks,
+    Replacement,
+    check_activations,
+)
+from flexcoord.coordination.config import (
+    DsoGridInTsoMarket,
+    InterfaceAggregation,
+    MarketModel,
+    SchemeConfig,
+)
 from flexcoord.coordination.conflicts import Conflict
 from flexcoord.coordination.evaluation import DispatchCost
 from flexcoord.coordination.identities import DispatchKey, MarketId, Mtu
@@ -79,8 +90,8 @@ from flexcoord.coordination.kpis import (
 )
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.market_models import run_markets
-from flexcoord.coordination.markets import MarketRun, SchemeContext
-from flexcoord.coordination.resolution import final_dispatch
+from flexcoord.coordination.markets import MarketRun, MarketsState, SchemeContext
+from flexcoord.coordination.resolution import FinalDispatch, final_dispatch
 from flexcoord.coordination.rounds import (
     RoundKind,
     SubMarketRound,
@@ -124,6 +135,9 @@ class RoundOutcome:
         obligation_bids: obligatory activation bids of availability awards.
         new_bids: bids submitted for the round's product.
         carried_needs: ids of needs carried over from skipped rounds.
+        activation_checks: the DSOs' intraday checks of the TSO's activations (near-real-time
+            round of a traffic-light scheme), one per (root bid, MTU).
+        replacements: the bids the DSOs activated instead of the volume their checks cut.
     """
 
     sub_market: SubMarketRound
@@ -136,6 +150,8 @@ class RoundOutcome:
     obligation_bids: tuple[Bid, ...]
     new_bids: int
     carried_needs: tuple[str, ...]
+    activation_checks: tuple[ActivationCheckRecord, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,6 +329,10 @@ def _next_state(run: _Chain, state: ChainState, sub: SubMarketRound) -> ChainSta
     ctx = ctx.in_round(sub.timeframe, offered)
     markets = run_markets(ctx, ledger)
     final = final_dispatch(ctx, markets)
+    checks = _intraday_checks(run, state, sub, ctx, markets, final)
+    if checks is not None:
+        final = dataclasses.replace(final, accepted_mw=checks.accepted_mw)
+        markets = dataclasses.replace(markets, ledger=checks.ledger)
     cost = joint.evaluate(final.accepted_mw, run.options)
     outcome = RoundOutcome(
         sub_market=sub,
@@ -325,6 +345,8 @@ def _next_state(run: _Chain, state: ChainState, sub: SubMarketRound) -> ChainSta
         obligation_bids=obliged,
         new_bids=len(new),
         carried_needs=tuple(n.id for n in carried),
+        activation_checks=() if checks is None else checks.records,
+        replacements=() if checks is None else checks.replacements,
     )
     after = dataclasses.replace(
         state,
@@ -382,6 +404,31 @@ def _activated(state: ChainState, outcome: RoundOutcome, ctx: SchemeContext) -> 
         activated_p_mw=state.activated_p_mw + inj_p,
         activated_q_mvar=state.activated_q_mvar + inj_q,
     )
+
+
+def _intraday_checks(  # noqa: PLR0913 - the round's run, state, sub-market, context, markets, rule
+    run: _Chain,
+    state: ChainState,
+    sub: SubMarketRound,
+    ctx: SchemeContext,
+    markets: MarketsState,
+    final: FinalDispatch,
+) -> ActivationChecks | None:
+    """The DSOs' intraday checks of the TSO's activations (InteGrid's TLS, intraday mode) in the
+    near-real-time activation round of a traffic-light scheme, at the chain's intraday forecast
+    moved by the earlier rounds' activations; ``None`` in any other round or scheme."""
+    if not (
+        sub.timeframe is Timeframe.NEAR_REAL_TIME
+        and sub.kind is RoundKind.ACTIVATION
+        and run.config.dso_grid_in_tso_market == DsoGridInTsoMarket.TRAFFIC_LIGHT
+        and run.config.tso_buys
+    ):
+        return None
+    base = run.chain.intraday_forecast or run.chain.base.forecast
+    forecast = shift_forecast(
+        run.chain.base.grid, base, state.activated_p_mw, state.activated_q_mvar
+    )
+    return check_activations(ctx, markets, final.accepted_mw, forecast)
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -23,7 +23,12 @@ from numpy.typing import NDArray
 
 from flexcoord.domain import Bid, Direction, Interval, MtuQuantity, Register, TrafficLight
 from flexcoord.errors import InvalidInputError, Issue
-from flexcoord.grid.traffic_light import TrafficLightAssessment, classify
+from flexcoord.grid.traffic_light import (
+    MIN_FLOW_EFFECT_MW,
+    MIN_VM_EFFECT_PU,
+    TrafficLightAssessment,
+    classify,
+)
 from flexcoord.grid.traffic_light_kernel import ConstraintSet, safe_volumes
 
 __all__ = [
@@ -231,13 +236,14 @@ def _issue(key: str, field: str, value: object, message: str) -> InvalidInputErr
     )
 
 
-def assess_activation(
+def assess_activation(  # noqa: PLR0913 - public: requests, assessment, register, then keyword options
     requests: Mapping[str, Mapping[Interval, float]],
     assessment: TrafficLightAssessment,
     register: Register,
     *,
     direction: Direction | None = None,
     bids: Sequence[Bid] = (),
+    bid_backed_only: bool = False,
 ) -> ActivationCheck:
     """Check a requested activation against the assessment's grid and suggest alternatives.
 
@@ -248,6 +254,9 @@ def assess_activation(
         register: The register (FSPs of the resources).
         direction: Direction of requests keyed by resource id.
         bids: Bids known to the DSO: resolve bid ids and price the alternatives.
+        bid_backed_only: Suggest only resources that one of ``bids`` offers in the MTU and
+            direction (a market can activate nothing else); default: any resource of the area,
+            the FSP's own first.
 
     Raises:
         InvalidInputError: a key that is neither a given bid nor an assessed resource, a missing
@@ -310,7 +319,14 @@ def assess_activation(
             shortfall = sum((1.0 - alpha) * mw for _, _, dd, mw in cell if dd == d)
             if shortfall > _EPS_MW:
                 found = _alternatives(
-                    a, register, cell, t, d, shortfall, flows, vm, bids, set(cols.tolist())
+                    a,
+                    register,
+                    _Shortfall(cell=cell, t=t, d=d, mw=shortfall),
+                    flows,
+                    vm,
+                    bids,
+                    set(cols.tolist()),
+                    bid_backed_only=bid_backed_only,
                 )
                 alternatives += found
     light = (
@@ -340,7 +356,11 @@ def _largest_scaling(
         one = ConstraintSet(
             value=cs.value[:, [t]], lower=cs.lower, upper=cs.upper, min_sensitivity=0.0
         )
-        res = safe_volumes(one, delta[:, None], np.ones(1))
+        # the traffic light's influence rule, for the request as a whole: a row it moves by at
+        # most MIN_FLOW_EFFECT_MW (MIN_VM_EFFECT_PU) is not influenced by it
+        floor = MIN_FLOW_EFFECT_MW if offset == 0 else MIN_VM_EFFECT_PU
+        moved = np.where(np.abs(delta) <= floor, 0.0, delta)
+        res = safe_volumes(one, moved[:, None], np.ones(1))
         if res.x_mw[0, 0, 0] < best:
             best, row, upper = (
                 float(res.x_mw[0, 0, 0]),
@@ -350,19 +370,29 @@ def _largest_scaling(
     return best, row, upper
 
 
-def _alternatives(  # noqa: PLR0913 - private: one bid's arrays, by keyword
+@dataclass(frozen=True, slots=True)
+class _Shortfall:
+    """The curtailed part of one MTU's request in one direction."""
+
+    cell: list[tuple[str, int, int, float]]
+    t: int
+    d: int
+    mw: float
+
+
+def _alternatives(  # noqa: PLR0913 - private: one shortfall's arrays, by keyword
     a: TrafficLightAssessment,
     register: Register,
-    cell: list[tuple[str, int, int, float]],
-    t: int,
-    d: int,
-    shortfall: float,
+    short: _Shortfall,
     flows: FloatArray,
     vm: FloatArray,
     bids: Sequence[Bid],
     requested: set[int],
+    *,
+    bid_backed_only: bool = False,
 ) -> list[AlternativeActivation]:
-    """Greedy replacements for ``shortfall`` MW in direction ``d`` at MTU ``t``."""
+    """Greedy replacements for ``short.mw`` MW in direction ``short.d`` at MTU ``short.t``."""
+    cell, t, d, shortfall = short.cell, short.t, short.d, short.mw
     fsps = {a.fsp_ids[r] for _, r, dd, _ in cell if dd == d}
     areas = {a.area_ids[r] for _, r, dd, _ in cell if dd == d}
     mtu = a.intervals[t]
@@ -379,7 +409,10 @@ def _alternatives(  # noqa: PLR0913 - private: one bid's arrays, by keyword
     candidates = [
         r
         for r in range(len(a.resource_ids))
-        if r not in requested and a.area_ids[r] in areas and a.light_code[r, t, d] < 2
+        if r not in requested
+        and a.area_ids[r] in areas
+        and a.light_code[r, t, d] < 2
+        and (r in price or not bid_backed_only)
     ]
     if not candidates:
         return []

@@ -17,6 +17,8 @@ Columns (in this order; every block is a contiguous range):
                     lowest ratio, so a child is accepted only if its parent is (linear, no binary).
 ``injection-p/q``   free nodal injection per bus and MTU (only when grid rows - branch, voltage
                     or interface - exist).
+``interface-flow``  free column per interface flow and MTU (a DSO area's ``P_if`` / ``Q_if``),
+                    only when interface constraints exist and the problem names flows.
 ``need-shortfall``  ``[0, Q]`` per need and MTU, priced at the need's cap (see options).
 ``branch-over/under``, ``voltage-over/under``, ``interface-over/under``, ``balance-up/down``:
                     non-negative slacks of the soft grid limits, the interface constraints and
@@ -28,8 +30,9 @@ Rows: ``need-cover`` (Σ eligible accepted MW + shortfall >= Q), the bid-structu
 ``slot_q_mvar_per_mw = k`` also adds ``k`` × its signed MW to ``nodal-q``), ``branch-flow`` (ranged:
 ``-L' - f0 <= Σ PTDF · p - over + under <= L' - f0`` with ``L' = (1 - margin) · L``), ``voltage``
 (ranged on ``dvm_dp · p + dvm_dq · q``), ``interface`` (ranged:
-``ic_lower <= ic_p · p + ic_q · q - over + under <= ic_upper``, one row per named interface
-constraint and MTU), ``balance`` and ``unit-capability`` (hard, no slack:
+``ic_lower <= ic_p · p + ic_q · q + ic_flow · flow - over + under <= ic_upper``, one row per
+named interface constraint and MTU), ``interface-flow-def`` (``flow - if_p · p - if_q · q = 0``
+per interface flow and MTU), ``balance`` and ``unit-capability`` (hard, no slack:
 ``Σ weight · q_s · r <= cap_limit_mw`` per unit capability and MTU, named
 ``unit-capability[<unit>,<up|down>,<mtu>]``, emitted only where the offered quantities exceed the
 capability; see :mod:`flexcoord.clearing.capability`).

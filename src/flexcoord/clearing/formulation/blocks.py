@@ -35,6 +35,7 @@ class EntityKind(StrEnum):
     BRANCH = "branch"
     VBUS = "vbus"
     INTERFACE = "interface"
+    INTERFACE_FLOW = "interface flow"
     CAPABILITY = "capability"
     NONE = "none"
 
@@ -69,6 +70,8 @@ class BlockKind(StrEnum):
     INTERFACE = "interface"
     INTERFACE_OVER = "interface-over"
     INTERFACE_UNDER = "interface-under"
+    INTERFACE_FLOW = "interface-flow"
+    INTERFACE_FLOW_DEF = "interface-flow-def"
     BALANCE = "balance"
     BALANCE_UP = "balance-up"
     BALANCE_DOWN = "balance-down"
@@ -99,6 +102,7 @@ _KINDS: dict[EntityKind, tuple[BlockKind, ...]] = {
     _E.BRANCH: (_K.BRANCH_FLOW, _K.BRANCH_OVER, _K.BRANCH_UNDER),
     _E.VBUS: (_K.VOLTAGE, _K.VOLTAGE_OVER, _K.VOLTAGE_UNDER),
     _E.INTERFACE: (_K.INTERFACE, _K.INTERFACE_OVER, _K.INTERFACE_UNDER),
+    _E.INTERFACE_FLOW: (_K.INTERFACE_FLOW, _K.INTERFACE_FLOW_DEF),
     _E.CAPABILITY: (_K.UNIT_CAPABILITY,),
     _E.NONE: (_K.BALANCE, _K.BALANCE_UP, _K.BALANCE_DOWN),
 }
@@ -113,6 +117,7 @@ _LABEL: dict[EntityKind, Callable[[ClearingProblem, int], str]] = {
     _E.BRANCH: lambda p, e: p.branch_names[e],
     _E.VBUS: lambda p, e: p.vbus_names[e],
     _E.INTERFACE: lambda p, e: p.ic_names[e],
+    _E.INTERFACE_FLOW: lambda p, e: p.if_names[e],
     _E.CAPABILITY: capability_label,
     _E.NONE: lambda p, e: str(e),
 }

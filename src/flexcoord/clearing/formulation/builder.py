@@ -53,8 +53,9 @@ class SoftLimit:
     (flattened per MTU: row ``t · n + i``), each with an over and an under slack priced at
     ``penalty`` per unit and hour.
 
-    ``terms`` pairs a ``(n, n_bus)`` matrix with the first column of the nodal injections it
-    acts on (``-1``: those injections are not modelled, the term is skipped).
+    ``terms`` pairs a ``(n, m)`` matrix with the first column of the ``m`` columns per MTU it
+    acts on (MTU-major, as the nodal injections with ``m = n_bus`` or the interface flows;
+    ``-1``: those columns are not modelled, the term is skipped).
     """
 
     rows: BlockKind
@@ -136,7 +137,7 @@ class Builder:
             tt = np.repeat(np.arange(n_t), ml.shape[0])
             self.add(
                 rows + tt * n + np.tile(ml, n_t),
-                start + tt * self.n_bus + np.tile(mk, n_t),
+                start + tt * mat.shape[1] + np.tile(mk, n_t),
                 np.tile(mat[ml, mk], n_t),
             )
         k = np.arange(n * n_t)

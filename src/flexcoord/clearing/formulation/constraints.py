@@ -26,6 +26,7 @@ __all__ = [
     "define_acceptance_units",
     "define_balance",
     "define_branch_flows",
+    "define_interface_flows",
     "define_interfaces",
     "define_links",
     "define_minimum_acceptance",
@@ -228,7 +229,7 @@ def define_nodal_injections(b: Builder, p: ClearingProblem, units: AcceptanceUni
     rea = located & p.slot_reactive
     coupled = act & (p.slot_q_mvar_per_mw != 0)
     use_p = nb > 0 and (p.n_branch > 0 or p.n_vbus > 0 or p.n_interface > 0)
-    q_rows = p.n_vbus > 0 or bool(p.n_interface > 0 and np.any(p.ic_q != 0))
+    q_rows = p.n_vbus > 0 or bool(p.n_interface > 0 and np.any(p.ic_q_total != 0))
     use_q = nb > 0 and q_rows and bool(rea.any() or coupled.any())
     sign = np.where(p.slot_up, 1.0, -1.0)
     q = p.slot_quantity_mw
@@ -311,6 +312,7 @@ def define_interfaces(
     interface constraint and MTU, with the priced slacks ``interface-over`` / ``-under``."""
     if not p.n_interface or inj.p_start < 0:
         return
+    flows = define_interface_flows(b, p, inj)
     b.soft_rows(
         SoftLimit(
             rows=BlockKind.INTERFACE,
@@ -319,9 +321,34 @@ def define_interfaces(
             lower=p.ic_lower.T.ravel(),
             upper=p.ic_upper.T.ravel(),
             penalty=options.interface_penalty,
-            terms=((p.ic_p, inj.p_start), (p.ic_q, inj.q_start)),
+            terms=((p.ic_p, inj.p_start), (p.ic_q, inj.q_start), (p.ic_flow, flows)),
         )
     )
+
+
+def define_interface_flows(b: Builder, p: ClearingProblem, inj: Injections) -> int:
+    """``interface-flow``: a free column per interface flow and MTU, with
+    ``interface-flow-def``: ``flow - if_p · p - if_q · q = 0``; returns the first column
+    (``-1`` when the problem has no flow)."""
+    n_f, n_t = p.n_interface_flow, p.n_mtu
+    if not n_f:
+        return -1
+    members = Members.mtu_major(n_f, n_t)
+    col = b.new_cols(BlockKind.INTERFACE_FLOW, members, 0.0, (-_INF, _INF))
+    row = b.new_rows(BlockKind.INTERFACE_FLOW_DEF, members, 0.0, 0.0)
+    k = np.arange(n_f * n_t)
+    b.add(row + k, col + k, 1.0)
+    for mat, start in ((p.if_p, inj.p_start), (p.if_q, inj.q_start)):
+        if start < 0:
+            continue
+        mf, mk = np.nonzero(np.abs(mat) > 0.0)
+        tt = np.repeat(np.arange(n_t), mf.shape[0])
+        b.add(
+            row + tt * n_f + np.tile(mf, n_t),
+            start + tt * p.n_bus + np.tile(mk, n_t),
+            -np.tile(mat[mf, mk], n_t),
+        )
+    return col
 
 
 def define_balance(
