@@ -36,7 +36,7 @@ step. Without ``intervals`` the profile's own 2016 time stamps are used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -136,8 +136,10 @@ class OperatingForecast:
     vm_pu: FloatArray
     issued_at: datetime
     label: str = ""
+    _branch_index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_branch_index", {n: i for i, n in enumerate(self.branch_names)})
         issues: list[str] = []
         n_t = len(self.intervals)
         flows = np.asarray(self.branch_flow_mw, dtype=float)
@@ -183,7 +185,7 @@ class OperatingForecast:
 
     def branch_rows(self, names: Sequence[str]) -> IntArray:
         """Row positions of the named branches (``InvalidInputError`` for unknown names)."""
-        index = {n: i for i, n in enumerate(self.branch_names)}
+        index = self._branch_index
         missing = [n for n in names if n not in index]
         if missing:
             raise _issue("branch_names", missing[:10], "are not in the forecast")

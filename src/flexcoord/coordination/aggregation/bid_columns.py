@@ -9,7 +9,7 @@ so a bid moves along its cos φ line (``None``: unity power factor).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,11 +50,11 @@ class BidColumns:
     ep: FloatArray
     eq: FloatArray
     capability: Mapping[str, Any]
+    ids: tuple[str, ...] = field(init=False)
+    """Bid ids in column order."""
 
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """Bid ids in column order."""
-        return tuple(b.id for b in self.bids)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(b.id for b in self.bids))
 
     @property
     def n(self) -> int:
@@ -97,6 +97,7 @@ def bid_columns(
     qty: list[float] = []
     cols_p: list[FloatArray] = []
     issues: list[Issue] = []
+    uses: list[tuple[str, Direction]] = []  # (unit, direction) of every kept bid's units
     for bid in bids:
         if direction is not None and bid.direction is not direction:
             continue
@@ -123,6 +124,7 @@ def bid_columns(
         weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(units), 1 / len(units))
         col = model.incidence(buses) @ weight
         kept.append(bid)
+        uses.extend((u.id, bid.direction) for u in units)
         qty.append(q)
         cols_p.append(col * (1.0 if bid.direction is Direction.UP else -1.0))
     if issues:
@@ -140,8 +142,14 @@ def bid_columns(
         dtype=float,
     )
     up = np.array([b.direction is Direction.UP for b in kept], dtype=bool)
+    # a unit used by one bid per direction cannot exceed its range (each bid fits it, checked
+    # by validate_market): no capability to write down
+    shared = len(set(uses)) < len(uses)
+    kept_for_cap = kept if shared else []
     return BidColumns(
-        capability=capability_fields(register, kept, up, np.zeros(len(kept), dtype=bool)),
+        capability=capability_fields(
+            register, kept_for_cap, up[: len(kept_for_cap)], np.zeros(len(kept_for_cap), bool)
+        ),
         bids=tuple(kept),
         quantity_mw=np.array(qty, dtype=float),
         price_eur_per_mwh=price,

@@ -155,8 +155,10 @@ class DsoLinearModel:
     n_cuts: int = 16
     pgm: PgmGrid | None = field(default=None, repr=False)
     operating_point: Injections | None = field(default=None, repr=False)
+    _bus_index: dict[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_bus_index", {int(b): i for i, b in enumerate(self.bus_ids)})
         issues = []
         if not (0.0 <= self.safety_margin < 1.0):
             issues.append(("safety_margin", self.safety_margin, "must be in [0, 1)"))
@@ -217,7 +219,7 @@ class DsoLinearModel:
 
     def bus_positions(self, buses: Sequence[int] | IntArray) -> IntArray:
         """Positions of pandapower buses among :attr:`bus_ids`; others raise NotFoundError."""
-        index = {int(b): i for i, b in enumerate(self.bus_ids)}
+        index = self._bus_index
         missing = [int(b) for b in buses if int(b) not in index]
         if missing:
             raise NotFoundError(f"buses {missing[:10]} are not in DSO area {self.area_id!r}")
@@ -278,7 +280,9 @@ class DsoLinearModel:
         a = np.vstack([a_th, gv, -gv])
         upper = np.concatenate([up_th, up_v, lo_v])
         if col_lower is not None and col_upper is not None:
-            reach = np.maximum(a * col_lower[None, :], a * col_upper[None, :]).sum(axis=1)
+            # the largest a @ x over the box: each column at its upper bound where its
+            # coefficient is positive, at its lower bound where negative (lower <= upper)
+            reach = np.maximum(a, 0.0) @ col_upper + np.minimum(a, 0.0) @ col_lower
             keep = np.flatnonzero(reach > upper - 1e-9)
             a, upper = a[keep], upper[keep]
         else:
