@@ -15,12 +15,12 @@ from flexcoord.coordination.aggregation.cascade import Cascade, CascadeNode, wit
 from flexcoord.coordination.identities import BidInMtu, Mtu
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.market_models import (
-    _forwarded_all,
     dso_markets,
+    forward_all_to_tso,
     transmission_bids,
     tso_market,
 )
-from flexcoord.coordination.markets import MarketsState, SchemeContext, _accepted
+from flexcoord.coordination.markets import MarketsState, SchemeContext, accepted_by_bid_mtu
 from flexcoord.coordination.pareto_offers import ParetoOffers, build_pareto_offers, pareto_offers
 from flexcoord.coordination.scheme import default_options
 from flexcoord.domain import Direction, Interval
@@ -43,7 +43,7 @@ def _pareto_run() -> tuple[SchemeContext, ParetoOffers, MarketsState]:
     ctx = SchemeContext.of(preset("industry4redispatch"), scenario, joint, default_options())
     state = dso_markets(ctx, MarketsState(ledger=ClearingLedger()))
     direct = transmission_bids(ctx, state)
-    state, forwarded = _forwarded_all(ctx, state)
+    state, forwarded = forward_all_to_tso(ctx, state)
     offers = pareto_offers(ctx, state, forwarded)
     return ctx, offers, tso_market(ctx, state, direct, offers)
 
@@ -53,7 +53,7 @@ def test_the_tso_award_in_each_mtu_is_one_pareto_point() -> None:
     ctx, offers, state = _pareto_run()
     tso = state.markets[-1]
     assert offers.bids and offers.fronts
-    accepted = _accepted(tso.result)
+    accepted = accepted_by_bid_mtu(tso.result)
     chosen: dict[str, list[str]] = defaultdict(list)
     sets = {b.id: b.exclusive_set for b in offers.bids}
     quantity = {b.id: b.quantities[0].quantity for b in offers.bids}

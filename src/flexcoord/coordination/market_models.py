@@ -76,6 +76,7 @@ __all__ = [
     "MarketModelFn",
     "cascade",
     "common",
+    "forward_all_to_tso",
     "fragmented",
     "local",
     "market_model_name",
@@ -194,7 +195,7 @@ def local(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     return tso_market(ctx, state, direct, offers)
 
 
-def _forwarded_all(ctx: SchemeContext, state: MarketsState) -> tuple[MarketsState, list[Bid]]:
+def forward_all_to_tso(ctx: SchemeContext, state: MarketsState) -> tuple[MarketsState, list[Bid]]:
     """Every DSO's unused bids forwarded to the TSO's market, in DSO order."""
     forwarded: list[Bid] = []
     for dso in ctx.dso_ids:
@@ -209,7 +210,7 @@ def cascade(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     state = dso_markets(ctx, state)
     if not ctx.config.tso_buys:
         return state
-    state, forwarded = _forwarded_all(ctx, state)
+    state, forwarded = forward_all_to_tso(ctx, state)
     state, direct, offers = cascade_offers(ctx, state, transmission_bids(ctx, state), forwarded)
     return tso_market(ctx, state, direct, offers)
 
@@ -222,7 +223,7 @@ def pareto_set(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     if not ctx.config.tso_buys:
         return state
     direct = transmission_bids(ctx, state)
-    state, forwarded = _forwarded_all(ctx, state)
+    state, forwarded = forward_all_to_tso(ctx, state)
     return tso_market(ctx, state, direct, pareto_offers(ctx, state, forwarded))
 
 

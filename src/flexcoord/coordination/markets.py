@@ -56,6 +56,7 @@ __all__ = [
     "MarketSpec",
     "MarketsState",
     "SchemeContext",
+    "accepted_by_bid_mtu",
     "aggregated_offers",
     "clear_market",
     "dso_assessment",
@@ -271,7 +272,7 @@ def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> M
     ledger = state.ledger.offer(spec.id, [b.id for b in bids], exclusive_sets=sets)
     offered = bids if offers is None else (*bids, *offers.bids)
     result = _clear(ctx, state, spec, needs, offered)
-    accepted = _accepted(result)
+    accepted = accepted_by_bid_mtu(result)
     if offers is not None:
         direct = {k: v for k, v in accepted.items() if not offers.is_offer(k.bid_id)}
         accepted = direct | offers.expand(accepted)
@@ -337,7 +338,7 @@ def _roots_behind(
     return roots
 
 
-def _accepted(result: ClearingResult) -> dict[BidInMtu, float]:
+def accepted_by_bid_mtu(result: ClearingResult) -> dict[BidInMtu, float]:
     """A clearing result's accepted MW per (bid, MTU)."""
     p = result.problem
     mtus = [Mtu.of_label(label) for label in p.mtu_labels]
