@@ -122,7 +122,8 @@ def bid_columns(
             continue
         weight = np.array([max(u.p_range_mw, 0.0) for u in units])
         weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(units), 1 / len(units))
-        col = model.incidence(buses) @ weight
+        col = np.zeros(model.n_bus)  # model.incidence(buses) @ weight, without the matrix
+        np.add.at(col, model.bus_positions(buses), weight)
         kept.append(bid)
         uses.extend((u.id, bid.direction) for u in units)
         qty.append(q)
