@@ -140,7 +140,8 @@ def resolve_grid(
     try:
         entry = resolve_grid_code(code)
     except NotFoundError as exc:
-        return code, option_issue(option, code, str(exc).split("; ", 1)[-1])
+        hint = str(exc).split("; ", 1)[-1]
+        return code, option_issue(option, code, f"is not a known grid code; {hint}")
     if needs_profiles and not entry.has_profiles:
         return entry.code, option_issue(
             option,
