@@ -26,6 +26,7 @@ import numpy as np
 from flexcoord.coordination.aggregation import (
     DsoLinearModel,
     OfferCurve,
+    aggregate_unit,
     aggregated_offer_curve,
     build_dso_model,
 )
@@ -37,7 +38,6 @@ from flexcoord.domain import (
     FlexibilityServiceProvider,
     Interval,
     Register,
-    Technology,
     Unit,
 )
 
@@ -281,19 +281,15 @@ def _virtual_unit(
         for cp in basis.grid.areas.dso_area(model.area_id).coupling_points
         if cp.id == cp_id
     )
-    resource = _resource(model)
-    point = ConnectionPoint(
-        id=f"cp:{resource}", bus=lv_bus, area_id=model.area_id, coupling_point_id=cp_id
-    )
-    unit = Unit(
-        id=resource,
+    return aggregate_unit(
+        _resource(model),
         fsp_id=offerer.fsp_id,
-        connection_point_id=point.id,
-        technology=Technology.AGGREGATE,
-        p_min_mw=-largest[Direction.DOWN] - 1e-6,
-        p_max_mw=largest[Direction.UP] + 1e-6,
+        bus=lv_bus,
+        area_id=model.area_id,
+        down_mw=largest[Direction.DOWN],
+        up_mw=largest[Direction.UP],
+        coupling_point_id=cp_id,
     )
-    return point, unit
 
 
 def _renamed(steps: Sequence[Bid], stamp: str) -> list[Bid]:

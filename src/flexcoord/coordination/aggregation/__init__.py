@@ -36,6 +36,7 @@ from flexcoord.coordination.aggregation.dso_model import (
 from flexcoord.coordination.aggregation.offer_curve import (
     OfferCurve,
     OfferStep,
+    aggregate_unit,
     aggregated_offer_curve,
 )
 from flexcoord.coordination.aggregation.pareto import ParetoResult, pareto_front
@@ -69,6 +70,7 @@ __all__ = [
     "UnitBoxes",
     "ac_check",
     "aggregate_cascade",
+    "aggregate_unit",
     "aggregated_offer_curve",
     "area_flows",
     "bid_columns",

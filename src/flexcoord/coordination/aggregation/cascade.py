@@ -42,7 +42,11 @@ import numpy as np
 
 from flexcoord.coordination.aggregation.disaggregation import Disaggregation, disaggregate
 from flexcoord.coordination.aggregation.dso_model import DsoLinearModel, build_dso_model
-from flexcoord.coordination.aggregation.offer_curve import OfferCurve, aggregated_offer_curve
+from flexcoord.coordination.aggregation.offer_curve import (
+    OfferCurve,
+    aggregate_unit,
+    aggregated_offer_curve,
+)
 from flexcoord.domain import (
     Bid,
     ConnectionPoint,
@@ -50,7 +54,6 @@ from flexcoord.domain import (
     FlexibilityServiceProvider,
     Interval,
     Register,
-    Technology,
     Unit,
 )
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
@@ -450,18 +453,11 @@ def with_virtual_units(register: Register, cascade: Cascade) -> Register:
             for u in register.units
             if register.connection_point(u.connection_point_id).bus in subtree
         )
-        point = ConnectionPoint(id=f"cp:{uid}", bus=bus, area_id=area)
-        points.append(point)
-        units.append(
-            Unit(
-                id=uid,
-                fsp_id=CASCADE_FSP_ID,
-                connection_point_id=point.id,
-                technology=Technology.AGGREGATE,
-                p_min_mw=-reach - 1e-6,
-                p_max_mw=reach + 1e-6,
-            )
+        point, unit = aggregate_unit(
+            uid, fsp_id=CASCADE_FSP_ID, bus=bus, area_id=area, down_mw=reach, up_mw=reach
         )
+        points.append(point)
+        units.append(unit)
     if not units:
         return register
     fsps = register.fsps

@@ -46,9 +46,9 @@ from flexcoord.coordination.aggregation.linear_program import (
     is_optimal,
     solution,
 )
-from flexcoord.domain import Bid, Direction, Interval, Register
+from flexcoord.domain import Bid, ConnectionPoint, Direction, Interval, Register, Technology, Unit
 
-__all__ = ["OfferCurve", "OfferStep", "aggregated_offer_curve", "bid_lp"]
+__all__ = ["OfferCurve", "OfferStep", "aggregate_unit", "aggregated_offer_curve", "bid_lp"]
 
 FloatArray = NDArray[np.float64]
 
@@ -276,3 +276,30 @@ def _steps(h: Any, cols: BidColumns, v_max: float, levels: int) -> tuple[OfferSt
             )
         prev_v, prev_c = v, cost
     return tuple(steps)
+
+
+def aggregate_unit(  # noqa: PLR0913 - the unit's identity and place, then its range
+    unit_id: str,
+    *,
+    fsp_id: str,
+    bus: int,
+    area_id: str,
+    down_mw: float,
+    up_mw: float,
+    coupling_point_id: str | None = None,
+) -> tuple[ConnectionPoint, Unit]:
+    """The virtual unit that carries aggregated offers (curve steps, a node's potential) and its
+    connection point ``cp:<unit_id>``: ``Technology.AGGREGATE``, range ``[-down_mw, up_mw]``
+    widened by 1 W so a step at the full range validates."""
+    point = ConnectionPoint(
+        id=f"cp:{unit_id}", bus=bus, area_id=area_id, coupling_point_id=coupling_point_id
+    )
+    unit = Unit(
+        id=unit_id,
+        fsp_id=fsp_id,
+        connection_point_id=point.id,
+        technology=Technology.AGGREGATE,
+        p_min_mw=-down_mw - 1e-6,
+        p_max_mw=up_mw + 1e-6,
+    )
+    return point, unit
