@@ -34,7 +34,7 @@ from flexcoord.coordination.aggregation import (
 )
 from flexcoord.coordination.aggregation.cascade import CascadeNode
 from flexcoord.coordination.identities import BidInMtu, MarketId, Mtu
-from flexcoord.coordination.interface import InterfaceBasis, dso_models
+from flexcoord.coordination.interface import InterfaceBasis, bids_by_interval, dso_models
 from flexcoord.coordination.markets import MarketsState, SchemeContext, shifted_forecast
 from flexcoord.domain import Bid, Direction, Register
 
@@ -121,17 +121,14 @@ def build_cascade_offers(
     branch flows those of ``basis.forecast`` in each MTU)."""
     offers: list[Bid] = []
     potentials: dict[str, CascadePotential] = {}
+    rows = {a: basis.forecast.branch_rows(m.branch_names) for a, m in basis.models.items()}
+    by_interval = bids_by_interval(bids)
     for t, interval in enumerate(basis.intervals):
-        in_mtu = [b for b in bids if any(q.interval == interval for q in b.quantities)]
+        in_mtu = by_interval.get(interval, [])
         if not in_mtu:
             continue
         models = {
-            a: dataclasses.replace(
-                m,
-                p_from_mw=basis.forecast.branch_flow_mw[
-                    basis.forecast.branch_rows(m.branch_names), t
-                ],
-            )
+            a: dataclasses.replace(m, p_from_mw=basis.forecast.branch_flow_mw[rows[a], t])
             for a, m in basis.models.items()
         }
         for direction in (Direction.UP, Direction.DOWN):

@@ -50,6 +50,7 @@ __all__ = [
     "AggregatedOffers",
     "InterfaceBasis",
     "InterfaceOffers",
+    "bids_by_interval",
     "build_interface_offers",
     "dso_models",
 ]
@@ -223,6 +224,15 @@ def _resource(model: DsoLinearModel) -> str:
     return f"interface:{model.area_id}"
 
 
+def bids_by_interval(bids: Sequence[Bid]) -> dict[Interval, list[Bid]]:
+    """The bids offering in each MTU, in the bids' order (one pass over their quantities)."""
+    out: dict[Interval, list[Bid]] = {}
+    for b in bids:
+        for interval in dict.fromkeys(q.interval for q in b.quantities):
+            out.setdefault(interval, []).append(b)
+    return out
+
+
 def _area_curves(
     register: Register,
     basis: InterfaceBasis,
@@ -234,10 +244,7 @@ def _area_curves(
     of the area's virtual unit."""
     out: list[tuple[OfferCurve, list[Bid]]] = []
     rows = basis.forecast.branch_rows(model.branch_names)
-    by_interval: dict[Interval, list[Bid]] = {}  # the bids of each MTU, in the bids' order
-    for b in bids:
-        for interval in dict.fromkeys(q.interval for q in b.quantities):
-            by_interval.setdefault(interval, []).append(b)
+    by_interval = bids_by_interval(bids)
     for t, interval in enumerate(basis.intervals):
         in_mtu = by_interval.get(interval, [])
         if not in_mtu:

@@ -67,7 +67,7 @@ from flexcoord.coordination.markets import (
     pq_regions,
     traffic_light,
 )
-from flexcoord.coordination.mw_dispatch import forward_turn_down
+from flexcoord.coordination.mw_dispatch import turn_down_bids
 from flexcoord.coordination.pareto_offers import pareto_offers
 from flexcoord.domain import Bid
 
@@ -251,7 +251,7 @@ def mw_dispatch(ctx: SchemeContext, state: MarketsState) -> MarketsState:
     state = dso_markets(ctx, state)
     bids = transmission_bids(ctx, state)
     for dso in ctx.dso_ids:
-        state, forwarded = forward_turn_down(ctx, state, dso)
+        state, forwarded = forward_to_tso(ctx, state, dso, select=turn_down_bids)
         bids += forwarded
     return tso_market(ctx, state, bids)
 

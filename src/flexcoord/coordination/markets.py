@@ -52,6 +52,7 @@ from flexcoord.grid.traffic_light_bids import filter_bids
 from flexcoord.progress import ProgressCounter
 
 __all__ = [
+    "BidSelection",
     "MarketRun",
     "MarketSpec",
     "MarketsState",
@@ -435,13 +436,18 @@ def not_yet_activated(
     )
 
 
+BidSelection = Callable[[SchemeContext, MarketsState, Sequence[Bid]], Sequence[Bid]]
+"""Which of a DSO's unused bids a stage forwards (before the DSO's view)."""
+
+
 def forward_to_tso(
-    ctx: SchemeContext, state: MarketsState, dso: str
+    ctx: SchemeContext, state: MarketsState, dso: str, *, select: BidSelection | None = None
 ) -> tuple[MarketsState, tuple[Bid, ...]]:
-    """DSO ``dso``'s unused bids (not on units already activated, as the DSO's view lets them
-    through) forwarded by the ledger to the TSO's market."""
+    """DSO ``dso``'s unused bids picked by ``select`` (default :func:`not_yet_activated`: not on
+    units already activated), as the DSO's view lets them through, forwarded by the ledger to
+    the TSO's market."""
     unused = state.ledger.unused(ctx.bids_in(ctx.scenario.areas_of(dso), state.ledger))
-    bids = dso_view(ctx, state, dso, not_yet_activated(ctx, state, unused))
+    bids = dso_view(ctx, state, dso, (select or not_yet_activated)(ctx, state, unused))
     ledger, forwarded = state.ledger.forward(bids, MarketId.tso(ctx.round))
     moved = dataclasses.replace(state, ledger=ledger, forwarded=state.forwarded + len(forwarded))
     return moved, forwarded

@@ -17,20 +17,19 @@ decide afterwards (:mod:`flexcoord.coordination.primacy`).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from flexcoord.coordination.identities import DispatchKey, MarketId
-from flexcoord.coordination.markets import MarketsState, SchemeContext, dso_view
+from flexcoord.coordination.markets import MarketsState, SchemeContext
 from flexcoord.domain import Bid, Direction
 from flexcoord.domain.vocabulary import GENERATING_TECHNOLOGIES
 
 __all__ = [
     "MwDispatchPayment",
     "MwDispatchSettlement",
-    "forward_turn_down",
     "mw_dispatch_settlement",
+    "turn_down_bids",
     "turns_generation_down",
 ]
 
@@ -46,17 +45,10 @@ def turns_generation_down(ctx: SchemeContext, bid: Bid) -> bool:
     )
 
 
-def forward_turn_down(
-    ctx: SchemeContext, state: MarketsState, dso: str
-) -> tuple[MarketsState, tuple[Bid, ...]]:
-    """DSO ``dso``'s unused turn-down bids, as the DSO's view lets them through, forwarded by the
-    ledger to the ESO's (TSO) market."""
-    unused = state.ledger.unused(ctx.bids_in(ctx.scenario.areas_of(dso), state.ledger))
-    down = [b for b in unused if turns_generation_down(ctx, b)]
-    bids = dso_view(ctx, state, dso, down)
-    ledger, forwarded = state.ledger.forward(bids, MarketId.tso(ctx.round))
-    moved = dataclasses.replace(state, ledger=ledger, forwarded=state.forwarded + len(forwarded))
-    return moved, forwarded
+def turn_down_bids(ctx: SchemeContext, _: MarketsState, bids: Sequence[Bid]) -> list[Bid]:
+    """The bids MW Dispatch may forward to the ESO (a :data:`~.markets.BidSelection` for
+    :func:`~.markets.forward_to_tso`): those that turn generation down."""
+    return [b for b in bids if turns_generation_down(ctx, b)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -105,15 +105,16 @@ def pareto_offers(
     register = with_virtual_units(s.register, scenario_cascade(ctx, areas))
     forecast = shifted_forecast(ctx, state)
     fronts: list[FrontRequest] = []
+    rows = {area: forecast.branch_rows(models[area].branch_names) for area in areas}
     for t, interval in enumerate(s.intervals):
+        directions = [d for d in (Direction.UP, Direction.DOWN) if (interval, d) in wanted]
+        if not directions:
+            continue
         for area in areas:
-            rows = forecast.branch_rows(models[area].branch_names)
-            at_t = dataclasses.replace(models[area], p_from_mw=forecast.branch_flow_mw[rows, t])
-            fronts += [
-                (at_t, by_area[area], interval, direction)
-                for direction in (Direction.UP, Direction.DOWN)
-                if (interval, direction) in wanted
-            ]
+            at_t = dataclasses.replace(
+                models[area], p_from_mw=forecast.branch_flow_mw[rows[area], t]
+            )
+            fronts += [(at_t, by_area[area], interval, d) for d in directions]
     return build_pareto_offers(register, fronts)
 
 

@@ -23,7 +23,6 @@ from flexcoord.coordination.conflicts import (
     Conflict,
     ConflictKind,
     ConflictRule,
-    DsoOverload,
     resolve_conflicts,
 )
 from flexcoord.coordination.identities import Dispatch, DispatchKey, MarketKind, Mtu, summed
@@ -78,9 +77,7 @@ def final_dispatch(ctx: SchemeContext, state: MarketsState) -> FinalDispatch:
     dso_acc = dso_dispatch(state)
     if ctx.config.primacy is not None:
         return _primacy_dispatch(ctx, tso_acc, dso_acc, ctx.config.primacy)
-    tso_areas = set(ctx.tso_areas)
-    dist_areas = [a for a in ctx.joint.all_areas if a not in tso_areas]
-    overloads = _DsoOverloads(ctx, dso_acc, dist_areas) if dist_areas else None
+    overloads = _dso_overloads(ctx, dso_acc, set(ctx.tso_areas))
     volumes, conflicts = resolve_conflicts(
         {k: _award_info(ctx, k, v) for k, v in tso_acc.items()},
         {k: _award_info(ctx, k, v) for k, v in dso_acc.items()},
@@ -106,6 +103,7 @@ def _primacy_dispatch(
     tso_areas = set(ctx.tso_areas)
     eso = {k: _award_info(ctx, k, v) for k, v in tso_acc.items()}
     in_dso = {k: v for k, v in eso.items() if v.area_id not in tso_areas}
+    overloads = _dso_overloads(ctx, dso_acc, tso_areas)
     resolved = resolve_primacy(
         in_dso,
         {k: _award_info(ctx, k, v) for k, v in dso_acc.items()},
@@ -115,15 +113,14 @@ def _primacy_dispatch(
         },
         hours=ctx.joint.mtu_duration_h,
         rules=rules,
-        dso_overload=_overload_of(ctx, dso_acc, tso_areas),
+        dso_overload=overloads.overload if overloads is not None else _no_overload,
     )
     final = dict(resolved.dso_mw)
     for key, mw in tso_acc.items():  # the ESO's awards in DSO areas as the rules decided
         final[key] = final.get(key, 0.0) + resolved.eso_mw.get(key, mw)
     groups: dict[tuple[object, ...], list[PrimacyDecision]] = defaultdict(list)
-    for (
-        d
-    ) in resolved.decisions:  # as resolve_conflicts counts: one DSO-limit conflict per area, MTU
+    # as resolve_conflicts counts: one DSO-limit conflict per area and MTU
+    for d in resolved.decisions:
         same = (d.eso.bid_id,) if d.kind is ConflictKind.DOUBLE_ACTIVATION else ()
         groups[(d.kind, d.area_id, d.mtu, *same)].append(d)
     conflicts = tuple(_as_conflict(group) for group in groups.values())
@@ -175,10 +172,12 @@ def _no_overload(_: Mapping[DispatchKey, float]) -> dict[tuple[str, Mtu], float]
     return {}
 
 
-def _overload_of(ctx: SchemeContext, dso_acc: Dispatch, tso_areas: set[str]) -> DsoOverload:
-    """The :data:`~flexcoord.coordination.conflicts.DsoOverload` of the DSO areas (none without)."""
+def _dso_overloads(
+    ctx: SchemeContext, dso_acc: Dispatch, tso_areas: set[str]
+) -> _DsoOverloads | None:
+    """The overloads the TSO's volumes add on the DSO areas' branches (``None``: no DSO area)."""
     dist_areas = [a for a in ctx.joint.all_areas if a not in tso_areas]
-    return _DsoOverloads(ctx, dso_acc, dist_areas).overload if dist_areas else _no_overload
+    return _DsoOverloads(ctx, dso_acc, dist_areas) if dist_areas else None
 
 
 class _DsoOverloads:
