@@ -178,7 +178,7 @@ def _check_dso(
         bid_backed_only=True,
     )
     accepted = dict(out.accepted_mw)
-    records = [_record(dso, item, check) for item in check.items]
+    records = [_record(dso, item) for item in check.items]
     for record in records:
         accepted[DispatchKey(record.bid_id, record.mtu)] = record.activated_mw
     replacements = _replacements(dso, check, records, {b.id: b for b in candidates})
@@ -200,7 +200,7 @@ def _check_dso(
     )
 
 
-def _record(dso: str, item: ActivationItem, check: ActivationCheck) -> ActivationCheckRecord:
+def _record(dso: str, item: ActivationItem) -> ActivationCheckRecord:
     """The record of one checked (bid, MTU)."""
     safe = min(item.safe_mw, item.requested_mw)
     if safe >= item.requested_mw - _CUT_TOLERANCE_MW:
@@ -209,8 +209,7 @@ def _record(dso: str, item: ActivationItem, check: ActivationCheck) -> Activatio
         verdict, safe = ActivationVerdict.REFUSED, 0.0
     else:
         verdict = ActivationVerdict.CURTAILED
-    when = item.interval.start.strftime("%Y-%m-%dT%H:%MZ")
-    reasons = tuple(r for r in check.reasons if r.startswith(when))
+    reasons = () if item.reason is None else (item.reason,)
     return ActivationCheckRecord(
         dso_id=dso,
         bid_id=item.key,

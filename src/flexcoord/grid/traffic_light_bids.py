@@ -187,7 +187,8 @@ def filter_bids(  # noqa: PLR0912, PLR0915 - one pass over the bids; not split y
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActivationItem:
-    """One requested (resource, MTU) activation and the safe part of it."""
+    """One requested (resource, MTU) activation and the safe part of it; ``reason`` says why
+    the MTU's request is cut (``None`` when all of it is safe)."""
 
     key: str
     resource_id: str
@@ -195,6 +196,7 @@ class ActivationItem:
     direction: Direction
     requested_mw: float
     safe_mw: float
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -295,6 +297,13 @@ def assess_activation(  # noqa: PLR0913 - public: requests, assessment, register
         d_vm = s_vm @ signed
         alpha, row, upper = _largest_scaling(a, t, d_flow, d_vm)
         worst = min(worst, alpha) if items else alpha
+        reason = None
+        if alpha < 1.0 - 1e-9:
+            kind = "thermal" if row < n_branch else ("upper voltage" if upper else "lower voltage")
+            reason = (
+                f"{_when(a.intervals[t])}: only {alpha:.0%} of the request is safe: {kind} limit "
+                f"in the {a.grid_word} grid (constraint {a.constraint_refs[row]})"
+            )
         for key, r, d, mw in cell:
             items.append(
                 ActivationItem(
@@ -304,15 +313,12 @@ def assess_activation(  # noqa: PLR0913 - public: requests, assessment, register
                     direction=_DIRECTIONS[d],
                     requested_mw=mw,
                     safe_mw=alpha * mw,
+                    reason=reason,
                 )
             )
-        if alpha >= 1.0 - 1e-9:
+        if reason is None:
             continue
-        kind = "thermal" if row < n_branch else ("upper voltage" if upper else "lower voltage")
-        reasons.append(
-            f"{_when(a.intervals[t])}: only {alpha:.0%} of the request is safe: {kind} limit in "
-            f"the {a.grid_word} grid (constraint {a.constraint_refs[row]})"
-        )
+        reasons.append(reason)
         flows = model.branches.value[:, [t]] + alpha * d_flow[:, None]
         vm = model.buses.value[:, [t]] + alpha * d_vm[:, None]
         for d in (0, 1):
