@@ -17,6 +17,7 @@ from flexcoord.domain import (
     PowerType,
     Product,
     ProductKind,
+    Technology,
     Timeframe,
     market_time_units,
 )
@@ -234,6 +235,7 @@ def test_the_default_baselines_follow_the_documented_rules() -> None:
     ("build", "field"),
     [
         (lambda: DeviceSpec(heat_pump_duty=0.0), "heat_pump_duty"),
+        (lambda: DeviceSpec(technologies=frozenset({Technology.GENERIC_LOAD})), "technologies"),
         (lambda: DeviceSpec(feed_in_tariff_eur_per_mwh=-1.0), "feed_in_tariff_eur_per_mwh"),
         (lambda: DevicePooling(units_per_pool=0), "units_per_pool"),
         (lambda: _device(DeviceKind.BATTERY, soc_mwh=0.5), "soc_mwh"),
@@ -270,6 +272,9 @@ def test_devices_from_the_rural_portfolio_bid_on_a_register_that_accepts_their_p
     kinds = {k: sum(d.kind is k for d in devices) for k in DeviceKind}
     assert kinds[DeviceKind.EV_CHARGING] == 20 and kinds[DeviceKind.HEAT_PUMP] == 10
     assert kinds[DeviceKind.BATTERY] == 2 and kinds[DeviceKind.CURTAILMENT] > 0
+    with_lv_res = DeviceSpec(technologies=DeviceSpec().technologies | {"generic_generator"})
+    generic = [d for d in build_devices(register, with_lv_res) if d.kind == "curtailment"]
+    assert len(generic) > kinds[DeviceKind.CURTAILMENT]  # SimBench's lv_RES curtailable too
     pooling = DevicePooling(units_per_pool=5)
     groups = device_pools(devices, pooling=pooling)
     with_groups = dataclasses.replace(register, groups=groups)  # validates the pools

@@ -3,8 +3,9 @@
 A :class:`Device` is one unit of a :class:`~flexcoord.domain.Register` with the physics of its
 technology (:func:`build_devices`; the defaults live in :class:`DeviceSpec`):
 
-- **Curtailment** (PV and wind): down only, up to the unit's output in each MTU; no rebound.
-  Cost: the lost feed-in, ``feed_in_tariff_eur_per_mwh`` (60 €/MWh).
+- **Curtailment** (PV and wind; generic generators when asked for): down only, up to the
+  unit's output in each MTU; no rebound. Cost: the lost feed-in,
+  ``feed_in_tariff_eur_per_mwh`` (60 €/MWh).
 - **EV charging**: plugged in from ``ev_plug_in`` to ``ev_departure`` local time (18:00–07:00);
   the MTUs of the day inside that window form *sessions* (00:00–07:00 and 18:00–24:00 on a
   normal day). Up (charge less now) or down (charge more now, up to the charger's power); the
@@ -100,6 +101,7 @@ class DeviceKind(StrEnum):
 _KIND_OF = {
     Technology.PV: DeviceKind.CURTAILMENT,
     Technology.WIND: DeviceKind.CURTAILMENT,
+    Technology.GENERIC_GENERATOR: DeviceKind.CURTAILMENT,
     Technology.EV_CHARGING: DeviceKind.EV_CHARGING,
     Technology.HEAT_PUMP: DeviceKind.HEAT_PUMP,
     Technology.BESS: DeviceKind.BATTERY,
@@ -115,7 +117,9 @@ class DeviceSpec:
     """The device defaults (see the module docstring); every cost in €/MWh activated.
 
     Attributes:
-        technologies: the technologies made into devices (others get none).
+        technologies: the technologies made into devices (others get none). PV, wind, EV
+            charging, heat pumps and BESS by default; add ``generic_generator`` to curtail
+            SimBench's ``lv_RES`` (the aggregated low-voltage renewables of an MV grid) too.
         feed_in_tariff_eur_per_mwh: the feed-in a curtailed MWh loses.
         ev_plug_in: local time EVs plug in.
         ev_departure: local time EVs leave.
@@ -130,7 +134,15 @@ class DeviceSpec:
         timezone: the local time zone of the plug-in window.
     """
 
-    technologies: frozenset[Technology] = frozenset(_KIND_OF)
+    technologies: frozenset[Technology] = frozenset(
+        {
+            Technology.PV,
+            Technology.WIND,
+            Technology.EV_CHARGING,
+            Technology.HEAT_PUMP,
+            Technology.BESS,
+        }
+    )
     feed_in_tariff_eur_per_mwh: float = 60.0
     ev_plug_in: time = time(18)
     ev_departure: time = time(7)
@@ -177,6 +189,7 @@ class DeviceSpec:
             )
         if issues:
             raise InvalidInputError(issues)
+        object.__setattr__(self, "technologies", frozenset(map(Technology, self.technologies)))
 
     def cost_eur_per_mwh(self, kind: DeviceKind, direction: Direction) -> float | None:
         """The marginal cost of one MWh of ``kind`` in ``direction`` (``None``: not offered)."""
