@@ -126,7 +126,7 @@ def test_a_battery_stays_within_soc_and_power_for_any_activation(
 ) -> None:
     bess = _device(DeviceKind.BATTERY, soc_mwh=soc)
     r = apply_activation(bess, baseline, order, mtus=MTUS)
-    after = np.clip(baseline, -0.02, 0.02) + r.delivered_mw + r.rebound_mw
+    after = r.schedule_mw
     assert np.all(np.abs(after) <= 0.02 + TOL)
     eta = np.sqrt(0.9)
     energy = soc + np.cumsum(np.where(after < 0, -after * eta, -after / eta) * STEP_H)
@@ -148,6 +148,22 @@ def test_pv_curtails_at_most_its_realised_output_and_never_rebounds(
     np.testing.assert_allclose(
         -r.delivered_mw, np.minimum(np.maximum(-order, 0), realised), rtol=0, atol=TOL
     )
+
+
+@pytest.mark.parametrize("kind", list(DeviceKind))
+def test_without_activation_a_device_runs_its_physical_baseline_with_no_rebound(
+    kind: DeviceKind,
+) -> None:
+    device = _device(kind)
+    wanted = np.full(N, 0.03 if kind is DeviceKind.CURTAILMENT else -0.03)  # beyond its rating
+    if kind is DeviceKind.BATTERY:
+        wanted = np.full(N, -0.02)  # charging all day: full after 2 h at 20 kW
+    r = apply_activation(device, wanted, np.zeros(N), mtus=MTUS)
+    assert np.all(r.delivered_mw == 0) and np.all(r.rebound_mw == 0)
+    assert np.all(np.abs(r.schedule_mw) <= 0.02 + TOL)
+    if kind is DeviceKind.BATTERY:
+        assert r.state_after.soc_mwh == pytest.approx(0.04)
+        assert np.all(r.schedule_mw[-10:] == 0)  # full: it cannot charge on
 
 
 # --- capability and bids ------------------------------------------------------------------------

@@ -298,12 +298,18 @@ class Device:
 class DeviceResponse:
     """What a device did with an activation.
 
+    ``schedule_mw − delivered_mw − rebound_mw`` is the *physical baseline*: the baseline as the
+    device can run it (clipped to its range; a battery's also to its SoC, MTU by MTU), so an
+    impossible baseline is never reported as a rebound.
+
     Attributes:
-        delivered_mw: change of its power from the baseline in the activated MTUs (signed).
-        rebound_mw: change of its power from the baseline in the other MTUs (signed).
+        schedule_mw: its realised power per MTU (signed).
+        delivered_mw: change of its power from the physical baseline in the activated MTUs.
+        rebound_mw: change of its power from the physical baseline in the other MTUs.
         state_after: the device with its state at the end of the day (a battery's SoC).
     """
 
+    schedule_mw: FloatArray
     delivered_mw: FloatArray
     rebound_mw: FloatArray
     state_after: Device
@@ -470,12 +476,13 @@ def _checked(device: Device, name: str, values: object, n: int) -> FloatArray:
     return array
 
 
-def _physical(device: Device, baseline: FloatArray) -> FloatArray:
-    """The baseline within the device's range (generation ≥ 0, consumption within its rating)."""
+def _physical(device: Device, baseline: FloatArray, step_h: float) -> FloatArray:
+    """The baseline as the device can run it: generation within ``[0, rated]``, consumption
+    within ``[-rated, 0]``, a battery within its power and, MTU by MTU, its SoC."""
     if device.kind is DeviceKind.CURTAILMENT:
         return np.clip(baseline, 0.0, device.rated_mw)
     if device.kind is DeviceKind.BATTERY:
-        return np.clip(baseline, -device.rated_mw, device.rated_mw)
+        return _battery_run(device, baseline, step_h)[0]
     return np.clip(baseline, -device.rated_mw, 0.0)
 
 
@@ -495,12 +502,12 @@ def capability_mw(
         (0.005, 0.005)
     """
     n = len(mtus)
-    p = _physical(device, _checked(device, "baseline_mw", baseline, n))
     step_h = _step_h(mtus)
+    p = _physical(device, _checked(device, "baseline_mw", baseline, n), step_h)
     if device.kind is DeviceKind.CURTAILMENT:
         return np.zeros(n), p.copy()
     if device.kind is DeviceKind.BATTERY:
-        lows, highs = _battery_limits(device, p, step_h)
+        _, lows, highs, _ = _battery_run(device, p, step_h)
         return np.maximum(highs - p, 0.0), np.maximum(p - lows, 0.0)
     consumption = -p
     room, session = _shift_room(device, mtus)
@@ -556,11 +563,6 @@ def _battery_run(
     return power, lows, highs, soc
 
 
-def _battery_limits(device: Device, p: FloatArray, step_h: float) -> tuple[FloatArray, FloatArray]:
-    _, lows, highs, _ = _battery_run(device, p, step_h)
-    return lows, highs
-
-
 # --- activation ---------------------------------------------------------------------------------
 def apply_activation(
     device: Device,
@@ -594,7 +596,7 @@ def apply_activation(
     """
     n = len(mtus)
     step_h = _step_h(mtus)
-    base = _physical(device, _checked(device, "baseline_mw", baseline_mw, n))
+    base = _physical(device, _checked(device, "baseline_mw", baseline_mw, n), step_h)
     order = _checked(device, "activated_mw", activated_mw, n)
     active = order != 0
     state = device
@@ -607,6 +609,7 @@ def apply_activation(
         after = -_shift(device, -base, -order, mtus, step_h)
     change = after - base
     return DeviceResponse(
+        schedule_mw=after,
         delivered_mw=np.where(active, change, 0.0),
         rebound_mw=np.where(active, 0.0, change),
         state_after=state,
