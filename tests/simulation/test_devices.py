@@ -26,15 +26,13 @@ from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 from flexcoord.simulation.devices import (
     Device,
     DeviceKind,
-    DevicePooling,
     DeviceSpec,
     apply_activation,
     build_devices,
     capability_mw,
     default_baseline_mw,
-    device_bids,
-    device_pools,
 )
+from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
 
 MTUS = market_time_units(date(2026, 6, 2))  # 96 quarter-hours, local 00:00 = 22:00 UTC
 N = len(MTUS)

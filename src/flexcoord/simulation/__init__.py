@@ -12,7 +12,7 @@ from flexcoord._lazy import lazy_exports
 _EXPORTS = {
     "Device": "flexcoord.simulation.devices",
     "DeviceKind": "flexcoord.simulation.devices",
-    "DevicePooling": "flexcoord.simulation.devices",
+    "DevicePooling": "flexcoord.simulation.pooling",
     "DeviceResponse": "flexcoord.simulation.devices",
     "DeviceSpec": "flexcoord.simulation.devices",
     "ForecastErrorSpec": "flexcoord.simulation.forecast_error",
@@ -27,8 +27,8 @@ _EXPORTS = {
     "comparison_rows": "flexcoord.simulation.report",
     "coordination_tables": "flexcoord.simulation.tables",
     "default_baseline_mw": "flexcoord.simulation.devices",
-    "device_bids": "flexcoord.simulation.devices",
-    "device_pools": "flexcoord.simulation.devices",
+    "device_bids": "flexcoord.simulation.pooling",
+    "device_pools": "flexcoord.simulation.pooling",
     "forecast_profiles": "flexcoord.simulation.forecast_error",
     "scheme_document": "flexcoord.simulation.report",
     "write_tables": "flexcoord.simulation.tables",
@@ -65,17 +65,15 @@ if TYPE_CHECKING:
     from flexcoord.simulation.devices import (
         Device,
         DeviceKind,
-        DevicePooling,
         DeviceResponse,
         DeviceSpec,
         apply_activation,
         build_devices,
         capability_mw,
         default_baseline_mw,
-        device_bids,
-        device_pools,
     )
     from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
+    from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
     from flexcoord.simulation.report import (
         chain_comparison_document,
         comparison_document,
