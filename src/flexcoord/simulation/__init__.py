@@ -10,25 +10,51 @@ from typing import TYPE_CHECKING
 from flexcoord._lazy import lazy_exports
 
 _EXPORTS = {
+    "Device": "flexcoord.simulation.devices",
+    "DeviceKind": "flexcoord.simulation.devices",
+    "DevicePooling": "flexcoord.simulation.pooling",
+    "DeviceResponse": "flexcoord.simulation.devices",
+    "DeviceSpec": "flexcoord.simulation.devices",
+    "ForecastErrorSpec": "flexcoord.simulation.forecast_error",
+    "apply_activation": "flexcoord.simulation.devices",
     "build_coordination_scenario": "flexcoord.simulation.scenario",
+    "build_devices": "flexcoord.simulation.devices",
     "build_timeframe_chain": "flexcoord.simulation.scenario",
+    "capability_mw": "flexcoord.simulation.devices",
     "chain_comparison_document": "flexcoord.simulation.report",
     "clearing_tables": "flexcoord.simulation.tables",
     "comparison_document": "flexcoord.simulation.report",
     "comparison_rows": "flexcoord.simulation.report",
     "coordination_tables": "flexcoord.simulation.tables",
+    "default_baseline_mw": "flexcoord.simulation.devices",
+    "device_bids": "flexcoord.simulation.pooling",
+    "device_pools": "flexcoord.simulation.pooling",
+    "forecast_profiles": "flexcoord.simulation.forecast_error",
     "scheme_document": "flexcoord.simulation.report",
     "write_tables": "flexcoord.simulation.tables",
 }
 
 __all__ = [
+    "Device",
+    "DeviceKind",
+    "DevicePooling",
+    "DeviceResponse",
+    "DeviceSpec",
+    "ForecastErrorSpec",
+    "apply_activation",
     "build_coordination_scenario",
+    "build_devices",
     "build_timeframe_chain",
+    "capability_mw",
     "chain_comparison_document",
     "clearing_tables",
     "comparison_document",
     "comparison_rows",
     "coordination_tables",
+    "default_baseline_mw",
+    "device_bids",
+    "device_pools",
+    "forecast_profiles",
     "scheme_document",
     "write_tables",
 ]
@@ -36,6 +62,18 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from flexcoord.simulation.devices import (
+        Device,
+        DeviceKind,
+        DeviceResponse,
+        DeviceSpec,
+        apply_activation,
+        build_devices,
+        capability_mw,
+        default_baseline_mw,
+    )
+    from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
+    from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
     from flexcoord.simulation.report import (
         chain_comparison_document,
         comparison_document,
