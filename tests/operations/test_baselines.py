@@ -14,6 +14,7 @@ from flexcoord.domain import Interval, market_day, market_time_units
 from flexcoord.errors import InvalidInputError
 from flexcoord.operations import (
     BASELINES,
+    Baseline,
     BaselineStatus,
     BaselineValue,
     DeclaredSchedule,
@@ -186,7 +187,7 @@ _RULES = [
     day=st.sampled_from([SPRING, AUTUMN]),
 )
 def test_missing_data_is_never_read_as_zero(
-    gaps: set[int], level: float, rule: object, day: date
+    gaps: set[int], level: float, rule: Baseline, day: date
 ) -> None:
     quarters = _quarters(day - timedelta(days=5), day)
     meter = MeterSeries.of((q, None if i in gaps else level) for i, q in enumerate(quarters))
