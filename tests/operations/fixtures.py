@@ -54,6 +54,7 @@ UNITS = (
 PRODUCTS = (
     Product(id="act", power_type="active", kind="activation", timeframe="day_ahead"),
     Product(id="cap", power_type="active", kind="availability", timeframe="day_ahead"),
+    Product(id="reactive", power_type="reactive", kind="activation", timeframe="day_ahead"),
     Product(
         id="both", power_type="active", kind="availability_and_activation", timeframe="day_ahead"
     ),
@@ -97,7 +98,7 @@ def bid(
     step: timedelta = QH,
 ) -> Bid:
     prices: dict[str, float] = {}
-    if product_id in ("act", "both"):
+    if product_id in ("act", "both", "reactive"):
         prices["activation_price_eur_per_mwh"] = 100.0
     if product_id in ("cap", "both"):
         prices["availability_price_eur_per_mw_h"] = 10.0

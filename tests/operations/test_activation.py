@@ -75,6 +75,14 @@ def test_an_award_that_does_not_fit_its_bid_is_rejected(the_award: object, field
     assert [i.field for i in err.value.issues] == [field]
 
 
+@pytest.mark.parametrize("product_id", ["cap", "reactive"])
+def test_an_award_of_a_product_without_active_activation_gives_no_order(product_id: str) -> None:
+    b = bid("b1", "hp", [1.0], product_id=product_id)
+    with pytest.raises(InvalidInputError) as err:
+        activation_orders([award("b1", mtu(0), 1.0)], [b], register(), issued_at=ISSUED)
+    assert [(i.object_id, i.field) for i in err.value.issues] == [("b1", "product_id")]
+
+
 def test_orders_beyond_a_units_range_are_rejected_naming_the_unit() -> None:
     bids = [bid("b1", "hp", [1.5]), bid("b2", "hp", [1.5])]  # each fits, together 3 > 2 MW
     awards = [award("b1", mtu(0), 1.5), award("b2", mtu(0), 1.5)]

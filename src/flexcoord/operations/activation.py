@@ -9,6 +9,7 @@ A cleared :class:`~flexcoord.clearing.result.Award` names a bid and an MTU by it
   clearing's own rule (:func:`flexcoord.clearing.capability.member_shares`: each member's share of
   the group's range ``p_max_mw - p_min_mw``), so the orders are what the clearing's capability
   rows checked, and the members' quantities sum to the award;
+* only awards of active power products with activation give orders; others are input errors;
 * a unit is never ordered beyond its range: per unit, direction and MTU the orders of every bid
   together must fit ``p_max_mw - p_min_mw`` (the clearing guarantees it); an award set that breaks
   it, or an award above its bid's offered quantity, is rejected with every issue at once. The
@@ -29,7 +30,7 @@ from datetime import datetime
 from flexcoord.clearing.capability import member_shares
 from flexcoord.clearing.result import Award
 from flexcoord.coordination.identities import Mtu
-from flexcoord.domain import Bid, Direction, Interval, Register, Unit
+from flexcoord.domain import Bid, Direction, Interval, PowerType, Register, Unit
 from flexcoord.domain.validation import IssueCollector
 from flexcoord.errors import InvalidInputError, Issue
 
@@ -130,6 +131,23 @@ def _award_slot(award: Award, bids: Mapping[str, Bid]) -> tuple[Bid, Interval] |
     return _award_issue(award, "mtu", award.mtu, f"is not an MTU of bid {bid.id!r}")
 
 
+def _product_issue(bid: Bid, register: Register) -> Issue | None:
+    """Why the bid's product gives no activation orders (reactive, or availability only)."""
+    if not register.has("products", bid.product_id):
+        return None
+    product = register.product(bid.product_id)
+    if product.power_type is not PowerType.ACTIVE or not product.kind.has_activation:
+        return Issue(
+            kind="Bid",
+            object_id=bid.id,
+            field="product_id",
+            value=bid.product_id,
+            message=f"is a {product.power_type} {product.kind} product: orders are for "
+            "active power activation",
+        )
+    return None
+
+
 def activation_orders(
     awards: Iterable[Award],
     bids: Iterable[Bid],
@@ -141,7 +159,8 @@ def activation_orders(
     """One order per unit and MTU for every award (group awards split over their members).
 
     Args:
-        awards: Cleared awards (``ClearingResult.awards()``), of activation products.
+        awards: Cleared awards (``ClearingResult.awards()``) of active power products with
+            activation (a product the register does not hold is taken as one).
         bids: The bids the awards name (others are ignored).
         register: Resolves a bid's resource to its units.
         issued_at: When the orders are issued (aware).
@@ -152,7 +171,8 @@ def activation_orders(
 
     Raises:
         InvalidInputError: An award naming no given bid or none of its MTUs, above the bid's
-            offered quantity, or orders that together exceed a unit's range.
+            offered quantity, of a reactive or availability-only product, or orders that
+            together exceed a unit's range.
     """
     c = IssueCollector("ActivationOrders", "orders")
     issued = c.utc("issued_at", issued_at)
@@ -164,7 +184,10 @@ def activation_orders(
         if isinstance(slot, Issue):
             issues.append(slot)
             continue
-        if issued is not None:
+        product_issue = _product_issue(slot[0], register)
+        if product_issue is not None:
+            issues.append(product_issue)
+        elif issued is not None:
             orders += _orders_of(award, *slot, register, issued, (buyers or {}).get(award.bid_id))
     issues += _range_issues(orders, register)
     if issues:
