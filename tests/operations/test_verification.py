@@ -197,3 +197,24 @@ def test_an_activation_award_is_not_an_availability_award() -> None:
     with pytest.raises(InvalidInputError) as err:
         verify_availability([award("a", mtu(0), 1.0)], [bid("a", "hp", [1.0])], register())
     assert err.value.issues[0].field == "product_id"
+
+
+def test_a_combined_bid_is_its_own_activation_offer() -> None:
+    both = bid("ab", "hp", [1.0], product_id="both")
+    (record,) = verify_availability([award("ab", mtu(0), 1.0)], [both], register())
+    assert record.status is AvailabilityStatus.AVAILABLE
+    assert record.offered_mw == pytest.approx(1.0)
+
+
+def test_an_availability_only_bid_is_no_activation_offer() -> None:
+    cap = bid("c", "hp", [1.0], product_id="cap")
+    (record,) = verify_availability([award("c", mtu(0), 1.0)], [cap], register())
+    assert record.status is AvailabilityStatus.NOT_OFFERED
+
+
+@pytest.mark.parametrize(("relative", "absolute_mw"), [(0.5, 0.0), (-0.1, 0.0), (0.05, -1.0)])
+def test_a_tolerance_band_that_cannot_separate_outcomes_is_rejected(
+    relative: float, absolute_mw: float
+) -> None:
+    with pytest.raises(InvalidInputError):
+        Tolerance(relative=relative, absolute_mw=absolute_mw)
