@@ -4,6 +4,8 @@
 - ``import flexcoord`` and the CLI's ``--help`` import no pandapower, SimBench, power-grid-model or
   HiGHS (a grid-free command must start fast).
 - Only ``flexcoord.grid`` imports pandapower, SimBench and power-grid-model.
+- ``flexcoord.operations`` imports only the layers below it (domain, grid, clearing,
+  coordination, errors); of the layers, only simulation and cli may import it.
 - Nothing imports another package's private names (``from flexcoord.x.y import _helper``).
 """
 
@@ -40,7 +42,9 @@ def _imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...]]]:
     return found
 
 
-@pytest.mark.parametrize("package", ["flexcoord", "flexcoord.grid", "flexcoord.simulation"])
+@pytest.mark.parametrize(
+    "package", ["flexcoord", "flexcoord.grid", "flexcoord.operations", "flexcoord.simulation"]
+)
 def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
     module = importlib.import_module(package)
     exports = module._EXPORTS
@@ -88,4 +92,39 @@ def test_no_module_imports_another_packages_private_names() -> None:
             offenders += [
                 (name, module, n) for n in names if n.startswith("_") and target != package
             ]
+    assert offenders == []
+
+
+#: What ``flexcoord.operations`` may import from flexcoord (besides itself).
+OPERATIONS_MAY_IMPORT = ("domain", "grid", "clearing", "coordination", "errors", "_lazy")
+#: The layers below operations: none of them may import it.
+BELOW_OPERATIONS = ("domain", "grid", "clearing", "coordination")
+
+
+def _flexcoord_imports(layer: str) -> list[tuple[str, str]]:
+    return [
+        (name, module)
+        for name, tree in _modules()
+        if name.split(".")[1:2] == [layer]
+        for module, _ in _imports(tree)
+        if module.startswith("flexcoord.")
+    ]
+
+
+def test_operations_imports_only_the_layers_below_it() -> None:
+    offenders = [
+        (name, module)
+        for name, module in _flexcoord_imports("operations")
+        if module.split(".")[1] not in (*OPERATIONS_MAY_IMPORT, "operations")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("layer", BELOW_OPERATIONS)
+def test_no_layer_below_operations_imports_it(layer: str) -> None:
+    offenders = [
+        (name, module)
+        for name, module in _flexcoord_imports(layer)
+        if module.split(".")[1] == "operations"
+    ]
     assert offenders == []

@@ -43,6 +43,7 @@ __all__ = [
     "capability_label",
     "capability_rows",
     "capability_words",
+    "member_shares",
     "range_of",
 ]
 
@@ -228,6 +229,26 @@ def range_of(unit: Unit, reactive: bool) -> float:
     return float(unit.q_range_mvar if reactive else unit.p_range_mw)
 
 
+def member_shares(units: Sequence[Unit], *, reactive: bool = False) -> FloatArray:
+    """Each member's share of a MW accepted from a group: its share of the group's range.
+
+    The one rule by which a group's accepted quantity is taken from its members, in the
+    clearing's capability rows and in the activation orders of
+    :mod:`flexcoord.operations.activation`. Equal shares when the group's range is 0; a member
+    with no range takes nothing otherwise.
+
+    Example:
+        >>> from flexcoord.domain import Unit
+        >>> units = [Unit(id=f"u{i}", fsp_id="f", connection_point_id="cp", technology="pv",
+        ...               p_min_mw=0.0, p_max_mw=mw) for i, mw in enumerate((1.0, 3.0))]
+        >>> member_shares(units).tolist()
+        [0.25, 0.75]
+    """
+    ranges = np.array([range_of(u, reactive) for u in units], dtype=np.float64)
+    total = float(ranges.sum())
+    return ranges / total if total > 0 else np.full(len(units), 1.0 / len(units))
+
+
 def capability_fields(
     register: Register, bids: Sequence[Bid], up: BoolArray, reactive: BoolArray
 ) -> dict[str, object]:
@@ -260,9 +281,7 @@ def capability_fields(
     m_count: list[int] = []
     for rid, is_reactive in res_pos:  # insertion order = resource index
         units = register.units_of(rid)
-        ranges = np.array([range_of(u, is_reactive) for u in units], dtype=np.float64)
-        total = float(ranges.sum())
-        shares = ranges / total if total > 0 else np.full(len(units), 1.0 / len(units))
+        shares = member_shares(units, reactive=is_reactive)
         m_unit += [unit_pos[u.id] for u in units]
         m_weight += shares.tolist()
         m_count.append(len(units))
