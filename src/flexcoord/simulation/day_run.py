@@ -24,8 +24,9 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing.result import Award
 from flexcoord.coordination.config import SchemeConfig
+from flexcoord.coordination.rounds import RoundKind
 from flexcoord.coordination.timeframes import ChainOutcome, run_chain
-from flexcoord.domain import Bid, Direction, Interval, Timeframe
+from flexcoord.domain import Bid, Direction, Interval, Technology, Timeframe
 from flexcoord.grid.forecast import OperatingForecast, forecast_with_changes
 from flexcoord.operations import (
     ActivationOrder,
@@ -63,12 +64,10 @@ class DayOutcome:
 def _awards(outcome: ChainOutcome) -> tuple[list[Award], dict[str, str]]:
     """The activation rounds' awards per root bid and MTU (pay-as-bid: the engine's rule in
     scheme runs), and the buyer of each root bid (the market's buyer; several: the first)."""
-    bids = {b.id: b for b in outcome.rounds[0].markets[0].offered} if outcome.rounds else {}
-    del bids
     awards: list[Award] = []
     buyer: dict[str, str] = {}
     for rnd in outcome.rounds:
-        if rnd.sub_market.kind.has_availability:
+        if rnd.sub_market.kind is RoundKind.AVAILABILITY:
             continue
         for market in rnd.markets:
             for key, mw in market.accepted_mw.items():
@@ -199,6 +198,8 @@ def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutc
     outcome = run_chain(config, chain, ac_check=False)
     awards, buyers = _awards(outcome)
     bids: dict[str, Bid] = {b.id: b for b in chain.base.bids}
+    for rnd in outcome.rounds:  # an availability award's obligatory activation bid
+        bids.update((b.id, b) for b in rnd.obligation_bids)
     issued = chain_gate_closures(market.intervals[0].start)[Timeframe.NEAR_REAL_TIME]
     orders = activation_orders(awards, bids.values(), plan.register, issued_at=issued, buyers=buyers)
     devices = {d.unit_id: d for d in plan.devices}
@@ -251,13 +252,11 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by position
         "delivery_ratio": delivered / ordered if ordered > 0 else 1.0,
         "forecast_cost_eur": float(outcome.total_cost_eur),
         "availability_cost_eur": float(outcome.availability_payment_eur),
-        "unserved_mwh": float(sum(outcome.kpis.final.shortfall_mwh.values()))
-        if hasattr(outcome.kpis, "final") else 0.0,
-        "curtailed_res_mwh": 0.0,
-        "conflicts": 0.0,
+        "unserved_mwh": float(outcome.kpis.activation_shortfall_mwh),
+        "curtailed_res_mwh": _curtailed_mwh(plan, checks, step_h),
+        "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
         "wall_s": float(outcome.wall_s),
     }
-    del plan
     return DayOutcome(
         scheme=config.id,
         day=day,
@@ -267,6 +266,23 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by position
         deliveries=_tagged(pd.DataFrame(delivery_rows), config.id, day),
         settlement=_tagged(pd.DataFrame(), config.id, day),
         violations=_tagged(violations, config.id, day),
+    )
+
+
+def _curtailed_mwh(
+    plan: StudyPlan, checks: Sequence[DeliveryVerification], step_h: float
+) -> float:
+    """Delivered DOWN energy of renewable generators (curtailment)."""
+    renewable = {
+        u.id for u in plan.register.units if u.technology in (Technology.PV, Technology.WIND)
+    }
+    del step_h
+    return float(
+        sum(
+            v.delivered_mwh or 0.0
+            for v in checks
+            if v.unit_id in renewable and v.direction is Direction.DOWN
+        )
     )
 
 

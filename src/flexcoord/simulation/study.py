@@ -72,14 +72,8 @@ from flexcoord.grid.loading import resolve_grid_code
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 from flexcoord.schemas.study import StudyFile
-from flexcoord.simulation.devices import (
-    Device,
-    DevicePooling,
-    DeviceSpec,
-    build_devices,
-    device_bids,
-    device_pools,
-)
+from flexcoord.simulation.devices import Device, DeviceSpec, build_devices
+from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
 from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
 from flexcoord.simulation.scenario import (
     DsoCongestion,
@@ -409,4 +403,4 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
     )
 
 
-_ = (UTC, SEED_PROJECTS)
+
