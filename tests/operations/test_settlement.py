@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-import flexcoord.operations as operations
+from flexcoord import operations
 from flexcoord.clearing.options import PricingRule
 from flexcoord.errors import InvalidInputError
 from flexcoord.operations import (
     DeliveryOutcome,
     InsufficientData,
     LineKind,
-    Money,
     OutcomeStatus,
     PartyRole,
     PenaltyRule,
@@ -42,9 +41,15 @@ def award(**changes: Any) -> SettlementAward:
     return SettlementAward(**(fields | changes))
 
 
-def delivered(bid_id: str, mtu: str, ordered: float, done: float | None, status: str = "delivered"):  # type: ignore[no-untyped-def]
+def delivered(
+    bid_id: str, mtu: str, ordered: float, done: float | None, status: str = "delivered"
+) -> DeliveryOutcome:
     return DeliveryOutcome(
-        bid_id=bid_id, mtu=mtu, ordered_mwh=ordered, delivered_mwh=done, status=status
+        bid_id=bid_id,
+        mtu=mtu,
+        ordered_mwh=ordered,
+        delivered_mwh=done,
+        status=OutcomeStatus(status),
     )
 
 
@@ -346,9 +351,14 @@ def test_a_bad_penalty_rule_names_the_field(changes: dict[str, Any], field: str)
     assert _issue_fields(err) == {("PenaltyRule", field)}
 
 
-def test_the_operations_facade_names_and_resolves_every_settlement_export() -> None:
-    for name in ("settle", "Money", "to_money", "SettlementAward", "Statement"):
-        assert name in operations.__all__
-        assert getattr(operations, name) is not None
-    assert PricingRule.PAY_AS_BID == award().pricing_rule
-    assert Money(cents=1) == operations.to_money(0.01)
+def test_the_operations_facade_names_and_resolves_every_export() -> None:
+    assert sorted(operations.__all__) == sorted(operations._EXPORTS)
+    for name in operations._EXPORTS:
+        assert getattr(operations, name) is not None, name
+
+
+def test_strings_are_read_as_the_vocabularies_members() -> None:
+    a = award(kind="activation", pricing_rule="locational", cleared_price_eur_per_unit=1.0)
+    assert a.pricing_rule is PricingRule.LOCATIONAL
+    rule = PenaltyRule(insufficient_data="failed")  # type: ignore[arg-type]
+    assert rule.insufficient_data is InsufficientData.FAILED
