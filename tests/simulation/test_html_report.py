@@ -227,6 +227,14 @@ def test_a_headless_browser_renders_every_figure_without_errors_or_network(
                 for div_id in (*PLOT_IDS, "fc-plot-grid")
             }
             grid_points = page.locator("#fc-plot-grid .scatterlayer .point").count()
+            # the dropdown shows one scheme's congested assets at a time (3 traces per scheme)
+            page.click("#fc-plot-grid .updatemenu-header-group")
+            menu = page.locator("#fc-plot-grid .updatemenu-dropdown-button")
+            labels = menu.all_text_contents()
+            menu.filter(has_text="joint").click()
+            visible = page.evaluate(
+                "document.getElementById('fc-plot-grid').data.slice(2).map(t => t.visible)"
+            )
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         finally:
             browser.close()  # type: ignore[attr-defined]
@@ -236,3 +244,5 @@ def test_a_headless_browser_renders_every_figure_without_errors_or_network(
     assert attempted == []
     assert all(n >= 1 for n in drawn.values()), drawn
     assert grid_points >= 97  # every bus of the network is drawn
+    assert labels == list(SCHEMES)
+    assert visible == [False] * 3 + [True] * 3 + [False] * 3
