@@ -108,6 +108,19 @@ def _io(text: str) -> object:
     return io.StringIO(text)
 
 
+@pytest.mark.slow
+def test_a_study_without_awards_settlement_or_violations_still_gets_every_figure() -> None:
+    from flexcoord.grid.loading import load_network
+
+    kpis = synthetic_tables(days=1, mtus=1).kpis
+    empty = {name: pd.DataFrame(columns=list(REPORT_COLUMNS[name])) for name in REPORT_COLUMNS}
+    tables = empty | {"kpis": kpis}
+    page = study_report_html(tables, net=load_network("1-MV-rural--0-sw"), title="t", meta={})
+    for div_id in (*PLOT_IDS, "fc-plot-grid"):
+        assert page.count(f'id="{div_id}"') == 1, div_id
+    assert "no settlement row names an FSP of the awards" in page
+
+
 def test_the_page_loads_nothing_from_the_network() -> None:
     page = study_report_html(synthetic_tables(), net=None, title="t", meta={})
     sources = re.findall(r"<(?:script|img|iframe)\b[^>]*\bsrc\s*=\s*['\"]?([^'\" >]*)", page, re.I)

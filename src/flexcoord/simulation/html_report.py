@@ -172,6 +172,7 @@ def _table_issues(name: str, frame: object) -> list[Issue]:
         for c in REPORT_COLUMNS[name]
         if c in frame.columns
         and c not in _TEXT_COLUMNS
+        and len(frame)  # an empty table's columns may be of any type
         and not pd.api.types.is_numeric_dtype(frame[c])
     ]
     if "mtu" in frame.columns and len(frame) and not _tz_aware(frame["mtu"]):
