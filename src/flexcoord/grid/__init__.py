@@ -15,6 +15,7 @@ _EXPORTS = {
     "DsoArea": "flexcoord.grid.areas",
     "GridEntry": "flexcoord.grid.loading",
     "GridModel": "flexcoord.grid.model",
+    "NetworkLayout": "flexcoord.grid.layout",
     "OperatingForecast": "flexcoord.grid.forecast",
     "ScenarioAdditions": "flexcoord.grid.portfolio",
     "build_portfolio": "flexcoord.grid.portfolio",
@@ -23,6 +24,7 @@ _EXPORTS = {
     "grid_catalogue": "flexcoord.grid.loading",
     "load_grid": "flexcoord.grid.model",
     "load_network": "flexcoord.grid.loading",
+    "network_layout": "flexcoord.grid.layout",
     "resolve_grid_code": "flexcoord.grid.loading",
 }
 
@@ -31,6 +33,7 @@ __all__ = [
     "DsoArea",
     "GridEntry",
     "GridModel",
+    "NetworkLayout",
     "OperatingForecast",
     "ScenarioAdditions",
     "build_portfolio",
@@ -39,6 +42,7 @@ __all__ = [
     "grid_catalogue",
     "load_grid",
     "load_network",
+    "network_layout",
     "resolve_grid_code",
 ]
 
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
         forecast_from_profiles,
         forecast_from_snapshot,
     )
+    from flexcoord.grid.layout import NetworkLayout, network_layout
     from flexcoord.grid.loading import GridEntry, grid_catalogue, load_network, resolve_grid_code
     from flexcoord.grid.model import GridModel, load_grid
     from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio

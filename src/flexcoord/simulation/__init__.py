@@ -16,6 +16,7 @@ _EXPORTS = {
     "DeviceResponse": "flexcoord.simulation.devices",
     "DeviceSpec": "flexcoord.simulation.devices",
     "ForecastErrorSpec": "flexcoord.simulation.forecast_error",
+    "ReportTables": "flexcoord.simulation.html_report",
     "apply_activation": "flexcoord.simulation.devices",
     "build_coordination_scenario": "flexcoord.simulation.scenario",
     "build_devices": "flexcoord.simulation.devices",
@@ -31,6 +32,8 @@ _EXPORTS = {
     "device_pools": "flexcoord.simulation.pooling",
     "forecast_profiles": "flexcoord.simulation.forecast_error",
     "scheme_document": "flexcoord.simulation.report",
+    "study_report_html": "flexcoord.simulation.html_report",
+    "write_study_report": "flexcoord.simulation.html_report",
     "write_tables": "flexcoord.simulation.tables",
 }
 
@@ -41,6 +44,7 @@ __all__ = [
     "DeviceResponse",
     "DeviceSpec",
     "ForecastErrorSpec",
+    "ReportTables",
     "apply_activation",
     "build_coordination_scenario",
     "build_devices",
@@ -56,6 +60,8 @@ __all__ = [
     "device_pools",
     "forecast_profiles",
     "scheme_document",
+    "study_report_html",
+    "write_study_report",
     "write_tables",
 ]
 
@@ -73,6 +79,11 @@ if TYPE_CHECKING:
         default_baseline_mw,
     )
     from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
+    from flexcoord.simulation.html_report import (
+        ReportTables,
+        study_report_html,
+        write_study_report,
+    )
     from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
     from flexcoord.simulation.report import (
         chain_comparison_document,
