@@ -307,7 +307,7 @@ class Settlement:
         return tuple(Statement.of(role, party, by_party[(role, party)]) for role, party in keys)
 
     def balance_by_auction(self) -> tuple[AuctionBalance, ...]:
-        """Per auction (by id): FSPs' net receipts, buyers' net payments and the residue."""
+        """Per auction with a line (by id): FSPs' net receipts, buyers' net payments, residue."""
         sums: dict[str, dict[PartyRole, int]] = defaultdict(lambda: dict.fromkeys(PartyRole, 0))
         for line in self.lines:
             sums[line.auction_id][line.party_role] += line.amount.cents
