@@ -90,3 +90,15 @@ def test_to_money_is_within_half_a_cent_and_round_trips_its_text(x: float) -> No
     m = to_money(x)
     assert abs(m.eur - Decimal(repr(x))) <= Decimal("0.005")
     assert to_money(float(str(m))) == m
+
+
+def test_magnitudes_beyond_the_bound_are_refused_and_those_within_stay_exact() -> None:
+    with pytest.raises(InvalidInputError, match="at most"):
+        to_money(1e13)
+    with pytest.raises(InvalidInputError, match="at most"):
+        to_quantity(1e300, "quantity_mw")
+    with pytest.raises(InvalidInputError, match="at most"):
+        Money.of(Decimal("1e100"))
+    big = to_quantity(1e12) * to_quantity(1e12) * to_unit_price(-1e12)
+    assert Money.of(big).cents == -(10**38)
+    assert Money(cents=10**42).eur == Decimal(10**40)

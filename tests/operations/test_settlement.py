@@ -362,3 +362,12 @@ def test_strings_are_read_as_the_vocabularies_members() -> None:
     assert a.pricing_rule is PricingRule.LOCATIONAL
     rule = PenaltyRule(insufficient_data="failed")  # type: ignore[arg-type]
     assert rule.insufficient_data is InsufficientData.FAILED
+
+
+def test_extreme_but_bounded_figures_settle_exactly_and_beyond_the_bound_are_refused() -> None:
+    a = award(quantity_mw=1e12, duration_h=1e12, bid_price_eur_per_unit=1e12)
+    (fsp_received, _, _) = only_balance(settle([a], penalty=NO_PENALTY))
+    assert fsp_received == "1" + "0" * 36 + ".00"
+    with pytest.raises(InvalidInputError) as err:
+        award(quantity_mw=1e300)
+    assert _issue_fields(err) == {("SettlementAward", "quantity_mw")}

@@ -29,12 +29,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Final
 
 from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = [
+    "CONTEXT",
+    "MAX_MAGNITUDE",
     "QUANTUM",
     "ROUNDING",
     "Money",
@@ -48,6 +58,14 @@ ROUNDING: Final = ROUND_HALF_EVEN
 #: Resolution of quantities (MW, MWh, MW·h) and unit prices (€/MWh, €/MW/h): 6 decimals.
 QUANTUM: Final = Decimal("0.000001")
 _CENT: Final = Decimal("0.01")
+#: Largest magnitude a float may have at the boundary (a quantity, a price, an amount in €).
+MAX_MAGNITUDE: Final = 1e12
+_MAX_EUR: Final = Decimal("1e40")  # any product of bounded figures is below it
+#: The decimal context of settlement arithmetic: 60 significant digits (products of bounded
+#: quantities and prices stay exact), half-to-even, invalid operations trapped.
+CONTEXT: Final = Context(
+    prec=60, rounding=ROUNDING, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, order=True)
@@ -87,7 +105,10 @@ class Money:
         """An exact ``Decimal`` amount in euros, rounded to the cent (half to even)."""
         if not isinstance(eur, Decimal) or not eur.is_finite():
             raise _invalid("eur", eur, "must be a finite Decimal")
-        return cls(cents=int(eur.quantize(_CENT, rounding=ROUNDING).scaleb(2)))
+        if abs(eur) > _MAX_EUR:
+            raise _invalid("eur", eur, f"must be at most {_MAX_EUR:.0e} in magnitude")
+        with localcontext(CONTEXT):
+            return cls(cents=int(eur.quantize(_CENT, rounding=ROUNDING).scaleb(2)))
 
     @classmethod
     def total(cls, amounts: Iterable[Money]) -> Money:
@@ -97,7 +118,8 @@ class Money:
     @property
     def eur(self) -> Decimal:
         """The amount in euros, with exactly two decimals."""
-        return Decimal(self.cents).scaleb(-2).quantize(_CENT)
+        with localcontext(CONTEXT):
+            return Decimal(self.cents).scaleb(-2).quantize(_CENT)
 
     def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):
@@ -124,12 +146,20 @@ def _invalid(field: str, value: object, message: str) -> InvalidInputError:
 
 
 def _decimal(x: float, field: str) -> Decimal:
-    """The float's shortest round-tripping decimal; NaN, inf, bools and non-numbers refused."""
+    """The float's shortest round-tripping decimal; NaN, inf, bools, non-numbers and magnitudes
+    above :data:`MAX_MAGNITUDE` refused."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         raise _invalid(field, x, "must be a real number")
     if not math.isfinite(x):
         raise _invalid(field, x, "must be a finite number")
+    if abs(x) > MAX_MAGNITUDE:
+        raise _invalid(field, x, f"must be at most {MAX_MAGNITUDE:.0e} in magnitude")
     return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)
+
+
+def _quantized(x: float, field: str, quantum: Decimal) -> Decimal:
+    with localcontext(CONTEXT):
+        return _decimal(x, field).quantize(quantum, rounding=ROUNDING)
 
 
 def to_money(x_eur: float) -> Money:
@@ -144,7 +174,8 @@ def to_money(x_eur: float) -> Money:
         flexcoord.errors.InvalidInputError: 1 invalid input issue:
           - Money 'x_eur': x_eur=nan must be a finite number
     """
-    return Money.of(_decimal(x_eur, "x_eur"))
+    with localcontext(CONTEXT):
+        return Money(cents=int(_quantized(x_eur, "x_eur", _CENT).scaleb(2)))
 
 
 def to_quantity(x: float, field: str = "quantity") -> Decimal:
@@ -154,7 +185,7 @@ def to_quantity(x: float, field: str = "quantity") -> Decimal:
         >>> to_quantity(0.1 + 0.2)
         Decimal('0.300000')
     """
-    return _decimal(x, field).quantize(QUANTUM, rounding=ROUNDING)
+    return _quantized(x, field, QUANTUM)
 
 
 def to_unit_price(x: float, field: str = "unit_price") -> Decimal:
@@ -164,4 +195,4 @@ def to_unit_price(x: float, field: str = "unit_price") -> Decimal:
         >>> to_unit_price(120.5)
         Decimal('120.500000')
     """
-    return _decimal(x, field).quantize(QUANTUM, rounding=ROUNDING)
+    return _quantized(x, field, QUANTUM)

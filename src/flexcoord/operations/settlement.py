@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from enum import StrEnum
 from typing import Final
 
@@ -44,7 +44,15 @@ from flexcoord.clearing.options import PricingRule
 from flexcoord.domain.validation import IssueCollector, set_field
 from flexcoord.domain.vocabulary import ProductKind
 from flexcoord.errors import InvalidInputError, Issue
-from flexcoord.operations.money import QUANTUM, ROUNDING, Money, to_quantity, to_unit_price
+from flexcoord.operations.money import (
+    CONTEXT,
+    MAX_MAGNITUDE,
+    QUANTUM,
+    ROUNDING,
+    Money,
+    to_quantity,
+    to_unit_price,
+)
 from flexcoord.operations.statements import LineKind, PartyRole, SettlementLine, Statement
 
 __all__ = [
@@ -103,8 +111,8 @@ class PenaltyRule:
 
     def __post_init__(self) -> None:
         c = IssueCollector("PenaltyRule", "penalty")
-        c.non_negative("factor", self.factor)
-        c.non_negative("floor_eur_per_mwh", self.floor_eur_per_mwh)
+        c.in_range("factor", self.factor, 0.0, MAX_MAGNITUDE)
+        c.in_range("floor_eur_per_mwh", self.floor_eur_per_mwh, 0.0, MAX_MAGNITUDE)
         if c.finite("tolerance_fraction", self.tolerance_fraction):
             c.check(
                 0.0 <= self.tolerance_fraction < 1.0,
@@ -120,7 +128,8 @@ class PenaltyRule:
         """Penalty €/MWh for an award whose bid price is ``bid_price`` (€/MWh)."""
         floor = to_unit_price(self.floor_eur_per_mwh, "floor_eur_per_mwh")
         factor = to_quantity(self.factor, "factor")
-        return (max(bid_price, floor) * factor).quantize(QUANTUM, rounding=ROUNDING)
+        with localcontext(CONTEXT):
+            return (max(bid_price, floor) * factor).quantize(QUANTUM, rounding=ROUNDING)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,8 +169,9 @@ class SettlementAward:
         c = IssueCollector("SettlementAward", f"{self.auction_id}/{self.bid_id}/{self.mtu}")
         for name in ("auction_id", "bid_id", "fsp_id", "buyer_id", "mtu"):
             c.identifier(name, getattr(self, name))
-        c.positive("duration_h", self.duration_h)
-        c.non_negative("quantity_mw", self.quantity_mw)
+        if c.positive("duration_h", self.duration_h):
+            c.in_range("duration_h", self.duration_h, 0.0, MAX_MAGNITUDE)
+        c.in_range("quantity_mw", self.quantity_mw, 0.0, MAX_MAGNITUDE)
         kind = c.enum("kind", self.kind, ProductKind)
         c.check(
             kind is None or kind in _SETTLED_KINDS,
@@ -170,21 +180,20 @@ class SettlementAward:
             "must be availability or activation (split a product with both into two awards)",
         )
         rule = c.enum("pricing_rule", self.pricing_rule, PricingRule)
-        if kind is ProductKind.AVAILABILITY:
-            c.non_negative("bid_price_eur_per_unit", self.bid_price_eur_per_unit)
-        else:
-            c.finite("bid_price_eur_per_unit", self.bid_price_eur_per_unit)
+        low = 0.0 if kind is ProductKind.AVAILABILITY else -MAX_MAGNITUDE
+        c.in_range("bid_price_eur_per_unit", self.bid_price_eur_per_unit, low, MAX_MAGNITUDE)
         cleared = self.cleared_price_eur_per_unit
         if cleared is not None:
-            c.finite("cleared_price_eur_per_unit", cleared)
+            c.in_range("cleared_price_eur_per_unit", cleared, -MAX_MAGNITUDE, MAX_MAGNITUDE)
         c.check(
             cleared is not None or rule in (None, PricingRule.PAY_AS_BID),
             "cleared_price_eur_per_unit",
             cleared,
             f"is required by the pricing rule {rule}",
         )
-        if self.buyer_price_eur_per_unit is not None:
-            c.finite("buyer_price_eur_per_unit", self.buyer_price_eur_per_unit)
+        buyer = self.buyer_price_eur_per_unit
+        if buyer is not None:
+            c.in_range("buyer_price_eur_per_unit", buyer, -MAX_MAGNITUDE, MAX_MAGNITUDE)
         c.raise_if_any()
         set_field(self, "kind", kind)
         set_field(self, "pricing_rule", rule)
@@ -198,7 +207,8 @@ class SettlementAward:
         """MW × hours (MW·h for availability, MWh for activation), 6 decimals."""
         mw = to_quantity(self.quantity_mw, "quantity_mw")
         hours = to_quantity(self.duration_h, "duration_h")
-        return (mw * hours).quantize(QUANTUM, rounding=ROUNDING)
+        with localcontext(CONTEXT):
+            return (mw * hours).quantize(QUANTUM, rounding=ROUNDING)
 
     def bid_price(self) -> Decimal:
         """The bid's price per unit (6 decimals)."""
@@ -236,10 +246,10 @@ class DeliveryOutcome:
         c = IssueCollector("DeliveryOutcome", f"{self.bid_id}/{self.mtu}")
         c.identifier("bid_id", self.bid_id)
         c.identifier("mtu", self.mtu)
-        c.non_negative("ordered_mwh", self.ordered_mwh)
+        c.in_range("ordered_mwh", self.ordered_mwh, 0.0, MAX_MAGNITUDE)
         status = c.enum("status", self.status, OutcomeStatus)
         if self.delivered_mwh is not None:
-            c.non_negative("delivered_mwh", self.delivered_mwh)
+            c.in_range("delivered_mwh", self.delivered_mwh, 0.0, MAX_MAGNITUDE)
         c.check(
             self.delivered_mwh is not None
             or status not in (OutcomeStatus.DELIVERED, OutcomeStatus.PARTIALLY_DELIVERED),
@@ -297,7 +307,7 @@ class Settlement:
         return tuple(Statement.of(role, party, by_party[(role, party)]) for role, party in keys)
 
     def balance_by_auction(self) -> tuple[AuctionBalance, ...]:
-        """Per auction (by id): FSPs' net receipts, buyers' net payments and the residue."""
+        """Per auction with a line (by id): FSPs' net receipts, buyers' net payments, residue."""
         sums: dict[str, dict[PartyRole, int]] = defaultdict(lambda: dict.fromkeys(PartyRole, 0))
         for line in self.lines:
             sums[line.auction_id][line.party_role] += line.amount.cents
@@ -346,6 +356,16 @@ def settle(
 ('dso', 'activation_payment', '-40.00'), ('dso', 'penalty', '20.00')]
     """
     award_list, outcome_list = _records(awards, outcomes)
+    with localcontext(CONTEXT):
+        return _settle(award_list, outcome_list, penalty, market_operator_id)
+
+
+def _settle(
+    award_list: list[SettlementAward],
+    outcome_list: list[DeliveryOutcome],
+    penalty: PenaltyRule,
+    market_operator_id: str,
+) -> Settlement:
     deliveries = _deliveries(award_list, outcome_list, penalty)
     lines: list[SettlementLine] = []
     pending: list[PendingActivation] = []
