@@ -37,12 +37,11 @@ DEMO_STUDY: Mapping[str, Any] = {
 }
 
 _SUMMARY = (
-    ("realised_cost_eur", "realised €", "{:,.0f}"),
-    ("violation_mwh", "overload MWh", "{:.2f}"),
+    ("realised_cost_eur", "€/day", "{:,.0f}"),
+    ("violation_mwh", "MWh>lim", "{:.2f}"),
     ("violation_bus_hours", "V bus-h", "{:.1f}"),
-    ("unserved_mwh", "unserved MWh", "{:.1f}"),
-    ("delivery_ratio", "delivered", "{:.0%}"),
-    ("conflicts", "conflicts", "{:.0f}"),
+    ("unserved_mwh", "unserved", "{:.1f}"),
+    ("delivery_ratio", "deliv.", "{:.0%}"),
 )
 
 
@@ -86,7 +85,6 @@ def _summary(out: Console, kpis: Any) -> None:
 
 
 def _run(study: Any, source: str, folder: Path | None) -> None:
-    from flexcoord.simulation.html_report import write_study_report  # noqa: PLC0415 - lazy CLI
     from flexcoord.simulation.study import check_study, study_presets  # noqa: PLC0415
     from flexcoord.simulation.study_run import run_study  # noqa: PLC0415
 
@@ -95,9 +93,7 @@ def _run(study: Any, source: str, folder: Path | None) -> None:
     check([*OutputFolder("--out", target).issues()])
     n_schemes = len(study_presets(study, source))
     with _bar(study.days, n_schemes) as step:
-        result = run_study(
-            study, source=source, folder=target, progress=step, report=write_study_report
-        )
+        result = run_study(study, source=source, folder=target, progress=step)
     _summary(stdout(), result.tables["kpis"])
     resumed = f", {result.days_resumed} resumed" if result.days_resumed else ""
     stderr().print(

@@ -5,11 +5,17 @@ realised grid (the module docstring of :mod:`flexcoord.simulation.study` gives t
 the day (the study tags them with its name): ``awards``, ``activations``, ``deliveries``,
 ``settlement``, ``violations`` and one ``kpis`` row.
 
-The realised yardstick (``realised_cost_eur``) is what the day cost once it happened: the
-activation payments for delivered energy, the availability payments and the penalties of
-settlement, plus every MWh of realised overload (AC, thermal-equivalent flows above the
-study's limits) valued at the DSO need price cap, the value the buyers gave relief. A scheme that
-looked cheap on the forecast pays for the congestion it left.
+The realised yardstick (``realised_cost_eur``) is what the day cost once it happened:
+
+- ``bid_cost_eur``: the delivered energy at the bids' activation prices (the FSPs' cost-based
+  offers: what the flexibility that actually moved cost);
+- ``availability_cost_eur``: the availability payments of settlement;
+- ``violation_cost_eur``: every MWh of realised overload (AC, thermal-equivalent flows above the
+  study's limits) at the DSO need price cap, the value the buyers gave relief;
+- ``unserved_cost_eur``: the activation needs' shortfall at the TSO need price cap.
+
+Penalties (``penalty_eur``) are shown apart: they move money from FSPs to buyers and cost society
+nothing. A scheme that looked cheap on the forecast pays for the congestion it left.
 """
 
 from __future__ import annotations
@@ -28,13 +34,23 @@ from flexcoord.coordination.rounds import RoundKind
 from flexcoord.coordination.timeframes import ChainOutcome, run_chain
 from flexcoord.domain import Bid, Direction, Interval, Technology, Timeframe
 from flexcoord.grid.forecast import OperatingForecast, forecast_with_changes
+from flexcoord.clearing.options import PricingRule
+from flexcoord.domain import ProductKind
 from flexcoord.operations import (
     ActivationOrder,
+    DeliveryOutcome,
     DeliveryVerification,
+    LineKind,
     MeterSeries,
+    OutcomeStatus,
+    PartyRole,
+    PenaltyRule,
+    Settlement,
+    SettlementAward,
     Tolerance,
     activation_orders,
     make_baseline,
+    settle,
     verify_delivery,
 )
 from flexcoord.simulation.devices import Device, apply_activation, default_baseline_mw
@@ -192,6 +208,95 @@ def _verify(
     )
 
 
+def _buyer_shares(buyers: Sequence[str], procurement: Mapping[str, float]) -> dict[str, float]:
+    """How a market's awards are split over its buyers: by their procurement in the round
+    (equal shares when the round names none of them)."""
+    paid = {b: max(float(procurement.get(b, 0.0)), 0.0) for b in buyers}
+    total = sum(paid.values())
+    if total <= 0:
+        return {b: 1.0 / len(buyers) for b in buyers}
+    return {b: v / total for b, v in paid.items() if v > 0}
+
+
+def settlement_awards(
+    outcome: ChainOutcome, bids: Mapping[str, Bid]
+) -> tuple[SettlementAward, ...]:
+    """Every market's awards as settlement records: the availability rounds' reservations
+    (€/MW/h) and the activation rounds' activations (€/MWh), pay-as-bid (the scheme runs'
+    pricing rule), each split over the market's buyers (:func:`_buyer_shares`)."""
+    out: list[SettlementAward] = []
+    for rnd in outcome.rounds:
+        availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
+        kind = ProductKind.AVAILABILITY if availability else ProductKind.ACTIVATION
+        for market in rnd.markets:
+            if not market.buyer_ids:
+                continue
+            shares = _buyer_shares(market.buyer_ids, rnd.kpis.procurement_eur)
+            for key, mw in sorted(market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
+                bid = bids[key.root]
+                price = (
+                    bid.availability_price_eur_per_mw_h
+                    if availability
+                    else bid.activation_price_eur_per_mwh
+                )
+                if mw <= 1e-9 or price is None:
+                    continue
+                step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
+                out += [
+                    SettlementAward(
+                        auction_id=str(market.id),
+                        bid_id=key.root,
+                        fsp_id=bid.fsp_id,
+                        buyer_id=buyer,
+                        mtu=key.mtu.label,
+                        duration_h=step_h,
+                        kind=kind,
+                        quantity_mw=mw * share,
+                        bid_price_eur_per_unit=float(price),
+                        pricing_rule=PricingRule.PAY_AS_BID,
+                    )
+                    for buyer, share in shares.items()
+                ]
+    return tuple(out)
+
+
+def delivery_outcomes(
+    checks: Sequence[DeliveryVerification], awards: Sequence[SettlementAward]
+) -> tuple[DeliveryOutcome, ...]:
+    """Per activated (bid, MTU): the units' verified energy summed, its status by the same
+    rule as each unit's (every unit delivered: delivered; none: failed; missing data:
+    insufficient), ``ordered_mwh`` the activation awards' energy."""
+    awarded: dict[tuple[str, str], float] = defaultdict(float)
+    for a in awards:
+        if a.kind is ProductKind.ACTIVATION:
+            awarded[(a.bid_id, a.mtu)] += a.quantity_mw * a.duration_h
+    by_key: dict[tuple[str, str], list[DeliveryVerification]] = defaultdict(list)
+    for v in checks:
+        by_key[(v.bid_id, v.interval.start.isoformat())].append(v)
+    out: list[DeliveryOutcome] = []
+    for key, ordered in sorted(awarded.items()):
+        group = by_key.get(key, [])
+        statuses = {str(v.status) for v in group}
+        if not group or "insufficient_data" in statuses:
+            status, delivered = OutcomeStatus.INSUFFICIENT_DATA, None
+        else:
+            delivered = max(sum(v.delivered_mwh or 0.0 for v in group), 0.0)
+            status = (
+                OutcomeStatus.DELIVERED
+                if statuses == {"delivered"}
+                else OutcomeStatus.FAILED
+                if statuses == {"failed"}
+                else OutcomeStatus.PARTIALLY_DELIVERED
+            )
+        out.append(
+            DeliveryOutcome(
+                bid_id=key[0], mtu=key[1], ordered_mwh=ordered, delivered_mwh=delivered,
+                status=status,
+            )
+        )
+    return tuple(out)
+
+
 def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutcome:
     """Run ``config`` on ``market`` and follow its dispatch to the realised grid."""
     chain = market.chains[config.timeframes]
@@ -209,21 +314,92 @@ def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutc
     state = realised_state(plan, market, change)
     violations = _violations(plan, state)
     checks = _verify(plan, market, orders, realised, declared, change)
-    return _outcome(plan, market, config, outcome, awards, bids, orders, checks, violations)
+    to_settle = settlement_awards(outcome, bids)
+    money = settle(
+        to_settle,
+        delivery_outcomes(checks, to_settle),
+        penalty=PenaltyRule(factor=plan.study.settlement.penalty_factor),
+    )
+    parts = _Parts(awards=awards, bids=bids, orders=orders, checks=checks, settlement=money)
+    return _outcome(plan, market, config, outcome, parts, violations)
 
 
-def _outcome(  # noqa: PLR0913 - private: the day's parts, by position
-    plan: StudyPlan, market: DayMarket, config: SchemeConfig, outcome: ChainOutcome,
-    awards: Sequence[Award], bids: Mapping[str, Bid], orders: Sequence[ActivationOrder],
-    checks: Sequence[DeliveryVerification], violations: pd.DataFrame,
-) -> DayOutcome:
-    day = market.day.isoformat()
-    award_rows = [
-        {"mtu": pd.Timestamp(a.mtu), "bid_id": a.bid_id, "fsp_id": bids[a.bid_id].fsp_id,
-         "direction": str(bids[a.bid_id].direction), "quantity_mw": a.quantity_mw,
-         "price_eur_per_mwh": float(bids[a.bid_id].activation_price_eur_per_mwh or 0.0)}
-        for a in awards
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Parts:
+    awards: Sequence[Award]
+    bids: Mapping[str, Bid]
+    orders: Sequence[ActivationOrder]
+    checks: Sequence[DeliveryVerification]
+    settlement: Settlement
+
+
+def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str, object]]:
+    """Every market's awards (after conflicts), per root bid and MTU, with the round, the
+    market and the kind (``availability``: MW reserved at €/MW/h; ``activation``: MW at €/MWh)."""
+    rows: list[dict[str, object]] = []
+    for rnd in outcome.rounds:
+        availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
+        for market in rnd.markets:
+            for key, mw in sorted(market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
+                if mw <= 1e-9:
+                    continue
+                bid = bids[key.root]
+                price = (
+                    bid.availability_price_eur_per_mw_h if availability
+                    else bid.activation_price_eur_per_mwh
+                )
+                rows.append(
+                    {"mtu": key.mtu.start, "round": str(rnd.sub_market.timeframe),
+                     "market": str(market.id), "kind": "availability" if availability else "activation",
+                     "bid_id": key.root, "fsp_id": bid.fsp_id, "direction": str(bid.direction),
+                     "quantity_mw": mw, "price_eur_per_mwh": float(price or 0.0)}
+                )
+    return rows
+
+
+def _settlement_rows(money: Settlement) -> list[dict[str, object]]:
+    return [
+        {"auction_id": line.auction_id, "party_role": str(line.party_role),
+         "party": line.party_id, "counterparty": line.counterparty_id, "bid_id": line.bid_id,
+         "mtu": line.mtu, "kind": str(line.kind),
+         "quantity": None if line.quantity is None else float(line.quantity),
+         "unit_price_eur": None if line.unit_price_eur is None else float(line.unit_price_eur),
+         "amount_cents": line.amount.cents, "amount_eur": line.amount.cents / 100}
+        for line in money.lines
     ]
+
+
+def _money_kpis(
+    money: Settlement, checks: Sequence[DeliveryVerification], bids: Mapping[str, Bid]
+) -> dict[str, float]:
+    """The day's money: FSP lines by kind (what buyers paid, in euros), and the delivered
+    energy at the bids' prices (their cost-based offers: the FSPs' cost of what happened)."""
+    cents: dict[str, int] = defaultdict(int)
+    for line in money.lines:
+        if line.party_role is PartyRole.FSP:
+            cents[str(line.kind)] += line.amount.cents
+            cents["fsp"] += line.amount.cents
+    bid_cost = sum(
+        max(v.delivered_mwh or 0.0, 0.0) * float(bids[v.bid_id].activation_price_eur_per_mwh or 0.0)
+        for v in checks
+    )
+    return {
+        "bid_cost_eur": bid_cost,
+        "activation_paid_eur": cents[str(LineKind.ACTIVATION_PAYMENT)] / 100,
+        "availability_cost_eur": cents[str(LineKind.AVAILABILITY_PAYMENT)] / 100,
+        "penalty_eur": -cents[str(LineKind.PENALTY)] / 100,
+        "fsp_revenue_eur": cents["fsp"] / 100,
+        "pending_activations": float(len(money.pending)),
+    }
+
+
+def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
+    plan: StudyPlan, market: DayMarket, config: SchemeConfig, outcome: ChainOutcome,
+    parts: _Parts, violations: pd.DataFrame,
+) -> DayOutcome:
+    awards, bids, orders, checks = parts.awards, parts.bids, parts.orders, parts.checks
+    day = market.day.isoformat()
+    award_rows = _award_rows(outcome, bids)
     order_rows = [
         {"mtu": o.interval.start, "order_id": str(o.id), "bid_id": o.bid_id, "unit_id": o.unit_id,
          "fsp_id": o.fsp_id, "buyer_id": o.buyer_id or "", "direction": str(o.direction),
@@ -250,13 +426,20 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by position
         "ordered_mwh": ordered,
         "delivered_mwh": delivered,
         "delivery_ratio": delivered / ordered if ordered > 0 else 1.0,
+        **_money_kpis(parts.settlement, checks, bids),
+        "violation_cost_eur": violation_mwh * plan.study.needs.dso_price_cap_eur_per_mwh,
         "forecast_cost_eur": float(outcome.total_cost_eur),
-        "availability_cost_eur": float(outcome.availability_payment_eur),
         "unserved_mwh": float(outcome.kpis.activation_shortfall_mwh),
         "curtailed_res_mwh": _curtailed_mwh(plan, checks, step_h),
         "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
-        "wall_s": float(outcome.wall_s),
     }
+    kpis["unserved_cost_eur"] = (
+        float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
+    )
+    kpis["realised_cost_eur"] = (
+        float(kpis["bid_cost_eur"]) + float(kpis["availability_cost_eur"])
+        + float(kpis["violation_cost_eur"]) + float(kpis["unserved_cost_eur"])
+    )
     return DayOutcome(
         scheme=config.id,
         day=day,
@@ -264,7 +447,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by position
         awards=_tagged(pd.DataFrame(award_rows), config.id, day),
         activations=_tagged(pd.DataFrame(order_rows), config.id, day),
         deliveries=_tagged(pd.DataFrame(delivery_rows), config.id, day),
-        settlement=_tagged(pd.DataFrame(), config.id, day),
+        settlement=_tagged(pd.DataFrame(_settlement_rows(parts.settlement)), config.id, day),
         violations=_tagged(violations, config.id, day),
     )
 

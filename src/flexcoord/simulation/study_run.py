@@ -38,7 +38,7 @@ from flexcoord.simulation.day_run import DayOutcome, run_day
 from flexcoord.simulation.study import StudyPlan, day_market, plan_study
 from flexcoord.simulation.tables import write_tables
 
-__all__ = ["TABLES", "StudyResult", "run_study", "study_sha256"]
+__all__ = ["TABLES", "StudyResult", "run_study", "study_sha256", "write_report"]
 
 #: The tables of a study, in the order they are written.
 TABLES = ("kpis", "awards", "activations", "deliveries", "settlement", "violations")
@@ -130,13 +130,51 @@ def _read_day(folder: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
 
 
+_MONEY = ("scheme", "day", "party", "kind", "amount_eur")
+
+
+def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """The study's HTML report (:mod:`~flexcoord.simulation.html_report`): its activation
+    awards, settlement, realised violations and KPIs, on the study grid."""
+    from flexcoord.simulation.html_report import (  # noqa: PLC0415 - plotly only for the report
+        write_study_report,
+    )
+
+    def frame(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        table = tables.get(name, pd.DataFrame())
+        return table if len(table) else pd.DataFrame(columns=list(columns))
+
+    awards = frame("awards", ("scheme", "day", "mtu", "market", "bid_id", "fsp_id", "direction",
+                              "quantity_mw", "price_eur_per_mwh", "kind"))
+    study = plan.study
+    meta = {
+        "grid": plan.grid.code,
+        "days": f"{plan.days[0].isoformat()} + {len(plan.days)} day(s)",
+        "schemes": str(len(plan.presets)),
+        "seed": str(study.seed),
+        "forecast error (PV σ)": f"{study.forecast_error.pv:.0%}",
+    }
+    return write_study_report(
+        path,
+        {
+            "kpis": tables["kpis"],
+            "awards": awards[awards["kind"] == "activation"] if "kind" in awards else awards,
+            "settlement": frame("settlement", _MONEY)[list(_MONEY)],
+            "violations": frame("violations", ("scheme", "day", "mtu", "element", "kind", "value")),
+        },
+        net=plan.grid.net,
+        title=f"flexcoord study {study.name}",
+        meta=meta,
+    )
+
+
 def run_study(
     study: StudyFile,
     *,
     source: str = "study",
     folder: Path | None = None,
     progress: StudyProgress | None = None,
-    report: Callable[[StudyPlan, Mapping[str, pd.DataFrame], Path], Path] | None = None,
+    report: Callable[[StudyPlan, Mapping[str, pd.DataFrame], Path], Path] | None = write_report,
 ) -> StudyResult:
     """Run (or resume) ``study`` into ``folder`` (default ``outputs.folder``), see the module
     docstring.
