@@ -84,16 +84,16 @@ def _summary(out: Console, kpis: Any) -> None:
     out.print(table)
 
 
-def _run(study: Any, source: str, folder: Path | None) -> None:
-    from flexcoord.simulation.study import check_study, study_presets  # noqa: PLC0415
-    from flexcoord.simulation.study_run import run_study  # noqa: PLC0415
+def _run(study: Any, source: str, folder: Path | None, workers: int) -> None:
+    from flexcoord.simulation.study import check_study, study_presets
+    from flexcoord.simulation.study_run import run_study
 
     check_study(study, source)
     target = folder if folder is not None else Path(study.outputs.folder)
     check([*OutputFolder("--out", target).issues()])
     n_schemes = len(study_presets(study, source))
     with _bar(study.days, n_schemes) as step:
-        result = run_study(study, source=source, folder=target, progress=step)
+        result = run_study(study, source=source, folder=target, progress=step, workers=workers)
     _summary(stdout(), result.tables["kpis"])
     resumed = f", {result.days_resumed} resumed" if result.days_resumed else ""
     stderr().print(
@@ -111,31 +111,35 @@ def simulate(
     days: Annotated[
         int | None, typer.Option("--days", help="Run only the first N days of the study.")
     ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Days run in parallel (Dask local cluster, 1-64).")
+    ] = 1,
 ) -> None:
     """Run a study: every day under every scheme, with operations and the realised grid."""
-    from flexcoord.schemas.study import load_study  # noqa: PLC0415 - lazy CLI
+    from flexcoord.schemas.study import load_study
 
-    check([int_range("--days", days, 1, 366)])
+    check([int_range("--days", days, 1, 366), int_range("--workers", workers, 1, 64)])
     study = load_study(study_file)
     if days is not None:
         study = study.model_copy(update={"days": min(days, study.days)})
-    _run(study, str(study_file), out)
+    _run(study, str(study_file), out, workers)
 
 
 def demo(
     days: Annotated[int, typer.Option("--days", help="Days to simulate (1-366).")] = 7,
-    out: Annotated[
-        Path, typer.Option("--out", help="Output folder.")
-    ] = Path("flexcoord-demo"),
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("flexcoord-demo"),
     grid: Annotated[
         str, typer.Option("--grid", help="SimBench code (default 1-HVMV-mixed-all-0-sw).")
     ] = "1-HVMV-mixed-all-0-sw",
+    workers: Annotated[
+        int, typer.Option("--workers", help="Days run in parallel (default: 2, one per core).")
+    ] = 2,
 ) -> None:
     """One week on 1-HVMV-mixed: every scheme of the seed compared under forecast error."""
-    from flexcoord.schemas.study import StudyFile  # noqa: PLC0415 - lazy CLI
+    from flexcoord.schemas.study import StudyFile
 
-    check([int_range("--days", days, 1, 366)])
+    check([int_range("--days", days, 1, 366), int_range("--workers", workers, 1, 64)])
     study = StudyFile.model_validate(
         {**DEMO_STUDY, "days": days, "grid": grid, "outputs": {"folder": str(out)}}
     )
-    _run(study, "demo", out)
+    _run(study, "demo", out, workers)

@@ -61,10 +61,10 @@ __all__ = [
     "ElementInjections",
     "FlowQuantity",
     "OperatingForecast",
+    "element_injections",
     "forecast_from_profiles",
     "forecast_from_snapshot",
     "forecast_with_changes",
-    "element_injections",
     "profile_operating_points",
 ]
 

@@ -29,8 +29,8 @@ __all__ = [
     "MAX_STUDY_DAYS",
     "BaselineSection",
     "CongestionSection",
-    "FspSection",
     "ForecastErrorSection",
+    "FspSection",
     "GrowthSection",
     "NeedsSection",
     "OutputsSection",
@@ -53,61 +53,63 @@ class CongestionSection(_Section):
     branches get ``tso_tightening`` × their peak realised flow of the study period as limit, the
     ``n_dso`` most loaded DSO lines (with enough flexibility behind them) ``dso_tightening`` ×."""
 
-    n_tso: int = Field(3, ge=0, le=50)
-    n_dso: int = Field(3, ge=0, le=50)
-    tso_tightening: float = Field(0.95, gt=0, le=2)
-    dso_tightening: float = Field(0.85, gt=0, le=2)
+    n_tso: int = Field(default=3, ge=0, le=50)
+    n_dso: int = Field(default=3, ge=0, le=50)
+    tso_tightening: float = Field(default=0.95, gt=0, le=2)
+    dso_tightening: float = Field(default=0.85, gt=0, le=2)
 
 
 class GrowthSection(_Section):
     """DER added to the grid's own (SimBench's scenario 0/1/2 is in the grid code)."""
 
-    batteries: int = Field(20, ge=0, le=100_000)
-    ev_chargers: int = Field(200, ge=0, le=100_000)
-    heat_pumps: int = Field(100, ge=0, le=100_000)
+    batteries: int = Field(default=20, ge=0, le=100_000)
+    ev_chargers: int = Field(default=200, ge=0, le=100_000)
+    heat_pumps: int = Field(default=100, ge=0, le=100_000)
 
 
 class ForecastErrorSection(_Section):
     """Relative 1-σ day-ahead forecast error per technology; intraday and near-real-time errors
     shrink from it (``simulation.forecast_error``). 0 everywhere is the perfect forecast."""
 
-    pv: float = Field(0.1, ge=0, le=2)
-    wind: float = Field(0.1, ge=0, le=2)
-    load: float = Field(0.03, ge=0, le=2)
-    ev: float = Field(0.1, ge=0, le=2)
-    heat_pump: float = Field(0.05, ge=0, le=2)
-    autocorrelation: float = Field(0.9, ge=0, lt=1)
+    pv: float = Field(default=0.1, ge=0, le=2)
+    wind: float = Field(default=0.1, ge=0, le=2)
+    load: float = Field(default=0.03, ge=0, le=2)
+    ev: float = Field(default=0.1, ge=0, le=2)
+    heat_pump: float = Field(default=0.05, ge=0, le=2)
+    autocorrelation: float = Field(default=0.9, ge=0, lt=1)
 
 
 class FspSection(_Section):
     """How FSPs (aggregators) pool units, price and deliver."""
 
-    markup: float = Field(0.1, ge=0, le=10)
-    units_per_aggregator: int = Field(25, ge=1, le=100_000)
-    delivery_noise: float = Field(0.05, ge=0, le=1)
-    failure_rate: float = Field(0.02, ge=0, le=1)
+    markup: float = Field(default=0.1, ge=0, le=10)
+    units_per_aggregator: int = Field(default=25, ge=1, le=100_000)
+    delivery_noise: float = Field(default=0.05, ge=0, le=1)
+    failure_rate: float = Field(default=0.02, ge=0, le=1)
 
 
 class NeedsSection(_Section):
     """The TSO's balancing requirement (the DSOs' and the TSO's congestion needs come from the
     forecast) and the buyers' price caps."""
 
-    tso_balancing_mw: float = Field(8.0, ge=0, le=10_000)
-    tso_price_cap_eur_per_mwh: float = Field(250.0, gt=0, le=100_000)
-    dso_price_cap_eur_per_mwh: float = Field(400.0, gt=0, le=100_000)
+    tso_balancing_mw: float = Field(default=8.0, ge=0, le=10_000)
+    tso_price_cap_eur_per_mwh: float = Field(default=250.0, gt=0, le=100_000)
+    dso_price_cap_eur_per_mwh: float = Field(default=400.0, gt=0, le=100_000)
 
 
 class BaselineSection(_Section):
     """Which baseline verifies delivery, and the tolerance band of the verification."""
 
-    method: Literal["declared_schedule", "meter_before_after", "rolling_average"] = "declared_schedule"
-    tolerance: float = Field(0.1, ge=0, le=1)
+    method: Literal["declared_schedule", "meter_before_after", "rolling_average"] = (
+        "declared_schedule"
+    )
+    tolerance: float = Field(default=0.1, ge=0, le=1)
 
 
 class SettlementSection(_Section):
     """Penalty for under-delivery: undelivered MWh × the bid's price × ``penalty_factor``."""
 
-    penalty_factor: float = Field(1.5, ge=0, le=100)
+    penalty_factor: float = Field(default=1.5, ge=0, le=100)
 
 
 class OutputsSection(_Section):
@@ -133,8 +135,8 @@ class StudyFile(_Section):
     name: str = Field(min_length=1, max_length=120)
     grid: str = Field(min_length=1, max_length=200)
     start: date = date(2026, 6, 1)
-    days: int = Field(7, ge=1, le=MAX_STUDY_DAYS)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    days: int = Field(default=7, ge=1, le=MAX_STUDY_DAYS)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     schemes: tuple[str, ...] = ("all",)
     congestion: CongestionSection = CongestionSection()
     growth: GrowthSection = GrowthSection()
@@ -214,7 +216,7 @@ def _parse(path: Path) -> Any:
     text = read_text(path, max_bytes=_MAX_STUDY_BYTES)
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml  # noqa: PLC0415 - optional: only YAML studies need PyYAML
+            import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - optional: YAML studies only
         except ImportError:
             raise InvalidInputError(
                 [file_issue(path, "is YAML, which needs PyYAML (pip install pyyaml); or use TOML")]

@@ -28,14 +28,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from flexcoord.clearing.options import PricingRule
 from flexcoord.clearing.result import Award
 from flexcoord.coordination.config import SchemeConfig
 from flexcoord.coordination.rounds import RoundKind
 from flexcoord.coordination.timeframes import ChainOutcome, run_chain
-from flexcoord.domain import Bid, Direction, Interval, Technology, Timeframe
+from flexcoord.domain import Bid, Direction, Interval, ProductKind, Technology, Timeframe
 from flexcoord.grid.forecast import OperatingForecast, forecast_with_changes
-from flexcoord.clearing.options import PricingRule
-from flexcoord.domain import ProductKind
 from flexcoord.operations import (
     ActivationOrder,
     DeliveryOutcome,
@@ -92,8 +91,13 @@ def _awards(outcome: ChainOutcome) -> tuple[list[Award], dict[str, str]]:
     for key, mw in sorted(outcome.activation_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
         if mw > 1e-9:
             awards.append(
-                Award(bid_id=key.root, mtu=key.mtu.label, quantity_mw=mw, price_eur_per_mwh=0.0,
-                      payment_eur=0.0)
+                Award(
+                    bid_id=key.root,
+                    mtu=key.mtu.label,
+                    quantity_mw=mw,
+                    price_eur_per_mwh=0.0,
+                    payment_eur=0.0,
+                )
             )
     return awards, buyer
 
@@ -113,7 +117,9 @@ def _baselines(
     market: DayMarket, devices: Mapping[str, Device]
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
     """Per unit, its realised schedule without activation and its declared (day-ahead) one."""
-    realised_of = {uid: market.realised.p_mw[:, k] for k, uid in enumerate(market.realised.element_ids)}
+    realised_of = {
+        uid: market.realised.p_mw[:, k] for k, uid in enumerate(market.realised.element_ids)
+    }
     realised: dict[str, FloatArray] = {}
     declared: dict[str, FloatArray] = {}
     for uid, device in devices.items():
@@ -126,7 +132,10 @@ def _baselines(
 
 
 def _deliver(
-    plan: StudyPlan, market: DayMarket, config: SchemeConfig, ordered: Mapping[str, FloatArray],
+    plan: StudyPlan,
+    market: DayMarket,
+    config: SchemeConfig,
+    ordered: Mapping[str, FloatArray],
     realised: Mapping[str, FloatArray],
 ) -> dict[str, FloatArray]:
     """Per ordered unit, its realised schedule change (delivery and rebound), seeded."""
@@ -145,7 +154,9 @@ def _deliver(
     return change
 
 
-def realised_state(plan: StudyPlan, market: DayMarket, change: Mapping[str, FloatArray]) -> OperatingForecast:
+def realised_state(
+    plan: StudyPlan, market: DayMarket, change: Mapping[str, FloatArray]
+) -> OperatingForecast:
     """The realised AC operating point of the day with the units' schedule changes."""
     bus_of = {cp.id: cp.bus for cp in plan.register.connection_points}
     unit_bus = {u.id: bus_of[u.connection_point_id] for u in plan.register.units}
@@ -171,19 +182,34 @@ def _violations(plan: StudyPlan, state: OperatingForecast) -> pd.DataFrame:
     lim = np.array([limit.get(n, np.inf) for n in state.branch_names])
     over = np.maximum(np.abs(state.branch_flow_mw) - lim[:, None], 0.0)
     for i, t in zip(*np.nonzero(over > 1e-6), strict=True):
-        rows.append({"mtu": state.intervals[t].start, "element": state.branch_names[i],
-                     "kind": "branch-flow", "value": float(over[i, t])})
+        rows.append(
+            {
+                "mtu": state.intervals[t].start,
+                "element": state.branch_names[i],
+                "kind": "branch-flow",
+                "value": float(over[i, t]),
+            }
+        )
     low, high = _VM_BAND
     outside = np.maximum(low - state.vm_pu, 0.0) + np.maximum(state.vm_pu - high, 0.0)
     for i, t in zip(*np.nonzero(outside > 1e-9), strict=True):
-        rows.append({"mtu": state.intervals[t].start, "element": f"bus:{int(state.bus_ids[i])}",
-                     "kind": "voltage", "value": float(outside[i, t])})
+        rows.append(
+            {
+                "mtu": state.intervals[t].start,
+                "element": f"bus:{int(state.bus_ids[i])}",
+                "kind": "voltage",
+                "value": float(outside[i, t]),
+            }
+        )
     return pd.DataFrame(rows, columns=["mtu", "element", "kind", "value"])
 
 
-def _verify(
-    plan: StudyPlan, market: DayMarket, orders: Sequence[ActivationOrder],
-    realised: Mapping[str, FloatArray], declared: Mapping[str, FloatArray],
+def _verify(  # noqa: PLR0913 - private: the day and its three schedules, by position
+    plan: StudyPlan,
+    market: DayMarket,
+    orders: Sequence[ActivationOrder],
+    realised: Mapping[str, FloatArray],
+    declared: Mapping[str, FloatArray],
     change: Mapping[str, FloatArray],
 ) -> tuple[DeliveryVerification, ...]:
     rule = make_baseline(plan.study.baseline.method)
@@ -232,7 +258,9 @@ def settlement_awards(
             if not market.buyer_ids:
                 continue
             shares = _buyer_shares(market.buyer_ids, rnd.kpis.procurement_eur)
-            for key, mw in sorted(market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
+            for key, mw in sorted(
+                market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
+            ):
                 bid = bids[key.root]
                 price = (
                     bid.availability_price_eur_per_mw_h
@@ -290,7 +318,10 @@ def delivery_outcomes(
             )
         out.append(
             DeliveryOutcome(
-                bid_id=key[0], mtu=key[1], ordered_mwh=ordered, delivered_mwh=delivered,
+                bid_id=key[0],
+                mtu=key[1],
+                ordered_mwh=ordered,
+                delivered_mwh=delivered,
                 status=status,
             )
         )
@@ -300,13 +331,15 @@ def delivery_outcomes(
 def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutcome:
     """Run ``config`` on ``market`` and follow its dispatch to the realised grid."""
     chain = market.chains[config.timeframes]
-    outcome = run_chain(config, chain, ac_check=False)
+    outcome = run_chain(config, chain, ac_check=False, dso_models=plan.dso_models)
     awards, buyers = _awards(outcome)
     bids: dict[str, Bid] = {b.id: b for b in chain.base.bids}
     for rnd in outcome.rounds:  # an availability award's obligatory activation bid
         bids.update((b.id, b) for b in rnd.obligation_bids)
     issued = chain_gate_closures(market.intervals[0].start)[Timeframe.NEAR_REAL_TIME]
-    orders = activation_orders(awards, bids.values(), plan.register, issued_at=issued, buyers=buyers)
+    orders = activation_orders(
+        awards, bids.values(), plan.register, issued_at=issued, buyers=buyers
+    )
     devices = {d.unit_id: d for d in plan.devices}
     realised, declared = _baselines(market, devices)
     ordered = _ordered_mw(orders, market.intervals)
@@ -340,31 +373,48 @@ def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str
     for rnd in outcome.rounds:
         availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
         for market in rnd.markets:
-            for key, mw in sorted(market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
+            for key, mw in sorted(
+                market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
+            ):
                 if mw <= 1e-9:
                     continue
                 bid = bids[key.root]
                 price = (
-                    bid.availability_price_eur_per_mw_h if availability
+                    bid.availability_price_eur_per_mw_h
+                    if availability
                     else bid.activation_price_eur_per_mwh
                 )
                 rows.append(
-                    {"mtu": key.mtu.start, "round": str(rnd.sub_market.timeframe),
-                     "market": str(market.id), "kind": "availability" if availability else "activation",
-                     "bid_id": key.root, "fsp_id": bid.fsp_id, "direction": str(bid.direction),
-                     "quantity_mw": mw, "price_eur_per_mwh": float(price or 0.0)}
+                    {
+                        "mtu": key.mtu.start,
+                        "round": str(rnd.sub_market.timeframe),
+                        "market": str(market.id),
+                        "kind": "availability" if availability else "activation",
+                        "bid_id": key.root,
+                        "fsp_id": bid.fsp_id,
+                        "direction": str(bid.direction),
+                        "quantity_mw": mw,
+                        "price_eur_per_mwh": float(price or 0.0),
+                    }
                 )
     return rows
 
 
 def _settlement_rows(money: Settlement) -> list[dict[str, object]]:
     return [
-        {"auction_id": line.auction_id, "party_role": str(line.party_role),
-         "party": line.party_id, "counterparty": line.counterparty_id, "bid_id": line.bid_id,
-         "mtu": line.mtu, "kind": str(line.kind),
-         "quantity": None if line.quantity is None else float(line.quantity),
-         "unit_price_eur": None if line.unit_price_eur is None else float(line.unit_price_eur),
-         "amount_cents": line.amount.cents, "amount_eur": line.amount.cents / 100}
+        {
+            "auction_id": line.auction_id,
+            "party_role": str(line.party_role),
+            "party": line.party_id,
+            "counterparty": line.counterparty_id,
+            "bid_id": line.bid_id,
+            "mtu": line.mtu,
+            "kind": str(line.kind),
+            "quantity": None if line.quantity is None else float(line.quantity),
+            "unit_price_eur": None if line.unit_price_eur is None else float(line.unit_price_eur),
+            "amount_cents": line.amount.cents,
+            "amount_eur": line.amount.cents / 100,
+        }
         for line in money.lines
     ]
 
@@ -394,22 +444,41 @@ def _money_kpis(
 
 
 def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
-    plan: StudyPlan, market: DayMarket, config: SchemeConfig, outcome: ChainOutcome,
-    parts: _Parts, violations: pd.DataFrame,
+    plan: StudyPlan,
+    market: DayMarket,
+    config: SchemeConfig,
+    outcome: ChainOutcome,
+    parts: _Parts,
+    violations: pd.DataFrame,
 ) -> DayOutcome:
-    awards, bids, orders, checks = parts.awards, parts.bids, parts.orders, parts.checks
+    _awards, bids, orders, checks = parts.awards, parts.bids, parts.orders, parts.checks
     day = market.day.isoformat()
     award_rows = _award_rows(outcome, bids)
     order_rows = [
-        {"mtu": o.interval.start, "order_id": str(o.id), "bid_id": o.bid_id, "unit_id": o.unit_id,
-         "fsp_id": o.fsp_id, "buyer_id": o.buyer_id or "", "direction": str(o.direction),
-         "quantity_mw": o.quantity_mw, "energy_mwh": o.energy_mwh}
+        {
+            "mtu": o.interval.start,
+            "order_id": str(o.id),
+            "bid_id": o.bid_id,
+            "unit_id": o.unit_id,
+            "fsp_id": o.fsp_id,
+            "buyer_id": o.buyer_id or "",
+            "direction": str(o.direction),
+            "quantity_mw": o.quantity_mw,
+            "energy_mwh": o.energy_mwh,
+        }
         for o in orders
     ]
     delivery_rows = [
-        {"mtu": v.interval.start, "order_id": str(v.order_id), "bid_id": v.bid_id,
-         "unit_id": v.unit_id, "fsp_id": v.fsp_id, "ordered_mwh": v.ordered_mwh,
-         "delivered_mwh": v.delivered_mwh, "status": str(v.status)}
+        {
+            "mtu": v.interval.start,
+            "order_id": str(v.order_id),
+            "bid_id": v.bid_id,
+            "unit_id": v.unit_id,
+            "fsp_id": v.fsp_id,
+            "ordered_mwh": v.ordered_mwh,
+            "delivered_mwh": v.delivered_mwh,
+            "status": str(v.status),
+        }
         for v in checks
     ]
     step_h = market.intervals[0].duration.total_seconds() / 3600
@@ -437,8 +506,10 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
     )
     kpis["realised_cost_eur"] = (
-        float(kpis["bid_cost_eur"]) + float(kpis["availability_cost_eur"])
-        + float(kpis["violation_cost_eur"]) + float(kpis["unserved_cost_eur"])
+        float(kpis["bid_cost_eur"])
+        + float(kpis["availability_cost_eur"])
+        + float(kpis["violation_cost_eur"])
+        + float(kpis["unserved_cost_eur"])
     )
     return DayOutcome(
         scheme=config.id,
@@ -452,9 +523,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
     )
 
 
-def _curtailed_mwh(
-    plan: StudyPlan, checks: Sequence[DeliveryVerification], step_h: float
-) -> float:
+def _curtailed_mwh(plan: StudyPlan, checks: Sequence[DeliveryVerification], step_h: float) -> float:
     """Delivered DOWN energy of renewable generators (curtailment)."""
     renewable = {
         u.id for u in plan.register.units if u.technology in (Technology.PV, Technology.WIND)

@@ -68,8 +68,8 @@ from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 
 __all__ = [
-    "build_coordination_scenario",
     "DsoCongestion",
+    "build_coordination_scenario",
     "build_timeframe_chain",
     "chain_gate_closures",
     "chain_of",
@@ -332,9 +332,7 @@ def congestion_plan(  # noqa: PLR0913 - public: the grid, then the congestion kn
         direction = Direction.UP if (worst > 0) == is_to_side else Direction.DOWN
         overrides[name] = limit
         plan.append(
-            DsoCongestion(
-                branch=name, limit_mw=limit, buses=frozenset(buses), direction=direction
-            )
+            DsoCongestion(branch=name, limit_mw=limit, buses=frozenset(buses), direction=direction)
         )
     return overrides, tuple(plan)
 

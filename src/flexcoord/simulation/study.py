@@ -31,9 +31,10 @@ Choices (the issue leaves them open):
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +43,8 @@ from numpy.typing import NDArray
 
 from flexcoord.coordination.config import SchemeConfig
 from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.presets import PRESETS, SEED_PROJECTS
+from flexcoord.coordination.joint import DsoModelCache
+from flexcoord.coordination.presets import PRESETS
 from flexcoord.coordination.rounds import TimeframeChain
 from flexcoord.domain import (
     Direction,
@@ -66,6 +68,7 @@ from flexcoord.grid.forecast import (
     OperatingForecast,
     element_injections,
     forecast_from_profiles,
+    forecast_from_snapshot,
     forecast_with_changes,
 )
 from flexcoord.grid.loading import resolve_grid_code
@@ -73,8 +76,8 @@ from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 from flexcoord.schemas.study import StudyFile
 from flexcoord.simulation.devices import Device, DeviceSpec, build_devices
-from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
 from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
+from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
 from flexcoord.simulation.scenario import (
     DsoCongestion,
     chain_gate_closures,
@@ -117,6 +120,7 @@ class StudyPlan:
     congestion: tuple[DsoCongestion, ...]
     devices: tuple[Device, ...]
     error: ForecastErrorSpec
+    dso_models: DsoModelCache
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,14 +157,19 @@ def study_presets(study: StudyFile, source: str) -> tuple[SchemeConfig, ...]:
     if unknown:
         known = ", ".join(by_id)
         raise InvalidInputError(
-            [_key_issue(source, "schemes", s, f"is not a preset (known: all, {known})") for s in unknown]
+            [
+                _key_issue(source, "schemes", s, f"is not a preset (known: all, {known})")
+                for s in unknown
+            ]
         )
     return tuple(by_id[s] for s in dict.fromkeys(study.schemes))
 
 
 def _profile_day(day: date) -> date:
-    return date(PROFILE_YEAR, day.month, day.day) if (day.month, day.day) != (2, 29) else date(
-        PROFILE_YEAR, 2, 29
+    return (
+        date(PROFILE_YEAR, day.month, day.day)
+        if (day.month, day.day) != (2, 29)
+        else date(PROFILE_YEAR, 2, 29)
     )
 
 
@@ -181,7 +190,7 @@ def check_study(study: StudyFile, source: str) -> None:
         issues += exc.issues
     days = [study.start + timedelta(days=k) for k in range(study.days)]
     profile_days = [_profile_day(d) for d in days]
-    if any(b <= a for a, b in zip(profile_days, profile_days[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(profile_days)):
         issues.append(
             _key_issue(
                 source,
@@ -217,7 +226,10 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
     register = build_portfolio(
         grid,
         additions=ScenarioAdditions(
-            batteries=g.batteries, ev_chargers=g.ev_chargers, heat_pumps=g.heat_pumps, seed=study.seed
+            batteries=g.batteries,
+            ev_chargers=g.ev_chargers,
+            heat_pumps=g.heat_pumps,
+            seed=study.seed,
         ),
     )
     devices = build_devices(register, DeviceSpec())
@@ -267,6 +279,25 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
         congestion=plan,
         devices=devices,
         error=_error_spec(study),
+        dso_models=DsoModelCache(day_market_input(grid, register, overrides)),
+    )
+
+
+def day_market_input(
+    grid: GridModel, register: Register, overrides: Mapping[str, float]
+) -> CoordinationInput:
+    """A market-free input on the study's grid and limits: what the DSO model cache of the
+    study is keyed by (its models depend on the grid, limits and voltage setting only)."""
+    mtus = market_time_units(date(2026, 6, 1))[:1]
+    return CoordinationInput(
+        name="study grid",
+        grid=grid,
+        register=register,
+        needs=(),
+        bids=(),
+        intervals=mtus,
+        forecast=forecast_from_snapshot(grid, intervals=mtus, issued_at=mtus[0].start),
+        limit_overrides_mw=dict(overrides),
     )
 
 
@@ -306,8 +337,10 @@ def forecast_elements(
 
 
 def _forecast(
-    plan: StudyPlan, market: tuple[int, tuple[Interval, ...], int, ElementInjections],
-    lead: Timeframe, issued_at: datetime,
+    plan: StudyPlan,
+    market: tuple[int, tuple[Interval, ...], int, ElementInjections],
+    lead: Timeframe,
+    issued_at: datetime,
 ) -> tuple[OperatingForecast, FloatArray]:
     index, intervals, step, realised = market
     elements = forecast_elements(plan, realised, lead=lead, day_index=index)
@@ -401,6 +434,3 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         base=base,
         chains=chains,
     )
-
-
-

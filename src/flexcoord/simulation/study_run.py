@@ -13,8 +13,13 @@ temporary name and renamed), so an interrupted run (Ctrl-C, kill) leaves every c
 intact; the next run of the same study into the same folder skips them. A folder holding another
 study (another SHA-256 of the study's keys) is refused rather than mixed.
 
+**Scale-out.** ``workers > 1`` runs the days on a Dask ``distributed`` local cluster of that many
+worker processes (one thread each: HiGHS and power-grid-model are single-threaded here); each
+worker plans the study once and runs whole days, the driver writes each day as it arrives. A
+day's figures do not depend on where it ran: its draws are seeded by the day.
+
 **Reproducible.** Every draw is seeded from the study's seed, the day and the scheme; the tables
-hold no wall times, so a re-run gives bit-identical tables (timings go to ``timings.csv``).
+hold no wall times, so a re-run gives bit-identical tables.
 """
 
 from __future__ import annotations
@@ -144,8 +149,21 @@ def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path
         table = tables.get(name, pd.DataFrame())
         return table if len(table) else pd.DataFrame(columns=list(columns))
 
-    awards = frame("awards", ("scheme", "day", "mtu", "market", "bid_id", "fsp_id", "direction",
-                              "quantity_mw", "price_eur_per_mwh", "kind"))
+    awards = frame(
+        "awards",
+        (
+            "scheme",
+            "day",
+            "mtu",
+            "market",
+            "bid_id",
+            "fsp_id",
+            "direction",
+            "quantity_mw",
+            "price_eur_per_mwh",
+            "kind",
+        ),
+    )
     study = plan.study
     meta = {
         "grid": plan.grid.code,
@@ -168,13 +186,69 @@ def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path
     )
 
 
-def run_study(
+_WORKER_PLANS: dict[str, StudyPlan] = {}  # per worker process: the plan of each study run
+
+
+def _remote_day(study_json: str, source: str, index: int) -> dict[str, pd.DataFrame]:
+    """One day of a study on a Dask worker (the plan is made once per worker and study)."""
+    plan = _WORKER_PLANS.get(study_json)
+    if plan is None:
+        _WORKER_PLANS.clear()
+        plan = plan_study(StudyFile.model_validate_json(study_json), source=source)
+        _WORKER_PLANS[study_json] = plan
+    return _run_one_day(plan, index, None)
+
+
+def _run_one_day(
+    plan: StudyPlan, index: int, progress: StudyProgress | None
+) -> dict[str, pd.DataFrame]:
+    market = day_market(plan, index)
+    outcomes = []
+    for config in plan.presets:
+        if progress is not None:
+            progress(index, len(plan.days), config.id)
+        outcomes.append(run_day(plan, market, config))
+    return _day_tables(outcomes, plan.study.name)
+
+
+def _parallel_days(
+    plan: StudyPlan,
+    todo: list[int],
+    workers: int,
+    folder: Path,
+    progress: StudyProgress | None,
+) -> dict[int, dict[str, pd.DataFrame]]:
+    from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
+
+    study_json = plan.study.model_dump_json()
+    out: dict[int, dict[str, pd.DataFrame]] = {}
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        futures = {
+            client.submit(_remote_day, study_json, plan.source, i, pure=False): i for i in todo
+        }
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            index = futures[future]
+            tables = future.result()
+            _write_day(folder, plan.days[index].isoformat(), tables)
+            out[index] = tables
+            if progress is not None:
+                progress(index, len(plan.days), "")
+    return out
+
+
+def run_study(  # noqa: PLR0913 - public: the study, then keyword-only run options
     study: StudyFile,
     *,
     source: str = "study",
     folder: Path | None = None,
     progress: StudyProgress | None = None,
     report: Callable[[StudyPlan, Mapping[str, pd.DataFrame], Path], Path] | None = write_report,
+    workers: int = 1,
 ) -> StudyResult:
     """Run (or resume) ``study`` into ``folder`` (default ``outputs.folder``), see the module
     docstring.
@@ -194,45 +268,39 @@ def run_study(
         json.dumps(_manifest(study, plan, source), indent=2, sort_keys=True) + "\n", "utf-8"
     )
     (folder / "study.json").write_text(study.model_dump_json(indent=2) + "\n", "utf-8")
-    per_day: list[dict[str, pd.DataFrame]] = []
-    timings: list[dict[str, object]] = []
-    run = resumed = 0
+    per_day: dict[int, dict[str, pd.DataFrame]] = {}
+    todo: list[int] = []
     for index, day in enumerate(plan.days):
         done = folder / "days" / day.isoformat()
         if done.is_dir():
-            per_day.append(_read_day(done))
-            resumed += 1
+            per_day[index] = _read_day(done)
+            if progress is not None:
+                progress(index, len(plan.days), "")
         else:
-            market = day_market(plan, index)
-            outcomes = []
-            for config in plan.presets:
-                if progress is not None:
-                    progress(index, len(plan.days), config.id)
-                t0 = time.perf_counter()
-                outcomes.append(run_day(plan, market, config))
-                timings.append(
-                    {"day": day.isoformat(), "scheme": config.id, "wall_s": time.perf_counter() - t0}
-                )
-            tables = _day_tables(outcomes, study.name)
-            _write_day(folder, day.isoformat(), tables)
-            per_day.append(tables)
-            run += 1
-        if progress is not None:
-            progress(index, len(plan.days), "")
+            todo.append(index)
+    resumed = len(per_day)
+    if workers > 1 and len(todo) > 1:
+        per_day |= _parallel_days(plan, todo, min(workers, len(todo)), folder, progress)
+    else:
+        for index in todo:
+            tables = _run_one_day(plan, index, progress)
+            _write_day(folder, plan.days[index].isoformat(), tables)
+            per_day[index] = tables
+            if progress is not None:
+                progress(index, len(plan.days), "")
+    days = [per_day[i] for i in range(len(plan.days))]
     tables = {
-        name: pd.concat([d[name] for d in per_day if len(d[name])], ignore_index=True)
-        if any(len(d[name]) for d in per_day)
+        name: pd.concat([d[name] for d in days if len(d[name])], ignore_index=True)
+        if any(len(d[name]) for d in days)
         else pd.DataFrame()
         for name in TABLES
     }
     write_tables(tables, folder / "tables", formats=study.outputs.formats)
-    if timings:
-        pd.DataFrame(timings).to_csv(folder / "timings.csv", index=False)
     page = report(plan, tables, folder / "report.html") if report and study.outputs.report else None
     return StudyResult(
         folder=folder,
         tables=tables,
-        days_run=run,
+        days_run=len(todo),
         days_resumed=resumed,
         wall_s=time.perf_counter() - start,
         report=page,
