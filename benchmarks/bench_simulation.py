@@ -70,7 +70,9 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            print(f"flexcoord demo ({args.days} days, 2 workers, report): {time.perf_counter() - t0:.1f} s")
+            print(
+                f"flexcoord demo ({args.days} days, 2 workers, report): {time.perf_counter() - t0:.1f} s"
+            )
         print(f"ratio wall / (raw HiGHS + raw PGM): {wall / (raw.highs_s + raw.pgm_s):.2f}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -155,3 +155,16 @@ def test_a_killed_run_keeps_its_completed_days_and_resumes(tmp_path: Path) -> No
     assert "resumed" in result.output
     assert sorted(p.name for p in days.glob("2026-*")) == ["2026-06-01", "2026-06-02", "2026-06-03"]
     assert not list(days.glob(".*"))  # no staging folder survived the resume
+
+
+@pytest.mark.slow
+def test_demo_runs_every_preset_and_prints_where_its_report_is(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    args = ["demo", "--days", "1", "--grid", "1-MV-rural--0-sw", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert str(out.resolve()) in result.output
+    kpis = pd.read_parquet(out / "tables" / "kpis.parquet")
+    assert kpis["scheme"].nunique() == 20
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="fc-plot-grid"' in page and '<script src="http' not in page

@@ -4,6 +4,7 @@ Layout of the output folder (``outputs.folder`` or the caller's)::
 
     manifest.json          study name, its SHA-256, flexcoord version, grid, seed, schemes, days
     study.json             the study as read (every key, defaults filled in)
+    study.toml             the study file itself (when run from one)
     days/<date>/<t>.parquet  each completed day's tables (written whole, then renamed in place)
     tables/<t>.parquet|csv the study's tables: every day concatenated, rows tagged study/scheme/day
     report.html            the HTML report (``outputs.report``)
@@ -268,6 +269,9 @@ def run_study(  # noqa: PLR0913 - public: the study, then keyword-only run optio
         json.dumps(_manifest(study, plan, source), indent=2, sort_keys=True) + "\n", "utf-8"
     )
     (folder / "study.json").write_text(study.model_dump_json(indent=2) + "\n", "utf-8")
+    original = Path(source)
+    if original.is_file():  # the study file as the user wrote it, beside its results
+        shutil.copyfile(original, folder / f"study{original.suffix.lower() or '.toml'}")
     per_day: dict[int, dict[str, pd.DataFrame]] = {}
     todo: list[int] = []
     for index, day in enumerate(plan.days):
