@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 
 from _raw_calls import RawCalls
-
 from flexcoord.schemas.study import StudyFile
 from flexcoord.simulation.study_run import run_study
 
@@ -70,9 +69,8 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            print(
-                f"flexcoord demo ({args.days} days, 2 workers, report): {time.perf_counter() - t0:.1f} s"
-            )
+            demo_s = time.perf_counter() - t0
+            print(f"flexcoord demo ({args.days} days, 2 workers, report): {demo_s:.1f} s")
         print(f"ratio wall / (raw HiGHS + raw PGM): {wall / (raw.highs_s + raw.pgm_s):.2f}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
