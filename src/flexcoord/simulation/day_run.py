@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ from flexcoord.operations import (
     DeliveryVerification,
     LineKind,
     MeterSeries,
+    OrderEvent,
+    OrderLog,
+    OrderStatus,
     OutcomeStatus,
     PartyRole,
     PenaltyRule,
@@ -48,7 +52,10 @@ from flexcoord.operations import (
     SettlementAward,
     Tolerance,
     activation_orders,
+    brp_notifications,
+    lifecycle_events,
     make_baseline,
+    ordered_events,
     settle,
     verify_delivery,
 )
@@ -59,7 +66,8 @@ from flexcoord.simulation.study import DayMarket, StudyPlan
 __all__ = ["DayOutcome", "realised_state", "run_day"]
 
 FloatArray = NDArray[np.float64]
-_VM_BAND = (0.9, 1.1)  # the realised voltage check's band (EN 50160's ±10 %)
+_VM_BAND = (0.9, 1.1)
+_ACK_DELAY = timedelta(minutes=1)  # the realised voltage check's band (EN 50160's ±10 %)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -398,6 +406,22 @@ def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str
                     }
                 )
     return rows
+
+
+def _lifecycle(
+    market: DayMarket, orders: Sequence[ActivationOrder], checks: Sequence[DeliveryVerification]
+) -> tuple[OrderLog, dict[str, str]]:
+    """Each order's lifecycle as events (ordered at the near-real-time gate, acknowledged by
+    its FSP a minute later, then its verified outcome after the day), and the BRP notified of it
+    (the study's one BRP answers for every unit)."""
+    log = OrderLog().extend(ordered_events(orders))
+    acked = [
+        OrderEvent(order_id=o.id, status=OrderStatus.ACKNOWLEDGED, at=o.issued_at + _ACK_DELAY)
+        for o in orders
+    ]
+    log = log.extend(acked).extend(lifecycle_events(checks, at=market.intervals[-1].end))
+    notified = brp_notifications(orders, dict.fromkeys({o.unit_id for o in orders}, "brp"))
+    return log, {str(n.order_id): n.brp_id for n in notified}
 
 
 def _settlement_rows(money: Settlement) -> list[dict[str, object]]:
