@@ -168,3 +168,29 @@ def test_demo_runs_every_preset_and_prints_where_its_report_is(tmp_path: Path) -
     assert kpis["scheme"].nunique() == 20
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="fc-plot-grid"' in page and '<script src="http' not in page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "method", ["declared_schedule", "x_of_y", "meter_before_after", "rolling_average"]
+)
+def test_every_baseline_verifies_a_day_and_missing_data_is_never_zero(method: str) -> None:
+    from flexcoord.simulation.day_run import run_day
+    from flexcoord.simulation.study import day_market, plan_study
+
+    study = StudyFile.model_validate(
+        {
+            "name": "b",
+            "grid": "1-MV-rural--0-sw",
+            "days": 1,
+            "schemes": ["smartnet-local"],
+            "baseline": {"method": method},
+        }
+    )
+    plan = plan_study(study)
+    outcome = run_day(plan, day_market(plan, 0), plan.presets[0])
+    d = outcome.deliveries
+    assert (d["status"] == "delivered").sum() > len(d) / 2
+    missing = d[d["status"] == "insufficient_data"]
+    assert missing["delivered_mwh"].isna().all()
+    assert d.loc[d["status"] != "insufficient_data", "delivered_mwh"].notna().all()

@@ -100,7 +100,7 @@ class NeedsSection(_Section):
 class BaselineSection(_Section):
     """Which baseline verifies delivery, and the tolerance band of the verification."""
 
-    method: Literal["declared_schedule", "meter_before_after", "rolling_average"] = (
+    method: Literal["declared_schedule", "x_of_y", "meter_before_after", "rolling_average"] = (
         "declared_schedule"
     )
     tolerance: float = Field(default=0.1, ge=0, le=1)

@@ -223,7 +223,12 @@ def _verify(  # noqa: PLR0913 - private: the day and its three schedules, by pos
     rule = make_baseline(plan.study.baseline.method)
     ivs = market.intervals
     meter = {
-        uid: MeterSeries.of(zip(ivs, (realised[uid] + change[uid]).tolist(), strict=True))
+        uid: MeterSeries.of(
+            [
+                *(market.history.readings(uid) if market.history is not None else ()),
+                *zip(ivs, (realised[uid] + change[uid]).tolist(), strict=True),
+            ]
+        )
         for uid in change
     }
     requested: dict[str, list[Interval]] = defaultdict(list)

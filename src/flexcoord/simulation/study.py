@@ -75,7 +75,7 @@ from flexcoord.grid.loading import resolve_grid_code
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 from flexcoord.schemas.study import StudyFile
-from flexcoord.simulation.devices import Device, DeviceSpec, build_devices
+from flexcoord.simulation.devices import Device, DeviceSpec, build_devices, default_baseline_mw
 from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
 from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
 from flexcoord.simulation.scenario import (
@@ -137,6 +137,7 @@ class DayMarket:
     unit_forecast_mw: Mapping[str, FloatArray]
     base: CoordinationInput
     chains: Mapping[tuple[Timeframe, ...], TimeframeChain]
+    history: MeterHistory | None
 
 
 def _key_issue(source: str, field: str, value: object, message: str) -> Issue:
@@ -371,6 +372,56 @@ def _tso_need(plan: StudyPlan, intervals: tuple[Interval, ...], created: datetim
     )
 
 
+#: Days of meter history an X-of-Y baseline is given (10 like weekend days need about 5 weeks).
+HISTORY_DAYS = 36
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterHistory:
+    """The :data:`HISTORY_DAYS` days of meter data before a market day, per unit on request.
+
+    The days' profiles (SimBench elements) or default schedules (added devices) stand for their
+    meter readings: the study assumes no activation on those days. Days before the profile year
+    are absent (an X-of-Y baseline then has insufficient data)."""
+
+    days: tuple[tuple[Interval, ...], ...]
+    elements: ElementInjections | None
+    devices: Mapping[str, Device]
+
+    def readings(self, unit_id: str) -> list[tuple[Interval, float]]:
+        """The unit's readings, in time order (none for an unknown unit)."""
+        mtus = [iv for day in self.days for iv in day]
+        if self.elements is not None and unit_id in self.elements.element_ids:
+            column = self.elements.p_mw[:, self.elements.element_ids.index(unit_id)]
+            return list(zip(mtus, column.tolist(), strict=True))
+        device = self.devices.get(unit_id)
+        if device is None:
+            return []
+        values = np.concatenate([default_baseline_mw(device, day) for day in self.days])
+        return list(zip(mtus, values.tolist(), strict=True))
+
+
+def _history(plan: StudyPlan, day: date) -> MeterHistory:
+    days = [
+        day - timedelta(days=back)
+        for back in range(HISTORY_DAYS, 0, -1)
+        if _profile_day(day - timedelta(days=back)) < _profile_day(day)
+    ]
+    per_day = tuple(market_time_units(d) for d in days)
+    elements = (
+        element_injections(
+            plan.grid,
+            start_step=profile_step_of(_profile_day(days[0])),
+            steps=sum(len(m) for m in per_day),
+        )
+        if days
+        else None
+    )
+    return MeterHistory(
+        days=per_day, elements=elements, devices={d.unit_id: d for d in plan.devices}
+    )
+
+
 def day_market(plan: StudyPlan, index: int) -> DayMarket:
     """Day ``index`` of the study: realised profiles, forecasts, needs, device bids, chains."""
     day = plan.days[index]
@@ -423,6 +474,7 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         for c in plan.presets
     }
     return DayMarket(
+        history=_history(plan, day) if plan.study.baseline.method == "x_of_y" else None,
         index=index,
         day=day,
         intervals=intervals,
