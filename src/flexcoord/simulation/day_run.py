@@ -59,7 +59,7 @@ from flexcoord.operations import (
     settle,
     verify_delivery,
 )
-from flexcoord.simulation.devices import Device, apply_activation, default_baseline_mw
+from flexcoord.simulation.devices import Device, apply_activation
 from flexcoord.simulation.scenario import chain_gate_closures
 from flexcoord.simulation.study import DayMarket, StudyPlan
 
@@ -124,18 +124,21 @@ def _ordered_mw(
 def _baselines(
     market: DayMarket, devices: Mapping[str, Device]
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-    """Per unit, its realised schedule without activation and its declared (day-ahead) one."""
+    """Per unit, its realised schedule without activation and its declared (day-ahead) one:
+    a SimBench element's profile and day-ahead forecast, an added device's
+    (:func:`~flexcoord.simulation.study.day_market`) realised and default schedules."""
     realised_of = {
         uid: market.realised.p_mw[:, k] for k, uid in enumerate(market.realised.element_ids)
     }
     realised: dict[str, FloatArray] = {}
     declared: dict[str, FloatArray] = {}
-    for uid, device in devices.items():
+    for uid in devices:
         if uid in realised_of:
             realised[uid] = realised_of[uid]
             declared[uid] = market.unit_forecast_mw[uid]
         else:
-            realised[uid] = declared[uid] = default_baseline_mw(device, market.intervals)
+            realised[uid] = market.device_realised_mw[uid]
+            declared[uid] = market.device_declared_mw[uid]
     return realised, declared
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -138,6 +139,8 @@ class DayMarket:
     base: CoordinationInput
     chains: Mapping[tuple[Timeframe, ...], TimeframeChain]
     history: MeterHistory | None
+    device_declared_mw: Mapping[str, FloatArray]
+    device_realised_mw: Mapping[str, FloatArray]
 
 
 def _key_issue(source: str, field: str, value: object, message: str) -> Issue:
@@ -422,6 +425,41 @@ def _history(plan: StudyPlan, day: date) -> MeterHistory:
     )
 
 
+#: Offset of the seed of the added devices' realised schedules (a stream apart from the grid's).
+_DEVICE_SEED_OFFSET = 7919
+
+
+def _device_schedules(
+    plan: StudyPlan, intervals: tuple[Interval, ...], index: int, elements: ElementInjections
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """The added devices' (EV chargers, heat pumps, batteries: not SimBench elements) declared
+    schedules, their default ones, and what they realised: the declared schedule with the
+    day-ahead error of their technology (``forecast_error.ev``, ``.heat_pump``), within their
+    rated power. Batteries are idle either way."""
+    known = set(elements.element_ids)
+    added = [d for d in plan.devices if d.unit_id not in known]
+    declared = {d.unit_id: default_baseline_mw(d, intervals) for d in added}
+    by_tech: dict[Technology, list[Device]] = defaultdict(list)
+    for d in added:
+        by_tech[d.technology].append(d)
+    realised = dict(declared)
+    for tech, members in by_tech.items():
+        magnitude = np.column_stack([-declared[d.unit_id] for d in members])
+        drawn = forecast_profiles(
+            {tech: np.maximum(magnitude, 0.0)},
+            plan.error,
+            lead=Timeframe.DAY_AHEAD,
+            seed=plan.study.seed + _DEVICE_SEED_OFFSET,
+            day_index=index,
+            capacity_mw={tech: np.array([d.rated_mw for d in members])},
+        )[tech]
+        for k, d in enumerate(members):
+            realised[d.unit_id] = (
+                -drawn[:, k] if tech is not Technology.BESS else declared[d.unit_id]
+            )
+    return declared, realised
+
+
 def day_market(plan: StudyPlan, index: int) -> DayMarket:
     """Day ``index`` of the study: realised profiles, forecasts, needs, device bids, chains."""
     day = plan.days[index]
@@ -473,7 +511,10 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         )
         for c in plan.presets
     }
+    declared, realised_devices = _device_schedules(plan, intervals, index, realised)
     return DayMarket(
+        device_declared_mw=declared,
+        device_realised_mw=realised_devices,
         history=_history(plan, day) if plan.study.baseline.method == "x_of_y" else None,
         index=index,
         day=day,
