@@ -30,7 +30,6 @@ Choices (the seed is silent):
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ def interface_regions(
             if boxes is None:
                 regions.append(None)
                 continue
-            at_t = dataclasses.replace(model, p_from_mw=forecast.branch_flow_mw[rows, t])
+            at_t = model.with_branch_flows(forecast.branch_flow_mw[rows, t])
             regions.append(
                 feasible_pq_region(at_t, boxes, directions=REGION_DIRECTIONS, refine_budget=0)
             )

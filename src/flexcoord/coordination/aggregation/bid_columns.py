@@ -165,6 +165,8 @@ def capability_rows(cols: BidColumns) -> LinearRows:
     exceed its range (as the clearing emits them: one bid per unit adds no row)."""
     cap = cols.capability
     limit = np.asarray(cap["cap_limit_mw"], dtype=float)
+    if not len(limit):
+        return LinearRows(a=np.zeros((0, cols.n)), upper=limit, names=())
     a = np.zeros((len(limit), cols.n))
     np.add.at(a, (cap["cap_use_cap"], cap["cap_use_bid"]), cap["cap_use_weight"])
     needed = a @ cols.quantity_mw > limit + OFFER_TOL_MW
