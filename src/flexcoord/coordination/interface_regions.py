@@ -41,6 +41,7 @@ from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.coordination.aggregation import DsoLinearModel, UnitBoxes, feasible_pq_region
 from flexcoord.coordination.aggregation.pq_constraints import with_pq_region_flows
 from flexcoord.coordination.aggregation.pq_region import PqRegion
+from flexcoord.coordination.interface import bids_by_interval
 from flexcoord.domain import Bid, Direction, Interval, PowerType, Register
 
 if TYPE_CHECKING:
@@ -102,8 +103,9 @@ def interface_regions(
             continue
         rows = forecast.branch_rows(model.branch_names)
         regions: list[PqRegion | None] = []
+        in_mtu = bids_by_interval(bids)  # the others offer nothing in the MTU
         for t, interval in enumerate(intervals):
-            boxes = bid_boxes(register, model, bids, interval)
+            boxes = bid_boxes(register, model, in_mtu.get(interval, []), interval)
             if boxes is None:
                 regions.append(None)
                 continue

@@ -39,6 +39,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -238,6 +239,11 @@ class DsoLinearModel:
             dq_from_dp=self.dq_from_dp[keep],
             dq_from_dq=self.dq_from_dq[keep],
         )
+
+    @property
+    def bus_index(self) -> Mapping[int, int]:
+        """Position of each area bus among :attr:`bus_ids` (read only)."""
+        return MappingProxyType(self._bus_index)
 
     def bus_positions(self, buses: Sequence[int] | IntArray) -> IntArray:
         """Positions of pandapower buses among :attr:`bus_ids`; others raise NotFoundError."""
