@@ -262,9 +262,12 @@ def capability_fields(
     unit's bid uses its unit's with weight 1, a group's bid each member's with the member's share
     of the group's range (the weights of the group's virtual bus; equal shares when the range is
     0; a member with no range takes nothing). Availability and activation bids count alike. One
-    dictionary lookup per bid; the expansion to the members is vectorised.
+    dictionary lookup per bid; the expansion to the members is vectorised. No bids: empty fields
+    (without touching the register).
     """
     n_b = len(bids)
+    if n_b == 0:
+        return _no_capability()
     res_pos: dict[tuple[str, bool], int] = {}
     res_of_bid = np.fromiter(
         (
@@ -309,4 +312,18 @@ def capability_fields(
         cap_use_cap=use_cap.astype(np.int64),
         cap_use_bid=use_bid,
         cap_use_weight=use_weight,
+    )
+
+
+def _no_capability() -> dict[str, object]:
+    """The fields of no bids (what the general path yields for an empty list, built directly:
+    the aggregated offers ask for them thousands of times)."""
+    return dict(
+        cap_names=(),
+        cap_up=np.zeros(0, dtype=bool),
+        cap_reactive=np.zeros(0, dtype=bool),
+        cap_limit_mw=np.zeros(0, dtype=np.float64),
+        cap_use_cap=np.zeros(0, dtype=np.int64),
+        cap_use_bid=np.zeros(0, dtype=np.int64),
+        cap_use_weight=np.zeros(0, dtype=np.float64),
     )

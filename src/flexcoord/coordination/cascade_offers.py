@@ -128,7 +128,7 @@ def build_cascade_offers(
         if not in_mtu:
             continue
         models = {
-            a: dataclasses.replace(m, p_from_mw=basis.forecast.branch_flow_mw[rows[a], t])
+            a: m.with_branch_flows(basis.forecast.branch_flow_mw[rows[a], t])
             for a, m in basis.models.items()
         }
         for direction in (Direction.UP, Direction.DOWN):

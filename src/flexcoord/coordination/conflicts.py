@@ -30,6 +30,7 @@ __all__ = [
     "DsoOverload",
     "ScaledOverload",
     "resolve_conflicts",
+    "safe_scale",
 ]
 
 _TOL_MW = 1e-6
@@ -265,6 +266,24 @@ def _overload_at_scale(
         return dso_overload(trial).get(where, 0.0)
 
     return at
+
+
+def safe_scale(
+    keys: list[DispatchKey],
+    volumes: Mapping[DispatchKey, float],
+    dso_overload: DsoOverload,
+    where: tuple[str, Mtu],
+    scaled_overload: ScaledOverload | None = None,
+) -> float:
+    """Largest common scaling ``s`` in ``[0, 1]`` of the ``keys``' ``volumes`` (the others as
+    they are) that leaves no DSO overload at ``where`` (bisection, 30 steps): the curtailment
+    of :func:`resolve_conflicts` and the DSO-limit rule of
+    :func:`~flexcoord.coordination.primacy.resolve_primacy` share it. ``scaled_overload``
+    computes the overload on ``where`` alone (:data:`ScaledOverload`); ``None``: ``dso_overload``
+    on the whole dispatch at each step."""
+    return _safe_volume(
+        _overload_at_scale(keys, volumes, dso_overload, where, scaled_overload), 1.0
+    )
 
 
 def _safe_volume(overload_at: Callable[[float], float], total: float) -> float:

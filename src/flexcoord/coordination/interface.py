@@ -30,6 +30,7 @@ from flexcoord.coordination.aggregation import (
     aggregated_offer_curve,
     build_dso_model,
 )
+from flexcoord.coordination.aggregation.linear_program import new_highs
 from flexcoord.coordination.identities import BidInMtu, Mtu
 from flexcoord.domain import (
     Bid,
@@ -245,17 +246,24 @@ def _area_curves(
     out: list[tuple[OfferCurve, list[Bid]]] = []
     rows = basis.forecast.branch_rows(model.branch_names)
     by_interval = bids_by_interval(bids)
+    highs = new_highs()  # one instance for the area's curves
     for t, interval in enumerate(basis.intervals):
         in_mtu = by_interval.get(interval, [])
         if not in_mtu:
             continue
-        at_t = dataclasses.replace(model, p_from_mw=basis.forecast.branch_flow_mw[rows, t])
+        at_t = model.with_branch_flows(basis.forecast.branch_flow_mw[rows, t])
         for direction in (Direction.UP, Direction.DOWN):
             pool = [b for b in in_mtu if b.direction == direction]
             if not pool:
                 continue
             curve = aggregated_offer_curve(
-                at_t, pool, register, direction=direction, levels=basis.levels, at=interval.start
+                at_t,
+                pool,
+                register,
+                direction=direction,
+                levels=basis.levels,
+                at=interval.start,
+                highs=highs,
             )
             as_bids = curve.as_bids(
                 fsp_id=offerer.fsp_id,
@@ -263,9 +271,9 @@ def _area_curves(
                 interval=interval,
                 submitted_at=offerer.submitted_at or interval.start,
                 resource_id=_resource(model),
+                id_suffix=interval.start.strftime("@%Y%m%dT%H%M"),  # step ids unique per MTU
             )
-            stamp = interval.start.strftime("%Y%m%dT%H%M")
-            out.append((curve, _renamed(as_bids, stamp)))
+            out.append((curve, list(as_bids)))
     return out
 
 
@@ -297,18 +305,6 @@ def _virtual_unit(
         up_mw=largest[Direction.UP],
         coupling_point_id=cp_id,
     )
-
-
-def _renamed(steps: Sequence[Bid], stamp: str) -> list[Bid]:
-    """Make step ids unique per MTU (the curve names them per area and direction only)."""
-    return [
-        dataclasses.replace(
-            bid,
-            id=f"{bid.id}@{stamp}",
-            parent_bid_id=None if bid.parent_bid_id is None else f"{bid.parent_bid_id}@{stamp}",
-        )
-        for bid in steps
-    ]
 
 
 def dso_models(

@@ -30,7 +30,6 @@ Choices (the seed is silent):
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.coordination.aggregation import DsoLinearModel, UnitBoxes, feasible_pq_region
 from flexcoord.coordination.aggregation.pq_constraints import with_pq_region_flows
 from flexcoord.coordination.aggregation.pq_region import PqRegion
+from flexcoord.coordination.interface import bids_by_interval
 from flexcoord.domain import Bid, Direction, Interval, PowerType, Register
 
 if TYPE_CHECKING:
@@ -103,12 +103,13 @@ def interface_regions(
             continue
         rows = forecast.branch_rows(model.branch_names)
         regions: list[PqRegion | None] = []
+        in_mtu = bids_by_interval(bids)  # the others offer nothing in the MTU
         for t, interval in enumerate(intervals):
-            boxes = bid_boxes(register, model, bids, interval)
+            boxes = bid_boxes(register, model, in_mtu.get(interval, []), interval)
             if boxes is None:
                 regions.append(None)
                 continue
-            at_t = dataclasses.replace(model, p_from_mw=forecast.branch_flow_mw[rows, t])
+            at_t = model.with_branch_flows(forecast.branch_flow_mw[rows, t])
             regions.append(
                 feasible_pq_region(at_t, boxes, directions=REGION_DIRECTIONS, refine_budget=0)
             )

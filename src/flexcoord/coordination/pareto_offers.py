@@ -25,7 +25,6 @@ the run's AC KPIs report the outcome); only the TSO's need MTUs and directions a
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +110,7 @@ def pareto_offers(
         if not directions:
             continue
         for area in areas:
-            at_t = dataclasses.replace(
-                models[area], p_from_mw=forecast.branch_flow_mw[rows[area], t]
-            )
+            at_t = models[area].with_branch_flows(forecast.branch_flow_mw[rows[area], t])
             fronts += [(at_t, by_area[area], interval, d) for d in directions]
     return build_pareto_offers(register, fronts)
 

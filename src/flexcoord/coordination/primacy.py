@@ -43,7 +43,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flexcoord.coordination.conflicts import AwardInfo, ConflictKind, DsoOverload
+from flexcoord.coordination.conflicts import (
+    AwardInfo,
+    ConflictKind,
+    DsoOverload,
+    ScaledOverload,
+    safe_scale,
+)
 from flexcoord.coordination.identities import DispatchKey, Mtu
 from flexcoord.errors import InvalidInputError, Issue
 
@@ -202,6 +208,7 @@ def resolve_primacy(  # noqa: PLR0913 - the two awards, what the rules read of t
     hours: Mapping[Mtu, float],
     rules: PrimacyRules,
     dso_overload: DsoOverload,
+    scaled_overload: ScaledOverload | None = None,
 ) -> PrimacyResolution:
     """Decide every conflict of the ESO's awards in DSO areas with the DSO's awards and limits.
 
@@ -214,6 +221,9 @@ def resolve_primacy(  # noqa: PLR0913 - the two awards, what the rules read of t
         dso_overload: ``extra volumes → DSO overload per (area, MTU)`` beyond the DSO markets'
             dispatch alone (:data:`~flexcoord.coordination.conflicts.DsoOverload`); a DSO
             instruction the ESO won over enters it with minus its MW.
+        scaled_overload: ``dso_overload`` on one (area, MTU) with some volumes scaled
+            (:data:`~flexcoord.coordination.conflicts.ScaledOverload`), for the DSO-limit
+            rule's bisection; ``None``: ``dso_overload`` on the whole dispatch at each step.
 
     Returns:
         The volumes after the rules and the decisions (shared DERs in key order, then DSO
@@ -241,7 +251,7 @@ def resolve_primacy(  # noqa: PLR0913 - the two awards, what the rules read of t
         _shared_der(
             awards, state, key, [k for k in shared if state.dso[k] > _TOL_MW], rules, dso_overload
         )
-    _dso_limits(awards, state, dso_overload)
+    _dso_limits(awards, state, dso_overload, scaled_overload)
     return PrimacyResolution(
         eso_mw=dict(state.eso), dso_mw=dict(state.dso), decisions=tuple(state.decisions)
     )
@@ -323,7 +333,12 @@ def _by_value(
     return PrimacyRule.DSO_SERVICE, Winner.DSO, f"{values}: the DSO already dispatched the DER"
 
 
-def _dso_limits(awards: _Awards, state: _State, dso_overload: DsoOverload) -> None:
+def _dso_limits(
+    awards: _Awards,
+    state: _State,
+    dso_overload: DsoOverload,
+    scaled_overload: ScaledOverload | None,
+) -> None:
     """Rule 1 on what is left: scale the ESO's awards in each overloaded (area, MTU) down to
     what the DSO grid can host (an award its bid does not allow at the scaled volume is
     dropped whole)."""
@@ -335,7 +350,7 @@ def _dso_limits(awards: _Awards, state: _State, dso_overload: DsoOverload) -> No
         if not keys or over_mw <= _TOL_MW:
             continue
         before = {k: state.eso[k] for k in keys}
-        factor = _safe_factor(state, before, dso_overload, where)
+        factor = safe_scale(keys, state.extra(), dso_overload, where, scaled_overload)
         for k in keys:
             info = awards.eso[k]
             scaled = before[k] * factor
@@ -358,22 +373,3 @@ def _dso_limits(awards: _Awards, state: _State, dso_overload: DsoOverload) -> No
                     f"by {over_mw:.3f} MW; scaled by {factor:.3f}",
                 )
             )
-
-
-def _safe_factor(
-    state: _State,
-    before: Mapping[DispatchKey, float],
-    dso_overload: DsoOverload,
-    where: tuple[str, Mtu],
-) -> float:
-    """Largest common scaling of the ``before`` volumes that leaves no DSO overload at
-    ``where`` (bisection, 30 steps)."""
-    lo, hi = 0.0, 1.0
-    for _ in range(30):
-        mid = (lo + hi) / 2
-        trial = state.extra() | {k: mw * mid for k, mw in before.items()}
-        if dso_overload(trial).get(where, 0.0) > _TOL_MW:
-            hi = mid
-        else:
-            lo = mid
-    return lo

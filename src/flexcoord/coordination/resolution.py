@@ -114,6 +114,7 @@ def _primacy_dispatch(
         hours=ctx.joint.mtu_duration_h,
         rules=rules,
         dso_overload=overloads.overload if overloads is not None else _no_overload,
+        scaled_overload=overloads.scaled if overloads is not None else None,
     )
     final = dict(resolved.dso_mw)
     for key, mw in tso_acc.items():  # the ESO's awards in DSO areas as the rules decided

@@ -92,18 +92,20 @@ def bid_columns(
     Raises:
         InvalidInputError: a bid's resource has a unit outside the area next to units inside.
     """
-    area_buses = {int(b) for b in model.bus_ids}
+    index = model.bus_index
     kept: list[Bid] = []
     qty: list[float] = []
-    cols_p: list[FloatArray] = []
+    at_bus: list[int] = []  # (bus position, column, MW per accepted MW) of every unit's share
+    at_col: list[int] = []
+    at_mw: list[float] = []
     issues: list[Issue] = []
     uses: list[tuple[str, Direction]] = []  # (unit, direction) of every kept bid's units
     for bid in bids:
         if direction is not None and bid.direction is not direction:
             continue
         units = register.units_of(bid.resource_id)
-        buses = [register.connection_point(u.connection_point_id).bus for u in units]
-        inside = [b in area_buses for b in buses]
+        positions = [index.get(register.connection_point(u.connection_point_id).bus) for u in units]
+        inside = [p is not None for p in positions]
         if not any(inside):
             continue
         if not all(inside):
@@ -122,16 +124,18 @@ def bid_columns(
             continue
         weight = np.array([max(u.p_range_mw, 0.0) for u in units])
         weight = weight / weight.sum() if weight.sum() > 0 else np.full(len(units), 1 / len(units))
-        col = np.zeros(model.n_bus)  # model.incidence(buses) @ weight, without the matrix
-        np.add.at(col, model.bus_positions(buses), weight)
+        sign = 1.0 if bid.direction is Direction.UP else -1.0
+        at_bus += positions  # type: ignore[arg-type]  # all inside: no None left
+        at_col += [len(kept)] * len(units)
+        at_mw += (weight * sign).tolist()
         kept.append(bid)
         uses.extend((u.id, bid.direction) for u in units)
         qty.append(q)
-        cols_p.append(col * (1.0 if bid.direction is Direction.UP else -1.0))
     if issues:
         raise InvalidInputError(issues)
     n_bus = model.n_bus
-    ep = np.column_stack(cols_p) if cols_p else np.zeros((n_bus, 0))
+    ep = np.zeros((n_bus, len(kept)))  # model.incidence(buses) @ weight per bid, no matrices
+    np.add.at(ep, (np.array(at_bus, dtype=np.int64), np.array(at_col, dtype=np.int64)), at_mw)
     ratio = np.array([b.q_mvar_per_mw or 0.0 for b in kept])
     price = np.array(
         [
@@ -165,6 +169,8 @@ def capability_rows(cols: BidColumns) -> LinearRows:
     exceed its range (as the clearing emits them: one bid per unit adds no row)."""
     cap = cols.capability
     limit = np.asarray(cap["cap_limit_mw"], dtype=float)
+    if not len(limit):
+        return LinearRows(a=np.zeros((0, cols.n)), upper=limit, names=())
     a = np.zeros((len(limit), cols.n))
     np.add.at(a, (cap["cap_use_cap"], cap["cap_use_bid"]), cap["cap_use_weight"])
     needed = a @ cols.quantity_mw > limit + OFFER_TOL_MW

@@ -42,6 +42,7 @@ import numpy as np
 
 from flexcoord.coordination.aggregation.disaggregation import Disaggregation, disaggregate
 from flexcoord.coordination.aggregation.dso_model import DsoLinearModel, build_dso_model
+from flexcoord.coordination.aggregation.linear_program import new_highs
 from flexcoord.coordination.aggregation.offer_curve import (
     OfferCurve,
     aggregate_unit,
@@ -352,11 +353,18 @@ def aggregate_cascade(  # noqa: PLR0913 - public: cascade, models, bids, registe
     pool = [b for b in bids if b.direction is direction]
     node_of, left_out = _bids_by_node(cascade, pool, register)
     potentials: dict[str, NodePotential] = {}
+    highs = new_highs()  # one instance for the nodes' curves
     for node in cascade.bottom_up():
         below = [b for c in node.children for b in potentials[c].offers]
         mine = (*node_of.get(node.id, ()), *below)
         curve = aggregated_offer_curve(
-            models[node.id], mine, register, direction=direction, levels=levels, at=interval.start
+            models[node.id],
+            mine,
+            register,
+            direction=direction,
+            levels=levels,
+            at=interval.start,
+            highs=highs,
         )
         potentials[node.id] = NodePotential(
             node_id=node.id, curve=curve, bids=mine, offers=_as_offers(curve, node, mine, interval)
@@ -420,15 +428,9 @@ def _as_offers(
         interval=interval,
         submitted_at=min(b.submitted_at for b in bids),
         resource_id=virtual_unit_id(node.id),
+        id_suffix=f"@{stamp}",
     )
-    return tuple(
-        dataclasses.replace(
-            b,
-            id=f"{b.id}@{stamp}",
-            parent_bid_id=None if b.parent_bid_id is None else f"{b.parent_bid_id}@{stamp}",
-        )
-        for b in steps
-    )
+    return steps
 
 
 def with_virtual_units(register: Register, cascade: Cascade) -> Register:

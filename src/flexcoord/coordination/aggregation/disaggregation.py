@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from flexcoord.coordination.aggregation.bid_columns import bid_columns, capability_rows
@@ -39,6 +38,7 @@ from flexcoord.coordination.aggregation.dso_model import (
 from flexcoord.coordination.aggregation.linear_program import (
     INF,
     LpArrays,
+    csc_of_dense,
     highs_from_arrays,
     is_optimal,
     solution,
@@ -274,7 +274,7 @@ def _activation_lp(
         cost=cost,
         col_lower=np.concatenate([cols.lower, np.zeros(n_dev)]),
         col_upper=np.concatenate([cols.upper, np.full(n_dev, INF)]),
-        a=sp.csc_matrix(np.vstack(blocks)),
+        a=csc_of_dense(np.vstack(blocks)),
         row_lower=np.concatenate(lo_rows),
         row_upper=np.concatenate(up_rows),
         col_names=tuple(f"setpoint[{i}]" for i in range(n))
@@ -289,7 +289,7 @@ def _largest_delivery_lp(cols: _Columns, rows: LinearRows, delivered: FloatArray
         cost=-delivered,
         col_lower=cols.lower,
         col_upper=cols.upper,
-        a=sp.csc_matrix(rows.a),
+        a=csc_of_dense(rows.a),
         row_lower=np.full(rows.n_rows, -INF),
         row_upper=rows.upper,
         col_names=tuple(f"setpoint[{i}]" for i in range(len(cols.lower))),

@@ -39,6 +39,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -189,6 +190,28 @@ class DsoLinearModel:
             ),
         )
 
+    def with_branch_flows(self, p_from_mw: FloatArray) -> DsoLinearModel:
+        """The same model at other active branch flows (a new object; this one is unchanged):
+        the area's state in another MTU. Nothing the constructor checks changes, so the copy
+        keeps this model's bus index instead of rebuilding it (one copy per area and MTU)."""
+        if np.shape(p_from_mw) != self.p_from_mw.shape:
+            raise InvalidInputError(
+                [
+                    Issue(
+                        kind="DsoLinearModel",
+                        object_id=self.area_id,
+                        field="p_from_mw",
+                        value=np.shape(p_from_mw),
+                        message=f"must have one flow per branch, shape {self.p_from_mw.shape}",
+                    )
+                ]
+            )
+        out = object.__new__(DsoLinearModel)
+        for name in DsoLinearModel.__slots__:
+            object.__setattr__(out, name, getattr(self, name))
+        object.__setattr__(out, "p_from_mw", np.asarray(p_from_mw, dtype=np.float64))
+        return out
+
     def thermal_only(self) -> DsoLinearModel:
         """The same model with its voltage band opened to [0.01, 10] pu (a new object): only
         thermal limits bind, in the linear check and in :func:`ac_check` (SimBench HV/MV starts
@@ -216,6 +239,11 @@ class DsoLinearModel:
             dq_from_dp=self.dq_from_dp[keep],
             dq_from_dq=self.dq_from_dq[keep],
         )
+
+    @property
+    def bus_index(self) -> Mapping[int, int]:
+        """Position of each area bus among :attr:`bus_ids` (read only)."""
+        return MappingProxyType(self._bus_index)
 
     def bus_positions(self, buses: Sequence[int] | IntArray) -> IntArray:
         """Positions of pandapower buses among :attr:`bus_ids`; others raise NotFoundError."""
@@ -262,35 +290,62 @@ class DsoLinearModel:
             col_lower: Lowest value of each column (for screening).
             col_upper: Highest value of each column (for screening).
         """
-        gp = self.dp_from_dp @ ep + self.dp_from_dq @ eq
-        gq = self.dq_from_dp @ ep + self.dq_from_dq @ eq
+        # only the buses the columns inject at matter (the products with the other, zero,
+        # entries add nothing), and with a box, only the branches that can come near a limit
+        at = np.flatnonzero(np.any(ep != 0.0, axis=1) | np.any(eq != 0.0, axis=1))
+        ep, eq = ep[at], eq[at]
+        gp = self.dp_from_dp[:, at] @ ep + self.dp_from_dq[:, at] @ eq
+        gq = self.dq_from_dp[:, at] @ ep + self.dq_from_dq[:, at] @ eq
+        gv = self.dvm_dp_pu_per_mw[:, at] @ ep + self.dvm_dq_pu_per_mvar[:, at] @ eq
+        n_br = len(self.branch_names)
+        radius = (1.0 - self.safety_margin) * self.s_max_mva
+        branches = np.arange(n_br)
+        if col_lower is not None and col_upper is not None:
+            largest = np.maximum(-col_lower, col_upper)
+            if np.all(np.isfinite(largest)):
+                branches = self._near_limit(gp, gq, radius, largest)
         phi = 2.0 * np.pi * np.arange(self.n_cuts) / self.n_cuts
         c, s = np.cos(phi), np.sin(phi)
-        n_br = len(self.branch_names)
+        gp, gq = gp[branches], gq[branches]
         a_th = (c[:, None, None] * gp[None] + s[:, None, None] * gq[None]).reshape(
-            self.n_cuts * n_br, -1
+            self.n_cuts * len(branches), ep.shape[1]
         )
-        radius = (1.0 - self.safety_margin) * self.s_max_mva
-        up_th = (
-            radius[None, :] - c[:, None] * self.p_from_mw[None, :] - s[:, None] * self.q_from_mvar
-        ).reshape(-1)
-        gv = self.dvm_dp_pu_per_mw @ ep + self.dvm_dq_pu_per_mvar @ eq
+        p_mw, q_mvar = self.p_from_mw[branches], self.q_from_mvar[branches]
+        up_th = radius[branches][None, :] - c[:, None] * p_mw[None, :] - s[:, None] * q_mvar
         up_v = self.vm_max_pu - self.voltage_margin_pu - self.vm_pu
         lo_v = self.vm_pu - (self.vm_min_pu + self.voltage_margin_pu)
         a = np.vstack([a_th, gv, -gv])
-        upper = np.concatenate([up_th, up_v, lo_v])
+        upper = np.concatenate([up_th.reshape(-1), up_v, lo_v])
+        # the row of each of a's rows in the full stack (cuts × branches, then the voltages)
+        full = np.concatenate(
+            [
+                (np.arange(self.n_cuts)[:, None] * n_br + branches[None, :]).reshape(-1),
+                self.n_cuts * n_br + np.arange(2 * self.n_bus),
+            ]
+        )
         if col_lower is not None and col_upper is not None:
             # the largest a @ x over the box: each column at its upper bound where its
             # coefficient is positive, at its lower bound where negative (lower <= upper)
             reach = np.maximum(a, 0.0) @ col_upper + np.minimum(a, 0.0) @ col_lower
             keep = np.flatnonzero(reach > upper - 1e-9)
-            a, upper = a[keep], upper[keep]
-        else:
-            keep = np.arange(a.shape[0])
+            a, upper, full = a[keep], upper[keep], full[keep]
         # only the kept rows are named (the screening keeps few of them)
         return LinearRows(
-            a=np.ascontiguousarray(a), upper=upper, names=self._row_names(keep.tolist())
+            a=np.ascontiguousarray(a), upper=upper, names=self._row_names(full.tolist())
         )
+
+    def _near_limit(
+        self, gp: FloatArray, gq: FloatArray, radius: FloatArray, largest: FloatArray
+    ) -> IntArray:
+        """Branches whose cuts the screening of :meth:`limit_rows` may keep. Every cut ``k`` of
+        branch ``b`` has coefficients ``|cos·gp + sin·gq| ≤ hypot(gp, gq)`` and a limit of at
+        least ``radius - hypot(P, Q)``; a branch whose bound on the reach stays clearly below
+        that (by more than round-off) has no cut kept, so it is left out before the cuts are
+        built. ``largest``: the largest ``|x|`` of each column over its box."""
+        bound = np.hypot(gp, gq) @ largest
+        floor = radius - np.hypot(self.p_from_mw, self.q_from_mvar)
+        slack = 1e-9 + 1e-9 * (np.abs(bound) + np.abs(radius) + np.abs(floor))
+        return np.flatnonzero(bound > floor - 1e-9 - slack)
 
     def _row_names(self, rows: list[int]) -> tuple[str, ...]:
         """Names of rows of :meth:`limit_rows`' full stack (cuts × branches, then the upper and

@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from flexcoord.coordination.aggregation.bid_columns import (
@@ -41,12 +40,22 @@ from flexcoord.coordination.aggregation.dso_model import DsoLinearModel
 from flexcoord.coordination.aggregation.linear_program import (
     INF,
     LpArrays,
+    csc_of_dense,
     highs_from_arrays,
     is_infeasible,
     is_optimal,
     solution,
 )
-from flexcoord.domain import Bid, ConnectionPoint, Direction, Interval, Register, Technology, Unit
+from flexcoord.domain import (
+    Bid,
+    ConnectionPoint,
+    Direction,
+    Interval,
+    MtuQuantity,
+    Register,
+    Technology,
+    Unit,
+)
 
 __all__ = ["OfferCurve", "OfferStep", "aggregate_unit", "aggregated_offer_curve", "bid_lp"]
 
@@ -90,7 +99,7 @@ class OfferCurve:
     max_quantity_mw: float
     bid_ids: tuple[str, ...]
 
-    def as_bids(
+    def as_bids(  # noqa: PLR0913 - keyword-only: who, what, when, where, and the id suffix
         self,
         *,
         fsp_id: str,
@@ -98,6 +107,7 @@ class OfferCurve:
         interval: Interval,
         submitted_at: datetime,
         resource_id: str | None = None,
+        id_suffix: str = "",
     ) -> tuple[Bid, ...]:
         """The curve as divisible domain bids on a virtual resource at the coupling point.
 
@@ -107,6 +117,8 @@ class OfferCurve:
             interval: The MTU.
             submitted_at: Forwarding time.
             resource_id: The virtual resource; default ``"interface:<area id>"``.
+            id_suffix: Appended to each step's id (and so to its ``parent_bid_id``), e.g.
+                ``"@20260602T1000"`` to make the ids unique per MTU.
         """
         resource = resource_id or f"interface:{self.area_id}"
         out: list[Bid] = []
@@ -115,12 +127,12 @@ class OfferCurve:
                 continue
             out.append(
                 Bid(
-                    id=f"{resource}:{self.direction.value}:{k}",
+                    id=f"{resource}:{self.direction.value}:{k}{id_suffix}",
                     fsp_id=fsp_id,
                     resource_id=resource,
                     product_id=product_id,
                     direction=self.direction,
-                    quantities=({"interval": interval, "quantity": step.quantity_mw},),  # type: ignore[arg-type]
+                    quantities=(MtuQuantity(interval=interval, quantity=step.quantity_mw),),
                     submitted_at=submitted_at,
                     activation_price_eur_per_mwh=step.price_eur_per_mwh,
                     divisible=True,
@@ -153,7 +165,7 @@ def bid_lp(model: DsoLinearModel, cols: BidColumns) -> tuple[LpArrays, FloatArra
             cost=cols.price_eur_per_mwh.copy(),
             col_lower=zero,
             col_upper=q.copy(),
-            a=sp.csc_matrix(a),
+            a=csc_of_dense(a),
             row_lower=np.full(a.shape[0], -INF),
             row_upper=np.concatenate([rows.upper, np.ones(len(sets))]),
             col_names=tuple(f"bid-accept[{b}]" for b in cols.ids),
@@ -184,7 +196,7 @@ def _least_cost(h: Any, row: int, v: float, v_max: float) -> FloatArray:
     return solution(h, f"the least-cost combination for {v:.3f} MW")
 
 
-def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, four keyword options
+def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, five keyword options
     model: DsoLinearModel,
     bids: Sequence[Bid],
     register: Register,
@@ -193,6 +205,7 @@ def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, fo
     levels: int = 20,
     at: datetime | None = None,
     indivisible: Literal["relax", "exclude"] = "relax",
+    highs: Any | None = None,
 ) -> OfferCurve:
     """The price–quantity curve of ``model``'s area at its coupling point(s) (module docstring).
 
@@ -204,6 +217,8 @@ def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, fo
         levels: Number of quantity levels sampled (steps before merging equal prices).
         at: Instant selecting the MTU (``None``: each bid's first MTU).
         indivisible: ``"relax"`` or ``"exclude"`` indivisible bids.
+        highs: A HiGHS instance (:func:`~.linear_program.new_highs`) to solve in, for a caller
+            computing many curves; its model is replaced. ``None``: a new one.
 
     Example:
         See ``tests/coordination/test_aggregation_offer_curve.py``.
@@ -222,7 +237,7 @@ def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, fo
         )
     arrays, g_p = bid_lp(model, cols)
     delivered = -g_p if direction is Direction.UP else g_p  # V per accepted MW
-    h = highs_from_arrays(arrays)
+    h = highs_from_arrays(arrays, into=highs)
     idx = np.arange(cols.n, dtype=np.int32)
     h.changeColsCost(cols.n, idx, -delivered)
     h.run()
