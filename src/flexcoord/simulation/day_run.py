@@ -84,9 +84,10 @@ class DayOutcome:
     violations: pd.DataFrame
 
 
-def _awards(outcome: ChainOutcome) -> tuple[list[Award], dict[str, str]]:
-    """The activation rounds' awards per root bid and MTU (pay-as-bid: the engine's rule in
-    scheme runs), and the buyer of each root bid (the market's buyer; several: the first)."""
+def _awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> tuple[list[Award], dict[str, str]]:
+    """The activation dispatch as awards per root bid and MTU, priced as bid (the engine's rule
+    in scheme runs), and the buyer each order names (the market's buyer; several: the first;
+    settlement splits the money over all of them)."""
     awards: list[Award] = []
     buyer: dict[str, str] = {}
     for rnd in outcome.rounds:
@@ -98,13 +99,16 @@ def _awards(outcome: ChainOutcome) -> tuple[list[Award], dict[str, str]]:
                     buyer.setdefault(key.root, market.buyer_ids[0])
     for key, mw in sorted(outcome.activation_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
         if mw > 1e-9:
+            bid = bids[key.root]
+            price = float(bid.activation_price_eur_per_mwh or 0.0)
+            step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
             awards.append(
                 Award(
                     bid_id=key.root,
                     mtu=key.mtu.label,
                     quantity_mw=mw,
-                    price_eur_per_mwh=0.0,
-                    payment_eur=0.0,
+                    price_eur_per_mwh=price,
+                    payment_eur=mw * step_h * price,
                 )
             )
     return awards, buyer
@@ -348,10 +352,10 @@ def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutc
     """Run ``config`` on ``market`` and follow its dispatch to the realised grid."""
     chain = market.chains[config.timeframes]
     outcome = run_chain(config, chain, ac_check=False, dso_models=plan.dso_models)
-    awards, buyers = _awards(outcome)
     bids: dict[str, Bid] = {b.id: b for b in chain.base.bids}
     for rnd in outcome.rounds:  # an availability award's obligatory activation bid
         bids.update((b.id, b) for b in rnd.obligation_bids)
+    awards, buyers = _awards(outcome, bids)
     issued = chain_gate_closures(market.intervals[0].start)[Timeframe.NEAR_REAL_TIME]
     orders = activation_orders(
         awards, bids.values(), plan.register, issued_at=issued, buyers=buyers
@@ -531,7 +535,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         "violation_cost_eur": violation_mwh * plan.study.needs.dso_price_cap_eur_per_mwh,
         "forecast_cost_eur": float(outcome.total_cost_eur),
         "unserved_mwh": float(outcome.kpis.activation_shortfall_mwh),
-        "curtailed_res_mwh": _curtailed_mwh(plan, checks, step_h),
+        "curtailed_res_mwh": _curtailed_mwh(plan, checks),
         "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
     }
     kpis["unserved_cost_eur"] = (
@@ -555,12 +559,11 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
     )
 
 
-def _curtailed_mwh(plan: StudyPlan, checks: Sequence[DeliveryVerification], step_h: float) -> float:
+def _curtailed_mwh(plan: StudyPlan, checks: Sequence[DeliveryVerification]) -> float:
     """Delivered DOWN energy of renewable generators (curtailment)."""
     renewable = {
         u.id for u in plan.register.units if u.technology in (Technology.PV, Technology.WIND)
     }
-    del step_h
     return float(
         sum(
             v.delivered_mwh or 0.0

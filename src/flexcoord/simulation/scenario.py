@@ -75,6 +75,7 @@ __all__ = [
     "chain_of",
     "congestion_plan",
     "dso_needs",
+    "make_need",
     "profile_step_of",
 ]
 
@@ -170,7 +171,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
     afternoon = intervals[n * 13 // 24 : n * 17 // 24] or intervals  # 13:00–17:00 on a full day
     all_buses = frozenset(int(b) for b in grid.bus_ids())
     needs.append(
-        _need(
+        make_need(
             "n-tso-balancing",
             "tso",
             Location.at_buses(all_buses),
@@ -182,7 +183,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
         )
     )
     needs.append(
-        _need(
+        make_need(
             "n-brp",
             "brp",
             Location.at_buses(all_buses),
@@ -221,7 +222,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
     )
 
 
-def _need(  # noqa: PLR0913 - private: one need's fields
+def make_need(  # noqa: PLR0913 - public: one need's fields, as the scenarios build them
     need_id: str,
     buyer: str,
     location: Location,
@@ -347,7 +348,7 @@ def dso_needs(
     """One DSO need per planned congestion: the forecast overload of its line per MTU, at the
     buses of its dead-end side, in the direction that relieves it."""
     return [
-        _need(
+        make_need(
             f"n-dso-{c.branch}",
             "dso",
             Location.at_buses(c.buses),

@@ -85,11 +85,21 @@ from flexcoord.simulation.scenario import (
     chain_of,
     congestion_plan,
     dso_needs,
+    make_need,
     profile_step_of,
 )
-from flexcoord.simulation.scenario import _need as scenario_need
 
-__all__ = ["DayMarket", "StudyPlan", "check_study", "day_market", "plan_study", "study_presets"]
+__all__ = [
+    "HISTORY_DAYS",
+    "DayMarket",
+    "MeterHistory",
+    "StudyPlan",
+    "check_study",
+    "day_market",
+    "forecast_elements",
+    "plan_study",
+    "study_presets",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -363,7 +373,7 @@ def _forecast(
 def _tso_need(plan: StudyPlan, intervals: tuple[Interval, ...], created: datetime) -> Any:
     local = [iv.start.astimezone(_BERLIN).hour for iv in intervals]
     afternoon = tuple(iv for iv, h in zip(intervals, local, strict=True) if 13 <= h < 17)
-    return scenario_need(
+    return make_need(
         "n-tso-balancing",
         "tso",
         Location.at_buses(frozenset(int(b) for b in plan.grid.bus_ids())),
