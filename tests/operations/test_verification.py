@@ -114,14 +114,19 @@ def test_two_orders_on_one_unit_share_its_change_pro_rata() -> None:
     assert v1.ratio == pytest.approx(v2.ratio)
 
 
-def test_orders_of_both_directions_on_one_unit_and_mtu_are_rejected() -> None:
+def test_opposing_orders_on_one_unit_and_mtu_net() -> None:
+    """Up 0.5 and down 0.2 MW in one MTU: the unit need only move 0.3 MW up."""
     bids = [bid("b1", "bess", [0.5]), bid("b2", "bess", [0.5], direction="down")]
     orders = activation_orders(
-        [award("b1", mtu(0), 0.5), award("b2", mtu(0), 0.5)], bids, register(), issued_at=ISSUED
+        [award("b1", mtu(0), 0.5), award("b2", mtu(0), 0.2)], bids, register(), issued_at=ISSUED
     )
-    with pytest.raises(InvalidInputError) as err:
-        _verify(orders, "bess", 0.0, 0.0)
-    assert [(i.object_id, i.field) for i in err.value.issues] == [("bess", "direction")]
+    up, down = _verify(orders, "bess", 0.0, 0.3)  # moved exactly the net
+    assert (up.status, down.status) == (DeliveryStatus.DELIVERED, DeliveryStatus.DELIVERED)
+    assert up.delivered_mwh == pytest.approx(0.5 * 0.25)
+    assert down.delivered_mwh == pytest.approx(0.2 * 0.25)
+    idle_up, _ = _verify(orders, "bess", 0.0, 0.0)  # did nothing: the up order's net is missing
+    assert idle_up.status is DeliveryStatus.PARTIALLY_DELIVERED
+    assert idle_up.delivered_mwh == pytest.approx(0.2 * 0.25)
 
 
 def test_verification_closes_the_lifecycle() -> None:

@@ -16,6 +16,7 @@ from flexcoord.cli.coordinate import coordinate
 from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
 from flexcoord.cli.pareto import pareto
+from flexcoord.cli.simulate import demo, simulate
 
 app = typer.Typer(
     name="flexcoord",
@@ -51,8 +52,14 @@ app.add_typer(grid_app, name="grid")
 app.command("clear")(command(clear))
 app.command("coordinate")(command(coordinate))
 app.command("pareto")(command(pareto))
+app.command("simulate")(command(simulate))
+app.command("demo")(command(demo))
 
 
 def main() -> None:
     """Entry point of the ``flexcoord`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

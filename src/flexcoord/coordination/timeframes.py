@@ -233,15 +233,20 @@ class _Chain:
     progress: ProgressCounter = field(compare=False)
 
 
-def run_chain(
+def run_chain(  # noqa: PLR0913 - public: the scheme and chain, then keyword-only options
     config: SchemeConfig,
     chain: TimeframeChain,
     *,
     options: ClearingOptions | None = None,
     ac_check: bool = True,
     progress: Progress | None = None,
+    dso_models: DsoModelCache | None = None,
 ) -> ChainOutcome:
     """Run ``config`` over every round of ``chain`` it has (see the module docstring).
+
+    ``dso_models`` is a cache of the DSO areas' linear models to share between runs on the same
+    grid, limits and voltage setting (a study's days and schemes); one that does not
+    :meth:`~flexcoord.coordination.joint.DsoModelCache.fits` the chain is not used.
 
     ``progress`` (:mod:`flexcoord.progress`) is called as each round the scheme runs starts
     (stage ``"round"``, ``"round intraday (product p-id)"``), then before the activation
@@ -267,7 +272,11 @@ def run_chain(
         options=options or default_options(),
         # the DSO areas' linear models depend on the grid, its limits and the voltage setting
         # only: one cache for every round (each model is one power-grid-model batch per area)
-        dso_models=DsoModelCache(chain.base),
+        dso_models=(
+            dso_models
+            if dso_models is not None and dso_models.fits(chain.base)
+            else DsoModelCache(chain.base)
+        ),
         progress=ProgressCounter(progress, total=runs + 1),
     )
     state = functools.reduce(

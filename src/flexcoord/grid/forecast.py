@@ -57,10 +57,14 @@ from flexcoord.grid.timeseries_profiles import Profiles, ProfileSeries, UpdateBu
 __all__ = [
     "DAY_AHEAD_NOISE",
     "INTRADAY_NOISE",
+    "LOAD_KEY",
+    "ElementInjections",
     "FlowQuantity",
     "OperatingForecast",
+    "element_injections",
     "forecast_from_profiles",
     "forecast_from_snapshot",
+    "forecast_with_changes",
     "profile_operating_points",
 ]
 
@@ -446,3 +450,131 @@ def profile_operating_points(grid: Any, *, start_step: int, steps: int) -> Injec
         if len(net[table])
     }
     return Injections(**frames)
+
+
+#: The technology key of every load in :class:`ElementInjections` (SimBench's loads are
+#: households, commercial and industrial demand, not told apart).
+LOAD_KEY = "load"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ElementInjections:
+    """The SimBench profile injections of a window, per element (one column each).
+
+    Attributes:
+        element_ids: ``"sgen:<i>"`` / ``"load:<i>"`` / ``"storage:<i>"``, as the portfolio names
+            the units of these elements.
+        technology: per element, :func:`~flexcoord.grid.portfolio.sgen_technology` of an sgen's
+            type (``"pv"``, ``"wind"``, ...), :data:`LOAD_KEY` for a load, ``"bess"`` for storage.
+        bus_column: per element, its bus's column in ``grid.ptdf().bus_ids``.
+        p_mw: ``(steps, n_element)``, **positive into the grid** (generation positive, load and
+            storage charging negative), ``scaling`` and ``in_service`` applied.
+        n_bus: columns of :meth:`per_bus`.
+    """
+
+    element_ids: tuple[str, ...]
+    technology: tuple[str, ...]
+    bus_column: IntArray
+    p_mw: FloatArray
+    n_bus: int
+
+    def per_bus(self, p_mw: FloatArray | None = None) -> FloatArray:
+        """``p_mw`` (default: the profile's), ``(steps, n_element)``, summed per bus:
+        ``(steps, n_bus)``."""
+        values = self.p_mw if p_mw is None else np.asarray(p_mw, dtype=float)
+        out = np.zeros((values.shape[0], self.n_bus))
+        np.add.at(out.T, self.bus_column, values.T)
+        return out
+
+
+def element_injections(grid: Any, *, start_step: int, steps: int) -> ElementInjections:
+    """The profile injections of steps ``[start_step, start_step + steps)`` per sgen, load and
+    storage element (:class:`ElementInjections`): what a study perturbs per technology to make
+    its forecasts.
+
+    Example:
+        >>> from flexcoord.grid.model import load_grid
+        >>> e = element_injections(load_grid("1-MV-rural--0-sw"), start_step=0, steps=4)
+        >>> e.p_mw.shape, e.element_ids[0], sorted(set(e.technology))[:3]
+        ((4, 198), 'sgen:0', ['biomass', 'generic_generator', 'hydro'])
+    """
+    from flexcoord.grid.portfolio import sgen_technology  # noqa: PLC0415 - portfolio imports us
+
+    net = grid.net
+    points = profile_operating_points(grid, start_step=start_step, steps=steps)
+    column = {int(b): i for i, b in enumerate(grid.ptdf().bus_ids)}
+    ids: list[str] = []
+    techs: list[str] = []
+    cols: list[int] = []
+    parts: list[FloatArray] = []
+    for table, frame, sign in (
+        ("sgen", points.sgen_p_mw, 1.0),
+        ("load", points.load_p_mw, -1.0),
+        ("storage", points.storage_p_mw, -1.0),
+    ):
+        if frame is None or not len(net[table]):
+            continue
+        elements = net[table].loc[frame.columns]
+        factor = sign * elements["scaling"].fillna(1.0).to_numpy(float)
+        factor = factor * elements["in_service"].fillna(True).to_numpy(bool)
+        ids += [f"{table}:{int(i)}" for i in elements.index]
+        if table == "sgen":
+            techs += [str(sgen_technology(t)) for t in elements["type"]]
+        else:
+            techs += [LOAD_KEY if table == "load" else "bess"] * len(elements)
+        cols += [column[int(b)] for b in elements["bus"]]
+        parts.append(frame.to_numpy(float) * factor)
+    return ElementInjections(
+        element_ids=tuple(ids),
+        technology=tuple(techs),
+        bus_column=np.array(cols, dtype=np.int64),
+        p_mw=np.concatenate(parts, axis=1) if parts else np.zeros((steps, 0)),
+        n_bus=len(column),
+    )
+
+
+def forecast_with_changes(  # noqa: PLR0913 - public: the grid, then keyword-only forecast parts
+    grid: Any,
+    *,
+    start_step: int,
+    intervals: Sequence[Interval],
+    p_mw: FloatArray,
+    q_mvar: FloatArray | None = None,
+    issued_at: datetime,
+    label: str = "",
+) -> OperatingForecast:
+    """The AC operating point of SimBench steps ``[start_step, start_step + len(intervals))``
+    with ``p_mw`` / ``q_mvar`` (``(n_mtu, n_bus)``, ``grid.ptdf().bus_ids`` order, positive into
+    the grid) added at the buses: a forecast whose error is known per bus (the study
+    simulator's day-ahead and intraday forecasts), or the realised grid with a delivered
+    dispatch. Flows are thermal-equivalent (:class:`FlowQuantity.THERMAL`), as the markets'.
+
+    Raises:
+        GridError: the power flow of an MTU does not converge.
+    """
+    from flexcoord.grid.ac_batch import BusInjectionBatch  # noqa: PLC0415 - heavy, used here only
+
+    ptdf = grid.ptdf()
+    n = len(intervals)
+    p = np.asarray(p_mw, dtype=float)
+    if p.shape != (n, len(ptdf.bus_ids)):
+        raise _issue("p_mw", p.shape, f"must be (n_mtu, n_bus) = ({n}, {len(ptdf.bus_ids)})")
+    q = np.zeros_like(p) if q_mvar is None else np.asarray(q_mvar, dtype=float)
+    batch = BusInjectionBatch(
+        grid,
+        mtu_columns=np.arange(n, dtype=np.int64),
+        bus_ids=ptdf.bus_ids,
+        branch_names=ptdf.branch_names,
+        voltage_bus_ids=ptdf.bus_ids,
+        profile_start_step=start_step,
+    )
+    flow, vm = batch.run(p, q)
+    return OperatingForecast(
+        intervals=tuple(intervals),
+        branch_names=ptdf.branch_names,
+        branch_flow_mw=flow,
+        bus_ids=np.asarray(ptdf.bus_ids, dtype=np.int64),
+        vm_pu=vm,
+        issued_at=issued_at,
+        label=label,
+    )

@@ -11,8 +11,13 @@ baseline that runs at −1 MW delivered 2 MW up; a PV plant at 5 MW that runs at
 1 MW down. Moving the wrong way gives a negative delivery.
 
 Several orders on one unit in one MTU (several bids) share the unit's measured change pro rata to
-their ordered energy; orders of both directions on one unit in one MTU cannot be told apart and are
-an input error.
+their ordered energy. Orders of both directions on one unit in one MTU (a TSO buying up where a
+DSO bought down: a counter-activation the market let through) **net**: the unit need only move
+by the net ordered energy. The minority direction's orders (total ``m``) are delivered by the
+netting (``delivered_mwh = ordered``), and each majority order ``e_i`` (total ``E``) is credited
+``e_i · (m + measured) / E``, the measured change signed the majority's way, so a unit that
+moved exactly the net gets every order delivered. Without a measurement every order has
+``insufficient_data``.
 
 Status, with ``allowance = max(relative · ordered_mwh, absolute_mw · duration_h)``
 (:class:`Tolerance`): ``delivered`` if ``delivered_mwh >= ordered_mwh − allowance``; ``failed`` if
@@ -149,27 +154,11 @@ def verify_delivery(
         baselines: Per unit id, its baseline values (a unit or MTU absent: insufficient data).
         meter: Per unit id, its meter readings (absent: insufficient data).
         tolerance: The delivered band (default :class:`Tolerance`).
-
-    Raises:
-        InvalidInputError: Orders of both directions on one unit in one MTU.
     """
     band = tolerance or Tolerance()
     groups: dict[tuple[str, Interval], list[ActivationOrder]] = defaultdict(list)
     for order in orders:
         groups[(order.unit_id, order.interval)].append(order)
-    issues = [
-        Issue(
-            kind="Unit",
-            object_id=unit_id,
-            field="direction",
-            value=str(interval),
-            message="has orders of both directions in one MTU",
-        )
-        for (unit_id, interval), group in groups.items()
-        if len({o.direction for o in group}) > 1
-    ]
-    if issues:
-        raise InvalidInputError(issues)
     by_interval = {
         unit_id: {v.interval: v.mw for v in values} for unit_id, values in baselines.items()
     }
@@ -182,22 +171,37 @@ def verify_delivery(
     return tuple(sorted(out, key=lambda v: v.order_id))
 
 
+def _net_sides(
+    group: Sequence[ActivationOrder],
+) -> tuple[Direction, float, float]:
+    """The majority direction of a unit's orders in one MTU, its total and the minority's."""
+    up = math.fsum(o.energy_mwh for o in group if o.direction is Direction.UP)
+    down = math.fsum(o.energy_mwh for o in group if o.direction is Direction.DOWN)
+    return (Direction.UP, up, down) if up >= down else (Direction.DOWN, down, up)
+
+
 def _verify_group(
     group: Sequence[ActivationOrder],
     baseline_mw: float | None,
     metered_mw: float | None,
     band: Tolerance,
 ) -> list[DeliveryVerification]:
-    """The orders of one unit in one MTU (one direction) share its measured change."""
+    """The orders of one unit in one MTU share its measured change (opposing orders net)."""
     interval = group[0].interval
     hours = interval.duration.total_seconds() / 3600.0
+    majority, total_major, total_minor = _net_sides(group)
     unit_mwh = None
     if baseline_mw is not None and metered_mw is not None:
-        unit_mwh = _sign(group[0].direction) * (metered_mw - baseline_mw) * hours
-    total_ordered = math.fsum(o.energy_mwh for o in group)
+        unit_mwh = _sign(majority) * (metered_mw - baseline_mw) * hours
     out = []
     for order in group:
-        delivered = None if unit_mwh is None else unit_mwh * order.energy_mwh / total_ordered
+        delivered: float | None
+        if unit_mwh is None:
+            delivered = None
+        elif order.direction is not majority:
+            delivered = order.energy_mwh
+        else:
+            delivered = order.energy_mwh * (total_minor + unit_mwh) / total_major
         status = (
             DeliveryStatus.INSUFFICIENT_DATA
             if delivered is None

@@ -1,6 +1,11 @@
-"""Simulation: seeded scenarios on SimBench grids, scheme runs over days, KPIs and reports.
+"""Simulation: seeded scenarios on SimBench grids, studies of days to a year, KPIs and reports.
 
-The public API is named here and loaded on first use.
+A study (:mod:`flexcoord.schemas.study`) is planned once (:func:`plan_study`), each day's
+markets built (:func:`day_market`) and each scheme run through operations to the realised grid
+(:func:`run_day`); :func:`run_study` does all of it, resumable, with tables and the HTML report.
+Devices (:func:`build_devices`, :func:`device_bids`) and forecast error
+(:func:`forecast_profiles`) are the study's building blocks. The public API is named here and
+loaded on first use.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from typing import TYPE_CHECKING
 from flexcoord._lazy import lazy_exports
 
 _EXPORTS = {
+    "DayMarket": "flexcoord.simulation.study",
+    "DayOutcome": "flexcoord.simulation.day_run",
     "Device": "flexcoord.simulation.devices",
     "DeviceKind": "flexcoord.simulation.devices",
     "DevicePooling": "flexcoord.simulation.pooling",
@@ -17,6 +24,8 @@ _EXPORTS = {
     "DeviceSpec": "flexcoord.simulation.devices",
     "ForecastErrorSpec": "flexcoord.simulation.forecast_error",
     "ReportTables": "flexcoord.simulation.html_report",
+    "StudyPlan": "flexcoord.simulation.study",
+    "StudyResult": "flexcoord.simulation.study_run",
     "apply_activation": "flexcoord.simulation.devices",
     "build_coordination_scenario": "flexcoord.simulation.scenario",
     "build_devices": "flexcoord.simulation.devices",
@@ -27,10 +36,14 @@ _EXPORTS = {
     "comparison_document": "flexcoord.simulation.report",
     "comparison_rows": "flexcoord.simulation.report",
     "coordination_tables": "flexcoord.simulation.tables",
+    "day_market": "flexcoord.simulation.study",
     "default_baseline_mw": "flexcoord.simulation.devices",
     "device_bids": "flexcoord.simulation.pooling",
     "device_pools": "flexcoord.simulation.pooling",
     "forecast_profiles": "flexcoord.simulation.forecast_error",
+    "plan_study": "flexcoord.simulation.study",
+    "run_day": "flexcoord.simulation.day_run",
+    "run_study": "flexcoord.simulation.study_run",
     "scheme_document": "flexcoord.simulation.report",
     "study_report_html": "flexcoord.simulation.html_report",
     "write_study_report": "flexcoord.simulation.html_report",
@@ -38,6 +51,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DayMarket",
+    "DayOutcome",
     "Device",
     "DeviceKind",
     "DevicePooling",
@@ -45,6 +60,8 @@ __all__ = [
     "DeviceSpec",
     "ForecastErrorSpec",
     "ReportTables",
+    "StudyPlan",
+    "StudyResult",
     "apply_activation",
     "build_coordination_scenario",
     "build_devices",
@@ -55,10 +72,14 @@ __all__ = [
     "comparison_document",
     "comparison_rows",
     "coordination_tables",
+    "day_market",
     "default_baseline_mw",
     "device_bids",
     "device_pools",
     "forecast_profiles",
+    "plan_study",
+    "run_day",
+    "run_study",
     "scheme_document",
     "study_report_html",
     "write_study_report",
@@ -68,6 +89,10 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
+    from flexcoord.simulation.day_run import (
+        DayOutcome,
+        run_day,
+    )
     from flexcoord.simulation.devices import (
         Device,
         DeviceKind,
@@ -78,18 +103,42 @@ if TYPE_CHECKING:
         capability_mw,
         default_baseline_mw,
     )
-    from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
+    from flexcoord.simulation.forecast_error import (
+        ForecastErrorSpec,
+        forecast_profiles,
+    )
     from flexcoord.simulation.html_report import (
         ReportTables,
         study_report_html,
         write_study_report,
     )
-    from flexcoord.simulation.pooling import DevicePooling, device_bids, device_pools
+    from flexcoord.simulation.pooling import (
+        DevicePooling,
+        device_bids,
+        device_pools,
+    )
     from flexcoord.simulation.report import (
         chain_comparison_document,
         comparison_document,
         comparison_rows,
         scheme_document,
     )
-    from flexcoord.simulation.scenario import build_coordination_scenario, build_timeframe_chain
-    from flexcoord.simulation.tables import clearing_tables, coordination_tables, write_tables
+    from flexcoord.simulation.scenario import (
+        build_coordination_scenario,
+        build_timeframe_chain,
+    )
+    from flexcoord.simulation.study import (
+        DayMarket,
+        StudyPlan,
+        day_market,
+        plan_study,
+    )
+    from flexcoord.simulation.study_run import (
+        StudyResult,
+        run_study,
+    )
+    from flexcoord.simulation.tables import (
+        clearing_tables,
+        coordination_tables,
+        write_tables,
+    )

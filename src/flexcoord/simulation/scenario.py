@@ -35,6 +35,7 @@ How it is made (choices documented here because no data source prescribes them):
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,9 +68,14 @@ from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
 
 __all__ = [
+    "DsoCongestion",
     "build_coordination_scenario",
     "build_timeframe_chain",
     "chain_gate_closures",
+    "chain_of",
+    "congestion_plan",
+    "dso_needs",
+    "make_need",
     "profile_step_of",
 ]
 
@@ -165,7 +171,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
     afternoon = intervals[n * 13 // 24 : n * 17 // 24] or intervals  # 13:00–17:00 on a full day
     all_buses = frozenset(int(b) for b in grid.bus_ids())
     needs.append(
-        _need(
+        make_need(
             "n-tso-balancing",
             "tso",
             Location.at_buses(all_buses),
@@ -177,7 +183,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
         )
     )
     needs.append(
-        _need(
+        make_need(
             "n-brp",
             "brp",
             Location.at_buses(all_buses),
@@ -216,7 +222,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
     )
 
 
-def _need(  # noqa: PLR0913 - private: one need's fields
+def make_need(  # noqa: PLR0913 - public: one need's fields, as the scenarios build them
     need_id: str,
     buyer: str,
     location: Location,
@@ -263,18 +269,36 @@ def _tso_focus_buses(grid: GridModel, overrides: dict[str, float]) -> frozenset[
     return frozenset(int(b) for b in ptdf.bus_ids[strong])
 
 
-def _congestion(  # noqa: PLR0913 - private: the scenario's parts, by keyword
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DsoCongestion:
+    """A DSO line tightened by design, and where and how flexibility relieves it.
+
+    ``buses`` is the dead-end side the line feeds, ``direction`` what relieves it there.
+    """
+
+    branch: str
+    limit_mw: float
+    buses: frozenset[int]
+    direction: Direction
+
+
+def congestion_plan(  # noqa: PLR0913 - public: the grid, then the congestion knobs by keyword
     grid: GridModel,
     register: Register,
     forecast: Any,
-    intervals: tuple[Interval, ...],
+    *,
     n_tso: int,
     n_dso: int,
     tso_tightening: float,
     dso_tightening: float,
-) -> tuple[dict[str, float], list[Need]]:
-    """Tighten the most loaded branches; a DSO branch qualifies only when the dead-end side it
-    feeds hosts enough flexibility to relieve it (else the congestion is not a market problem)."""
+) -> tuple[dict[str, float], tuple[DsoCongestion, ...]]:
+    """Tighten the most loaded branches of ``forecast`` (its peak over its MTUs): the limit
+    overrides, and the DSO lines among them with where flexibility relieves each.
+
+    A DSO line qualifies only when the dead-end side it feeds hosts at least twice its worst
+    overload in flexible range (else the congestion is not a market problem). A study calls this
+    once on the realised flows of its whole period, so the limits hold for every day.
+    """
     limits = dict(
         zip(grid.branch_limits().branch_names, grid.branch_limits().limit_mw.tolist(), strict=True)
     )
@@ -290,11 +314,10 @@ def _congestion(  # noqa: PLR0913 - private: the scenario's parts, by keyword
     for unit in register.units:
         bus = register.connection_point(unit.connection_point_id).bus
         range_at[bus] = range_at.get(bus, 0.0) + unit.p_range_mw
-    needs: list[Need] = []
-    created = intervals[0].start - timedelta(hours=12)
+    plan: list[DsoCongestion] = []
     for i in order:
         name = names[i]
-        if len(needs) >= n_dso or areas.get(name) in ("tso", None) or not name.startswith("line:"):
+        if len(plan) >= n_dso or areas.get(name) in ("tso", None) or not name.startswith("line:"):
             continue
         limit = round(float(dso_tightening * peak[i]), 4)
         over = np.maximum(np.abs(flows[i]) - limit, 0.0)
@@ -309,19 +332,58 @@ def _congestion(  # noqa: PLR0913 - private: the scenario's parts, by keyword
         worst = flows[i][int(np.argmax(over))]
         direction = Direction.UP if (worst > 0) == is_to_side else Direction.DOWN
         overrides[name] = limit
-        needs.append(
-            _need(
-                f"n-dso-{name}",
-                "dso",
-                Location.at_buses(buses),
-                direction,
-                intervals,
-                over,
-                400.0,
-                created,
-            )
+        plan.append(
+            DsoCongestion(branch=name, limit_mw=limit, buses=frozenset(buses), direction=direction)
         )
-    return overrides, needs
+    return overrides, tuple(plan)
+
+
+def dso_needs(
+    plan: tuple[DsoCongestion, ...],
+    forecast: Any,
+    *,
+    created: datetime,
+    price_cap_eur_per_mwh: float = 400.0,
+) -> list[Need]:
+    """One DSO need per planned congestion: the forecast overload of its line per MTU, at the
+    buses of its dead-end side, in the direction that relieves it."""
+    return [
+        make_need(
+            f"n-dso-{c.branch}",
+            "dso",
+            Location.at_buses(c.buses),
+            c.direction,
+            forecast.intervals,
+            np.maximum(np.abs(forecast.flow_of(c.branch)) - c.limit_mw, 0.0),
+            price_cap_eur_per_mwh,
+            created,
+        )
+        for c in plan
+    ]
+
+
+def _congestion(  # noqa: PLR0913 - private: the scenario's parts, by keyword
+    grid: GridModel,
+    register: Register,
+    forecast: Any,
+    intervals: tuple[Interval, ...],
+    n_tso: int,
+    n_dso: int,
+    tso_tightening: float,
+    dso_tightening: float,
+) -> tuple[dict[str, float], list[Need]]:
+    """The scenario's congestion: :func:`congestion_plan` on its own forecast, and the needs."""
+    overrides, plan = congestion_plan(
+        grid,
+        register,
+        forecast,
+        n_tso=n_tso,
+        n_dso=n_dso,
+        tso_tightening=tso_tightening,
+        dso_tightening=dso_tightening,
+    )
+    created = intervals[0].start - timedelta(hours=12)
+    return overrides, dso_needs(plan, forecast, created=created)
 
 
 def _bids(  # noqa: PLR0913 - private: the scenario's bid knobs
@@ -494,6 +556,19 @@ def build_timeframe_chain(  # noqa: PLR0913 - public: the grid, then keyword-onl
         >>> [str(r.timeframe) for r in chain.rounds]
         ['long_term', 'day_ahead', 'intraday', 'near_real_time']
     """
+    _check_timeframes(timeframes)
+    base = build_coordination_scenario(code_or_grid, seed=seed, **scenario_kw)
+    return chain_of(
+        base,
+        timeframes=timeframes,
+        seed=seed,
+        expected_activation_share=expected_activation_share,
+        long_term_capacity_share=long_term_capacity_share,
+        availability_cap_eur_per_mw_h=availability_cap_eur_per_mw_h,
+    )
+
+
+def _check_timeframes(timeframes: tuple[Timeframe, ...]) -> list[Timeframe]:
     order = [t for t in _CHAIN_TIMEFRAMES if t in set(timeframes)]
     if not order:
         raise InvalidInputError(
@@ -508,7 +583,23 @@ def build_timeframe_chain(  # noqa: PLR0913 - public: the grid, then keyword-onl
                 )
             ]
         )
-    base = build_coordination_scenario(code_or_grid, seed=seed, **scenario_kw)
+    return order
+
+
+def chain_of(  # noqa: PLR0913 - public: the base scenario, then keyword-only chain options
+    base: CoordinationInput,
+    *,
+    timeframes: tuple[Timeframe, ...] = _CHAIN_TIMEFRAMES,
+    seed: int = 0,
+    expected_activation_share: float = 0.3,
+    long_term_capacity_share: float = 0.5,
+    availability_cap_eur_per_mw_h: float = 40.0,
+    intraday_forecast: Any = None,
+) -> TimeframeChain:
+    """A single-round scenario ``base`` as a chain of sub-markets (the products, needs and bid
+    rounds of :func:`build_timeframe_chain`, which calls this on its scenario). A study passes
+    each day's scenario and its ``intraday_forecast`` (the near-real-time activation check's)."""
+    order = _check_timeframes(timeframes)
     rng = np.random.default_rng(seed + 1)
     day_start = base.intervals[0].start
     gates = chain_gate_closures(day_start)
@@ -570,7 +661,7 @@ def build_timeframe_chain(  # noqa: PLR0913 - public: the grid, then keyword-onl
         )
         for t in order
     )
-    return TimeframeChain(base=chain_base, rounds=rounds)
+    return TimeframeChain(base=chain_base, rounds=rounds, intraday_forecast=intraday_forecast)
 
 
 def _availability_rounds(order: list[Timeframe]) -> frozenset[Timeframe]:

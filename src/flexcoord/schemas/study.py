@@ -1,0 +1,250 @@
+"""The study file: one TOML (or YAML) file describing a simulation study (``docs/simulation.md``).
+
+A study names the grid, the period, DER growth, forecast error, FSP behaviour, the schemes, the
+seed and the outputs. :func:`load_study` reads it and checks every key *before anything runs*: a
+bad file raises one :class:`~flexcoord.errors.InvalidInputError` listing every issue, each naming
+the file and the key as the user wrote it (``forecast_error.pv must be >= 0``); unknown keys are
+refused with the valid ones listed, so a typo is never silently ignored.
+
+Example:
+    >>> study = StudyFile.model_validate({"name": "w", "grid": "1-MV-rural--0-sw", "days": 2})
+    >>> study.days, study.start.isoformat(), study.forecast_error.pv
+    (2, '2026-06-01', 0.1)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
+from flexcoord.schemas.pydantic_issues import field_path
+from flexcoord.schemas.reading import file_issue, read_text
+
+__all__ = [
+    "MAX_STUDY_DAYS",
+    "BaselineSection",
+    "CongestionSection",
+    "ForecastErrorSection",
+    "FspSection",
+    "GrowthSection",
+    "NeedsSection",
+    "OutputsSection",
+    "SettlementSection",
+    "StudyFile",
+    "load_study",
+]
+
+#: The longest study: one leap year of market days.
+MAX_STUDY_DAYS: Final = 366
+_MAX_STUDY_BYTES: Final = 1 << 20  # a study file is a page of options, not data
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class CongestionSection(_Section):
+    """Congestion by design (as ``build_coordination_scenario``): the ``n_tso`` most loaded TSO
+    branches get ``tso_tightening`` × their peak realised flow of the study period as limit, the
+    ``n_dso`` most loaded DSO lines (with enough flexibility behind them) ``dso_tightening`` ×."""
+
+    n_tso: int = Field(default=3, ge=0, le=50)
+    n_dso: int = Field(default=3, ge=0, le=50)
+    tso_tightening: float = Field(default=0.95, gt=0, le=2)
+    dso_tightening: float = Field(default=0.85, gt=0, le=2)
+
+
+class GrowthSection(_Section):
+    """DER added to the grid's own (SimBench's scenario 0/1/2 is in the grid code)."""
+
+    batteries: int = Field(default=20, ge=0, le=100_000)
+    ev_chargers: int = Field(default=200, ge=0, le=100_000)
+    heat_pumps: int = Field(default=100, ge=0, le=100_000)
+
+
+class ForecastErrorSection(_Section):
+    """Relative 1-σ day-ahead forecast error per technology; intraday and near-real-time errors
+    shrink from it (``simulation.forecast_error``). 0 everywhere is the perfect forecast."""
+
+    pv: float = Field(default=0.1, ge=0, le=2)
+    wind: float = Field(default=0.1, ge=0, le=2)
+    load: float = Field(default=0.03, ge=0, le=2)
+    ev: float = Field(default=0.1, ge=0, le=2)
+    heat_pump: float = Field(default=0.05, ge=0, le=2)
+    autocorrelation: float = Field(default=0.9, ge=0, lt=1)
+
+
+class FspSection(_Section):
+    """How FSPs (aggregators) pool units, price and deliver."""
+
+    markup: float = Field(default=0.1, ge=0, le=10)
+    units_per_aggregator: int = Field(default=25, ge=1, le=100_000)
+    delivery_noise: float = Field(default=0.05, ge=0, le=1)
+    failure_rate: float = Field(default=0.02, ge=0, le=1)
+
+
+class NeedsSection(_Section):
+    """The TSO's balancing requirement (the DSOs' and the TSO's congestion needs come from the
+    forecast) and the buyers' price caps."""
+
+    tso_balancing_mw: float = Field(default=8.0, ge=0, le=10_000)
+    tso_price_cap_eur_per_mwh: float = Field(default=250.0, gt=0, le=100_000)
+    dso_price_cap_eur_per_mwh: float = Field(default=400.0, gt=0, le=100_000)
+
+
+class BaselineSection(_Section):
+    """Which baseline verifies delivery, and the tolerance band of the verification."""
+
+    method: Literal["declared_schedule", "x_of_y", "meter_before_after", "rolling_average"] = (
+        "declared_schedule"
+    )
+    tolerance: float = Field(default=0.1, ge=0, le=1)
+
+
+class SettlementSection(_Section):
+    """Penalty for under-delivery: undelivered MWh × the bid's price × ``penalty_factor``."""
+
+    penalty_factor: float = Field(default=1.5, ge=0, le=100)
+
+
+class OutputsSection(_Section):
+    """Where results go: tables (Parquet and/or CSV) and the HTML report."""
+
+    folder: str = "flexcoord-study"
+    formats: tuple[Literal["parquet", "csv"], ...] = ("parquet", "csv")
+    report: bool = True
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a folder")
+        return value
+
+
+class StudyFile(_Section):
+    """A study (module docstring). ``start`` is the first market day; its profiles are SimBench's
+    of the same local day of 2016 (the profile year). ``schemes`` holds preset names, or
+    ``["all"]`` for every preset of the seed."""
+
+    name: str = Field(min_length=1, max_length=120)
+    grid: str = Field(min_length=1, max_length=200)
+    start: date = date(2026, 6, 1)
+    days: int = Field(default=7, ge=1, le=MAX_STUDY_DAYS)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    schemes: tuple[str, ...] = ("all",)
+    congestion: CongestionSection = CongestionSection()
+    growth: GrowthSection = GrowthSection()
+    forecast_error: ForecastErrorSection = ForecastErrorSection()
+    fsp: FspSection = FspSection()
+    needs: NeedsSection = NeedsSection()
+    baseline: BaselineSection = BaselineSection()
+    settlement: SettlementSection = SettlementSection()
+    outputs: OutputsSection = OutputsSection()
+
+    @field_validator("schemes")
+    @classmethod
+    def _schemes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError('must name at least one preset (or "all")')
+        return value
+
+
+def _issue(source: str, field: str, value: object, message: str) -> Issue:
+    return Issue(kind="", object_id="", field=field, value=value, message=message, source=source)
+
+
+_MESSAGES: Final = {
+    "missing": "is required",
+    "extra_forbidden": "is not a key of the study file",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "date_type": "must be a date, e.g. 2026-06-01",
+    "date_parsing": "must be a date, e.g. 2026-06-01",
+    "date_from_datetime_inexact": "must be a date without a time, e.g. 2026-06-01",
+    "tuple_type": "must be a list",
+    "model_type": "must be a table",
+    "literal_error": "must be one of {expected}",
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+}
+
+
+def _known_keys(loc: tuple[str | int, ...]) -> str:
+    model: type[BaseModel] = StudyFile
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    return ", ".join(model.model_fields)
+
+
+def _issues_of(err: ValidationError, source: str) -> list[Issue]:
+    issues = []
+    for error in err.errors():
+        loc = tuple(error["loc"])
+        template = _MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+        try:
+            message = template.format(**error.get("ctx", {}))
+        except (KeyError, IndexError, ValueError):
+            message = str(error["msg"])
+        if error["type"] == "extra_forbidden":
+            message += f" (known keys: {_known_keys(loc)})"
+        value = NO_VALUE if error["type"] == "missing" else error.get("input")
+        issues.append(_issue(source, field_path(loc), value, message))
+    return issues
+
+
+def _parse(path: Path) -> Any:
+    text = read_text(path, max_bytes=_MAX_STUDY_BYTES)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - optional: YAML studies only
+        except ImportError:
+            raise InvalidInputError(
+                [file_issue(path, "is YAML, which needs PyYAML (pip install pyyaml); or use TOML")]
+            ) from None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InvalidInputError([file_issue(path, f"is not valid YAML: {exc}")]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError([file_issue(path, f"is not valid TOML: {exc}")]) from None
+
+
+def load_study(path: str | Path) -> StudyFile:
+    """Read and check a study file (``.toml``, or ``.yaml``/``.yml`` with PyYAML installed).
+
+    Raises:
+        InvalidInputError: the file is missing, unreadable, not TOML/YAML, or any key is unknown,
+            of the wrong type or out of range (all issues at once, each naming the key). Whether
+            the grid code exists and the schemes are known presets is checked by the simulator
+            before it loads the grid (:func:`flexcoord.simulation.study.check_study`).
+    """
+    path = Path(path)
+    data = _parse(path)
+    if not isinstance(data, dict):
+        raise InvalidInputError([file_issue(path, "must be a table of keys (name, grid, ...)")])
+    try:
+        return StudyFile.model_validate(data)
+    except ValidationError as err:
+        raise InvalidInputError(_issues_of(err, str(path))) from None

@@ -1,0 +1,580 @@
+"""One scheme on one study day: markets on the forecast, then operations and physics on the
+realised grid (the module docstring of :mod:`flexcoord.simulation.study` gives the choices).
+
+:func:`run_day` returns a :class:`DayOutcome` of tidy tables, each row tagged with the scheme and
+the day (the study tags them with its name): ``awards``, ``activations``, ``deliveries``,
+``settlement``, ``violations`` and one ``kpis`` row.
+
+The realised yardstick (``realised_cost_eur``) is what the day cost once it happened:
+
+- ``bid_cost_eur``: the delivered energy at the bids' activation prices (the FSPs' cost-based
+  offers: what the flexibility that actually moved cost);
+- ``availability_cost_eur``: the availability payments of settlement;
+- ``violation_cost_eur``: every MWh of realised overload (AC, thermal-equivalent flows above the
+  study's limits) at the DSO need price cap, the value the buyers gave relief;
+- ``unserved_cost_eur``: the activation needs' shortfall at the TSO need price cap.
+
+Penalties (``penalty_eur``) are shown apart: they move money from FSPs to buyers and cost society
+nothing. A scheme that looked cheap on the forecast pays for the congestion it left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from flexcoord.clearing.options import PricingRule
+from flexcoord.clearing.result import Award
+from flexcoord.coordination.config import SchemeConfig
+from flexcoord.coordination.rounds import RoundKind
+from flexcoord.coordination.timeframes import ChainOutcome, run_chain
+from flexcoord.domain import Bid, Direction, Interval, ProductKind, Technology, Timeframe
+from flexcoord.grid.forecast import OperatingForecast, forecast_with_changes
+from flexcoord.operations import (
+    ActivationOrder,
+    DeliveryOutcome,
+    DeliveryVerification,
+    LineKind,
+    MeterSeries,
+    OrderEvent,
+    OrderLog,
+    OrderStatus,
+    OutcomeStatus,
+    PartyRole,
+    PenaltyRule,
+    Settlement,
+    SettlementAward,
+    Tolerance,
+    activation_orders,
+    brp_notifications,
+    lifecycle_events,
+    make_baseline,
+    ordered_events,
+    settle,
+    verify_delivery,
+)
+from flexcoord.simulation.devices import Device, apply_activation
+from flexcoord.simulation.scenario import chain_gate_closures
+from flexcoord.simulation.study import DayMarket, StudyPlan
+
+__all__ = ["DayOutcome", "realised_state", "run_day"]
+
+FloatArray = NDArray[np.float64]
+_VM_BAND = (0.9, 1.1)
+_ACK_DELAY = timedelta(minutes=1)  # the realised voltage check's band (EN 50160's ±10 %)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayOutcome:
+    """The tables of one scheme on one day (module docstring)."""
+
+    scheme: str
+    day: str
+    kpis: dict[str, float | str]
+    awards: pd.DataFrame
+    activations: pd.DataFrame
+    deliveries: pd.DataFrame
+    settlement: pd.DataFrame
+    violations: pd.DataFrame
+
+
+def _awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> tuple[list[Award], dict[str, str]]:
+    """The activation dispatch as awards per root bid and MTU, priced as bid (the engine's rule
+    in scheme runs), and the buyer each order names (the market's buyer; several: the first;
+    settlement splits the money over all of them)."""
+    awards: list[Award] = []
+    buyer: dict[str, str] = {}
+    for rnd in outcome.rounds:
+        if rnd.sub_market.kind is RoundKind.AVAILABILITY:
+            continue
+        for market in rnd.markets:
+            for key, mw in market.accepted_mw.items():
+                if mw > 1e-9 and market.buyer_ids:
+                    buyer.setdefault(key.root, market.buyer_ids[0])
+    for key, mw in sorted(outcome.activation_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
+        if mw > 1e-9:
+            bid = bids[key.root]
+            price = float(bid.activation_price_eur_per_mwh or 0.0)
+            step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
+            awards.append(
+                Award(
+                    bid_id=key.root,
+                    mtu=key.mtu.label,
+                    quantity_mw=mw,
+                    price_eur_per_mwh=price,
+                    payment_eur=mw * step_h * price,
+                )
+            )
+    return awards, buyer
+
+
+def _ordered_mw(
+    orders: Sequence[ActivationOrder], intervals: Sequence[Interval]
+) -> dict[str, FloatArray]:
+    column = {iv: t for t, iv in enumerate(intervals)}
+    out: dict[str, FloatArray] = defaultdict(lambda: np.zeros(len(intervals)))
+    for o in orders:
+        sign = 1.0 if o.direction is Direction.UP else -1.0
+        out[o.unit_id][column[o.interval]] += sign * o.quantity_mw
+    return dict(out)
+
+
+def _baselines(
+    market: DayMarket, devices: Mapping[str, Device]
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """Per unit, its realised schedule without activation and its declared (day-ahead) one:
+    a SimBench element's profile and day-ahead forecast, an added device's
+    (:func:`~flexcoord.simulation.study.day_market`) realised and default schedules."""
+    realised_of = {
+        uid: market.realised.p_mw[:, k] for k, uid in enumerate(market.realised.element_ids)
+    }
+    realised: dict[str, FloatArray] = {}
+    declared: dict[str, FloatArray] = {}
+    for uid in devices:
+        if uid in realised_of:
+            realised[uid] = realised_of[uid]
+            declared[uid] = market.unit_forecast_mw[uid]
+        else:
+            realised[uid] = market.device_realised_mw[uid]
+            declared[uid] = market.device_declared_mw[uid]
+    return realised, declared
+
+
+def _deliver(
+    plan: StudyPlan,
+    market: DayMarket,
+    config: SchemeConfig,
+    ordered: Mapping[str, FloatArray],
+    realised: Mapping[str, FloatArray],
+) -> dict[str, FloatArray]:
+    """Per ordered unit, its realised schedule change (delivery and rebound), seeded."""
+    seq = np.random.SeedSequence([plan.study.seed, market.index, *config.id.encode()])
+    rng = np.random.default_rng(seq)
+    devices = {d.unit_id: d for d in plan.devices}
+    change: dict[str, FloatArray] = {}
+    for uid in sorted(ordered):
+        asked = ordered[uid]
+        if rng.random() < plan.study.fsp.failure_rate:
+            asked = np.zeros_like(asked)
+        else:
+            asked = asked * (1.0 + plan.study.fsp.delivery_noise * rng.standard_normal(len(asked)))
+        response = apply_activation(devices[uid], realised[uid], asked, mtus=market.intervals)
+        change[uid] = response.delivered_mw + response.rebound_mw
+    return change
+
+
+def realised_state(
+    plan: StudyPlan, market: DayMarket, change: Mapping[str, FloatArray]
+) -> OperatingForecast:
+    """The realised AC operating point of the day with the units' schedule changes."""
+    bus_of = {cp.id: cp.bus for cp in plan.register.connection_points}
+    unit_bus = {u.id: bus_of[u.connection_point_id] for u in plan.register.units}
+    column = {int(b): i for i, b in enumerate(plan.grid.ptdf().bus_ids)}
+    p = np.zeros((len(market.intervals), len(column)))
+    for uid, delta in change.items():
+        p[:, column[unit_bus[uid]]] += delta
+    return forecast_with_changes(
+        plan.grid,
+        start_step=market.profile_step,
+        intervals=market.intervals,
+        p_mw=p,
+        issued_at=market.intervals[-1].end,
+        label=f"realised, day {market.index}",
+    )
+
+
+def _violations(plan: StudyPlan, state: OperatingForecast) -> pd.DataFrame:
+    limits = plan.grid.branch_limits()
+    limit = dict(zip(limits.branch_names, limits.limit_mw.tolist(), strict=True))
+    limit.update(plan.limit_overrides_mw)
+    rows: list[dict[str, object]] = []
+    lim = np.array([limit.get(n, np.inf) for n in state.branch_names])
+    over = np.maximum(np.abs(state.branch_flow_mw) - lim[:, None], 0.0)
+    for i, t in zip(*np.nonzero(over > 1e-6), strict=True):
+        rows.append(
+            {
+                "mtu": state.intervals[t].start,
+                "element": state.branch_names[i],
+                "kind": "branch-flow",
+                "value": float(over[i, t]),
+            }
+        )
+    low, high = _VM_BAND
+    outside = np.maximum(low - state.vm_pu, 0.0) + np.maximum(state.vm_pu - high, 0.0)
+    for i, t in zip(*np.nonzero(outside > 1e-9), strict=True):
+        rows.append(
+            {
+                "mtu": state.intervals[t].start,
+                "element": f"bus:{int(state.bus_ids[i])}",
+                "kind": "voltage",
+                "value": float(outside[i, t]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["mtu", "element", "kind", "value"])
+
+
+def _verify(  # noqa: PLR0913 - private: the day and its three schedules, by position
+    plan: StudyPlan,
+    market: DayMarket,
+    orders: Sequence[ActivationOrder],
+    realised: Mapping[str, FloatArray],
+    declared: Mapping[str, FloatArray],
+    change: Mapping[str, FloatArray],
+) -> tuple[DeliveryVerification, ...]:
+    rule = make_baseline(plan.study.baseline.method)
+    ivs = market.intervals
+    meter = {
+        uid: MeterSeries.of(
+            [
+                *(market.history.readings(uid) if market.history is not None else ()),
+                *zip(ivs, (realised[uid] + change[uid]).tolist(), strict=True),
+            ]
+        )
+        for uid in change
+    }
+    requested: dict[str, list[Interval]] = defaultdict(list)
+    for o in orders:
+        requested[o.unit_id].append(o.interval)
+    baselines = {
+        uid: rule.estimate(
+            sorted(set(requested[uid]), key=lambda iv: iv.start),
+            meter=meter[uid],
+            schedule=MeterSeries.of(zip(ivs, declared[uid].tolist(), strict=True)),
+        )
+        for uid in requested
+    }
+    return verify_delivery(
+        orders, baselines, meter, tolerance=Tolerance(relative=plan.study.baseline.tolerance)
+    )
+
+
+def _buyer_shares(buyers: Sequence[str], procurement: Mapping[str, float]) -> dict[str, float]:
+    """How a market's awards are split over its buyers: by their procurement in the round
+    (equal shares when the round names none of them)."""
+    paid = {b: max(float(procurement.get(b, 0.0)), 0.0) for b in buyers}
+    total = sum(paid.values())
+    if total <= 0:
+        return {b: 1.0 / len(buyers) for b in buyers}
+    return {b: v / total for b, v in paid.items() if v > 0}
+
+
+def settlement_awards(
+    outcome: ChainOutcome, bids: Mapping[str, Bid]
+) -> tuple[SettlementAward, ...]:
+    """Every market's awards as settlement records: the availability rounds' reservations
+    (€/MW/h) and the activation rounds' activations (€/MWh), pay-as-bid (the scheme runs'
+    pricing rule), each split over the market's buyers (:func:`_buyer_shares`)."""
+    out: list[SettlementAward] = []
+    for rnd in outcome.rounds:
+        availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
+        kind = ProductKind.AVAILABILITY if availability else ProductKind.ACTIVATION
+        for market in rnd.markets:
+            if not market.buyer_ids:
+                continue
+            shares = _buyer_shares(market.buyer_ids, rnd.kpis.procurement_eur)
+            for key, mw in sorted(
+                market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
+            ):
+                bid = bids[key.root]
+                price = (
+                    bid.availability_price_eur_per_mw_h
+                    if availability
+                    else bid.activation_price_eur_per_mwh
+                )
+                if mw <= 1e-9 or price is None:
+                    continue
+                step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
+                out += [
+                    SettlementAward(
+                        auction_id=str(market.id),
+                        bid_id=key.root,
+                        fsp_id=bid.fsp_id,
+                        buyer_id=buyer,
+                        mtu=key.mtu.label,
+                        duration_h=step_h,
+                        kind=kind,
+                        quantity_mw=mw * share,
+                        bid_price_eur_per_unit=float(price),
+                        pricing_rule=PricingRule.PAY_AS_BID,
+                    )
+                    for buyer, share in shares.items()
+                ]
+    return tuple(out)
+
+
+def delivery_outcomes(
+    checks: Sequence[DeliveryVerification], awards: Sequence[SettlementAward]
+) -> tuple[DeliveryOutcome, ...]:
+    """Per activated (bid, MTU): the units' verified energy summed, its status by the same
+    rule as each unit's (every unit delivered: delivered; none: failed; missing data:
+    insufficient), ``ordered_mwh`` the activation awards' energy."""
+    awarded: dict[tuple[str, str], float] = defaultdict(float)
+    for a in awards:
+        if a.kind is ProductKind.ACTIVATION:
+            awarded[(a.bid_id, a.mtu)] += a.quantity_mw * a.duration_h
+    by_key: dict[tuple[str, str], list[DeliveryVerification]] = defaultdict(list)
+    for v in checks:
+        by_key[(v.bid_id, v.interval.start.isoformat())].append(v)
+    out: list[DeliveryOutcome] = []
+    for key, ordered in sorted(awarded.items()):
+        group = by_key.get(key, [])
+        statuses = {str(v.status) for v in group}
+        if not group or "insufficient_data" in statuses:
+            status, delivered = OutcomeStatus.INSUFFICIENT_DATA, None
+        else:
+            delivered = max(sum(v.delivered_mwh or 0.0 for v in group), 0.0)
+            status = (
+                OutcomeStatus.DELIVERED
+                if statuses == {"delivered"}
+                else OutcomeStatus.FAILED
+                if statuses == {"failed"}
+                else OutcomeStatus.PARTIALLY_DELIVERED
+            )
+        out.append(
+            DeliveryOutcome(
+                bid_id=key[0],
+                mtu=key[1],
+                ordered_mwh=ordered,
+                delivered_mwh=delivered,
+                status=status,
+            )
+        )
+    return tuple(out)
+
+
+def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutcome:
+    """Run ``config`` on ``market`` and follow its dispatch to the realised grid."""
+    chain = market.chains[config.timeframes]
+    outcome = run_chain(config, chain, ac_check=False, dso_models=plan.dso_models)
+    bids: dict[str, Bid] = {b.id: b for b in chain.base.bids}
+    for rnd in outcome.rounds:  # an availability award's obligatory activation bid
+        bids.update((b.id, b) for b in rnd.obligation_bids)
+    awards, buyers = _awards(outcome, bids)
+    issued = chain_gate_closures(market.intervals[0].start)[Timeframe.NEAR_REAL_TIME]
+    orders = activation_orders(
+        awards, bids.values(), plan.register, issued_at=issued, buyers=buyers
+    )
+    devices = {d.unit_id: d for d in plan.devices}
+    realised, declared = _baselines(market, devices)
+    ordered = _ordered_mw(orders, market.intervals)
+    change = _deliver(plan, market, config, ordered, realised)
+    state = realised_state(plan, market, change)
+    violations = _violations(plan, state)
+    checks = _verify(plan, market, orders, realised, declared, change)
+    to_settle = settlement_awards(outcome, bids)
+    money = settle(
+        to_settle,
+        delivery_outcomes(checks, to_settle),
+        penalty=PenaltyRule(factor=plan.study.settlement.penalty_factor),
+    )
+    parts = _Parts(awards=awards, bids=bids, orders=orders, checks=checks, settlement=money)
+    return _outcome(plan, market, config, outcome, parts, violations)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Parts:
+    awards: Sequence[Award]
+    bids: Mapping[str, Bid]
+    orders: Sequence[ActivationOrder]
+    checks: Sequence[DeliveryVerification]
+    settlement: Settlement
+
+
+def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str, object]]:
+    """Every market's awards (after conflicts), per root bid and MTU, with the round, the
+    market and the kind (``availability``: MW reserved at €/MW/h; ``activation``: MW at €/MWh)."""
+    rows: list[dict[str, object]] = []
+    for rnd in outcome.rounds:
+        availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
+        for market in rnd.markets:
+            for key, mw in sorted(
+                market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
+            ):
+                if mw <= 1e-9:
+                    continue
+                bid = bids[key.root]
+                price = (
+                    bid.availability_price_eur_per_mw_h
+                    if availability
+                    else bid.activation_price_eur_per_mwh
+                )
+                rows.append(
+                    {
+                        "mtu": key.mtu.start,
+                        "round": str(rnd.sub_market.timeframe),
+                        "market": str(market.id),
+                        "kind": "availability" if availability else "activation",
+                        "bid_id": key.root,
+                        "fsp_id": bid.fsp_id,
+                        "direction": str(bid.direction),
+                        "quantity_mw": mw,
+                        "price_eur_per_mwh": float(price or 0.0),
+                    }
+                )
+    return rows
+
+
+def _lifecycle(
+    market: DayMarket, orders: Sequence[ActivationOrder], checks: Sequence[DeliveryVerification]
+) -> tuple[OrderLog, dict[str, str]]:
+    """Each order's lifecycle as events (ordered at the near-real-time gate, acknowledged by
+    its FSP a minute later, then its verified outcome after the day), and the BRP notified of it
+    (the study's one BRP answers for every unit)."""
+    log = OrderLog().extend(ordered_events(orders))
+    acked = [
+        OrderEvent(order_id=o.id, status=OrderStatus.ACKNOWLEDGED, at=o.issued_at + _ACK_DELAY)
+        for o in orders
+    ]
+    log = log.extend(acked).extend(lifecycle_events(checks, at=market.intervals[-1].end))
+    notified = brp_notifications(orders, dict.fromkeys({o.unit_id for o in orders}, "brp"))
+    return log, {str(n.order_id): n.brp_id for n in notified}
+
+
+def _settlement_rows(money: Settlement) -> list[dict[str, object]]:
+    return [
+        {
+            "auction_id": line.auction_id,
+            "party_role": str(line.party_role),
+            "party": line.party_id,
+            "counterparty": line.counterparty_id,
+            "bid_id": line.bid_id,
+            "mtu": line.mtu,
+            "kind": str(line.kind),
+            "quantity": None if line.quantity is None else float(line.quantity),
+            "unit_price_eur": None if line.unit_price_eur is None else float(line.unit_price_eur),
+            "amount_cents": line.amount.cents,
+            "amount_eur": line.amount.cents / 100,
+        }
+        for line in money.lines
+    ]
+
+
+def _money_kpis(
+    money: Settlement, checks: Sequence[DeliveryVerification], bids: Mapping[str, Bid]
+) -> dict[str, float]:
+    """The day's money: FSP lines by kind (what buyers paid, in euros), and the delivered
+    energy at the bids' prices (their cost-based offers: the FSPs' cost of what happened)."""
+    cents: dict[str, int] = defaultdict(int)
+    for line in money.lines:
+        if line.party_role is PartyRole.FSP:
+            cents[str(line.kind)] += line.amount.cents
+            cents["fsp"] += line.amount.cents
+    bid_cost = sum(
+        max(v.delivered_mwh or 0.0, 0.0) * float(bids[v.bid_id].activation_price_eur_per_mwh or 0.0)
+        for v in checks
+    )
+    return {
+        "bid_cost_eur": bid_cost,
+        "activation_paid_eur": cents[str(LineKind.ACTIVATION_PAYMENT)] / 100,
+        "availability_cost_eur": cents[str(LineKind.AVAILABILITY_PAYMENT)] / 100,
+        "penalty_eur": -cents[str(LineKind.PENALTY)] / 100,
+        "fsp_revenue_eur": cents["fsp"] / 100,
+        "pending_activations": float(len(money.pending)),
+    }
+
+
+def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
+    plan: StudyPlan,
+    market: DayMarket,
+    config: SchemeConfig,
+    outcome: ChainOutcome,
+    parts: _Parts,
+    violations: pd.DataFrame,
+) -> DayOutcome:
+    _awards, bids, orders, checks = parts.awards, parts.bids, parts.orders, parts.checks
+    day = market.day.isoformat()
+    award_rows = _award_rows(outcome, bids)
+    order_rows = [
+        {
+            "mtu": o.interval.start,
+            "order_id": str(o.id),
+            "bid_id": o.bid_id,
+            "unit_id": o.unit_id,
+            "fsp_id": o.fsp_id,
+            "buyer_id": o.buyer_id or "",
+            "direction": str(o.direction),
+            "quantity_mw": o.quantity_mw,
+            "energy_mwh": o.energy_mwh,
+        }
+        for o in orders
+    ]
+    delivery_rows = [
+        {
+            "mtu": v.interval.start,
+            "order_id": str(v.order_id),
+            "bid_id": v.bid_id,
+            "unit_id": v.unit_id,
+            "fsp_id": v.fsp_id,
+            "ordered_mwh": v.ordered_mwh,
+            "delivered_mwh": v.delivered_mwh,
+            "status": str(v.status),
+        }
+        for v in checks
+    ]
+    step_h = market.intervals[0].duration.total_seconds() / 3600
+    flow = violations[violations["kind"] == "branch-flow"]
+    volt = violations[violations["kind"] == "voltage"]
+    violation_mwh = float(flow["value"].sum()) * step_h
+    delivered = sum(v.delivered_mwh or 0.0 for v in checks)
+    ordered = sum(v.ordered_mwh for v in checks)
+    kpis: dict[str, float | str] = {
+        "scheme": config.id,
+        "day": day,
+        "violation_mwh": violation_mwh,
+        "violation_bus_hours": float(len(volt)) * step_h,
+        "ordered_mwh": ordered,
+        "delivered_mwh": delivered,
+        "delivery_ratio": delivered / ordered if ordered > 0 else 1.0,
+        **_money_kpis(parts.settlement, checks, bids),
+        "violation_cost_eur": violation_mwh * plan.study.needs.dso_price_cap_eur_per_mwh,
+        "forecast_cost_eur": float(outcome.total_cost_eur),
+        "unserved_mwh": float(outcome.kpis.activation_shortfall_mwh),
+        "curtailed_res_mwh": _curtailed_mwh(plan, checks),
+        "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
+    }
+    kpis["unserved_cost_eur"] = (
+        float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
+    )
+    kpis["realised_cost_eur"] = (
+        float(kpis["bid_cost_eur"])
+        + float(kpis["availability_cost_eur"])
+        + float(kpis["violation_cost_eur"])
+        + float(kpis["unserved_cost_eur"])
+    )
+    return DayOutcome(
+        scheme=config.id,
+        day=day,
+        kpis=kpis,
+        awards=_tagged(pd.DataFrame(award_rows), config.id, day),
+        activations=_tagged(pd.DataFrame(order_rows), config.id, day),
+        deliveries=_tagged(pd.DataFrame(delivery_rows), config.id, day),
+        settlement=_tagged(pd.DataFrame(_settlement_rows(parts.settlement)), config.id, day),
+        violations=_tagged(violations, config.id, day),
+    )
+
+
+def _curtailed_mwh(plan: StudyPlan, checks: Sequence[DeliveryVerification]) -> float:
+    """Delivered DOWN energy of renewable generators (curtailment)."""
+    renewable = {
+        u.id for u in plan.register.units if u.technology in (Technology.PV, Technology.WIND)
+    }
+    return float(
+        sum(
+            v.delivered_mwh or 0.0
+            for v in checks
+            if v.unit_id in renewable and v.direction is Direction.DOWN
+        )
+    )
+
+
+def _tagged(frame: pd.DataFrame, scheme: str, day: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.insert(0, "day", day)
+    frame.insert(0, "scheme", scheme)
+    return frame

@@ -1,0 +1,311 @@
+"""Running a study: every day under every scheme, resumable, with tidy tables and a report.
+
+Layout of the output folder (``outputs.folder`` or the caller's)::
+
+    manifest.json          study name, its SHA-256, flexcoord version, grid, seed, schemes, days
+    study.json             the study as read (every key, defaults filled in)
+    study.toml             the study file itself (when run from one)
+    days/<date>/<t>.parquet  each completed day's tables (written whole, then renamed in place)
+    tables/<t>.parquet|csv the study's tables: every day concatenated, rows tagged study/scheme/day
+    report.html            the HTML report (``outputs.report``)
+
+**Resume.** A day's folder appears only once all its schemes ran (it is written under a
+temporary name and renamed), so an interrupted run (Ctrl-C, kill) leaves every completed day
+intact; the next run of the same study into the same folder skips them. A folder holding another
+study (another SHA-256 of the study's keys) is refused rather than mixed.
+
+**Scale-out.** ``workers > 1`` runs the days on a Dask ``distributed`` local cluster of that many
+worker processes (one thread each: HiGHS and power-grid-model are single-threaded here); each
+worker plans the study once and runs whole days, the driver writes each day as it arrives. A
+day's figures do not depend on where it ran: its draws are seeded by the day.
+
+**Reproducible.** Every draw is seeded from the study's seed, the day and the scheme; the tables
+hold no wall times, so a re-run gives bit-identical tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.provenance import provenance
+from flexcoord.schemas.study import StudyFile
+from flexcoord.simulation.day_run import DayOutcome, run_day
+from flexcoord.simulation.study import StudyPlan, day_market, plan_study
+from flexcoord.simulation.tables import write_tables
+
+__all__ = ["TABLES", "StudyResult", "run_study", "study_sha256", "write_report"]
+
+#: The tables of a study, in the order they are written.
+TABLES = ("kpis", "awards", "activations", "deliveries", "settlement", "violations")
+
+#: ``(day index, n days, scheme id)`` before each scheme of each day, and ``(i, n, "")`` once a
+#: day is done (or was found complete).
+StudyProgress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyResult:
+    """A finished study: its folder, its tables, and the days this run computed."""
+
+    folder: Path
+    tables: Mapping[str, pd.DataFrame]
+    days_run: int
+    days_resumed: int
+    wall_s: float
+    report: Path | None
+
+
+def study_sha256(study: StudyFile) -> str:
+    """The SHA-256 of the study's keys (defaults filled in): what a resumed run must match."""
+    return hashlib.sha256(study.model_dump_json().encode()).hexdigest()
+
+
+def _manifest(study: StudyFile, plan: StudyPlan, source: str) -> dict[str, object]:
+    return {
+        "study": study.name,
+        "study_sha256": study_sha256(study),
+        "grid": plan.grid.code,
+        "seed": study.seed,
+        "schemes": [c.id for c in plan.presets],
+        "days": [d.isoformat() for d in plan.days],
+        "provenance": provenance(grid_code=plan.grid.code, input_path=None, command="simulate")
+        | {"source": source},
+    }
+
+
+def _check_folder(folder: Path, study: StudyFile) -> None:
+    manifest = folder / "manifest.json"
+    if not manifest.exists():
+        return
+    try:
+        held = json.loads(manifest.read_text(encoding="utf-8")).get("study_sha256")
+    except (OSError, ValueError, AttributeError):
+        held = None
+    if held != study_sha256(study):
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="",
+                    object_id="",
+                    field="outputs.folder",
+                    value=str(folder),
+                    message="holds the results of another study (or of this one with other "
+                    "keys); choose another folder or delete it",
+                )
+            ]
+        )
+
+
+def _day_tables(outcomes: list[DayOutcome], study: str) -> dict[str, pd.DataFrame]:
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        if name == "kpis":
+            frame = pd.DataFrame([o.kpis for o in outcomes])
+        else:
+            parts = [getattr(o, name) for o in outcomes if len(getattr(o, name))]
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        frame.insert(0, "study", study)
+        tables[name] = frame
+    return tables
+
+
+def _write_day(folder: Path, day: str, tables: Mapping[str, pd.DataFrame]) -> None:
+    days = folder / "days"
+    days.mkdir(parents=True, exist_ok=True)
+    staging = days / f".{day}.{uuid.uuid4().hex}.tmp"
+    try:
+        write_tables(tables, staging, formats=("parquet",))
+        os.replace(staging, days / day)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _read_day(folder: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+
+
+_MONEY = ("scheme", "day", "party", "kind", "amount_eur")
+
+
+def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """The study's HTML report (:mod:`~flexcoord.simulation.html_report`): its activation
+    awards, settlement, realised violations and KPIs, on the study grid."""
+    from flexcoord.simulation.html_report import (  # noqa: PLC0415 - plotly only for the report
+        write_study_report,
+    )
+
+    def frame(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        table = tables.get(name, pd.DataFrame())
+        return table if len(table) else pd.DataFrame(columns=list(columns))
+
+    awards = frame(
+        "awards",
+        (
+            "scheme",
+            "day",
+            "mtu",
+            "market",
+            "bid_id",
+            "fsp_id",
+            "direction",
+            "quantity_mw",
+            "price_eur_per_mwh",
+            "kind",
+        ),
+    )
+    study = plan.study
+    meta = {
+        "grid": plan.grid.code,
+        "days": f"{plan.days[0].isoformat()} + {len(plan.days)} day(s)",
+        "schemes": str(len(plan.presets)),
+        "seed": str(study.seed),
+        "forecast error (PV σ)": f"{study.forecast_error.pv:.0%}",
+    }
+    return write_study_report(
+        path,
+        {
+            "kpis": tables["kpis"],
+            "awards": awards[awards["kind"] == "activation"] if "kind" in awards else awards,
+            "settlement": frame("settlement", _MONEY)[list(_MONEY)],
+            "violations": frame("violations", ("scheme", "day", "mtu", "element", "kind", "value")),
+        },
+        net=plan.grid.net,
+        title=f"flexcoord study {study.name}",
+        meta=meta,
+    )
+
+
+_WORKER_PLANS: dict[str, StudyPlan] = {}  # per worker process: the plan of each study run
+
+
+def _remote_day(study_json: str, source: str, index: int) -> dict[str, pd.DataFrame]:
+    """One day of a study on a Dask worker (the plan is made once per worker and study)."""
+    plan = _WORKER_PLANS.get(study_json)
+    if plan is None:
+        _WORKER_PLANS.clear()
+        plan = plan_study(StudyFile.model_validate_json(study_json), source=source)
+        _WORKER_PLANS[study_json] = plan
+    return _run_one_day(plan, index, None)
+
+
+def _run_one_day(
+    plan: StudyPlan, index: int, progress: StudyProgress | None
+) -> dict[str, pd.DataFrame]:
+    market = day_market(plan, index)
+    outcomes = []
+    for config in plan.presets:
+        if progress is not None:
+            progress(index, len(plan.days), config.id)
+        outcomes.append(run_day(plan, market, config))
+    return _day_tables(outcomes, plan.study.name)
+
+
+def _parallel_days(
+    plan: StudyPlan,
+    todo: list[int],
+    workers: int,
+    folder: Path,
+    progress: StudyProgress | None,
+) -> dict[int, dict[str, pd.DataFrame]]:
+    from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
+
+    study_json = plan.study.model_dump_json()
+    out: dict[int, dict[str, pd.DataFrame]] = {}
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        futures = {
+            client.submit(_remote_day, study_json, plan.source, i, pure=False): i for i in todo
+        }
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            index = futures[future]
+            tables = future.result()
+            _write_day(folder, plan.days[index].isoformat(), tables)
+            out[index] = tables
+            if progress is not None:
+                progress(index, len(plan.days), "")
+    return out
+
+
+def run_study(  # noqa: PLR0913 - public: the study, then keyword-only run options
+    study: StudyFile,
+    *,
+    source: str = "study",
+    folder: Path | None = None,
+    progress: StudyProgress | None = None,
+    report: Callable[[StudyPlan, Mapping[str, pd.DataFrame], Path], Path] | None = write_report,
+    workers: int = 1,
+) -> StudyResult:
+    """Run (or resume) ``study`` into ``folder`` (default ``outputs.folder``), see the module
+    docstring.
+
+    Raises:
+        InvalidInputError: the study's issues (before any grid loads), or a folder holding
+            another study.
+    """
+    start = time.perf_counter()
+    folder = Path(folder if folder is not None else study.outputs.folder)
+    _check_folder(folder, study)
+    plan = plan_study(study, source=source)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in (folder / "days").glob(".*.tmp"):  # a day being written when a run was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    (folder / "manifest.json").write_text(
+        json.dumps(_manifest(study, plan, source), indent=2, sort_keys=True) + "\n", "utf-8"
+    )
+    (folder / "study.json").write_text(study.model_dump_json(indent=2) + "\n", "utf-8")
+    original = Path(source)
+    if original.is_file():  # the study file as the user wrote it, beside its results
+        shutil.copyfile(original, folder / f"study{original.suffix.lower() or '.toml'}")
+    per_day: dict[int, dict[str, pd.DataFrame]] = {}
+    todo: list[int] = []
+    for index, day in enumerate(plan.days):
+        done = folder / "days" / day.isoformat()
+        if done.is_dir():
+            per_day[index] = _read_day(done)
+            if progress is not None:
+                progress(index, len(plan.days), "")
+        else:
+            todo.append(index)
+    resumed = len(per_day)
+    if workers > 1 and len(todo) > 1:
+        per_day |= _parallel_days(plan, todo, min(workers, len(todo)), folder, progress)
+    else:
+        for index in todo:
+            tables = _run_one_day(plan, index, progress)
+            _write_day(folder, plan.days[index].isoformat(), tables)
+            per_day[index] = tables
+            if progress is not None:
+                progress(index, len(plan.days), "")
+    days = [per_day[i] for i in range(len(plan.days))]
+    tables = {
+        name: pd.concat([d[name] for d in days if len(d[name])], ignore_index=True)
+        if any(len(d[name]) for d in days)
+        else pd.DataFrame()
+        for name in TABLES
+    }
+    write_tables(tables, folder / "tables", formats=study.outputs.formats)
+    page = report(plan, tables, folder / "report.html") if report and study.outputs.report else None
+    return StudyResult(
+        folder=folder,
+        tables=tables,
+        days_run=len(todo),
+        days_resumed=resumed,
+        wall_s=time.perf_counter() - start,
+        report=page,
+    )
