@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from flexcoord.clearing.dispatch import branch_overload_mw, outside_band
 from flexcoord.coordination.config import SchemeConfig
 from flexcoord.coordination.inputs import CoordinationInput
 from flexcoord.coordination.joint import DsoModelCache
@@ -75,6 +76,7 @@ from flexcoord.grid.forecast import (
 from flexcoord.grid.loading import resolve_grid_code
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
+from flexcoord.grid.violations import Limits, resolve_limits
 from flexcoord.schemas.study import StudyFile
 from flexcoord.simulation.devices import Device, DeviceSpec, build_devices, default_baseline_mw
 from flexcoord.simulation.forecast_error import ForecastErrorSpec, forecast_profiles
@@ -97,8 +99,11 @@ __all__ = [
     "check_study",
     "day_market",
     "forecast_elements",
+    "overload_mw",
     "plan_study",
+    "realised_state",
     "study_presets",
+    "voltage_outside_pu",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -151,6 +156,8 @@ class DayMarket:
     history: MeterHistory | None
     device_declared_mw: Mapping[str, FloatArray]
     device_realised_mw: Mapping[str, FloatArray]
+    no_flex_outside_pu: FloatArray
+    no_flex_overload_mwh: float
 
 
 def _key_issue(source: str, field: str, value: object, message: str) -> Issue:
@@ -435,6 +442,51 @@ def _history(plan: StudyPlan, day: date) -> MeterHistory:
     )
 
 
+def realised_state(
+    plan: StudyPlan,
+    *,
+    intervals: tuple[Interval, ...],
+    profile_step: int,
+    change: Mapping[str, FloatArray],
+) -> OperatingForecast:
+    """The realised AC operating point of a day (its profiles) with the units' schedule
+    changes (MW per MTU, positive into the grid) added at their buses."""
+    bus_of = {cp.id: cp.bus for cp in plan.register.connection_points}
+    unit_bus = {u.id: bus_of[u.connection_point_id] for u in plan.register.units}
+    column = {int(b): i for i, b in enumerate(plan.grid.ptdf().bus_ids)}
+    p = np.zeros((len(intervals), len(column)))
+    for uid, delta in change.items():
+        p[:, column[unit_bus[uid]]] += delta
+    return forecast_with_changes(
+        plan.grid,
+        start_step=profile_step,
+        intervals=intervals,
+        p_mw=p,
+        issued_at=intervals[-1].end,
+        label="realised",
+    )
+
+
+def overload_mw(plan: StudyPlan, state: OperatingForecast) -> FloatArray:
+    """``(n_branch, n_mtu)``: MW above the study's limits (its tightened ones, else the
+    grid's), thermal-equivalent flows."""
+    limits = plan.grid.branch_limits()
+    limit = dict(zip(limits.branch_names, limits.limit_mw.tolist(), strict=True))
+    limit.update(plan.limit_overrides_mw)
+    lim = np.array([limit.get(n, np.inf) for n in state.branch_names])
+    return branch_overload_mw(state.branch_flow_mw, lim)
+
+
+def voltage_outside_pu(plan: StudyPlan, state: OperatingForecast) -> FloatArray:
+    """``(n_bus, n_mtu)``: how far each bus's voltage lies outside its own band (the grid's
+    ``min_vm_pu``/``max_vm_pu``, else 0.9–1.1 pu), 0 inside."""
+    pgm = plan.grid.pgm()
+    vmin, vmax, _ = resolve_limits(pgm, Limits())
+    position = {int(b): i for i, b in enumerate(pgm.buses.index)}
+    rows = np.array([position[int(b)] for b in state.bus_ids], dtype=np.int64)
+    return outside_band(state.vm_pu, vmin[rows][:, None], vmax[rows][:, None])
+
+
 #: Offset of the seed of the added devices' realised schedules (a stream apart from the grid's).
 _DEVICE_SEED_OFFSET = 7919
 
@@ -522,7 +574,11 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         for c in plan.presets
     }
     declared, realised_devices = _device_schedules(plan, intervals, index, realised)
+    no_flex = realised_state(plan, intervals=intervals, profile_step=step, change={})
+    step_h = intervals[0].duration.total_seconds() / 3600
     return DayMarket(
+        no_flex_outside_pu=voltage_outside_pu(plan, no_flex),
+        no_flex_overload_mwh=float(overload_mw(plan, no_flex).sum()) * step_h,
         device_declared_mw=declared,
         device_realised_mw=realised_devices,
         history=_history(plan, day) if plan.study.baseline.method == "x_of_y" else None,
