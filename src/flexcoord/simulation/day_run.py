@@ -32,7 +32,9 @@ from numpy.typing import NDArray
 from flexcoord.clearing.options import PricingRule
 from flexcoord.clearing.result import Award
 from flexcoord.coordination.config import SchemeConfig
-from flexcoord.coordination.rounds import RoundKind
+from flexcoord.coordination.identities import DispatchKey
+from flexcoord.coordination.rounds import RoundKind, obligation_id
+from flexcoord.coordination.scheme import default_options
 from flexcoord.coordination.timeframes import ChainOutcome, run_chain
 from flexcoord.domain import Bid, Direction, Interval, ProductKind, Technology, Timeframe
 from flexcoord.grid.forecast import OperatingForecast
@@ -73,6 +75,7 @@ __all__ = ["DayOutcome", "run_day"]
 
 FloatArray = NDArray[np.float64]
 _VM_TOLERANCE_PU = 1e-4  # a voltage change smaller than this adds no violation
+_OBLIGATION_SUFFIX = obligation_id("")  # an obligatory activation bid's id is its bid's + this
 _ACK_DELAY = timedelta(minutes=1)  # an FSP acknowledges its orders a minute after the gate
 
 
@@ -523,7 +526,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         **_money_kpis(parts.settlement, checks, bids),
         "violation_cost_eur": violation_mwh * plan.study.needs.dso_price_cap_eur_per_mwh,
         "forecast_cost_eur": float(outcome.total_cost_eur),
-        "unserved_mwh": float(outcome.kpis.activation_shortfall_mwh),
+        "unserved_mwh": _unserved_mwh(market, outcome),
         "curtailed_res_mwh": _curtailed_mwh(plan, checks),
         "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
     }
@@ -546,6 +549,22 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         settlement=_tagged(pd.DataFrame(_settlement_rows(parts.settlement)), config.id, day),
         violations=_tagged(violations, config.id, day),
     )
+
+
+def _unserved_mwh(market: DayMarket, outcome: ChainOutcome) -> float:
+    """The day's needs (the single-round scenario's: every DSO congestion need and the TSO's
+    balancing need, as forecast day-ahead) not covered by the scheme's activation dispatch, on
+    the one joint problem every scheme is priced on. An obligatory activation bid stands for the
+    bid it came from (same resource, direction and MTUs). A scheme that buys only availability
+    leaves the whole need unserved."""
+    base_ids = {b.id for b in market.base.bids}
+    dispatch: dict[DispatchKey, float] = defaultdict(float)
+    for key, mw in outcome.activation_mw.items():
+        root = key.root.removesuffix(_OBLIGATION_SUFFIX)
+        if root in base_ids and mw > 0:
+            dispatch[DispatchKey(root=root, mtu=key.mtu)] += mw
+    cost = market.joint.evaluate(dict(dispatch), default_options())
+    return float(sum(cost.shortfall_mwh.values()))
 
 
 def _curtailed_mwh(plan: StudyPlan, checks: Sequence[DeliveryVerification]) -> float:

@@ -45,13 +45,14 @@ from numpy.typing import NDArray
 from flexcoord.clearing.dispatch import branch_overload_mw, outside_band
 from flexcoord.coordination.config import SchemeConfig
 from flexcoord.coordination.inputs import CoordinationInput
-from flexcoord.coordination.joint import DsoModelCache
+from flexcoord.coordination.joint import DsoModelCache, JointModel
 from flexcoord.coordination.presets import PRESETS
-from flexcoord.coordination.rounds import TimeframeChain
+from flexcoord.coordination.rounds import RoundKind, TimeframeChain
 from flexcoord.domain import (
     Direction,
     Interval,
     Location,
+    MtuQuantity,
     OperatorRole,
     PowerType,
     Product,
@@ -158,6 +159,7 @@ class DayMarket:
     device_realised_mw: Mapping[str, FloatArray]
     no_flex_outside_pu: FloatArray
     no_flex_overload_mwh: float
+    joint: JointModel
 
 
 def _key_issue(source: str, field: str, value: object, message: str) -> Issue:
@@ -487,6 +489,37 @@ def voltage_outside_pu(plan: StudyPlan, state: OperatingForecast) -> FloatArray:
     return outside_band(state.vm_pu, vmin[rows][:, None], vmax[rows][:, None])
 
 
+def _reference_joint(
+    plan: StudyPlan, base: CoordinationInput, index: int, intraday: OperatingForecast
+) -> JointModel:
+    """The one problem every scheme's activation dispatch is priced on for unserved need: the
+    day's needs as activation needs. Each DSO and TSO need ``C`` asks for the activation a full
+    chain buys of it (its intraday share ``s·C`` plus its near-real-time forecast error ``e·C``,
+    :func:`~flexcoord.simulation.scenario.build_timeframe_chain`; a chain of any rounds buys the
+    same ``(s + e)·C`` when it has an activation round), on the day's product, so a scheme that
+    only reserves capacity leaves it unserved."""
+    full = chain_of(base, seed=plan.study.seed + index, intraday_forecast=intraday)
+    wanted: dict[str, FloatArray] = defaultdict(lambda: np.zeros(len(base.intervals)))
+    column = {iv: t for t, iv in enumerate(base.intervals)}
+    for rnd in full.rounds:
+        if rnd.kind is RoundKind.ACTIVATION:
+            for need in rnd.needs:
+                for mq in need.quantities:
+                    wanted[need.id.rsplit("@", 1)[0]][column[mq.interval]] += mq.quantity
+    needs = tuple(
+        dataclasses.replace(
+            n,
+            quantities=tuple(
+                MtuQuantity(interval=iv, quantity=round(float(wanted[n.id][column[iv]]), 4))
+                for iv in (mq.interval for mq in n.quantities)
+            ),
+        )
+        for n in base.needs
+        if n.id in wanted
+    )
+    return JointModel.of(dataclasses.replace(base, needs=needs), dso_models=plan.dso_models)
+
+
 #: Offset of the seed of the added devices' realised schedules (a stream apart from the grid's).
 _DEVICE_SEED_OFFSET = 7919
 
@@ -577,6 +610,7 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
     no_flex = realised_state(plan, intervals=intervals, profile_step=step, change={})
     step_h = intervals[0].duration.total_seconds() / 3600
     return DayMarket(
+        joint=_reference_joint(plan, base, index, intraday),
         no_flex_outside_pu=voltage_outside_pu(plan, no_flex),
         no_flex_overload_mwh=float(overload_mw(plan, no_flex).sum()) * step_h,
         device_declared_mw=declared,
