@@ -12,7 +12,8 @@ The realised yardstick (``realised_cost_eur``) is what the day cost once it happ
 - ``availability_cost_eur``: the availability payments of settlement;
 - ``violation_cost_eur``: every MWh of realised overload (AC, thermal-equivalent flows above the
   study's limits) at the DSO need price cap, the value the buyers gave relief;
-- ``unserved_cost_eur``: the activation needs' shortfall at the TSO need price cap.
+- ``unserved_cost_eur``: the day's needs left uncovered by the activation dispatch (priced on
+  one reference problem for every scheme, :func:`_unserved_mwh`) at the TSO need price cap.
 
 Penalties (``penalty_eur``) are shown apart: they move money from FSPs to buyers and cost society
 nothing. A scheme that looked cheap on the forecast pays for the congestion it left.
