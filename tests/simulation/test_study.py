@@ -194,3 +194,14 @@ def test_every_baseline_verifies_a_day_and_missing_data_is_never_zero(method: st
     missing = d[d["status"] == "insufficient_data"]
     assert missing["delivered_mwh"].isna().all()
     assert d.loc[d["status"] != "insufficient_data", "delivered_mwh"].notna().all()
+
+
+def test_an_unwritable_output_folder_is_named_by_its_key(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    text = _STUDY.replace("[outputs]\n", f'[outputs]\nfolder = "{blocker / "out"}"\n')
+    path = _write(tmp_path, text)
+    result = CliRunner().invoke(app, ["simulate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}: outputs.folder=" in result.output and "is not a folder" in result.output
+    assert not (blocker.parent / "out").exists()

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from flexcoord.cli.edge import OutputFolder, check, int_range, stderr, stdout
+from flexcoord.errors import Issue
 
 __all__ = ["DEMO_STUDY", "demo", "simulate"]
 
@@ -90,7 +91,20 @@ def _run(study: Any, source: str, folder: Path | None, workers: int) -> None:
 
     check_study(study, source)
     target = folder if folder is not None else Path(study.outputs.folder)
-    check([*OutputFolder("--out", target).issues()])
+    problems = OutputFolder("--out", target).issues()
+    if folder is None:  # the study's own key: say so, in the study file's words
+        problems = [
+            Issue(
+                kind="",
+                object_id="",
+                field="outputs.folder",
+                value=str(target),
+                message=i.message,
+                source=source,
+            )
+            for i in problems
+        ]
+    check(problems)
     n_schemes = len(study_presets(study, source))
     with _bar(study.days, n_schemes) as step:
         result = run_study(study, source=source, folder=target, progress=step, workers=workers)

@@ -206,7 +206,9 @@ def check_study(study: StudyFile, source: str) -> None:
     try:
         resolve_grid_code(study.grid)
     except (InvalidInputError, NotFoundError) as exc:
-        issues.append(_key_issue(source, "grid", study.grid, str(exc).splitlines()[-1]))
+        message = str(exc).splitlines()[-1].strip().removeprefix("- ")
+        message = message.removeprefix(f"grid {study.grid!r} ")
+        issues.append(_key_issue(source, "grid", study.grid, message))
     try:
         study_presets(study, source)
     except InvalidInputError as exc:
