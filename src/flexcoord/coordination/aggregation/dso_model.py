@@ -314,26 +314,21 @@ class DsoLinearModel:
         up_th = radius[branches][None, :] - c[:, None] * p_mw[None, :] - s[:, None] * q_mvar
         up_v = self.vm_max_pu - self.voltage_margin_pu - self.vm_pu
         lo_v = self.vm_pu - (self.vm_min_pu + self.voltage_margin_pu)
-        th_rows = (np.arange(self.n_cuts)[:, None] * n_br + branches[None, :]).reshape(-1)
-        v_rows = self.n_cuts * n_br + np.arange(self.n_bus)
-        up_th = up_th.reshape(-1)
+        a = np.vstack([a_th, gv, -gv])
+        upper = np.concatenate([up_th.reshape(-1), up_v, lo_v])
+        # the row of each of a's rows in the full stack (cuts × branches, then the voltages)
+        full = np.concatenate(
+            [
+                (np.arange(self.n_cuts)[:, None] * n_br + branches[None, :]).reshape(-1),
+                self.n_cuts * n_br + np.arange(2 * self.n_bus),
+            ]
+        )
         if col_lower is not None and col_upper is not None:
             # the largest a @ x over the box: each column at its upper bound where its
-            # coefficient is positive, at its lower bound where negative (lower <= upper);
-            # for the lower voltage rows (-gv) that is -(min(gv)·upper + max(gv)·lower), exact
-            keep_th = _reaching(a_th, up_th, col_lower, col_upper)
-            pos, neg = np.maximum(gv, 0.0), np.minimum(gv, 0.0)
-            keep_up = np.flatnonzero(pos @ col_upper + neg @ col_lower > up_v - 1e-9)
-            keep_lo = np.flatnonzero(-(neg @ col_upper + pos @ col_lower) > lo_v - 1e-9)
-            a_th, up_th, th_rows = a_th[keep_th], up_th[keep_th], th_rows[keep_th]
-            gv_up, up_v, up_rows = gv[keep_up], up_v[keep_up], v_rows[keep_up]
-            gv_lo, lo_v, lo_rows = gv[keep_lo], lo_v[keep_lo], v_rows[keep_lo] + self.n_bus
-        else:
-            gv_up, gv_lo, up_rows, lo_rows = gv, gv, v_rows, v_rows + self.n_bus
-        a = np.vstack([a_th, gv_up, -gv_lo])
-        upper = np.concatenate([up_th, up_v, lo_v])
-        # the row of each of a's rows in the full stack (cuts × branches, then the voltages)
-        full = np.concatenate([th_rows, up_rows, lo_rows])
+            # coefficient is positive, at its lower bound where negative (lower <= upper)
+            reach = np.maximum(a, 0.0) @ col_upper + np.minimum(a, 0.0) @ col_lower
+            keep = np.flatnonzero(reach > upper - 1e-9)
+            a, upper, full = a[keep], upper[keep], full[keep]
         # only the kept rows are named (the screening keeps few of them)
         return LinearRows(
             a=np.ascontiguousarray(a), upper=upper, names=self._row_names(full.tolist())
@@ -813,13 +808,3 @@ def _sensitivities(values: FloatArray, n: int, step: float) -> tuple[FloatArray,
     along the last axis."""
     d = (values[1:] - values[0]) / step
     return np.ascontiguousarray(d[:n].T), np.ascontiguousarray(d[n:].T)
-
-
-def _reaching(
-    a: FloatArray, upper: FloatArray, lower_x: FloatArray, upper_x: FloatArray
-) -> IntArray:
-    """Rows of ``a @ x <= upper`` that some ``x`` of the box ``[lower_x, upper_x]`` brings to
-    within 1e-9 of their limit (each column at its upper bound where its coefficient is
-    positive, at its lower bound where negative)."""
-    reach = np.maximum(a, 0.0) @ upper_x + np.minimum(a, 0.0) @ lower_x
-    return np.flatnonzero(reach > upper - 1e-9)
