@@ -39,6 +39,7 @@ import numpy as np
 
 from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.coordination.aggregation import DsoLinearModel, UnitBoxes, feasible_pq_region
+from flexcoord.coordination.aggregation.linear_program import new_highs
 from flexcoord.coordination.aggregation.pq_constraints import with_pq_region_flows
 from flexcoord.coordination.aggregation.pq_region import PqRegion
 from flexcoord.coordination.interface import bids_by_interval
@@ -103,6 +104,7 @@ def interface_regions(
             continue
         rows = forecast.branch_rows(model.branch_names)
         regions: list[PqRegion | None] = []
+        highs = new_highs()  # one instance for the area's regions
         in_mtu = bids_by_interval(bids)  # the others offer nothing in the MTU
         for t, interval in enumerate(intervals):
             boxes = bid_boxes(register, model, in_mtu.get(interval, []), interval)
@@ -111,7 +113,9 @@ def interface_regions(
                 continue
             at_t = model.with_branch_flows(forecast.branch_flow_mw[rows, t])
             regions.append(
-                feasible_pq_region(at_t, boxes, directions=REGION_DIRECTIONS, refine_budget=0)
+                feasible_pq_region(
+                    at_t, boxes, directions=REGION_DIRECTIONS, refine_budget=0, highs=highs
+                )
             )
         if any(r is not None for r in regions):
             out.append(AreaRegions(model=model, regions=tuple(regions)))

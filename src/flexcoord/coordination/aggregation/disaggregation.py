@@ -315,9 +315,11 @@ def _solve(
     delivered: FloatArray,
     g_q: FloatArray,
 ) -> _Solved:
+    # one instance: the activation LP is read before the probe replaces it
     h = highs_from_arrays(_activation_lp(request, cols, rows, delivered, g_q))
     h.run()
-    probe = highs_from_arrays(_largest_delivery_lp(cols, rows, delivered))
+    x_act = solution(h, "the disaggregation")[: len(cols.lower)] if is_optimal(h) else None
+    probe = highs_from_arrays(_largest_delivery_lp(cols, rows, delivered), into=h)
     probe.run()
     max_mw = (
         float(solution(probe, "the largest deliverable quantity") @ delivered)
@@ -325,9 +327,9 @@ def _solve(
         else 0.0
     )
     n = len(cols.lower)
-    if is_optimal(h):
+    if x_act is not None:
         return _Solved(
-            x=solution(h, "the disaggregation")[:n],
+            x=x_act,
             feasible=True,
             reason="",
             max_feasible_mw=max(max_mw, 0.0),

@@ -29,6 +29,8 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 INF = highspy.kHighsInf
+_OPTIMAL = highspy.HighsModelStatus.kOptimal  # looked up once: the status is read ~10^5 times
+_INFEASIBLE = highspy.HighsModelStatus.kInfeasible
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,19 +136,20 @@ def highs_from_arrays(arrays: LpArrays, *, threads: int = 1, into: Any | None = 
 
 def is_optimal(h: Any) -> bool:
     """Whether the last run ended optimal."""
-    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+    return bool(h.getModelStatus() == _OPTIMAL)
 
 
 def is_infeasible(h: Any) -> bool:
     """Whether the last run proved the model infeasible."""
-    return bool(h.getModelStatus() == highspy.HighsModelStatus.kInfeasible)
+    return bool(h.getModelStatus() == _INFEASIBLE)
 
 
 def solution(h: Any, what: str) -> FloatArray:
     """Column values of an optimal run; anything else but infeasibility raises SolverError."""
-    if not is_optimal(h):
+    status = h.getModelStatus()
+    if status != _OPTIMAL:
         raise SolverError(
-            f"HiGHS ended with {h.modelStatusToString(h.getModelStatus())!r} while computing "
+            f"HiGHS ended with {h.modelStatusToString(status)!r} while computing "
             f"{what}; the model is bounded and was feasible, so this is a numerical failure"
         )
     return np.asarray(h.getSolution().col_value, dtype=np.float64)

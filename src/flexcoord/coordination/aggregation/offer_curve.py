@@ -264,33 +264,38 @@ def _steps(h: Any, cols: BidColumns, v_max: float, levels: int) -> tuple[OfferSt
     """The curve's steps: the least cost at ``levels`` equal quantity levels up to ``v_max``
     (the interface row is the LP's last), steps of equal price merged."""
     row = h.getNumRow() - 1
-    steps: list[OfferStep] = []
+    runs: list[list[float]] = []  # [quantity, price, cumulative] of each step so far
+    last_x: list[FloatArray] = []  # the dispatch at each step's last level
     prev_v, prev_c = 0.0, 0.0
     for k in range(1, levels + 1):
         v = v_max * k / levels
         x = _least_cost(h, row, v, v_max)
         cost = float(x @ cols.price_eur_per_mwh)
         price = (cost - prev_c) / (v - prev_v)
-        alloc = {cols.ids[j]: float(x[j]) for j in np.flatnonzero(x > 1e-9)}
-        if steps and abs(price - steps[-1].price_eur_per_mwh) <= 1e-6 * max(1.0, abs(price)):
-            last = steps[-1]
-            steps[-1] = OfferStep(
-                quantity_mw=last.quantity_mw + v - prev_v,
-                price_eur_per_mwh=last.price_eur_per_mwh,
-                cumulative_mw=v,
-                allocation_mw=alloc,
-            )
+        if runs and abs(price - runs[-1][1]) <= 1e-6 * max(1.0, abs(price)):
+            runs[-1][0] += v - prev_v  # merged: the step's price stays, it ends here
+            runs[-1][2] = v
+            last_x[-1] = x
         else:
-            steps.append(
-                OfferStep(
-                    quantity_mw=v - prev_v,
-                    price_eur_per_mwh=price,
-                    cumulative_mw=v,
-                    allocation_mw=alloc,
-                )
-            )
+            runs.append([v - prev_v, price, v])
+            last_x.append(x)
         prev_v, prev_c = v, cost
-    return tuple(steps)
+    # the allocation is read once per step (at its end), not at every level
+    return tuple(
+        OfferStep(
+            quantity_mw=quantity,
+            price_eur_per_mwh=price,
+            cumulative_mw=cumulative,
+            allocation_mw=_allocation(cols.ids, x),
+        )
+        for (quantity, price, cumulative), x in zip(runs, last_x, strict=True)
+    )
+
+
+def _allocation(ids: Sequence[str], x: FloatArray) -> dict[str, float]:
+    """Accepted MW per bid id, bids at (or within 1e-9 MW of) 0 left out."""
+    nz = np.flatnonzero(x > 1e-9)
+    return dict(zip([ids[j] for j in nz.tolist()], x[nz].tolist(), strict=True))
 
 
 def aggregate_unit(  # noqa: PLR0913 - the unit's identity and place, then its range

@@ -252,13 +252,14 @@ def region_lp(model: DsoLinearModel, units: UnitBoxes) -> tuple[LpArrays, FloatA
     return arrays, g_p, g_q
 
 
-def feasible_pq_region(
+def feasible_pq_region(  # noqa: PLR0913 - public: model, units, four keyword options
     model: DsoLinearModel,
     units: UnitBoxes,
     *,
     directions: int = 64,
     refine_tol_mw: float = 1e-3,
     refine_budget: int | None = None,
+    highs: Any | None = None,
 ) -> PqRegion:
     """The feasible PQ region of ``model``'s area at its coupling point(s).
 
@@ -270,6 +271,8 @@ def feasible_pq_region(
             region (then the inner polygon is exact up to it).
         refine_budget: Extra LPs allowed for the refinement (default ``2 · directions``;
             0 keeps the evenly spaced directions only).
+        highs: A HiGHS instance (:func:`~.linear_program.new_highs`) to solve in, for a caller
+            computing many regions; its model is replaced. ``None``: a new one.
 
     Raises:
         InvalidInputError: ``directions < 4``.
@@ -291,7 +294,7 @@ def feasible_pq_region(
         )
     arrays, g_p, g_q = region_lp(model, units)
     n_u = units.n_units
-    lp = _SupportLp(highs_from_arrays(arrays), g_p, g_q, model.area_id)
+    lp = _SupportLp(highs_from_arrays(arrays, into=highs), g_p, g_q, model.area_id)
     t0 = time.perf_counter()
     theta = list(2.0 * np.pi * np.arange(directions) / directions)
     lp.h.run()  # zero cost: is the region empty?
