@@ -56,16 +56,17 @@ def _bar(days: int, schemes: int) -> Iterator[Callable[[int, int, str], None]]:
     )
     with Progress(*columns, console=stderr(), transient=False) as bar:
         task = bar.add_task("study", total=days * schemes)
-        done = {"n": 0}
+        seen: dict[int, int] = {}
 
         def step(index: int, n_days: int, scheme: str) -> None:
+            # a scheme's event advances the bar by one; a finished (or resumed) day by what
+            # its schemes have not advanced yet, so serial and parallel runs both end full
             if scheme:
-                bar.update(task, description=f"day {index + 1}/{n_days} {scheme}")
-                bar.update(task, completed=done["n"])
-                done["n"] += 1
+                seen[index] = seen.get(index, 0) + 1
+                bar.update(task, description=f"day {index + 1}/{n_days} {scheme}", advance=1)
             else:
-                done["n"] = (index + 1) * schemes
-                bar.update(task, completed=done["n"])
+                bar.update(task, advance=schemes - seen.get(index, 0))
+                seen[index] = schemes
 
         yield step
 

@@ -15,8 +15,9 @@ intact; the next run of the same study into the same folder skips them. A folder
 study (another SHA-256 of the study's keys) is refused rather than mixed.
 
 **Scale-out.** ``workers > 1`` runs the days on a Dask ``distributed`` local cluster of that many
-worker processes (one thread each: HiGHS and power-grid-model are single-threaded here); each
-worker plans the study once and runs whole days, the driver writes each day as it arrives. A
+worker processes (one thread each: HiGHS and power-grid-model are single-threaded here), one task
+per day and scheme; each worker plans the study once and builds each day's markets once, the
+driver writes each day as soon as all its schemes are back. A
 day's figures do not depend on where it ran: its draws are seeded by the day.
 
 **Reproducible.** Every draw is seeded from the study's seed, the day and the scheme; the tables
@@ -41,7 +42,7 @@ from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.provenance import provenance
 from flexcoord.schemas.study import StudyFile
 from flexcoord.simulation.day_run import DayOutcome, run_day
-from flexcoord.simulation.study import StudyPlan, day_market, plan_study
+from flexcoord.simulation.study import DayMarket, StudyPlan, day_market, plan_study
 from flexcoord.simulation.tables import write_tables
 
 __all__ = ["TABLES", "StudyResult", "run_study", "study_sha256", "write_report"]
@@ -187,17 +188,28 @@ def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path
     )
 
 
-_WORKER_PLANS: dict[str, StudyPlan] = {}  # per worker process: the plan of each study run
+_WORKER_PLANS: dict[str, StudyPlan] = {}  # per worker process: the plan of the study it runs
+_WORKER_MARKETS: dict[tuple[str, int], DayMarket] = {}  # and the markets of its recent days
+_MARKETS_KEPT = 2
 
 
-def _remote_day(study_json: str, source: str, index: int) -> dict[str, pd.DataFrame]:
-    """One day of a study on a Dask worker (the plan is made once per worker and study)."""
+def _remote_scheme(study_json: str, source: str, index: int, scheme_id: str) -> DayOutcome:
+    """One scheme on one day of a study, on a Dask worker: the plan is made once per worker,
+    each day's markets once per worker (the tasks come in day order, so two are kept)."""
     plan = _WORKER_PLANS.get(study_json)
     if plan is None:
         _WORKER_PLANS.clear()
+        _WORKER_MARKETS.clear()
         plan = plan_study(StudyFile.model_validate_json(study_json), source=source)
         _WORKER_PLANS[study_json] = plan
-    return _run_one_day(plan, index, None)
+    market = _WORKER_MARKETS.get((study_json, index))
+    if market is None:
+        while len(_WORKER_MARKETS) >= _MARKETS_KEPT:
+            _WORKER_MARKETS.pop(next(iter(_WORKER_MARKETS)))
+        market = day_market(plan, index)
+        _WORKER_MARKETS[(study_json, index)] = market
+    config = next(c for c in plan.presets if c.id == scheme_id)
+    return run_day(plan, market, config)
 
 
 def _run_one_day(
@@ -219,10 +231,15 @@ def _parallel_days(
     folder: Path,
     progress: StudyProgress | None,
 ) -> dict[int, dict[str, pd.DataFrame]]:
+    """The days of ``todo`` on a Dask local cluster, one task per day and scheme (whole days
+    would leave a worker idle at the end of an odd number of days); a day is written as soon as
+    all its schemes are back."""
     from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
 
     study_json = plan.study.model_dump_json()
+    ids = [c.id for c in plan.presets]
     out: dict[int, dict[str, pd.DataFrame]] = {}
+    back: dict[int, dict[str, DayOutcome]] = {i: {} for i in todo}
     with (
         LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -230,15 +247,22 @@ def _parallel_days(
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
         futures = {
-            client.submit(_remote_day, study_json, plan.source, i, pure=False): i for i in todo
+            client.submit(_remote_scheme, study_json, plan.source, i, s, pure=False): (i, s)
+            for i in todo
+            for s in ids
         }
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            index = futures[future]
-            tables = future.result()
-            _write_day(folder, plan.days[index].isoformat(), tables)
-            out[index] = tables
+            index, scheme = futures[future]
+            back[index][scheme] = future.result()
             if progress is not None:
-                progress(index, len(plan.days), "")
+                progress(index, len(plan.days), scheme)
+            if len(back[index]) == len(ids):
+                tables = _day_tables([back[index][s] for s in ids], plan.study.name)
+                _write_day(folder, plan.days[index].isoformat(), tables)
+                out[index] = tables
+                del back[index]
+                if progress is not None:
+                    progress(index, len(plan.days), "")
     return out
 
 
