@@ -205,3 +205,11 @@ def test_an_unwritable_output_folder_is_named_by_its_key(tmp_path: Path) -> None
     assert result.exit_code == 2
     assert f"{path}: outputs.folder=" in result.output and "is not a folder" in result.output
     assert not (blocker.parent / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "path", sorted(Path(__file__).parents[2].joinpath("examples", "study").rglob("*.toml"))
+)
+def test_every_example_study_file_passes_its_checks(path: Path) -> None:
+    study = load_study(path)
+    check_study(study, str(path))  # grid code, presets, period: no grid is loaded
