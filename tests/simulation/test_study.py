@@ -106,6 +106,7 @@ def test_a_study_runs_resumes_and_reproduces_bit_for_bit(tmp_path: Path) -> None
     assert (first.days_run, first.days_resumed) == (2, 0)
     kpis = first.tables["kpis"]
     assert set(kpis["scheme"]) == {"smartnet-centralised", "smartnet-local"}
+    assert (kpis["liquidity_units"] > 0).all() and (kpis["liquidity_fsps"] >= 1).all()
     assert sorted(kpis["day"].unique()) == ["2026-06-01", "2026-06-02"]
     for name in TABLES:
         frame = first.tables[name]

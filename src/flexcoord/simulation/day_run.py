@@ -530,6 +530,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         "unserved_mwh": _unserved_mwh(market, outcome),
         "curtailed_res_mwh": _curtailed_mwh(plan, checks),
         "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
+        **_liquidity(outcome),
     }
     kpis["unserved_cost_eur"] = (
         float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
@@ -550,6 +551,17 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         settlement=_tagged(pd.DataFrame(_settlement_rows(parts.settlement)), config.id, day),
         violations=_tagged(violations, config.id, day),
     )
+
+
+def _liquidity(outcome: ChainOutcome) -> dict[str, float]:
+    """The most liquid round's distinct root bids, units and FSPs that could serve its needs
+    (:class:`~flexcoord.coordination.liquidity.Liquidity`); 0 when no round ran."""
+    rounds = [r.kpis.liquidity for r in outcome.rounds]
+    return {
+        "liquidity_root_bids": float(max((q.root_bids for q in rounds), default=0)),
+        "liquidity_units": float(max((q.units for q in rounds), default=0)),
+        "liquidity_fsps": float(max((q.fsps for q in rounds), default=0)),
+    }
 
 
 def _unserved_mwh(market: DayMarket, outcome: ChainOutcome) -> float:
