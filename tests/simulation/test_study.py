@@ -214,3 +214,13 @@ def test_an_unwritable_output_folder_is_named_by_its_key(tmp_path: Path) -> None
 def test_every_example_study_file_passes_its_checks(path: Path) -> None:
     study = load_study(path)
     check_study(study, str(path))  # grid code, presets, period: no grid is loaded
+
+
+def test_a_grid_without_profiles_is_refused_before_it_loads(tmp_path: Path) -> None:
+    path = _write(tmp_path, _STUDY.replace('grid = "1-MV-rural--0-sw"', 'grid = "mv-oberrhein"'))
+    result = CliRunner().invoke(app, ["simulate", str(path)])
+    assert result.exit_code == 2
+    assert "grid='mv-oberrhein' has no year-long SimBench profiles" in result.output
+    demo = CliRunner().invoke(app, ["demo", "--grid", "nowhere", "--out", str(tmp_path / "d")])
+    assert demo.exit_code == 2 and "option '--grid'" in demo.output
+    assert not (tmp_path / "d").exists()

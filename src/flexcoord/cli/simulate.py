@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flexcoord.cli.edge import OutputFolder, check, int_range, stderr, stdout
+from flexcoord.cli.edge import OutputFolder, check, int_range, resolve_grid, stderr, stdout
 from flexcoord.errors import Issue
 
 __all__ = ["DEMO_STUDY", "demo", "simulate"]
@@ -153,8 +153,9 @@ def demo(
     """One week on 1-HVMV-mixed: every scheme of the seed compared under forecast error."""
     from flexcoord.schemas.study import StudyFile
 
-    check([int_range("--days", days, 1, 366), int_range("--workers", workers, 1, 64)])
+    code, grid_issue = resolve_grid("--grid", grid, needs_profiles=True)
+    check([grid_issue, int_range("--days", days, 1, 366), int_range("--workers", workers, 1, 64)])
     study = StudyFile.model_validate(
-        {**DEMO_STUDY, "days": days, "grid": grid, "outputs": {"folder": str(out)}}
+        {**DEMO_STUDY, "days": days, "grid": code, "outputs": {"folder": str(out)}}
     )
     _run(study, "demo", out, workers)

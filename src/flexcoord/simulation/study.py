@@ -204,7 +204,16 @@ def check_study(study: StudyFile, source: str) -> None:
     """
     issues: list[Issue] = []
     try:
-        resolve_grid_code(study.grid)
+        if not resolve_grid_code(study.grid).has_profiles:
+            issues.append(
+                _key_issue(
+                    source,
+                    "grid",
+                    study.grid,
+                    "has no year-long SimBench profiles, which a study needs; use a SimBench "
+                    "code (`flexcoord grid list`)",
+                )
+            )
     except (InvalidInputError, NotFoundError) as exc:
         message = str(exc).splitlines()[-1].strip().removeprefix("- ")
         message = message.removeprefix(f"grid {study.grid!r} ")
