@@ -22,7 +22,7 @@ nothing. A scheme that looked cheap on the forecast pays for the congestion it l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,9 +34,10 @@ from flexcoord.clearing.options import PricingRule
 from flexcoord.clearing.result import Award
 from flexcoord.coordination.config import SchemeConfig
 from flexcoord.coordination.identities import DispatchKey
+from flexcoord.coordination.markets import MarketRun
 from flexcoord.coordination.rounds import RoundKind, obligation_id
 from flexcoord.coordination.scheme import default_options
-from flexcoord.coordination.timeframes import ChainOutcome, run_chain
+from flexcoord.coordination.timeframes import ChainOutcome, RoundOutcome, run_chain
 from flexcoord.domain import Bid, Direction, Interval, ProductKind, Technology, Timeframe
 from flexcoord.grid.forecast import OperatingForecast
 from flexcoord.operations import (
@@ -254,47 +255,69 @@ def _buyer_shares(buyers: Sequence[str], procurement: Mapping[str, float]) -> di
     return {b: v / total for b, v in paid.items() if v > 0}
 
 
-def settlement_awards(
-    outcome: ChainOutcome, bids: Mapping[str, Bid]
-) -> tuple[SettlementAward, ...]:
-    """Every market's awards as settlement records: the availability rounds' reservations
-    (€/MW/h) and the activation rounds' activations (€/MWh), pay-as-bid (the scheme runs'
-    pricing rule), each split over the market's buyers (:func:`_buyer_shares`)."""
-    out: list[SettlementAward] = []
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Accepted:
+    """One market's award of one root bid in one MTU, with its bid and pay-as-bid price."""
+
+    round: RoundOutcome
+    market: MarketRun
+    key: DispatchKey
+    mw: float
+    bid: Bid
+    kind: ProductKind
+    price: float | None
+
+
+def _accepted(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> Iterator[_Accepted]:
+    """Every market's awards after conflicts (MW > 0), in round, market, bid and MTU order: an
+    availability round's reservations priced in €/MW/h, an activation round's in €/MWh, as bid
+    (the scheme runs' pricing rule)."""
     for rnd in outcome.rounds:
         availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
         kind = ProductKind.AVAILABILITY if availability else ProductKind.ACTIVATION
         for market in rnd.markets:
-            if not market.buyer_ids:
-                continue
-            shares = _buyer_shares(market.buyer_ids, rnd.kpis.procurement_eur)
             for key, mw in sorted(
                 market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
             ):
+                if mw <= 1e-9:
+                    continue
                 bid = bids[key.root]
                 price = (
                     bid.availability_price_eur_per_mw_h
                     if availability
                     else bid.activation_price_eur_per_mwh
                 )
-                if mw <= 1e-9 or price is None:
-                    continue
-                step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
-                out += [
-                    SettlementAward(
-                        auction_id=str(market.id),
-                        bid_id=key.root,
-                        fsp_id=bid.fsp_id,
-                        buyer_id=buyer,
-                        mtu=key.mtu.label,
-                        duration_h=step_h,
-                        kind=kind,
-                        quantity_mw=mw * share,
-                        bid_price_eur_per_unit=float(price),
-                        pricing_rule=PricingRule.PAY_AS_BID,
-                    )
-                    for buyer, share in shares.items()
-                ]
+                yield _Accepted(
+                    round=rnd, market=market, key=key, mw=mw, bid=bid, kind=kind, price=price
+                )
+
+
+def settlement_awards(
+    outcome: ChainOutcome, bids: Mapping[str, Bid]
+) -> tuple[SettlementAward, ...]:
+    """Every market's awards (:func:`_accepted`) as settlement records, each split over the
+    market's buyers (:func:`_buyer_shares`)."""
+    out: list[SettlementAward] = []
+    for a in _accepted(outcome, bids):
+        if not a.market.buyer_ids or a.price is None:
+            continue
+        shares = _buyer_shares(a.market.buyer_ids, a.round.kpis.procurement_eur)
+        step_h = a.bid.quantities[0].interval.duration.total_seconds() / 3600
+        out += [
+            SettlementAward(
+                auction_id=str(a.market.id),
+                bid_id=a.key.root,
+                fsp_id=a.bid.fsp_id,
+                buyer_id=buyer,
+                mtu=a.key.mtu.label,
+                duration_h=step_h,
+                kind=a.kind,
+                quantity_mw=a.mw * share,
+                bid_price_eur_per_unit=float(a.price),
+                pricing_rule=PricingRule.PAY_AS_BID,
+            )
+            for buyer, share in shares.items()
+        ]
     return tuple(out)
 
 
@@ -379,37 +402,22 @@ class _Parts:
 
 
 def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str, object]]:
-    """Every market's awards (after conflicts), per root bid and MTU, with the round, the
-    market and the kind (``availability``: MW reserved at €/MW/h; ``activation``: MW at €/MWh)."""
-    rows: list[dict[str, object]] = []
-    for rnd in outcome.rounds:
-        availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
-        for market in rnd.markets:
-            for key, mw in sorted(
-                market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
-            ):
-                if mw <= 1e-9:
-                    continue
-                bid = bids[key.root]
-                price = (
-                    bid.availability_price_eur_per_mw_h
-                    if availability
-                    else bid.activation_price_eur_per_mwh
-                )
-                rows.append(
-                    {
-                        "mtu": key.mtu.start,
-                        "round": str(rnd.sub_market.timeframe),
-                        "market": str(market.id),
-                        "kind": "availability" if availability else "activation",
-                        "bid_id": key.root,
-                        "fsp_id": bid.fsp_id,
-                        "direction": str(bid.direction),
-                        "quantity_mw": mw,
-                        "price_eur_per_mwh": float(price or 0.0),
-                    }
-                )
-    return rows
+    """Every market's awards (:func:`_accepted`) with the round, the market and the kind
+    (``availability``: MW reserved at €/MW/h; ``activation``: MW at €/MWh)."""
+    return [
+        {
+            "mtu": a.key.mtu.start,
+            "round": str(a.round.sub_market.timeframe),
+            "market": str(a.market.id),
+            "kind": str(a.kind),
+            "bid_id": a.key.root,
+            "fsp_id": a.bid.fsp_id,
+            "direction": str(a.bid.direction),
+            "quantity_mw": a.mw,
+            "price_eur_per_mwh": float(a.price or 0.0),
+        }
+        for a in _accepted(outcome, bids)
+    ]
 
 
 def _lifecycle(

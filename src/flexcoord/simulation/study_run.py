@@ -137,35 +137,27 @@ def _read_day(folder: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
 
 
-_MONEY = ("scheme", "day", "party", "kind", "amount_eur")
-
-
 def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """The study's HTML report (:mod:`~flexcoord.simulation.html_report`): its activation
-    awards, settlement, realised violations and KPIs, on the study grid."""
+    awards, settlement, realised violations and KPIs, on the study grid. An empty table (no
+    award, no violation) is passed with the report's columns
+    (:data:`~flexcoord.simulation.html_report.REPORT_COLUMNS`)."""
     from flexcoord.simulation.html_report import (  # noqa: PLC0415 - plotly only for the report
+        REPORT_COLUMNS,
         write_study_report,
     )
 
-    def frame(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    def frame(name: str) -> pd.DataFrame:
         table = tables.get(name, pd.DataFrame())
-        return table if len(table) else pd.DataFrame(columns=list(columns))
+        return table if len(table) else pd.DataFrame(columns=list(REPORT_COLUMNS[name]))
 
-    awards = frame(
-        "awards",
-        (
-            "scheme",
-            "day",
-            "mtu",
-            "market",
-            "bid_id",
-            "fsp_id",
-            "direction",
-            "quantity_mw",
-            "price_eur_per_mwh",
-            "kind",
-        ),
-    )
+    awards = frame("awards")
+    if "kind" in awards:
+        awards = awards[awards["kind"] == "activation"]
+    # the settlement's MTU labels are text (a residue line has none): the report sums by party
+    settlement = frame("settlement")[list(REPORT_COLUMNS["settlement"])]
+    report_tables = {name: frame(name) for name in REPORT_COLUMNS}
+    report_tables |= {"awards": awards, "settlement": settlement}
     study = plan.study
     meta = {
         "grid": plan.grid.code,
@@ -176,12 +168,7 @@ def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path
     }
     return write_study_report(
         path,
-        {
-            "kpis": tables["kpis"],
-            "awards": awards[awards["kind"] == "activation"] if "kind" in awards else awards,
-            "settlement": frame("settlement", _MONEY)[list(_MONEY)],
-            "violations": frame("violations", ("scheme", "day", "mtu", "element", "kind", "value")),
-        },
+        report_tables,
         net=plan.grid.net,
         title=f"flexcoord study {study.name}",
         meta=meta,
