@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.optimize import linprog
 
 from flexcoord.domain import (
     Direction,
@@ -186,6 +187,108 @@ def test_what_a_device_offers_in_one_mtu_it_delivers_when_activated_there_alone(
         order[t] = sign * quantity
         r = apply_activation(device, baseline, order, mtus=MTUS)
         assert r.delivered_mw[t] == pytest.approx(sign * quantity, abs=TOL)
+
+
+def _block(kind: DeviceKind, t: int, k: int) -> np.ndarray:
+    """The MTUs of the block a sustained offer at MTU ``t`` holds: ``k`` MTUs from ``t``, cut at
+    the day's end and, for an EV, at its departure."""
+    stop = min(t + k, N)
+    if kind is DeviceKind.EV_CHARGING:
+        plugged = _plugged()
+        gaps = np.flatnonzero(~plugged[t:stop])
+        stop = t + int(gaps[0]) if len(gaps) else stop
+    return np.arange(t, stop)
+
+
+@given(
+    kind=st.sampled_from([DeviceKind.HEAT_PUMP, DeviceKind.EV_CHARGING, DeviceKind.BATTERY]),
+    baseline=_schedule(-0.02, 0.0),
+    soc=st.floats(0.0, 0.04),
+    k=st.integers(2, 24),
+    t=st.integers(0, N - 1),
+    up=st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_a_sustained_offer_is_delivered_in_full_over_its_whole_block(
+    kind: DeviceKind, baseline: np.ndarray, soc: float, k: int, t: int, up: bool
+) -> None:
+    """What a device offers to hold for ``k`` MTUs from ``t`` it delivers when ordered at that
+    level in every MTU of the block, whatever its schedule: the offer is an FSP promise."""
+    device = _device(kind, soc_mwh=soc) if kind is DeviceKind.BATTERY else _device(kind)
+    if kind is DeviceKind.EV_CHARGING:
+        baseline = np.where(_plugged(), baseline, 0.0)
+    offers = capability_mw(device, baseline, mtus=MTUS, sustain_mtus=k)
+    x = float((offers[0] if up else offers[1])[t])
+    assume_block = _block(kind, t, k)
+    order = np.zeros(N)
+    order[assume_block] = x if up else -x
+    r = apply_activation(device, baseline, order, mtus=MTUS)
+    assert np.allclose(r.delivered_mw[assume_block], order[assume_block], atol=1e-9)
+    single = capability_mw(device, baseline, mtus=MTUS)
+    assert x <= float((single[0] if up else single[1])[t]) + TOL  # never more than one MTU alone
+
+
+def test_a_four_hour_block_is_held_by_a_heat_pump_and_a_battery_offers_its_energy() -> None:
+    """The TSO's 13:00-17:00 need: a heat pump at half duty moves its full per-MTU room for
+    4 h (its rebound goes to the 2 h either side), a 1-h battery only a quarter of its power."""
+    hp = _device(DeviceKind.HEAT_PUMP)
+    baseline = np.full(N, -0.01)
+    block = np.arange(60, 76)  # 13:00-17:00 local (CEST)
+    up, _ = capability_mw(hp, baseline, mtus=MTUS, sustain_mtus=16)
+    assert up[60] == pytest.approx(0.01)
+    order = np.zeros(N)
+    order[block] = 0.01
+    r = apply_activation(hp, baseline, order, mtus=MTUS)
+    assert np.allclose(r.delivered_mw[block], 0.01)
+    bess = _device(DeviceKind.BATTERY, energy_max_mwh=0.02, soc_mwh=0.02)  # 1 h at 20 kW
+    held, _ = capability_mw(bess, np.zeros(N), mtus=MTUS, sustain_mtus=16)
+    assert held[60] == pytest.approx(0.02 * np.sqrt(0.9) / 4)
+    one, _ = capability_mw(bess, np.zeros(N), mtus=MTUS)
+    assert one[60] == pytest.approx(0.02)
+
+
+@given(
+    kind=st.sampled_from([DeviceKind.HEAT_PUMP, DeviceKind.EV_CHARGING]),
+    baseline=_schedule(-0.02, 0.0),
+    order=arrays(np.float64, N, elements=st.one_of(st.just(0.0), st.floats(0.0, 0.02))),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_shifting_device_recovers_as_much_as_the_best_assignment_of_its_rebound(
+    kind: DeviceKind, baseline: np.ndarray, order: np.ndarray
+) -> None:
+    """Upward orders (consume less now): the energy delivered equals the optimum of the
+    transport LP (HiGHS through scipy) of each activated MTU's reduction to the free MTUs
+    within its reach (±2 h; an EV's later MTUs of the session)."""
+    device = _device(kind)
+    plugged = _plugged() if kind is DeviceKind.EV_CHARGING else np.ones(N, dtype=bool)
+    baseline = np.where(plugged, baseline, 0.0)
+    consumption = -baseline
+    r = apply_activation(device, baseline, order, mtus=MTUS)
+    active = np.flatnonzero(order > 0)
+    free = np.flatnonzero(order == 0)
+    session = np.cumsum(plugged & ~np.concatenate(([False], plugged[:-1])))
+
+    def reaches(a: int, s: int) -> bool:
+        if kind is DeviceKind.EV_CHARGING:
+            return bool(s > a and plugged[a] and plugged[s] and session[s] == session[a])
+        return 0 < abs(s - a) <= 8
+
+    pairs = [(a, s) for a in active for s in free if reaches(a, s)]
+    if not pairs:
+        assert np.allclose(r.delivered_mw, 0.0)
+        return
+    rows_a = {a: i for i, a in enumerate(active)}
+    rows_s = {s: len(active) + i for i, s in enumerate(free)}
+    a_ub = np.zeros((len(active) + len(free), len(pairs)))
+    for j, (a, s) in enumerate(pairs):
+        a_ub[rows_a[a], j] = 1.0
+        a_ub[rows_s[s], j] = 1.0
+    b_ub = np.concatenate(
+        [np.minimum(order[active], consumption[active]), 0.02 - consumption[free]]
+    )
+    best = linprog(-np.ones(len(pairs)), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+    assert best.status == 0
+    assert float(r.delivered_mw.sum()) == pytest.approx(-best.fun, abs=1e-9)
 
 
 def test_bids_never_exceed_what_the_pool_can_do_and_price_cost_with_markup() -> None:

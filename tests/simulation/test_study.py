@@ -224,3 +224,32 @@ def test_a_grid_without_profiles_is_refused_before_it_loads(tmp_path: Path) -> N
     demo = CliRunner().invoke(app, ["demo", "--grid", "nowhere", "--out", str(tmp_path / "d")])
     assert demo.exit_code == 2 and "option '--grid'" in demo.output
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_batteries_deliver_what_they_offer_when_fsps_offer_what_they_can_sustain() -> None:
+    """1-HVMV-mixed, a perfect forecast and exact devices: with the default ``sustain_h`` (4 h,
+    the TSO need's length) the batteries deliver their orders in full; offering each MTU alone
+    (``sustain_h = 0.25``) over-promises their SoC and they fail more than half of it."""
+    from flexcoord.simulation.day_run import run_day
+    from flexcoord.simulation.study import day_market, plan_study
+
+    def battery_delivery(sustain_h: float) -> float:
+        study = StudyFile.model_validate(
+            {
+                "name": "sustain",
+                "grid": "1-HVMV-mixed-all-0-sw",
+                "days": 1,
+                "schemes": ["smartnet-common"],
+                "fsp": {"sustain_h": sustain_h, "delivery_noise": 0.0, "failure_rate": 0.0},
+                "forecast_error": {"pv": 0, "wind": 0, "load": 0, "ev": 0, "heat_pump": 0},
+            }
+        )
+        plan = plan_study(study)
+        d = run_day(plan, day_market(plan, 0), plan.presets[0]).deliveries
+        bess = d[d["unit_id"].str.startswith("bess")]
+        assert bess["ordered_mwh"].sum() > 1.0  # the batteries are bought
+        return float(bess["delivered_mwh"].sum() / bess["ordered_mwh"].sum())
+
+    assert battery_delivery(4.0) >= 0.99
+    assert battery_delivery(0.25) < 0.6

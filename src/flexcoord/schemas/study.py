@@ -86,6 +86,7 @@ class FspSection(_Section):
     units_per_aggregator: int = Field(default=25, ge=1, le=100_000)
     delivery_noise: float = Field(default=0.05, ge=0, le=1)
     failure_rate: float = Field(default=0.02, ge=0, le=1)
+    sustain_h: float = Field(default=4.0, ge=0.25, le=24)
 
 
 class NeedsSection(_Section):

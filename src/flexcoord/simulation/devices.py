@@ -446,9 +446,17 @@ def _physical(device: Device, baseline: FloatArray, step_h: float) -> FloatArray
 
 
 def capability_mw(
-    device: Device, baseline: FloatArray, *, mtus: Sequence[Interval]
+    device: Device, baseline: FloatArray, *, mtus: Sequence[Interval], sustain_mtus: int = 1
 ) -> tuple[FloatArray, FloatArray]:
-    """Per MTU, how much the device can move up and down in that MTU alone (MW, ≥ 0).
+    """Per MTU, how much the device can move up and down from that MTU on (MW, ≥ 0), and keep
+    up for ``sustain_mtus`` MTUs in a row (1: that MTU alone).
+
+    A block of ``k`` MTUs (``sustain_mtus``, cut at the end of the day or of an EV session)
+    from MTU ``t`` on at ``x`` MW asks ``x · k`` MTU-MW of the room around it: a battery's
+    energy above its lowest (up) or below its highest SoC (down) at the start of ``t`` after
+    its own schedule in the block, discharged at ``1/η`` and charged at ``η``; a heat pump's
+    spare power in the MTUs within reach of the block; an EV's in the later MTUs of its
+    session. So ``x`` is at most that room over ``k``, and at most the MTU's own capability.
 
     Example:
         >>> from datetime import date
@@ -459,6 +467,12 @@ def capability_mw(
         >>> up, down = capability_mw(hp, np.full(96, -0.005), mtus=mtus)
         >>> round(float(up[40]), 4), round(float(down[40]), 4)
         (0.005, 0.005)
+        >>> bess = Device(unit_id="b", fsp_id="f", place="cp", technology="bess",
+        ...               kind=DeviceKind.BATTERY, rated_mw=0.01, energy_min_mwh=0.0,
+        ...               energy_max_mwh=0.02, soc_mwh=0.01)
+        >>> up, _ = capability_mw(bess, np.zeros(96), mtus=mtus, sustain_mtus=16)
+        >>> round(float(up[40]), 5)  # 10 kWh × √0.9 over 4 h, not the 10 kW converter
+        0.00237
     """
     n = len(mtus)
     step_h = _step_h(mtus)
@@ -467,7 +481,10 @@ def capability_mw(
         return np.zeros(n), p.copy()
     if device.kind is DeviceKind.BATTERY:
         _, lows, highs, _ = _battery_run(device, p, step_h)
-        return np.maximum(highs - p, 0.0), np.maximum(p - lows, 0.0)
+        up, down = np.maximum(highs - p, 0.0), np.maximum(p - lows, 0.0)
+        if sustain_mtus > 1:
+            up, down = _battery_sustained(device, p, (up, down), step_h, sustain_mtus)
+        return up, down
     consumption = -p
     room, session = _shift_room(device, mtus)
     up, down = np.zeros(n), np.zeros(n)
@@ -477,7 +494,98 @@ def capability_mw(
         later = _recovery(device, t, session, step_h)
         up[t] = min(consumption[t], float(np.sum(device.rated_mw - consumption[later])))
         down[t] = min(device.rated_mw - consumption[t], float(np.sum(consumption[later])))
+    if sustain_mtus > 1:
+        lo, hi = _recovery_windows(device, session, step_h)
+        end = _block_ends(session, sustain_mtus)
+        up = _block_min(up, end, _shift_sustained(device.rated_mw - consumption, lo, hi, end))
+        down = _block_min(down, end, _shift_sustained(consumption, lo, hi, end))
     return up, down
+
+
+def _battery_sustained(
+    device: Device,
+    p: FloatArray,
+    single: tuple[FloatArray, FloatArray],
+    step_h: float,
+    k: int,
+) -> tuple[FloatArray, FloatArray]:
+    """The battery's per-MTU capability cut to what its SoC holds for ``k`` MTUs from each MTU."""
+    assert device.energy_min_mwh is not None and device.energy_max_mwh is not None
+    n, eta = len(p), device.efficiency
+    soc = _soc_path(device, p, step_h)  # at the start of each MTU
+    used = np.where(p > 0, p / eta, p * eta) * step_h  # SoC the schedule itself takes per MTU
+    prefix = np.concatenate(([0.0], np.cumsum(used)))
+    index = np.arange(n)
+    end = _block_ends(np.zeros(n, dtype=np.int64), k)
+    up, down = np.full(n, np.inf), np.full(n, np.inf)
+    for j in range(1, k + 1):  # the SoC must hold after every MTU of the block, not only the last
+        inside = index + j <= end
+        stop = np.minimum(index + j, n)
+        taken = prefix[stop] - prefix[index]
+        held_h = j * step_h
+        up_j = np.maximum(soc - device.energy_min_mwh - taken, 0.0) * eta / held_h
+        down_j = np.maximum(device.energy_max_mwh - soc + taken, 0.0) / eta / held_h
+        up = np.where(inside, np.minimum(up, up_j), up)
+        down = np.where(inside, np.minimum(down, down_j), down)
+    return _block_min(single[0], end, np.minimum(single[0], up)), _block_min(
+        single[1], end, np.minimum(single[1], down)
+    )
+
+
+def _block_ends(session: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+    """Per MTU ``t``, the end (exclusive) of its block: ``t + k``, cut at the day's end and at
+    the end of ``t``'s session."""
+    n = len(session)
+    index = np.arange(n, dtype=np.int64)
+    same_end = np.full(n, n, dtype=np.int64)
+    for t in range(n - 2, -1, -1):
+        same_end[t] = t + 1 if session[t + 1] != session[t] else same_end[t + 1]
+    return np.minimum(index + k, same_end)
+
+
+def _block_min(single: FloatArray, end: NDArray[np.int64], bound: FloatArray) -> FloatArray:
+    """``bound`` cut, at each MTU ``t``, to the least single-MTU capability of its block
+    ``t .. end[t]-1``."""
+    n = len(single)
+    k = int(np.max(end - np.arange(n))) if n else 1
+    padded = np.concatenate((single, np.full(k - 1, np.inf)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, k)[:n]
+    outside = np.arange(k)[None, :] >= (end - np.arange(n))[:, None]
+    return np.minimum(bound, np.where(outside, np.inf, windows).min(axis=1))
+
+
+def _soc_path(device: Device, p: FloatArray, step_h: float) -> FloatArray:
+    """A battery's SoC at the start of each MTU running the (physical) schedule ``p``."""
+    assert device.soc_mwh is not None
+    out, soc = np.zeros(len(p)), device.soc_mwh
+    for t, power in enumerate(p):
+        out[t] = soc
+        soc = _soc_after(device, soc, float(power), step_h)
+    return out
+
+
+def _shift_sustained(
+    spare: FloatArray, lo: NDArray[np.int64], hi: NDArray[np.int64], end: NDArray[np.int64]
+) -> FloatArray:
+    """A shifting device's most power held over each MTU's block (``t .. end[t]-1``) so that
+    the block's rebound fits the spare room outside it (Hall's condition: every run ``a .. b``
+    of the block fits the room its windows reach, ``[lo[a], t)`` and ``[end, hi[b]]``)."""
+    n = len(spare)
+    if n == 0:
+        return np.zeros(0)
+    prefix = np.concatenate(([0.0], np.cumsum(np.maximum(spare, 0.0))))
+    t = np.arange(n)[:, None]  # (n, 1): the block's first MTU
+    k = int(np.max(end - np.arange(n)))
+    runs = t + np.arange(k)[None, :]  # (n, k): the block's MTUs, past its end masked below
+    inside = runs < end[:, None]
+    at = np.minimum(runs, n - 1)
+    before = np.where(lo[at] < t, prefix[t] - prefix[np.clip(lo[at], 0, t)], 0.0)
+    after = prefix[np.clip(hi[at] + 1, end[:, None], n)] - prefix[end[:, None]]
+    length = np.arange(k)[None, None, :] - np.arange(k)[None, :, None] + 1  # a (rows) .. b
+    valid = (length > 0) & inside[:, :, None] & inside[:, None, :]
+    ratio = (before[:, :, None] + after[:, None, :]) / np.maximum(length, 1)
+    held = np.min(np.where(valid, ratio, np.inf), axis=(1, 2))
+    return np.where((lo <= hi) & np.isfinite(held), held, 0.0)
 
 
 def _shift_room(
@@ -583,23 +691,51 @@ def _shift(
     step_h: float,
 ) -> FloatArray:
     """A shifting device's consumption after the ordered changes ``wanted`` (consumption sign),
-    each recovered in non-activated MTUs as far as they have room, else cut to what can be."""
+    each recovered in non-activated MTUs within its reach, else cut to what can be.
+
+    The rebound room is shared out earliest deadline first: the non-activated MTUs are taken in
+    time order and each gives its room to the earliest activated MTU that can still use it.
+    The recovery windows (a heat pump's ±``heat_pump_shift_h``; an EV's later MTUs of the same
+    session) start and end in the order of their MTUs, so this delivers the most energy any
+    assignment of the rebound could (the greedy is optimal for interval-shaped windows).
+    """
     room, session = _shift_room(device, mtus)
     active = wanted != 0
     c = consumption.copy()
     rated = device.rated_mw
-    for t in (int(i) for i in np.flatnonzero(active)):
-        later = [s for s in _recovery(device, t, session, step_h) if not active[s]]
-        if wanted[t] < 0:  # consume less now, more later
-            give = np.maximum(rated - c[later], 0.0)
-            amount = min(-wanted[t], c[t], float(give.sum())) if room[t] else 0.0
-        else:  # consume more now, less later
-            give = c[later]
-            amount = min(wanted[t], rated - c[t], float(give.sum())) if room[t] else 0.0
-        sign = -1.0 if wanted[t] < 0 else 1.0
-        c[t] += sign * amount
-        for s, g in zip(later, give, strict=True):
-            take = min(amount, float(g))
-            c[s] -= sign * take
-            amount -= take
+    lo, hi = _recovery_windows(device, session, step_h)
+    free = [int(s) for s in np.flatnonzero(~active)]
+    for sign in (-1.0, 1.0):  # consume less now (more later), then consume more now (less later)
+        asked = [int(t) for t in np.flatnonzero(active & room & (np.sign(wanted) == sign))]
+        left = [float(min(sign * wanted[t], c[t] if sign < 0 else rated - c[t])) for t in asked]
+        first = 0
+        for s in free:
+            while first < len(asked) and hi[asked[first]] < s:
+                first += 1  # windows that ended before s never open again
+            spare = float(rated - c[s] if sign < 0 else c[s])
+            k = first
+            while spare > 0 and k < len(asked) and lo[asked[k]] <= s:
+                take = min(left[k], spare)
+                if take > 0:
+                    c[asked[k]] += sign * take
+                    c[s] -= sign * take
+                    left[k] -= take
+                    spare -= take
+                k += 1
     return np.clip(c, 0.0, rated)
+
+
+def _recovery_windows(
+    device: Device, session: NDArray[np.int64], step_h: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Per MTU ``t``, the first and last MTU that can take the rebound of a shift at ``t``
+    (empty, ``lo > hi``, where it cannot shift)."""
+    n = len(session)
+    index = np.arange(n, dtype=np.int64)
+    if device.kind is DeviceKind.EV_CHARGING:
+        ends = np.full(n, -1, dtype=np.int64)
+        for k in range(n - 1, -1, -1):
+            ends[k] = k if k == n - 1 or session[k + 1] != session[k] else ends[k + 1]
+        return index + 1, np.where(session >= 0, ends, -1)
+    reach = math.floor(device.spec.heat_pump_shift_h / step_h + 1e-9)
+    return index - reach, index + reach

@@ -1,11 +1,12 @@
 """Bids from devices: the cost-based offers of pooled devices (:mod:`.devices`).
 
 Bids (:func:`device_bids`) are one hour long (``DevicePooling.bid_mtus`` = 4 MTUs),
-divisible, with one quantity per MTU: what the pool's devices can do in that MTU alone, given
-their forecast and state, rounded *down* to 0.1 kW. Activations in several MTUs share the same
-recovery room (an EV's later MTUs, a battery's SoC), so
-:func:`~flexcoord.simulation.devices.apply_activation` may deliver less than two such MTUs
-together ask; it never breaks a physical rule.
+divisible, with one quantity per MTU: what the pool's devices can do from that MTU on and hold
+for ``DevicePooling.sustain_mtus`` MTUs, given their forecast and state, rounded *down* to
+0.1 kW. Activations in several MTUs share the same recovery room (an EV's later MTUs, a
+battery's SoC): an activation longer than the sustained block, or several blocks close together,
+may ask more than that room, and :func:`~flexcoord.simulation.devices.apply_activation` then
+delivers less than ordered; it never breaks a physical rule.
 
 Units are pooled per aggregator (the unit's FSP), behind one coupling point, per technology and
 spec, ``units_per_pool`` at a time: :func:`device_pools` gives the
@@ -46,15 +47,19 @@ class DevicePooling:
         units_per_pool: devices of one FSP, coupling point and technology bid together, this
             many at a time (1: every device bids alone).
         bid_mtus: MTUs per bid (4: one-hour bids of 15-min MTUs).
+        sustain_mtus: how many MTUs in a row the offered MW can be held from any MTU (1: each
+            MTU alone). Energy-limited devices (batteries, heat pumps, EVs) offer less per MTU
+            the longer they must hold it (:func:`~flexcoord.simulation.devices.capability_mw`).
     """
 
     units_per_pool: int = 1
     bid_mtus: int = 4
+    sustain_mtus: int = 1
 
     def __post_init__(self) -> None:
         issues = [
             _issue("DevicePooling", "pooling", name, getattr(self, name), "must be an integer >= 1")
-            for name in ("units_per_pool", "bid_mtus")
+            for name in ("units_per_pool", "bid_mtus", "sustain_mtus")
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1)
         ]
         if issues:
@@ -138,7 +143,7 @@ def device_bids(  # noqa: PLR0913 - public: devices and forecasts, then keyword-
             baseline = (
                 forecast_mw[d.unit_id] if d.unit_id in forecast_mw else default_baseline_mw(d, mtus)
             )
-            d_up, d_down = capability_mw(d, baseline, mtus=mtus)
+            d_up, d_down = capability_mw(d, baseline, mtus=mtus, sustain_mtus=pooling.sustain_mtus)
             up, down = up + d_up, down + d_down
         for direction, quantity in ((Direction.UP, up), (Direction.DOWN, down)):
             cost = members[0].spec.cost_eur_per_mwh(members[0].kind, direction)

@@ -121,6 +121,7 @@ _ERROR_KEYS = {
     Technology.HEAT_PUMP: "heat_pump",
 }
 _PRODUCT = "p-da-activation"
+_MTU_H = 0.25  # the study's market time unit: 15 minutes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -336,7 +337,10 @@ def day_market_input(
 
 
 def _pooling(study: StudyFile) -> DevicePooling:
-    return DevicePooling(units_per_pool=study.fsp.units_per_aggregator)
+    return DevicePooling(
+        units_per_pool=study.fsp.units_per_aggregator,
+        sustain_mtus=max(1, round(study.fsp.sustain_h / _MTU_H)),
+    )
 
 
 def _technology(key: str) -> Technology:
