@@ -11,6 +11,7 @@ from flexcoord import operations
 from flexcoord.clearing.options import PricingRule
 from flexcoord.errors import InvalidInputError
 from flexcoord.operations import (
+    AvailabilityBreach,
     DeliveryOutcome,
     InsufficientData,
     LineKind,
@@ -82,6 +83,26 @@ def test_pay_as_bid_availability_pays_mw_times_hours_times_the_bid_price() -> No
     }
     assert only_balance(s) == ("9.26", "9.26", "0.00")
     assert not any(ln.kind is LineKind.RESIDUE for ln in s.lines)
+
+
+def test_availability_is_forfeited_where_the_obligation_to_bid_was_not_met() -> None:
+    """A breach (the verification's ``not_offered``) forfeits that MTU's availability payment:
+    no line for FSP or buyer, the award listed as forfeited; the other MTU is paid."""
+    kept, lost = award(mtu="t00"), award(mtu="t01")
+    s = settle(
+        [kept, lost],
+        penalty=NO_PENALTY,
+        breaches=[AvailabilityBreach(bid_id="b1", mtu="t01")],
+    )
+    assert {(ln.party_id, ln.mtu, str(ln.amount)) for ln in s.lines} == {
+        ("fsp-1", "t00", "10.00"),
+        ("dso-1", "t00", "-10.00"),
+    }
+    assert s.forfeited == (lost,)
+    assert only_balance(s) == ("10.00", "10.00", "0.00")
+    with pytest.raises(InvalidInputError) as bad:
+        settle([kept], penalty=NO_PENALTY, breaches=[AvailabilityBreach(bid_id="b9", mtu="t00")])
+    assert bad.value.issues[0].field == "bid_id" and "b9" in str(bad.value)
 
 
 def test_pay_as_cleared_activation_pays_the_cleared_price_for_the_delivered_energy() -> None:

@@ -253,3 +253,24 @@ def test_batteries_deliver_what_they_offer_when_fsps_offer_what_they_can_sustain
 
     assert battery_delivery(4.0) >= 0.99
     assert battery_delivery(0.25) < 0.6
+
+
+@pytest.mark.slow
+def test_availability_awards_are_verified_and_reported_in_the_day_loop() -> None:
+    """A OneNet preset buys availability day-ahead and activates near real time: every award is
+    verified (offered as obliged, calls delivered) and its share reported; none is forfeited,
+    since each is backed by the unit's activation bid."""
+    from flexcoord.simulation.day_run import run_day
+    from flexcoord.simulation.study import day_market, plan_study
+
+    study = StudyFile.model_validate(
+        {"name": "a", "grid": "1-MV-rural--0-sw", "days": 1, "schemes": ["onenet-common"]}
+    )
+    plan = plan_study(study)
+    outcome = run_day(plan, day_market(plan, 0), plan.presets[0])
+    kpis = outcome.kpis
+    assert float(kpis["availability_mw_h"]) > 0
+    assert 0.5 <= float(kpis["availability_verified_share"]) <= 1.0
+    assert float(kpis["availability_not_offered_mw_h"]) == 0.0
+    paid = outcome.settlement[outcome.settlement["kind"] == "availability_payment"]
+    assert len(paid) > 0

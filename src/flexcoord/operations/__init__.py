@@ -16,6 +16,7 @@ from flexcoord._lazy import lazy_exports
 _EXPORTS = {
     "ActivationOrder": "flexcoord.operations.activation",
     "AuctionBalance": "flexcoord.operations.settlement",
+    "AvailabilityBreach": "flexcoord.operations.settlement",
     "AvailabilityStatus": "flexcoord.operations.verification",
     "AvailabilityVerification": "flexcoord.operations.verification",
     "BASELINES": "flexcoord.operations.baselines",
@@ -64,6 +65,7 @@ __all__ = [
     "BASELINES",
     "ActivationOrder",
     "AuctionBalance",
+    "AvailabilityBreach",
     "AvailabilityStatus",
     "AvailabilityVerification",
     "Baseline",
@@ -143,6 +145,7 @@ if TYPE_CHECKING:
     )
     from flexcoord.operations.settlement import (
         AuctionBalance,
+        AvailabilityBreach,
         DeliveryOutcome,
         InsufficientData,
         OutcomeStatus,

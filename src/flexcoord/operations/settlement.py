@@ -28,7 +28,11 @@ Rules (see also ``docs/settlement.md``):
 * **Insufficient data** (and an activation award without any outcome): by
   :attr:`PenaltyRule.insufficient_data`, either withheld (no payment, no charge, no penalty; listed
   in :attr:`Settlement.pending`; the default) or settled as failed.
-* Availability payments do not depend on delivery.
+* **Availability** is paid whatever the calls delivered (an activation's under-delivery is
+  penalised on the activation), but it is **forfeited** in an MTU where the obligation to bid was
+  not met (:class:`AvailabilityBreach`, from
+  :func:`~flexcoord.operations.verification.verify_availability`'s ``not_offered``): no payment
+  and no charge, listed in :attr:`Settlement.forfeited`.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from flexcoord.operations.statements import LineKind, PartyRole, SettlementLine,
 __all__ = [
     "MARKET_OPERATOR_ID",
     "AuctionBalance",
+    "AvailabilityBreach",
     "DeliveryOutcome",
     "InsufficientData",
     "OutcomeStatus",
@@ -262,6 +267,21 @@ class DeliveryOutcome:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AvailabilityBreach:
+    """An availability award whose obligation to bid was not met in one MTU: its availability
+    payment for that MTU is forfeited."""
+
+    bid_id: str
+    mtu: str
+
+    def __post_init__(self) -> None:
+        c = IssueCollector("AvailabilityBreach", f"{self.bid_id}/{self.mtu}")
+        c.identifier("bid_id", self.bid_id)
+        c.identifier("mtu", self.mtu)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PendingActivation:
     """An activation award withheld for want of delivery data."""
 
@@ -292,10 +312,12 @@ class AuctionBalance:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settlement:
-    """Every line of a settlement (sorted), and the activations withheld pending data."""
+    """Every line of a settlement (sorted), the activations withheld pending data and the
+    availability awards forfeited for a breached obligation to bid."""
 
     lines: tuple[SettlementLine, ...]
     pending: tuple[PendingActivation, ...] = field(default=())
+    forfeited: tuple[SettlementAward, ...] = field(default=())
 
     def statements(self) -> tuple[Statement, ...]:
         """One statement per (role, party), in role order (FSP, buyer, operator), then party id."""
@@ -336,13 +358,16 @@ def settle(
     *,
     penalty: PenaltyRule,
     market_operator_id: str = MARKET_OPERATOR_ID,
+    breaches: Iterable[AvailabilityBreach] = (),
 ) -> Settlement:
-    """Settle ``awards`` given the delivery ``outcomes`` of their activations.
+    """Settle ``awards`` given the delivery ``outcomes`` of their activations and the
+    ``breaches`` of their availability awards' obligation to bid.
 
     Raises:
         InvalidInputError: a non-record input, two awards with the same (auction, bid, MTU, kind,
             buyer), two outcomes of one (bid, MTU), an outcome of no activation award, or an
-            outcome whose ordered energy differs from the awards'.
+            outcome whose ordered energy differs from the awards', or a breach of no
+            availability award.
 
     Example:
         >>> a = SettlementAward(auction_id="a1", bid_id="b1", fsp_id="f1", buyer_id="dso",
@@ -356,8 +381,34 @@ def settle(
 ('dso', 'activation_payment', '-40.00'), ('dso', 'penalty', '20.00')]
     """
     award_list, outcome_list = _records(awards, outcomes)
+    breached = _breached(award_list, breaches)
     with localcontext(CONTEXT):
-        return _settle(award_list, outcome_list, penalty, market_operator_id)
+        return _settle(award_list, outcome_list, penalty, market_operator_id, breached)
+
+
+def _breached(
+    awards: list[SettlementAward], breaches: Iterable[AvailabilityBreach]
+) -> set[tuple[str, str]]:
+    """The (bid, MTU) of each breach, checked against the availability awards."""
+    items = list(breaches)
+    issues = _type_issues(items, AvailabilityBreach)
+    if issues:
+        raise InvalidInputError(issues)
+    held = {(a.bid_id, a.mtu) for a in awards if a.kind is ProductKind.AVAILABILITY}
+    issues = [
+        Issue(
+            kind="AvailabilityBreach",
+            object_id=f"{b.bid_id}/{b.mtu}",
+            field="bid_id",
+            value=b.bid_id,
+            message=f"has no availability award in MTU {b.mtu!r}",
+        )
+        for b in items
+        if (b.bid_id, b.mtu) not in held
+    ]
+    if issues:
+        raise InvalidInputError(issues)
+    return {(b.bid_id, b.mtu) for b in items}
 
 
 def _settle(
@@ -365,13 +416,18 @@ def _settle(
     outcome_list: list[DeliveryOutcome],
     penalty: PenaltyRule,
     market_operator_id: str,
+    breached: set[tuple[str, str]],
 ) -> Settlement:
     deliveries = _deliveries(award_list, outcome_list, penalty)
     lines: list[SettlementLine] = []
     pending: list[PendingActivation] = []
+    forfeited: list[SettlementAward] = []
     for award in award_list:
         if award.kind is ProductKind.AVAILABILITY:
-            lines += _payment_lines(award, LineKind.AVAILABILITY_PAYMENT, award.awarded())
+            if (award.bid_id, award.mtu) in breached:
+                forfeited.append(award)
+            else:
+                lines += _payment_lines(award, LineKind.AVAILABILITY_PAYMENT, award.awarded())
             continue
         delivery = deliveries[(award.bid_id, award.mtu)]
         if delivery.fraction is None:
@@ -382,6 +438,7 @@ def _settle(
     return Settlement(
         lines=tuple(sorted(lines, key=SettlementLine.sort_key)),
         pending=tuple(sorted(pending, key=lambda p: (p.auction_id, p.bid_id, p.mtu, p.buyer_id))),
+        forfeited=tuple(sorted(forfeited, key=lambda a: a.key)),
     )
 
 

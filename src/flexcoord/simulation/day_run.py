@@ -42,6 +42,9 @@ from flexcoord.domain import Bid, Direction, Interval, ProductKind, Technology, 
 from flexcoord.grid.forecast import OperatingForecast
 from flexcoord.operations import (
     ActivationOrder,
+    AvailabilityBreach,
+    AvailabilityStatus,
+    AvailabilityVerification,
     DeliveryOutcome,
     DeliveryVerification,
     LineKind,
@@ -61,6 +64,7 @@ from flexcoord.operations import (
     make_baseline,
     ordered_events,
     settle,
+    verify_availability,
     verify_delivery,
 )
 from flexcoord.simulation.devices import Device, apply_activation
@@ -321,6 +325,38 @@ def settlement_awards(
     return tuple(out)
 
 
+def availability_awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[Award]:
+    """The availability rounds' awards (:func:`_accepted`) per root bid and MTU, priced as bid
+    (€/MW/h), for :func:`~flexcoord.operations.verify_availability`."""
+    out: list[Award] = []
+    for a in _accepted(outcome, bids):
+        if a.kind is not ProductKind.AVAILABILITY:
+            continue
+        step_h = a.bid.quantities[0].interval.duration.total_seconds() / 3600
+        price = float(a.price or 0.0)
+        out.append(
+            Award(
+                bid_id=a.key.root,
+                mtu=a.key.mtu.label,
+                quantity_mw=a.mw,
+                price_eur_per_mwh=price,
+                payment_eur=a.mw * step_h * price,
+            )
+        )
+    return out
+
+
+def availability_breaches(
+    checks: Sequence[AvailabilityVerification],
+) -> tuple[AvailabilityBreach, ...]:
+    """The availability awards whose obligation to bid was not met (settled as forfeited)."""
+    return tuple(
+        AvailabilityBreach(bid_id=v.bid_id, mtu=v.interval.start.isoformat())
+        for v in checks
+        if v.status is AvailabilityStatus.NOT_OFFERED
+    )
+
+
 def delivery_outcomes(
     checks: Sequence[DeliveryVerification], awards: Sequence[SettlementAward]
 ) -> tuple[DeliveryOutcome, ...]:
@@ -382,13 +418,24 @@ def run_day(plan: StudyPlan, market: DayMarket, config: SchemeConfig) -> DayOutc
     )
     violations = _violations(plan, state, market.no_flex_outside_pu)
     checks = _verify(plan, market, orders, realised, declared, change)
+    available = verify_availability(
+        availability_awards(outcome, bids), list(bids.values()), chain.base.register, checks
+    )
     to_settle = settlement_awards(outcome, bids)
     money = settle(
         to_settle,
         delivery_outcomes(checks, to_settle),
         penalty=PenaltyRule(factor=plan.study.settlement.penalty_factor),
+        breaches=availability_breaches(available),
     )
-    parts = _Parts(awards=awards, bids=bids, orders=orders, checks=checks, settlement=money)
+    parts = _Parts(
+        awards=awards,
+        bids=bids,
+        orders=orders,
+        checks=checks,
+        settlement=money,
+        availability=available,
+    )
     return _outcome(plan, market, config, outcome, parts, violations)
 
 
@@ -399,6 +446,7 @@ class _Parts:
     orders: Sequence[ActivationOrder]
     checks: Sequence[DeliveryVerification]
     settlement: Settlement
+    availability: Sequence[AvailabilityVerification]
 
 
 def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str, object]]:
@@ -539,6 +587,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         "curtailed_res_mwh": _curtailed_mwh(plan, checks),
         "conflicts": float(sum(len(r.conflicts) for r in outcome.rounds)),
         **_liquidity(outcome),
+        **_availability_kpis(parts.availability, step_h),
     }
     kpis["unserved_cost_eur"] = (
         float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
@@ -559,6 +608,21 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         settlement=_tagged(pd.DataFrame(_settlement_rows(parts.settlement)), config.id, day),
         violations=_tagged(violations, config.id, day),
     )
+
+
+def _availability_kpis(
+    checks: Sequence[AvailabilityVerification], step_h: float
+) -> dict[str, float]:
+    """Availability awarded (MW·h) and the share of it verified ``available`` (offered as
+    obliged, every call delivered; 1 when none was awarded), and the MW·h not offered."""
+    awarded = sum(v.awarded_mw for v in checks) * step_h
+    ok = sum(v.awarded_mw for v in checks if v.status is AvailabilityStatus.AVAILABLE) * step_h
+    missing = sum(v.awarded_mw for v in checks if v.status is AvailabilityStatus.NOT_OFFERED)
+    return {
+        "availability_mw_h": awarded,
+        "availability_verified_share": ok / awarded if awarded > 0 else 1.0,
+        "availability_not_offered_mw_h": missing * step_h,
+    }
 
 
 def _liquidity(outcome: ChainOutcome) -> dict[str, float]:

@@ -551,7 +551,8 @@ def _block_min(single: FloatArray, end: NDArray[np.int64], bound: FloatArray) ->
     padded = np.concatenate((single, np.full(k - 1, np.inf)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, k)[:n]
     outside = np.arange(k)[None, :] >= (end - np.arange(n))[:, None]
-    return np.minimum(bound, np.where(outside, np.inf, windows).min(axis=1))
+    cut: FloatArray = np.minimum(bound, np.where(outside, np.inf, windows).min(axis=1))
+    return cut
 
 
 def _soc_path(device: Device, p: FloatArray, step_h: float) -> FloatArray:
