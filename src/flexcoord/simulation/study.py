@@ -589,7 +589,8 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         created=created,
         price_cap_eur_per_mwh=plan.study.needs.dso_price_cap_eur_per_mwh,
     )
-    if plan.study.needs.dso_voltage:
+    needs.append(_tso_need(plan, intervals, created))
+    if plan.study.needs.dso_voltage:  # after the TSO's: its seeded chain shares stay as they were
         needs += dso_voltage_needs(
             plan.grid,
             plan.register,
@@ -598,7 +599,6 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
             margin_pu=plan.study.needs.dso_voltage_margin_pu,
             price_cap_eur_per_mwh=plan.study.needs.dso_price_cap_eur_per_mwh,
         )
-    needs.append(_tso_need(plan, intervals, created))
     product = plan.register.products[0]
     bids = device_bids(
         plan.devices,
