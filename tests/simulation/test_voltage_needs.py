@@ -103,6 +103,7 @@ def test_no_problem_no_need_and_the_margin_is_a_dead_band(grid: GridModel) -> No
     vm = np.ones((5, 4))
     vm[2, 1] = 0.95 - MARGIN / 2  # outside the band, inside the margin
     vm[0, :] = 0.5  # the TSO's slack bus is no DSO's problem
+    vm[3, :] = np.nan  # nor a bus without voltage (out of service)
     assert _needs(grid, vm) == []
 
 

@@ -125,7 +125,9 @@ def _deficits(
     position = {int(b): i for i, b in enumerate(pgm.buses.index)}
     rows = np.array([position[int(b)] for b in forecast.bus_ids], dtype=np.int64)
     vm = np.asarray(forecast.vm_pu, dtype=float)
-    level = np.nanmedian(vm, axis=1)
+    level = np.full(len(rows), np.nan)  # a bus without any voltage (out of service) has none
+    known = np.isfinite(vm).any(axis=1)
+    level[known] = np.nanmedian(vm[known], axis=1)
     upper = np.maximum(vmax_all[rows], level) + margin_pu
     lower = np.minimum(vmin_all[rows], level) - margin_pu
     over = np.nan_to_num(np.clip(vm - upper[:, None], 0.0, None))
