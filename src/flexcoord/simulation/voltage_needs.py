@@ -143,6 +143,21 @@ def _range_at(register: Register) -> dict[int, float]:
     return out
 
 
+def _quantity_mw(deficit_pu: FloatArray, dvm_dp: FloatArray, range_mw: FloatArray) -> FloatArray:
+    """Per MTU, the MW spread over a group's buses in proportion to ``range_mw`` that brings
+    every bus's ``deficit_pu`` (rows) to zero, by the group's ``dvm_dp`` block (zeros when the
+    group has no range)."""
+    total = float(range_mw.sum())
+    if total <= 0:
+        return np.zeros(deficit_pu.shape[1])
+    s = dvm_dp @ (range_mw / total)
+    ok = s > _MIN_SENSITIVITY_PU_PER_MW
+    if not ok.any():
+        return np.zeros(deficit_pu.shape[1])
+    out: FloatArray = (deficit_pu[ok] / s[ok, None]).max(axis=0)
+    return out
+
+
 def voltage_problems(
     grid: GridModel,
     register: Register,
@@ -156,6 +171,7 @@ def voltage_problems(
 
     Raises:
         InvalidInputError: ``margin_pu`` or ``reach_factor`` negative or not finite.
+        NotFoundError: the register has no area of one of the grid's DSO areas.
     """
     _check(("margin_pu", margin_pu), ("reach_factor", reach_factor))
     over, under = _deficits(grid, forecast, margin_pu)
@@ -180,16 +196,11 @@ def voltage_problems(
                 buses = sorted(group)
                 d = deficit[[row[b] for b in buses]]
                 weight = np.array([range_at.get(b, 0.0) for b in buses])
+                block = sens.dvm_dp_pu_per_mw[
+                    np.ix_([mon[b] for b in buses], [inj[b] for b in buses])
+                ]
+                mw = _quantity_mw(d, block, weight)
                 total = float(weight.sum())
-                if total > 0:
-                    block = sens.dvm_dp_pu_per_mw[
-                        np.ix_([mon[b] for b in buses], [inj[b] for b in buses])
-                    ]
-                    s = block @ (weight / total)
-                    ok = s > _MIN_SENSITIVITY_PU_PER_MW
-                    mw = (d[ok] / s[ok, None]).max(axis=0) if ok.any() else np.zeros(d.shape[1])
-                else:
-                    mw = np.zeros(d.shape[1])
                 out.append(
                     VoltageProblem(
                         area_id=area.id,
