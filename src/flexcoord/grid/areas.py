@@ -19,6 +19,7 @@ numbered otherwise, so names are stable for the same grid.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,14 @@ from numpy.typing import NDArray
 
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 
-__all__ = ["AreaSplit", "CouplingPoint", "DsoArea", "dead_end_side", "split_areas"]
+__all__ = [
+    "AreaSplit",
+    "CouplingPoint",
+    "DsoArea",
+    "connected_groups",
+    "dead_end_side",
+    "split_areas",
+]
 
 IntArray = NDArray[np.int64]
 
@@ -209,3 +217,28 @@ def dead_end_side(net: Any, line: int, area: DsoArea) -> tuple[frozenset[int], b
         if not component & feeding:
             return frozenset(int(b) for b in component if int(b) in area.bus_ids), is_to
     return None
+
+
+def connected_groups(net: Any, buses: Iterable[int]) -> tuple[frozenset[int], ...]:
+    """``buses`` split into the connected sets of the part of the grid they make up on their
+    own (two of them are in one set when a path of lines, transformers and closed switches
+    joins them through buses of the set only), ordered by their smallest bus. Buses not in
+    service belong to no set.
+
+    Example:
+        >>> from flexcoord.grid.loading import load_network
+        >>> net = load_network("1-MV-rural--0-sw")
+        >>> [sorted(g) for g in connected_groups(net, [4, 5, 7])]  # lines 4-5, 5-6, 6-7
+        [[4, 5], [7]]
+    """
+    import networkx as nx  # noqa: PLC0415  (lazy: networkx loads when asked)
+    import pandapower.topology as top  # noqa: PLC0415  (lazy: pandapower's graph layer)
+
+    wanted = sorted({int(b) for b in buses})
+
+    graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
+    present = [b for b in wanted if b in graph]
+    groups = [
+        frozenset(int(b) for b in c) for c in nx.connected_components(graph.subgraph(present))
+    ]
+    return tuple(sorted(groups, key=min))

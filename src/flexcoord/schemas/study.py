@@ -91,11 +91,15 @@ class FspSection(_Section):
 
 class NeedsSection(_Section):
     """The TSO's balancing requirement (the DSOs' and the TSO's congestion needs come from the
-    forecast) and the buyers' price caps."""
+    forecast), whether the DSOs also buy for their forecast voltage problems and from how far
+    beyond the band and the bus's level of the day (``dso_voltage_margin_pu``; see
+    :mod:`flexcoord.simulation.voltage_needs`), and the buyers' price caps."""
 
     tso_balancing_mw: float = Field(default=8.0, ge=0, le=10_000)
     tso_price_cap_eur_per_mwh: float = Field(default=250.0, gt=0, le=100_000)
     dso_price_cap_eur_per_mwh: float = Field(default=400.0, gt=0, le=100_000)
+    dso_voltage: bool = False
+    dso_voltage_margin_pu: float = Field(default=0.01, ge=0, le=0.2)
 
 
 class BaselineSection(_Section):
@@ -171,6 +175,7 @@ _MESSAGES: Final = {
     "finite_number": "must be a finite number",
     "string_type": "must be a string",
     "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
     "date_type": "must be a date, e.g. 2026-06-01",
     "date_parsing": "must be a date, e.g. 2026-06-01",
     "date_from_datetime_inexact": "must be a date without a time, e.g. 2026-06-01",

@@ -21,6 +21,9 @@ Choices (the issue leaves them open):
   near-real-time activation check uses the intraday one; **delivery and the realised AC check use
   the profiles themselves**.
 - **Needs**: every DSO congestion of the plan gets its day-ahead forecast overload as a need;
+  with ``needs.dso_voltage``, every DSO area's day-ahead forecast voltage problems that its
+  flexibility can reach become needs too (:mod:`~flexcoord.simulation.voltage_needs`: beyond
+  the band and the bus's own level of the day by ``needs.dso_voltage_margin_pu``);
   the TSO's transmission congestion is priced implicitly through its tightened limits and it
   buys ``needs.tso_balancing_mw`` upward in the afternoon (13:00–17:00).
 - **Delivery**: a unit fails a day's orders with probability ``fsp.failure_rate``; otherwise
@@ -91,6 +94,7 @@ from flexcoord.simulation.scenario import (
     make_need,
     profile_step_of,
 )
+from flexcoord.simulation.voltage_needs import dso_voltage_needs
 
 __all__ = [
     "HISTORY_DAYS",
@@ -590,6 +594,15 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         price_cap_eur_per_mwh=plan.study.needs.dso_price_cap_eur_per_mwh,
     )
     needs.append(_tso_need(plan, intervals, created))
+    if plan.study.needs.dso_voltage:  # after the TSO's: its seeded chain shares stay as they were
+        needs += dso_voltage_needs(
+            plan.grid,
+            plan.register,
+            day_ahead,
+            created=created,
+            margin_pu=plan.study.needs.dso_voltage_margin_pu,
+            price_cap_eur_per_mwh=plan.study.needs.dso_price_cap_eur_per_mwh,
+        )
     product = plan.register.products[0]
     bids = device_bids(
         plan.devices,
