@@ -154,12 +154,12 @@ dso_voltage_margin_pu = {margin}
 """
 
 
-def test_the_study_keys_default_off_and_bad_values_name_the_key(tmp_path: Path) -> None:
-    assert StudyFile.model_validate({"name": "x", "grid": "g"}).needs.dso_voltage is False
+def test_the_study_keys_default_on_and_bad_values_name_the_key(tmp_path: Path) -> None:
+    assert StudyFile.model_validate({"name": "x", "grid": "g"}).needs.dso_voltage is True
     path = tmp_path / "s.toml"
-    path.write_text(_STUDY.format(on="true", margin="0.005"), encoding="utf-8")
+    path.write_text(_STUDY.format(on="false", margin="0.005"), encoding="utf-8")
     study = load_study(path)
-    assert (study.needs.dso_voltage, study.needs.dso_voltage_margin_pu) == (True, 0.005)
+    assert (study.needs.dso_voltage, study.needs.dso_voltage_margin_pu) == (False, 0.005)
     path.write_text(_STUDY.format(on='"maybe"', margin="-0.01"), encoding="utf-8")
     with pytest.raises(InvalidInputError) as err:
         load_study(path)

@@ -98,7 +98,7 @@ class NeedsSection(_Section):
     tso_balancing_mw: float = Field(default=8.0, ge=0, le=10_000)
     tso_price_cap_eur_per_mwh: float = Field(default=250.0, gt=0, le=100_000)
     dso_price_cap_eur_per_mwh: float = Field(default=400.0, gt=0, le=100_000)
-    dso_voltage: bool = False
+    dso_voltage: bool = True
     dso_voltage_margin_pu: float = Field(default=0.01, ge=0, le=0.2)
 
 
