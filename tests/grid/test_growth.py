@@ -124,3 +124,28 @@ def test_a_bad_year_or_grid_code_is_one_issue_naming_the_key(
     assert message in issues[0].message
     with pytest.raises(InvalidInputError, match="year"):
         network_of_year(code, year)
+
+
+class _Net(dict[str, Any]):
+    """The two tables of a pandapower net that element matching reads, by key and attribute."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_elements_match_by_name_on_bus_names_and_one_sided_ones_scale() -> None:
+    from flexcoord.grid.growth import _blend_elements
+
+    def net(buses: list[str], loads: list[tuple[str, str, float]]) -> _Net:
+        bus = pd.DataFrame({"name": buses}, index=range(10, 10 + len(buses)))
+        index = {n: i for i, n in zip(bus.index, bus.name, strict=True)}
+        rows = [{"name": n, "bus": index[b], "p_mw": p, "sn_mva": np.nan} for n, b, p in loads]
+        return _Net(bus=bus, load=pd.DataFrame(rows))
+
+    earlier = net(["b1", "b2"], [("kept", "b1", 1.0), ("retired", "b2", 2.0)])
+    later = net(["new", "b1", "b2"], [("kept", "b1", 3.0), ("added", "new", 4.0)])
+    out = _blend_elements(earlier, later, "load", 0.25).set_index("name")
+    assert out.loc["kept", "p_mw"] == pytest.approx(1.5)  # 1 + 0.25·(3 − 1)
+    assert out.loc["added", "p_mw"] == pytest.approx(1.0)  # 0.25·4
+    assert out.loc["retired", "p_mw"] == pytest.approx(1.5)  # 0.75·2
+    assert out.loc["retired", "bus"] == 12  # "b2" on the later net's bus index
+    assert out["sn_mva"].isna().all()

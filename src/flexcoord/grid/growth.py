@@ -176,9 +176,10 @@ def _blend_elements(earlier: Any, later: Any, table: str, f: float) -> pd.DataFr
     pos = key_a.get_indexer(key_b)
     both = pos >= 0
     if cols:
-        va = a[cols].to_numpy(dtype=float)[pos[both]] if len(a) else np.empty((0, len(cols)))
+        va = a.reindex(columns=cols).to_numpy(dtype=float)[pos[both]]
         vb = out.loc[both, cols].to_numpy(dtype=float)
-        out.loc[both, cols] = np.where(np.isnan(va), vb, va + f * (vb - va))
+        blend = np.where(np.isnan(vb), va, va + f * (vb - va))
+        out.loc[both, cols] = np.where(np.isnan(va), vb, blend)  # a side without a value: the other
         out.loc[~both, cols] = out.loc[~both, cols].to_numpy(dtype=float) * f
     gone = a[~key_a.isin(key_b)].copy() if len(a) else a.iloc[:0].copy()
     if len(gone):
