@@ -274,3 +274,46 @@ def test_availability_awards_are_verified_and_reported_in_the_day_loop() -> None
     assert float(kpis["availability_not_offered_mw_h"]) == 0.0
     paid = outcome.settlement[outcome.settlement["kind"] == "availability_payment"]
     assert len(paid) > 0
+
+
+def test_a_bad_year_is_refused_naming_its_key_before_the_grid_loads(tmp_path: Path) -> None:
+    for written, message in (('"2029"', "must be a whole number"), ("2029.5", "whole number")):
+        path = _write(tmp_path, _STUDY.replace("days = 2", f"days = 2\nyear = {written}"))
+        with pytest.raises(InvalidInputError) as err:
+            load_study(path)
+        assert [(i.field, i.source) for i in err.value.issues] == [("year", str(path))]
+        assert message in str(err.value)
+    for grid, year, message in (
+        ("1-MV-rural--0-sw", 2070, "year=2070 must be in 2000..2060"),
+        ("1-MV-rural--1-sw", 2029, "needs the grid code's scenario 0"),
+        ("cigre-mv", 2029, "needs a SimBench grid with scenarios 0/1/2"),
+    ):
+        study = StudyFile.model_validate({"name": "y", "grid": grid, "year": year})
+        with pytest.raises(InvalidInputError) as err:
+            check_study(study, "s.toml")
+        assert "year" in [i.field for i in err.value.issues] and message in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_study_with_a_year_plans_on_the_grid_of_that_year() -> None:
+    from flexcoord.grid.growth import network_of_year
+    from flexcoord.simulation.day_run import run_day
+    from flexcoord.simulation.study import day_market, plan_study
+
+    study = StudyFile.model_validate(
+        {
+            "name": "y",
+            "grid": "1-MV-rural--0-sw",
+            "year": 2029,
+            "days": 1,
+            "schemes": ["smartnet-local"],
+        }
+    )
+    plan = plan_study(study)
+    assert plan.grid.code == "1-MV-rural--0-sw@2029"
+    expected = network_of_year("1-MV-rural--0-sw", 2029)
+    assert plan.grid.net.sgen.p_mw.sum() == pytest.approx(expected.sgen.p_mw.sum())
+    assert len(plan.grid.net.storage) == len(expected.storage) > 0
+    assert plan.devices  # the [growth] devices are added on the year's grid
+    outcome = run_day(plan, day_market(plan, 0), plan.presets[0])
+    assert len(outcome.deliveries) and (outcome.deliveries["ordered_mwh"] > 0).all()

@@ -22,9 +22,11 @@ _EXPORTS = {
     "forecast_from_profiles": "flexcoord.grid.forecast",
     "forecast_from_snapshot": "flexcoord.grid.forecast",
     "grid_catalogue": "flexcoord.grid.loading",
+    "grid_of_year": "flexcoord.grid.growth",
     "load_grid": "flexcoord.grid.model",
     "load_network": "flexcoord.grid.loading",
     "network_layout": "flexcoord.grid.layout",
+    "network_of_year": "flexcoord.grid.growth",
     "resolve_grid_code": "flexcoord.grid.loading",
 }
 
@@ -40,9 +42,11 @@ __all__ = [
     "forecast_from_profiles",
     "forecast_from_snapshot",
     "grid_catalogue",
+    "grid_of_year",
     "load_grid",
     "load_network",
     "network_layout",
+    "network_of_year",
     "resolve_grid_code",
 ]
 
@@ -55,6 +59,7 @@ if TYPE_CHECKING:
         forecast_from_profiles,
         forecast_from_snapshot,
     )
+    from flexcoord.grid.growth import grid_of_year, network_of_year
     from flexcoord.grid.layout import NetworkLayout, network_layout
     from flexcoord.grid.loading import GridEntry, grid_catalogue, load_network, resolve_grid_code
     from flexcoord.grid.model import GridModel, load_grid

@@ -60,7 +60,8 @@ class CongestionSection(_Section):
 
 
 class GrowthSection(_Section):
-    """DER added to the grid's own (SimBench's scenario 0/1/2 is in the grid code)."""
+    """DER added to the grid's own (SimBench's scenario 0/1/2 is in the grid code, or the
+    study's ``year`` sets it)."""
 
     batteries: int = Field(default=20, ge=0, le=100_000)
     ev_chargers: int = Field(default=200, ge=0, le=100_000)
@@ -135,10 +136,14 @@ class OutputsSection(_Section):
 class StudyFile(_Section):
     """A study (module docstring). ``start`` is the first market day; its profiles are SimBench's
     of the same local day of 2016 (the profile year). ``schemes`` holds preset names, or
-    ``["all"]`` for every preset of the seed."""
+    ``["all"]`` for every preset of the seed. ``year`` (optional) builds the grid of that year
+    from SimBench's scenarios (:func:`flexcoord.grid.growth.grid_of_year`): the grid code must
+    then be of scenario 0; its range and the code are checked by
+    :func:`flexcoord.simulation.study.check_study`."""
 
     name: str = Field(min_length=1, max_length=120)
     grid: str = Field(min_length=1, max_length=200)
+    year: int | None = Field(default=None, strict=True)
     start: date = date(2026, 6, 1)
     days: int = Field(default=7, ge=1, le=MAX_STUDY_DAYS)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)

@@ -77,6 +77,7 @@ from flexcoord.grid.forecast import (
     forecast_from_snapshot,
     forecast_with_changes,
 )
+from flexcoord.grid.growth import grid_of_year, year_issues
 from flexcoord.grid.loading import resolve_grid_code
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.grid.portfolio import ScenarioAdditions, build_portfolio
@@ -202,7 +203,7 @@ def _profile_day(day: date) -> date:
 
 
 def check_study(study: StudyFile, source: str) -> None:
-    """Every check that needs no grid: the grid code, the presets, the period.
+    """Every check that needs no grid: the grid code, the year, the presets, the period.
 
     Raises:
         InvalidInputError: all issues at once, each naming its key.
@@ -223,6 +224,8 @@ def check_study(study: StudyFile, source: str) -> None:
         message = str(exc).splitlines()[-1].strip().removeprefix("- ")
         message = message.removeprefix(f"grid {study.grid!r} ")
         issues.append(_key_issue(source, "grid", study.grid, message))
+    if study.year is not None:
+        issues += year_issues(study.grid, study.year, field="year", source=source)
     try:
         study_presets(study, source)
     except InvalidInputError as exc:
@@ -260,7 +263,8 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
     """
     check_study(study, source)
     presets = study_presets(study, source)
-    grid = load_grid(resolve_grid_code(study.grid).code)
+    code = resolve_grid_code(study.grid).code
+    grid = load_grid(code) if study.year is None else grid_of_year(code, study.year)
     g = study.growth
     register = build_portfolio(
         grid,

@@ -2,7 +2,8 @@
 
 Layout of the output folder (``outputs.folder`` or the caller's)::
 
-    manifest.json          study name, its SHA-256, flexcoord version, grid, seed, schemes, days
+    manifest.json          study name, its SHA-256, flexcoord version, grid, year, seed, schemes,
+                           days
     study.json             the study as read (every key, defaults filled in)
     study.toml             the study file itself (when run from one)
     days/<date>/<t>.parquet  each completed day's tables (written whole, then renamed in place)
@@ -68,8 +69,9 @@ class StudyResult:
 
 
 def study_sha256(study: StudyFile) -> str:
-    """The SHA-256 of the study's keys (defaults filled in): what a resumed run must match."""
-    return hashlib.sha256(study.model_dump_json().encode()).hexdigest()
+    """The SHA-256 of the study's keys (defaults filled in; an unset ``year`` left out, so a
+    study without it hashes as before the key existed): what a resumed run must match."""
+    return hashlib.sha256(study.model_dump_json(exclude_none=True).encode()).hexdigest()
 
 
 def _manifest(study: StudyFile, plan: StudyPlan, source: str) -> dict[str, object]:
@@ -77,6 +79,7 @@ def _manifest(study: StudyFile, plan: StudyPlan, source: str) -> dict[str, objec
         "study": study.name,
         "study_sha256": study_sha256(study),
         "grid": plan.grid.code,
+        "year": study.year,
         "seed": study.seed,
         "schemes": [c.id for c in plan.presets],
         "days": [d.isoformat() for d in plan.days],
@@ -161,6 +164,7 @@ def write_report(plan: StudyPlan, tables: Mapping[str, pd.DataFrame], path: Path
     study = plan.study
     meta = {
         "grid": plan.grid.code,
+        **({} if study.year is None else {"year": str(study.year)}),
         "days": f"{plan.days[0].isoformat()} + {len(plan.days)} day(s)",
         "schemes": str(len(plan.presets)),
         "seed": str(study.seed),
