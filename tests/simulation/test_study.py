@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -104,8 +105,17 @@ def test_a_study_runs_resumes_and_reproduces_bit_for_bit(tmp_path: Path) -> None
     study = load_study(_write(tmp_path, _STUDY))
     first = run_study(study, folder=tmp_path / "a")
     assert (first.days_run, first.days_resumed) == (2, 0)
-    kpis = first.tables["kpis"]
-    assert set(kpis["scheme"]) == {"smartnet-centralised", "smartnet-local"}
+    every = first.tables["kpis"]
+    assert set(every["scheme"]) == {"smartnet-centralised", "smartnet-local", "no-flexibility"}
+    # the reference row: the realised day without a market, on the same yardstick
+    none = every[every["scheme"] == "no-flexibility"].set_index("day")
+    assert (none["violation_mwh"] == none["violation_mwh_no_flex"]).all()
+    assert (none["bid_cost_eur"] == 0).all() and (none["unserved_mwh"] > 0).all()
+    assert np.allclose(
+        none["realised_cost_eur"], none["violation_cost_eur"] + none["unserved_cost_eur"]
+    )
+    kpis = every[every["scheme"] != "no-flexibility"]
+    assert (kpis.groupby("day")["unserved_mwh"].max() <= none["unserved_mwh"] + 1e-9).all()
     assert (kpis["liquidity_units"] > 0).all() and (kpis["liquidity_fsps"] >= 1).all()
     assert sorted(kpis["day"].unique()) == ["2026-06-01", "2026-06-02"]
     for name in TABLES:
@@ -166,7 +176,7 @@ def test_demo_runs_every_preset_and_prints_where_its_report_is(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert str(out.resolve()) in result.output
     kpis = pd.read_parquet(out / "tables" / "kpis.parquet")
-    assert kpis["scheme"].nunique() == 20
+    assert kpis["scheme"].nunique() == 21  # every preset and the no-flexibility reference
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="fc-plot-grid"' in page and '<script src="http' not in page
 

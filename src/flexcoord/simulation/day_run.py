@@ -77,7 +77,10 @@ from flexcoord.simulation.study import (
     voltage_outside_pu,
 )
 
-__all__ = ["DayOutcome", "run_day"]
+__all__ = ["NO_FLEXIBILITY", "DayOutcome", "run_day", "run_no_flexibility"]
+
+#: The reference row of every day: the realised day without any flexibility market.
+NO_FLEXIBILITY = "no-flexibility"
 
 FloatArray = NDArray[np.float64]
 _VM_TOLERANCE_PU = 1e-4  # a voltage change smaller than this adds no violation
@@ -589,15 +592,7 @@ def _outcome(  # noqa: PLR0913 - private: the day's parts, by keyword
         **_liquidity(outcome),
         **_availability_kpis(parts.availability, step_h),
     }
-    kpis["unserved_cost_eur"] = (
-        float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
-    )
-    kpis["realised_cost_eur"] = (
-        float(kpis["bid_cost_eur"])
-        + float(kpis["availability_cost_eur"])
-        + float(kpis["violation_cost_eur"])
-        + float(kpis["unserved_cost_eur"])
-    )
+    _price_realised(plan, kpis)
     return DayOutcome(
         scheme=config.id,
         day=day,
@@ -623,6 +618,66 @@ def _availability_kpis(
         "availability_verified_share": ok / awarded if awarded > 0 else 1.0,
         "availability_not_offered_mw_h": missing * step_h,
     }
+
+
+def _price_realised(plan: StudyPlan, kpis: dict[str, float | str]) -> None:
+    """The unserved need's cost and the realised yardstick (module docstring), in place."""
+    kpis["unserved_cost_eur"] = (
+        float(kpis["unserved_mwh"]) * plan.study.needs.tso_price_cap_eur_per_mwh
+    )
+    kpis["realised_cost_eur"] = (
+        float(kpis["bid_cost_eur"])
+        + float(kpis["availability_cost_eur"])
+        + float(kpis["violation_cost_eur"])
+        + float(kpis["unserved_cost_eur"])
+    )
+
+
+def run_no_flexibility(plan: StudyPlan, market: DayMarket) -> DayOutcome:
+    """The reference row :data:`NO_FLEXIBILITY`: the realised day without any market, priced on
+    the same yardstick (its overload at the DSO cap, every need unserved at the TSO cap)."""
+    state = realised_state(
+        plan, intervals=market.intervals, profile_step=market.profile_step, change={}
+    )
+    violations = _violations(plan, state, market.no_flex_outside_pu)
+    step_h = market.intervals[0].duration.total_seconds() / 3600
+    volt = violations[violations["kind"] == "voltage"]
+    nothing = Settlement(lines=())
+    kpis: dict[str, float | str] = {
+        "scheme": NO_FLEXIBILITY,
+        "day": market.day.isoformat(),
+        "violation_mwh": market.no_flex_overload_mwh,
+        "violation_bus_hours": float(len(volt)) * step_h,
+        "violation_mwh_no_flex": market.no_flex_overload_mwh,
+        "ordered_mwh": 0.0,
+        "delivered_mwh": 0.0,
+        "delivery_ratio": 1.0,
+        **_money_kpis(nothing, (), {}),
+        "violation_cost_eur": market.no_flex_overload_mwh
+        * plan.study.needs.dso_price_cap_eur_per_mwh,
+        "forecast_cost_eur": 0.0,
+        "unserved_mwh": float(
+            sum(market.joint.evaluate({}, default_options()).shortfall_mwh.values())
+        ),
+        "curtailed_res_mwh": 0.0,
+        "conflicts": 0.0,
+        "liquidity_root_bids": 0.0,
+        "liquidity_units": 0.0,
+        "liquidity_fsps": 0.0,
+        **_availability_kpis((), step_h),
+    }
+    _price_realised(plan, kpis)
+    day = market.day.isoformat()
+    return DayOutcome(
+        scheme=NO_FLEXIBILITY,
+        day=day,
+        kpis=kpis,
+        awards=pd.DataFrame(),
+        activations=pd.DataFrame(),
+        deliveries=pd.DataFrame(),
+        settlement=pd.DataFrame(),
+        violations=_tagged(violations, NO_FLEXIBILITY, day),
+    )
 
 
 def _liquidity(outcome: ChainOutcome) -> dict[str, float]:

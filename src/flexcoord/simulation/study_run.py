@@ -42,7 +42,7 @@ import pandas as pd
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.provenance import provenance
 from flexcoord.schemas.study import StudyFile
-from flexcoord.simulation.day_run import DayOutcome, run_day
+from flexcoord.simulation.day_run import NO_FLEXIBILITY, DayOutcome, run_day, run_no_flexibility
 from flexcoord.simulation.study import DayMarket, StudyPlan, day_market, plan_study
 from flexcoord.simulation.tables import write_tables
 
@@ -199,6 +199,8 @@ def _remote_scheme(study_json: str, source: str, index: int, scheme_id: str) -> 
             _WORKER_MARKETS.pop(next(iter(_WORKER_MARKETS)))
         market = day_market(plan, index)
         _WORKER_MARKETS[(study_json, index)] = market
+    if scheme_id == NO_FLEXIBILITY:
+        return run_no_flexibility(plan, market)
     config = next(c for c in plan.presets if c.id == scheme_id)
     return run_day(plan, market, config)
 
@@ -212,6 +214,7 @@ def _run_one_day(
         if progress is not None:
             progress(index, len(plan.days), config.id)
         outcomes.append(run_day(plan, market, config))
+    outcomes.append(run_no_flexibility(plan, market))
     return _day_tables(outcomes, plan.study.name)
 
 
@@ -228,7 +231,7 @@ def _parallel_days(
     from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415 - optional
 
     study_json = plan.study.model_dump_json()
-    ids = [c.id for c in plan.presets]
+    ids = [c.id for c in plan.presets] + [NO_FLEXIBILITY]
     out: dict[int, dict[str, pd.DataFrame]] = {}
     back: dict[int, dict[str, DayOutcome]] = {i: {} for i in todo}
     with (
@@ -245,7 +248,7 @@ def _parallel_days(
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
             index, scheme = futures[future]
             back[index][scheme] = future.result()
-            if progress is not None:
+            if progress is not None and scheme != NO_FLEXIBILITY:  # the bar counts schemes
                 progress(index, len(plan.days), scheme)
             if len(back[index]) == len(ids):
                 tables = _day_tables([back[index][s] for s in ids], plan.study.name)
