@@ -23,7 +23,7 @@ linked to the previous one by ``parent_bid_id`` so a clearing takes them in meri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -237,19 +237,10 @@ def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, fi
         )
     arrays, g_p = bid_lp(model, cols)
     delivered = -g_p if direction is Direction.UP else g_p  # V per accepted MW
-    h = highs_from_arrays(arrays, into=highs)
-    idx = np.arange(cols.n, dtype=np.int32)
-    h.changeColsCost(cols.n, idx, -delivered)
-    h.run()
-    v_max = 0.0
-    if not is_infeasible(h):
-        v_max = max(float(solution(h, "the largest interface quantity") @ delivered), 0.0)
-    steps: tuple[OfferStep, ...] = ()
-    if v_max > 1e-9:
-        h.changeColsCost(cols.n, idx, cols.price_eur_per_mwh)
-        nz = np.flatnonzero(delivered).astype(np.int32)
-        h.addRow(0.0, 0.0, len(nz), nz, delivered[nz])
-        steps = _steps(h, cols, v_max, levels)
+    if _is_knapsack(arrays, cols, delivered):
+        v_max, steps = _knapsack_curve(cols, delivered, levels)
+    else:
+        v_max, steps = _lp_curve(arrays, cols, delivered, levels, highs)
     return OfferCurve(
         area_id=model.area_id,
         coupling_point_ids=model.coupling_point_ids,
@@ -260,16 +251,78 @@ def aggregated_offer_curve(  # noqa: PLR0913 - public: model, bids, register, fi
     )
 
 
+def _lp_curve(
+    arrays: LpArrays, cols: BidColumns, delivered: FloatArray, levels: int, highs: Any | None
+) -> tuple[float, tuple[OfferStep, ...]]:
+    """The largest interface quantity and the curve's steps, solved in HiGHS."""
+    h = highs_from_arrays(arrays, into=highs)
+    idx = np.arange(cols.n, dtype=np.int32)
+    h.changeColsCost(cols.n, idx, -delivered)
+    h.run()
+    v_max = 0.0
+    if not is_infeasible(h):
+        v_max = max(float(solution(h, "the largest interface quantity") @ delivered), 0.0)
+    if v_max <= 1e-9:
+        return v_max, ()
+    h.changeColsCost(cols.n, idx, cols.price_eur_per_mwh)
+    nz = np.flatnonzero(delivered).astype(np.int32)
+    h.addRow(0.0, 0.0, len(nz), nz, delivered[nz])
+    return v_max, _steps(h, cols, v_max, levels)
+
+
+def _is_knapsack(arrays: LpArrays, cols: BidColumns, delivered: FloatArray) -> bool:
+    """Whether the curve's LP is a continuous knapsack: no limit, capability or XOR row can
+    bind, every bid moves the interface the offered way and none has a negative price."""
+    return (
+        arrays.a.shape[0] == 0
+        and bool(np.all(delivered > 0))
+        and bool(np.all(cols.price_eur_per_mwh >= 0))
+    )
+
+
+def _knapsack_curve(
+    cols: BidColumns, delivered: FloatArray, levels: int
+) -> tuple[float, tuple[OfferStep, ...]]:
+    """The curve of a knapsack LP (:func:`_is_knapsack`) without solving it: the least cost of
+    each level fills the bids cheapest per interface MW first (``price / delivered``, ties in
+    bid order), which is the LP's optimum; the largest quantity is every bid in full."""
+    order = np.argsort(cols.price_eur_per_mwh / delivered, kind="stable")
+    reach = cols.quantity_mw[order] * delivered[order]  # interface MW of each bid in full
+    cumulative = np.cumsum(reach)
+    v_max = float(cumulative[-1])
+    if v_max <= 1e-9:
+        return max(v_max, 0.0), ()
+
+    def least_cost(v: float) -> FloatArray:
+        x = np.zeros(cols.n)
+        full = int(np.searchsorted(cumulative, v, side="right"))
+        x[order[:full]] = cols.quantity_mw[order[:full]]
+        if full < cols.n:
+            before = float(cumulative[full - 1]) if full else 0.0
+            j = order[full]
+            x[j] = min(max((v - before) / delivered[j], 0.0), cols.quantity_mw[j])
+        return x
+
+    return v_max, _levelled_steps(cols, v_max, levels, least_cost)
+
+
 def _steps(h: Any, cols: BidColumns, v_max: float, levels: int) -> tuple[OfferStep, ...]:
-    """The curve's steps: the least cost at ``levels`` equal quantity levels up to ``v_max``
-    (the interface row is the LP's last), steps of equal price merged."""
+    """The curve's steps from the LP in ``h`` (the interface row is its last)."""
     row = h.getNumRow() - 1
+    return _levelled_steps(cols, v_max, levels, lambda v: _least_cost(h, row, v, v_max))
+
+
+def _levelled_steps(
+    cols: BidColumns, v_max: float, levels: int, least_cost: Callable[[float], FloatArray]
+) -> tuple[OfferStep, ...]:
+    """The curve's steps: the least cost at ``levels`` equal quantity levels up to ``v_max``,
+    steps of equal price merged."""
     runs: list[list[float]] = []  # [quantity, price, cumulative] of each step so far
     last_x: list[FloatArray] = []  # the dispatch at each step's last level
     prev_v, prev_c = 0.0, 0.0
     for k in range(1, levels + 1):
         v = v_max * k / levels
-        x = _least_cost(h, row, v, v_max)
+        x = least_cost(v)
         cost = float(x @ cols.price_eur_per_mwh)
         price = (cost - prev_c) / (v - prev_v)
         if runs and abs(price - runs[-1][1]) <= 1e-6 * max(1.0, abs(price)):
