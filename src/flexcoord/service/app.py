@@ -1,0 +1,205 @@
+"""The app factory: :func:`create_app` builds the FastAPI app over an opened, checked database.
+
+Requests get an id (a client's ``X-Request-ID`` when it is a short token, else a new one),
+returned in the ``X-Request-ID`` header and written into the audit event. Every error is an
+RFC 9457 problem (:mod:`flexcoord.service.problems`); every state-changing request that did not
+commit its own audit event (it was denied, rejected or failed) gets one here, in a transaction
+of its own, after its change was rolled back. ``GET /health`` answers while the process runs;
+``GET /ready`` only while the database answers too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Final
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.service.audit import AuditRecord, append_event, outcome_of
+from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256
+from flexcoord.service.database import open_engine
+from flexcoord.service.problems import (
+    ServiceProblem,
+    problem_response,
+    problem_responses,
+    validation_issues,
+)
+from flexcoord.service.roles import Operation
+from flexcoord.service.routes_parties import router as parties_router
+from flexcoord.service.routes_register import router as register_router
+from flexcoord.service.schemas import Health
+from flexcoord.service.settings import ServiceSettings
+
+__all__ = ["create_app"]
+
+_LOG = logging.getLogger("flexcoord.service")
+_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_RETRY_AFTER_S: Final = "5"
+#: The object kind each operation's body describes (named in body validation issues).
+_BODY_KINDS: Final = {
+    Operation.PARTY_CREATE.value: "Party",
+    Operation.GRID_AREA_CREATE.value: "GridArea",
+    Operation.CONNECTION_POINT_CREATE.value: "ConnectionPoint",
+    Operation.UNIT_CREATE.value: "Unit",
+    Operation.GROUP_CREATE.value: "Group",
+}
+
+
+def _operation(request: Request) -> str:
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    return name if isinstance(name, str) else f"{request.method} {request.url.path}"[:64]
+
+
+def _request_id(request: Request) -> str:
+    found = getattr(request.state, "request_id", None)
+    return found if isinstance(found, str) else uuid.uuid4().hex
+
+
+def _audit_failure(services: Services, request: Request, status: int, body_sha256: str) -> None:
+    principal = getattr(request.state, "principal", None)
+    record = AuditRecord(
+        at=services.settings.clock(),
+        party_id=principal.party_id if principal else None,
+        credential_id=principal.key_id if principal else None,
+        operation=_operation(request),
+        target=None,
+        request_id=_request_id(request),
+        payload_sha256=body_sha256,
+        outcome=outcome_of(status),
+        status=status,
+    )
+    try:
+        with Session(services.engine) as session:
+            append_event(session, record)
+            session.commit()
+    except Exception:  # the database is down: the answer still goes out, the log says so
+        _LOG.exception("audit event of request %s could not be written", record.request_id)
+
+
+async def _answer(request: Request, problem: ServiceProblem) -> Response:
+    if request.method in MUTATING_METHODS and not getattr(request.state, "audited", False):
+        body = await request.body()
+        services: Services = request.app.state.services
+        await run_in_threadpool(
+            _audit_failure, services, request, problem.status, payload_sha256(body)
+        )
+        request.state.audited = True
+    response = problem_response(problem, instance=request.url.path, request_id=_request_id(request))
+    response.headers["X-Request-ID"] = _request_id(request)
+    return response
+
+
+def _invalid(issues: Sequence[Issue]) -> ServiceProblem:
+    n = len(issues)
+    return ServiceProblem(422, f"{n} invalid input issue{'s' if n != 1 else ''}", issues)
+
+
+def _problem_of(request: Request, exc: Exception) -> ServiceProblem:
+    """The problem an exception stands for."""
+    if isinstance(exc, ServiceProblem):
+        return exc
+    if isinstance(exc, InvalidInputError):
+        return _invalid(exc.issues)
+    if isinstance(exc, RequestValidationError):
+        return _invalid(validation_issues(exc, _BODY_KINDS.get(_operation(request), "")))
+    if isinstance(exc, NotFoundError):
+        return ServiceProblem(404, str(exc))
+    if isinstance(exc, StarletteHTTPException):
+        detail = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        return ServiceProblem(exc.status_code, detail, headers=exc.headers)
+    if isinstance(exc, IntegrityError):
+        return ServiceProblem(409, "the request conflicts with the register's current state")
+    if isinstance(exc, OperationalError):
+        _LOG.error("database unavailable: %s", exc)
+        return ServiceProblem(
+            503, "the database is unavailable; retry later", headers={"Retry-After": _RETRY_AFTER_S}
+        )
+    _LOG.exception("internal error", exc_info=exc)
+    return ServiceProblem(
+        500, "internal error: the service failed; the request id finds it in the log"
+    )
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    return await _answer(request, _problem_of(request, exc))
+
+
+def _add_handlers(app: FastAPI) -> None:
+    for kind in (
+        ServiceProblem,
+        InvalidInputError,
+        RequestValidationError,
+        NotFoundError,
+        StarletteHTTPException,
+        IntegrityError,
+        OperationalError,
+        Exception,
+    ):
+        app.add_exception_handler(kind, _handle)
+
+    @app.middleware("http")
+    async def _request_ids(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+
+def _add_health(app: FastAPI, engine: Engine) -> None:
+    @app.get("/health", tags=["health"])
+    def health() -> Health:
+        """Liveness: the process answers."""
+        return Health(status="ok")
+
+    @app.get("/ready", tags=["health"], responses=problem_responses(503))
+    def ready() -> Health:
+        """Readiness: the database answers too (503 while it does not)."""
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return Health(status="ready")
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """The flexcoord service over ``settings.database_url``.
+
+    The database must be safe (WAL and ``synchronous=FULL`` on SQLite; ``fsync`` and
+    ``synchronous_commit`` on PostgreSQL) and migrated (``flexcoord serve`` migrates first).
+
+    Raises:
+        InvalidInputError: the database is unreachable, unsafe or not migrated.
+    """
+    engine = open_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="flexcoord",
+        version=version("flexcoord"),
+        summary="TSO–DSO flexibility platform: register, parties and credentials, audit.",
+        lifespan=lifespan,
+    )
+    app.state.services = Services(settings=settings, engine=engine)
+    _add_handlers(app)
+    _add_health(app, engine)
+    app.include_router(parties_router)
+    app.include_router(register_router)
+    return app
