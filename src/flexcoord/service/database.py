@@ -207,8 +207,9 @@ def open_engine(url: str, *, migrate_schema: bool = False) -> Engine:
         raise
     except Exception as exc:  # an unreachable server, a locked or corrupt file
         engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         raise InvalidInputError(
-            [_database_issue(url, "url", shown_url(url), f"cannot be opened: {exc}")]
+            [_database_issue(url, "url", shown_url(url), f"cannot be opened: {reason}")]
         ) from None
     if issues:
         engine.dispose()
