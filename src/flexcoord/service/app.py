@@ -16,11 +16,13 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import version
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -31,6 +33,7 @@ from flexcoord.service.audit import AuditRecord, append_event, outcome_of
 from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256
 from flexcoord.service.database import open_engine
 from flexcoord.service.problems import (
+    PROBLEM_JSON,
     ServiceProblem,
     problem_response,
     problem_responses,
@@ -89,13 +92,23 @@ def _audit_failure(services: Services, request: Request, status: int, body_sha25
         _LOG.exception("audit event of request %s could not be written", record.request_id)
 
 
+async def _body_sha256(request: Request) -> str:
+    """The body's hash: as the call computed it, else read now (a request refused before its
+    route ran has its body unread)."""
+    known = getattr(request.state, "payload_sha256", None)
+    if isinstance(known, str):
+        return known
+    try:
+        return payload_sha256(await request.body())
+    except Exception:  # the body can no longer be read (the client went away)
+        return payload_sha256(b"")
+
+
 async def _answer(request: Request, problem: ServiceProblem) -> Response:
     if request.method in MUTATING_METHODS and not getattr(request.state, "audited", False):
-        body = await request.body()
         services: Services = request.app.state.services
-        await run_in_threadpool(
-            _audit_failure, services, request, problem.status, payload_sha256(body)
-        )
+        body_sha256 = await _body_sha256(request)
+        await run_in_threadpool(_audit_failure, services, request, problem.status, body_sha256)
         request.state.audited = True
     response = problem_response(problem, instance=request.url.path, request_id=_request_id(request))
     response.headers["X-Request-ID"] = _request_id(request)
@@ -175,6 +188,35 @@ def _add_health(app: FastAPI, engine: Engine) -> None:
         return Health(status="ready")
 
 
+def _operation_id(route: APIRoute) -> str:
+    """OpenAPI ``operationId``: the operation's name (``unit.create``), the route name else."""
+    return route.name
+
+
+def _openapi_of(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document with problems under ``application/problem+json`` (FastAPI files a
+    response model under the route's JSON type) and an example on every enum schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            for methods in document["paths"].values():
+                for spec in methods.values():
+                    for status, response in spec["responses"].items():
+                        content = response.get("content", {})
+                        if int(status) >= 400 and "application/json" in content:
+                            content[PROBLEM_JSON] = content.pop("application/json")
+            for schema in document["components"]["schemas"].values():
+                if "enum" in schema and "examples" not in schema:
+                    schema["examples"] = [schema["enum"][0]]
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return openapi
+
+
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The flexcoord service over ``settings.database_url``.
 
@@ -196,8 +238,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         version=version("flexcoord"),
         summary="TSO–DSO flexibility platform: register, parties and credentials, audit.",
         lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
     )
     app.state.services = Services(settings=settings, engine=engine)
+    app.openapi = _openapi_of(app)  # type: ignore[method-assign]
     _add_handlers(app)
     _add_health(app, engine)
     app.include_router(parties_router)

@@ -110,7 +110,7 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
     ) -> Call:
         services = services_of(request)
         now = services.settings.clock()
-        body = await request.body()
+        request.state.payload_sha256 = payload_sha256(await request.body())
         principal = None
         if credentials is not None and credentials.scheme.lower() == "bearer":
             principal = await run_in_threadpool(
@@ -133,7 +133,7 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
             principal=principal,
             operation=operation,
             now=now,
-            payload_sha256=payload_sha256(body),
+            payload_sha256=request.state.payload_sha256,
         )
 
     return dependency

@@ -98,7 +98,6 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": ProblemOut,
             "description": _TITLES[status][1],
-            "content": {PROBLEM_JSON: {}},
         }
         for status in statuses
     }
