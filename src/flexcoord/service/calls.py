@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from flexcoord.service.audit import AuditRecord, Outcome, append_event
 from flexcoord.service.credentials import Principal, authenticate
+from flexcoord.service.database import READ_ONLY_OPTION
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.roles import Operation, allowed
 from flexcoord.service.settings import ServiceSettings
@@ -39,10 +40,16 @@ _BEARER: Final = HTTPBearer(auto_error=False, description="An API key: `Bearer f
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
-    """What the app holds for its requests: the settings and the database engine."""
+    """What the app holds for its requests: the settings and the database engine (with its
+    read-only face, whose transactions never take SQLite's write lock)."""
 
     settings: ServiceSettings
     engine: Engine
+
+    @property
+    def reader(self) -> Engine:
+        """The engine for transactions that only read."""
+        return self.engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def services_of(request: Request) -> Services:
@@ -68,9 +75,11 @@ class Call:
     payload_sha256: str
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose transaction is rolled back unless :meth:`accept` commits it."""
-        session = Session(self.services.engine, expire_on_commit=False)
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session whose transaction is rolled back unless :meth:`accept` commits it
+        (``read_only``: a transaction that only reads)."""
+        bind = self.services.reader if read_only else self.services.engine
+        session = Session(bind, expire_on_commit=False)
         try:
             yield session
         finally:
@@ -97,7 +106,7 @@ class Call:
 
 
 def _authenticate(services: Services, api_key: str, now: datetime) -> Principal | None:
-    with Session(services.engine) as session:
+    with Session(services.reader) as session:
         return authenticate(session, api_key, now=now)
 
 

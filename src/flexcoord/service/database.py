@@ -2,8 +2,9 @@
 
 SQLite (the embedded default, a file ``flexcoord.db`` in the working folder) gets, on every
 connection, ``journal_mode=WAL``, ``synchronous=FULL``, ``foreign_keys=ON`` and a busy timeout;
-every transaction starts with ``BEGIN IMMEDIATE``, so writers queue for the one write lock
-instead of failing half-way. PostgreSQL URLs (``postgresql+psycopg://...``) work with the same
+every writing transaction starts with ``BEGIN IMMEDIATE``, so writers queue for the one write
+lock instead of failing half-way (a reading one, :data:`READ_ONLY_OPTION`, begins deferred).
+PostgreSQL URLs (``postgresql+psycopg://...``) work with the same
 code. :func:`durability_issues` reads back the *effective* settings; :func:`open_engine` refuses a
 database whose settings could lose an acknowledged write (an in-memory SQLite, ``fsync=off``,
 ``synchronous_commit=off``, ...). The migrations ship inside the package, so an installed wheel
@@ -29,6 +30,7 @@ from flexcoord.errors import InvalidInputError, Issue
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_DATABASE_URL",
+    "READ_ONLY_OPTION",
     "durability_issues",
     "make_engine",
     "migrate",
@@ -41,6 +43,9 @@ __all__ = [
 DEFAULT_DATABASE_URL: Final = "sqlite:///flexcoord.db"
 #: The environment variable naming the database URL (``--database-url`` wins over it).
 DATABASE_URL_ENV: Final = "FLEXCOORD_DATABASE_URL"
+#: Execution option of an engine whose transactions only read (on SQLite they begin deferred
+#: and so never wait for, nor hold, the write lock): ``engine.execution_options(**{...: True})``.
+READ_ONLY_OPTION: Final = "flexcoord_read_only"
 _MIGRATIONS: Final = Path(__file__).parent / "migrations"
 _SQLITE_BUSY_MS: Final = 10_000
 #: PostgreSQL ``synchronous_commit`` values that wait for the local WAL flush.
@@ -96,7 +101,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_issues(url: str, connection: Connection) -> list[Issue]:

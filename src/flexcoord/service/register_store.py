@@ -11,7 +11,7 @@ in lookups, lists and error messages alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -155,6 +155,23 @@ def add_connection_point(
     return row
 
 
+def _units(session: Session, owner_id: str, unit_ids: Iterable[str]) -> list[Unit]:
+    rows = session.scalars(
+        select(UnitRow).where(UnitRow.owner_id == owner_id, UnitRow.id.in_(set(unit_ids)))
+    )
+    return [UnitModel.model_validate(r.spec).to_domain(owner_id) for r in rows]
+
+
+def _groups_holding(session: Session, owner_id: str, unit_ids: Iterable[str]) -> list[Group]:
+    holding = select(GroupMemberRow.group_id).where(
+        GroupMemberRow.owner_id == owner_id, GroupMemberRow.unit_id.in_(set(unit_ids))
+    )
+    rows = session.scalars(
+        select(GroupRow).where(GroupRow.owner_id == owner_id, GroupRow.id.in_(holding))
+    )
+    return [GroupModel.model_validate(r.spec).to_domain(owner_id) for r in rows]
+
+
 def _portfolio(
     session: Session,
     owner: PartyRow,
@@ -162,16 +179,16 @@ def _portfolio(
     new_units: Sequence[Unit] = (),
     new_groups: Sequence[Group] = (),
 ) -> Register:
-    """The register of the FSP's units and groups (with the new ones) and what they refer to."""
-    units = [
-        UnitModel.model_validate(r.spec).to_domain(owner.id)
-        for r in session.scalars(select(UnitRow).where(UnitRow.owner_id == owner.id))
-    ]
-    groups = [
-        GroupModel.model_validate(r.spec).to_domain(owner.id)
-        for r in session.scalars(select(GroupRow).where(GroupRow.owner_id == owner.id))
-    ]
-    units += new_units
+    """The part of the FSP's register the new objects touch, with the new objects: the units
+    of the new groups, every group already holding one of them (and those groups' units), and
+    the connection points, areas and operators all these units refer to. Every rule of the
+    :class:`~flexcoord.domain.Register` about the new objects is decided within this part: a
+    new unit is in no group yet, and a group's rules involve only its units and the groups
+    sharing them. (Loading only this part keeps an add independent of the portfolio's size.)"""
+    member_ids = {u for g in new_groups for u in g.unit_ids}
+    groups = _groups_holding(session, owner.id, member_ids)
+    member_ids |= {u for g in groups for u in g.unit_ids}
+    units = [*_units(session, owner.id, member_ids), *new_units]
     groups += new_groups
     point_rows = session.scalars(
         select(ConnectionPointRow).where(

@@ -70,7 +70,7 @@ def list_parties(
     offset: Offset = 0,
 ) -> list[PartyOut]:
     """Every party, in id order (administrator)."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         rows = session.scalars(select(PartyRow).order_by(PartyRow.id).limit(limit).offset(offset))
         return [_party_out(r) for r in rows]
 
@@ -92,7 +92,7 @@ def read_party(
     party_id: str, call: Annotated[Call, Depends(call_of(Operation.PARTY_READ))]
 ) -> PartyOut:
     """One party (administrator)."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         return _party_out(_party(session, party_id))
 
 

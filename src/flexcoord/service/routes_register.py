@@ -80,7 +80,7 @@ def list_grid_areas(
     offset: Offset = 0,
 ) -> list[GridAreaOut]:
     """The calling operator's grid areas."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         rows = store.list_owned(
             session, GridAreaRow, call.principal.party_id, limit=limit, offset=offset
         )
@@ -94,7 +94,7 @@ def read_grid_area(
     area_id: str, call: Annotated[Call, Depends(call_of(Operation.GRID_AREA_READ))]
 ) -> GridAreaOut:
     """One of the calling operator's grid areas."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         row = store.get_owned(session, GridAreaRow, call.principal.party_id, area_id)
         return _out(GridAreaOut, row)
 
@@ -126,7 +126,7 @@ def list_connection_points(
     offset: Offset = 0,
 ) -> list[ConnectionPointOut]:
     """The calling operator's connection points."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         rows = store.list_owned(
             session,
             ConnectionPointRow,
@@ -148,7 +148,7 @@ def read_connection_point(
     point_id: str, call: Annotated[Call, Depends(call_of(Operation.CONNECTION_POINT_READ))]
 ) -> ConnectionPointOut:
     """One of the calling operator's connection points."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         row = store.get_owned(session, ConnectionPointRow, call.principal.party_id, point_id)
         return _out(ConnectionPointOut, row)
 
@@ -176,7 +176,7 @@ def list_units(
     offset: Offset = 0,
 ) -> list[UnitOut]:
     """The calling FSP's units."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         rows = store.list_owned(
             session,
             UnitRow,
@@ -193,7 +193,7 @@ def read_unit(
     unit_id: str, call: Annotated[Call, Depends(call_of(Operation.UNIT_READ))]
 ) -> UnitOut:
     """One of the calling FSP's units."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         return _out(UnitOut, store.get_owned(session, UnitRow, call.principal.party_id, unit_id))
 
 
@@ -233,7 +233,7 @@ def list_groups(
     offset: Offset = 0,
 ) -> list[GroupOut]:
     """The calling FSP's groups."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         rows = store.list_owned(
             session, GroupRow, call.principal.party_id, limit=limit, offset=offset
         )
@@ -245,7 +245,7 @@ def read_group(
     group_id: str, call: Annotated[Call, Depends(call_of(Operation.GROUP_READ))]
 ) -> GroupOut:
     """One of the calling FSP's groups."""
-    with call.transaction() as session:
+    with call.transaction(read_only=True) as session:
         return _out(GroupOut, store.get_owned(session, GroupRow, call.principal.party_id, group_id))
 
 
