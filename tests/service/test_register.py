@@ -187,3 +187,17 @@ def test_lists_page_in_id_order(api: Api) -> None:
     r = api.as_("fsp-a", "GET", "/v1/units", params={"limit": 0})
     assert r.status_code == 422
     assert _errors(r) == [("query parameter", "limit", "value", "must be >= 1")]
+
+
+def test_a_body_that_is_no_json_object_says_so(api: Api) -> None:
+    api.party("fsp-a", "fsp")
+    headers = {"content-type": "application/json"}
+    cases = {
+        b'{"id": "u1", ': "the request body must be valid JSON (at character 13)",
+        b"": "the request body is required (a JSON object)",
+        b"[1, 2]": "must be an object",
+    }
+    for body, message in cases.items():
+        r = api.as_("fsp-a", "POST", "/v1/units", content=body, headers=headers)
+        assert r.status_code == 422
+        assert _errors(r) == [("", "", "", message)], body

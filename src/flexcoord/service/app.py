@@ -240,7 +240,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
-    app.state.services = Services(settings=settings, engine=engine)
+    app.state.services = Services.over(settings, engine)
     app.openapi = _openapi_of(app)  # type: ignore[method-assign]
     _add_handlers(app)
     _add_health(app, engine)

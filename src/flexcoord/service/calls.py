@@ -40,16 +40,22 @@ _BEARER: Final = HTTPBearer(auto_error=False, description="An API key: `Bearer f
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
-    """What the app holds for its requests: the settings and the database engine (with its
-    read-only face, whose transactions never take SQLite's write lock)."""
+    """What the app holds for its requests: the settings, the database engine, and its
+    read-only face (``reader``: transactions that only read; on SQLite they begin deferred and
+    never take the write lock)."""
 
     settings: ServiceSettings
     engine: Engine
+    reader: Engine
 
-    @property
-    def reader(self) -> Engine:
-        """The engine for transactions that only read."""
-        return self.engine.execution_options(**{READ_ONLY_OPTION: True})
+    @classmethod
+    def over(cls, settings: ServiceSettings, engine: Engine) -> Services:
+        """The services of an app over ``engine``."""
+        return cls(
+            settings=settings,
+            engine=engine,
+            reader=engine.execution_options(**{READ_ONLY_OPTION: True}),
+        )
 
 
 def services_of(request: Request) -> Services:

@@ -103,6 +103,13 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+#: Errors about the body as a whole, in words (the location pydantic gives is no field).
+_WHOLE_BODY: Final = {
+    "json_invalid": "the request body must be valid JSON",
+    "missing": "the request body is required (a JSON object)",
+}
+
+
 def validation_issues(exc: RequestValidationError, body_kind: str) -> list[Issue]:
     """FastAPI's validation errors as issues: body errors about the ``body_kind`` object
     (named by the body's ``id`` when it has one), parameter errors about the parameter."""
@@ -110,7 +117,19 @@ def validation_issues(exc: RequestValidationError, body_kind: str) -> list[Issue
     for error in exc.errors():
         loc = tuple(error.get("loc", ()))
         where, rest = (str(loc[0]), loc[1:]) if loc else ("body", ())
-        if where == "body":
+        whole = error["type"] == "json_invalid" or (error["type"] == "missing" and not rest)
+        if where == "body" and whole:
+            at = f" (at character {rest[0]})" if rest and isinstance(rest[0], int) else ""
+            issues.append(
+                Issue(
+                    kind="",
+                    object_id="",
+                    field="",
+                    value=NO_VALUE,
+                    message=_WHOLE_BODY[error["type"]] + at,
+                )
+            )
+        elif where == "body":
             body = exc.body if isinstance(exc.body, dict) else {}
             raw_id = body.get("id")
             object_id = raw_id if isinstance(raw_id, str) and raw_id.strip() else ""
