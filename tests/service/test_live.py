@@ -147,3 +147,24 @@ def test_concurrent_writers_lose_nothing_and_keep_one_chain(
         f"\n{CLIENTS * UNITS_EACH} units from {CLIENTS} concurrent clients in {elapsed:.2f} s "
         f"({CLIENTS * UNITS_EACH / elapsed:.0f}/s); audit chain of {report.events} events intact"
     )
+
+
+def test_racing_requests_with_one_key_change_once(served: tuple[str, str, str]) -> None:
+    base, _, admin = served
+    body = {"id": "race", "name": "Race", "role": "fsp"}
+
+    def send(_: int) -> tuple[int, bool]:
+        r = httpx2.post(
+            f"{base}/v1/parties",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {admin}", "Idempotency-Key": "race-1"},
+        )
+        return r.status_code, r.headers.get("Idempotent-Replayed") == "true"
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = list(pool.map(send, range(CLIENTS)))
+    fresh = [a for a in answers if a == (201, False)]
+    assert len(fresh) == 1, answers
+    assert all(a in {(201, True), (409, False)} for a in answers if a not in fresh), answers
+    assert send(0) == (201, True)

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,9 +30,10 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
-from flexcoord.service.audit import AuditRecord, append_event, outcome_of
+from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256
 from flexcoord.service.database import open_engine
+from flexcoord.service.idempotency import Replay
 from flexcoord.service.problems import (
     PROBLEM_JSON,
     ServiceProblem,
@@ -71,7 +73,9 @@ def _request_id(request: Request) -> str:
     return found if isinstance(found, str) else uuid.uuid4().hex
 
 
-def _audit_failure(services: Services, request: Request, status: int, body_sha256: str) -> None:
+def _audit_refusal(
+    services: Services, request: Request, status: int, body_sha256: str, outcome: Outcome
+) -> None:
     principal = getattr(request.state, "principal", None)
     record = AuditRecord(
         at=services.settings.clock(),
@@ -81,7 +85,7 @@ def _audit_failure(services: Services, request: Request, status: int, body_sha25
         target=None,
         request_id=_request_id(request),
         payload_sha256=body_sha256,
-        outcome=outcome_of(status),
+        outcome=outcome,
         status=status,
     )
     try:
@@ -108,7 +112,14 @@ async def _answer(request: Request, problem: ServiceProblem) -> Response:
     if request.method in MUTATING_METHODS and not getattr(request.state, "audited", False):
         services: Services = request.app.state.services
         body_sha256 = await _body_sha256(request)
-        await run_in_threadpool(_audit_failure, services, request, problem.status, body_sha256)
+        await run_in_threadpool(
+            _audit_refusal,
+            services,
+            request,
+            problem.status,
+            body_sha256,
+            outcome_of(problem.status),
+        )
         request.state.audited = True
     response = problem_response(problem, instance=request.url.path, request_id=_request_id(request))
     response.headers["X-Request-ID"] = _request_id(request)
@@ -146,6 +157,25 @@ def _problem_of(request: Request, exc: Exception) -> ServiceProblem:
     )
 
 
+async def _replayed(request: Request, exc: Exception) -> Response:
+    """The stored answer of an earlier request with the same Idempotency-Key and body."""
+    assert isinstance(exc, Replay)
+    services: Services = request.app.state.services
+    await run_in_threadpool(
+        _audit_refusal,
+        services,
+        request,
+        exc.status,
+        await _body_sha256(request),
+        Outcome.REPLAYED,
+    )
+    request.state.audited = True
+    headers = {"Idempotent-Replayed": "true", "X-Request-ID": _request_id(request)}
+    if exc.response is None:
+        return Response(status_code=exc.status, headers=headers)
+    return JSONResponse(exc.response, status_code=exc.status, headers=headers)
+
+
 async def _handle(request: Request, exc: Exception) -> Response:
     return await _answer(request, _problem_of(request, exc))
 
@@ -162,6 +192,7 @@ def _add_handlers(app: FastAPI) -> None:
         Exception,
     ):
         app.add_exception_handler(kind, _handle)
+    app.add_exception_handler(Replay, _replayed)
 
     @app.middleware("http")
     async def _request_ids(

@@ -55,6 +55,7 @@ class Outcome(StrEnum):
     DENIED = "denied"  # 401, 403, 404: who asked may not do this (or the object is not theirs)
     REJECTED = "rejected"  # other 4xx: the request was invalid
     FAILED = "failed"  # 5xx: the service failed; nothing was changed
+    REPLAYED = "replayed"  # a retry with the same Idempotency-Key and body: the stored answer
 
 
 def outcome_of(status: int) -> Outcome:

@@ -5,8 +5,11 @@ A route declares its :class:`~flexcoord.service.roles.Operation` once
 (401 otherwise), looks the role up in :data:`~flexcoord.service.roles.PERMISSIONS` (403
 otherwise) and hands the route a :class:`Call`. A state-changing route does its work in
 ``with call.transaction() as session:`` and ends it with :meth:`Call.accept`, which appends the
-audit event and commits, both or neither. Any exception rolls the transaction back; the error
-handlers then write the denied event in a transaction of its own (:mod:`flexcoord.service.app`).
+audit event (and the answer of a request with an ``Idempotency-Key``,
+:mod:`flexcoord.service.idempotency`) and commits, all or nothing. A retried request with a known
+key never reaches its route: the dependency answers it with the stored answer. Any exception
+rolls the transaction back; the error handlers then write the denied event in a transaction of
+its own (:mod:`flexcoord.service.app`).
 """
 
 from __future__ import annotations
@@ -21,15 +24,24 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from flexcoord.service.audit import AuditRecord, Outcome, append_event
 from flexcoord.service.credentials import Principal, authenticate
 from flexcoord.service.database import READ_ONLY_OPTION
+from flexcoord.service.idempotency import (
+    IDEMPOTENCY_HEADER,
+    Replay,
+    check_key,
+    remember,
+    replay_of,
+)
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.roles import Operation, allowed
 from flexcoord.service.settings import ServiceSettings
+from flexcoord.service.tables import IdempotencyRow
 
 __all__ = ["MUTATING_METHODS", "Call", "Services", "call_of", "payload_sha256", "services_of"]
 
@@ -79,6 +91,7 @@ class Call:
     operation: Operation
     now: datetime
     payload_sha256: str
+    idempotency_key: str | None = None
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
@@ -91,8 +104,29 @@ class Call:
         finally:
             session.close()
 
-    def accept(self, session: Session, *, target: str | None, status: int) -> None:
-        """Append the accepted audit event and commit the change with it."""
+    def accept(
+        self,
+        session: Session,
+        *,
+        target: str | None,
+        status: int,
+        response: BaseModel | None = None,
+    ) -> None:
+        """Append the accepted audit event and commit the change with it (and, for a request
+        with an ``Idempotency-Key``, its ``response`` to replay)."""
+        if self.idempotency_key is not None:
+            remember(
+                session,
+                IdempotencyRow(
+                    party_id=self.principal.party_id,
+                    key=self.idempotency_key,
+                    operation=self.operation.value,
+                    payload_sha256=self.payload_sha256,
+                    status=status,
+                    response=None if response is None else response.model_dump(mode="json"),
+                    created_at=self.now,
+                ),
+            )
         append_event(
             session,
             AuditRecord(
@@ -114,6 +148,13 @@ class Call:
 def _authenticate(services: Services, api_key: str, now: datetime) -> Principal | None:
     with Session(services.reader) as session:
         return authenticate(session, api_key, now=now)
+
+
+def _replay(
+    services: Services, principal: Principal, key: str, operation: Operation, body_sha256: str
+) -> Replay | None:
+    with Session(services.reader) as session:
+        return replay_of(session, principal.party_id, key, operation, body_sha256)
 
 
 def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
@@ -142,6 +183,14 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
             raise ServiceProblem(
                 403, f"role {principal.role.value!r} may not call {operation.value!r}"
             )
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None:
+            check_key(key, operation)
+            replay = await run_in_threadpool(
+                _replay, services, principal, key, operation, request.state.payload_sha256
+            )
+            if replay is not None:
+                raise replay
         return Call(
             request=request,
             services=services,
@@ -149,6 +198,7 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
             operation=operation,
             now=now,
             payload_sha256=request.state.payload_sha256,
+            idempotency_key=key,
         )
 
     return dependency

@@ -59,8 +59,9 @@ def create_party(
         row = PartyRow(id=body.id, name=body.name, role=body.role.value, created_at=call.now)
         session.add(row)
         session.flush()
-        call.accept(session, target=f"party:{row.id}", status=201)
-        return _party_out(row)
+        out = _party_out(row)
+        call.accept(session, target=f"party:{row.id}", status=201, response=out)
+        return out
 
 
 @router.get("/parties", name=Operation.PARTY_LIST, tags=["parties"])

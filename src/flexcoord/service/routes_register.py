@@ -49,11 +49,14 @@ def _owner(session: Session, call: Call) -> PartyRow:
     return party
 
 
-def _create(call: Call, add: Callable[..., Any], body: BaseModel, kind: str) -> Any:
+def _create(
+    call: Call, add: Callable[..., Any], body: BaseModel, kind: str, model: type[Out]
+) -> Out:
     with call.transaction() as session:
         row = add(session, _owner(session, call), body, now=call.now)
-        call.accept(session, target=f"{kind}:{row.id}", status=201)
-        return row
+        out = _out(model, row)
+        call.accept(session, target=f"{kind}:{row.id}", status=201, response=out)
+        return out
 
 
 # --- grid areas -----------------------------------------------------------------------------
@@ -70,7 +73,7 @@ def create_grid_area(
     body: GridAreaModel, call: Annotated[Call, Depends(call_of(Operation.GRID_AREA_CREATE))]
 ) -> GridAreaOut:
     """Register a grid area of the calling system operator."""
-    return _out(GridAreaOut, _create(call, store.add_grid_area, body, "grid_area"))
+    return _create(call, store.add_grid_area, body, "grid_area", GridAreaOut)
 
 
 @router.get("/grid-areas", name=Operation.GRID_AREA_LIST, tags=["register"])
@@ -114,8 +117,7 @@ def create_connection_point(
     call: Annotated[Call, Depends(call_of(Operation.CONNECTION_POINT_CREATE))],
 ) -> ConnectionPointOut:
     """Register a connection point on one of the calling operator's grid areas."""
-    row = _create(call, store.add_connection_point, body, "connection_point")
-    return _out(ConnectionPointOut, row)
+    return _create(call, store.add_connection_point, body, "connection_point", ConnectionPointOut)
 
 
 @router.get("/connection-points", name=Operation.CONNECTION_POINT_LIST, tags=["register"])
@@ -163,7 +165,7 @@ def create_unit(
     body: UnitModel, call: Annotated[Call, Depends(call_of(Operation.UNIT_CREATE))]
 ) -> UnitOut:
     """Register a unit of the calling FSP at a registered connection point."""
-    return _out(UnitOut, _create(call, store.add_unit, body, "unit"))
+    return _create(call, store.add_unit, body, "unit", UnitOut)
 
 
 @router.get("/units", name=Operation.UNIT_LIST, tags=["register"])
@@ -223,7 +225,7 @@ def create_group(
     body: GroupModel, call: Annotated[Call, Depends(call_of(Operation.GROUP_CREATE))]
 ) -> GroupOut:
     """Register a group of the calling FSP's own units, all behind one coupling point."""
-    return _out(GroupOut, _create(call, store.add_group, body, "group"))
+    return _create(call, store.add_group, body, "group", GroupOut)
 
 
 @router.get("/groups", name=Operation.GROUP_LIST, tags=["register"])

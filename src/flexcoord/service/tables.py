@@ -36,6 +36,7 @@ __all__ = [
     "GridAreaRow",
     "GroupMemberRow",
     "GroupRow",
+    "IdempotencyRow",
     "PartyRow",
     "UnitRow",
     "UtcDateTime",
@@ -190,3 +191,17 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRow(Base):
+    """The answer to a request sent with an ``Idempotency-Key``: the same key with the same
+    body gets this answer again, with another body a 422 (keys are per party)."""
+
+    __tablename__ = "idempotency_key"
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
