@@ -38,6 +38,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     assert init.exit_code == 0, init.output
     key = init.stdout.strip().splitlines()[-1]
     port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +51,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
             url,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -61,15 +62,14 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
                     break
             except httpx2.TransportError:
                 pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.1)
         yield base, url, key
     finally:
         process.terminate()
         process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
+        log.close()
 
 
 def _post(base: str, key: str, path: str, body: dict[str, object]) -> int:

@@ -48,6 +48,7 @@ def serve(
 
     from flexcoord.service.app import create_app
     from flexcoord.service.database import open_engine, shown_url
+    from flexcoord.service.logs import install_json_logging
     from flexcoord.service.settings import ServiceSettings
 
     check([int_range("--port", port, 1, 65535)])
@@ -57,7 +58,8 @@ def serve(
     stderr().print(
         f"flexcoord service on http://{host}:{port} (database {shown_url(settings.database_url)})"
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    install_json_logging()
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 @service_app.command("init")

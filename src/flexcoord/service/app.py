@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -24,16 +25,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
-from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256
+from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256, services_of
 from flexcoord.service.database import open_engine
 from flexcoord.service.idempotency import Replay
+from flexcoord.service.logs import LOGGER_NAME
 from flexcoord.service.problems import (
     PROBLEM_JSON,
     ServiceProblem,
@@ -49,7 +51,7 @@ from flexcoord.service.settings import ServiceSettings
 
 __all__ = ["create_app"]
 
-_LOG = logging.getLogger("flexcoord.service")
+_LOG = logging.getLogger(LOGGER_NAME)
 _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _RETRY_AFTER_S: Final = "5"
 #: The object kind each operation's body describes (named in body validation issues).
@@ -93,15 +95,17 @@ def _audit_refusal(
             append_event(session, record)
             session.commit()
     except Exception:  # the database is down: the answer still goes out, the log says so
-        _LOG.exception("audit event of request %s could not be written", record.request_id)
+        _LOG.exception("audit event not written", extra={"request_id": record.request_id})
 
 
 async def _body_sha256(request: Request) -> str:
     """The body's hash: as the call computed it, else read now (a request refused before its
-    route ran has its body unread)."""
+    route ran has its body unread; one refused for its size is not read)."""
     known = getattr(request.state, "payload_sha256", None)
     if isinstance(known, str):
         return known
+    if _too_large(request) is not None:
+        return payload_sha256(b"")
     try:
         return payload_sha256(await request.body())
     except Exception:  # the body can no longer be read (the client went away)
@@ -147,11 +151,11 @@ def _problem_of(request: Request, exc: Exception) -> ServiceProblem:
     if isinstance(exc, IntegrityError):
         return ServiceProblem(409, "the request conflicts with the register's current state")
     if isinstance(exc, OperationalError):
-        _LOG.error("database unavailable: %s", exc)
+        _LOG.error("database unavailable", exc_info=exc, extra={"request_id": _request_id(request)})
         return ServiceProblem(
             503, "the database is unavailable; retry later", headers={"Retry-After": _RETRY_AFTER_S}
         )
-    _LOG.exception("internal error", exc_info=exc)
+    _LOG.error("internal error", exc_info=exc, extra={"request_id": _request_id(request)})
     return ServiceProblem(
         500, "internal error: the service failed; the request id finds it in the log"
     )
@@ -180,6 +184,36 @@ async def _handle(request: Request, exc: Exception) -> Response:
     return await _answer(request, _problem_of(request, exc))
 
 
+def _log_request(request: Request, status: int, started: float) -> None:
+    principal = getattr(request.state, "principal", None)
+    _LOG.info(
+        "request",
+        extra={
+            "request_id": request.state.request_id,
+            "method": request.method,
+            "path": request.url.path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "party_id": principal.party_id if principal else None,
+            "operation": _operation(request),
+        },
+    )
+
+
+def _too_large(request: Request) -> ServiceProblem | None:
+    """A 413 for a body declared larger than the limit, or streamed without a length (a body
+    is read whole before any work, so its size must be known and bounded)."""
+    limit = services_of(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is None:
+        if request.headers.get("transfer-encoding") is None:
+            return None
+        return ServiceProblem(411, "a request body needs a Content-Length")
+    if declared.isdigit() and int(declared) <= limit:
+        return None
+    return ServiceProblem(413, f"the request body is larger than {limit} bytes")
+
+
 def _add_handlers(app: FastAPI) -> None:
     for kind in (
         ServiceProblem,
@@ -200,21 +234,27 @@ def _add_handlers(app: FastAPI) -> None:
     ) -> Response:
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        response = await call_next(request)
+        started = time.perf_counter()
+        too_large = _too_large(request)
+        if too_large is not None:
+            response = await _answer(request, too_large)
+        else:
+            response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        _log_request(request, response.status_code, started)
         return response
 
 
-def _add_health(app: FastAPI, engine: Engine) -> None:
+def _add_health(app: FastAPI) -> None:
     @app.get("/health", tags=["health"])
     def health() -> Health:
         """Liveness: the process answers."""
         return Health(status="ok")
 
     @app.get("/ready", tags=["health"], responses=problem_responses(503))
-    def ready() -> Health:
+    def ready(request: Request) -> Health:
         """Readiness: the database answers too (503 while it does not)."""
-        with engine.connect() as connection:
+        with services_of(request).reader.connect() as connection:
             connection.execute(text("SELECT 1"))
         return Health(status="ready")
 
@@ -274,7 +314,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.state.services = Services.over(settings, engine)
     app.openapi = _openapi_of(app)  # type: ignore[method-assign]
     _add_handlers(app)
-    _add_health(app, engine)
+    _add_health(app)
     app.include_router(parties_router)
     app.include_router(register_router)
     return app

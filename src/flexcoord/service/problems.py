@@ -41,6 +41,7 @@ _TITLES: Final = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    411: ("length-required", "Length required"),
     413: ("too-large", "Request too large"),
     422: ("invalid-input", "Invalid input"),
     500: ("internal-error", "Internal error"),

@@ -25,6 +25,8 @@ class ServiceSettings:
         database_url: SQLAlchemy URL (``sqlite:///flexcoord.db``,
             ``postgresql+psycopg://user@host/db``).
         key_rotation_grace: How long the key used to rotate keeps working beside the new one.
+        max_body_bytes: The largest request body accepted (413 beyond it); 16 MiB holds a
+            bulk document of thousands of bids.
         clock: The server clock (a test pins it).
 
     Example:
@@ -37,6 +39,7 @@ class ServiceSettings:
 
     database_url: str = DEFAULT_DATABASE_URL
     key_rotation_grace: timedelta = timedelta(hours=24)
+    max_body_bytes: int = 16 * 2**20
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     @classmethod
