@@ -6,6 +6,9 @@
 - Only ``flexcoord.grid`` imports pandapower, SimBench and power-grid-model.
 - ``flexcoord.operations`` imports only the layers below it (domain, grid, clearing,
   coordination, errors); of the layers, only simulation and cli may import it.
+- ``flexcoord.service`` is the top layer beside ``cli``: only ``cli`` imports it, it never
+  imports ``cli``, and the service app loads no grid library nor solver (the register needs
+  none); the CLI's ``--help`` loads neither FastAPI nor SQLAlchemy.
 - Nothing imports another package's private names (``from flexcoord.x.y import _helper``).
 """
 
@@ -43,7 +46,14 @@ def _imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize(
-    "package", ["flexcoord", "flexcoord.grid", "flexcoord.operations", "flexcoord.simulation"]
+    "package",
+    [
+        "flexcoord",
+        "flexcoord.grid",
+        "flexcoord.operations",
+        "flexcoord.simulation",
+        "flexcoord.service",
+    ],
 )
 def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
     module = importlib.import_module(package)
@@ -60,6 +70,7 @@ def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
     [
         "import flexcoord, flexcoord.grid, flexcoord.simulation",
         "from flexcoord.cli.app import app; from typer.main import get_command; get_command(app)",
+        "import flexcoord.service.app",
     ],
 )
 def test_importing_the_package_or_the_cli_loads_no_grid_library_nor_solver(code: str) -> None:
@@ -128,3 +139,44 @@ def test_no_layer_below_operations_imports_it(layer: str) -> None:
         if module.split(".")[1] == "operations"
     ]
     assert offenders == []
+
+
+SERVICE_LIBRARIES = ("fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "psycopg")
+
+
+def test_only_the_cli_imports_the_service_and_the_service_not_the_cli() -> None:
+    offenders = [
+        (name, module)
+        for name, tree in _modules()
+        if name.split(".")[1:2] != ["service"]
+        for module, _ in _imports(tree)
+        if module.startswith("flexcoord.service") and name.split(".")[1:2] != ["cli"]
+    ]
+    offenders += [
+        (name, module)
+        for name, module in _flexcoord_imports("service")
+        if module.split(".")[1] == "cli"
+    ]
+    assert offenders == []
+
+
+def test_only_the_service_imports_the_web_and_database_libraries() -> None:
+    offenders = [
+        (name, module)
+        for name, tree in _modules()
+        if name.split(".")[1:2] not in (["service"], ["cli"])
+        for module, _ in _imports(tree)
+        if module.split(".")[0] in SERVICE_LIBRARIES
+    ]
+    assert offenders == []
+
+
+def test_the_cli_help_loads_no_web_or_database_library() -> None:
+    code = (
+        "from flexcoord.cli.app import app; from typer.main import get_command; get_command(app)\n"
+        f"import sys\nprint([m for m in {SERVICE_LIBRARIES!r} if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

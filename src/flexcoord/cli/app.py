@@ -16,6 +16,7 @@ from flexcoord.cli.coordinate import coordinate
 from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
 from flexcoord.cli.pareto import pareto
+from flexcoord.cli.service import audit_app, serve, service_app
 from flexcoord.cli.simulate import demo, simulate
 
 app = typer.Typer(
@@ -54,6 +55,9 @@ app.command("coordinate")(command(coordinate))
 app.command("pareto")(command(pareto))
 app.command("simulate")(command(simulate))
 app.command("demo")(command(demo))
+app.command("serve")(command(serve))
+app.add_typer(service_app, name="service")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from flexcoord.errors import NO_VALUE, Issue
 
-__all__ = ["Locator", "field_path", "issues_of", "json_locator"]
+__all__ = ["Locator", "error_issue", "field_path", "issues_of", "json_locator"]
 
 #: ``(section, index, rest of the pydantic location) -> (source, line, field)``; ``section`` and
 #: ``index`` are ``None`` for a file-wide location.
@@ -51,6 +51,12 @@ _MESSAGES: Final = {
     "less_than": "must be < {lt}",
     "less_than_equal": "must be <= {le}",
     "too_short": "must hold at least {min_length} item(s)",
+    "too_long": "must hold at most {max_length} item(s)",
+    "enum": "must be one of {expected}",
+    "string_too_short": "must hold at least {min_length} character(s)",
+    "string_too_long": "must hold at most {max_length} characters",
+    "string_pattern_mismatch": "must match {pattern}",
+    "json_invalid": "must be valid JSON",
 }
 
 
@@ -86,8 +92,8 @@ def _object_id(data: Any, section: str, index: int) -> str:
     return raw if isinstance(raw, str) and raw.strip() else f"{section}[{index}]"
 
 
-def _message(error: Any, kind: str) -> str:
-    kind_text = f"a {kind.lower()}" if kind else "the market file"
+def _message(error: Any, kind: str, whole: str = "the market file") -> str:
+    kind_text = f"a {kind.lower()}" if kind else whole
     if error["type"] == "extra_forbidden":
         return f"is not a field of {kind_text}"
     template = _MESSAGES.get(error["type"])
@@ -113,20 +119,50 @@ def issues_of(err: ValidationError, data: Any, locate: Locator) -> list[Issue]:
         if "field" in ctx:  # a model-level check naming its own field
             loc = (*loc, str(ctx["field"]))
         source, line, field = locate(section, index, loc)
+        message = None
         if error["type"] == "model_type" and not field and section is None:
             message = "must be a JSON object (products, needs, bids and options)"
-        else:
-            message = _message(error, kind)
-        value = ctx.get("value", error.get("input")) if "field" in ctx else error.get("input")
         issues.append(
-            Issue(
+            error_issue(
+                error,
                 kind=kind,
                 object_id=object_id,
                 field=field,
-                value=NO_VALUE if error["type"] == "missing" or not field else value,
-                message=message,
                 source=source,
                 line=line,
+                message=message,
             )
         )
     return issues
+
+
+def error_issue(  # noqa: PLR0913 - keyword-only: the fields of the one Issue it builds
+    error: Any,
+    *,
+    kind: str,
+    object_id: str,
+    field: str,
+    source: str | None = None,
+    line: int | None = None,
+    message: str | None = None,
+    whole: str = "the market file",
+) -> Issue:
+    """One pydantic error (an item of ``ValidationError.errors()``) as an issue about ``kind``
+    ``object_id``'s ``field``; ``whole`` names the input in an issue about no object.
+
+    Example:
+        >>> print(error_issue({"type": "missing", "loc": ("bus",), "msg": "", "input": {}},
+        ...                   kind="Unit", object_id="u1", field="bus"))
+        Unit 'u1': field 'bus' is required
+    """
+    ctx = error.get("ctx") or {}
+    value = ctx.get("value", error.get("input")) if "field" in ctx else error.get("input")
+    return Issue(
+        kind=kind,
+        object_id=object_id,
+        field=field,
+        value=NO_VALUE if error["type"] == "missing" or not field else value,
+        message=message if message is not None else _message(error, kind, whole),
+        source=source,
+        line=line,
+    )

@@ -1,0 +1,51 @@
+"""The live platform's service: a thin FastAPI layer over the domain, with its own storage.
+
+``flexcoord serve`` runs it (``docs/service.md``). :func:`create_app` builds the app over a
+checked, migrated database (:func:`open_engine`, :func:`migrate`); parties authenticate with
+API keys (:mod:`.credentials`), the role → operation table :data:`PERMISSIONS` decides what
+each role may call, every object has an owner, and every state-changing request writes one
+hash-chained audit event (:func:`verify_chain`). Every rule about units, groups and connection
+points is the domain's (:class:`flexcoord.domain.Register`). Names load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flexcoord._lazy import lazy_exports
+
+_EXPORTS = {
+    "PERMISSIONS": "flexcoord.service.roles",
+    "ChainReport": "flexcoord.service.audit",
+    "Operation": "flexcoord.service.roles",
+    "Role": "flexcoord.service.roles",
+    "ServiceSettings": "flexcoord.service.settings",
+    "create_app": "flexcoord.service.app",
+    "durability_issues": "flexcoord.service.database",
+    "make_engine": "flexcoord.service.database",
+    "migrate": "flexcoord.service.database",
+    "open_engine": "flexcoord.service.database",
+    "verify_chain": "flexcoord.service.audit",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = [
+    "PERMISSIONS",
+    "ChainReport",
+    "Operation",
+    "Role",
+    "ServiceSettings",
+    "create_app",
+    "durability_issues",
+    "make_engine",
+    "migrate",
+    "open_engine",
+    "verify_chain",
+]
+
+if TYPE_CHECKING:
+    from flexcoord.service.app import create_app
+    from flexcoord.service.audit import ChainReport, verify_chain
+    from flexcoord.service.database import durability_issues, make_engine, migrate, open_engine
+    from flexcoord.service.roles import PERMISSIONS, Operation, Role
+    from flexcoord.service.settings import ServiceSettings

@@ -1,0 +1,204 @@
+"""One authenticated call: who is calling, which operation, and its audited transaction.
+
+A route declares its :class:`~flexcoord.service.roles.Operation` once
+(``Depends(call_of(Operation.UNIT_CREATE))``); the dependency authenticates the bearer key
+(401 otherwise), looks the role up in :data:`~flexcoord.service.roles.PERMISSIONS` (403
+otherwise) and hands the route a :class:`Call`. A state-changing route does its work in
+``with call.transaction() as session:`` and ends it with :meth:`Call.accept`, which appends the
+audit event (and the answer of a request with an ``Idempotency-Key``,
+:mod:`flexcoord.service.idempotency`) and commits, all or nothing. A retried request with a known
+key never reaches its route: the dependency answers it with the stored answer. Any exception
+rolls the transaction back; the error handlers then write the denied event in a transaction of
+its own (:mod:`flexcoord.service.app`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from flexcoord.service.audit import AuditRecord, Outcome, append_event
+from flexcoord.service.credentials import Principal, authenticate
+from flexcoord.service.database import READ_ONLY_OPTION
+from flexcoord.service.idempotency import (
+    IDEMPOTENCY_HEADER,
+    Replay,
+    check_key,
+    remember,
+    replay_of,
+)
+from flexcoord.service.problems import ServiceProblem
+from flexcoord.service.roles import Operation, allowed
+from flexcoord.service.settings import ServiceSettings
+from flexcoord.service.tables import IdempotencyRow
+
+__all__ = ["MUTATING_METHODS", "Call", "Services", "call_of", "payload_sha256", "services_of"]
+
+#: The methods whose every request is audited.
+MUTATING_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_BEARER: Final = HTTPBearer(auto_error=False, description="An API key: `Bearer fck_<id>_<secret>`")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """What the app holds for its requests: the settings, the database engine, and its
+    read-only face (``reader``: transactions that only read; on SQLite they begin deferred and
+    never take the write lock)."""
+
+    settings: ServiceSettings
+    engine: Engine
+    reader: Engine
+
+    @classmethod
+    def over(cls, settings: ServiceSettings, engine: Engine) -> Services:
+        """The services of an app over ``engine``."""
+        return cls(
+            settings=settings,
+            engine=engine,
+            reader=engine.execution_options(**{READ_ONLY_OPTION: True}),
+        )
+
+
+def services_of(request: Request) -> Services:
+    """The app's :class:`Services`."""
+    services: Services = request.app.state.services
+    return services
+
+
+def payload_sha256(body: bytes) -> str:
+    """The SHA-256 of a request body as received (hex)."""
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """An authenticated, permitted call of one operation."""
+
+    request: Request
+    services: Services
+    principal: Principal
+    operation: Operation
+    now: datetime
+    payload_sha256: str
+    idempotency_key: str | None = None
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session whose transaction is rolled back unless :meth:`accept` commits it
+        (``read_only``: a transaction that only reads)."""
+        bind = self.services.reader if read_only else self.services.engine
+        session = Session(bind, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def accept(
+        self,
+        session: Session,
+        *,
+        target: str | None,
+        status: int,
+        response: BaseModel | None = None,
+    ) -> None:
+        """Append the accepted audit event and commit the change with it (and, for a request
+        with an ``Idempotency-Key``, its ``response`` to replay)."""
+        if self.idempotency_key is not None:
+            remember(
+                session,
+                IdempotencyRow(
+                    party_id=self.principal.party_id,
+                    key=self.idempotency_key,
+                    operation=self.operation.value,
+                    payload_sha256=self.payload_sha256,
+                    status=status,
+                    response=None if response is None else response.model_dump(mode="json"),
+                    created_at=self.now,
+                ),
+            )
+        append_event(
+            session,
+            AuditRecord(
+                at=self.now,
+                party_id=self.principal.party_id,
+                credential_id=self.principal.key_id,
+                operation=self.operation.value,
+                target=target,
+                request_id=self.request.state.request_id,
+                payload_sha256=self.payload_sha256,
+                outcome=Outcome.ACCEPTED,
+                status=status,
+            ),
+        )
+        session.commit()
+        self.request.state.audited = True
+
+
+def _authenticate(services: Services, api_key: str, now: datetime) -> Principal | None:
+    with Session(services.reader) as session:
+        return authenticate(session, api_key, now=now)
+
+
+def _replay(
+    services: Services, principal: Principal, key: str, operation: Operation, body_sha256: str
+) -> Replay | None:
+    with Session(services.reader) as session:
+        return replay_of(session, principal.party_id, key, operation, body_sha256)
+
+
+def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
+    """The dependency authenticating and authorising a call of ``operation``."""
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> Call:
+        services = services_of(request)
+        now = services.settings.clock()
+        request.state.payload_sha256 = payload_sha256(await request.body())
+        principal = None
+        if credentials is not None and credentials.scheme.lower() == "bearer":
+            principal = await run_in_threadpool(
+                _authenticate, services, credentials.credentials, now
+            )
+        if principal is None:
+            raise ServiceProblem(
+                401,
+                "a valid API key is required: Authorization: Bearer fck_<key id>_<secret>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        request.state.principal = principal
+        if not allowed(principal.role, operation):
+            raise ServiceProblem(
+                403, f"role {principal.role.value!r} may not call {operation.value!r}"
+            )
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None:
+            check_key(key, operation)
+            replay = await run_in_threadpool(
+                _replay, services, principal, key, operation, request.state.payload_sha256
+            )
+            if replay is not None:
+                raise replay
+        return Call(
+            request=request,
+            services=services,
+            principal=principal,
+            operation=operation,
+            now=now,
+            payload_sha256=request.state.payload_sha256,
+            idempotency_key=key,
+        )
+
+    return dependency

@@ -1,0 +1,297 @@
+"""The register in the database: rows in, domain objects out, every rule the domain's.
+
+Each add builds the domain objects from the body (their constructors check each object), then
+a :class:`~flexcoord.domain.Register` of the owner's part of the register (an FSP's units and
+groups with the connection points, areas and operators they refer to; an operator's areas), so
+every cross-reference and group rule is the register's, reported as its
+:class:`~flexcoord.errors.InvalidInputError` issues. Nothing is written unless the register
+builds. Every read filters by owner: another party's object is *not registered* for the caller,
+in lookups, lists and error messages alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flexcoord.domain import (
+    ConnectionPoint,
+    FlexibilityServiceProvider,
+    GridArea,
+    Group,
+    Register,
+    SystemOperator,
+    Unit,
+)
+from flexcoord.errors import Issue, NotFoundError
+from flexcoord.schemas import ConnectionPointModel, GridAreaModel, GroupModel, UnitModel
+from flexcoord.service.problems import ServiceProblem
+from flexcoord.service.roles import Role
+from flexcoord.service.tables import (
+    ConnectionPointRow,
+    GridAreaRow,
+    GroupMemberRow,
+    GroupRow,
+    PartyRow,
+    UnitRow,
+)
+
+__all__ = [
+    "add_connection_point",
+    "add_grid_area",
+    "add_group",
+    "add_unit",
+    "conflict",
+    "delete_group",
+    "delete_unit",
+    "get_owned",
+    "list_owned",
+]
+
+Row = TypeVar("Row", GridAreaRow, ConnectionPointRow, UnitRow, GroupRow)
+_KINDS: Final[dict[type[Any], str]] = {
+    GridAreaRow: "GridArea",
+    ConnectionPointRow: "ConnectionPoint",
+    UnitRow: "Unit",
+    GroupRow: "Group",
+}
+
+
+def conflict(kind: str, object_id: str) -> ServiceProblem:
+    """The 409 problem of registering ``kind`` ``object_id`` twice."""
+    return ServiceProblem(
+        409,
+        f"{kind} {object_id!r} is already registered",
+        [
+            Issue(
+                kind=kind,
+                object_id=object_id,
+                field="id",
+                value=object_id,
+                message="is already registered",
+            )
+        ],
+    )
+
+
+def _operator(party: PartyRow) -> SystemOperator:
+    return SystemOperator(id=party.id, name=party.name, role=party.role)  # type: ignore[arg-type]
+
+
+def get_owned(session: Session, table: type[Row], owner_id: str, object_id: str) -> Row:
+    """The owner's object ``object_id``.
+
+    Raises:
+        NotFoundError: none, or another party's (the same words either way).
+    """
+    row = session.execute(
+        select(table).where(table.owner_id == owner_id, table.id == object_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"{_KINDS[table]} {object_id!r} is not registered")
+    return row
+
+
+def list_owned(
+    session: Session,
+    table: type[Row],
+    owner_id: str,
+    *,
+    limit: int,
+    offset: int,
+    **filters: str | None,
+) -> Sequence[Row]:
+    """The owner's objects in id order (``filters``: column equals value, ``None`` ignored)."""
+    query = select(table).where(table.owner_id == owner_id)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(table, column) == value)
+    return session.execute(query.order_by(table.id).limit(limit).offset(offset)).scalars().all()
+
+
+def add_grid_area(
+    session: Session, owner: PartyRow, body: GridAreaModel, *, now: datetime
+) -> GridAreaRow:
+    """Register a grid area of the operator ``owner``."""
+    area = body.to_domain(owner.id)
+    Register(operators=(_operator(owner),), areas=(area,))
+    if session.get(GridAreaRow, area.id) is not None:
+        raise conflict("GridArea", area.id)
+    row = GridAreaRow(
+        id=area.id, owner_id=owner.id, spec=body.model_dump(mode="json"), created_at=now
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _area(row: GridAreaRow) -> GridArea:
+    return GridAreaModel.model_validate(row.spec).to_domain(row.owner_id)
+
+
+def add_connection_point(
+    session: Session, owner: PartyRow, body: ConnectionPointModel, *, now: datetime
+) -> ConnectionPointRow:
+    """Register a connection point on one of the operator's own grid areas."""
+    point = body.to_domain()
+    area = session.get(GridAreaRow, point.area_id)
+    own_areas = (_area(area),) if area is not None and area.owner_id == owner.id else ()
+    Register(operators=(_operator(owner),), areas=own_areas, connection_points=(point,))
+    if session.get(ConnectionPointRow, point.id) is not None:
+        raise conflict("ConnectionPoint", point.id)
+    row = ConnectionPointRow(
+        id=point.id,
+        owner_id=owner.id,
+        area_id=point.area_id,
+        spec=body.model_dump(mode="json"),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _units(session: Session, owner_id: str, unit_ids: Iterable[str]) -> list[Unit]:
+    rows = session.scalars(
+        select(UnitRow).where(UnitRow.owner_id == owner_id, UnitRow.id.in_(set(unit_ids)))
+    )
+    return [UnitModel.model_validate(r.spec).to_domain(owner_id) for r in rows]
+
+
+def _groups_holding(session: Session, owner_id: str, unit_ids: Iterable[str]) -> list[Group]:
+    holding = select(GroupMemberRow.group_id).where(
+        GroupMemberRow.owner_id == owner_id, GroupMemberRow.unit_id.in_(set(unit_ids))
+    )
+    rows = session.scalars(
+        select(GroupRow).where(GroupRow.owner_id == owner_id, GroupRow.id.in_(holding))
+    )
+    return [GroupModel.model_validate(r.spec).to_domain(owner_id) for r in rows]
+
+
+def _portfolio(
+    session: Session,
+    owner: PartyRow,
+    *,
+    new_units: Sequence[Unit] = (),
+    new_groups: Sequence[Group] = (),
+) -> Register:
+    """The part of the FSP's register the new objects touch, with the new objects: the units
+    of the new groups, every group already holding one of them (and those groups' units), and
+    the connection points, areas and operators all these units refer to. Every rule of the
+    :class:`~flexcoord.domain.Register` about the new objects is decided within this part: a
+    new unit is in no group yet, and a group's rules involve only its units and the groups
+    sharing them. (Loading only this part keeps an add independent of the portfolio's size.)"""
+    member_ids = {u for g in new_groups for u in g.unit_ids}
+    groups = _groups_holding(session, owner.id, member_ids)
+    member_ids |= {u for g in groups for u in g.unit_ids}
+    units = [*_units(session, owner.id, member_ids), *new_units]
+    groups += new_groups
+    point_rows = session.scalars(
+        select(ConnectionPointRow).where(
+            ConnectionPointRow.id.in_({u.connection_point_id for u in units})
+        )
+    ).all()
+    area_rows = session.scalars(
+        select(GridAreaRow).where(GridAreaRow.id.in_({p.area_id for p in point_rows}))
+    ).all()
+    operators = session.scalars(
+        select(PartyRow).where(
+            PartyRow.id.in_({a.owner_id for a in area_rows}),
+            PartyRow.role.in_([Role.TSO.value, Role.DSO.value]),
+        )
+    ).all()
+    points: list[ConnectionPoint] = [
+        ConnectionPointModel.model_validate(p.spec).to_domain() for p in point_rows
+    ]
+    return Register(
+        fsps=(FlexibilityServiceProvider(id=owner.id, name=owner.name),),
+        operators=tuple(_operator(p) for p in operators),
+        areas=tuple(_area(a) for a in area_rows),
+        connection_points=tuple(points),
+        units=tuple(units),
+        groups=tuple(groups),
+    )
+
+
+def _check_new_resource_id(session: Session, owner_id: str, kind: str, object_id: str) -> None:
+    for table in (UnitRow, GroupRow):
+        if session.get(table, (owner_id, object_id)) is not None:
+            raise conflict(kind, object_id)
+
+
+def add_unit(session: Session, owner: PartyRow, body: UnitModel, *, now: datetime) -> UnitRow:
+    """Register a unit of the FSP ``owner`` (at any registered connection point)."""
+    unit = body.to_domain(owner.id)
+    _check_new_resource_id(session, owner.id, "Unit", unit.id)
+    _portfolio(session, owner, new_units=[unit])
+    row = UnitRow(
+        owner_id=owner.id,
+        id=unit.id,
+        connection_point_id=unit.connection_point_id,
+        spec=body.model_dump(mode="json"),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_group(session: Session, owner: PartyRow, body: GroupModel, *, now: datetime) -> GroupRow:
+    """Register a group of the FSP's own units (the register's group rules decide)."""
+    group = body.to_domain(owner.id)
+    _check_new_resource_id(session, owner.id, "Group", group.id)
+    _portfolio(session, owner, new_groups=[group])
+    row = GroupRow(
+        owner_id=owner.id, id=group.id, spec=body.model_dump(mode="json"), created_at=now
+    )
+    session.add(row)
+    session.flush()
+    session.add_all(
+        GroupMemberRow(owner_id=owner.id, group_id=group.id, unit_id=u) for u in group.unit_ids
+    )
+    session.flush()
+    return row
+
+
+def delete_unit(session: Session, owner_id: str, unit_id: str) -> None:
+    """Delete the FSP's unit; refused while a group holds it."""
+    row = get_owned(session, UnitRow, owner_id, unit_id)
+    member = session.execute(
+        select(GroupMemberRow.group_id).where(
+            GroupMemberRow.owner_id == owner_id, GroupMemberRow.unit_id == unit_id
+        )
+    ).scalar()
+    if member is not None:
+        raise ServiceProblem(
+            409,
+            f"Unit {unit_id!r} is in group {member!r}",
+            [
+                Issue(
+                    kind="Unit",
+                    object_id=unit_id,
+                    field="id",
+                    value=unit_id,
+                    message=f"is in group {member!r}: delete the group first",
+                )
+            ],
+        )
+    session.delete(row)
+    session.flush()
+
+
+def delete_group(session: Session, owner_id: str, group_id: str) -> None:
+    """Delete the FSP's group (its units stay registered)."""
+    row = get_owned(session, GroupRow, owner_id, group_id)
+    for member in session.scalars(
+        select(GroupMemberRow).where(
+            GroupMemberRow.owner_id == owner_id, GroupMemberRow.group_id == group_id
+        )
+    ):
+        session.delete(member)
+    session.flush()
+    session.delete(row)
+    session.flush()

@@ -1,0 +1,207 @@
+"""The service's tables: SQLAlchemy 2 typed declarative models (the schema Alembic migrates).
+
+Every registered object has an owner (a party). Units and groups are keyed by ``(owner, id)``:
+an FSP's ids are its own namespace, so registering ``u1`` never tells FSP B that FSP A has a
+``u1``. Grid areas and connection points are the system operators' (their ids are grid
+identifiers such as EANs, unique across operators). Each object row keeps the validated input
+(``spec``, the API schema's JSON) from which the domain object is rebuilt; the columns beside it
+are what queries and foreign keys need. Times are aware UTC (:class:`UtcDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AuditEventRow",
+    "AuditHeadRow",
+    "Base",
+    "ConnectionPointRow",
+    "CredentialRow",
+    "GridAreaRow",
+    "GroupMemberRow",
+    "GroupRow",
+    "IdempotencyRow",
+    "PartyRow",
+    "UnitRow",
+    "UtcDateTime",
+]
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+_ID = 64
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC time; refuses naive values (SQLite hands back naive ones: read as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"time {value.isoformat()} has no UTC offset")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (so migrations are reproducible)."""
+
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class PartyRow(Base):
+    """A party: a TSO, DSO, FSP, market operator or administrator."""
+
+    __tablename__ = "party"
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CredentialRow(Base):
+    """An API key of a party: its public key id and the SHA-256 of its secret, never the secret.
+
+    The key is valid while ``revoked_at`` is unset or in the future (a rotated key keeps working
+    until its grace period ends).
+    """
+
+    __tablename__ = "credential"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class GridAreaRow(Base):
+    """A grid area of a system operator (spec: the :class:`GridAreaIn` schema)."""
+
+    __tablename__ = "grid_area"
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ConnectionPointRow(Base):
+    """A connection point on an operator's grid area."""
+
+    __tablename__ = "connection_point"
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("grid_area.id"), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UnitRow(Base):
+    """A service-providing unit of an FSP, at a connection point."""
+
+    __tablename__ = "unit"
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    connection_point_id: Mapped[str] = mapped_column(ForeignKey("connection_point.id"), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GroupRow(Base):
+    """A service-providing group of an FSP."""
+
+    __tablename__ = "resource_group"
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GroupMemberRow(Base):
+    """A unit's membership of a group; a unit is in at most one group, and a unit in a group
+    cannot be deleted (the foreign key restricts it)."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["owner_id", "group_id"], ["resource_group.owner_id", "resource_group.id"]
+        ),
+        ForeignKeyConstraint(["owner_id", "unit_id"], ["unit.owner_id", "unit.id"]),
+        UniqueConstraint("owner_id", "unit_id"),
+    )
+    owner_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+
+
+class AuditEventRow(Base):
+    """One audit event, append-only (database triggers refuse UPDATE and DELETE).
+
+    ``sha256`` is the hash of this event's fields and ``prev_sha256`` (the previous event's
+    hash), so editing, inserting or deleting any row breaks the chain
+    (:func:`flexcoord.service.audit.verify_chain`).
+    """
+
+    __tablename__ = "audit_event"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    party_id: Mapped[str | None] = mapped_column(String(_ID), nullable=True)
+    credential_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    status: Mapped[int] = mapped_column(Integer)
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHeadRow(Base):
+    """The chain's head (one row, ``id = 1``): the last event's number and hash. Appends lock
+    it, so events are numbered one at a time; it also reveals a deleted tail."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRow(Base):
+    """The answer to a request sent with an ``Idempotency-Key``: the same key with the same
+    body gets this answer again, with another body a 422 (keys are per party)."""
+
+    __tablename__ = "idempotency_key"
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
