@@ -629,14 +629,14 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
         gate_closure_at=da_gate,
         profile_start_step=None,
     )
-    chains = {
-        c.timeframes: chain_of(
+    chains = {  # one chain per distinct timeframe sequence, shared by its presets
+        timeframes: chain_of(
             base,
-            timeframes=c.timeframes,
+            timeframes=timeframes,
             seed=plan.study.seed + index,
             intraday_forecast=intraday,
         )
-        for c in plan.presets
+        for timeframes in dict.fromkeys(c.timeframes for c in plan.presets)
     }
     declared, realised_devices = _device_schedules(plan, intervals, index, realised)
     no_flex = realised_state(plan, intervals=intervals, profile_step=step, change={})
