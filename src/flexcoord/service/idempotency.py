@@ -47,6 +47,13 @@ IDEMPOTENT_OPERATIONS: Final = frozenset(
         Operation.UNIT_DELETE,
         Operation.GROUP_CREATE,
         Operation.GROUP_DELETE,
+        Operation.PRODUCT_CREATE,
+        Operation.SESSION_CREATE,
+        Operation.NEED_CREATE,
+        Operation.BID_SUBMIT,
+        Operation.BID_SUBMIT_BULK,
+        Operation.BID_REPLACE,
+        Operation.BID_WITHDRAW,
     }
 )
 _KEY: Final = re.compile(r"^[\x21-\x7e]{1,255}$")

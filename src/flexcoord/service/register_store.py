@@ -23,6 +23,7 @@ from flexcoord.domain import (
     FlexibilityServiceProvider,
     GridArea,
     Group,
+    Product,
     Register,
     SystemOperator,
     Unit,
@@ -49,7 +50,9 @@ __all__ = [
     "delete_group",
     "delete_unit",
     "get_owned",
+    "grid_register",
     "list_owned",
+    "resources_register",
 ]
 
 Row = TypeVar("Row", GridAreaRow, ConnectionPointRow, UnitRow, GroupRow)
@@ -190,6 +193,31 @@ def _portfolio(
     member_ids |= {u for g in groups for u in g.unit_ids}
     units = [*_units(session, owner.id, member_ids), *new_units]
     groups += new_groups
+    return _register_of(session, owner, units, groups)
+
+
+def resources_register(
+    session: Session, owner: PartyRow, resource_ids: Iterable[str], products: Sequence[Product]
+) -> Register:
+    """The register a bid of the FSP ``owner`` is checked against: the owner's units and
+    groups among ``resource_ids`` (with the groups' units), what they refer to, and
+    ``products``. Another FSP's resource is not in it, exactly as an unknown one."""
+    ids = set(resource_ids)
+    group_rows = session.scalars(
+        select(GroupRow).where(GroupRow.owner_id == owner.id, GroupRow.id.in_(ids))
+    )
+    groups = [GroupModel.model_validate(r.spec).to_domain(owner.id) for r in group_rows]
+    units = _units(session, owner.id, ids | {u for g in groups for u in g.unit_ids})
+    return _register_of(session, owner, units, groups, products)
+
+
+def _register_of(
+    session: Session,
+    owner: PartyRow,
+    units: Sequence[Unit],
+    groups: Sequence[Group],
+    products: Sequence[Product] = (),
+) -> Register:
     point_rows = session.scalars(
         select(ConnectionPointRow).where(
             ConnectionPointRow.id.in_({u.connection_point_id for u in units})
@@ -214,6 +242,7 @@ def _portfolio(
         connection_points=tuple(points),
         units=tuple(units),
         groups=tuple(groups),
+        products=tuple(products),
     )
 
 
@@ -295,3 +324,18 @@ def delete_group(session: Session, owner_id: str, group_id: str) -> None:
     session.flush()
     session.delete(row)
     session.flush()
+
+
+def grid_register(session: Session, buyer: PartyRow, products: Sequence[Product]) -> Register:
+    """The operator ``buyer``, every registered grid area with its operator, and
+    ``products``: what a need is checked against (it may name any registered area or
+    coupling point)."""
+    area_rows = session.scalars(select(GridAreaRow)).all()
+    operators = session.scalars(
+        select(PartyRow).where(PartyRow.id.in_({a.owner_id for a in area_rows} | {buyer.id}))
+    ).all()
+    return Register(
+        operators=tuple(_operator(p) for p in operators),
+        areas=tuple(_area(a) for a in area_rows),
+        products=tuple(products),
+    )
