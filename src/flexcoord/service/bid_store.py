@@ -72,7 +72,16 @@ def _parents(
             )
         )
         found += build_all(
-            Bid, [_row_of(r.spec, owner_id, srow.product_id, r.submitted_at) for r in rows]
+            Bid,
+            [
+                _row_of(
+                    BidIn.model_validate(r.spec).model_dump(),
+                    owner_id,
+                    srow.product_id,
+                    r.submitted_at,
+                )
+                for r in rows
+            ],
         )
     return found
 
