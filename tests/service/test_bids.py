@@ -94,6 +94,16 @@ def test_a_bulk_document_is_stored_whole_or_not_at_all(api: Api, engine: Engine)
     assert len(api.as_("fsp-a", "GET", BIDS).json()) == 10
 
 
+def test_a_schema_error_in_a_document_names_the_bid(api: Api) -> None:
+    market(api)
+    bad = bid_body("b1")
+    bad["quantities"][0]["quantity"] = "lots"
+    r = api.as_("fsp-a", "POST", DOCUMENTS, json={"bids": [bid_body("b0"), bad]})
+    assert r.status_code == 422
+    assert _fields(r) == [("Bid", "b1", "quantities[0].quantity")]
+    assert api.as_("fsp-a", "GET", BIDS).json() == []
+
+
 def test_a_document_holds_at_most_4000_bids(api: Api) -> None:
     market(api)
     r = api.as_("fsp-a", "POST", DOCUMENTS, json={"bids": [bid_body("b")] * 4001})
