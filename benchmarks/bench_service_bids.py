@@ -1,7 +1,8 @@
 """Bid intake of the service on SQLite: single-bid POST latency and one 4,000-bid document.
 
 Through the FastAPI TestClient (authentication, role table, domain validation against the
-FSP's register, audit event, commit with ``synchronous=FULL``) on a migrated SQLite file in a
+FSP's register and its product prequalifications, audit event, commit with
+``synchronous=FULL``) on a migrated SQLite file in a
 temporary folder. Prints p50 / p99 of ``--singles`` single-bid POSTs, the accept time of one
 bulk document of ``--bulk`` bids (4 MTUs each, over ``--units`` units), and the raw SQLAlchemy
 Core insert of the same rows in one transaction; last line: ratio bulk / raw.
@@ -86,6 +87,15 @@ def _market(c: _Client, units: int) -> None:
         }
         c.call("fsp", "POST", "/v1/units", unit)
     c.call("mo", "POST", "/v1/products", {"id": "da", "kind": "activation", "min_quantity": 0.1})
+    for n in range(units):
+        body = {"resource_id": f"u{n}", "product_id": "da", "operator_id": "dso"}
+        record = c.call("fsp", "POST", "/v1/prequalifications", body)["id"]
+        decision = {
+            "status": "approved",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2027-01-01T00:00:00Z",
+        }
+        c.call("dso", "POST", f"/v1/prequalifications/{record}/decisions", decision)
     for name in ("singles", "bulk"):
         session = {
             "id": name,

@@ -67,9 +67,34 @@ def bid_body(bid_id: str, resource: str = "u1", *, k: int = 40, **extra: Any) ->
     }
 
 
-def market(api: Api, *, units: int = 1, days: tuple[date, ...] = (DAY,)) -> None:
+VALID = {"valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z"}
+
+
+def prequalify(
+    api: Api, fsp: str, resource: str, *, operator: str = "dso-a", **decision: Any
+) -> str:
+    """Apply as ``fsp`` for ``resource`` and product ``da-cm``; the operator approves it for
+    2026 (or decides ``decision``). The record's id."""
+    body = {"resource_id": resource, "product_id": "da-cm", "operator_id": operator}
+    r = api.as_(fsp, "POST", "/v1/prequalifications", json=body)
+    assert r.status_code == 201, r.text
+    record = r.json()["id"]
+    r = api.as_(
+        operator,
+        "POST",
+        f"/v1/prequalifications/{record}/decisions",
+        json=decision or {"status": "approved", **VALID},
+    )
+    assert r.status_code == 200, r.text
+    return str(record)
+
+
+def market(
+    api: Api, *, units: int = 1, days: tuple[date, ...] = (DAY,), prequalified: bool = True
+) -> None:
     """DSO ``dso-a`` (area ``mv-a``), FSPs ``fsp-a`` (units ``u1``..) and ``fsp-b`` (``ub``),
-    market operator ``mo`` with product ``da-cm`` and one session per day (``s1`` first)."""
+    market operator ``mo`` with product ``da-cm`` and one session per day (``s1`` first);
+    every unit prequalified for ``da-cm`` by ``dso-a`` for 2026 unless not ``prequalified``."""
     grid(api)
     api.party("mo", "market_operator")
     api.party("fsp-a", "fsp")
@@ -84,3 +109,7 @@ def market(api: Api, *, units: int = 1, days: tuple[date, ...] = (DAY,)) -> None
     for i, day in enumerate(days, start=1):
         r = api.as_("mo", "POST", "/v1/sessions", json=session_body(f"s{i}", day))
         assert r.status_code == 201, r.text
+    if prequalified:
+        for n in range(1, units + 1):
+            prequalify(api, "fsp-a", f"u{n}")
+        prequalify(api, "fsp-b", "ub")

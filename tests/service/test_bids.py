@@ -138,6 +138,11 @@ def test_an_idempotency_key_replays_the_answer_and_refuses_another_body(
     with Session(engine) as session:
         replayed = session.scalar(select(func.count()).where(AuditEventRow.outcome == "replayed"))
     assert replayed == 2
+    withdraw = {"Idempotency-Key": "withdraw-1"}
+    assert api.as_("fsp-a", "DELETE", f"{BIDS}/b1", headers=withdraw).status_code == 200
+    r = api.as_("fsp-a", "DELETE", f"{BIDS}/b2", headers=withdraw)
+    assert r.status_code == 422, "the same key on another bid is another request"
+    assert api.as_("fsp-a", "GET", f"{BIDS}/b2").json()["status"] == "submitted"
 
 
 def test_another_fsps_bid_does_not_exist_and_operators_see_as_documented(api: Api) -> None:

@@ -47,6 +47,7 @@ from flexcoord.service.roles import Operation
 from flexcoord.service.routes_bids import router as bids_router
 from flexcoord.service.routes_markets import router as markets_router
 from flexcoord.service.routes_parties import router as parties_router
+from flexcoord.service.routes_prequalification import router as prequalification_router
 from flexcoord.service.routes_register import router as register_router
 from flexcoord.service.schemas import Health
 from flexcoord.service.settings import ServiceSettings
@@ -69,6 +70,8 @@ _BODY_KINDS: Final = {
     Operation.BID_SUBMIT.value: "Bid",
     Operation.BID_REPLACE.value: "Bid",
     Operation.BID_SUBMIT_BULK.value: "BidDocument",
+    Operation.PREQUALIFICATION_APPLY.value: "Prequalification",
+    Operation.PREQUALIFICATION_DECIDE.value: "Prequalification",
 }
 
 
@@ -327,4 +330,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(register_router)
     app.include_router(markets_router)
     app.include_router(bids_router)
+    app.include_router(prequalification_router)
     return app

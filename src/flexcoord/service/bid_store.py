@@ -29,6 +29,7 @@ from flexcoord.service.market_store import (
     require_open,
     session_mtus,
 )
+from flexcoord.service.prequalification_store import records_for
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.register_store import resources_register
 from flexcoord.service.roles import Role
@@ -98,14 +99,19 @@ def _checked(  # noqa: PLR0913 - the store, the session, its product, the owner,
     specs = [b.model_dump(mode="json") for b in bodies]
     issues: list[Issue] = []
     bids = _build([_row_of(b.model_dump(), owner.id, product.id, now) for b in bodies], issues)
-    register = resources_register(session, owner, {b.resource_id for b in bids}, [product])
+    resource_ids = {b.resource_id for b in bids}
+    records = records_for(session, owner.id, resource_ids, product.id)
+    register = resources_register(session, owner, resource_ids, [product], records)
     context = _parents(session, srow, owner.id, bids)
     new_ids = {b.id for b in bids}
-    issues += [
-        i
-        for i in market_issues(register, [], [*context, *bids], gate_closure_at=srow.gate_closes_at)
-        if i.object_id in new_ids
-    ]
+    found = market_issues(
+        register,
+        [],
+        [*context, *bids],
+        gate_closure_at=srow.gate_closes_at,
+        require_prequalification=True,
+    )
+    issues += [i for i in found if i.object_id in new_ids]
     mtus = session_mtus(product, srow)
     for bid in bids:
         intervals = [q.interval for q in bid.quantities]

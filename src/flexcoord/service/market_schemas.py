@@ -26,10 +26,14 @@ __all__ = [
     "BidIn",
     "BidOut",
     "BidStatus",
+    "DecisionIn",
     "GateState",
     "LocationIn",
     "NeedIn",
     "NeedOut",
+    "PrequalificationIn",
+    "PrequalificationOut",
+    "PrequalificationStatus",
     "ProductIn",
     "ProductOut",
     "QuantityIn",
@@ -256,3 +260,75 @@ class BidDocumentOut(BaseModel):
     accepted: int
     bid_ids: list[str]
     submitted_at: datetime
+
+
+class PrequalificationStatus(StrEnum):
+    """Where an application for product prequalification stands."""
+
+    REQUESTED = "requested"
+    IN_PROGRESS = "in_progress"
+    APPROVED = "approved"
+    CONDITIONALLY_APPROVED = "conditionally_approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class PrequalificationIn(BaseModel):
+    """An FSP's application: one of its units or groups, a product, the procuring operator."""
+
+    model_config = _config(
+        {"resource_id": "bess-1", "product_id": "da-congestion", "operator_id": "dso-north"}
+    )
+    resource_id: ObjectId
+    product_id: ObjectId
+    operator_id: ObjectId
+
+
+class DecisionIn(BaseModel):
+    """The procuring operator's decision: the new status; an approval gives its validity
+    (kept from the earlier approval when lifting a suspension) and scope."""
+
+    model_config = _config(
+        {
+            "status": "approved",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2027-01-01T00:00:00Z",
+        }
+    )
+    status: PrequalificationStatus
+    valid_from: UtcTime | None = None
+    valid_until: UtcTime | None = None
+    scope: Literal["common", "dedicated"] = "dedicated"
+
+
+class PrequalificationOut(BaseModel):
+    """An application and its decided state (``id`` is given by the service)."""
+
+    model_config = _config(
+        {
+            "id": "5f0c6f1e2b7a4c1d9e8f7a6b5c4d3e2f",
+            "owner_id": "fsp-a",
+            "operator_id": "dso-north",
+            "resource_id": "bess-1",
+            "product_id": "da-congestion",
+            "status": "approved",
+            "scope": "dedicated",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2027-01-01T00:00:00Z",
+            "suspended_from": None,
+            "created_at": _AT,
+            "updated_at": _AT,
+        }
+    )
+    id: str
+    owner_id: str
+    operator_id: str
+    resource_id: str
+    product_id: str
+    status: PrequalificationStatus
+    scope: Literal["common", "dedicated"]
+    valid_from: datetime | None
+    valid_until: datetime | None
+    suspended_from: datetime | None
+    created_at: datetime
+    updated_at: datetime

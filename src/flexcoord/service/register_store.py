@@ -12,6 +12,7 @@ in lookups, lists and error messages alike.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -24,6 +25,7 @@ from flexcoord.domain import (
     GridArea,
     Group,
     Product,
+    ProductPrequalification,
     Register,
     SystemOperator,
     Unit,
@@ -197,26 +199,37 @@ def _portfolio(
 
 
 def resources_register(
-    session: Session, owner: PartyRow, resource_ids: Iterable[str], products: Sequence[Product]
+    session: Session,
+    owner: PartyRow,
+    resource_ids: Iterable[str],
+    products: Sequence[Product],
+    prequalifications: Sequence[ProductPrequalification] = (),
 ) -> Register:
     """The register a bid of the FSP ``owner`` is checked against: the owner's units and
-    groups among ``resource_ids`` (with the groups' units), what they refer to, and
-    ``products``. Another FSP's resource is not in it, exactly as an unknown one."""
+    groups among ``resource_ids`` (with the groups' units), what they refer to, ``products``,
+    and those of ``prequalifications`` whose resource is among them (with their procuring
+    operators). Another FSP's resource is not in it, exactly as an unknown one."""
     ids = set(resource_ids)
     group_rows = session.scalars(
         select(GroupRow).where(GroupRow.owner_id == owner.id, GroupRow.id.in_(ids))
     )
     groups = [GroupModel.model_validate(r.spec).to_domain(owner.id) for r in group_rows]
     units = _units(session, owner.id, ids | {u for g in groups for u in g.unit_ids})
-    return _register_of(session, owner, units, groups, products)
+    known = {u.id for u in units} | {g.id for g in groups}
+    records = tuple(pq for pq in prequalifications if pq.resource_id in known)
+    register = _register_of(
+        session, owner, units, groups, products, {pq.procuring_operator_id for pq in records}
+    )
+    return replace(register, product_prequalifications=records) if records else register
 
 
-def _register_of(
+def _register_of(  # noqa: PLR0913 - the store, the owner, its resources, products, operators
     session: Session,
     owner: PartyRow,
     units: Sequence[Unit],
     groups: Sequence[Group],
     products: Sequence[Product] = (),
+    operator_ids: Iterable[str] = (),
 ) -> Register:
     point_rows = session.scalars(
         select(ConnectionPointRow).where(
@@ -228,7 +241,7 @@ def _register_of(
     ).all()
     operators = session.scalars(
         select(PartyRow).where(
-            PartyRow.id.in_({a.owner_id for a in area_rows}),
+            PartyRow.id.in_({a.owner_id for a in area_rows} | set(operator_ids)),
             PartyRow.role.in_([Role.TSO.value, Role.DSO.value]),
         )
     ).all()

@@ -64,6 +64,10 @@ class Operation(StrEnum):
     BID_WITHDRAW = "bid.withdraw"
     BID_LIST = "bid.list"
     BID_READ = "bid.read"
+    PREQUALIFICATION_APPLY = "prequalification.apply"
+    PREQUALIFICATION_LIST = "prequalification.list"
+    PREQUALIFICATION_READ = "prequalification.read"
+    PREQUALIFICATION_DECIDE = "prequalification.decide"
 
 
 _ALL: Final = frozenset(Role)
@@ -113,7 +117,11 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.BID_REPLACE: _FSP,
         Operation.BID_WITHDRAW: _FSP,
         Operation.BID_LIST: _BID_READERS,
-        Operation.BID_READ: _BID_READERS,
+        Operation.BID_READ: _FSP,
+        Operation.PREQUALIFICATION_APPLY: _FSP,
+        Operation.PREQUALIFICATION_LIST: _OPERATORS | _FSP,
+        Operation.PREQUALIFICATION_READ: _OPERATORS | _FSP,
+        Operation.PREQUALIFICATION_DECIDE: _OPERATORS,
     }
 )
 

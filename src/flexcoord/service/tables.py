@@ -42,6 +42,7 @@ __all__ = [
     "MarketSessionRow",
     "NeedRow",
     "PartyRow",
+    "PrequalificationRow",
     "ProductRow",
     "UnitRow",
     "UtcDateTime",
@@ -262,3 +263,22 @@ class BidRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PrequalificationRow(Base):
+    """An FSP's application for the product prequalification of one of its units or groups,
+    addressed to a procuring system operator, and that operator's decisions on it."""
+
+    __tablename__ = "prequalification"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(String(_ID))
+    product_id: Mapped[str] = mapped_column(ForeignKey("product.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    suspended_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
