@@ -214,3 +214,13 @@ def test_a_child_bid_may_name_a_stored_parent_of_its_fsp(api: Api) -> None:
         ).status_code
         == 422
     )
+
+
+def test_a_resource_with_submitted_bids_cannot_be_deleted(api: Api) -> None:
+    market(api)
+    assert api.as_("fsp-a", "POST", BIDS, json=bid_body("b1")).status_code == 201
+    r = api.as_("fsp-a", "DELETE", "/v1/units/u1")
+    assert r.status_code == 409
+    assert _fields(r) == [("Unit", "u1", "id")]
+    assert api.as_("fsp-a", "DELETE", f"{BIDS}/b1").status_code == 200
+    assert api.as_("fsp-a", "DELETE", "/v1/units/u1").status_code == 204

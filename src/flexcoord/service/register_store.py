@@ -35,6 +35,7 @@ from flexcoord.schemas import ConnectionPointModel, GridAreaModel, GroupModel, U
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.roles import Role
 from flexcoord.service.tables import (
+    BidRow,
     ConnectionPointRow,
     GridAreaRow,
     GroupMemberRow,
@@ -299,9 +300,37 @@ def add_group(session: Session, owner: PartyRow, body: GroupModel, *, now: datet
     return row
 
 
+def _refuse_if_bid(session: Session, owner_id: str, kind: str, resource_id: str) -> None:
+    """A 409 while a submitted bid names the resource (a sealed session's bids are kept for
+    clearing and settlement, so their resources stay registered)."""
+    session_id = session.execute(
+        select(BidRow.session_id).where(
+            BidRow.owner_id == owner_id,
+            BidRow.resource_id == resource_id,
+            BidRow.status == "submitted",
+        )
+    ).scalar()
+    if session_id is None:
+        return
+    raise ServiceProblem(
+        409,
+        f"{kind} {resource_id!r} has submitted bids in session {session_id!r}",
+        [
+            Issue(
+                kind=kind,
+                object_id=resource_id,
+                field="id",
+                value=resource_id,
+                message=f"has submitted bids in session {session_id!r}",
+            )
+        ],
+    )
+
+
 def delete_unit(session: Session, owner_id: str, unit_id: str) -> None:
-    """Delete the FSP's unit; refused while a group holds it."""
+    """Delete the FSP's unit; refused while a group holds it or a submitted bid names it."""
     row = get_owned(session, UnitRow, owner_id, unit_id)
+    _refuse_if_bid(session, owner_id, "Unit", unit_id)
     member = session.execute(
         select(GroupMemberRow.group_id).where(
             GroupMemberRow.owner_id == owner_id, GroupMemberRow.unit_id == unit_id
@@ -326,8 +355,10 @@ def delete_unit(session: Session, owner_id: str, unit_id: str) -> None:
 
 
 def delete_group(session: Session, owner_id: str, group_id: str) -> None:
-    """Delete the FSP's group (its units stay registered)."""
+    """Delete the FSP's group (its units stay registered); refused while a submitted bid
+    names it."""
     row = get_owned(session, GroupRow, owner_id, group_id)
+    _refuse_if_bid(session, owner_id, "Group", group_id)
     for member in session.scalars(
         select(GroupMemberRow).where(
             GroupMemberRow.owner_id == owner_id, GroupMemberRow.group_id == group_id
