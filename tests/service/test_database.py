@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import event, inspect
 from typer.testing import CliRunner
@@ -15,6 +17,7 @@ from flexcoord.cli.app import app as cli
 from flexcoord.errors import InvalidInputError
 from flexcoord.service import ServiceSettings, create_app, durability_issues, make_engine
 from flexcoord.service.database import open_engine, schema_issues
+from flexcoord.service.tables import Base
 
 POSTGRES_URL = os.environ.get("FLEXCOORD_TEST_POSTGRES_URL")
 
@@ -83,6 +86,14 @@ def test_migration_builds_the_schema_and_an_unmigrated_database_is_refused(
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert {"party", "credential", "unit", "resource_group", "audit_event"} <= tables
+
+
+def test_the_migrations_build_exactly_the_tables_of_the_models(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'a.db'}", migrate_schema=True)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
 
 
 def test_service_init_uses_the_environment_url_and_makes_one_admin(

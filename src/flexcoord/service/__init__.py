@@ -5,7 +5,9 @@ checked, migrated database (:func:`open_engine`, :func:`migrate`); parties authe
 API keys (:mod:`.credentials`), the role → operation table :data:`PERMISSIONS` decides what
 each role may call, every object has an owner, and every state-changing request writes one
 hash-chained audit event (:func:`verify_chain`). Every rule about units, groups and connection
-points is the domain's (:class:`flexcoord.domain.Register`). Names load on first use.
+points is the domain's (:class:`flexcoord.domain.Register`), and so is every rule about
+products, needs, bids and prequalifications (:func:`flexcoord.domain.market_issues`); the
+service adds market sessions whose gate the server clock alone decides. Names load on first use.
 """
 
 from __future__ import annotations

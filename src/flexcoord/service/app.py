@@ -44,7 +44,10 @@ from flexcoord.service.problems import (
     validation_issues,
 )
 from flexcoord.service.roles import Operation
+from flexcoord.service.routes_bids import router as bids_router
+from flexcoord.service.routes_markets import router as markets_router
 from flexcoord.service.routes_parties import router as parties_router
+from flexcoord.service.routes_prequalification import router as prequalification_router
 from flexcoord.service.routes_register import router as register_router
 from flexcoord.service.schemas import Health
 from flexcoord.service.settings import ServiceSettings
@@ -61,6 +64,14 @@ _BODY_KINDS: Final = {
     Operation.CONNECTION_POINT_CREATE.value: "ConnectionPoint",
     Operation.UNIT_CREATE.value: "Unit",
     Operation.GROUP_CREATE.value: "Group",
+    Operation.PRODUCT_CREATE.value: "Product",
+    Operation.SESSION_CREATE.value: "MarketSession",
+    Operation.NEED_CREATE.value: "Need",
+    Operation.BID_SUBMIT.value: "Bid",
+    Operation.BID_REPLACE.value: "Bid",
+    Operation.BID_SUBMIT_BULK.value: "BidDocument",
+    Operation.PREQUALIFICATION_APPLY.value: "Prequalification",
+    Operation.PREQUALIFICATION_DECIDE.value: "Prequalification",
 }
 
 
@@ -307,7 +318,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = FastAPI(
         title="flexcoord",
         version=version("flexcoord"),
-        summary="TSO–DSO flexibility platform: register, parties and credentials, audit.",
+        summary="TSO–DSO flexibility platform: register, parties, markets and bids, audit.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
     )
@@ -317,4 +328,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     _add_health(app)
     app.include_router(parties_router)
     app.include_router(register_router)
+    app.include_router(markets_router)
+    app.include_router(bids_router)
+    app.include_router(prequalification_router)
     return app

@@ -92,6 +92,7 @@ class Call:
     now: datetime
     payload_sha256: str
     idempotency_key: str | None = None
+    request_sha256: str = ""
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
@@ -121,7 +122,7 @@ class Call:
                     party_id=self.principal.party_id,
                     key=self.idempotency_key,
                     operation=self.operation.value,
-                    payload_sha256=self.payload_sha256,
+                    payload_sha256=self.request_sha256,
                     status=status,
                     response=None if response is None else response.model_dump(mode="json"),
                     created_at=self.now,
@@ -143,6 +144,13 @@ class Call:
         )
         session.commit()
         self.request.state.audited = True
+
+
+def _request_sha256(request: Request, body: bytes) -> str:
+    """What an Idempotency-Key is bound to: the SHA-256 of method, path and body (the same
+    key on another object, e.g. a withdrawal of another bid with its empty body, is another
+    request)."""
+    return payload_sha256(f"{request.method} {request.url.path}\n".encode() + body)
 
 
 def _authenticate(services: Services, api_key: str, now: datetime) -> Principal | None:
@@ -184,10 +192,11 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
                 403, f"role {principal.role.value!r} may not call {operation.value!r}"
             )
         key = request.headers.get(IDEMPOTENCY_HEADER)
+        request_sha256 = _request_sha256(request, await request.body())
         if key is not None:
             check_key(key, operation)
             replay = await run_in_threadpool(
-                _replay, services, principal, key, operation, request.state.payload_sha256
+                _replay, services, principal, key, operation, request_sha256
             )
             if replay is not None:
                 raise replay
@@ -199,6 +208,7 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
             now=now,
             payload_sha256=request.state.payload_sha256,
             idempotency_key=key,
+            request_sha256=request_sha256,
         )
 
     return dependency

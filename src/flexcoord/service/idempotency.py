@@ -5,9 +5,9 @@ UUID) with a state-changing request of the operations in :data:`IDEMPOTENT_OPERA
 first accepted request stores its status and answer under (party, key), in the same
 transaction as its change and its audit event. Then, for the same party and key:
 
-* the same operation with the same body (by SHA-256) → the stored answer, with
+* the same operation on the same path with the same body (by SHA-256) → the stored answer, with
   ``Idempotent-Replayed: true``, and nothing changes (the audit event says ``replayed``);
-* another operation or another body → 422, naming the header;
+* another operation, path or body → 422, naming the header;
 * a request that was refused (4xx) stored nothing, so a corrected retry may reuse its key.
 
 Two requests with one key racing each other: one commits, the other answers 409 (a retry then
@@ -47,6 +47,15 @@ IDEMPOTENT_OPERATIONS: Final = frozenset(
         Operation.UNIT_DELETE,
         Operation.GROUP_CREATE,
         Operation.GROUP_DELETE,
+        Operation.PRODUCT_CREATE,
+        Operation.SESSION_CREATE,
+        Operation.NEED_CREATE,
+        Operation.BID_SUBMIT,
+        Operation.BID_SUBMIT_BULK,
+        Operation.BID_REPLACE,
+        Operation.BID_WITHDRAW,
+        Operation.PREQUALIFICATION_APPLY,
+        Operation.PREQUALIFICATION_DECIDE,
     }
 )
 _KEY: Final = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -111,6 +111,17 @@ _WHOLE_BODY: Final = {
 }
 
 
+def _item_of(body: Any, rest: tuple[Any, ...]) -> str | None:
+    """The id of the bid of a bulk document (``{"bids": [...]}``) an error is inside, if it
+    has one: such an error names that bid, as the domain's issues do."""
+    if len(rest) < 3 or rest[0] != "bids" or not isinstance(rest[1], int):
+        return None
+    bids = body.get("bids") if isinstance(body, dict) else None
+    item = bids[rest[1]] if isinstance(bids, list) and rest[1] < len(bids) else None
+    raw_id = item.get("id") if isinstance(item, dict) else None
+    return raw_id if isinstance(raw_id, str) and raw_id.strip() else None
+
+
 def validation_issues(exc: RequestValidationError, body_kind: str) -> list[Issue]:
     """FastAPI's validation errors as issues: body errors about the ``body_kind`` object
     (named by the body's ``id`` when it has one), parameter errors about the parameter."""
@@ -128,6 +139,14 @@ def validation_issues(exc: RequestValidationError, body_kind: str) -> list[Issue
                     field="",
                     value=NO_VALUE,
                     message=_WHOLE_BODY[error["type"]] + at,
+                )
+            )
+        elif where == "body" and _item_of(exc.body, rest) is not None:
+            item_id = _item_of(exc.body, rest)
+            assert item_id is not None
+            issues.append(
+                error_issue(
+                    error, kind="Bid", object_id=item_id, field=field_path(rest[2:]), whole="a bid"
                 )
             )
         elif where == "body":

@@ -12,6 +12,7 @@ in lookups, lists and error messages alike.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -23,6 +24,8 @@ from flexcoord.domain import (
     FlexibilityServiceProvider,
     GridArea,
     Group,
+    Product,
+    ProductPrequalification,
     Register,
     SystemOperator,
     Unit,
@@ -32,6 +35,7 @@ from flexcoord.schemas import ConnectionPointModel, GridAreaModel, GroupModel, U
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.roles import Role
 from flexcoord.service.tables import (
+    BidRow,
     ConnectionPointRow,
     GridAreaRow,
     GroupMemberRow,
@@ -49,7 +53,9 @@ __all__ = [
     "delete_group",
     "delete_unit",
     "get_owned",
+    "grid_register",
     "list_owned",
+    "resources_register",
 ]
 
 Row = TypeVar("Row", GridAreaRow, ConnectionPointRow, UnitRow, GroupRow)
@@ -190,6 +196,42 @@ def _portfolio(
     member_ids |= {u for g in groups for u in g.unit_ids}
     units = [*_units(session, owner.id, member_ids), *new_units]
     groups += new_groups
+    return _register_of(session, owner, units, groups)
+
+
+def resources_register(
+    session: Session,
+    owner: PartyRow,
+    resource_ids: Iterable[str],
+    products: Sequence[Product],
+    prequalifications: Sequence[ProductPrequalification] = (),
+) -> Register:
+    """The register a bid of the FSP ``owner`` is checked against: the owner's units and
+    groups among ``resource_ids`` (with the groups' units), what they refer to, ``products``,
+    and those of ``prequalifications`` whose resource is among them (with their procuring
+    operators). Another FSP's resource is not in it, exactly as an unknown one."""
+    ids = set(resource_ids)
+    group_rows = session.scalars(
+        select(GroupRow).where(GroupRow.owner_id == owner.id, GroupRow.id.in_(ids))
+    )
+    groups = [GroupModel.model_validate(r.spec).to_domain(owner.id) for r in group_rows]
+    units = _units(session, owner.id, ids | {u for g in groups for u in g.unit_ids})
+    known = {u.id for u in units} | {g.id for g in groups}
+    records = tuple(pq for pq in prequalifications if pq.resource_id in known)
+    register = _register_of(
+        session, owner, units, groups, products, {pq.procuring_operator_id for pq in records}
+    )
+    return replace(register, product_prequalifications=records) if records else register
+
+
+def _register_of(  # noqa: PLR0913 - the store, the owner, its resources, products, operators
+    session: Session,
+    owner: PartyRow,
+    units: Sequence[Unit],
+    groups: Sequence[Group],
+    products: Sequence[Product] = (),
+    operator_ids: Iterable[str] = (),
+) -> Register:
     point_rows = session.scalars(
         select(ConnectionPointRow).where(
             ConnectionPointRow.id.in_({u.connection_point_id for u in units})
@@ -200,7 +242,7 @@ def _portfolio(
     ).all()
     operators = session.scalars(
         select(PartyRow).where(
-            PartyRow.id.in_({a.owner_id for a in area_rows}),
+            PartyRow.id.in_({a.owner_id for a in area_rows} | set(operator_ids)),
             PartyRow.role.in_([Role.TSO.value, Role.DSO.value]),
         )
     ).all()
@@ -214,6 +256,7 @@ def _portfolio(
         connection_points=tuple(points),
         units=tuple(units),
         groups=tuple(groups),
+        products=tuple(products),
     )
 
 
@@ -257,9 +300,37 @@ def add_group(session: Session, owner: PartyRow, body: GroupModel, *, now: datet
     return row
 
 
+def _refuse_if_bid(session: Session, owner_id: str, kind: str, resource_id: str) -> None:
+    """A 409 while a submitted bid names the resource (a sealed session's bids are kept for
+    clearing and settlement, so their resources stay registered)."""
+    session_id = session.execute(
+        select(BidRow.session_id).where(
+            BidRow.owner_id == owner_id,
+            BidRow.resource_id == resource_id,
+            BidRow.status == "submitted",
+        )
+    ).scalar()
+    if session_id is None:
+        return
+    raise ServiceProblem(
+        409,
+        f"{kind} {resource_id!r} has submitted bids in session {session_id!r}",
+        [
+            Issue(
+                kind=kind,
+                object_id=resource_id,
+                field="id",
+                value=resource_id,
+                message=f"has submitted bids in session {session_id!r}",
+            )
+        ],
+    )
+
+
 def delete_unit(session: Session, owner_id: str, unit_id: str) -> None:
-    """Delete the FSP's unit; refused while a group holds it."""
+    """Delete the FSP's unit; refused while a group holds it or a submitted bid names it."""
     row = get_owned(session, UnitRow, owner_id, unit_id)
+    _refuse_if_bid(session, owner_id, "Unit", unit_id)
     member = session.execute(
         select(GroupMemberRow.group_id).where(
             GroupMemberRow.owner_id == owner_id, GroupMemberRow.unit_id == unit_id
@@ -284,8 +355,10 @@ def delete_unit(session: Session, owner_id: str, unit_id: str) -> None:
 
 
 def delete_group(session: Session, owner_id: str, group_id: str) -> None:
-    """Delete the FSP's group (its units stay registered)."""
+    """Delete the FSP's group (its units stay registered); refused while a submitted bid
+    names it."""
     row = get_owned(session, GroupRow, owner_id, group_id)
+    _refuse_if_bid(session, owner_id, "Group", group_id)
     for member in session.scalars(
         select(GroupMemberRow).where(
             GroupMemberRow.owner_id == owner_id, GroupMemberRow.group_id == group_id
@@ -295,3 +368,18 @@ def delete_group(session: Session, owner_id: str, group_id: str) -> None:
     session.flush()
     session.delete(row)
     session.flush()
+
+
+def grid_register(session: Session, buyer: PartyRow, products: Sequence[Product]) -> Register:
+    """The operator ``buyer``, every registered grid area with its operator, and
+    ``products``: what a need is checked against (it may name any registered area or
+    coupling point)."""
+    area_rows = session.scalars(select(GridAreaRow)).all()
+    operators = session.scalars(
+        select(PartyRow).where(PartyRow.id.in_({a.owner_id for a in area_rows} | {buyer.id}))
+    ).all()
+    return Register(
+        operators=tuple(_operator(p) for p in operators),
+        areas=tuple(_area(a) for a in area_rows),
+        products=tuple(products),
+    )

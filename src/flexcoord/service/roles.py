@@ -50,12 +50,35 @@ class Operation(StrEnum):
     GROUP_LIST = "group.list"
     GROUP_READ = "group.read"
     GROUP_DELETE = "group.delete"
+    PRODUCT_CREATE = "product.create"
+    PRODUCT_LIST = "product.list"
+    PRODUCT_READ = "product.read"
+    SESSION_CREATE = "session.create"
+    SESSION_LIST = "session.list"
+    SESSION_READ = "session.read"
+    NEED_CREATE = "need.create"
+    NEED_LIST = "need.list"
+    BID_SUBMIT = "bid.submit"
+    BID_SUBMIT_BULK = "bid.submit_bulk"
+    BID_REPLACE = "bid.replace"
+    BID_WITHDRAW = "bid.withdraw"
+    BID_LIST = "bid.list"
+    BID_READ = "bid.read"
+    PREQUALIFICATION_APPLY = "prequalification.apply"
+    PREQUALIFICATION_LIST = "prequalification.list"
+    PREQUALIFICATION_READ = "prequalification.read"
+    PREQUALIFICATION_DECIDE = "prequalification.decide"
 
 
 _ALL: Final = frozenset(Role)
 _OPERATORS: Final = frozenset({Role.TSO, Role.DSO})
 _FSP: Final = frozenset({Role.FSP})
 _ADMIN: Final = frozenset({Role.ADMIN})
+_MARKET_OPERATOR: Final = frozenset({Role.MARKET_OPERATOR})
+#: The roles that trade: they read products and sessions.
+_TRADERS: Final = frozenset({Role.TSO, Role.DSO, Role.FSP, Role.MARKET_OPERATOR})
+_NEED_READERS: Final = frozenset({Role.TSO, Role.DSO, Role.MARKET_OPERATOR})
+_BID_READERS: Final = frozenset({Role.FSP, Role.MARKET_OPERATOR})
 
 #: The role → operation table: the roles allowed to call each operation.
 PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
@@ -81,6 +104,24 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.GROUP_LIST: _FSP,
         Operation.GROUP_READ: _FSP,
         Operation.GROUP_DELETE: _FSP,
+        Operation.PRODUCT_CREATE: _MARKET_OPERATOR,
+        Operation.PRODUCT_LIST: _TRADERS,
+        Operation.PRODUCT_READ: _TRADERS,
+        Operation.SESSION_CREATE: _MARKET_OPERATOR,
+        Operation.SESSION_LIST: _TRADERS,
+        Operation.SESSION_READ: _TRADERS,
+        Operation.NEED_CREATE: _OPERATORS,
+        Operation.NEED_LIST: _NEED_READERS,
+        Operation.BID_SUBMIT: _FSP,
+        Operation.BID_SUBMIT_BULK: _FSP,
+        Operation.BID_REPLACE: _FSP,
+        Operation.BID_WITHDRAW: _FSP,
+        Operation.BID_LIST: _BID_READERS,
+        Operation.BID_READ: _FSP,
+        Operation.PREQUALIFICATION_APPLY: _FSP,
+        Operation.PREQUALIFICATION_LIST: _OPERATORS | _FSP,
+        Operation.PREQUALIFICATION_READ: _OPERATORS | _FSP,
+        Operation.PREQUALIFICATION_DECIDE: _OPERATORS,
     }
 )
 

@@ -10,11 +10,12 @@ are what queries and foreign keys need. Times are aware UTC (:class:`UtcDateTime
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -31,13 +32,18 @@ __all__ = [
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
+    "BidRow",
     "ConnectionPointRow",
     "CredentialRow",
     "GridAreaRow",
     "GroupMemberRow",
     "GroupRow",
     "IdempotencyRow",
+    "MarketSessionRow",
+    "NeedRow",
     "PartyRow",
+    "PrequalificationRow",
+    "ProductRow",
     "UnitRow",
     "UtcDateTime",
 ]
@@ -205,3 +211,74 @@ class IdempotencyRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     response: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProductRow(Base):
+    """A product defined by a market operator (spec: the market file's product model). Product
+    ids are unique across market operators (every party trading names them)."""
+
+    __tablename__ = "product"
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MarketSessionRow(Base):
+    """A market session of one product for one delivery day, with its gate times; its state
+    (scheduled, open, sealed) follows from the gate times and the server clock alone."""
+
+    __tablename__ = "market_session"
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)
+    timeframe: Mapped[str] = mapped_column(String(32))
+    delivery_day: Mapped[date] = mapped_column(Date, index=True)
+    gate_opens_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    gate_closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class NeedRow(Base):
+    """A system operator's need posted into a session; keyed by (session, owner, id)."""
+
+    __tablename__ = "need"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BidRow(Base):
+    """An FSP's bid in a session; keyed by (session, owner, id). ``spec`` is the bid as
+    submitted (its latest version); ``status`` is ``submitted`` or ``withdrawn``."""
+
+    __tablename__ = "bid"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(_ID))
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PrequalificationRow(Base):
+    """An FSP's application for the product prequalification of one of its units or groups,
+    addressed to a procuring system operator, and that operator's decisions on it."""
+
+    __tablename__ = "prequalification"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(String(_ID))
+    product_id: Mapped[str] = mapped_column(ForeignKey("product.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    suspended_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
