@@ -327,3 +327,15 @@ def test_a_study_with_a_year_plans_on_the_grid_of_that_year() -> None:
     assert plan.devices  # the [growth] devices are added on the year's grid
     outcome = run_day(plan, day_market(plan, 0), plan.presets[0])
     assert len(outcome.deliveries) and (outcome.deliveries["ordered_mwh"] > 0).all()
+
+
+@pytest.mark.slow
+def test_days_on_two_dask_workers_give_the_serial_tables_bit_for_bit(tmp_path: Path) -> None:
+    """The parallel path (days dealt out to two Dask workers, the last round split scheme by
+    scheme) writes the same bytes as the serial one, with the no-flexibility reference."""
+    study = load_study(_write(tmp_path, _STUDY.replace("days = 2", "days = 3")))
+    serial = run_study(study, folder=tmp_path / "serial")
+    parallel = run_study(study, folder=tmp_path / "parallel", workers=2)
+    assert (parallel.days_run, serial.days_run) == (3, 3)
+    assert _digests(tmp_path / "serial") == _digests(tmp_path / "parallel")
+    assert "no-flexibility" in set(parallel.tables["kpis"]["scheme"])

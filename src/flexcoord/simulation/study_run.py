@@ -229,6 +229,17 @@ def _run_one_day(
     return _day_tables(outcomes, plan.study.name)
 
 
+def _placement(todo: list[int], ids: list[str], workers: int) -> list[tuple[int, str, int]]:
+    """(day, scheme, preferred worker) of every task: whole days dealt out in turn, so each
+    worker builds the markets of its own days only, and the last round of days (fewer than the
+    workers) split scheme by scheme so no worker idles at the end. Idle workers may still take
+    another's task (Dask's work stealing)."""
+    full = len(todo) - len(todo) % workers
+    out = [(i, s, k % workers) for k, i in enumerate(todo[:full]) for s in ids]
+    tail = [(i, s) for i in todo[full:] for s in ids]
+    return out + [(i, s, k % workers) for k, (i, s) in enumerate(tail)]
+
+
 def _parallel_days(
     plan: StudyPlan,
     todo: list[int],
@@ -254,10 +265,19 @@ def _parallel_days(
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):
+        hosts = sorted(client.scheduler_info()["workers"])
         futures = {
-            client.submit(_remote_scheme, study_json, plan.source, i, s, pure=False): (i, s)
-            for i in todo
-            for s in ids
+            client.submit(
+                _remote_scheme,
+                study_json,
+                plan.source,
+                i,
+                s,
+                pure=False,
+                workers=[hosts[home]],
+                allow_other_workers=True,
+            ): (i, s)
+            for i, s, home in _placement(todo, ids, len(hosts))
         }
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
             index, scheme = futures[future]
