@@ -133,3 +133,13 @@ def test_postgresql_is_checked_migrated_and_served() -> None:
     app = create_app(ServiceSettings(database_url=POSTGRES_URL))
     with TestClient(app) as client:
         assert client.get("/ready").json() == {"status": "ready"}
+
+
+def test_audit_verify_of_a_missing_sqlite_file_refuses_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "nowhere.db"
+    result = CliRunner().invoke(cli, ["audit", "verify", "--database-url", f"sqlite:///{path}"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
+    assert not path.exists()

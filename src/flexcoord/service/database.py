@@ -194,6 +194,18 @@ def schema_issues(engine: Engine) -> list[Issue]:
     ]
 
 
+def _missing_sqlite_file(url: str) -> str | None:
+    """The path of a file-backed SQLite URL whose file does not exist, else ``None``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # make_engine names the bad URL
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if Path(path).exists() else path
+
+
 def open_engine(url: str, *, migrate_schema: bool = False) -> Engine:
     """An engine whose durability settings are checked, its schema migrated or checked.
 
@@ -201,6 +213,19 @@ def open_engine(url: str, *, migrate_schema: bool = False) -> Engine:
         InvalidInputError: the database is unusable or unsafe (every issue named); the engine
             is disposed of.
     """
+    missing = _missing_sqlite_file(url)
+    if missing is not None and not migrate_schema:  # connecting would create an empty file
+        raise InvalidInputError(
+            [
+                _database_issue(
+                    url,
+                    "url",
+                    shown_url(url),
+                    f"names no database: {missing} does not exist (`flexcoord service init` "
+                    "or `flexcoord serve` creates it)",
+                )
+            ]
+        )
     engine = make_engine(url)
     try:
         issues = durability_issues(engine)
