@@ -118,18 +118,22 @@ def _awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> tuple[list[Award]
     for key, mw in sorted(outcome.activation_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
         if mw > 1e-9:
             bid = bids[key.root]
-            price = float(bid.activation_price_eur_per_mwh or 0.0)
-            step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
-            awards.append(
-                Award(
-                    bid_id=key.root,
-                    mtu=key.mtu.label,
-                    quantity_mw=mw,
-                    price_eur_per_mwh=price,
-                    payment_eur=mw * step_h * price,
-                )
-            )
+            awards.append(_award(key, bid, mw, bid.activation_price_eur_per_mwh))
     return awards, buyer
+
+
+def _award(key: DispatchKey, bid: Bid, mw: float, price: float | None) -> Award:
+    """The award of ``mw`` of root bid ``key`` in its MTU, paid as bid (``price`` per MW per
+    hour of the bid's MTU: €/MWh for activation, €/MW/h for availability)."""
+    step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
+    unit_price = float(price or 0.0)
+    return Award(
+        bid_id=key.root,
+        mtu=key.mtu.label,
+        quantity_mw=mw,
+        price_eur_per_mwh=unit_price,
+        payment_eur=mw * step_h * unit_price,
+    )
 
 
 def _ordered_mw(
@@ -335,17 +339,7 @@ def availability_awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[
     for a in _accepted(outcome, bids):
         if a.kind is not ProductKind.AVAILABILITY:
             continue
-        step_h = a.bid.quantities[0].interval.duration.total_seconds() / 3600
-        price = float(a.price or 0.0)
-        out.append(
-            Award(
-                bid_id=a.key.root,
-                mtu=a.key.mtu.label,
-                quantity_mw=a.mw,
-                price_eur_per_mwh=price,
-                payment_eur=a.mw * step_h * price,
-            )
-        )
+        out.append(_award(a.key, a.bid, a.mw, a.price))
     return out
 
 
