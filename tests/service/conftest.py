@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from flexcoord.service import ServiceSettings, create_app, open_engine
 from flexcoord.service.bootstrap import init_admin
@@ -52,8 +54,27 @@ _POSTGRES = pytest.param(
 )
 
 
-def _fresh_postgres(url: str) -> str:
-    """The PostgreSQL database emptied and migrated (each test starts from nothing)."""
+@functools.cache
+def worker_postgres(url: str) -> str:
+    """The URL of this pytest worker's own database on the server of ``url``, created if
+    missing: the suite runs files on two xdist workers at once, and two workers emptying one
+    database deadlock."""
+    name = f"flexcoord_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    server = make_url(url)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        known = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not known:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _fresh_postgres(server_url: str) -> str:
+    """This worker's PostgreSQL database emptied and migrated (each test starts from nothing)."""
+    url = worker_postgres(server_url)
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))

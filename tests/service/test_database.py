@@ -18,6 +18,7 @@ from flexcoord.errors import InvalidInputError
 from flexcoord.service import ServiceSettings, create_app, durability_issues, make_engine
 from flexcoord.service.database import open_engine, schema_issues
 from flexcoord.service.tables import Base
+from tests.service.conftest import worker_postgres
 
 POSTGRES_URL = os.environ.get("FLEXCOORD_TEST_POSTGRES_URL")
 
@@ -127,10 +128,11 @@ def test_service_init_defaults_to_flexcoord_db_in_the_working_folder(
 @pytest.mark.skipif(POSTGRES_URL is None, reason="FLEXCOORD_TEST_POSTGRES_URL is not set")
 def test_postgresql_is_checked_migrated_and_served() -> None:
     assert POSTGRES_URL is not None
-    engine = open_engine(POSTGRES_URL, migrate_schema=True)
+    url = worker_postgres(POSTGRES_URL)
+    engine = open_engine(url, migrate_schema=True)
     assert durability_issues(engine) == []
     engine.dispose()
-    app = create_app(ServiceSettings(database_url=POSTGRES_URL))
+    app = create_app(ServiceSettings(database_url=url))
     with TestClient(app) as client:
         assert client.get("/ready").json() == {"status": "ready"}
 
