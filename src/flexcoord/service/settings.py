@@ -1,4 +1,5 @@
-"""The service's settings: the database, how long a rotated key keeps working, the clock."""
+"""The service's settings: the database, the platform's grid, how long a rotated key keeps
+working, the clock."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from flexcoord.service.database import DATABASE_URL_ENV, DEFAULT_DATABASE_URL
 
-__all__ = ["ServiceSettings", "utc_now"]
+__all__ = ["DEFAULT_GRID_CODE", "GRID_CODE_ENV", "ServiceSettings", "utc_now"]
+
+#: The grid the platform runs on unless told otherwise (shipped with SimBench).
+DEFAULT_GRID_CODE = "1-HVMV-mixed-all-0-sw"
+GRID_CODE_ENV = "FLEXCOORD_GRID"
 
 
 def utc_now() -> datetime:
@@ -24,6 +29,9 @@ class ServiceSettings:
     Attributes:
         database_url: SQLAlchemy URL (``sqlite:///flexcoord.db``,
             ``postgresql+psycopg://user@host/db``).
+        grid_code: The platform's grid, the common grid model every operator's areas and
+            connection points name buses of (a SimBench code); the worker loads it to clear
+            sessions and assess grid prequalification (the API process never loads it).
         key_rotation_grace: How long the key used to rotate keeps working beside the new one.
         max_body_bytes: The largest request body accepted (413 beyond it); 16 MiB holds a
             bulk document of thousands of bids.
@@ -38,15 +46,23 @@ class ServiceSettings:
     """
 
     database_url: str = DEFAULT_DATABASE_URL
+    grid_code: str = DEFAULT_GRID_CODE
     key_rotation_grace: timedelta = timedelta(hours=24)
     max_body_bytes: int = 16 * 2**20
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     @classmethod
     def from_environment(
-        cls, database_url: str | None, environ: Mapping[str, str] | None = None
+        cls,
+        database_url: str | None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        grid_code: str | None = None,
     ) -> ServiceSettings:
         """Settings from a ``--database-url`` option, else ``FLEXCOORD_DATABASE_URL``, else the
-        SQLite default."""
+        SQLite default; the grid from ``--grid``, else ``FLEXCOORD_GRID``, else the default."""
         env = os.environ if environ is None else environ
-        return cls(database_url=database_url or env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL)
+        return cls(
+            database_url=database_url or env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL,
+            grid_code=grid_code or env.get(GRID_CODE_ENV) or DEFAULT_GRID_CODE,
+        )
