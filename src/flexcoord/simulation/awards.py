@@ -24,6 +24,7 @@ from flexcoord.operations import SettlementAward
 __all__ = [
     "AcceptedAward",
     "accepted_awards",
+    "activation_awards",
     "award_of",
     "buyer_shares",
     "settlement_records",
@@ -60,6 +61,27 @@ def accepted_awards(
                 else bid.activation_price_eur_per_mwh
             )
             yield AcceptedAward(market=market, key=key, mw=mw, bid=bid, kind=kind, price=price)
+
+
+def activation_awards(
+    markets: Iterable[MarketRun],
+    final_mw: Mapping[DispatchKey, float],
+    bids: Mapping[str, Bid],
+) -> tuple[list[Award], dict[str, str]]:
+    """The final activation dispatch (``final_mw``, after the conflict rule) as awards per root
+    bid and MTU priced as bid, and the buyer each order names: the first buyer of the first of
+    ``markets`` that accepted the bid (several buyers: settlement splits the money over all)."""
+    buyer: dict[str, str] = {}
+    for market in markets:
+        for key, mw in market.accepted_mw.items():
+            if mw > _MW_EPS and market.buyer_ids:
+                buyer.setdefault(key.root, market.buyer_ids[0])
+    awards = [
+        award_of(key, bids[key.root], mw, bids[key.root].activation_price_eur_per_mwh)
+        for key, mw in sorted(final_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu))
+        if mw > _MW_EPS
+    ]
+    return awards, buyer
 
 
 def award_of(key: DispatchKey, bid: Bid, mw: float, price: float | None) -> Award:

@@ -68,6 +68,7 @@ from flexcoord.operations import (
 from flexcoord.simulation.awards import (
     AcceptedAward,
     accepted_awards,
+    activation_awards,
     award_of,
     settlement_records,
 )
@@ -107,23 +108,15 @@ class DayOutcome:
 
 
 def _awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> tuple[list[Award], dict[str, str]]:
-    """The activation dispatch as awards per root bid and MTU, priced as bid (the engine's rule
-    in scheme runs), and the buyer each order names (the market's buyer; several: the first;
-    settlement splits the money over all of them)."""
-    awards: list[Award] = []
-    buyer: dict[str, str] = {}
-    for rnd in outcome.rounds:
-        if rnd.sub_market.kind is RoundKind.AVAILABILITY:
-            continue
-        for market in rnd.markets:
-            for key, mw in market.accepted_mw.items():
-                if mw > 1e-9 and market.buyer_ids:
-                    buyer.setdefault(key.root, market.buyer_ids[0])
-    for key, mw in sorted(outcome.activation_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
-        if mw > 1e-9:
-            bid = bids[key.root]
-            awards.append(award_of(key, bid, mw, bid.activation_price_eur_per_mwh))
-    return awards, buyer
+    """The activation dispatch as awards per root bid and MTU, priced as bid, and the buyer
+    each order names (:func:`~flexcoord.simulation.awards.activation_awards`)."""
+    markets = [
+        m
+        for rnd in outcome.rounds
+        if rnd.sub_market.kind is not RoundKind.AVAILABILITY
+        for m in rnd.markets
+    ]
+    return activation_awards(markets, outcome.activation_mw, bids)
 
 
 def _ordered_mw(
