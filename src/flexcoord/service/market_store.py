@@ -130,7 +130,7 @@ def require_open(row: MarketSessionRow, now: datetime, what: str) -> None:
 
 
 def _session_issues(body: SessionIn, mtus: tuple[Interval, ...]) -> list[Issue]:
-    issues = []
+    issues: list[tuple[str, object, str]] = []
     if body.scheme not in SCHEMES:
         issues.append(
             ("scheme", body.scheme, f"is not a coordination scheme; schemes: {', '.join(SCHEMES)}")
