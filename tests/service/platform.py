@@ -71,7 +71,9 @@ def register_grid(api: Api, *, area: str = AREA, units: int = 6) -> list[tuple[s
         r = api.as_(fsp, "POST", "/v1/prequalifications", json=pq)
         assert r.status_code == 201, r.text
         decision = {"status": "approved", **VALID}
-        r = api.as_("dso", "POST", f"/v1/prequalifications/{r.json()['id']}/decisions", json=decision)
+        r = api.as_(
+            "dso", "POST", f"/v1/prequalifications/{r.json()['id']}/decisions", json=decision
+        )
         assert r.status_code == 200, r.text
         out.append((fsp, unit_id))
     return out

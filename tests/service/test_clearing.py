@@ -3,7 +3,7 @@ stored once per session, even when a claim is lost or a worker crashes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -14,7 +14,7 @@ from flexcoord.service.clearing_job import RunStatus, claim_next, clear_claimed
 from flexcoord.service.tables import ActivationOrderRow, AwardRow, ClearingRunRow
 from flexcoord.service.worker import Worker
 from tests.service.conftest import Api, Clock
-from tests.service.markets import GATE_CLOSES
+from tests.service.markets import GATE_CLOSES, iso
 from tests.service.platform import GRID, bid, need, open_session, register_grid
 
 pytestmark = pytest.mark.slow
@@ -83,3 +83,79 @@ def test_a_worker_that_lost_its_claim_writes_nothing_and_the_takeover_writes_the
         run = s.get(ClearingRunRow, "s1")
         assert run is not None and run.result_sha256 == result.sha256 and run.attempt == 2
         assert s.scalar(select(func.count()).select_from(AwardRow)) == len(result.awards) > 0
+
+
+def test_each_party_reads_only_its_own_results_and_settles_on_its_meter_data(
+    api: Api, engine: Engine, clock: Clock
+) -> None:
+    _market(api)
+    r = api.as_("fsp-a", "GET", "/v1/sessions/s1/clearing")
+    assert r.status_code == 200 and r.json()["status"] == "gate open"
+    clock.now = GATE_CLOSES
+    assert api.as_("fsp-a", "GET", "/v1/sessions/s1/clearing").json()["status"] == "pending"
+    _worker(engine, clock).run_once()
+    mine = api.as_("fsp-a", "GET", "/v1/sessions/s1/clearing").json()
+    everything = api.as_("mo", "GET", "/v1/sessions/s1/clearing").json()
+    assert mine["status"] == "done" and mine["result_sha256"] == everything["result_sha256"]
+    assert "procurement_eur" not in mine["summary"] and "procurement_eur" in everything["summary"]
+    awards = {p: api.as_(p, "GET", "/v1/sessions/s1/awards").json() for p in ("fsp-a", "fsp-b")}
+    assert {a["bid_id"] for a in awards["fsp-a"]} == {"b0", "b2"}
+    assert {a["bid_id"] for a in awards["fsp-b"]} == {"b1"}
+    assert len(api.as_("dso", "GET", "/v1/sessions/s1/awards").json()) == 12
+    assert api.as_("tso", "GET", "/v1/sessions/s1/awards").json() == []
+    orders = api.as_("fsp-a", "GET", "/v1/activations", params={"session_id": "s1"}).json()
+    assert {o["unit_id"] for o in orders} == {"u0", "u1"} and {o["owner_id"] for o in orders} == {
+        "fsp-a"
+    }
+    # fsp-a delivers in full: -1 MW in the MTU before the run (the baseline), then -1 + order
+    readings = {}
+    for o in orders:
+        start = datetime.fromisoformat(o["mtu_start"])
+        before = iso(start - timedelta(minutes=15))
+        readings.setdefault(
+            (o["unit_id"], before),
+            {"unit_id": o["unit_id"], "start": before, "end": iso(start), "mw": -1.0},
+        )
+    for o in orders:
+        readings[(o["unit_id"], o["mtu_start"])] = {
+            "unit_id": o["unit_id"],
+            "start": o["mtu_start"],
+            "end": o["mtu_end"],
+            "mw": -1.0 + o["quantity_mw"],
+        }
+    r = api.as_("fsp-a", "PUT", "/v1/meter-readings", json={"readings": list(readings.values())})
+    assert r.status_code == 200, r.text
+    one = next(iter(readings.values()))
+    foreign = {"readings": [{**one, "unit_id": "u0"}]}  # fsp-b has a u0 too: its own
+    assert (
+        api.as_(
+            "fsp-b",
+            "PUT",
+            "/v1/meter-readings",
+            json={"readings": [{**one, "unit_id": "u9"}]},
+        ).status_code
+        == 422
+    )
+    assert api.as_("fsp-b", "PUT", "/v1/meter-readings", json=foreign).status_code == 200
+    first = datetime.fromisoformat(one["start"])  # fsp-b's u0 stays at -1 MW: not delivered
+    flat = [
+        {
+            "unit_id": "u0",
+            "start": iso(first + k * timedelta(minutes=15)),
+            "end": iso(first + (k + 1) * timedelta(minutes=15)),
+            "mw": -1.0,
+        }
+        for k in range(5)
+    ]
+    r = api.as_("fsp-b", "PUT", "/v1/meter-readings", json={"readings": flat})
+    assert r.status_code == 200 and r.json()["replaced"] == 1, r.text
+    r = api.as_("mo", "POST", "/v1/sessions/s1/settlement")
+    assert r.status_code == 201, r.text
+    assert api.as_("mo", "POST", "/v1/sessions/s1/settlement").status_code == 409
+    a = api.as_("fsp-a", "GET", "/v1/sessions/s1/statement").json()
+    b = api.as_("fsp-b", "GET", "/v1/sessions/s1/statement").json()
+    paid_a = sum(x["payment_eur"] for x in awards["fsp-a"])
+    assert float(a["net_eur"]) == pytest.approx(paid_a, abs=0.02)  # delivered: paid as bid
+    assert float(b["net_eur"]) < 0  # nothing delivered: nothing paid, penalised at its price
+    assert {ln["party_id"] for ln in a["lines"]} == {"fsp-a"}
+    assert api.as_("tso", "GET", "/v1/sessions/s1/statement").status_code == 404

@@ -16,11 +16,18 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
-from flexcoord.service.clearing_job import ClaimedRun, ClearingResult, claim_next, clear_claimed
+from flexcoord.service.clearing_job import (
+    CLEARING_LEASE,
+    ClaimedRun,
+    ClearingResult,
+    claim_next,
+    clear_claimed,
+)
 from flexcoord.service.logs import LOGGER_NAME
 from flexcoord.service.settings import ServiceSettings
 
@@ -38,13 +45,16 @@ class Worker:
     """Clears sealed sessions of ``engine`` on the settings' grid by the settings' clock.
 
     ``publish(session, session_row, result)`` runs inside each result's transaction (the
-    transactional outbox); ``poll_s`` is the wait between polls when nothing is claimable.
+    transactional outbox); ``poll_s`` is the wait between polls when nothing is claimable;
+    ``lease`` how long a claim holds before another worker may take the session over (longer
+    than a clearing takes).
     """
 
     engine: Engine
     settings: ServiceSettings
     publish: Callable[..., Any] | None = None
     poll_s: float = 1.0
+    lease: timedelta = CLEARING_LEASE
     worker_id: str = field(default_factory=_worker_id)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -52,7 +62,9 @@ class Worker:
     def run_once(self) -> tuple[ClaimedRun, ClearingResult | None] | None:
         """Claim and clear one session: the claim and its result (``None``: the claim was lost
         or the inputs failed, see the run's summary), or ``None`` when nothing was claimable."""
-        claimed = claim_next(self.engine, worker_id=self.worker_id, now=self.settings.clock())
+        claimed = claim_next(
+            self.engine, worker_id=self.worker_id, now=self.settings.clock(), lease=self.lease
+        )
         if claimed is None:
             return None
         _LOG.info(
