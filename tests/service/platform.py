@@ -30,9 +30,10 @@ def _unit_body(unit: Unit, unit_id: str) -> dict[str, Any]:
 
 
 def register_grid(api: Api, *, area: str = AREA, units: int = 6) -> list[tuple[str, str]]:
-    """Parties ``tso``, ``dso``, ``mo``, ``fsp-a``, ``fsp-b``; every grid area of the grid
-    and the connection points of ``units`` units of ``area`` with at least 0.4 MW of range, registered and prequalified
-    (half each FSP's; ids ``u0``.. restart per FSP). The (fsp, unit id) pairs."""
+    """Parties ``tso``, ``dso``, ``mo``, ``fsp-a``, ``fsp-b``; every grid area of the grid;
+    ``units`` units of ``area`` with at least 0.4 MW of range, with their connection points,
+    registered and prequalified (alternately each FSP's; ids ``u0``.. per FSP). The (fsp,
+    unit id) pairs."""
     register = build_portfolio(load_grid(GRID))
     for party, role in (("tso", "tso"), ("dso", "dso"), ("mo", "market_operator")):
         api.party(party, role)

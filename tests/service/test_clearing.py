@@ -3,15 +3,32 @@ stored once per session, even when a claim is lost or a worker crashes."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from flexcoord.service import ServiceSettings
-from flexcoord.service.clearing_job import RunStatus, claim_next, clear_claimed
-from flexcoord.service.tables import ActivationOrderRow, AwardRow, ClearingRunRow
+from flexcoord.service.clearing_job import (
+    RunStatus,
+    claim_next,
+    clear_claimed,
+    compute_result,
+    platform_grid,
+)
+from flexcoord.service.session_snapshot import session_snapshot
+from flexcoord.service.tables import (
+    ActivationOrderRow,
+    AwardRow,
+    ClearingRunRow,
+    MarketSessionRow,
+)
 from flexcoord.service.worker import Worker
 from tests.service.conftest import Api, Clock
 from tests.service.markets import GATE_CLOSES, iso
@@ -159,3 +176,71 @@ def test_each_party_reads_only_its_own_results_and_settles_on_its_meter_data(
     assert float(b["net_eur"]) < 0  # nothing delivered: nothing paid, penalised at its price
     assert {ln["party_id"] for ln in a["lines"]} == {"fsp-a"}
     assert api.as_("tso", "GET", "/v1/sessions/s1/statement").status_code == 404
+
+
+def test_t6_the_result_does_not_depend_on_the_order_bids_arrived_in(
+    api: Api, engine: Engine, clock: Clock
+) -> None:
+    """T6: two sessions with the same needs and bids, submitted in opposite orders (seconds
+    apart, so each session's time priority differs too), clear to one result hash."""
+    units = register_grid(api)
+    prices = [50.0 + 7 * n for n in range(len(units))]
+    for s, order in (("s1", units), ("s2", units[::-1])):
+        open_session(api, s, scheme="onenet-multi-level")
+        need(api, s, mw=0.5)
+        for fsp, unit_id in order:
+            n = units.index((fsp, unit_id))
+            clock.advance(timedelta(seconds=1))
+            bid(api, fsp, unit_id, f"b{n}", price=prices[n], s=s)
+    clock.now = GATE_CLOSES
+    worker = _worker(engine, clock)
+    assert worker.run_until_idle() == 2
+    with Session(engine) as s:
+        runs = s.scalars(select(ClearingRunRow).order_by(ClearingRunRow.session_id)).all()
+    assert [r.status for r in runs] == ["done", "done"]
+    assert runs[0].result_sha256 == runs[1].result_sha256
+    assert runs[0].summary["awards"] > 0
+
+
+def _worker_process(database_url: str, *args: str, errors: int = -3) -> subprocess.Popen[bytes]:
+    """``flexcoord service worker`` in a process of its own (``errors``: where its stderr
+    goes; the default discards it)."""
+    command = [str(Path(sys.executable).with_name("flexcoord")), "service", "worker"]
+    command += ["--database-url", database_url, "--grid", GRID, "--lease-s", "2", *args]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+
+
+def test_t13_a_worker_killed_mid_clearing_is_taken_over_with_the_same_result(
+    api: Api, engine: Engine, database_url: str
+) -> None:
+    """T13: kill -9 of the worker while it clears (it has claimed the session, not committed):
+    a restarted worker takes the session over once the claim's lease expires and stores the
+    result a worker that was never interrupted computes, once."""
+    _market(api)  # the real clock is long past the session's gate closure
+    with Session(engine) as s:
+        expected = compute_result(
+            session_snapshot(s, s.get_one(MarketSessionRow, "s1")), platform_grid(GRID)
+        )
+    victim = _worker_process(database_url)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with Session(engine) as s:
+            run = s.get(ClearingRunRow, "s1")
+            if run is not None:
+                break
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    with Session(engine) as s:
+        run = s.get_one(ClearingRunRow, "s1")
+        assert run.status == RunStatus.RUNNING.value and run.attempt == 1
+        assert s.scalar(select(func.count()).select_from(AwardRow)) == 0
+    time.sleep(2.1)  # the lease expires
+    survivor = _worker_process(database_url, "--once", errors=subprocess.PIPE)
+    _, err = survivor.communicate(timeout=120)
+    assert survivor.returncode == 0, err.decode()
+    with Session(engine) as s:
+        run = s.get_one(ClearingRunRow, "s1")
+        assert run.status == RunStatus.DONE.value and run.attempt == 2
+        assert run.result_sha256 == expected.sha256
+        assert s.scalar(select(func.count()).select_from(AwardRow)) == len(expected.awards)

@@ -109,9 +109,8 @@ def serve(
 
 
 def _worker(engine: Engine, settings: ServiceSettings, lease_s: float | None = None) -> Worker:
-    from flexcoord.service.worker import Worker
-
     from flexcoord.service.clearing_job import CLEARING_LEASE
+    from flexcoord.service.worker import Worker
 
     lease = CLEARING_LEASE if lease_s is None else timedelta(seconds=lease_s)
     return Worker(engine=engine, settings=settings, lease=lease)

@@ -156,7 +156,8 @@ def claim_next(
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClearingResult:
     """A session's results, ready to store: award and order rows (as column mappings), the
-    summary and the result's hash (of the awards and orders; times of issue left out)."""
+    summary and the result's hash (of the awards and orders; order ids and times of issue left
+    out)."""
 
     awards: tuple[dict[str, Any], ...]
     orders: tuple[dict[str, Any], ...]
@@ -246,7 +247,15 @@ def _order_rows(
 
 
 def _digest(awards: Sequence[Mapping[str, Any]], orders: Sequence[Mapping[str, Any]]) -> str:
-    doc = {"awards": list(awards), "orders": list(orders)}
+    """The hash of what was decided: the awards and the orders (their ids, which name the
+    session, left out, so two sessions deciding alike hash alike)."""
+    doc = {
+        "awards": list(awards),
+        "orders": sorted(
+            ({k: v for k, v in o.items() if k != "id"} for o in orders),
+            key=lambda o: json.dumps(o, sort_keys=True, default=str),
+        ),
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
