@@ -32,7 +32,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import Engine, or_, select
@@ -53,6 +52,7 @@ from flexcoord.service.tables import (
     AwardRow,
     ClearingRunRow,
     MarketSessionRow,
+    RunStatus,
 )
 from flexcoord.simulation.awards import (
     accepted_awards,
@@ -66,7 +66,6 @@ __all__ = [
     "CLEARING_LEASE",
     "ClaimedRun",
     "ClearingResult",
-    "RunStatus",
     "claim_next",
     "clear_claimed",
     "compute_result",
@@ -76,15 +75,6 @@ __all__ = [
 #: How long a claim holds before another worker may take the session over.
 CLEARING_LEASE: Final = timedelta(minutes=10)
 _MW_EPS: Final = 1e-9
-
-
-class RunStatus(StrEnum):
-    """A clearing run: ``running`` (claimed), ``done`` (results written), ``failed`` (the
-    stored inputs did not pass the domain's rules; the issues are in the summary)."""
-
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

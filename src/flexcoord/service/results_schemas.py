@@ -19,6 +19,7 @@ __all__ = [
     "MeterReadingIn",
     "MeterUploadIn",
     "MeterUploadOut",
+    "SettlementOut",
     "StatementOut",
 ]
 
@@ -166,6 +167,27 @@ class MeterUploadOut(BaseModel):
     stored: int
     replaced: int
     uploaded_at: datetime
+
+
+class SettlementOut(BaseModel):
+    """A session's settlement: ``requested`` by its market operator, then ``done`` by the
+    worker (statements readable) or ``failed``; ``summary`` counts the statements and the
+    activations withheld for want of meter data."""
+
+    model_config = _config(
+        {
+            "session_id": "da-2026-06-02",
+            "status": "done",
+            "requested_at": "2026-06-03T06:00:00Z",
+            "finished_at": "2026-06-03T06:00:02Z",
+            "summary": {"statements": 4, "pending": 0},
+        }
+    )
+    session_id: str
+    status: str
+    requested_at: datetime
+    finished_at: datetime | None = None
+    summary: dict[str, Any] = Field(default_factory=dict)
 
 
 class StatementOut(BaseModel):

@@ -15,13 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
-from flexcoord.service.clearing_job import RunStatus
 from flexcoord.service.market_schemas import GateState
 from flexcoord.service.market_store import gate_state
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import ClearingOut, MeterUploadIn, MeterUploadOut
 from flexcoord.service.roles import Role
-from flexcoord.service.settlement_job import settle_session
 from flexcoord.service.tables import (
     ActivationOrderRow,
     AwardRow,
@@ -29,6 +27,8 @@ from flexcoord.service.tables import (
     MarketSessionRow,
     MeterReadingRow,
     PartyRow,
+    RunStatus,
+    SettlementRunRow,
     StatementRow,
     UnitRow,
 )
@@ -37,8 +37,9 @@ __all__ = [
     "clearing_out",
     "list_activations",
     "list_awards",
+    "read_settlement",
     "read_statement",
-    "run_settlement",
+    "request_settlement",
     "upload_meter",
 ]
 
@@ -170,45 +171,52 @@ def _issue(object_id: str, field: str, value: object, message: str) -> Issue:
     )
 
 
-def run_settlement(
+def request_settlement(
     session: Session, srow: MarketSessionRow, caller: PartyRow, *, now: datetime
-) -> list[StatementRow]:
-    """Settle the market operator's cleared session once (409 before its clearing is done or
-    when it is settled already)."""
+) -> SettlementRunRow:
+    """Ask the worker to settle the market operator's cleared session, once (409 before its
+    clearing is done, and when asked already). Another market operator's session reads as
+    unknown."""
     if srow.owner_id != caller.id:
         raise NotFoundError(f"no market session {srow.id!r}")
     run = session.get(ClearingRunRow, srow.id)
     if run is None or run.status != RunStatus.DONE.value:
+        state = None if run is None else run.status
         raise ServiceProblem(
             409,
             f"Session {srow.id!r} is not cleared yet",
-            [
-                Issue(
-                    kind="MarketSession",
-                    object_id=srow.id,
-                    field="clearing",
-                    value=None if run is None else run.status,
-                    message="must be done before settlement",
-                )
-            ],
+            [_session_issue(srow.id, "clearing", state, "must be done before settlement")],
         )
-    if session.scalars(
-        select(StatementRow).where(StatementRow.session_id == srow.id).limit(1)
-    ).first():
+    existing = session.get(SettlementRunRow, srow.id)
+    if existing is not None:
         raise ServiceProblem(
             409,
-            f"Session {srow.id!r} is settled already",
-            [
-                Issue(
-                    kind="MarketSession",
-                    object_id=srow.id,
-                    field="settlement",
-                    value="done",
-                    message="is settled once; read the statements",
-                )
-            ],
+            f"Session {srow.id!r} is settled once",
+            [_session_issue(srow.id, "settlement", existing.status, "was asked for already")],
         )
-    return settle_session(session, srow, now=now)
+    row = SettlementRunRow(
+        session_id=srow.id,
+        status=RunStatus.REQUESTED.value,
+        requested_by=caller.id,
+        requested_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _session_issue(session_id: str, field: str, value: object, message: str) -> Issue:
+    return Issue(
+        kind="MarketSession", object_id=session_id, field=field, value=value, message=message
+    )
+
+
+def read_settlement(session: Session, srow: MarketSessionRow) -> SettlementRunRow:
+    """The session's settlement (404 before it is asked for)."""
+    row = session.get(SettlementRunRow, srow.id)
+    if row is None:
+        raise NotFoundError(f"no settlement of session {srow.id!r}")
+    return row
 
 
 def read_statement(session: Session, srow: MarketSessionRow, caller: PartyRow) -> StatementRow:

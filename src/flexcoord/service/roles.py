@@ -73,6 +73,7 @@ class Operation(StrEnum):
     ACTIVATION_LIST = "activation.list"
     METER_UPLOAD = "meter.upload"
     SETTLEMENT_RUN = "settlement.run"
+    SETTLEMENT_READ = "settlement.read"
     STATEMENT_READ = "statement.read"
 
 
@@ -133,6 +134,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.ACTIVATION_LIST: _TRADERS,
         Operation.METER_UPLOAD: _FSP,
         Operation.SETTLEMENT_RUN: _MARKET_OPERATOR,
+        Operation.SETTLEMENT_READ: _TRADERS,
         Operation.STATEMENT_READ: _TRADERS,
     }
 )

@@ -2,8 +2,8 @@
 
 The worker clears a session once its gate closes (:mod:`flexcoord.service.worker`); these
 routes read what it wrote, each party its own part (:mod:`flexcoord.service.results_store`).
-FSPs upload meter readings of their units; the market operator settles a cleared session, and
-every party reads its statement.
+FSPs upload meter readings of their units; the market operator asks for a cleared session's
+settlement, the worker settles it, and every party reads its statement.
 """
 
 from __future__ import annotations
@@ -22,11 +22,17 @@ from flexcoord.service.results_schemas import (
     ClearingOut,
     MeterUploadIn,
     MeterUploadOut,
+    SettlementOut,
     StatementOut,
 )
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_markets import Limit, Offset, caller
-from flexcoord.service.tables import ActivationOrderRow, AwardRow, StatementRow
+from flexcoord.service.tables import (
+    ActivationOrderRow,
+    AwardRow,
+    SettlementRunRow,
+    StatementRow,
+)
 
 __all__ = ["router"]
 
@@ -40,6 +46,16 @@ def _award_out(row: AwardRow) -> AwardOut:
 
 def _activation_out(row: ActivationOrderRow) -> ActivationOut:
     return ActivationOut.model_validate(row, from_attributes=True)
+
+
+def _settlement_out(row: SettlementRunRow) -> SettlementOut:
+    return SettlementOut(
+        session_id=row.session_id,
+        status=row.status,
+        requested_at=row.requested_at,
+        finished_at=row.finished_at,
+        summary=row.summary or {},
+    )
 
 
 def _statement_out(row: StatementRow) -> StatementOut:
@@ -119,22 +135,35 @@ def upload_meter(
 @router.post(
     "/sessions/{session_id}/settlement",
     name=Operation.SETTLEMENT_RUN,
-    status_code=201,
+    status_code=202,
     responses={**_FOUND, **problem_responses(409)},
     tags=["results"],
 )
-def run_settlement(
+def request_settlement(
     session_id: str, call: Annotated[Call, Depends(call_of(Operation.SETTLEMENT_RUN))]
-) -> list[StatementOut]:
-    """Verify the session's activations against the meter data and settle it (once): every
-    party's statement (the market operator runs the settlement and sees them all; each party
-    reads its own with ``GET .../statement``)."""
+) -> SettlementOut:
+    """Ask for the session's settlement (once, after its clearing): the worker verifies its
+    activations against the meter data and writes every party's statement."""
     with call.transaction() as session:
         srow = get_session(session, session_id)
-        rows = store.run_settlement(session, srow, caller(session, call), now=call.now)
-        out = [_statement_out(r) for r in rows]
-        call.accept(session, target=f"settlement:{session_id}", status=201, response=None)
+        row = store.request_settlement(session, srow, caller(session, call), now=call.now)
+        out = _settlement_out(row)
+        call.accept(session, target=f"settlement:{session_id}", status=202, response=out)
         return out
+
+
+@router.get(
+    "/sessions/{session_id}/settlement",
+    name=Operation.SETTLEMENT_READ,
+    responses=_FOUND,
+    tags=["results"],
+)
+def read_settlement(
+    session_id: str, call: Annotated[Call, Depends(call_of(Operation.SETTLEMENT_READ))]
+) -> SettlementOut:
+    """The session's settlement: requested, done or failed."""
+    with call.transaction(read_only=True) as session:
+        return _settlement_out(store.read_settlement(session, get_session(session, session_id)))
 
 
 @router.get(

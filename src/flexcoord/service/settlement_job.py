@@ -21,12 +21,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from flexcoord.clearing.options import PricingRule
 from flexcoord.coordination.identities import Mtu
 from flexcoord.domain import Direction, Interval, ProductKind
+from flexcoord.errors import InvalidInputError
 from flexcoord.operations import (
     ActivationOrder,
     DeliveryOutcome,
@@ -40,17 +41,20 @@ from flexcoord.operations import (
     settle,
     verify_delivery,
 )
+from flexcoord.service.audit import AuditRecord, Outcome, append_event
 from flexcoord.service.session_snapshot import OwnedId
 from flexcoord.service.tables import (
     ActivationOrderRow,
     AwardRow,
     MarketSessionRow,
     MeterReadingRow,
+    RunStatus,
+    SettlementRunRow,
     StatementRow,
 )
 from flexcoord.simulation.day_run import delivery_outcomes
 
-__all__ = ["PENALTY_FACTOR", "settle_session"]
+__all__ = ["PENALTY_FACTOR", "settle_next", "settle_session"]
 
 #: Energy not delivered costs the FSP this many times its bid price.
 PENALTY_FACTOR: Final = 1.0
@@ -180,3 +184,50 @@ def settle_awards(
         penalty=PenaltyRule(factor=PENALTY_FACTOR),
         market_operator_id=market_operator_id,
     )
+
+
+def settle_next(engine: Engine, *, now: datetime) -> str | None:
+    """Settle the session whose settlement was asked for first, in one transaction with its
+    statements (so once), and the id of that session; ``None`` when none is asked for."""
+    with Session(engine) as session, session.begin():
+        run = session.scalars(
+            select(SettlementRunRow)
+            .where(SettlementRunRow.status == RunStatus.REQUESTED.value)
+            .order_by(SettlementRunRow.requested_at, SettlementRunRow.session_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if run is None:
+            return None
+        srow = session.get_one(MarketSessionRow, run.session_id)
+        try:
+            with session.begin_nested():
+                rows = settle_session(session, srow, now=now)
+        except InvalidInputError as err:
+            run.status = RunStatus.FAILED.value
+            run.summary = {"issues": [str(i) for i in err.issues[:50]]}
+        else:
+            run.status = RunStatus.DONE.value
+            run.summary = {
+                "statements": len(rows),
+                "pending": max((r.spec["pending"] for r in rows), default=0),
+            }
+        run.finished_at = now
+        digest = hashlib.sha256(json.dumps(run.summary, sort_keys=True).encode()).hexdigest()
+        append_event(
+            session,
+            AuditRecord(
+                at=now,
+                party_id=None,
+                credential_id=None,
+                operation="session.settle",
+                target=f"session:{run.session_id}",
+                request_id=f"settlement-{digest[:16]}",
+                payload_sha256=digest,
+                outcome=Outcome.ACCEPTED
+                if run.status == RunStatus.DONE.value
+                else Outcome.REJECTED,
+                status=200 if run.status == RunStatus.DONE.value else 422,
+            ),
+        )
+        return run.session_id

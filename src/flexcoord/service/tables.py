@@ -11,6 +11,7 @@ are what queries and foreign keys need. Times are aware UTC (:class:`UtcDateTime
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +50,8 @@ __all__ = [
     "PartyRow",
     "PrequalificationRow",
     "ProductRow",
+    "RunStatus",
+    "SettlementRunRow",
     "StatementRow",
     "UnitRow",
     "UtcDateTime",
@@ -291,6 +294,17 @@ class PrequalificationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class RunStatus(StrEnum):
+    """A worker's job on a session (its clearing, its settlement): ``requested`` (settlement
+    asked for), ``running`` (claimed), ``done`` (results written), ``failed`` (the stored
+    inputs did not pass the domain's rules; the issues are in the summary)."""
+
+    REQUESTED = "requested"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class ClearingRunRow(Base):
     """The clearing of one session (at most one row per session: the claim).
 
@@ -372,3 +386,16 @@ class StatementRow(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SettlementRunRow(Base):
+    """The settlement of one cleared session: asked for by its market operator
+    (``requested``), done by a worker in the one transaction that writes the statements."""
+
+    __tablename__ = "settlement_run"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(ForeignKey("party.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    summary: Mapped[Any] = mapped_column(JSON, nullable=True)

@@ -1,4 +1,5 @@
-"""The service's worker: clears every sealed session, one at a time, exactly once.
+"""The service's worker: clears every sealed session, one at a time, exactly once, and settles
+the sessions whose settlement was asked for.
 
 :class:`Worker` polls for claimable sessions (:func:`~flexcoord.service.clearing_job.claim_next`)
 and clears each (:func:`~flexcoord.service.clearing_job.clear_claimed`). ``flexcoord serve`` runs
@@ -30,6 +31,7 @@ from flexcoord.service.clearing_job import (
 )
 from flexcoord.service.logs import LOGGER_NAME
 from flexcoord.service.settings import ServiceSettings
+from flexcoord.service.settlement_job import settle_next
 
 __all__ = ["Worker"]
 
@@ -88,10 +90,17 @@ class Worker:
         )
         return claimed, result
 
+    def settle_once(self) -> str | None:
+        """Settle the session whose settlement was asked for first (its id), or ``None``."""
+        settled = settle_next(self.engine, now=self.settings.clock())
+        if settled is not None:
+            _LOG.info("session settled", extra={"session_id": settled})
+        return settled
+
     def run_until_idle(self) -> int:
-        """Clear every claimable session; the number of claims made."""
+        """Clear every claimable session and settle every one asked for; the jobs done."""
         n = 0
-        while self.run_once() is not None:
+        while self.run_once() is not None or self.settle_once() is not None:
             n += 1
         return n
 
@@ -100,7 +109,7 @@ class Worker:
         on (its claim is retried once the lease expires)."""
         while not self._stop.is_set():
             try:
-                if self.run_once() is not None:
+                if self.run_once() is not None or self.settle_once() is not None:
                     continue
             except Exception:
                 _LOG.exception("clearing failed")

@@ -1,5 +1,5 @@
-"""Clearing: the session's scheme, clearing runs, awards, activation orders, meter readings and
-settlement statements.
+"""Clearing: the session's scheme, clearing runs, awards, activation orders, meter readings,
+settlement runs and statements.
 
 Revision ID: 0005
 Revises: 0004
@@ -119,8 +119,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("session_id", "party_id", name=op.f("pk_statement")),
     )
 
+    op.create_table(
+        "settlement_run",
+        sa.Column("session_id", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("requested_by", sa.String(length=64), nullable=False),
+        sa.Column("requested_at", _AT, nullable=False),
+        sa.Column("finished_at", _AT, nullable=True),
+        sa.Column("summary", sa.JSON(), nullable=True),
+        _fk("settlement_run", "session_id", "market_session.id"),
+        _fk("settlement_run", "requested_by", "party.id"),
+        sa.PrimaryKeyConstraint("session_id", name=op.f("pk_settlement_run")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("settlement_run")
     op.drop_table("statement")
     op.drop_table("meter_reading")
     for column in ("buyer_id", "owner_id", "session_id"):
