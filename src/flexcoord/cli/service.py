@@ -7,11 +7,19 @@ one clear message and exit code 2; ``audit verify`` exits 3 when the chain is br
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flexcoord.cli.edge import check, command, int_range, stderr
+from flexcoord.cli.edge import check, command, int_range, option_issue, resolve_grid, stderr
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from flexcoord.service.settings import ServiceSettings
+    from flexcoord.service.worker import Worker
 
 __all__ = ["audit_app", "serve", "service_app"]
 
@@ -38,28 +46,113 @@ audit_app = typer.Typer(
 )
 
 
+GridOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grid",
+        help="The platform's grid, a SimBench code (default: $FLEXCOORD_GRID, else "
+        "1-HVMV-mixed-all-0-sw).",
+        show_default=False,
+    ),
+]
+
+
+def _settings(database_url: str | None, grid: str | None) -> ServiceSettings:
+    """The settings, the grid code checked (exit 2 naming ``--grid`` if unknown)."""
+    from flexcoord.service.settings import ServiceSettings
+
+    settings = ServiceSettings.from_environment(database_url, grid_code=grid)
+    code, issue = resolve_grid("--grid", settings.grid_code, needs_profiles=True)
+    check([issue] if issue is not None else [])
+    return dataclasses.replace(settings, grid_code=code)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database_url: DatabaseUrlOpt = None,
+    grid: GridOpt = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Clear sealed sessions in this process (else run `flexcoord service worker`).",
+        ),
+    ] = True,
 ) -> None:
-    """Run the service: migrate the database to the newest schema, check it is safe, serve."""
+    """Run the service: migrate the database to the newest schema, check it is safe, serve;
+    a worker thread clears each session once its gate closes."""
     import uvicorn
 
     from flexcoord.service.app import create_app
     from flexcoord.service.database import open_engine, shown_url
     from flexcoord.service.logs import install_json_logging
-    from flexcoord.service.settings import ServiceSettings
 
     check([int_range("--port", port, 1, 65535)])
-    settings = ServiceSettings.from_environment(database_url)
-    open_engine(settings.database_url, migrate_schema=True).dispose()
+    settings = _settings(database_url, grid)
+    engine = open_engine(settings.database_url, migrate_schema=True)
     app = create_app(settings)
     stderr().print(
-        f"flexcoord service on http://{host}:{port} (database {shown_url(settings.database_url)})"
+        f"flexcoord service on http://{host}:{port} (database {shown_url(settings.database_url)}, "
+        f"grid {settings.grid_code}, worker {'on' if worker else 'off'})"
     )
     install_json_logging()
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    runner = _worker(engine, settings) if worker else None
+    if runner is not None:
+        runner.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        if runner is not None:
+            runner.stop()
+        engine.dispose()
+
+
+def _worker(engine: Engine, settings: ServiceSettings, lease_s: float | None = None) -> Worker:
+    from flexcoord.service.clearing_job import CLEARING_LEASE
+    from flexcoord.service.worker import Worker
+
+    lease = CLEARING_LEASE if lease_s is None else timedelta(seconds=lease_s)
+    return Worker(engine=engine, settings=settings, lease=lease)
+
+
+@service_app.command("worker")
+@command
+def worker_command(
+    database_url: DatabaseUrlOpt = None,
+    grid: GridOpt = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Clear every sealed session waiting, then exit.")
+    ] = False,
+    lease_s: Annotated[
+        float,
+        typer.Option(
+            "--lease-s",
+            help="Seconds a claim holds before another worker may take the session over.",
+        ),
+    ] = 600.0,
+) -> None:
+    """Clear sealed sessions, exactly once each, as `serve`'s worker thread does (any number of
+    workers may run against one database)."""
+    from flexcoord.service.database import open_engine
+    from flexcoord.service.logs import install_json_logging
+
+    if not 1.0 <= lease_s <= 86_400.0:
+        check([option_issue("--lease-s", lease_s, "must be from 1 to 86400 seconds")])
+    settings = _settings(database_url, grid)
+    engine = open_engine(settings.database_url, migrate_schema=True)
+    install_json_logging()
+    runner = _worker(engine, settings, lease_s)
+    try:
+        if once:
+            n = runner.run_until_idle()
+            stderr().print(f"{n} session(s) cleared")
+        else:
+            runner.run_forever()
+    except KeyboardInterrupt:
+        runner.stop()
+    finally:
+        engine.dispose()
 
 
 @service_app.command("init")

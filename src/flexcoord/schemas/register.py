@@ -21,7 +21,10 @@ from flexcoord.schemas.models import BusId, Minutes
 
 __all__ = ["ConnectionPointModel", "GridAreaModel", "GroupModel", "UnitModel"]
 
-ObjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+#: An object's id: letters, digits and ``. _ : - #`` (SimBench names its subnets ``MV3.102#2``;
+#: in a URL path ``#`` is sent as ``%23``). Never ``/``: the clearing qualifies an FSP's ids as
+#: ``<owner>/<id>`` (:mod:`flexcoord.service.session_snapshot`), which no id can collide with.
+ObjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:#-]+$")]
 
 
 def _config(example: dict[str, Any]) -> ConfigDict:

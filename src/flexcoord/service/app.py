@@ -49,6 +49,7 @@ from flexcoord.service.routes_markets import router as markets_router
 from flexcoord.service.routes_parties import router as parties_router
 from flexcoord.service.routes_prequalification import router as prequalification_router
 from flexcoord.service.routes_register import router as register_router
+from flexcoord.service.routes_results import router as results_router
 from flexcoord.service.schemas import Health
 from flexcoord.service.settings import ServiceSettings
 
@@ -72,6 +73,7 @@ _BODY_KINDS: Final = {
     Operation.BID_SUBMIT_BULK.value: "BidDocument",
     Operation.PREQUALIFICATION_APPLY.value: "Prequalification",
     Operation.PREQUALIFICATION_DECIDE.value: "Prequalification",
+    Operation.METER_UPLOAD.value: "MeterUpload",
 }
 
 
@@ -331,4 +333,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(markets_router)
     app.include_router(bids_router)
     app.include_router(prequalification_router)
+    app.include_router(results_router)
     return app

@@ -20,6 +20,7 @@ from flexcoord.schemas.models import UtcTime
 from flexcoord.schemas.register import ObjectId
 
 __all__ = [
+    "DEFAULT_SCHEME",
     "MAX_BULK_BIDS",
     "BidDocumentIn",
     "BidDocumentOut",
@@ -41,6 +42,8 @@ __all__ = [
     "SessionOut",
 ]
 
+#: The coordination scheme a session is cleared under unless it names one.
+DEFAULT_SCHEME: Final = "smartnet-common"
 #: The most bids one bulk document may hold.
 MAX_BULK_BIDS: Final = 4000
 _AT = "2026-06-01T08:00:00Z"
@@ -101,12 +104,15 @@ _SESSION = {
     "delivery_day": "2026-06-02",
     "gate_opens_at": "2026-06-01T06:00:00Z",
     "gate_closes_at": "2026-06-01T10:00:00Z",
+    "scheme": "smartnet-common",
 }
 
 
 class SessionIn(BaseModel):
     """A market session: one product, one local delivery day (Europe/Brussels; 92, 96 or 100
-    quarter-hours), and the gate's opening and closure (UTC)."""
+    quarter-hours), the gate's opening and closure (UTC), and the coordination scheme it is
+    cleared under (a preset id of ``flexcoord coordinate --list``; default
+    ``smartnet-common``)."""
 
     model_config = _config(_SESSION)
     id: ObjectId
@@ -114,6 +120,7 @@ class SessionIn(BaseModel):
     delivery_day: date
     gate_opens_at: UtcTime
     gate_closes_at: UtcTime
+    scheme: ObjectId = DEFAULT_SCHEME
 
 
 class SessionOut(SessionIn):

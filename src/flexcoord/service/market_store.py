@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from flexcoord.coordination.presets import PRESETS
 from flexcoord.domain import Interval, Need, Product, build_all, market_issues, market_time_units
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 from flexcoord.schemas import NeedModel
@@ -47,6 +48,10 @@ __all__ = [
 
 #: The market time zone of every session (the domain's default).
 MARKET_TZ: Final = "Europe/Brussels"
+
+
+#: The coordination schemes a session may be cleared under (the presets' ids).
+SCHEMES: Final = tuple(p.id for p in PRESETS)
 
 
 def product_of(row: ProductRow) -> Product:
@@ -125,7 +130,11 @@ def require_open(row: MarketSessionRow, now: datetime, what: str) -> None:
 
 
 def _session_issues(body: SessionIn, mtus: tuple[Interval, ...]) -> list[Issue]:
-    issues = []
+    issues: list[tuple[str, object, str]] = []
+    if body.scheme not in SCHEMES:
+        issues.append(
+            ("scheme", body.scheme, f"is not a coordination scheme; schemes: {', '.join(SCHEMES)}")
+        )
     if not body.gate_opens_at < body.gate_closes_at:
         issues.append(("gate_closes_at", body.gate_closes_at, "must be after gate_opens_at"))
     if not body.gate_closes_at < mtus[-1].end:
@@ -166,6 +175,7 @@ def add_session(
         owner_id=owner.id,
         product_id=product.id,
         timeframe=product.timeframe.value,
+        scheme=body.scheme,
         delivery_day=body.delivery_day,
         gate_opens_at=body.gate_opens_at,
         gate_closes_at=body.gate_closes_at,
@@ -186,6 +196,7 @@ def session_out(session: Session, row: MarketSessionRow, now: datetime) -> Sessi
         gate_opens_at=row.gate_opens_at,
         gate_closes_at=row.gate_closes_at,
         timeframe=row.timeframe,
+        scheme=row.scheme,
         delivery_start=mtus[0].start,
         delivery_end=mtus[-1].end,
         mtu_count=len(mtus),

@@ -49,12 +49,14 @@ __all__ = [
     "add_grid_area",
     "add_group",
     "add_unit",
+    "area_of",
     "conflict",
     "delete_group",
     "delete_unit",
     "get_owned",
     "grid_register",
     "list_owned",
+    "operator_of",
     "resources_register",
 ]
 
@@ -84,7 +86,8 @@ def conflict(kind: str, object_id: str) -> ServiceProblem:
     )
 
 
-def _operator(party: PartyRow) -> SystemOperator:
+def operator_of(party: PartyRow) -> SystemOperator:
+    """The domain system operator of a TSO or DSO party."""
     return SystemOperator(id=party.id, name=party.name, role=party.role)  # type: ignore[arg-type]
 
 
@@ -124,7 +127,7 @@ def add_grid_area(
 ) -> GridAreaRow:
     """Register a grid area of the operator ``owner``."""
     area = body.to_domain(owner.id)
-    Register(operators=(_operator(owner),), areas=(area,))
+    Register(operators=(operator_of(owner),), areas=(area,))
     if session.get(GridAreaRow, area.id) is not None:
         raise conflict("GridArea", area.id)
     row = GridAreaRow(
@@ -135,7 +138,8 @@ def add_grid_area(
     return row
 
 
-def _area(row: GridAreaRow) -> GridArea:
+def area_of(row: GridAreaRow) -> GridArea:
+    """The domain grid area of a stored one."""
     return GridAreaModel.model_validate(row.spec).to_domain(row.owner_id)
 
 
@@ -145,8 +149,8 @@ def add_connection_point(
     """Register a connection point on one of the operator's own grid areas."""
     point = body.to_domain()
     area = session.get(GridAreaRow, point.area_id)
-    own_areas = (_area(area),) if area is not None and area.owner_id == owner.id else ()
-    Register(operators=(_operator(owner),), areas=own_areas, connection_points=(point,))
+    own_areas = (area_of(area),) if area is not None and area.owner_id == owner.id else ()
+    Register(operators=(operator_of(owner),), areas=own_areas, connection_points=(point,))
     if session.get(ConnectionPointRow, point.id) is not None:
         raise conflict("ConnectionPoint", point.id)
     row = ConnectionPointRow(
@@ -251,8 +255,8 @@ def _register_of(  # noqa: PLR0913 - the store, the owner, its resources, produc
     ]
     return Register(
         fsps=(FlexibilityServiceProvider(id=owner.id, name=owner.name),),
-        operators=tuple(_operator(p) for p in operators),
-        areas=tuple(_area(a) for a in area_rows),
+        operators=tuple(operator_of(p) for p in operators),
+        areas=tuple(area_of(a) for a in area_rows),
         connection_points=tuple(points),
         units=tuple(units),
         groups=tuple(groups),
@@ -379,7 +383,7 @@ def grid_register(session: Session, buyer: PartyRow, products: Sequence[Product]
         select(PartyRow).where(PartyRow.id.in_({a.owner_id for a in area_rows} | {buyer.id}))
     ).all()
     return Register(
-        operators=tuple(_operator(p) for p in operators),
-        areas=tuple(_area(a) for a in area_rows),
+        operators=tuple(operator_of(p) for p in operators),
+        areas=tuple(area_of(a) for a in area_rows),
         products=tuple(products),
     )

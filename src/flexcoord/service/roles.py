@@ -68,6 +68,13 @@ class Operation(StrEnum):
     PREQUALIFICATION_LIST = "prequalification.list"
     PREQUALIFICATION_READ = "prequalification.read"
     PREQUALIFICATION_DECIDE = "prequalification.decide"
+    CLEARING_READ = "clearing.read"
+    AWARD_LIST = "award.list"
+    ACTIVATION_LIST = "activation.list"
+    METER_UPLOAD = "meter.upload"
+    SETTLEMENT_RUN = "settlement.run"
+    SETTLEMENT_READ = "settlement.read"
+    STATEMENT_READ = "statement.read"
 
 
 _ALL: Final = frozenset(Role)
@@ -122,6 +129,13 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.PREQUALIFICATION_LIST: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_READ: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_DECIDE: _OPERATORS,
+        Operation.CLEARING_READ: _TRADERS,
+        Operation.AWARD_LIST: _TRADERS,
+        Operation.ACTIVATION_LIST: _TRADERS,
+        Operation.METER_UPLOAD: _FSP,
+        Operation.SETTLEMENT_RUN: _MARKET_OPERATOR,
+        Operation.SETTLEMENT_READ: _TRADERS,
+        Operation.STATEMENT_READ: _TRADERS,
     }
 )
 

@@ -11,12 +11,14 @@ are what queries and foreign keys need. Times are aware UTC (:class:`UtcDateTime
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -29,10 +31,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ActivationOrderRow",
     "AuditEventRow",
     "AuditHeadRow",
+    "AwardRow",
     "Base",
     "BidRow",
+    "ClearingRunRow",
     "ConnectionPointRow",
     "CredentialRow",
     "GridAreaRow",
@@ -40,10 +45,14 @@ __all__ = [
     "GroupRow",
     "IdempotencyRow",
     "MarketSessionRow",
+    "MeterReadingRow",
     "NeedRow",
     "PartyRow",
     "PrequalificationRow",
     "ProductRow",
+    "RunStatus",
+    "SettlementRunRow",
+    "StatementRow",
     "UnitRow",
     "UtcDateTime",
 ]
@@ -233,6 +242,7 @@ class MarketSessionRow(Base):
     owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("product.id"), index=True)
     timeframe: Mapped[str] = mapped_column(String(32))
+    scheme: Mapped[str] = mapped_column(String(_ID))
     delivery_day: Mapped[date] = mapped_column(Date, index=True)
     gate_opens_at: Mapped[datetime] = mapped_column(UtcDateTime())
     gate_closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -282,3 +292,110 @@ class PrequalificationRow(Base):
     suspended_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RunStatus(StrEnum):
+    """A worker's job on a session (its clearing, its settlement): ``requested`` (settlement
+    asked for), ``running`` (claimed), ``done`` (results written), ``failed`` (the stored
+    inputs did not pass the domain's rules; the issues are in the summary)."""
+
+    REQUESTED = "requested"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ClearingRunRow(Base):
+    """The clearing of one session (at most one row per session: the claim).
+
+    A worker claims a sealed session by inserting this row (``status = running``, its
+    ``attempt`` and a lease); another worker takes it over only once the lease has expired,
+    with ``attempt + 1``. The results, the activation orders and their messages are written in
+    the one transaction that moves the row to ``done`` *for the attempt that wrote them* (a
+    worker whose lease was taken over finds its attempt gone and writes nothing), so a session is
+    cleared and published exactly once, even across crashes.
+    """
+
+    __tablename__ = "clearing_run"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    worker_id: Mapped[str] = mapped_column(String(_ID))
+    lease_until: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    result_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    summary: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class AwardRow(Base):
+    """One award of a cleared session: a bid's MW in one MTU, bought in one market by one
+    buyer, paid as bid (``payment_eur``)."""
+
+    __tablename__ = "award"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    bid_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    mtu_start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    market_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True, index=True)
+    mtu_end: Mapped[datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8))
+    quantity_mw: Mapped[float] = mapped_column(Float)
+    price_eur_per_unit: Mapped[float] = mapped_column(Float)
+    payment_eur: Mapped[float] = mapped_column(Float)
+
+
+class ActivationOrderRow(Base):
+    """An activation order to one unit of an FSP over one MTU (from an activation award)."""
+
+    __tablename__ = "activation_order"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    bid_id: Mapped[str] = mapped_column(String(_ID))
+    unit_id: Mapped[str] = mapped_column(String(_ID))
+    buyer_id: Mapped[str | None] = mapped_column(String(_ID), nullable=True, index=True)
+    mtu_start: Mapped[datetime] = mapped_column(UtcDateTime())
+    mtu_end: Mapped[datetime] = mapped_column(UtcDateTime())
+    direction: Mapped[str] = mapped_column(String(8))
+    quantity_mw: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MeterReadingRow(Base):
+    """An FSP's meter reading of one of its units: mean MW over ``[start, end)``; a later
+    upload of the same interval replaces it (``uploaded_at`` says when)."""
+
+    __tablename__ = "meter_reading"
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    end: Mapped[datetime] = mapped_column(UtcDateTime())
+    mw: Mapped[float] = mapped_column(Float)
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StatementRow(Base):
+    """One party's settlement statement of a session (``spec``: the statement as published)."""
+
+    __tablename__ = "statement"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class SettlementRunRow(Base):
+    """The settlement of one cleared session: asked for by its market operator
+    (``requested``), done by a worker in the one transaction that writes the statements."""
+
+    __tablename__ = "settlement_run"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(ForeignKey("party.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    summary: Mapped[Any] = mapped_column(JSON, nullable=True)

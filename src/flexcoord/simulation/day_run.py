@@ -30,11 +30,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from flexcoord.clearing.options import PricingRule
 from flexcoord.clearing.result import Award
 from flexcoord.coordination.config import SchemeConfig
 from flexcoord.coordination.identities import DispatchKey
-from flexcoord.coordination.markets import MarketRun
 from flexcoord.coordination.rounds import RoundKind, obligation_id
 from flexcoord.coordination.scheme import default_options
 from flexcoord.coordination.timeframes import ChainOutcome, RoundOutcome, run_chain
@@ -66,6 +64,13 @@ from flexcoord.operations import (
     settle,
     verify_availability,
     verify_delivery,
+)
+from flexcoord.simulation.awards import (
+    AcceptedAward,
+    accepted_awards,
+    activation_awards,
+    award_of,
+    settlement_records,
 )
 from flexcoord.simulation.devices import Device, apply_activation
 from flexcoord.simulation.scenario import chain_gate_closures
@@ -103,37 +108,15 @@ class DayOutcome:
 
 
 def _awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> tuple[list[Award], dict[str, str]]:
-    """The activation dispatch as awards per root bid and MTU, priced as bid (the engine's rule
-    in scheme runs), and the buyer each order names (the market's buyer; several: the first;
-    settlement splits the money over all of them)."""
-    awards: list[Award] = []
-    buyer: dict[str, str] = {}
-    for rnd in outcome.rounds:
-        if rnd.sub_market.kind is RoundKind.AVAILABILITY:
-            continue
-        for market in rnd.markets:
-            for key, mw in market.accepted_mw.items():
-                if mw > 1e-9 and market.buyer_ids:
-                    buyer.setdefault(key.root, market.buyer_ids[0])
-    for key, mw in sorted(outcome.activation_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)):
-        if mw > 1e-9:
-            bid = bids[key.root]
-            awards.append(_award(key, bid, mw, bid.activation_price_eur_per_mwh))
-    return awards, buyer
-
-
-def _award(key: DispatchKey, bid: Bid, mw: float, price: float | None) -> Award:
-    """The award of ``mw`` of root bid ``key`` in its MTU, paid as bid (``price`` per MW per
-    hour of the bid's MTU: €/MWh for activation, €/MW/h for availability)."""
-    step_h = bid.quantities[0].interval.duration.total_seconds() / 3600
-    unit_price = float(price or 0.0)
-    return Award(
-        bid_id=key.root,
-        mtu=key.mtu.label,
-        quantity_mw=mw,
-        price_eur_per_mwh=unit_price,
-        payment_eur=mw * step_h * unit_price,
-    )
+    """The activation dispatch as awards per root bid and MTU, priced as bid, and the buyer
+    each order names (:func:`~flexcoord.simulation.awards.activation_awards`)."""
+    markets = [
+        m
+        for rnd in outcome.rounds
+        if rnd.sub_market.kind is not RoundKind.AVAILABILITY
+        for m in rnd.markets
+    ]
+    return activation_awards(markets, outcome.activation_mw, bids)
 
 
 def _ordered_mw(
@@ -256,79 +239,28 @@ def _verify(  # noqa: PLR0913 - private: the day and its three schedules, by pos
     )
 
 
-def _buyer_shares(buyers: Sequence[str], procurement: Mapping[str, float]) -> dict[str, float]:
-    """How a market's awards are split over its buyers: by their procurement in the round
-    (equal shares when the round names none of them)."""
-    paid = {b: max(float(procurement.get(b, 0.0)), 0.0) for b in buyers}
-    total = sum(paid.values())
-    if total <= 0:
-        return {b: 1.0 / len(buyers) for b in buyers}
-    return {b: v / total for b, v in paid.items() if v > 0}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Accepted:
-    """One market's award of one root bid in one MTU, with its bid and pay-as-bid price."""
-
-    round: RoundOutcome
-    market: MarketRun
-    key: DispatchKey
-    mw: float
-    bid: Bid
-    kind: ProductKind
-    price: float | None
-
-
-def _accepted(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> Iterator[_Accepted]:
-    """Every market's awards after conflicts (MW > 0), in round, market, bid and MTU order: an
-    availability round's reservations priced in €/MW/h, an activation round's in €/MWh, as bid
-    (the scheme runs' pricing rule)."""
+def _accepted(
+    outcome: ChainOutcome, bids: Mapping[str, Bid]
+) -> Iterator[tuple[RoundOutcome, AcceptedAward]]:
+    """Every market's awards after conflicts (:func:`~flexcoord.simulation.awards.
+    accepted_awards`), in round order, each with its round: an availability round's priced in
+    €/MW/h, an activation round's in €/MWh."""
     for rnd in outcome.rounds:
         availability = rnd.sub_market.kind is RoundKind.AVAILABILITY
         kind = ProductKind.AVAILABILITY if availability else ProductKind.ACTIVATION
-        for market in rnd.markets:
-            for key, mw in sorted(
-                market.accepted_mw.items(), key=lambda kv: (kv[0].root, kv[0].mtu)
-            ):
-                if mw <= 1e-9:
-                    continue
-                bid = bids[key.root]
-                price = (
-                    bid.availability_price_eur_per_mw_h
-                    if availability
-                    else bid.activation_price_eur_per_mwh
-                )
-                yield _Accepted(
-                    round=rnd, market=market, key=key, mw=mw, bid=bid, kind=kind, price=price
-                )
+        for award in accepted_awards(rnd.markets, kind, bids):
+            yield rnd, award
 
 
 def settlement_awards(
     outcome: ChainOutcome, bids: Mapping[str, Bid]
 ) -> tuple[SettlementAward, ...]:
     """Every market's awards (:func:`_accepted`) as settlement records, each split over the
-    market's buyers (:func:`_buyer_shares`)."""
+    market's buyers by their procurement in the round
+    (:func:`~flexcoord.simulation.awards.settlement_records`)."""
     out: list[SettlementAward] = []
-    for a in _accepted(outcome, bids):
-        if not a.market.buyer_ids or a.price is None:
-            continue
-        shares = _buyer_shares(a.market.buyer_ids, a.round.kpis.procurement_eur)
-        step_h = a.bid.quantities[0].interval.duration.total_seconds() / 3600
-        out += [
-            SettlementAward(
-                auction_id=str(a.market.id),
-                bid_id=a.key.root,
-                fsp_id=a.bid.fsp_id,
-                buyer_id=buyer,
-                mtu=a.key.mtu.label,
-                duration_h=step_h,
-                kind=a.kind,
-                quantity_mw=a.mw * share,
-                bid_price_eur_per_unit=float(a.price),
-                pricing_rule=PricingRule.PAY_AS_BID,
-            )
-            for buyer, share in shares.items()
-        ]
+    for rnd, a in _accepted(outcome, bids):
+        out += settlement_records([a], rnd.kpis.procurement_eur)
     return tuple(out)
 
 
@@ -336,10 +268,10 @@ def availability_awards(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[
     """The availability rounds' awards (:func:`_accepted`) per root bid and MTU, priced as bid
     (€/MW/h), for :func:`~flexcoord.operations.verify_availability`."""
     out: list[Award] = []
-    for a in _accepted(outcome, bids):
+    for _, a in _accepted(outcome, bids):
         if a.kind is not ProductKind.AVAILABILITY:
             continue
-        out.append(_award(a.key, a.bid, a.mw, a.price))
+        out.append(award_of(a.key, a.bid, a.mw, a.price))
     return out
 
 
@@ -452,7 +384,7 @@ def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str
     return [
         {
             "mtu": a.key.mtu.start,
-            "round": str(a.round.sub_market.timeframe),
+            "round": str(rnd.sub_market.timeframe),
             "market": str(a.market.id),
             "kind": str(a.kind),
             "bid_id": a.key.root,
@@ -461,7 +393,7 @@ def _award_rows(outcome: ChainOutcome, bids: Mapping[str, Bid]) -> list[dict[str
             "quantity_mw": a.mw,
             "price_eur_per_mwh": float(a.price or 0.0),
         }
-        for a in _accepted(outcome, bids)
+        for rnd, a in _accepted(outcome, bids)
     ]
 
 

@@ -194,7 +194,14 @@ def study_presets(study: StudyFile, source: str) -> tuple[SchemeConfig, ...]:
     return tuple(by_id[s] for s in dict.fromkeys(study.schemes))
 
 
-def _profile_day(day: date) -> date:
+def profile_day(day: date) -> date:
+    """The day of the SimBench profile year whose profiles stand for ``day`` (same month and
+    day).
+
+    Example:
+        >>> profile_day(date(2026, 6, 2))
+        datetime.date(2016, 6, 2)
+    """
     return (
         date(PROFILE_YEAR, day.month, day.day)
         if (day.month, day.day) != (2, 29)
@@ -231,7 +238,7 @@ def check_study(study: StudyFile, source: str) -> None:
     except InvalidInputError as exc:
         issues += exc.issues
     days = [study.start + timedelta(days=k) for k in range(study.days)]
-    profile_days = [_profile_day(d) for d in days]
+    profile_days = [profile_day(d) for d in days]
     if any(b <= a for a, b in itertools.pairwise(profile_days)):
         issues.append(
             _key_issue(
@@ -295,7 +302,7 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
     period = tuple(iv for d in days for iv in market_time_units(d))
     realised_period = forecast_from_profiles(
         grid,
-        start_step=profile_step_of(_profile_day(days[0])),
+        start_step=profile_step_of(profile_day(days[0])),
         intervals=period,
         issued_at=period[0].start,
         label="realised period",
@@ -450,13 +457,13 @@ def _history(plan: StudyPlan, day: date) -> MeterHistory:
     days = [
         day - timedelta(days=back)
         for back in range(HISTORY_DAYS, 0, -1)
-        if _profile_day(day - timedelta(days=back)) < _profile_day(day)
+        if profile_day(day - timedelta(days=back)) < profile_day(day)
     ]
     per_day = tuple(market_time_units(d) for d in days)
     elements = (
         element_injections(
             plan.grid,
-            start_step=profile_step_of(_profile_day(days[0])),
+            start_step=profile_step_of(profile_day(days[0])),
             steps=sum(len(m) for m in per_day),
         )
         if days
@@ -582,7 +589,7 @@ def day_market(plan: StudyPlan, index: int) -> DayMarket:
     """Day ``index`` of the study: realised profiles, forecasts, needs, device bids, chains."""
     day = plan.days[index]
     intervals = market_time_units(day)
-    step = profile_step_of(_profile_day(day))
+    step = profile_step_of(profile_day(day))
     realised = element_injections(plan.grid, start_step=step, steps=len(intervals))
     gates = chain_gate_closures(intervals[0].start)
     da_gate, id_gate = gates[Timeframe.DAY_AHEAD], gates[Timeframe.INTRADAY]
