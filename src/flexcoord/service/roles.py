@@ -68,6 +68,10 @@ class Operation(StrEnum):
     PREQUALIFICATION_LIST = "prequalification.list"
     PREQUALIFICATION_READ = "prequalification.read"
     PREQUALIFICATION_DECIDE = "prequalification.decide"
+    BROKER_CREDENTIAL_ISSUE = "broker_credential.issue"
+    MESSAGE_LIST = "message.list"
+    MESSAGE_READ = "message.read"
+    MESSAGE_ACK = "message.ack"
 
 
 _ALL: Final = frozenset(Role)
@@ -122,6 +126,10 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.PREQUALIFICATION_LIST: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_READ: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_DECIDE: _OPERATORS,
+        Operation.BROKER_CREDENTIAL_ISSUE: _ADMIN,
+        Operation.MESSAGE_LIST: _TRADERS,
+        Operation.MESSAGE_READ: _TRADERS,
+        Operation.MESSAGE_ACK: _TRADERS,
     }
 )
 
