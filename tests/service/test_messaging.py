@@ -293,6 +293,13 @@ def test_broker_credentials_are_issued_by_the_administrator_once_and_stored_hash
         f"flexcoord/v1/{fsp}/acks",
     )
     assert api.as_("admin", "POST", "/v1/parties/nobody/broker-credentials").status_code == 404
+    api.party("fsp:b", "fsp")  # a valid party id, but not a mosquitto user name
+    colon = api.as_("admin", "POST", "/v1/parties/fsp:b/broker-credentials")
+    assert colon.status_code == 422
+    assert (colon.json()["errors"][0]["object_id"], colon.json()["errors"][0]["field"]) == (
+        "fsp:b",
+        "id",
+    )
     assert api.as_(fsp, "POST", f"/v1/parties/{fsp}/broker-credentials").status_code == 403
     with Session(engine) as session:
         stored = session.get(BrokerCredentialRow, fsp)
@@ -406,7 +413,8 @@ def test_the_outbox_row_commits_only_with_its_transaction(
                 now=clock(),
                 ack_within=None,
             ).message_id
-            session.rollback()  # the change failed: its message goes with it
+            session.flush()  # written inside the transaction ...
+            session.rollback()  # ... but the change failed: its message goes with it
         assert publisher.drain(timeout_s=5).published == 0
         kept = _enqueue(engine, clock, fsp, kind=MessageKind.RESULTS, ack_within=None)
         assert publisher.drain(timeout_s=10).delivered == 1

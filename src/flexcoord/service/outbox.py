@@ -149,7 +149,9 @@ def enqueue(  # noqa: PLR0913 - the message's fields, as keywords
 ) -> OutboxRow:
     """Put a message to ``party_id`` into the outbox, inside the caller's transaction.
 
-    Not committed here: it commits with the caller's change, or not at all.
+    Not committed here: it commits with the caller's change, or not at all. Not flushed either
+    (the session inserts the messages of a transaction together, in the order enqueued), so
+    ``seq`` is set from the next flush on; ``message_id`` at once.
 
     Args:
         session: The session of the change the message reports.
@@ -177,8 +179,7 @@ def enqueue(  # noqa: PLR0913 - the message's fields, as keywords
         created_at=now,
         ack_deadline=None if ack_within is None else now + ack_within,
     )
-    session.add(row)
-    session.flush()
+    session.add(row)  # inserted at the session's next flush, in the order enqueued
     return row
 
 
