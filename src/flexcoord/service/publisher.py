@@ -101,7 +101,7 @@ class Publisher:
         *,
         target: MqttTarget,
         clock: Callable[[], datetime],
-        batch: int = 200,
+        batch: int = 1000,
         max_in_flight: int = 1000,
         poll_interval_s: float = 0.5,
     ) -> None:
