@@ -50,6 +50,8 @@ class ServiceSettings:
         >>> ServiceSettings.from_environment(None, {"FLEXCOORD_DATABASE_URL": "sqlite:///x.db"}
         ...                                  ).database_url
         'sqlite:///x.db'
+        >>> ServiceSettings.from_environment(None, {"FLEXCOORD_MQTT_URL": "mqtt://s:p@h"}).mqtt_url
+        'mqtt://s:p@h'
     """
 
     database_url: str = DEFAULT_DATABASE_URL
