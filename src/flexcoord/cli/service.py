@@ -1,4 +1,5 @@
-"""``flexcoord serve``, ``flexcoord service init`` and ``flexcoord audit verify``.
+"""``flexcoord serve``, ``flexcoord service init``, ``flexcoord service broker-config`` and
+``flexcoord audit verify``.
 
 The database comes from ``--database-url``, else ``FLEXCOORD_DATABASE_URL``, else the SQLite
 file ``flexcoord.db`` in the working folder. An unsafe or unreachable database is refused with
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -30,6 +32,16 @@ DatabaseUrlOpt = Annotated[
     typer.Option(
         "--database-url",
         help="SQLAlchemy URL (default: $FLEXCOORD_DATABASE_URL, else sqlite:///flexcoord.db).",
+        show_default=False,
+    ),
+]
+
+MqttUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mqtt-url",
+        help="MQTT broker and the service's user, mqtt://user:password@host:port "
+        "(default: $FLEXCOORD_MQTT_URL, else no broker: messages wait in the outbox).",
         show_default=False,
     ),
 ]
@@ -57,11 +69,13 @@ GridOpt = Annotated[
 ]
 
 
-def _settings(database_url: str | None, grid: str | None) -> ServiceSettings:
+def _settings(
+    database_url: str | None, grid: str | None, mqtt_url: str | None = None
+) -> ServiceSettings:
     """The settings, the grid code checked (exit 2 naming ``--grid`` if unknown)."""
     from flexcoord.service.settings import ServiceSettings
 
-    settings = ServiceSettings.from_environment(database_url, grid_code=grid)
+    settings = ServiceSettings.from_environment(database_url, grid_code=grid, mqtt_url=mqtt_url)
     code, issue = resolve_grid("--grid", settings.grid_code, needs_profiles=True)
     check([issue] if issue is not None else [])
     return dataclasses.replace(settings, grid_code=code)
@@ -72,6 +86,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database_url: DatabaseUrlOpt = None,
     grid: GridOpt = None,
+    mqtt_url: MqttUrlOpt = None,
     worker: Annotated[
         bool,
         typer.Option(
@@ -81,7 +96,8 @@ def serve(
     ] = True,
 ) -> None:
     """Run the service: migrate the database to the newest schema, check it is safe, serve;
-    a worker thread clears each session once its gate closes."""
+    a worker thread clears each session once its gate closes, and the outbox is published over
+    MQTT when a broker is given."""
     import uvicorn
 
     from flexcoord.service.app import create_app
@@ -89,12 +105,13 @@ def serve(
     from flexcoord.service.logs import install_json_logging
 
     check([int_range("--port", port, 1, 65535)])
-    settings = _settings(database_url, grid)
+    settings = _settings(database_url, grid, mqtt_url)
     engine = open_engine(settings.database_url, migrate_schema=True)
     app = create_app(settings)
+    broker = "" if settings.mqtt_url is None else f", broker {shown_url(settings.mqtt_url)}"
     stderr().print(
-        f"flexcoord service on http://{host}:{port} (database {shown_url(settings.database_url)}, "
-        f"grid {settings.grid_code}, worker {'on' if worker else 'off'})"
+        f"flexcoord service on http://{host}:{port} (database {shown_url(settings.database_url)}"
+        f"{broker}, grid {settings.grid_code}, worker {'on' if worker else 'off'})"
     )
     install_json_logging()
     runner = _worker(engine, settings) if worker else None
@@ -178,6 +195,58 @@ def init(
         f"administrator {key.party_id!r} created; its API key follows (shown only this once):"
     )
     typer.echo(key.api_key)
+
+
+@service_app.command("broker-config")
+@command
+def broker_config(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for mosquitto.conf, passwords and acl.")
+    ],
+    bind_address: Annotated[str, typer.Option(help="Address mosquitto listens on.")] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port mosquitto listens on (default: the MQTT URL's).", show_default=False
+        ),
+    ] = None,
+    database_url: DatabaseUrlOpt = None,
+    mqtt_url: MqttUrlOpt = None,
+) -> None:
+    """Write mosquitto's configuration, password file and ACL from the parties' broker
+    credentials (reload a running mosquitto with SIGHUP after)."""
+    from sqlalchemy.orm import Session
+
+    from flexcoord.cli.edge import option_issue
+    from flexcoord.service.broker_config import parse_mqtt_url, write_broker_config
+    from flexcoord.service.database import open_engine
+    from flexcoord.service.settings import ServiceSettings
+
+    settings = ServiceSettings.from_environment(database_url, mqtt_url=mqtt_url)
+    check(
+        [
+            int_range("--port", port, 1, 65535) if port is not None else None,
+            option_issue("--mqtt-url", None, "is needed: the service's broker user and password")
+            if settings.mqtt_url is None
+            else None,
+        ]
+    )
+    assert settings.mqtt_url is not None
+    target = parse_mqtt_url(settings.mqtt_url)
+    engine = open_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            files = write_broker_config(
+                session, out, target=target, bind_address=bind_address, port=port
+            )
+    finally:
+        engine.dispose()
+    stderr().print(
+        f"wrote {files.config}, {files.passwords.name} and {files.acl.name} "
+        f"(the service user {target.username!r} and {len(files.parties)} parties); "
+        "reload a running mosquitto with: kill -HUP <pid>"
+    )
+    typer.echo(str(files.config))
 
 
 @audit_app.command("verify")

@@ -7,7 +7,9 @@ each role may call, every object has an owner, and every state-changing request 
 hash-chained audit event (:func:`verify_chain`). Every rule about units, groups and connection
 points is the domain's (:class:`flexcoord.domain.Register`), and so is every rule about
 products, needs, bids and prequalifications (:func:`flexcoord.domain.market_issues`); the
-service adds market sessions whose gate the server clock alone decides. Names load on first use.
+service adds market sessions whose gate the server clock alone decides, and messages to parties
+through a transactional outbox (:func:`enqueue`) that a :class:`Publisher` sends over MQTT.
+Names load on first use.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from flexcoord._lazy import lazy_exports
 _EXPORTS = {
     "PERMISSIONS": "flexcoord.service.roles",
     "ChainReport": "flexcoord.service.audit",
+    "MessageKind": "flexcoord.service.outbox",
+    "MessageStatus": "flexcoord.service.outbox",
+    "Publisher": "flexcoord.service.publisher",
     "Operation": "flexcoord.service.roles",
     "Role": "flexcoord.service.roles",
     "ServiceSettings": "flexcoord.service.settings",
     "create_app": "flexcoord.service.app",
     "durability_issues": "flexcoord.service.database",
+    "enqueue": "flexcoord.service.outbox",
     "make_engine": "flexcoord.service.database",
     "migrate": "flexcoord.service.database",
     "open_engine": "flexcoord.service.database",
@@ -34,11 +40,15 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "PERMISSIONS",
     "ChainReport",
+    "MessageKind",
+    "MessageStatus",
     "Operation",
+    "Publisher",
     "Role",
     "ServiceSettings",
     "create_app",
     "durability_issues",
+    "enqueue",
     "make_engine",
     "migrate",
     "open_engine",
@@ -49,5 +59,7 @@ if TYPE_CHECKING:
     from flexcoord.service.app import create_app
     from flexcoord.service.audit import ChainReport, verify_chain
     from flexcoord.service.database import durability_issues, make_engine, migrate, open_engine
+    from flexcoord.service.outbox import MessageKind, MessageStatus, enqueue
+    from flexcoord.service.publisher import Publisher
     from flexcoord.service.roles import PERMISSIONS, Operation, Role
     from flexcoord.service.settings import ServiceSettings

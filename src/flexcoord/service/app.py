@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
+from flexcoord.service.broker_config import parse_mqtt_url
 from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256, services_of
 from flexcoord.service.database import open_engine
 from flexcoord.service.idempotency import Replay
@@ -43,9 +44,11 @@ from flexcoord.service.problems import (
     problem_responses,
     validation_issues,
 )
+from flexcoord.service.publisher import Publisher
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_bids import router as bids_router
 from flexcoord.service.routes_markets import router as markets_router
+from flexcoord.service.routes_messages import router as messages_router
 from flexcoord.service.routes_parties import router as parties_router
 from flexcoord.service.routes_prequalification import router as prequalification_router
 from flexcoord.service.routes_register import router as register_router
@@ -307,15 +310,28 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     The database must be safe (WAL and ``synchronous=FULL`` on SQLite; ``fsync`` and
     ``synchronous_commit`` on PostgreSQL) and migrated (``flexcoord serve`` migrates first).
 
+    With ``settings.mqtt_url`` set, the app's lifespan runs the outbox
+    :class:`~flexcoord.service.publisher.Publisher` on a background thread.
+
     Raises:
-        InvalidInputError: the database is unreachable, unsafe or not migrated.
+        InvalidInputError: the database is unreachable, unsafe or not migrated; the MQTT URL
+            is malformed.
     """
+    target = None if settings.mqtt_url is None else parse_mqtt_url(settings.mqtt_url)
     engine = open_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        publisher = None
+        if target is not None:
+            publisher = Publisher(engine, target=target, clock=settings.clock)
+            publisher.start()
+        try:
+            yield
+        finally:
+            if publisher is not None:
+                await run_in_threadpool(publisher.stop)
+            engine.dispose()
 
     app = FastAPI(
         title="flexcoord",
@@ -334,4 +350,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(bids_router)
     app.include_router(prequalification_router)
     app.include_router(results_router)
+    app.include_router(messages_router)
     return app

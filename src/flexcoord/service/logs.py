@@ -1,10 +1,10 @@
 """Structured logs: one JSON line per request (and per error), carrying the request id.
 
 The app logs to the ``flexcoord.service`` logger with the fields in ``extra`` (``request_id``,
-``method``, ``path``, ``status``, ``duration_ms``, ``party_id``, ``operation``); nothing is
-configured at import. ``flexcoord serve`` installs :class:`JsonFormatter` on that logger
-(:func:`install_json_logging`), so the request id a client sees in ``X-Request-ID`` and in the
-audit event finds the log line.
+``method``, ``path``, ``status``, ``duration_ms``, ``party_id``, ``operation``; ``message_id``
+for the outbox's lines); nothing is configured at import. ``flexcoord serve`` installs
+:class:`JsonFormatter` on that logger (:func:`install_json_logging`), so the request id a
+client sees in ``X-Request-ID`` and in the audit event finds the log line.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ LOG_FIELDS: Final = (
     "duration_ms",
     "party_id",
     "operation",
+    "message_id",
 )
 
 

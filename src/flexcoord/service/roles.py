@@ -75,6 +75,10 @@ class Operation(StrEnum):
     SETTLEMENT_RUN = "settlement.run"
     SETTLEMENT_READ = "settlement.read"
     STATEMENT_READ = "statement.read"
+    BROKER_CREDENTIAL_ISSUE = "broker_credential.issue"
+    MESSAGE_LIST = "message.list"
+    MESSAGE_READ = "message.read"
+    MESSAGE_ACK = "message.ack"
 
 
 _ALL: Final = frozenset(Role)
@@ -136,6 +140,10 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.SETTLEMENT_RUN: _MARKET_OPERATOR,
         Operation.SETTLEMENT_READ: _TRADERS,
         Operation.STATEMENT_READ: _TRADERS,
+        Operation.BROKER_CREDENTIAL_ISSUE: _ADMIN,
+        Operation.MESSAGE_LIST: _TRADERS,
+        Operation.MESSAGE_READ: _TRADERS,
+        Operation.MESSAGE_ACK: _TRADERS,
     }
 )
 

@@ -1,5 +1,5 @@
-"""The service's settings: the database, the platform's grid, how long a rotated key keeps
-working, the clock."""
+"""The service's settings: the database, the platform's grid, the MQTT broker, how long a
+rotated key keeps working, the clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from flexcoord.service.database import DATABASE_URL_ENV, DEFAULT_DATABASE_URL
 
-__all__ = ["DEFAULT_GRID_CODE", "GRID_CODE_ENV", "ServiceSettings", "utc_now"]
+#: The environment variable of the broker URL (``--mqtt-url``).
+MQTT_URL_ENV = "FLEXCOORD_MQTT_URL"
+
+__all__ = ["DEFAULT_GRID_CODE", "GRID_CODE_ENV", "MQTT_URL_ENV", "ServiceSettings", "utc_now"]
 
 #: The grid the platform runs on unless told otherwise (shipped with SimBench).
 DEFAULT_GRID_CODE = "1-HVMV-mixed-all-0-sw"
@@ -32,6 +35,10 @@ class ServiceSettings:
         grid_code: The platform's grid, the common grid model every operator's areas and
             connection points name buses of (a SimBench code); the worker loads it to clear
             sessions and assess grid prequalification (the API process never loads it).
+        mqtt_url: The MQTT broker and the service's user on it
+            (``mqtt://flexcoord-service:secret@127.0.0.1:1883``, ``mqtts://`` for TLS); when set,
+            the service process runs the outbox publisher (``docs/service.md``, Messaging);
+            unset, messages wait in the outbox and parties read them over the API.
         key_rotation_grace: How long the key used to rotate keeps working beside the new one.
         max_body_bytes: The largest request body accepted (413 beyond it); 16 MiB holds a
             bulk document of thousands of bids.
@@ -43,10 +50,13 @@ class ServiceSettings:
         >>> ServiceSettings.from_environment(None, {"FLEXCOORD_DATABASE_URL": "sqlite:///x.db"}
         ...                                  ).database_url
         'sqlite:///x.db'
+        >>> ServiceSettings.from_environment(None, {"FLEXCOORD_MQTT_URL": "mqtt://s:p@h"}).mqtt_url
+        'mqtt://s:p@h'
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     grid_code: str = DEFAULT_GRID_CODE
+    mqtt_url: str | None = None
     key_rotation_grace: timedelta = timedelta(hours=24)
     max_body_bytes: int = 16 * 2**20
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
@@ -58,11 +68,14 @@ class ServiceSettings:
         environ: Mapping[str, str] | None = None,
         *,
         grid_code: str | None = None,
+        mqtt_url: str | None = None,
     ) -> ServiceSettings:
         """Settings from a ``--database-url`` option, else ``FLEXCOORD_DATABASE_URL``, else the
-        SQLite default; the grid from ``--grid``, else ``FLEXCOORD_GRID``, else the default."""
+        SQLite default; the grid from ``--grid``, else ``FLEXCOORD_GRID``, else the default;
+        the broker from ``--mqtt-url``, else ``FLEXCOORD_MQTT_URL``, else none."""
         env = os.environ if environ is None else environ
         return cls(
             database_url=database_url or env.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL,
             grid_code=grid_code or env.get(GRID_CODE_ENV) or DEFAULT_GRID_CODE,
+            mqtt_url=mqtt_url or env.get(MQTT_URL_ENV) or None,
         )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
@@ -37,6 +38,7 @@ __all__ = [
     "AwardRow",
     "Base",
     "BidRow",
+    "BrokerCredentialRow",
     "ClearingRunRow",
     "ConnectionPointRow",
     "CredentialRow",
@@ -47,6 +49,7 @@ __all__ = [
     "MarketSessionRow",
     "MeterReadingRow",
     "NeedRow",
+    "OutboxRow",
     "PartyRow",
     "PrequalificationRow",
     "ProductRow",
@@ -399,3 +402,40 @@ class SettlementRunRow(Base):
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     summary: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class OutboxRow(Base):
+    """A message to a party in the transactional outbox (:mod:`flexcoord.service.outbox`).
+
+    It is written in the transaction of the state change it reports, so it exists exactly when
+    that change does; the publisher sends it over MQTT. ``seq`` is the creation order,
+    ``message_id`` (a uuid4 hex) the consumer's de-duplication key. ``status``: ``accepted``
+    (in the outbox) → ``delivered`` (the broker's PUBACK) → ``acknowledged`` (by the party),
+    or ``failed`` when ``ack_deadline`` passed unacknowledged.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_seq", "status", "seq"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(32), unique=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ack_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class BrokerCredentialRow(Base):
+    """A party's MQTT broker password, as mosquitto's PBKDF2-SHA512 hash (``$7$...``), never
+    the password itself; ``flexcoord service broker-config`` writes it into the broker's
+    password file. One per party: issuing again replaces it."""
+
+    __tablename__ = "broker_credential"
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
