@@ -68,6 +68,7 @@ class Operation(StrEnum):
     PREQUALIFICATION_LIST = "prequalification.list"
     PREQUALIFICATION_READ = "prequalification.read"
     PREQUALIFICATION_DECIDE = "prequalification.decide"
+    METRICS_READ = "metrics.read"
 
 
 _ALL: Final = frozenset(Role)
@@ -77,7 +78,9 @@ _ADMIN: Final = frozenset({Role.ADMIN})
 _MARKET_OPERATOR: Final = frozenset({Role.MARKET_OPERATOR})
 #: The roles that trade: they read products and sessions.
 _TRADERS: Final = frozenset({Role.TSO, Role.DSO, Role.FSP, Role.MARKET_OPERATOR})
-_NEED_READERS: Final = frozenset({Role.TSO, Role.DSO, Role.MARKET_OPERATOR})
+#: Operators read their own needs in full, the market operator every need in full, FSPs every
+#: need without the grid topology (``docs/service.md``, *What FSPs see of needs*).
+_NEED_READERS: Final = frozenset({Role.TSO, Role.DSO, Role.FSP, Role.MARKET_OPERATOR})
 _BID_READERS: Final = frozenset({Role.FSP, Role.MARKET_OPERATOR})
 
 #: The role → operation table: the roles allowed to call each operation.
@@ -122,6 +125,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.PREQUALIFICATION_LIST: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_READ: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_DECIDE: _OPERATORS,
+        Operation.METRICS_READ: _ADMIN,
     }
 )
 
