@@ -350,3 +350,36 @@ def test_the_client_imports_nothing_of_the_service_nor_its_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_list_is_read_whole_page_by_page() -> None:
+    seen: list[tuple[int, int]] = []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+        seen.append((limit, offset))
+        items = [{"id": f"u{n}"} for n in range(offset, min(offset + limit, 1005))]
+        return httpx2.Response(200, json=items)
+
+    r = _run("http://svc", "fck_k", "units", "list", transport=httpx2.MockTransport(handle))
+    assert r.exit_code == 0, r.output
+    assert [u["id"] for u in json.loads(r.stdout)] == [f"u{n}" for n in range(1005)]
+    assert seen == [(1000, 0), (1000, 1000)]
+
+
+def test_a_timeout_exits_1_and_a_malformed_key_or_url_exits_2() -> None:
+    def slow(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("timed out", request=request)
+
+    r = _run(
+        "http://svc", "fck_k", "--timeout", "2", "whoami", transport=httpx2.MockTransport(slow)
+    )
+    assert r.exit_code == 1
+    assert "the flexcoord service at http://svc did not answer GET /v1/me within 2 s" in r.stderr
+    secret = "fck_0123_sécret"
+    bad_key = _run("http://svc", secret, "whoami")
+    assert bad_key.exit_code == 2 and "option '--key': is not an API key" in bad_key.stderr
+    assert "sécret" not in bad_key.output
+    for url in ("http://[::1", "ftp://svc", "http://svc/?x=1"):
+        r = _run(url, "fck_k", "whoami")
+        assert r.exit_code == 2 and "option '--url'" in r.stderr, (url, r.output)

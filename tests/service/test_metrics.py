@@ -17,7 +17,7 @@ from tests.service.markets import GATE_CLOSES, bid_body, market
 def _samples(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     r = api.as_("admin", "GET", "/metrics")
     assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("text/plain")
+    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(r.text)

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx2
 
-from flexcoord.errors import Issue
+from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = [
     "Answer",
@@ -48,16 +48,18 @@ def url_issue(url: str) -> Issue | None:
         >>> print(url_issue("localhost:8000"))
         option '--url': value='localhost:8000' must be an http:// or https:// URL with a host
     """
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.hostname and not parts.query:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        return _url_issue(url, f"is not a valid URL: {exc}")
+    if parts.scheme in ("http", "https") and hostname and not parts.query:
         return None
-    return Issue(
-        kind="option",
-        object_id="--url",
-        field="value",
-        value=url,
-        message="must be an http:// or https:// URL with a host",
-    )
+    return _url_issue(url, "must be an http:// or https:// URL with a host")
+
+
+def _url_issue(url: str, message: str) -> Issue:
+    return Issue(kind="option", object_id="--url", field="value", value=url, message=message)
 
 
 def segment(value: str) -> str:
@@ -202,6 +204,8 @@ class ApiClient:
                 response = client.request(
                     method, target, content=body, params=params, headers={**sent, **(headers or {})}
                 )
+        except httpx2.InvalidURL as exc:
+            raise InvalidInputError([_url_issue(self.url, f"is not a valid URL: {exc}")]) from None
         except httpx2.TimeoutException:
             raise ServiceError(
                 f"the flexcoord service at {self.url} did not answer {method} {path} within "

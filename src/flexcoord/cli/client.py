@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, ParamSpec, TypeVar
 
 import typer
 
-from flexcoord.cli.edge import EXIT_INPUT, EXIT_INTERNAL, check, command, option_issue, stderr
+from flexcoord.cli.edge import EXIT_INPUT, EXIT_INTERNAL, check, command, stderr
+from flexcoord.errors import NO_VALUE, Issue
 
 if TYPE_CHECKING:
     from flexcoord.cli.api_client import ApiClient
@@ -122,22 +123,28 @@ def _options(
     ctx.obj = ClientOptions(url=url, api_key=key, timeout_s=timeout, transport=ctx.obj)
 
 
+def _key_issue(api_key: str) -> Issue | None:
+    """An issue unless the key is given and could be one (never echoing it)."""
+    if not api_key:
+        message = "is required: pass --key or set FLEXCOORD_API_KEY to your API key"
+    elif not api_key.isascii() or not api_key.isprintable() or " " in api_key:
+        message = "is not an API key: expected fck_<key id>_<secret> (the value is not shown)"
+    else:
+        return None
+    return Issue(kind="option", object_id="--key", field="", value=NO_VALUE, message=message)
+
+
 def _client(ctx: typer.Context) -> ApiClient:
     """The client of the global options, once they are checked (exit 2 otherwise)."""
     from flexcoord.cli.api_client import ApiClient, url_issue
 
     options = ctx.find_object(ClientOptions)
     assert options is not None  # set by the callback
-    missing = None
-    if not options.api_key:
-        missing = option_issue(
-            "--key", None, "is required: pass --key or set FLEXCOORD_API_KEY to your API key"
-        )
-    check([url_issue(options.url), missing])
-    assert options.api_key is not None
+    api_key = (options.api_key or "").strip()
+    check([url_issue(options.url), _key_issue(api_key)])
     return ApiClient(
         url=options.url,
-        api_key=options.api_key,
+        api_key=api_key,
         transport=options.transport,
         timeout_s=options.timeout_s,
     )
