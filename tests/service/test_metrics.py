@@ -147,3 +147,21 @@ def test_a_bad_observation_is_refused_naming_its_field(call: Any, field: str) ->
     with pytest.raises(InvalidInputError) as caught:
         call(ServiceMetrics())
     assert caught.value.issues[0].field == field
+
+
+def test_a_failing_bid_request_counts_as_a_500_and_an_error(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market(api)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("flexcoord.service.bid_store.submit_bids", broken)
+    r = api.as_("fsp-a", "POST", "/v1/sessions/s1/bids", json=bid_body("b1"))
+    assert r.status_code == 500
+    samples = _samples(api)
+    requests = "flexcoord_requests_total"
+    assert _value(samples, requests, operation="bid.submit", status="500") == 1
+    refused = "flexcoord_bid_requests_refused_total"
+    assert _value(samples, refused, operation="bid.submit", reason="error") == 1

@@ -257,13 +257,20 @@ def _add_handlers(app: FastAPI) -> None:
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         started = time.perf_counter()
         too_large = _too_large(request)
+        metrics = services_of(request).metrics
         if too_large is not None:
             response = await _answer(request, too_large)
         else:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:  # a bug: answered 500 by the outermost handler, counted here
+                metrics.observe_request(
+                    _metric_operation(request), 500, time.perf_counter() - started
+                )
+                raise
         response.headers["X-Request-ID"] = request.state.request_id
         _log_request(request, response.status_code, started)
-        services_of(request).metrics.observe_request(
+        metrics.observe_request(
             _metric_operation(request), response.status_code, time.perf_counter() - started
         )
         return response
