@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from flexcoord.cli.clear import clear
+from flexcoord.cli.client import client_app
 from flexcoord.cli.coordinate import coordinate
 from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
@@ -58,6 +59,7 @@ app.command("demo")(command(demo))
 app.command("serve")(command(serve))
 app.add_typer(service_app, name="service")
 app.add_typer(audit_app, name="audit")
+app.add_typer(client_app, name="client")
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256, 
 from flexcoord.service.database import open_engine
 from flexcoord.service.idempotency import Replay
 from flexcoord.service.logs import LOGGER_NAME
+from flexcoord.service.metrics import UNMATCHED
 from flexcoord.service.problems import (
     PROBLEM_JSON,
     ServiceProblem,
@@ -49,6 +50,7 @@ from flexcoord.service.roles import Operation
 from flexcoord.service.routes_bids import router as bids_router
 from flexcoord.service.routes_markets import router as markets_router
 from flexcoord.service.routes_messages import router as messages_router
+from flexcoord.service.routes_metrics import router as metrics_router
 from flexcoord.service.routes_parties import router as parties_router
 from flexcoord.service.routes_prequalification import router as prequalification_router
 from flexcoord.service.routes_register import router as register_router
@@ -84,6 +86,13 @@ def _operation(request: Request) -> str:
     route = request.scope.get("route")
     name = getattr(route, "name", None)
     return name if isinstance(name, str) else f"{request.method} {request.url.path}"[:64]
+
+
+def _metric_operation(request: Request) -> str:
+    """The operation label of a request's metrics: its route's name, or ``unmatched`` (a bounded
+    label set: an unknown path never becomes a label of its own)."""
+    name = getattr(request.scope.get("route"), "name", None)
+    return name if isinstance(name, str) else UNMATCHED
 
 
 def _request_id(request: Request) -> str:
@@ -129,6 +138,7 @@ async def _body_sha256(request: Request) -> str:
 
 
 async def _answer(request: Request, problem: ServiceProblem) -> Response:
+    services_of(request).metrics.refuse(_metric_operation(request), problem.status, problem.issues)
     if request.method in MUTATING_METHODS and not getattr(request.state, "audited", False):
         services: Services = request.app.state.services
         body_sha256 = await _body_sha256(request)
@@ -252,12 +262,22 @@ def _add_handlers(app: FastAPI) -> None:
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         started = time.perf_counter()
         too_large = _too_large(request)
+        metrics = services_of(request).metrics
         if too_large is not None:
             response = await _answer(request, too_large)
         else:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:  # a bug: answered 500 by the outermost handler, counted here
+                metrics.observe_request(
+                    _metric_operation(request), 500, time.perf_counter() - started
+                )
+                raise
         response.headers["X-Request-ID"] = request.state.request_id
         _log_request(request, response.status_code, started)
+        metrics.observe_request(
+            _metric_operation(request), response.status_code, time.perf_counter() - started
+        )
         return response
 
 
@@ -351,4 +371,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(prequalification_router)
     app.include_router(results_router)
     app.include_router(messages_router)
+    app.include_router(metrics_router)
     return app

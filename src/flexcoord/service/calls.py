@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Final
 
@@ -38,6 +38,7 @@ from flexcoord.service.idempotency import (
     remember,
     replay_of,
 )
+from flexcoord.service.metrics import ServiceMetrics
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.roles import Operation, allowed
 from flexcoord.service.settings import ServiceSettings
@@ -54,11 +55,12 @@ _BEARER: Final = HTTPBearer(auto_error=False, description="An API key: `Bearer f
 class Services:
     """What the app holds for its requests: the settings, the database engine, and its
     read-only face (``reader``: transactions that only read; on SQLite they begin deferred and
-    never take the write lock)."""
+    never take the write lock), and the app's Prometheus metrics (``metrics``)."""
 
     settings: ServiceSettings
     engine: Engine
     reader: Engine
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
     @classmethod
     def over(cls, settings: ServiceSettings, engine: Engine) -> Services:

@@ -28,6 +28,7 @@ __all__ = [
     "BidOut",
     "BidStatus",
     "DecisionIn",
+    "FspNeedOut",
     "GateState",
     "LocationIn",
     "NeedIn",
@@ -206,6 +207,43 @@ _BID = {
     "quantities": [_QUANTITY],
     "activation_price_eur_per_mwh": 120.0,
 }
+
+
+class FspNeedOut(BaseModel):
+    """A need as an FSP sees it: what is demanded, without the grid's topology.
+
+    The location is only the grid areas it lies in (``grid_area_ids``: the need's area; the
+    areas fed by its coupling point; the areas holding any of its buses) and, for a need at a
+    TSO–DSO interface, its ``coupling_point_id``. Bus ids and branch names never appear, nor the
+    buyer's ``expected_activation_share`` (its own forecast, not part of what is bought).
+    """
+
+    model_config = _config(
+        {
+            "id": "n-1",
+            "session_id": "da-2026-06-02",
+            "product_id": "da-congestion",
+            "owner_id": "dso-north",
+            "direction": "up",
+            "quantities": [_QUANTITY],
+            "activation_price_cap_eur_per_mwh": 300.0,
+            "availability_price_cap_eur_per_mw_h": None,
+            "grid_area_ids": ["mv-north"],
+            "coupling_point_id": None,
+            "created_at": _AT,
+        }
+    )
+    id: str
+    session_id: str
+    product_id: str
+    owner_id: str
+    direction: Literal["up", "down"]
+    quantities: list[QuantityIn]
+    activation_price_cap_eur_per_mwh: float | None
+    availability_price_cap_eur_per_mw_h: float | None
+    grid_area_ids: list[str]
+    coupling_point_id: str | None
+    created_at: datetime
 
 
 class BidIn(BaseModel):

@@ -79,6 +79,7 @@ class Operation(StrEnum):
     MESSAGE_LIST = "message.list"
     MESSAGE_READ = "message.read"
     MESSAGE_ACK = "message.ack"
+    METRICS_READ = "metrics.read"
 
 
 _ALL: Final = frozenset(Role)
@@ -88,7 +89,9 @@ _ADMIN: Final = frozenset({Role.ADMIN})
 _MARKET_OPERATOR: Final = frozenset({Role.MARKET_OPERATOR})
 #: The roles that trade: they read products and sessions.
 _TRADERS: Final = frozenset({Role.TSO, Role.DSO, Role.FSP, Role.MARKET_OPERATOR})
-_NEED_READERS: Final = frozenset({Role.TSO, Role.DSO, Role.MARKET_OPERATOR})
+#: Operators read their own needs in full, the market operator every need in full, FSPs every
+#: need without the grid topology (``docs/service.md``, *What FSPs see of needs*).
+_NEED_READERS: Final = frozenset({Role.TSO, Role.DSO, Role.FSP, Role.MARKET_OPERATOR})
 _BID_READERS: Final = frozenset({Role.FSP, Role.MARKET_OPERATOR})
 
 #: The role → operation table: the roles allowed to call each operation.
@@ -144,6 +147,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.MESSAGE_LIST: _TRADERS,
         Operation.MESSAGE_READ: _TRADERS,
         Operation.MESSAGE_ACK: _TRADERS,
+        Operation.METRICS_READ: _ADMIN,
     }
 )
 

@@ -39,6 +39,7 @@ def submit_bid(
             bids.get_bid(session, srow, call.principal.party_id, body.id), srow.product_id
         )
         call.accept(session, target=f"bid:{session_id}/{body.id}", status=201, response=out)
+        call.services.metrics.accept_bids(call.operation, 1)
         return out
 
 
@@ -62,6 +63,7 @@ def submit_bid_document(
             session_id=srow.id, accepted=len(ids), bid_ids=ids, submitted_at=call.now
         )
         call.accept(session, target=f"session:{session_id}", status=201, response=out)
+        call.services.metrics.accept_bids(call.operation, len(ids))
         return out
 
 
@@ -116,6 +118,7 @@ def replace_bid(
         row = bids.replace_bid(session, caller(session, call), srow, bid_id, body, now=call.now)
         out = bids.bid_out(row, srow.product_id)
         call.accept(session, target=f"bid:{session_id}/{bid_id}", status=200, response=out)
+        call.services.metrics.accept_bids(call.operation, 1)
         return out
 
 

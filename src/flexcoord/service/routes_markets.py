@@ -2,7 +2,8 @@
 
 Products and sessions are public to every trading role; a session's ``state`` is its gate by
 the server clock (:func:`~flexcoord.service.market_store.gate_state`). Needs are their
-operator's: an operator lists its own, the market operator all of a session.
+operator's: an operator lists its own, the market operator all of a session, in full; an FSP
+lists all of them without the grid topology (:mod:`~flexcoord.service.need_views`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from flexcoord.service import market_store as store
 from flexcoord.service.calls import Call, call_of
 from flexcoord.service.market_schemas import (
+    FspNeedOut,
     NeedIn,
     NeedOut,
     ProductIn,
@@ -23,8 +25,9 @@ from flexcoord.service.market_schemas import (
     SessionIn,
     SessionOut,
 )
+from flexcoord.service.need_views import fsp_needs
 from flexcoord.service.problems import problem_responses
-from flexcoord.service.roles import Operation
+from flexcoord.service.roles import Operation, Role
 from flexcoord.service.tables import NeedRow, PartyRow, ProductRow
 
 __all__ = ["Limit", "Offset", "caller", "router"]
@@ -175,10 +178,13 @@ def list_needs(
     call: Annotated[Call, Depends(call_of(Operation.NEED_LIST))],
     limit: Limit = 100,
     offset: Offset = 0,
-) -> list[NeedOut]:
-    """A session's needs: the calling operator's own; all of them for the market operator."""
+) -> list[NeedOut] | list[FspNeedOut]:
+    """A session's needs: the calling operator's own; all of them for the market operator; all
+    of them for an FSP, as ``FspNeedOut`` (location as grid areas and coupling point only)."""
     with call.transaction(read_only=True) as session:
         srow = store.get_session(session, session_id)
+        if call.principal.role is Role.FSP:
+            return fsp_needs(session, srow, limit=limit, offset=offset)
         rows = store.list_needs(
             session, caller(session, call), session_id, limit=limit, offset=offset
         )
