@@ -1,4 +1,5 @@
-"""``flexcoord serve``, ``flexcoord service init`` and ``flexcoord audit verify``.
+"""``flexcoord serve``, ``flexcoord service init``, ``flexcoord service assess`` and
+``flexcoord audit verify``.
 
 The database comes from ``--database-url``, else ``FLEXCOORD_DATABASE_URL``, else the SQLite
 file ``flexcoord.db`` in the working folder. An unsafe or unreachable database is refused with
@@ -85,6 +86,36 @@ def init(
         f"administrator {key.party_id!r} created; its API key follows (shown only this once):"
     )
     typer.echo(key.api_key)
+
+
+GridOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grid",
+        help="SimBench code of the platform grid (default: $FLEXCOORD_GRID, else "
+        "1-HVMV-mixed-all-0-sw).",
+        show_default=False,
+    ),
+]
+
+
+@service_app.command("assess")
+@command
+def assess(database_url: DatabaseUrlOpt = None, grid: GridOpt = None) -> None:
+    """Assess every requested grid prequalification once on the platform grid (the traffic
+    light) and move it to in progress; prints how many."""
+    from flexcoord.grid.model import load_grid
+    from flexcoord.service.database import open_engine
+    from flexcoord.service.grid_assessment import assess_pending
+    from flexcoord.service.settings import ServiceSettings
+
+    settings = ServiceSettings.from_environment(database_url, grid_code=grid)
+    engine = open_engine(settings.database_url)
+    try:
+        moved = assess_pending(engine, load_grid(settings.grid_code), now=settings.clock())
+    finally:
+        engine.dispose()
+    typer.echo(f"{moved} grid prequalification(s) assessed on {settings.grid_code}")
 
 
 @audit_app.command("verify")

@@ -45,6 +45,8 @@ from flexcoord.service.problems import (
 )
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_bids import router as bids_router
+from flexcoord.service.routes_grid_prequalification import interface_router
+from flexcoord.service.routes_grid_prequalification import router as grid_prequalification_router
 from flexcoord.service.routes_markets import router as markets_router
 from flexcoord.service.routes_parties import router as parties_router
 from flexcoord.service.routes_prequalification import router as prequalification_router
@@ -72,6 +74,7 @@ _BODY_KINDS: Final = {
     Operation.BID_SUBMIT_BULK.value: "BidDocument",
     Operation.PREQUALIFICATION_APPLY.value: "Prequalification",
     Operation.PREQUALIFICATION_DECIDE.value: "Prequalification",
+    Operation.GRID_PREQUALIFICATION_DECIDE.value: "GridPrequalification",
 }
 
 
@@ -331,4 +334,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(markets_router)
     app.include_router(bids_router)
     app.include_router(prequalification_router)
+    app.include_router(grid_prequalification_router)
+    app.include_router(interface_router)
     return app

@@ -68,6 +68,10 @@ class Operation(StrEnum):
     PREQUALIFICATION_LIST = "prequalification.list"
     PREQUALIFICATION_READ = "prequalification.read"
     PREQUALIFICATION_DECIDE = "prequalification.decide"
+    GRID_PREQUALIFICATION_LIST = "grid_prequalification.list"
+    GRID_PREQUALIFICATION_READ = "grid_prequalification.read"
+    GRID_PREQUALIFICATION_DECIDE = "grid_prequalification.decide"
+    INTERFACE_OFFERS_READ = "interface_offers.read"
 
 
 _ALL: Final = frozenset(Role)
@@ -122,6 +126,10 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.PREQUALIFICATION_LIST: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_READ: _OPERATORS | _FSP,
         Operation.PREQUALIFICATION_DECIDE: _OPERATORS,
+        Operation.GRID_PREQUALIFICATION_LIST: _OPERATORS | _FSP,
+        Operation.GRID_PREQUALIFICATION_READ: _OPERATORS | _FSP,
+        Operation.GRID_PREQUALIFICATION_DECIDE: _OPERATORS,
+        Operation.INTERFACE_OFFERS_READ: _OPERATORS,
     }
 )
 
