@@ -215,7 +215,7 @@ class Register:
             ...         ConnectionPoint(id="cp1", bus=1, area_id="mv",
             ...                         coupling_point_id="trafo:0")],
             ...     units=[Unit(id=f"u{b}", fsp_id="f", connection_point_id=f"cp{b}",
-            ...                 technology="bess", p_min_mw=-1, p_max_mw=1) for b in (0, 1)])
+            ...                 technology="pv", p_min_mw=0, p_max_mw=1) for b in (0, 1)])
             >>> reg.impacted_operator_ids("u1"), reg.impacted_operator_ids("u0")
             (('dso', 'tso'), ('tso',))
         """
