@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,10 +17,12 @@ from flexcoord.service.grid_assessment import ASSESS_OPERATION, assess_pending
 from flexcoord.service.tables import AuditEventRow
 from tests.conftest import HVMV_MIXED, MV_RURAL, five_bus_two_level_net
 from tests.service.conftest import Api, Clock, unit_body
-from tests.service.markets import GATE_CLOSES, bid_body, market, prequalify
+from tests.service.markets import FIRST_MTU, GATE_CLOSES, bid_body, iso, market, prequalify
 
 GPQ = "/v1/grid-prequalifications"
 BIDS = "/v1/sessions/s1/bids"
+DOCUMENTS = "/v1/sessions/s1/bid-documents"
+MTU = timedelta(minutes=15)
 OFFERS = "/v1/sessions/s1/interface-offers"
 #: What a topology identifier looks like in a JSON text: a bus, a line or a transformer.
 TOPOLOGY = re.compile(r"bus|line:|trafo:|cp-|constraint\"|asset", re.IGNORECASE)
@@ -165,6 +168,24 @@ def test_a_bid_needs_no_refusing_grid_record_and_keeps_to_the_conditions(api: Ap
     assert [e["field"] for e in r.json()["errors"]] == ["quantities[0].interval"]
     # fsp-b's unit ub has its own record, untouched by u1's
     assert api.as_("fsp-b", "POST", BIDS, json=_bid("b1", 0.5, resource="ub")).status_code == 201
+
+
+def test_a_condition_in_time_windows_refuses_the_time_outside_them(api: Api) -> None:
+    market(api)
+    record = _record_of(api, "fsp-b", "ub", "dso-a")
+    window = {"start": iso(FIRST_MTU + 60 * MTU), "end": iso(FIRST_MTU + 62 * MTU)}
+    r = _decide(api, "dso-a", record, status="conditionally_approved", windows=[window])
+    assert (r.status_code, r.json()["windows"]) == (200, [window]), r.text
+    inside = [bid_body(f"b{k}", "ub", k=k) for k in (60, 61)]
+    assert api.as_("fsp-b", "POST", DOCUMENTS, json={"bids": inside}).status_code == 201
+    r = api.as_("fsp-b", "POST", BIDS, json=bid_body("b62", "ub", k=62))
+    assert [(e["object_id"], e["field"]) for e in r.json()["errors"]] == [
+        ("b62", "quantities[0].interval")
+    ]
+    backwards = {"start": window["end"], "end": window["start"]}
+    assert _decide(api, "dso-a", record, status="suspended").status_code == 200
+    r = _decide(api, "dso-a", record, status="conditionally_approved", windows=[backwards])
+    assert [e["field"] for e in r.json()["errors"]] == ["windows[0].end"]
 
 
 def _bid(bid_id: str, quantity: float, direction: str = "up", **extra: Any) -> dict[str, Any]:

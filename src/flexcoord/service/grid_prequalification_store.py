@@ -9,15 +9,16 @@ area hosting its connection points and the TSO of every area naming the same cou
 a unit on a TSO's area impacts only that TSO. The worker
 (:func:`flexcoord.service.grid_assessment.assess_pending`) moves ``requested`` records to
 ``in_progress`` with the traffic light stored on them; the impacted operator decides along the
-product workflow's :data:`~flexcoord.service.prequalification_store.TRANSITIONS` (a conditional
-approval carries ``max_up_mw`` / ``max_down_mw``). Only the impacted operator decides its own
-record; the FSP and that operator read it; anyone else gets a 404.
+workflow's :data:`~flexcoord.service.prequalification_workflow.TRANSITIONS` (a conditional
+approval carries ``max_up_mw`` / ``max_down_mw`` and / or time ``windows``). Only the impacted
+operator decides its own record; the FSP and that operator read it; anyone else gets a 404.
 
 At bid intake the decided records become domain
 :class:`~flexcoord.domain.GridPrequalification` records (:func:`grid_records_for`) and the
 domain's :func:`~flexcoord.domain.market_issues` applies them, beside the product records:
-rejected or suspended refuses, a condition caps the quantity, undecided ones do not hold a bid
-back. A grid record has no validity of its own: it holds until its operator changes it.
+rejected or suspended refuses, a condition caps the quantity, time outside a condition's
+windows is refused (one not-qualified record per gap), undecided records hold no bid back. A
+grid record has no validity of its own: it holds until its operator changes it.
 """
 
 from __future__ import annotations
@@ -141,25 +142,37 @@ def list_visible(  # noqa: PLR0913 - the store, the caller, two filters, paging
     return session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
 
 
+def _conditions(body: GridDecisionIn) -> list[tuple[str, object]]:
+    """The conditions a decision gives, as (field, value)."""
+    given = [("max_up_mw", body.max_up_mw), ("max_down_mw", body.max_down_mw)]
+    given.append(("windows", None if body.windows is None else len(body.windows)))
+    return [(f, v) for f, v in given if v is not None]
+
+
+def _window_issues(row_id: str, body: GridDecisionIn) -> list[Issue]:
+    return [
+        _issue(row_id, f"windows[{i}].end", w.end, "must be after start")
+        for i, w in enumerate(body.windows or [])
+        if not w.start < w.end
+    ]
+
+
 def _decision_issues(row: GridPrequalificationRow, body: GridDecisionIn) -> list[Issue]:
     current = S(row.status)
     if body.status not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none: it is final"
         message = f"cannot follow {current.value} ({allowed})"
         return [_issue(row.id, "status", body.status.value, message)]
-    limited = body.max_up_mw is not None or body.max_down_mw is not None
+    given = _conditions(body)
     if body.status is not S.CONDITIONALLY_APPROVED:
-        if limited:
-            field = "max_up_mw" if body.max_up_mw is not None else "max_down_mw"
-            value = body.max_up_mw if body.max_up_mw is not None else body.max_down_mw
-            return [_issue(row.id, field, value, "is a condition: only conditionally_approved")]
-        return []
-    kept = current is S.SUSPENDED and (row.max_up_mw is not None or row.max_down_mw is not None)
-    if not (limited or kept):
         return [
-            _issue(row.id, "max_up_mw", None, "or max_down_mw is required for a conditional one")
+            _issue(row.id, f, v, "is a condition: only conditionally_approved") for f, v in given
         ]
-    return []
+    had = (row.max_up_mw, row.max_down_mw, row.windows) != (None, None, None)
+    if not (given or (current is S.SUSPENDED and had)):
+        message = "max_down_mw or windows is required for a conditional approval"
+        return [_issue(row.id, "max_up_mw", None, message)]
+    return _window_issues(row.id, body)
 
 
 def decide(
@@ -172,11 +185,11 @@ def decide(
     issues = _decision_issues(row, body)
     if issues:
         raise InvalidInputError(issues)
-    if body.status is S.CONDITIONALLY_APPROVED:
-        if body.max_up_mw is not None or body.max_down_mw is not None:
-            row.max_up_mw, row.max_down_mw = body.max_up_mw, body.max_down_mw
-    elif body.status is S.APPROVED:
-        row.max_up_mw = row.max_down_mw = None
+    if body.status is S.APPROVED or _conditions(body):
+        row.max_up_mw, row.max_down_mw = body.max_up_mw, body.max_down_mw
+        row.windows = (
+            None if body.windows is None else [w.model_dump(mode="json") for w in body.windows]
+        )
     if body.status is S.SUSPENDED:
         row.suspended_from = now
     elif body.status in (S.APPROVED, S.CONDITIONALLY_APPROVED):
@@ -184,6 +197,58 @@ def decide(
     row.status, row.updated_at = body.status.value, now
     session.flush()
     return row
+
+
+def _gaps(windows: Sequence[dict[str, str]]) -> list[Interval]:
+    """The time outside ``windows`` (within :data:`ALWAYS`), as intervals.
+
+    Example:
+        >>> [str(g.start.date()) + ".." + str(g.end.date()) for g in _gaps(
+        ...     [{"start": "2026-06-02T00:00:00Z", "end": "2026-06-03T00:00:00Z"},
+        ...      {"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T12:00:00Z"}])]
+        ['2000-01-01..2026-06-01', '2026-06-03..9999-01-01']
+    """
+    spans = sorted(
+        (datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"])) for w in windows
+    )
+    gaps, cursor = [], ALWAYS.start
+    for start, end in spans:
+        if start > cursor:
+            gaps.append(Interval(start=cursor, end=start))
+        cursor = max(cursor, end)
+    if cursor < ALWAYS.end:
+        gaps.append(Interval(start=cursor, end=ALWAYS.end))
+    return gaps
+
+
+def _domain_records(r: GridPrequalificationRow) -> list[GridPrequalification]:
+    """One record per decision; a conditional one with windows also refuses the time outside
+    them (a not-qualified record per gap), and without MW limits it is otherwise qualified."""
+    status = S(r.status)
+    limited = status is S.CONDITIONALLY_APPROVED and (r.max_up_mw, r.max_down_mw) != (None, None)
+    domain = _DOMAIN[status] if limited or status is not S.CONDITIONALLY_APPROVED else "qualified"
+    main = GridPrequalification(
+        id=f"gpq-{r.id}",
+        resource_id=r.resource_id,
+        impacted_operator_id=r.operator_id,
+        status=domain,  # type: ignore[arg-type]
+        valid=ALWAYS,
+        max_up_mw=r.max_up_mw if limited else None,
+        max_down_mw=r.max_down_mw if limited else None,
+        suspended_from=r.suspended_from,
+    )
+    if status is not S.CONDITIONALLY_APPROVED or not r.windows:
+        return [main]
+    return [main] + [
+        GridPrequalification(
+            id=f"gpq-{r.id}-outside-{n}",
+            resource_id=r.resource_id,
+            impacted_operator_id=r.operator_id,
+            status="not_qualified",  # type: ignore[arg-type]
+            valid=gap,
+        )
+        for n, gap in enumerate(_gaps(r.windows))
+    ]
 
 
 def grid_records_for(
@@ -197,19 +262,7 @@ def grid_records_for(
             GridPrequalificationRow.status.in_([s.value for s in _DOMAIN]),
         )
     )
-    return [
-        GridPrequalification(
-            id=f"gpq-{r.id}",
-            resource_id=r.resource_id,
-            impacted_operator_id=r.operator_id,
-            status=_DOMAIN[S(r.status)],  # type: ignore[arg-type]
-            valid=ALWAYS,
-            max_up_mw=r.max_up_mw if r.status == S.CONDITIONALLY_APPROVED.value else None,
-            max_down_mw=r.max_down_mw if r.status == S.CONDITIONALLY_APPROVED.value else None,
-            suspended_from=r.suspended_from,
-        )
-        for r in rows
-    ]
+    return [record for row in rows for record in _domain_records(row)]
 
 
 #: The keys of a stored direction the FSP may read (the rest name the grid).
@@ -248,6 +301,7 @@ def out(
         "status": S(row.status),
         "max_up_mw": row.max_up_mw,
         "max_down_mw": row.max_down_mw,
+        "windows": row.windows,
         "suspended_from": row.suspended_from,
         "created_at": row.created_at,
         "updated_at": row.updated_at,

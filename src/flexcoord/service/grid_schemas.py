@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flexcoord.schemas.models import UtcTime
 from flexcoord.service.market_schemas import PrequalificationStatus
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "InterfaceStepOut",
     "OperatorAssessmentOut",
     "OperatorDirectionLightOut",
+    "WindowModel",
 ]
 
 _AT = "2026-06-01T08:00:00.000000Z"
@@ -76,10 +78,20 @@ _RECORD: dict[str, Any] = {
     "status": "in_progress",
     "max_up_mw": None,
     "max_down_mw": None,
+    "windows": None,
     "suspended_from": None,
     "created_at": _AT,
     "updated_at": _AT,
 }
+
+
+class WindowModel(BaseModel):
+    """A time window ``[start, end)`` (UTC) in which a conditionally approved resource may
+    deliver."""
+
+    model_config = _config({"start": "2026-06-01T22:00:00Z", "end": "2026-06-02T05:00:00Z"})
+    start: UtcTime
+    end: UtcTime
 
 
 class DirectionLightOut(BaseModel):
@@ -147,6 +159,7 @@ class GridPrequalificationOut(BaseModel):
     status: PrequalificationStatus
     max_up_mw: float | None
     max_down_mw: float | None
+    windows: list[WindowModel] | None
     suspended_from: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -164,6 +177,7 @@ class GridPrequalificationOperatorOut(BaseModel):
     status: PrequalificationStatus
     max_up_mw: float | None
     max_down_mw: float | None
+    windows: list[WindowModel] | None
     suspended_from: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -172,13 +186,15 @@ class GridPrequalificationOperatorOut(BaseModel):
 
 class GridDecisionIn(BaseModel):
     """The impacted operator's decision: the new status; a conditional approval carries its
-    conditions, the most MW the grid takes up and / or down (kept from the earlier one when
-    lifting a suspension and none are given)."""
+    conditions — the most MW the grid takes up and / or down, and / or the time windows in
+    which the resource may deliver (all kept from the earlier approval when lifting a
+    suspension and none are given)."""
 
     model_config = _config({"status": "conditionally_approved", "max_up_mw": 0.3})
     status: PrequalificationStatus
     max_up_mw: NonNegativeMw | None = None
     max_down_mw: NonNegativeMw | None = None
+    windows: Annotated[list[WindowModel], Field(min_length=1, max_length=366)] | None = None
 
 
 class InterfaceStepOut(BaseModel):

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("max_up_mw", sa.Float(), nullable=True),
         sa.Column("max_down_mw", sa.Float(), nullable=True),
+        sa.Column("windows", sa.JSON(), nullable=True),
         sa.Column("suspended_from", sa.DateTime(timezone=True), nullable=True),
         sa.Column("assessment", sa.JSON(), nullable=True),
         sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=True),
