@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from flexcoord.service import verify_chain
 from flexcoord.service.grid_assessment import ASSESS_OPERATION, assess_pending
 from flexcoord.service.tables import AuditEventRow
 from tests.conftest import HVMV_MIXED, MV_RURAL, five_bus_two_level_net
@@ -73,24 +74,29 @@ def test_an_application_makes_one_record_per_impacted_operator(api: Api) -> None
     _post(api, "fsp-a", "/v1/units", unit_body("uh", "cp-hv"))
     prequalify(api, "fsp-a", "u1")
     prequalify(api, "fsp-a", "uh", operator="tso-a")
+    _post(api, "fsp-b", "/v1/groups", {"id": "gb", "unit_ids": ["ub"]})
+    prequalify(api, "fsp-b", "gb")
     mine = _records(api, "fsp-a")
     assert sorted((r["resource_id"], r["operator_id"], r["status"]) for r in mine) == [
         ("u1", "dso-a", "requested"),  # the DSO hosting the connection point
         ("u1", "tso-a", "requested"),  # the TSO whose area names its coupling point
         ("uh", "tso-a", "requested"),  # a TSO-connected unit impacts only the TSO
     ]
+    groups = [(r["resource_id"], r["operator_id"]) for r in _records(api, "fsp-b")]
+    assert sorted(groups) == [("gb", "dso-a"), ("gb", "tso-a")]
     # a second product application of u1 makes no second record per operator
     _post(api, "mo", "/v1/products", {**_product("da-2")})
     body = {"resource_id": "u1", "product_id": "da-2", "operator_id": "tso-a"}
     _post(api, "fsp-a", "/v1/prequalifications", body)
     assert len(_records(api, "fsp-a")) == 3
     # each operator sees the records it is impacted by; nobody else sees any
-    assert sorted(r["resource_id"] for r in _records(api, "tso-a")) == ["u1", "uh"]
-    assert [r["resource_id"] for r in _records(api, "dso-a")] == ["u1"]
+    assert sorted(r["resource_id"] for r in _records(api, "tso-a")) == ["gb", "u1", "uh"]
+    assert sorted(r["resource_id"] for r in _records(api, "dso-a")) == ["gb", "u1"]
     record = mine[0]["id"]
-    for party in ("fsp-b", "dso-b"):
-        assert _records(api, party) == [], party
-        assert api.as_(party, "GET", f"{GPQ}/{record}").status_code == 404, party
+    assert api.as_("fsp-b", "GET", f"{GPQ}/{record}").status_code == 404
+    assert {r["owner_id"] for r in _records(api, "fsp-b")} == {"fsp-b"}
+    assert _records(api, "dso-b") == []
+    assert api.as_("dso-b", "GET", f"{GPQ}/{record}").status_code == 404
     assert api.as_("mo", "GET", GPQ).status_code == 403
 
 
@@ -120,8 +126,13 @@ def test_only_the_impacted_operator_decides_and_every_move_is_audited(
     ]
     r = _decide(api, "dso-a", record, status="approved", max_down_mw=0.2)
     assert [e["field"] for e in r.json()["errors"]] == ["max_down_mw"]
-    r = _decide(api, "dso-a", record, status="conditionally_approved", max_up_mw=0.3)
+    body = {"status": "conditionally_approved", "max_up_mw": 0.3}
+    key = {"Idempotency-Key": "decide-1"}
+    path = f"{GPQ}/{record}/decisions"
+    r = api.as_("dso-a", "POST", path, json=body, headers=key)
     assert (r.status_code, r.json()["max_up_mw"], r.json()["max_down_mw"]) == (200, 0.3, None)
+    again = api.as_("dso-a", "POST", path, json=body, headers=key)
+    assert (again.json(), again.headers["Idempotent-Replayed"]) == (r.json(), "true")
     r = _decide(api, "dso-a", record, status="suspended")
     assert (r.json()["status"], r.json()["suspended_from"]) == ("suspended", "2026-06-01T08:00:00Z")
     r = _decide(api, "dso-a", record, status="conditionally_approved")  # lifted, condition kept
@@ -139,7 +150,7 @@ def test_only_the_impacted_operator_decides_and_every_move_is_audited(
                 AuditEventRow.target.is_(None),
             )
         ).all()
-    assert sorted(refused) == ["denied", "denied", "rejected", "rejected", "rejected"]
+    assert sorted(refused) == ["denied", "denied", "rejected", "rejected", "rejected", "replayed"]
 
 
 def test_a_bid_needs_no_refusing_grid_record_and_keeps_to_the_conditions(api: Api) -> None:
@@ -260,6 +271,8 @@ def test_the_worker_stores_the_traffic_light_and_each_party_reads_its_view(
     (hv,) = _records(api, "tso-a", resource_id="b-hv")
     assert hv["assessment"]["bus_ids"] == [0]
     assert _audit(engine, f"grid_prequalification:{record}") == [(ASSESS_OPERATION, "accepted")]
+    with Session(engine) as session:
+        assert verify_chain(session).intact
 
 
 def test_a_resource_off_the_grid_gets_an_assessment_that_says_so(

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from flexcoord.grid.model import GridModel
     from flexcoord.grid.traffic_light_summary import DirectionSummary
 
-__all__ = ["ASSESS_OPERATION", "assess_pending"]
+__all__ = ["ASSESS_OPERATION", "assess_pending", "forecast_of", "horizon_of"]
 
 #: The audit operation of the worker's move of a record to ``in_progress``.
 ASSESS_OPERATION: Final = "grid_prequalification.assess"
@@ -83,7 +83,10 @@ def horizon_of(now: datetime) -> tuple[Interval, ...]:
     return market_time_units(now.astimezone(_MARKET_TZ).date() + timedelta(days=1))
 
 
-def _forecast(grid: GridModel, mtus: Sequence[Interval], now: datetime) -> OperatingForecast:
+def forecast_of(grid: GridModel, mtus: Sequence[Interval], now: datetime) -> OperatingForecast:
+    """The operating point the assessment linearises around: the SimBench profile on the same
+    quarter-hours of its year as ``mtus`` (no noise), or the grid's own operating point when it
+    has no profiles."""
     from flexcoord.grid.forecast import (  # noqa: PLC0415 - the API process never loads the grid layer
         forecast_from_profiles,
         forecast_from_snapshot,
@@ -110,21 +113,58 @@ def _assess(session: Session, grid: GridModel, now: datetime) -> int:
     if not rows:
         return 0
     mtus = horizon_of(now)
-    forecast = _forecast(grid, mtus, now)
-    batches: dict[tuple[str, str], list[GridPrequalificationRow]] = defaultdict(list)
+    forecast = forecast_of(grid, mtus, now)
+    by_operator: dict[str, list[GridPrequalificationRow]] = defaultdict(list)
     for row in rows:
-        batches[row.operator_id, row.owner_id].append(row)
+        by_operator[row.operator_id].append(row)
     run_id = f"worker-{uuid.uuid4().hex}"
-    for (operator_id, owner_id), batch in sorted(batches.items()):
-        owner = session.get(PartyRow, owner_id)
-        assert owner is not None  # a record's owner is a party (foreign key)
-        register = placement_register(session, owner, {r.resource_id for r in batch})
-        stored = _batch(register, grid, forecast, operator_id, [r.resource_id for r in batch])
-        for row in batch:
-            _move(row, {**stored[row.resource_id], "assessed_at": now.isoformat()}, now)
-            _audit(session, row, run_id, now)
+    for operator_id, records in sorted(by_operator.items()):
+        for batch in _batches(records):
+            register = _register_of(session, batch)
+            stored = _batch(register, grid, forecast, operator_id, [r.resource_id for r in batch])
+            for row in batch:
+                _move(row, {**stored[row.resource_id], "assessed_at": now.isoformat()}, now)
+                _audit(session, row, run_id, now)
     session.flush()
     return len(rows)
+
+
+def _batches(records: Sequence[GridPrequalificationRow]) -> list[list[GridPrequalificationRow]]:
+    """One operator's records in as few batches as one register can hold: FSPs' resource ids
+    are their own namespaces, so two FSPs' ``u1`` go to different batches (first fit)."""
+    batches: list[tuple[set[str], list[GridPrequalificationRow]]] = []
+    by_owner: dict[str, list[GridPrequalificationRow]] = defaultdict(list)
+    for row in records:
+        by_owner[row.owner_id].append(row)
+    for _owner, owned in sorted(by_owner.items()):
+        ids = {r.resource_id for r in owned}
+        fit = next((b for b in batches if not b[0] & ids), None)
+        if fit is None:
+            batches.append((set(ids), list(owned)))
+        else:
+            fit[0].update(ids)
+            fit[1].extend(owned)
+    return [rows for _ids, rows in batches]
+
+
+def _register_of(session: Session, batch: Sequence[GridPrequalificationRow]) -> Register:
+    """One register of the batch's FSPs and their resources (with every area and operator)."""
+    parts = []
+    for owner_id in sorted({r.owner_id for r in batch}):
+        owner = session.get(PartyRow, owner_id)
+        assert owner is not None  # a record's owner is a party (foreign key)
+        ids = {r.resource_id for r in batch if r.owner_id == owner_id}
+        parts.append(placement_register(session, owner, ids))
+    first = parts[0]
+    points = {p.id: p for part in parts for p in part.connection_points}
+    return Register(
+        operators=first.operators,
+        areas=first.areas,
+        fsps=tuple(f for part in parts for f in part.fsps),
+        connection_points=tuple(points.values()),
+        units=tuple(u for part in parts for u in part.units),
+        groups=tuple(g for part in parts for g in part.groups),
+    )
 
 
 def _batch(
