@@ -208,7 +208,8 @@ def _bid(bid_id: str, quantity: float, direction: str = "up", **extra: Any) -> d
 def _five_bus(api: Api) -> None:
     """The hand-built 110/20 kV grid of ``tests.conftest.five_bus_two_level_net`` registered:
     TSO area ``hv`` (bus 0, naming both transformers), DSO area ``mv0`` (buses 1, 2 behind
-    ``trafo:0``); a 40 MW battery at bus 2 and one at bus 0, both of ``fsp-a``."""
+    ``trafo:0``); 40 MW batteries of ``fsp-a`` at bus 2 and bus 0, and one of ``fsp-b`` at
+    bus 2 under the same id as fsp-a's."""
     api.party("tso-a", "tso")
     api.party("dso-a", "dso")
     api.party("fsp-a", "fsp")
@@ -229,10 +230,16 @@ def _five_bus(api: Api) -> None:
     }
     _post(api, "fsp-a", "/v1/units", {**unit_body("b-mv", "cp-2"), **battery})
     _post(api, "fsp-a", "/v1/units", {**unit_body("b-hv", "cp-0"), **battery})
+    api.party("fsp-b", "fsp")  # fsp-b's own b-mv: another resource under the same id
+    _post(api, "fsp-b", "/v1/units", {**unit_body("b-mv", "cp-2"), **battery})
     _post(api, "mo", "/v1/products", _product("da-cm"))
-    for unit, operator in (("b-mv", "dso-a"), ("b-hv", "tso-a")):
+    for fsp, unit, operator in (
+        ("fsp-a", "b-mv", "dso-a"),
+        ("fsp-a", "b-hv", "tso-a"),
+        ("fsp-b", "b-mv", "dso-a"),
+    ):
         body = {"resource_id": unit, "product_id": "da-cm", "operator_id": operator}
-        _post(api, "fsp-a", "/v1/prequalifications", body)
+        _post(api, fsp, "/v1/prequalifications", body)
 
 
 def test_the_worker_stores_the_traffic_light_and_each_party_reads_its_view(
@@ -242,7 +249,7 @@ def test_the_worker_stores_the_traffic_light_and_each_party_reads_its_view(
 
     _five_bus(api)
     grid = GridModel(five_bus_two_level_net(), code="five-bus")
-    assert assess_pending(engine, grid, now=clock()) == 3
+    assert assess_pending(engine, grid, now=clock()) == 5
     assert assess_pending(engine, grid, now=clock()) == 0  # nothing is assessed twice
     record = _record_of(api, "fsp-a", "b-mv", "dso-a")
     operator = api.as_("dso-a", "GET", f"{GPQ}/{record}").json()
@@ -267,6 +274,8 @@ def test_the_worker_stores_the_traffic_light_and_each_party_reads_its_view(
     for text in (json.dumps(fsp), json.dumps(_records(api, "fsp-a"))):
         assert TOPOLOGY.search(text) is None, TOPOLOGY.search(text)
     assert "b-hv" not in json.dumps(fsp)  # no other unit either
+    other = _records(api, "fsp-b", resource_id="b-mv")
+    assert [r["assessment"]["directions"][0]["light"] for r in other] == ["amber"] * 2
     # the TSO-connected battery is assessed by the TSO only; each move has its audit event
     (hv,) = _records(api, "tso-a", resource_id="b-hv")
     assert hv["assessment"]["bus_ids"] == [0]
