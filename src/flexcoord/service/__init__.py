@@ -22,6 +22,7 @@ _EXPORTS = {
     "Operation": "flexcoord.service.roles",
     "Role": "flexcoord.service.roles",
     "ServiceSettings": "flexcoord.service.settings",
+    "assess_pending": "flexcoord.service.grid_assessment",
     "create_app": "flexcoord.service.app",
     "durability_issues": "flexcoord.service.database",
     "make_engine": "flexcoord.service.database",
@@ -37,6 +38,7 @@ __all__ = [
     "Operation",
     "Role",
     "ServiceSettings",
+    "assess_pending",
     "create_app",
     "durability_issues",
     "make_engine",
@@ -49,5 +51,6 @@ if TYPE_CHECKING:
     from flexcoord.service.app import create_app
     from flexcoord.service.audit import ChainReport, verify_chain
     from flexcoord.service.database import durability_issues, make_engine, migrate, open_engine
+    from flexcoord.service.grid_assessment import assess_pending
     from flexcoord.service.roles import PERMISSIONS, Operation, Role
     from flexcoord.service.settings import ServiceSettings
