@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -411,3 +413,17 @@ def test_the_real_grid_assesses_an_mv_and_an_hv_unit_for_their_operators(
         for r in records
     ]
     print(f"\nlights on {HVMV_MIXED}: {lights}")
+
+
+def test_importing_the_worker_module_loads_no_grid_library() -> None:
+    """The worker's module imports the grid layer inside ``assess_pending`` only, so the app
+    (which never imports it) and a worker that has nothing pending stay light."""
+    code = (
+        "import flexcoord.service.grid_assessment, sys\n"
+        "print([m for m in ('pandapower', 'simbench', 'power_grid_model', 'highspy') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
