@@ -11,12 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from flexcoord.service import verify_chain
 from flexcoord.service.grid_assessment import ASSESS_OPERATION, assess_pending
+from flexcoord.service.interface_offers import merit_order
 from flexcoord.service.tables import AuditEventRow
 from tests.conftest import HVMV_MIXED, MV_RURAL, five_bus_two_level_net
 from tests.service.conftest import Api, Clock, unit_body
@@ -427,3 +430,23 @@ def test_importing_the_worker_module_loads_no_grid_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-500, 500, allow_nan=False).map(lambda p: round(p, 1)),
+            st.floats(0, 50, allow_nan=False),
+        ),
+        max_size=30,
+    )
+)
+def test_a_merit_order_is_cheapest_first_and_sums_every_offer(
+    offers: list[tuple[float, float]],
+) -> None:
+    steps = merit_order(offers)
+    prices = [p for p, _ in steps]
+    assert prices == sorted(set(prices)) == sorted({p for p, _ in offers})
+    totals = [c for _, c in steps]
+    assert totals == sorted(totals)
+    assert totals[-1:] == ([pytest.approx(sum(q for _, q in offers))] if offers else [])
