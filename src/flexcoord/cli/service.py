@@ -1,4 +1,4 @@
-"""``flexcoord serve``, ``flexcoord service init``, ``flexcoord service broker-config`` and
+"""``flexcoord serve``, ``flexcoord service init|worker|assess|broker-config`` and
 ``flexcoord audit verify``.
 
 The database comes from ``--database-url``, else ``FLEXCOORD_DATABASE_URL``, else the SQLite
@@ -247,6 +247,24 @@ def broker_config(
         "reload a running mosquitto with: kill -HUP <pid>"
     )
     typer.echo(str(files.config))
+
+
+@service_app.command("assess")
+@command
+def assess(database_url: DatabaseUrlOpt = None, grid: GridOpt = None) -> None:
+    """Assess every requested grid prequalification once on the platform grid (the traffic
+    light) and move it to in progress; prints how many."""
+    from flexcoord.service.clearing_job import platform_grid
+    from flexcoord.service.database import open_engine
+    from flexcoord.service.grid_assessment import assess_pending
+
+    settings = _settings(database_url, grid)
+    engine = open_engine(settings.database_url)
+    try:
+        moved = assess_pending(engine, platform_grid(settings.grid_code), now=settings.clock())
+    finally:
+        engine.dispose()
+    typer.echo(f"{moved} grid prequalification(s) assessed on {settings.grid_code}")
 
 
 @audit_app.command("verify")

@@ -21,7 +21,12 @@ from flexcoord.domain.register import Register
 from flexcoord.domain.resources import Group, Unit
 from flexcoord.domain.time import QUARTER_HOUR, Interval, is_on_grid
 from flexcoord.domain.validation import IssueCollector
-from flexcoord.domain.vocabulary import LocationKind, PowerType, ProductKind
+from flexcoord.domain.vocabulary import (
+    LocationKind,
+    PowerType,
+    PrequalificationStatus,
+    ProductKind,
+)
 from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_duration, format_value
 
 __all__ = ["market_issues", "validate_market"]
@@ -47,7 +52,9 @@ def validate_market(  # noqa: PLR0913 - public: the market, then keyword-only co
     unknown bids, to another FSP's bid, to a bid of the same XOR set, or in a cycle; with
     ``known_buses``, areas, units and need locations on buses absent from the grid model; with
     ``require_prequalification``, bids whose resource holds no valid product prequalification at
-    the start of each of its MTUs.
+    the start of each of its MTUs, and bids an impacted operator's grid prequalification
+    covering an MTU's start refuses (not qualified, suspended) or caps (a conditional record's
+    ``max_up_mw`` / ``max_down_mw`` below the quantity).
 
     Args:
         register: The consistent register (already cross-checked at construction).
@@ -329,6 +336,43 @@ def _check_quantities(  # noqa: PLR0913 - the bid, its product and resource, and
                 str(mq.interval),
                 f"is not covered by a valid prequalification of {format_value(resource.id)} "
                 f"for {format_value(product.id)}",
+            )
+        if require_prequalification:
+            _check_grid_prequalification(c, register, resource.id, bid, i)
+
+
+def _check_grid_prequalification(
+    c: IssueCollector, register: Register, resource_id: str, bid: Bid, i: int
+) -> None:
+    """The grid prequalifications of the impacted operators covering the MTU's start: none may
+    refuse the resource (not qualified, or suspended), and a condition's MW limit in the bid's
+    direction caps the quantity. A resource with no record covering the MTU is not refused (an
+    assessment not yet decided does not hold a unit back)."""
+    mq = bid.quantities[i]
+    at = mq.interval.start
+    for record in register.grid_prequalifications_of(resource_id):
+        if not record.valid.contains(at):
+            continue
+        operator = format_value(record.impacted_operator_id)
+        if not record.is_valid_at(at):
+            suspended = record.status is PrequalificationStatus.SUSPENDED or (
+                record.suspended_from is not None and record.suspended_from <= at
+            )
+            refusal = "suspends" if suspended else "refuses"
+            c.add(
+                f"quantities[{i}].interval",
+                str(mq.interval),
+                f"is refused: the grid prequalification of {operator} {refusal} "
+                f"{format_value(resource_id)}",
+            )
+            continue
+        limit = record.limit_mw(bid.direction)
+        if limit is not None and mq.quantity > limit + 1e-9:
+            c.add(
+                f"quantities[{i}].quantity",
+                mq.quantity,
+                f"exceeds the {limit} MW {bid.direction.value} limit of the grid "
+                f"prequalification of {format_value(resource_id)} by {operator}",
             )
 
 

@@ -24,7 +24,7 @@ from flexcoord.domain.prequalification import GridPrequalification, ProductPrequ
 from flexcoord.domain.products import Product
 from flexcoord.domain.resources import ConnectionPoint, Group, Resource, Unit
 from flexcoord.domain.validation import IssueCollector, set_field
-from flexcoord.domain.vocabulary import PrequalificationScope
+from flexcoord.domain.vocabulary import OperatorRole, PrequalificationScope
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 
 __all__ = ["Register"]
@@ -192,6 +192,51 @@ class Register:
         """The TSO–DSO coupling point behind which the resource sits (``None``: transmission)."""
         unit = self.units_of(resource_id)[0]
         return self.connection_point(unit.connection_point_id).coupling_point_id
+
+    def impacted_operator_ids(self, resource_id: str) -> tuple[str, ...]:
+        """The system operators whose grids a resource's flexibility impacts, sorted: the
+        operator of each area hosting one of its connection points and, behind a coupling
+        point, every TSO running an area that names the same coupling point (the TSO side of
+        the interface transformer). A unit connected to a TSO's area impacts only that TSO.
+
+        Example:
+            >>> from flexcoord.domain import (ConnectionPoint, FlexibilityServiceProvider,
+            ...                               GridArea, SystemOperator, Unit)
+            >>> reg = Register(
+            ...     operators=[SystemOperator(id="tso", name="T", role="tso"),
+            ...                SystemOperator(id="dso", name="D", role="dso")],
+            ...     areas=[GridArea(id="hv", operator_id="tso", bus_ids={0},
+            ...                     coupling_point_ids={"trafo:0"}),
+            ...            GridArea(id="mv", operator_id="dso", bus_ids={1},
+            ...                     coupling_point_ids={"trafo:0"})],
+            ...     fsps=[FlexibilityServiceProvider(id="f", name="F")],
+            ...     connection_points=[
+            ...         ConnectionPoint(id="cp0", bus=0, area_id="hv"),
+            ...         ConnectionPoint(id="cp1", bus=1, area_id="mv",
+            ...                         coupling_point_id="trafo:0")],
+            ...     units=[Unit(id=f"u{b}", fsp_id="f", connection_point_id=f"cp{b}",
+            ...                 technology="pv", p_min_mw=0, p_max_mw=1) for b in (0, 1)])
+            >>> reg.impacted_operator_ids("u1"), reg.impacted_operator_ids("u0")
+            (('dso', 'tso'), ('tso',))
+        """
+        impacted: set[str] = set()
+        for unit in self.units_of(resource_id):
+            point = self.connection_point(unit.connection_point_id)
+            area = self.area(point.area_id)
+            impacted.add(area.operator_id)
+            if self.operator(area.operator_id).role is OperatorRole.TSO:
+                continue
+            couplings = (
+                {point.coupling_point_id} if point.coupling_point_id else area.coupling_point_ids
+            )
+            impacted.update(
+                other.operator_id
+                for other in self.areas
+                if other.id != area.id
+                and other.coupling_point_ids & couplings
+                and self.operator(other.operator_id).role is OperatorRole.TSO
+            )
+        return tuple(sorted(impacted))
 
     def p_range_mw(self, resource_id: str) -> float:
         """Width of the resource's active power range (sum over a group's units)."""

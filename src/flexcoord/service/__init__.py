@@ -27,6 +27,7 @@ _EXPORTS = {
     "Operation": "flexcoord.service.roles",
     "Role": "flexcoord.service.roles",
     "ServiceSettings": "flexcoord.service.settings",
+    "assess_pending": "flexcoord.service.grid_assessment",
     "create_app": "flexcoord.service.app",
     "durability_issues": "flexcoord.service.database",
     "enqueue": "flexcoord.service.outbox",
@@ -46,6 +47,7 @@ __all__ = [
     "Publisher",
     "Role",
     "ServiceSettings",
+    "assess_pending",
     "create_app",
     "durability_issues",
     "enqueue",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from flexcoord.service.app import create_app
     from flexcoord.service.audit import ChainReport, verify_chain
     from flexcoord.service.database import durability_issues, make_engine, migrate, open_engine
+    from flexcoord.service.grid_assessment import assess_pending
     from flexcoord.service.outbox import MessageKind, MessageStatus, enqueue
     from flexcoord.service.publisher import Publisher
     from flexcoord.service.roles import PERMISSIONS, Operation, Role

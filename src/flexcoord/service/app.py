@@ -48,6 +48,8 @@ from flexcoord.service.problems import (
 from flexcoord.service.publisher import Publisher
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_bids import router as bids_router
+from flexcoord.service.routes_grid_prequalification import interface_router
+from flexcoord.service.routes_grid_prequalification import router as grid_prequalification_router
 from flexcoord.service.routes_markets import router as markets_router
 from flexcoord.service.routes_messages import router as messages_router
 from flexcoord.service.routes_metrics import router as metrics_router
@@ -79,6 +81,7 @@ _BODY_KINDS: Final = {
     Operation.PREQUALIFICATION_APPLY.value: "Prequalification",
     Operation.PREQUALIFICATION_DECIDE.value: "Prequalification",
     Operation.METER_UPLOAD.value: "MeterUpload",
+    Operation.GRID_PREQUALIFICATION_DECIDE.value: "GridPrequalification",
 }
 
 
@@ -372,4 +375,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(results_router)
     app.include_router(messages_router)
     app.include_router(metrics_router)
+    app.include_router(grid_prequalification_router)
+    app.include_router(interface_router)
     return app

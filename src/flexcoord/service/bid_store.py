@@ -4,7 +4,10 @@ Every rule is the domain's: each body becomes a :class:`~flexcoord.domain.Bid` (
 checks the bid), then :func:`~flexcoord.domain.market_issues` checks all new bids together
 against the register of the FSP's own resources they name and the session's product (owner of
 the resource, capacity, product minimum and grid, lead time, prices, links, exclusive sets).
-The service adds two rules of its own: the gate is open (:func:`~.market_store.require_open`,
+Prequalification too is the domain's rule: the FSP's decided product records and the impacted
+operators' grid records (:func:`~.grid_prequalification_store.grid_records_for`) go into that
+register, and ``market_issues(..., require_prequalification=True)`` refuses what they do not
+allow. The service adds two rules of its own: the gate is open (:func:`~.market_store.require_open`,
 409 otherwise) and every MTU is one of the session's delivery day. A document with any issue
 stores nothing and answers 422 with every issue of every bad bid. An unknown resource and
 another FSP's resource get the same words (``is not a registered unit or group``).
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from flexcoord.domain import Bid, Product, build_all, market_issues
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.service.grid_prequalification_store import grid_records_for
 from flexcoord.service.market_schemas import BidIn, BidOut, BidStatus
 from flexcoord.service.market_store import (
     delivery_issues,
@@ -101,7 +105,8 @@ def _checked(  # noqa: PLR0913 - the store, the session, its product, the owner,
     bids = _build([_row_of(b.model_dump(), owner.id, product.id, now) for b in bodies], issues)
     resource_ids = {b.resource_id for b in bids}
     records = records_for(session, owner.id, resource_ids, product.id)
-    register = resources_register(session, owner, resource_ids, [product], records)
+    grid_records = grid_records_for(session, owner.id, resource_ids)
+    register = resources_register(session, owner, resource_ids, [product], records, grid_records)
     context = _parents(session, srow, owner.id, bids)
     new_ids = {b.id for b in bids}
     found = market_issues(

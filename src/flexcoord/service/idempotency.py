@@ -56,6 +56,7 @@ IDEMPOTENT_OPERATIONS: Final = frozenset(
         Operation.BID_WITHDRAW,
         Operation.PREQUALIFICATION_APPLY,
         Operation.PREQUALIFICATION_DECIDE,
+        Operation.GRID_PREQUALIFICATION_DECIDE,
     }
 )
 _KEY: Final = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -14,9 +14,8 @@ a valid one covers it (:func:`records_for`, used at bid intake).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from types import MappingProxyType
 from typing import Final
 
 from sqlalchemy import select
@@ -24,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from flexcoord.domain import Interval, ProductPrequalification
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.service.grid_prequalification_store import ensure_records
 from flexcoord.service.market_schemas import (
     DecisionIn,
     PrequalificationIn,
     PrequalificationOut,
     PrequalificationStatus,
 )
+from flexcoord.service.prequalification_workflow import TRANSITIONS
 from flexcoord.service.register_store import resources_register
 from flexcoord.service.roles import Role
 from flexcoord.service.tables import PartyRow, PrequalificationRow, ProductRow
@@ -37,17 +38,6 @@ from flexcoord.service.tables import PartyRow, PrequalificationRow, ProductRow
 __all__ = ["TRANSITIONS", "apply", "decide", "get_visible", "list_visible", "out", "records_for"]
 
 S = PrequalificationStatus
-#: The statuses each status may move to (by the procuring operator's decision).
-TRANSITIONS: Final[Mapping[S, frozenset[S]]] = MappingProxyType(
-    {
-        S.REQUESTED: frozenset({S.IN_PROGRESS, S.APPROVED, S.CONDITIONALLY_APPROVED, S.REJECTED}),
-        S.IN_PROGRESS: frozenset({S.APPROVED, S.CONDITIONALLY_APPROVED, S.REJECTED}),
-        S.APPROVED: frozenset({S.SUSPENDED, S.REJECTED}),
-        S.CONDITIONALLY_APPROVED: frozenset({S.SUSPENDED, S.REJECTED}),
-        S.SUSPENDED: frozenset({S.APPROVED, S.CONDITIONALLY_APPROVED, S.REJECTED}),
-        S.REJECTED: frozenset(),
-    }
-)
 #: The domain status of each decided status (the others make no domain record).
 _DOMAIN: Final = {
     S.APPROVED: "qualified",
@@ -66,7 +56,9 @@ def _issue(object_id: str, field: str, value: object, message: str) -> Issue:
 def apply(
     session: Session, owner: PartyRow, body: PrequalificationIn, *, now: datetime
 ) -> PrequalificationRow:
-    """The FSP's application (``requested``) for its resource and a defined product."""
+    """The FSP's application (``requested``) for its resource and a defined product; the
+    resource's grid prequalification records by its impacted operators are made with it
+    (:func:`~flexcoord.service.grid_prequalification_store.ensure_records`)."""
     issues = []
     if session.get(ProductRow, body.product_id) is None:
         issues.append(_issue("new", "product_id", body.product_id, "is not a defined product"))
@@ -95,6 +87,7 @@ def apply(
     )
     session.add(row)
     session.flush()
+    ensure_records(session, owner, body.resource_id, now=now)
     return row
 
 

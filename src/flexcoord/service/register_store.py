@@ -23,6 +23,7 @@ from flexcoord.domain import (
     ConnectionPoint,
     FlexibilityServiceProvider,
     GridArea,
+    GridPrequalification,
     Group,
     Product,
     ProductPrequalification,
@@ -57,6 +58,7 @@ __all__ = [
     "grid_register",
     "list_owned",
     "operator_of",
+    "placement_register",
     "resources_register",
 ]
 
@@ -203,17 +205,19 @@ def _portfolio(
     return _register_of(session, owner, units, groups)
 
 
-def resources_register(
+def resources_register(  # noqa: PLR0913 - the store, the owner, the ids, products, two kinds of records
     session: Session,
     owner: PartyRow,
     resource_ids: Iterable[str],
     products: Sequence[Product],
     prequalifications: Sequence[ProductPrequalification] = (),
+    grid_prequalifications: Sequence[GridPrequalification] = (),
 ) -> Register:
     """The register a bid of the FSP ``owner`` is checked against: the owner's units and
     groups among ``resource_ids`` (with the groups' units), what they refer to, ``products``,
-    and those of ``prequalifications`` whose resource is among them (with their procuring
-    operators). Another FSP's resource is not in it, exactly as an unknown one."""
+    and those of ``prequalifications`` and ``grid_prequalifications`` whose resource is among
+    them (with their procuring and impacted operators). Another FSP's resource is not in it,
+    exactly as an unknown one."""
     ids = set(resource_ids)
     group_rows = session.scalars(
         select(GroupRow).where(GroupRow.owner_id == owner.id, GroupRow.id.in_(ids))
@@ -222,10 +226,29 @@ def resources_register(
     units = _units(session, owner.id, ids | {u for g in groups for u in g.unit_ids})
     known = {u.id for u in units} | {g.id for g in groups}
     records = tuple(pq for pq in prequalifications if pq.resource_id in known)
-    register = _register_of(
-        session, owner, units, groups, products, {pq.procuring_operator_id for pq in records}
+    grid_records = tuple(g for g in grid_prequalifications if g.resource_id in known)
+    operator_ids = {pq.procuring_operator_id for pq in records}
+    operator_ids |= {g.impacted_operator_id for g in grid_records}
+    register = _register_of(session, owner, units, groups, products, operator_ids)
+    if not (records or grid_records):
+        return register
+    return replace(register, product_prequalifications=records, grid_prequalifications=grid_records)
+
+
+def placement_register(session: Session, owner: PartyRow, resource_ids: Iterable[str]) -> Register:
+    """The FSP's resources among ``resource_ids`` with what they refer to, and every registered
+    grid area and system operator: where the resources sit in the grid, and which TSO areas
+    name their coupling points (:meth:`~flexcoord.domain.Register.impacted_operator_ids`)."""
+    base = resources_register(session, owner, resource_ids, [])
+    areas = session.scalars(select(GridAreaRow).order_by(GridAreaRow.id)).all()
+    operators = session.scalars(
+        select(PartyRow).where(PartyRow.role.in_([Role.TSO.value, Role.DSO.value]))
+    ).all()
+    return replace(
+        base,
+        areas=tuple(area_of(a) for a in areas),
+        operators=tuple(operator_of(p) for p in operators),
     )
-    return replace(register, product_prequalifications=records) if records else register
 
 
 def _register_of(  # noqa: PLR0913 - the store, the owner, its resources, products, operators

@@ -80,6 +80,10 @@ class Operation(StrEnum):
     MESSAGE_READ = "message.read"
     MESSAGE_ACK = "message.ack"
     METRICS_READ = "metrics.read"
+    GRID_PREQUALIFICATION_LIST = "grid_prequalification.list"
+    GRID_PREQUALIFICATION_READ = "grid_prequalification.read"
+    GRID_PREQUALIFICATION_DECIDE = "grid_prequalification.decide"
+    INTERFACE_OFFERS_READ = "interface_offers.read"
 
 
 _ALL: Final = frozenset(Role)
@@ -148,6 +152,10 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.MESSAGE_READ: _TRADERS,
         Operation.MESSAGE_ACK: _TRADERS,
         Operation.METRICS_READ: _ADMIN,
+        Operation.GRID_PREQUALIFICATION_LIST: _OPERATORS | _FSP,
+        Operation.GRID_PREQUALIFICATION_READ: _OPERATORS | _FSP,
+        Operation.GRID_PREQUALIFICATION_DECIDE: _OPERATORS,
+        Operation.INTERFACE_OFFERS_READ: _OPERATORS,
     }
 )
 

@@ -43,6 +43,7 @@ __all__ = [
     "ConnectionPointRow",
     "CredentialRow",
     "GridAreaRow",
+    "GridPrequalificationRow",
     "GroupMemberRow",
     "GroupRow",
     "IdempotencyRow",
@@ -439,3 +440,28 @@ class BrokerCredentialRow(Base):
     party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class GridPrequalificationRow(Base):
+    """The grid prequalification of an FSP's unit or group by one *impacted* system operator
+    (the DSO hosting its connection points, the TSO upstream of their coupling point), created
+    when the FSP first applies for a product with it; the operator decides, with conditions
+    (``max_up_mw`` / ``max_down_mw``; ``windows``: ``[{"start", "end"}]``, UTC). ``assessment``
+    is the traffic light the worker stored (:mod:`flexcoord.service.grid_assessment`), ``None``
+    until assessed."""
+
+    __tablename__ = "grid_prequalification"
+    __table_args__ = (UniqueConstraint("owner_id", "resource_id", "operator_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(String(_ID))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    max_up_mw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_down_mw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    windows: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    suspended_from: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    assessed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

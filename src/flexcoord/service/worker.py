@@ -1,5 +1,6 @@
-"""The service's worker: clears every sealed session, one at a time, exactly once, and settles
-the sessions whose settlement was asked for.
+"""The service's worker: assesses requested grid prequalifications (the traffic light), clears
+every sealed session, one at a time, exactly once, and settles the sessions whose settlement
+was asked for.
 
 :class:`Worker` polls for claimable sessions (:func:`~flexcoord.service.clearing_job.claim_next`)
 and clears each (:func:`~flexcoord.service.clearing_job.clear_claimed`). ``flexcoord serve`` runs
@@ -28,7 +29,9 @@ from flexcoord.service.clearing_job import (
     ClearingResult,
     claim_next,
     clear_claimed,
+    platform_grid,
 )
+from flexcoord.service.grid_assessment import assess_pending
 from flexcoord.service.logs import LOGGER_NAME
 from flexcoord.service.settings import ServiceSettings
 from flexcoord.service.settlement_job import settle_next
@@ -97,10 +100,26 @@ class Worker:
             _LOG.info("session settled", extra={"session_id": settled})
         return settled
 
+    def assess_once(self) -> int:
+        """Assess every requested grid prequalification on the platform grid (the traffic
+        light); how many."""
+        moved = assess_pending(
+            self.engine, platform_grid(self.settings.grid_code), now=self.settings.clock()
+        )
+        if moved:
+            _LOG.info("grid prequalifications assessed", extra={"count": moved})
+        return moved
+
+    def _step(self) -> bool:
+        """One job (an assessment round, a clearing or a settlement): whether one was done."""
+        return (
+            self.assess_once() > 0 or self.run_once() is not None or self.settle_once() is not None
+        )
+
     def run_until_idle(self) -> int:
-        """Clear every claimable session and settle every one asked for; the jobs done."""
+        """Assess, clear and settle until nothing waits; the jobs done."""
         n = 0
-        while self.run_once() is not None or self.settle_once() is not None:
+        while self._step():
             n += 1
         return n
 
@@ -109,7 +128,7 @@ class Worker:
         on (its claim is retried once the lease expires)."""
         while not self._stop.is_set():
             try:
-                if self.run_once() is not None or self.settle_once() is not None:
+                if self._step():
                     continue
             except Exception:
                 _LOG.exception("clearing failed")
