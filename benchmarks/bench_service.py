@@ -51,6 +51,7 @@ DAY = (NOW + timedelta(days=3)).date()
 FIRST_MTU = market_time_units(DAY)[0].start
 MTU = timedelta(minutes=15)
 BENCH_DATABASE = "flexcoord_bench_service"
+BENCH_PGPORT, BENCH_PG_DIR = "54339", "/tmp/flexcoord-postgres-bench-service"
 
 
 def _iso(at: datetime) -> str:
@@ -79,11 +80,15 @@ def _postgres_server(given: str | None) -> Iterator[str]:
         yield url
         return
     script = ["bash", str(ROOT / "scripts" / "postgres")]
-    url = subprocess.run([*script, "start"], check=True, capture_output=True, text=True).stdout
+    # a cluster of the benchmark's own (port and folder), so stopping it stops nobody else's
+    env = {**os.environ, "PGPORT": BENCH_PGPORT, "FLEXCOORD_PG_DIR": BENCH_PG_DIR}
+    url = subprocess.run(
+        [*script, "start"], check=True, capture_output=True, text=True, env=env
+    ).stdout
     try:
         yield url.strip()
     finally:
-        subprocess.run([*script, "stop"], check=False, capture_output=True)
+        subprocess.run([*script, "stop"], check=False, capture_output=True, env=env)
 
 
 def _fresh_database(server_url: str) -> str:
