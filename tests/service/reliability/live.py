@@ -4,9 +4,9 @@ the battery trades in, set up over HTTP.
 Two ways to run the server:
 
 * :func:`pinned_server` runs ``tests/service/reliability/pinned_serve.py``: the app of
-  :func:`flexcoord.service.create_app` under uvicorn, with its clock pinned so a chosen
-  instant (``at``) falls on a chosen wall-clock second (``origin``). The service code is
-  untouched: the test-only clock lives in the script, not in the service.
+  :func:`flexcoord.service.create_app` under uvicorn, with its clock standing still until
+  :meth:`Server.start_clock` makes a chosen instant (``at``) fall on a chosen wall-clock
+  second. The service code is untouched: the test-only clock lives in the script.
 * :func:`serve_command`: the real ``flexcoord serve`` command line (system clock).
 """
 
@@ -47,6 +47,14 @@ class Server:
     base: str
     process: subprocess.Popen[bytes]
     log: Path
+    origin_file: Path | None = None
+
+    def start_clock(self, origin_epoch_s: float) -> None:
+        """Make a pinned server's clock read its ``at`` at wall-clock ``origin_epoch_s``."""
+        assert self.origin_file is not None
+        written = self.origin_file.with_suffix(".tmp")
+        written.write_text(repr(origin_epoch_s))
+        written.replace(self.origin_file)
 
     def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> float:
         """Wait until ``/ready`` answers 200; the seconds it took."""
@@ -100,17 +108,15 @@ def start_serve(database_url: str, log: Path, port: int | None = None) -> Server
 
 
 @contextmanager
-def pinned_server(
-    database_url: str, log: Path, *, at: datetime, origin_epoch_s: float
-) -> Iterator[Server]:
-    """A running server whose clock reads ``at`` at wall-clock ``origin_epoch_s`` and runs at
-    the wall clock's pace (earlier before it, later after)."""
+def pinned_server(database_url: str, log: Path, *, at: datetime) -> Iterator[Server]:
+    """A running server whose clock stands 1 s before ``at`` until :meth:`Server.start_clock`,
+    then runs at the wall clock's pace."""
     port = free_port()
+    origin = log.with_suffix(".origin")
     server = _start(
-        [str(PINNED_SERVE), database_url, str(port), at.isoformat(), repr(origin_epoch_s)],
-        port,
-        log,
+        [str(PINNED_SERVE), database_url, str(port), at.isoformat(), str(origin)], port, log
     )
+    server.origin_file = origin
     try:
         server.wait_ready()
         yield server

@@ -27,12 +27,13 @@ from tests.service.reliability.live import Market, bid, pinned_server, set_up_ma
 
 CLIENTS, BIDS_EACH, LATE_EACH = 20, 100, 5
 RUSH_S = 10.0
-#: Wall seconds from starting the server to the rush (start-up and set-up happen before).
-LEAD_S = 14.0
+#: Wall seconds from starting the server clock to the rush.
+LEAD_S = 1.0
 GATE_CLOSES = datetime(2026, 6, 1, 10, tzinfo=UTC)
 DAY, FIRST_MTU = "2026-06-02", datetime(2026, 6, 1, 22, tzinfo=UTC)
-#: Loose bound asserted so CI noise does not flake; the goal (300 ms) is reported.
-P99_BOUND_S = 2.0
+#: Loose bounds asserted so CI noise does not flake; the goal (300 ms) is reported. SQLite
+#: queues writers for its one write lock, its busy handler sleeping up to 100 ms a try.
+P99_BOUND_S = {"postgresql": 2.0, "sqlite": 4.0}
 FORCED_TIMEOUT_S = 0.002
 
 
@@ -170,13 +171,8 @@ def _stored(url: str) -> tuple[list[BidRow], int, bool]:
 def test_gate_closure_rush_loses_duplicates_and_accepts_late_nothing(
     live_database: Database, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
-    origin = time.time() + LEAD_S
-    with pinned_server(
-        live_database.url,
-        tmp_path / "serve.log",
-        at=GATE_CLOSES - timedelta(seconds=RUSH_S),
-        origin_epoch_s=origin,
-    ) as server:
+    rush_starts_at = GATE_CLOSES - timedelta(seconds=RUSH_S)
+    with pinned_server(live_database.url, tmp_path / "serve.log", at=rush_starts_at) as server:
         market = set_up_market(
             server.base,
             live_database.admin_key,
@@ -185,7 +181,8 @@ def test_gate_closure_rush_loses_duplicates_and_accepts_late_nothing(
             gate_opens_at=GATE_CLOSES - timedelta(hours=1),
             gate_closes_at=GATE_CLOSES,
         )
-        assert time.time() < origin - 0.5, "start-up and set-up took longer than LEAD_S"
+        origin = time.time() + LEAD_S
+        server.start_clock(origin)
         log = asyncio.run(_rush(market, origin))
     rows, keys, intact = _stored(live_database.url)
     stored = {(r.owner_id, r.id) for r in rows}
@@ -222,4 +219,4 @@ def test_gate_closure_rush_loses_duplicates_and_accepts_late_nothing(
     assert not log.replay_mismatches, (figures, log.replay_mismatches[:5])
     assert intact, figures
     assert len(log.acknowledged) >= 10 * CLIENTS, figures  # the rush did reach the session
-    assert p99_ms < P99_BOUND_S * 1000, figures
+    assert p99_ms < P99_BOUND_S[live_database.backend] * 1000, figures
