@@ -340,3 +340,50 @@ def test_every_route_every_role_every_foreign_object(api: Api, record_property: 
     assert after == before, "a denied call changed something"
     assert all(before[p, "me"] == 200 for p, _ in PARTIES)
     assert tally.object_cells > 0 and tally.list_cells > 0
+
+
+#: Fields the service decides (the caller, the server clock, the version): never the body's.
+SERVER_DECIDED: Final = ("owner_id", "fsp_id", "buyer_id", "created_at", "submitted_at", "version")
+
+
+def _example(route: APIRoute) -> dict[str, Any] | None:
+    """The documented example of the route's body model (``None``: the route takes no body)."""
+    if route.body_field is None:
+        return None
+    model = route.body_field.field_info.annotation
+    examples = (
+        model.model_json_schema().get("examples") if hasattr(model, "model_json_schema") else None
+    )
+    assert examples, f"{route.name}: the body model has no example"
+    return dict(examples[0])
+
+
+def test_no_body_sets_what_the_service_decides(api: Api, record_property: Any) -> None:
+    """T21, mass assignment: every route with a body refuses (422, naming the field) each
+    server-decided field its body model does not declare, for a caller the role table allows."""
+    callers = {}
+    for role in Role:
+        party = "admin" if role is Role.ADMIN else f"p-{role.value}"
+        if role is not Role.ADMIN:
+            api.party(party, role.value)
+        callers[role] = party
+    cells, failures = 0, []
+    for route in _routes(api):
+        example = _example(route)
+        if example is None or route.name not in set(Operation):
+            continue
+        model = route.body_field.field_info.annotation  # type: ignore[union-attr]
+        party = next(callers[r] for r in Role if r in PERMISSIONS[Operation(route.name)])
+        path = _fill(route, {p: PUBLIC.get(p, UNKNOWN) for p in _params(route)})
+        for name in SERVER_DECIDED:
+            if name in model.model_fields:
+                continue
+            r = _call(api, party, route, path, body={**example, name: "forged"})
+            cells += 1
+            named = r.status_code == 422 and name in {e["field"] for e in r.json()["errors"]}
+            if not named:
+                failures.append(f"{route.name} {name}: {r.status_code} {r.text[:150]}")
+    print(f"\nT21: {cells} forged server-decided fields over the bodies; {len(failures)} accepted")
+    record_property("mass_assignment_cells", cells)
+    assert not failures, failures
+    assert cells > 0
