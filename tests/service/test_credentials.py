@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -71,3 +72,15 @@ def test_an_administrator_issues_keys_only_to_registered_parties(api: Api) -> No
     assert r.status_code == 404
     r = api.as_("admin", "POST", "/v1/parties", json={"id": "admin", "name": "x", "role": "fsp"})
     assert r.status_code == 409
+
+
+@pytest.mark.parametrize("name", ["nul\x00byte", "two\nlines", "tab\there", "del\x7f"])
+def test_a_party_name_with_a_control_character_is_refused_naming_the_field(
+    api: Api, name: str
+) -> None:
+    """Found by schemathesis (tests/service/reliability/test_schemathesis.py): a NUL in the
+    name reached PostgreSQL, which cannot store it, and the request failed with a 500."""
+    r = api.as_("admin", "POST", "/v1/parties", json={"id": "p1", "name": name, "role": "fsp"})
+    assert r.status_code == 422, r.text
+    assert [(e["object_id"], e["field"]) for e in r.json()["errors"]] == [("p1", "name")]
+    assert api.as_("admin", "GET", "/v1/parties/p1").status_code == 404

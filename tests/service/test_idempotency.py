@@ -3,9 +3,13 @@ another body is refused."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from flexcoord.service.idempotency import replay_of
 from flexcoord.service.tables import AuditEventRow, UnitRow
 from tests.service.conftest import Api, grid, unit_body
 
@@ -88,3 +92,30 @@ def test_a_malformed_key_or_one_on_key_issuance_is_refused(api: Api) -> None:
     r = api.as_("fsp-a", "POST", "/v1/me/credentials/rotate", headers={"Idempotency-Key": "k"})
     assert r.status_code == 422
     assert "is not accepted by 'credential.rotate'" in r.json()["detail"]
+
+
+def test_a_retry_racing_its_first_attempt_gets_the_original_answer(
+    api: Api, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry looked its key up before the first attempt committed, then failed on the first
+    attempt's change (the id is now used): it answers the stored answer, not that 409 (found by
+    the gate-closure rush, tests/service/reliability/test_gate_rush.py)."""
+    grid(api)
+    api.party("fsp-a", "fsp")
+    body = unit_body("u1", "cp-mv-a-1")
+    first = _post_unit(api, "fsp-a", "k-1", body)
+    assert first.status_code == 201
+    looked = []
+
+    def blind_once(*args: Any) -> Any:
+        looked.append(args)
+        return None if len(looked) == 1 else replay_of(*args)
+
+    monkeypatch.setattr("flexcoord.service.calls.replay_of", blind_once)
+    again = _post_unit(api, "fsp-a", "k-1", body)
+    assert len(looked) == 2  # the dependency's look-up (blinded), then the one after the refusal
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = _post_unit(api, "fsp-a", "k-2", body)  # no key of its own stored: the 409 stands
+    assert other.status_code == 409
+    assert _units(engine) == 1

@@ -33,7 +33,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from flexcoord.errors import InvalidInputError, Issue, NotFoundError
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.broker_config import parse_mqtt_url
-from flexcoord.service.calls import MUTATING_METHODS, Services, payload_sha256, services_of
+from flexcoord.service.calls import (
+    MUTATING_METHODS,
+    Services,
+    payload_sha256,
+    services_of,
+    settled_replay,
+)
 from flexcoord.service.database import open_engine
 from flexcoord.service.idempotency import Replay
 from flexcoord.service.logs import LOGGER_NAME
@@ -210,7 +216,12 @@ async def _replayed(request: Request, exc: Exception) -> Response:
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
-    return await _answer(request, _problem_of(request, exc))
+    problem = _problem_of(request, exc)
+    if 400 <= problem.status < 500:  # a concurrent twin with its key may have committed
+        replay = await run_in_threadpool(settled_replay, request)
+        if replay is not None:
+            return await _replayed(request, replay)
+    return await _answer(request, problem)
 
 
 def _log_request(request: Request, status: int, started: float) -> None:

@@ -44,7 +44,15 @@ from flexcoord.service.roles import Operation, allowed
 from flexcoord.service.settings import ServiceSettings
 from flexcoord.service.tables import IdempotencyRow
 
-__all__ = ["MUTATING_METHODS", "Call", "Services", "call_of", "payload_sha256", "services_of"]
+__all__ = [
+    "MUTATING_METHODS",
+    "Call",
+    "Services",
+    "call_of",
+    "payload_sha256",
+    "services_of",
+    "settled_replay",
+]
 
 #: The methods whose every request is audited.
 MUTATING_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -167,6 +175,23 @@ def _replay(
         return replay_of(session, principal.party_id, key, operation, body_sha256)
 
 
+def settled_replay(request: Request) -> Replay | None:
+    """The stored answer for a refused request's Idempotency-Key, if a concurrent request with
+    the same key and body committed after this one looked (a retry sent while the first
+    attempt was still in flight then fails on the first attempt's change, e.g. its bid id is
+    now used): the retry gets the original answer, not a conflict of its own making. ``None``
+    when the key is still free or holds another request (the refusal stands)."""
+    found = getattr(request.state, "idempotency", None)
+    principal = getattr(request.state, "principal", None)
+    if found is None or principal is None:
+        return None
+    key, operation, request_sha256 = found
+    try:
+        return _replay(services_of(request), principal, key, operation, request_sha256)
+    except ServiceProblem:
+        return None
+
+
 def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
     """The dependency authenticating and authorising a call of ``operation``."""
 
@@ -197,6 +222,7 @@ def call_of(operation: Operation) -> Callable[..., Awaitable[Call]]:
         request_sha256 = _request_sha256(request, await request.body())
         if key is not None:
             check_key(key, operation)
+            request.state.idempotency = (key, operation, request_sha256)
             replay = await run_in_threadpool(
                 _replay, services, principal, key, operation, request_sha256
             )

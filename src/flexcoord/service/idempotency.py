@@ -10,9 +10,11 @@ transaction as its change and its audit event. Then, for the same party and key:
 * another operation, path or body → 422, naming the header;
 * a request that was refused (4xx) stored nothing, so a corrected retry may reuse its key.
 
-Two requests with one key racing each other: one commits, the other answers 409 (a retry then
-gets the stored answer). Keys are per party: FSP B's key ``k1`` is not FSP A's. Key issuance and
-rotation refuse the header: their answer holds a secret, which is never stored.
+Two requests with one key racing each other: one commits; the other gets the stored answer if
+that commit came before its own refusal (:func:`~flexcoord.service.calls.settled_replay`),
+else 409 (a retry then gets the stored answer). Keys are per party: FSP B's key ``k1`` is not
+FSP A's. Key issuance and rotation refuse the header: their answer holds a secret, which is
+never stored.
 """
 
 from __future__ import annotations

@@ -43,12 +43,17 @@ def _config(example: dict[str, Any]) -> ConfigDict:
     return ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [example]})
 
 
+#: A name: printable text (no control character: PostgreSQL cannot store a NUL, and a name
+#: holding line breaks or escapes would forge lines of a printed report).
+PartyName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
 class PartyIn(BaseModel):
     """A party to register: its id (chosen by the administrator), name and role."""
 
     model_config = _config({"id": "dso-north", "name": "DSO North", "role": "dso"})
     id: ObjectId
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: PartyName
     role: Role
 
 
