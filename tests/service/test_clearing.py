@@ -28,6 +28,7 @@ from flexcoord.service.tables import (
     AwardRow,
     ClearingRunRow,
     MarketSessionRow,
+    OutboxRow,
 )
 from flexcoord.service.worker import Worker
 from tests.service.conftest import Api, Clock
@@ -78,6 +79,30 @@ def test_a_sealed_session_is_cleared_once_and_the_cheapest_bids_win(
     assert all(a.buyer_id == "dso" and a.kind == "activation" for a in awards)
     assert sum(o.quantity_mw for o in orders) == pytest.approx(2.0, abs=1e-6)
     assert {o.unit_id for o in orders} == {"u0", "u1"}
+    assert _publications(engine) == {
+        ("fsp-a", "results"): 1,
+        ("fsp-b", "results"): 1,
+        ("dso", "results"): 1,
+        ("mo", "results"): 1,
+        ("fsp-a", "activations"): 1,
+        ("fsp-b", "activations"): 1,
+    }
+    with Session(engine) as s:
+        to_b = s.scalars(select(OutboxRow).where(OutboxRow.party_id == "fsp-b")).all()
+    bodies = [m.body for m in to_b]
+    assert {a["bid_id"] for b in bodies for a in b.get("awards", [])} == {"b1"}
+    assert all(o["owner_id"] == "fsp-b" for b in bodies for o in b.get("orders", []))
+
+
+def _publications(engine: Engine) -> dict[tuple[str, str], int]:
+    """Messages in the outbox per (party, kind)."""
+    with Session(engine) as s:
+        rows = s.execute(
+            select(OutboxRow.party_id, OutboxRow.kind, func.count()).group_by(
+                OutboxRow.party_id, OutboxRow.kind
+            )
+        ).all()
+    return {(party, kind): n for party, kind, n in rows}
 
 
 def test_a_worker_that_lost_its_claim_writes_nothing_and_the_takeover_writes_the_same_result(
@@ -251,3 +276,5 @@ def test_t13_a_worker_killed_mid_clearing_is_taken_over_with_the_same_result(
         assert run.status == RunStatus.DONE.value and run.attempt == 2
         assert run.result_sha256 == expected.sha256
         assert s.scalar(select(func.count()).select_from(AwardRow)) == len(expected.awards)
+    published = _publications(engine)  # exactly one publication per party and kind
+    assert published and set(published.values()) == {1}

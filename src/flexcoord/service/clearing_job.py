@@ -46,6 +46,7 @@ from flexcoord.grid.forecast import forecast_from_profiles
 from flexcoord.grid.model import GridModel, load_grid
 from flexcoord.operations import ActivationOrder, activation_orders
 from flexcoord.service.audit import AuditRecord, Outcome, append_event
+from flexcoord.service.publication import publish_results
 from flexcoord.service.session_snapshot import SessionSnapshot, session_snapshot
 from flexcoord.service.tables import (
     ActivationOrderRow,
@@ -317,12 +318,11 @@ def clear_claimed(
     grid_code: str,
     *,
     clock: Any,
-    on_commit: Any = None,
 ) -> ClearingResult | None:
     """Clear the claimed session and store its results, or ``None`` when the claim was lost
-    (module docstring). ``clock`` is the server clock; ``on_commit(session, srow, result)`` is
-    called inside the results' transaction (the worker publishes there, so messages commit
-    with the results or not at all)."""
+    (module docstring). ``clock`` is the server clock. Each party's messages
+    (:func:`~flexcoord.service.publication.publish_results`) are enqueued in the results'
+    transaction, so they commit with the results or not at all."""
     with Session(engine) as session:
         srow = session.get(MarketSessionRow, claimed.session_id)
         assert srow is not None  # a claim's session exists (foreign key)
@@ -345,8 +345,8 @@ def clear_claimed(
             for r in result.orders
         )
         srow = session.get(MarketSessionRow, claimed.session_id)
-        if on_commit is not None:
-            on_commit(session, srow, result)
+        assert srow is not None
+        publish_results(session, srow, result, now=now)
         run.status, run.finished_at = RunStatus.DONE.value, now
         run.result_sha256, run.summary = result.sha256, result.summary
         _audit(session, claimed, now, result.sha256, ok=True)

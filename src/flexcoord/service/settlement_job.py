@@ -42,6 +42,7 @@ from flexcoord.operations import (
     verify_delivery,
 )
 from flexcoord.service.audit import AuditRecord, Outcome, append_event
+from flexcoord.service.publication import publish_statements
 from flexcoord.service.session_snapshot import OwnedId
 from flexcoord.service.tables import (
     ActivationOrderRow,
@@ -203,6 +204,7 @@ def settle_next(engine: Engine, *, now: datetime) -> str | None:
         try:
             with session.begin_nested():
                 rows = settle_session(session, srow, now=now)
+                publish_statements(session, srow, rows, now=now)
         except InvalidInputError as err:
             run.status = RunStatus.FAILED.value
             run.summary = {"issues": [str(i) for i in err.issues[:50]]}

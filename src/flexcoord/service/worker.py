@@ -16,10 +16,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -49,15 +47,13 @@ def _worker_id() -> str:
 class Worker:
     """Clears sealed sessions of ``engine`` on the settings' grid by the settings' clock.
 
-    ``publish(session, session_row, result)`` runs inside each result's transaction (the
-    transactional outbox); ``poll_s`` is the wait between polls when nothing is claimable;
+    ``poll_s`` is the wait between polls when nothing is claimable;
     ``lease`` how long a claim holds before another worker may take the session over (longer
     than a clearing takes).
     """
 
     engine: Engine
     settings: ServiceSettings
-    publish: Callable[..., Any] | None = None
     poll_s: float = 1.0
     lease: timedelta = CLEARING_LEASE
     worker_id: str = field(default_factory=_worker_id)
@@ -81,7 +77,6 @@ class Worker:
             claimed,
             self.settings.grid_code,
             clock=self.settings.clock,
-            on_commit=self.publish,
         )
         _LOG.info(
             "session cleared" if result is not None else "session not cleared",
