@@ -197,9 +197,10 @@ def test_each_party_reads_only_its_own_results_and_settles_on_its_meter_data(
     assert api.as_("fsp-a", "GET", "/v1/sessions/s1/statement").status_code == 404
     assert _worker(engine, clock).settle_once() == "s1"
     r = api.as_("fsp-a", "GET", "/v1/sessions/s1/settlement")
-    assert r.json()["status"] == "done" and r.json()["summary"]["statements"] == 3, (
-        r.text
-    )  # fsp-a, fsp-b, dso
+    assert r.json()["status"] == "done", r.text
+    assert r.json()["summary"]["statements"] == 3  # fsp-a, fsp-b, dso
+    statements = {p: n for (p, kind), n in _publications(engine).items() if kind == "statements"}
+    assert statements == {"fsp-a": 1, "fsp-b": 1, "dso": 1}
     a = api.as_("fsp-a", "GET", "/v1/sessions/s1/statement").json()
     b = api.as_("fsp-b", "GET", "/v1/sessions/s1/statement").json()
     paid_a = sum(x["payment_eur"] for x in awards["fsp-a"])
