@@ -12,8 +12,10 @@ Prints, per section: the single-bid intake throughput (bids/s) and client-side p
 ``--clients`` clients each posting ``--singles`` / ``--clients`` bids as fast as answered; the
 accept time of one ``--bulk``-bid document (4 MTUs each; goal < 2 s); the raw SQLAlchemy Core
 inserts of the same rows (one transaction per bid, sequential; the document's rows in one
-transaction). Last line: the service's wall time per bid under concurrency / the raw database's
-time per single-row insert transaction.
+transaction); one session on 1-HVMV-mixed with ``--grid-units`` units bidding 12 MTUs each
+(1,200 bids by default) cleared end to end by the worker, with the share of its wall time in the
+clearing itself. Last line: the service's wall time per bid under concurrency / the raw
+database's time per single-row insert transaction.
 
     .venv/bin/python benchmarks/bench_service.py [--singles 2000] [--clients 20] [--bulk 4000]
 """
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,14 +38,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from sqlalchemy import create_engine, delete, insert, text
+from sqlalchemy import create_engine, delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from flexcoord.domain import market_time_units
-from flexcoord.service import open_engine
+from flexcoord.grid.model import load_grid
+from flexcoord.grid.portfolio import build_portfolio
+from flexcoord.service import ServiceSettings, open_engine
 from flexcoord.service.bootstrap import init_admin
-from flexcoord.service.tables import BidRow
+from flexcoord.service.clearing_job import platform_grid
+from flexcoord.service.tables import BidRow, ConnectionPointRow, OutboxRow, UnitRow
+from flexcoord.service.worker import Worker
 
 ROOT = Path(__file__).parents[1]
 NOW = datetime.now(UTC)
@@ -91,15 +97,15 @@ def _postgres_server(given: str | None) -> Iterator[str]:
         subprocess.run([*script, "stop"], check=False, capture_output=True, env=env)
 
 
-def _fresh_database(server_url: str) -> str:
+def _fresh_database(server_url: str, name: str = BENCH_DATABASE) -> str:
     """An empty, migrated database of its own on the server."""
     server = make_url(server_url)
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = server.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    url = server.set(database=name).render_as_string(hide_password=False)
     open_engine(url, migrate_schema=True).dispose()
     return url
 
@@ -293,7 +299,158 @@ def _report_intake(intake: Intake, clients: int) -> None:
 #: arguments and prints its figures.
 # end-to-end clearing: added by the clearing branch (one market session of 1-HVMV-mixed with
 # >= 1,000 bids cleared and published, with the share of wall time spent in the clearing).
-SECTIONS: list[Callable[[Live, argparse.Namespace], None]] = []
+GRID = "1-HVMV-mixed-all-0-sw"
+CLEARING_MTUS = range(36, 48)  # 09:00-12:00 local
+
+
+def _grid_market(live: Live, units: int) -> list[tuple[str, str, float]]:
+    """The grid's operators and areas, ``units`` units of its MV areas with their connection
+    points (alternately two FSPs'), prequalified; the (fsp, unit, range MW) triples."""
+    register = build_portfolio(load_grid(GRID))
+    for party, role in (("tso", "tso"), ("dso", "dso"), ("mo", "market_operator")):
+        live.party(party, role)
+    for fsp in ("fsp-a", "fsp-b"):
+        live.party(fsp, "fsp")
+    for a in register.areas:
+        body = {
+            "id": a.id,
+            "bus_ids": sorted(a.bus_ids),
+            "voltage_levels_kv": sorted(a.voltage_levels_kv),
+            "coupling_point_ids": sorted(a.coupling_point_ids),
+        }
+        live.call(a.operator_id, "POST", "/v1/grid-areas", body)
+    live.call("mo", "POST", "/v1/products", {"id": "da", "kind": "activation", "min_quantity": 0.1})
+    points = {p.id: p for p in register.connection_points}
+    chosen = [
+        u
+        for u in register.units
+        if points[u.connection_point_id].area_id != "tso" and u.p_max_mw - u.p_min_mw >= 0.5
+    ][:units]
+    decision = {
+        "status": "approved",
+        "valid_from": "2020-01-01T00:00:00Z",
+        "valid_until": "2040-01-01T00:00:00Z",
+    }
+    out: list[tuple[str, str, float]] = []
+    known: set[str] = set()
+    for n, unit in enumerate(chosen):
+        point = points[unit.connection_point_id]
+        if point.id not in known:
+            cp: dict[str, Any] = {"id": point.id, "bus": point.bus, "area_id": point.area_id}
+            if point.coupling_point_id is not None:
+                cp["coupling_point_id"] = point.coupling_point_id
+            live.call("dso", "POST", "/v1/connection-points", cp)
+            known.add(point.id)
+        fsp = ("fsp-a", "fsp-b")[n % 2]
+        spec = {
+            "id": f"u{n}",
+            "connection_point_id": point.id,
+            "technology": str(unit.technology),
+            "p_min_mw": unit.p_min_mw,
+            "p_max_mw": unit.p_max_mw,
+        }
+        live.call(fsp, "POST", "/v1/units", spec)
+        body = {"resource_id": f"u{n}", "product_id": "da", "operator_id": "dso"}
+        record = live.call(fsp, "POST", "/v1/prequalifications", body)["id"]
+        live.call("dso", "POST", f"/v1/prequalifications/{record}/decisions", decision)
+        out.append((fsp, f"u{n}", unit.p_max_mw - unit.p_min_mw))
+    return out
+
+
+def _clearing_bids(units: list[tuple[str, str, float]]) -> dict[str, list[dict[str, Any]]]:
+    """One single-MTU up bid per unit and MTU of :data:`CLEARING_MTUS`, priced by unit."""
+    docs: dict[str, list[dict[str, Any]]] = {}
+    for n, (fsp, unit, range_mw) in enumerate(units):
+        for k in CLEARING_MTUS:
+            start = FIRST_MTU + k * MTU
+            docs.setdefault(fsp, []).append(
+                {
+                    "id": f"b{n}-{k}",
+                    "resource_id": unit,
+                    "direction": "up",
+                    "quantities": [
+                        {
+                            "start": _iso(start),
+                            "end": _iso(start + MTU),
+                            "quantity": min(0.4, range_mw),
+                        }
+                    ],
+                    "activation_price_eur_per_mwh": 40.0 + (7 * n) % 90 + k % 5,
+                }
+            )
+    return docs
+
+
+def _clearing_end_to_end(server_url: str, units: int) -> None:
+    """One session on 1-HVMV-mixed: bids in bulk over HTTP, needs of the DSO in every MV area
+    holding a unit, cleared by the worker (its claim, snapshot, base case, scheme, results and
+    messages in one transaction); the share of the worker's wall time in the clearing itself."""
+    url = _fresh_database(server_url, f"{BENCH_DATABASE}_clearing")
+    engine = open_engine(url)
+    admin = init_admin(engine, party_id="admin", name="Admin", now=NOW)
+    closes = NOW + timedelta(hours=6)
+    with _served(url) as base:
+        live = Live(base=base, keys={"admin": admin.api_key})
+        chosen = _grid_market(live, units)
+        session = {
+            "id": "grid",
+            "product_id": "da",
+            "delivery_day": DAY.isoformat(),
+            "gate_opens_at": _iso(NOW - timedelta(hours=1)),
+            "gate_closes_at": _iso(closes),
+        }
+        live.call("mo", "POST", "/v1/sessions", session)
+        with Session(engine) as s:
+            area_of = {r.id: r.area_id for r in s.scalars(select(ConnectionPointRow)).all()}
+            unit_point = {
+                (r.owner_id, r.id): r.connection_point_id for r in s.scalars(select(UnitRow)).all()
+            }
+        areas = sorted({area_of[unit_point[(f, u)]] for f, u, _ in chosen})
+        for a in areas:
+            quantities = [
+                {
+                    "start": _iso(FIRST_MTU + k * MTU),
+                    "end": _iso(FIRST_MTU + (k + 1) * MTU),
+                    "quantity": 1.0,
+                }
+                for k in CLEARING_MTUS
+            ]
+            need = {
+                "id": f"n-{a}",
+                "location": {"kind": "area", "area_id": a},
+                "direction": "up",
+                "quantities": quantities,
+                "activation_price_cap_eur_per_mwh": 500.0,
+            }
+            live.call("dso", "POST", "/v1/sessions/grid/needs", need)
+        docs = _clearing_bids(chosen)
+        for fsp, bids in docs.items():
+            live.call(fsp, "POST", "/v1/sessions/grid/bid-documents", {"bids": bids})
+    n_bids = sum(len(b) for b in docs.values())
+    settings = ServiceSettings(database_url=url, grid_code=GRID, clock=lambda: closes)
+    worker = Worker(engine=engine, settings=settings)
+    started = time.perf_counter()
+    platform_grid(GRID)
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    done = worker.run_once()
+    wall_s = time.perf_counter() - started
+    assert done is not None and done[1] is not None, "the session was not cleared"
+    summary = done[1].summary
+    with Session(engine) as s:
+        messages = s.scalar(select(func.count()).select_from(OutboxRow))
+    engine.dispose()
+    clearing_s = float(summary["clearing_s"])
+    base_s = float(summary["base_case_s"])
+    print(
+        f"end-to-end clearing on {GRID}: {n_bids} bids of {len(chosen)} units, "
+        f"{len(areas)} DSO needs, scheme {summary['scheme']}: worker {wall_s:.2f} s from claim to "
+        f"commit (grid loaded before, {load_s:.1f} s), of which the scheme's clearing "
+        f"{clearing_s:.2f} s ({clearing_s / wall_s:.0%}) and the base case's power flow "
+        f"{base_s:.2f} s ({base_s / wall_s:.0%}); {summary['awards']} awards, "
+        f"{summary['orders']} activation orders, {messages} messages enqueued in the same "
+        "transaction"
+    )
 
 
 def main() -> None:
@@ -303,6 +460,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--bulk", type=int, default=4000)
     parser.add_argument("--units", type=int, default=20)
+    parser.add_argument(
+        "--grid-units", type=int, default=100, help="units bidding in the end-to-end clearing"
+    )
     args = parser.parse_args()
     with _postgres_server(args.database_url) as server_url:
         url = _fresh_database(server_url)
@@ -320,8 +480,7 @@ def main() -> None:
                 f"bulk document of {args.bulk} bids (4 MTUs each): accepted in {bulk_s:.2f} s "
                 "(goal < 2 s)"
             )
-            for section in SECTIONS:
-                section(live, args)
+        _clearing_end_to_end(server_url, args.grid_units)
         singles = [_bid(f"s{n}", n % args.units, n) for n in range(args.singles)]
         raw_singles_s, raw_bulk_s = _raw_inserts(url, singles, bulk)
     raw_per_bid_s = raw_singles_s / args.singles
