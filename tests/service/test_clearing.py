@@ -279,3 +279,17 @@ def test_t13_a_worker_killed_mid_clearing_is_taken_over_with_the_same_result(
         assert s.scalar(select(func.count()).select_from(AwardRow)) == len(expected.awards)
     published = _publications(engine)  # exactly one publication per party and kind
     assert published and set(published.values()) == {1}
+
+
+def test_a_clearing_is_recorded_in_the_apps_metrics(api: Api, engine: Engine, clock: Clock) -> None:
+    _market(api)
+    clock.now = GATE_CLOSES
+    worker = _worker(engine, clock)
+    worker.metrics = api.app.state.services.metrics
+    assert worker.run_once() is not None
+    text = worker.metrics.exposition().decode()
+    assert (
+        'flexcoord_clearing_duration_seconds_count{outcome="cleared",scheme="smartnet-common"} 1.0'
+        in text
+    )
+    assert "flexcoord_clearing_in_progress 0.0" in text

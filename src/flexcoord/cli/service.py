@@ -115,6 +115,8 @@ def serve(
     )
     install_json_logging()
     runner = _worker(engine, settings) if worker else None
+    if runner is not None:  # the clearings show in the app's /metrics
+        runner.metrics = app.state.services.metrics
     if runner is not None:
         runner.start()
     try:

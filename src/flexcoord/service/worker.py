@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -31,6 +32,7 @@ from flexcoord.service.clearing_job import (
 )
 from flexcoord.service.grid_assessment import assess_pending
 from flexcoord.service.logs import LOGGER_NAME
+from flexcoord.service.metrics import ServiceMetrics
 from flexcoord.service.settings import ServiceSettings
 from flexcoord.service.settlement_job import settle_next
 
@@ -49,13 +51,15 @@ class Worker:
 
     ``poll_s`` is the wait between polls when nothing is claimable;
     ``lease`` how long a claim holds before another worker may take the session over (longer
-    than a clearing takes).
+    than a clearing takes); ``metrics`` the app's Prometheus metrics the clearings are recorded
+    in (``flexcoord serve`` passes its app's).
     """
 
     engine: Engine
     settings: ServiceSettings
     poll_s: float = 1.0
     lease: timedelta = CLEARING_LEASE
+    metrics: ServiceMetrics | None = None
     worker_id: str = field(default_factory=_worker_id)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -72,12 +76,22 @@ class Worker:
             "clearing session",
             extra={"session_id": claimed.session_id, "attempt": claimed.attempt},
         )
-        result = clear_claimed(
-            self.engine,
-            claimed,
-            self.settings.grid_code,
-            clock=self.settings.clock,
-        )
+        started = time.perf_counter()
+        if self.metrics is not None:
+            self.metrics.clearing_in_progress.inc()
+        try:
+            result = clear_claimed(
+                self.engine, claimed, self.settings.grid_code, clock=self.settings.clock
+            )
+        finally:
+            if self.metrics is not None:
+                self.metrics.clearing_in_progress.dec()
+        if self.metrics is not None:
+            scheme = "unknown" if result is None else str(result.summary["scheme"])
+            outcome = "cleared" if result is not None else "not_cleared"
+            self.metrics.observe_clearing(
+                time.perf_counter() - started, scheme=scheme, outcome=outcome
+            )
         _LOG.info(
             "session cleared" if result is not None else "session not cleared",
             extra={
