@@ -75,7 +75,9 @@ def _visible(query: Any, table: Any, caller: PartyRow) -> Any:
         return query.where(table.owner_id == caller.id)
     if caller.role in (Role.TSO.value, Role.DSO.value):
         return query.where(table.buyer_id == caller.id)
-    return query  # the market operator
+    # the market operator: those of its own sessions (another's read as none)
+    own = select(MarketSessionRow.id).where(MarketSessionRow.owner_id == caller.id)
+    return query.where(table.session_id.in_(own))
 
 
 def list_awards(
