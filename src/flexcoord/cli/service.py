@@ -219,7 +219,7 @@ def broker_config(
     credentials (reload a running mosquitto with SIGHUP after)."""
     from sqlalchemy.orm import Session
 
-    from flexcoord.cli.edge import option_issue
+    from flexcoord.cli.edge import OutputFolder
     from flexcoord.service.broker_config import parse_mqtt_url, write_broker_config
     from flexcoord.service.database import open_engine
     from flexcoord.service.settings import ServiceSettings
@@ -231,6 +231,7 @@ def broker_config(
             option_issue("--mqtt-url", None, "is needed: the service's broker user and password")
             if settings.mqtt_url is None
             else None,
+            *OutputFolder("--out", out).issues(),  # before any work: nothing half-written
         ]
     )
     assert settings.mqtt_url is not None
