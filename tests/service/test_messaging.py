@@ -346,8 +346,11 @@ def test_broker_config_writes_the_three_files_from_the_party_table(
     not_a_folder.write_text("x")
     refused = CliRunner().invoke(
         cli,
-        ["service", "broker-config", "--out", str(not_a_folder), "--database-url", database_url]
-        + ["--mqtt-url", "mqtt://flexcoord-service:pw@127.0.0.1:18999"],
+        [
+            *("service", "broker-config", "--out", str(not_a_folder)),
+            *("--database-url", database_url),
+            *("--mqtt-url", "mqtt://flexcoord-service:pw@127.0.0.1:18999"),
+        ],
     )
     assert refused.exit_code == 2 and "is not a folder" in refused.output
     assert not_a_folder.read_text() == "x"
