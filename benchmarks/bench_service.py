@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from flexcoord.domain import market_time_units
 from flexcoord.grid.model import load_grid
 from flexcoord.grid.portfolio import build_portfolio
+from flexcoord.schemas import ConnectionPointModel, GridAreaModel
 from flexcoord.service import ServiceSettings, open_engine
 from flexcoord.service.bootstrap import init_admin
 from flexcoord.service.clearing_job import platform_grid
@@ -312,13 +313,9 @@ def _grid_market(live: Live, units: int) -> list[tuple[str, str, float]]:
     for fsp in ("fsp-a", "fsp-b"):
         live.party(fsp, "fsp")
     for a in register.areas:
-        body = {
-            "id": a.id,
-            "bus_ids": sorted(a.bus_ids),
-            "voltage_levels_kv": sorted(a.voltage_levels_kv),
-            "coupling_point_ids": sorted(a.coupling_point_ids),
-        }
-        live.call(a.operator_id, "POST", "/v1/grid-areas", body)
+        live.call(
+            a.operator_id, "POST", "/v1/grid-areas", GridAreaModel.of(a).model_dump(mode="json")
+        )
     live.call("mo", "POST", "/v1/products", {"id": "da", "kind": "activation", "min_quantity": 0.1})
     points = {p.id: p for p in register.connection_points}
     chosen = [
@@ -336,9 +333,7 @@ def _grid_market(live: Live, units: int) -> list[tuple[str, str, float]]:
     for n, unit in enumerate(chosen):
         point = points[unit.connection_point_id]
         if point.id not in known:
-            cp: dict[str, Any] = {"id": point.id, "bus": point.bus, "area_id": point.area_id}
-            if point.coupling_point_id is not None:
-                cp["coupling_point_id"] = point.coupling_point_id
+            cp = ConnectionPointModel.of(point).model_dump(mode="json")
             live.call("dso", "POST", "/v1/connection-points", cp)
             known.add(point.id)
         fsp = ("fsp-a", "fsp-b")[n % 2]

@@ -10,6 +10,7 @@ from typing import Any
 from flexcoord.domain import Unit
 from flexcoord.grid.model import load_grid
 from flexcoord.grid.portfolio import build_portfolio
+from flexcoord.schemas import ConnectionPointModel, GridAreaModel
 from tests.service.conftest import Api
 from tests.service.markets import FIRST_MTU, VALID, mtu, product_body, session_body
 
@@ -40,12 +41,7 @@ def register_grid(api: Api, *, area: str = AREA, units: int = 6) -> list[tuple[s
     for fsp in ("fsp-a", "fsp-b"):
         api.party(fsp, "fsp")
     for a in register.areas:
-        body = {
-            "id": a.id,
-            "bus_ids": sorted(a.bus_ids),
-            "voltage_levels_kv": sorted(a.voltage_levels_kv),
-            "coupling_point_ids": sorted(a.coupling_point_ids),
-        }
+        body = GridAreaModel.of(a).model_dump(mode="json")
         r = api.as_(a.operator_id, "POST", "/v1/grid-areas", json=body)
         assert r.status_code == 201, r.text
     points = {p.id: p for p in register.connection_points}
@@ -59,10 +55,7 @@ def register_grid(api: Api, *, area: str = AREA, units: int = 6) -> list[tuple[s
     assert r.status_code == 201, r.text
     out: list[tuple[str, str]] = []
     for n, unit in enumerate(chosen):
-        point = points[unit.connection_point_id]
-        body = {"id": point.id, "bus": point.bus, "area_id": point.area_id}
-        if point.coupling_point_id is not None:
-            body["coupling_point_id"] = point.coupling_point_id
+        body = ConnectionPointModel.of(points[unit.connection_point_id]).model_dump(mode="json")
         r = api.as_("dso", "POST", "/v1/connection-points", json=body)
         assert r.status_code in (201, 409), r.text
         fsp, unit_id = ("fsp-a", "fsp-b")[n % 2], f"u{n // 2}"

@@ -50,6 +50,22 @@ class GridAreaModel(BaseModel):
     voltage_levels_kv: list[float] = Field(default_factory=list)
     coupling_point_ids: list[ObjectId] = Field(default_factory=list)
 
+    @classmethod
+    def of(cls, area: GridArea) -> GridAreaModel:
+        """The body of a domain grid area (ids sorted; its operator is the caller).
+
+        Example:
+            >>> area = GridArea(id="mv", operator_id="dso", bus_ids=frozenset({2, 1}))
+            >>> GridAreaModel.of(area).bus_ids
+            [1, 2]
+        """
+        return cls(
+            id=area.id,
+            bus_ids=sorted(area.bus_ids),
+            voltage_levels_kv=sorted(area.voltage_levels_kv),
+            coupling_point_ids=sorted(area.coupling_point_ids),
+        )
+
     def to_domain(self, operator_id: str) -> GridArea:
         """The domain :class:`~flexcoord.domain.GridArea` run by ``operator_id``."""
         return GridArea(
@@ -77,6 +93,16 @@ class ConnectionPointModel(BaseModel):
     bus: BusId
     area_id: ObjectId
     coupling_point_id: ObjectId | None = None
+
+    @classmethod
+    def of(cls, point: ConnectionPoint) -> ConnectionPointModel:
+        """The body of a domain connection point."""
+        return cls(
+            id=point.id,
+            bus=point.bus,
+            area_id=point.area_id,
+            coupling_point_id=point.coupling_point_id,
+        )
 
     def to_domain(self) -> ConnectionPoint:
         """The domain :class:`~flexcoord.domain.ConnectionPoint`."""
