@@ -146,9 +146,18 @@ def upload_meter(
         seen.add((r.unit_id, r.start))
     if issues:
         raise InvalidInputError(issues)
+    stored = session.scalars(  # the readings this upload replaces, in one query
+        select(MeterReadingRow).where(
+            MeterReadingRow.owner_id == caller.id,
+            MeterReadingRow.unit_id.in_(units),
+            MeterReadingRow.start >= min(r.start for r in body.readings),
+            MeterReadingRow.start <= max(r.start for r in body.readings),
+        )
+    ).all()
+    existing = {(row.unit_id, row.start): row for row in stored}
     replaced = 0
     for r in body.readings:
-        row = session.get(MeterReadingRow, (caller.id, r.unit_id, r.start))
+        row = existing.get((r.unit_id, r.start))
         if row is None:
             session.add(
                 MeterReadingRow(
