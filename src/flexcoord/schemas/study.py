@@ -14,16 +14,13 @@ Example:
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
-from flexcoord.schemas.pydantic_issues import field_path
-from flexcoord.schemas.reading import file_issue, read_text
+from flexcoord.schemas.options_file import load_options_file
 
 __all__ = [
     "MAX_STUDY_DAYS",
@@ -165,83 +162,6 @@ class StudyFile(_Section):
         return value
 
 
-def _issue(source: str, field: str, value: object, message: str) -> Issue:
-    return Issue(kind="", object_id="", field=field, value=value, message=message, source=source)
-
-
-_MESSAGES: Final = {
-    "missing": "is required",
-    "extra_forbidden": "is not a key of the study file",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
-    "finite_number": "must be a finite number",
-    "string_type": "must be a string",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "date_type": "must be a date, e.g. 2026-06-01",
-    "date_parsing": "must be a date, e.g. 2026-06-01",
-    "date_from_datetime_inexact": "must be a date without a time, e.g. 2026-06-01",
-    "tuple_type": "must be a list",
-    "model_type": "must be a table",
-    "literal_error": "must be one of {expected}",
-    "greater_than": "must be > {gt}",
-    "greater_than_equal": "must be >= {ge}",
-    "less_than": "must be < {lt}",
-    "less_than_equal": "must be <= {le}",
-    "string_too_short": "must not be empty",
-    "string_too_long": "must be at most {max_length} characters",
-}
-
-
-def _known_keys(loc: tuple[str | int, ...]) -> str:
-    model: type[BaseModel] = StudyFile
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field is not None else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return ""
-        model = annotation
-    return ", ".join(model.model_fields)
-
-
-def _issues_of(err: ValidationError, source: str) -> list[Issue]:
-    issues = []
-    for error in err.errors():
-        loc = tuple(error["loc"])
-        template = _MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
-        try:
-            message = template.format(**error.get("ctx", {}))
-        except (KeyError, IndexError, ValueError):
-            message = str(error["msg"])
-        if error["type"] == "extra_forbidden":
-            message += f" (known keys: {_known_keys(loc)})"
-        value = NO_VALUE if error["type"] == "missing" else error.get("input")
-        issues.append(_issue(source, field_path(loc), value, message))
-    return issues
-
-
-def _parse(path: Path) -> Any:
-    text = read_text(path, max_bytes=_MAX_STUDY_BYTES)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - optional: YAML studies only
-        except ImportError:
-            raise InvalidInputError(
-                [file_issue(path, "is YAML, which needs PyYAML (pip install pyyaml); or use TOML")]
-            ) from None
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InvalidInputError([file_issue(path, f"is not valid YAML: {exc}")]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInputError([file_issue(path, f"is not valid TOML: {exc}")]) from None
-
-
 def load_study(path: str | Path) -> StudyFile:
     """Read and check a study file (``.toml``, or ``.yaml``/``.yml`` with PyYAML installed).
 
@@ -251,11 +171,6 @@ def load_study(path: str | Path) -> StudyFile:
             the grid code exists and the schemes are known presets is checked by the simulator
             before it loads the grid (:func:`flexcoord.simulation.study.check_study`).
     """
-    path = Path(path)
-    data = _parse(path)
-    if not isinstance(data, dict):
-        raise InvalidInputError([file_issue(path, "must be a table of keys (name, grid, ...)")])
-    try:
-        return StudyFile.model_validate(data)
-    except ValidationError as err:
-        raise InvalidInputError(_issues_of(err, str(path))) from None
+    return load_options_file(
+        Path(path), StudyFile, max_bytes=_MAX_STUDY_BYTES, keys_hint="name, grid, ..."
+    )
