@@ -1,0 +1,1 @@
+"""Planning: flexibility against reinforcement over a growth path (``docs/planning.md``)."""
