@@ -24,6 +24,7 @@ area type (``auto``) is urban when the SimBench code says ``urban`` or ``comm``,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -283,17 +284,13 @@ def reinforce(net: Any, asset: str, kind: str, *, costs: CostsSection) -> Reinfo
             lifetime_years=lifetime,
         )
         after = remaining_violation(apply_reinforcement(net, trial), asset, kind) if before else 0
-        last = Reinforcement(**{**_fields(trial), "verified": after == 0, "steps_after": after})
+        last = dataclasses.replace(trial, verified=after == 0, steps_after=after)
         if after == 0:
             return last
     assert last is not None
     return last
 
 
-def _fields(r: Reinforcement) -> dict[str, Any]:
-    return {name: getattr(r, name) for name in Reinforcement.__dataclass_fields__}
-
-
 def reinforcement_table(items: list[Reinforcement]) -> pd.DataFrame:
     """One row per measure."""
-    return pd.DataFrame([_fields(r) | {"branches": str(r.branches)} for r in items])
+    return pd.DataFrame([dataclasses.asdict(r) | {"branches": str(r.branches)} for r in items])

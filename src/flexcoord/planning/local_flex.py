@@ -40,7 +40,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from flexcoord.grid.flex_series import element_series, relieving_elements, with_series
-from flexcoord.grid.timeseries import assess
+from flexcoord.grid.reinforcement import remaining_violation
 from flexcoord.schemas.plan import FlexibilitySection, PriceScenarioSection
 
 __all__ = ["LocalFlexOutcome", "local_flexibility"]
@@ -85,12 +85,6 @@ def _window(hours: tuple[int, int]) -> NDArray[np.bool_]:
     q = np.arange(_DAY) // 4
     a, b = hours
     return (q >= a) & (q < b) if a <= b else (q >= a) | (q < b)
-
-
-def _steps(net: Any, asset: str, kind: str) -> int:
-    summary = assess(net, keep_violations=False).summary
-    rows = summary[(summary["asset"] == asset) & (summary["kind"] == kind)]
-    return int(rows["steps"].sum())
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +229,7 @@ def local_flexibility(
         by_table: dict[str, dict[int, FloatArray]] = {}
         for (t, i), series in changed.items():
             by_table.setdefault(t, {})[i] = series
-        return _steps(with_series(net, rows, by_table), asset, kind), changed, energy
+        return remaining_violation(with_series(net, rows, by_table), asset, kind), changed, energy
 
     before = int(violating.sum())
     after, _, energy = trial(1.0)

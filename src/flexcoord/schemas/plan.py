@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flexcoord.schemas.options_file import load_options_file
+from flexcoord.schemas.study import OutputsSection
 
 __all__ = [
     "AdditionsSection",
@@ -91,19 +92,10 @@ class AdditionsSection(_Section):
     ev_mw: dict[int, float] = Field(default_factory=dict)
 
 
-class PlanOutputs(_Section):
-    """Where results go."""
+class PlanOutputs(OutputsSection):
+    """Where results go (as a study's, in another default folder)."""
 
     folder: str = "flexcoord-plan"
-    formats: tuple[Literal["parquet", "csv"], ...] = ("parquet", "csv")
-    report: bool = True
-
-    @field_validator("folder")
-    @classmethod
-    def _folder(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must name a folder")
-        return value
 
 
 class PlanFile(_Section):
