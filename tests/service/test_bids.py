@@ -3,13 +3,16 @@ idempotency, ownership, replacement and withdrawal, the sealed session."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from flexcoord.service.tables import AuditEventRow
+from flexcoord.service import bid_store
+from flexcoord.service.tables import AuditEventRow, BidRow
 from tests.service.conftest import Api, Clock
 from tests.service.markets import GATE_CLOSES, GATE_OPENS, bid_body, market
 
@@ -224,3 +227,49 @@ def test_a_resource_with_submitted_bids_cannot_be_deleted(api: Api) -> None:
     assert _fields(r) == [("Unit", "u1", "id")]
     assert api.as_("fsp-a", "DELETE", f"{BIDS}/b1").status_code == 200
     assert api.as_("fsp-a", "DELETE", "/v1/units/u1").status_code == 204
+
+
+def test_a_retry_landing_after_closure_while_its_first_attempt_is_in_flight_gets_its_answer(
+    api: Api, clock: Clock, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt took the write just before closure and is slow to commit; its client
+    gave up and retried, and the retry arrives after closure. The retry waits for the first
+    attempt (its key's lock) and answers its acknowledgement, not "gate closed" for a bid that
+    is stored (found by the gate-closure rush under load, T1)."""
+    market(api)
+    entered, release = threading.Event(), threading.Event()
+    submit = bid_store.submit_bids
+
+    def slow_first(*args: Any, **kwargs: Any) -> Any:
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(10)
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(bid_store, "submit_bids", slow_first)
+    key, body = {"Idempotency-Key": "rush-1"}, bid_body("b1")
+    answers: dict[str, Any] = {}
+
+    def send(name: str) -> None:
+        answers[name] = api.as_("fsp-a", "POST", BIDS, json=body, headers=key)
+
+    clock.now = GATE_CLOSES - MICROSECOND
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    assert entered.wait(10)
+    clock.now = GATE_CLOSES + timedelta(seconds=1)
+    retry = threading.Thread(target=send, args=("retry",))
+    retry.start()
+    retry.join(0.5)
+    assert retry.is_alive(), "the retry must wait for the attempt in flight"
+    release.set()
+    first.join(10)
+    retry.join(10)
+    assert answers["first"].status_code == 201, answers["first"].text
+    assert answers["retry"].status_code == 201, answers["retry"].text
+    assert answers["retry"].content == answers["first"].content
+    assert answers["retry"].headers["Idempotent-Replayed"] == "true"
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(BidRow)) == 1
+    late = api.as_("fsp-a", "POST", BIDS, json=bid_body("b2"), headers={"Idempotency-Key": "r2"})
+    assert _fields(late) == [("MarketSession", "s1", "gate_closes_at")]

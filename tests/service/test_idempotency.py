@@ -113,7 +113,7 @@ def test_a_retry_racing_its_first_attempt_gets_the_original_answer(
 
     monkeypatch.setattr("flexcoord.service.calls.replay_of", blind_once)
     again = _post_unit(api, "fsp-a", "k-1", body)
-    assert len(looked) == 2  # the dependency's look-up (blinded), then the one after the refusal
+    assert len(looked) == 2  # the dependency's look-up (blinded), then the one under the key's lock
     assert (again.status_code, again.content) == (201, first.content)
     assert again.headers["Idempotent-Replayed"] == "true"
     other = _post_unit(api, "fsp-a", "k-2", body)  # no key of its own stored: the 409 stands

@@ -78,3 +78,23 @@ def test_each_request_logs_one_json_line_with_its_request_id(
         "path": "/v1/units",
     }
     assert line["duration_ms"] >= 0
+
+
+def test_a_nul_character_in_a_query_or_the_path_is_refused_naming_it(api: Api) -> None:
+    """PostgreSQL cannot compare text with a NUL: such a filter is refused before any query
+    (found by T17, the schemathesis battery, on GET /v1/grid-prequalifications)."""
+    api.party("tso-a", "tso")
+    r = api.as_("tso-a", "GET", "/v1/grid-prequalifications?resource_id=u%001")
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    [issue] = r.json()["errors"]
+    assert (issue["kind"], issue["object_id"], issue["message"]) == (
+        "query",
+        "resource_id",
+        "must not hold a NUL character",
+    )
+    r = api.as_("tso-a", "GET", "/v1/units/u%001")
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["kind"] == "path"
+    ok = api.as_("tso-a", "GET", "/v1/grid-prequalifications?resource_id=u1")
+    assert ok.status_code == 200

@@ -254,6 +254,33 @@ def _too_large(request: Request) -> ServiceProblem | None:
     return ServiceProblem(413, f"the request body is larger than {limit} bytes")
 
 
+def _nul_in_url(request: Request) -> ServiceProblem | None:
+    """A 422 for a NUL character in the path or a query parameter: no stored text can hold it
+    (PostgreSQL refuses it), so it never reaches a query; the issue names the parameter."""
+    issues = [
+        Issue(
+            kind="query",
+            object_id=name,
+            field="value",
+            value=value.replace("\x00", "\\0"),
+            message="must not hold a NUL character",
+        )
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    if "\x00" in request.url.path:
+        issues.append(
+            Issue(
+                kind="path",
+                object_id="path",
+                field="value",
+                value=request.url.path.replace("\x00", "\\0"),
+                message="must not hold a NUL character",
+            )
+        )
+    return _invalid(issues) if issues else None
+
+
 def _add_handlers(app: FastAPI) -> None:
     for kind in (
         ServiceProblem,
@@ -275,10 +302,10 @@ def _add_handlers(app: FastAPI) -> None:
         given = request.headers.get("x-request-id", "")
         request.state.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         started = time.perf_counter()
-        too_large = _too_large(request)
+        refused = _too_large(request) or _nul_in_url(request)
         metrics = services_of(request).metrics
-        if too_large is not None:
-            response = await _answer(request, too_large)
+        if refused is not None:
+            response = await _answer(request, refused)
         else:
             try:
                 response = await call_next(request)

@@ -35,6 +35,7 @@ from flexcoord.service.idempotency import (
     IDEMPOTENCY_HEADER,
     Replay,
     check_key,
+    lock_key,
     remember,
     replay_of,
 )
@@ -91,9 +92,15 @@ def payload_sha256(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Call:
-    """An authenticated, permitted call of one operation."""
+    """An authenticated, permitted call of one operation.
+
+    ``now`` is the moment the call is judged at (a gate's closure, validity windows, the audit
+    time): its arrival, then, for a writing call, the start of its write transaction
+    (:meth:`transaction`), taken under its Idempotency-Key's lock: two attempts of one request
+    are judged in the order they take the write, never the later one refused by a clock the
+    earlier one beat."""
 
     request: Request
     services: Services
@@ -111,9 +118,29 @@ class Call:
         bind = self.services.reader if read_only else self.services.engine
         session = Session(bind, expire_on_commit=False)
         try:
+            if not read_only:
+                self._begin_write(session)
             yield session
         finally:
             session.close()
+
+    def _begin_write(self, session: Session) -> None:
+        """Begin the write transaction and judge the call from now on (class docstring); a
+        twin with the same key that committed while this one waited answers with its result."""
+        if self.idempotency_key is None:
+            session.connection()  # begins (SQLite: BEGIN IMMEDIATE, the write lock)
+        else:
+            lock_key(session, self.principal.party_id, self.idempotency_key)
+            replay = replay_of(
+                session,
+                self.principal.party_id,
+                self.idempotency_key,
+                self.operation,
+                self.request_sha256,
+            )
+            if replay is not None:
+                raise replay
+        self.now = self.services.settings.clock()
 
     def accept(
         self,

@@ -10,18 +10,23 @@ transaction as its change and its audit event. Then, for the same party and key:
 * another operation, path or body → 422, naming the header;
 * a request that was refused (4xx) stored nothing, so a corrected retry may reuse its key.
 
-Two requests with one key racing each other: one commits; the other gets the stored answer if
-that commit came before its own refusal (:func:`~flexcoord.service.calls.settled_replay`),
-else 409 (a retry then gets the stored answer). Keys are per party: FSP B's key ``k1`` is not
-FSP A's. Key issuance and rotation refuse the header: their answer holds a secret, which is
-never stored.
+Two requests with one key racing each other are serialised: a writing call takes its key's lock
+(:func:`lock_key`) as its transaction begins, looks for the stored answer again under it, and is
+judged (the gate's clock included) only then, so a retry sent while its first attempt is still
+in flight waits for that attempt and gets its answer, whatever the clock did meanwhile. A twin
+refused for another reason gets the stored answer if the first commit came before its refusal
+(:func:`~flexcoord.service.calls.settled_replay`), else 409 (a retry then gets the stored answer).
+Keys are per party: FSP B's key ``k1`` is not FSP A's. Key issuance and rotation refuse the
+header: their answer holds a secret, which is never stored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any, Final
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from flexcoord.errors import Issue
@@ -34,6 +39,7 @@ __all__ = [
     "IDEMPOTENT_OPERATIONS",
     "Replay",
     "check_key",
+    "lock_key",
     "remember",
     "replay_of",
 ]
@@ -104,6 +110,19 @@ def replay_of(
             422, key, f"was used for another request ({row.operation}, another body)"
         )
     return Replay(row.status, row.response)
+
+
+def lock_key(session: Session, party_id: str, key: str) -> None:
+    """Begin ``session``'s writing transaction holding the lock of (party, key) until it ends.
+
+    On PostgreSQL a transaction-level advisory lock on the key's 64-bit hash (released at commit,
+    rollback, or when a killed process's connection drops); on SQLite the writing transaction's
+    ``BEGIN IMMEDIATE`` already holds the database's one write lock."""
+    connection = session.connection()  # begins the transaction (SQLite: BEGIN IMMEDIATE)
+    if connection.dialect.name == "postgresql":
+        digest = hashlib.sha256(f"{party_id}\x00{key}".encode()).digest()
+        lock = int.from_bytes(digest[:8], "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
 
 
 def remember(session: Session, row: IdempotencyRow) -> None:
