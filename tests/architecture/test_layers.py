@@ -52,6 +52,7 @@ def _imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...]]]:
         "flexcoord.grid",
         "flexcoord.operations",
         "flexcoord.simulation",
+        "flexcoord.planning",
         "flexcoord.service",
     ],
 )
@@ -68,7 +69,7 @@ def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
 @pytest.mark.parametrize(
     "code",
     [
-        "import flexcoord, flexcoord.grid, flexcoord.simulation",
+        "import flexcoord, flexcoord.grid, flexcoord.simulation, flexcoord.planning",
         "from flexcoord.cli.app import app; from typer.main import get_command; get_command(app)",
         "import flexcoord.service.app",
     ],

@@ -17,6 +17,7 @@ from flexcoord.cli.coordinate import coordinate
 from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
 from flexcoord.cli.pareto import pareto
+from flexcoord.cli.plan import plan
 from flexcoord.cli.service import audit_app, serve, service_app
 from flexcoord.cli.simulate import demo, simulate
 
@@ -56,6 +57,7 @@ app.command("coordinate")(command(coordinate))
 app.command("pareto")(command(pareto))
 app.command("simulate")(command(simulate))
 app.command("demo")(command(demo))
+app.command("plan")(command(plan))
 app.command("serve")(command(serve))
 app.add_typer(service_app, name="service")
 app.add_typer(audit_app, name="audit")

@@ -46,6 +46,7 @@ __all__ = [
     "emit",
     "format_output",
     "option_issue",
+    "options_folder_issues",
     "resolve_grid",
     "write_atomic",
 ]
@@ -274,6 +275,26 @@ class OutputFolder:
         else:
             issue = _folder_issue(self.option, shown, self.path.parent)
         return [issue] if issue else []
+
+
+def options_folder_issues(out: Path | None, default: str, source: str) -> list[Issue]:
+    """What stops an options file's results folder from being written: ``--out`` when given,
+    else the file's ``outputs.folder`` key (named in the file's words)."""
+    target = out if out is not None else Path(default)
+    problems = OutputFolder("--out", target).issues()
+    if out is not None:
+        return problems
+    return [
+        Issue(
+            kind="",
+            object_id="",
+            field="outputs.folder",
+            value=str(target),
+            message=i.message,
+            source=source,
+        )
+        for i in problems
+    ]
 
 
 def format_output(output_format: OutputFormat) -> OutputFile | None:

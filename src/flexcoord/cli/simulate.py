@@ -20,8 +20,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flexcoord.cli.edge import OutputFolder, check, int_range, resolve_grid, stderr, stdout
-from flexcoord.errors import Issue
+from flexcoord.cli.edge import (
+    check,
+    int_range,
+    options_folder_issues,
+    resolve_grid,
+    stderr,
+    stdout,
+)
 
 __all__ = ["DEMO_STUDY", "demo", "simulate"]
 
@@ -92,19 +98,7 @@ def _run(study: Any, source: str, folder: Path | None, workers: int) -> None:
 
     check_study(study, source)
     target = folder if folder is not None else Path(study.outputs.folder)
-    problems = OutputFolder("--out", target).issues()
-    if folder is None:  # the study's own key: say so, in the study file's words
-        problems = [
-            Issue(
-                kind="",
-                object_id="",
-                field="outputs.folder",
-                value=str(target),
-                message=i.message,
-                source=source,
-            )
-            for i in problems
-        ]
+    problems = options_folder_issues(folder, study.outputs.folder, source)
     check(problems)
     n_schemes = len(study_presets(study, source))
     with _bar(study.days, n_schemes) as step:

@@ -34,6 +34,7 @@ The network's name is ``<code>@<year>``; every element carries its ``technology`
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,7 +109,12 @@ class GrowthPath:
 
     def issues(self, years: Sequence[int], *, source: str = "") -> list[Issue]:
         """What stops the path from building ``years`` (empty when it can)."""
-        out: list[Issue] = []
+        out = [  # the code's issues, named as the grid's (any year in range shows them)
+            dataclasses.replace(i, field="grid", value=self.code)
+            for i in year_issues(self.code, _TREND_FROM, source=source)
+        ]
+        if out:
+            return out
         for year in years:
             out += year_issues(self.code, min(year, _LAST_SCENARIO_YEAR), source=source)
             if out:

@@ -43,11 +43,13 @@ from flexcoord.grid.flex_series import element_series, relieving_elements, with_
 from flexcoord.grid.reinforcement import remaining_violation
 from flexcoord.schemas.plan import FlexibilitySection, PriceScenarioSection
 
-__all__ = ["LocalFlexOutcome", "local_flexibility"]
+__all__ = ["USES", "LocalFlexOutcome", "export_driven", "local_flexibility", "use_rates"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+#: The uses of local flexibility, in the order tables show them.
+USES: Final = ("pv_curtailed", "ev_shifted", "heat_pump_shifted", "bess_losses")
 _DAY: Final = 96
 _STEP_H: Final = 0.25
 _ROUND_TRIP: Final = 0.9
@@ -72,13 +74,23 @@ class LocalFlexOutcome:
 
     def cost_eur(self, prices: PriceScenarioSection) -> float:
         """The year's cost under ``prices``."""
-        rate = {
-            "pv_curtailed": prices.feed_in_eur_per_mwh,
-            "ev_shifted": prices.load_shift_eur_per_mwh,
-            "heat_pump_shifted": prices.load_shift_eur_per_mwh,
-            "bess_losses": prices.retail_eur_per_mwh,
-        }
+        rate = use_rates(prices)
         return float(sum(rate[u] * e for u, e in self.energy_mwh.items()))
+
+
+def use_rates(prices: PriceScenarioSection) -> dict[str, float]:
+    """The owner's opportunity cost of each use, €/MWh (module docstring).
+
+    Example:
+        >>> use_rates(PriceScenarioSection(name="base"))["pv_curtailed"]
+        80.0
+    """
+    return {
+        "pv_curtailed": prices.feed_in_eur_per_mwh,
+        "ev_shifted": prices.load_shift_eur_per_mwh,
+        "heat_pump_shifted": prices.load_shift_eur_per_mwh,
+        "bess_losses": prices.retail_eur_per_mwh,
+    }
 
 
 def _window(hours: tuple[int, int]) -> NDArray[np.bool_]:
@@ -196,6 +208,30 @@ def _battery(
     return out
 
 
+def _export_driven(area: _Area, kind: str, violating: NDArray[np.bool_]) -> bool:
+    if kind != "overload":
+        return kind == "overvoltage"
+    pv = sum((area.base[k] for k in area.tech.get("pv", [])), np.zeros(len(violating)))
+    draw = sum(
+        (
+            area.base[k]
+            for t, ks in area.tech.items()
+            if t not in ("pv", "wind", "biomass", "hydro", "bess")
+            for k in ks
+        ),
+        np.zeros(len(violating)),
+    )
+    return bool((pv - draw)[violating].mean() > 0)
+
+
+def export_driven(net: Any, asset: str, kind: str, violation_steps: IntArray) -> bool:
+    """Whether ``asset``'s violation at ``violation_steps`` comes from export (overvoltage; an
+    overload while the relieving area's PV exceeds its demand on average) rather than demand."""
+    days = np.unique(np.asarray(violation_steps, dtype=np.int64) // _DAY)
+    rows = (days[:, None] * _DAY + np.arange(_DAY)).reshape(-1)
+    return _export_driven(_area(net, asset, rows), kind, np.isin(rows, violation_steps))
+
+
 def local_flexibility(
     net: Any, asset: str, kind: str, *, rules: FlexibilitySection, violation_steps: IntArray
 ) -> LocalFlexOutcome:
@@ -205,20 +241,7 @@ def local_flexibility(
     rows = (days[:, None] * _DAY + np.arange(_DAY)).reshape(-1)
     violating = np.isin(rows, violation_steps)
     area = _area(net, asset, rows)
-    if kind == "overload":
-        pv = sum((area.base[k] for k in area.tech.get("pv", [])), np.zeros(len(rows)))
-        draw = sum(
-            (
-                area.base[k]
-                for t, ks in area.tech.items()
-                if t not in ("pv", "wind", "biomass", "hydro", "bess")
-                for k in ks
-            ),
-            np.zeros(len(rows)),
-        )
-        export = bool((pv - draw)[violating].mean() > 0)
-    else:
-        export = kind == "overvoltage"
+    export = _export_driven(area, kind, violating)
 
     def trial(
         s: float,

@@ -24,6 +24,7 @@ __all__ = [
     "AdditionsSection",
     "CostsSection",
     "FlexibilitySection",
+    "MarketSection",
     "PlanFile",
     "PlanOutputs",
     "PriceScenarioSection",
@@ -85,6 +86,17 @@ class FlexibilitySection(_Section):
     ev_evening_hours: tuple[int, int] = (16, 23)
 
 
+class MarketSection(_Section):
+    """Market-procured flexibility (``planning.market_flex``): the simulator's markets under
+    ``preset`` on each overloaded line's violating days, in ``years`` (empty: every planned
+    year) and for ``assets`` (empty: every overloaded line)."""
+
+    preset: str = Field(min_length=1, max_length=80)
+    years: tuple[int, ...] = ()
+    assets: tuple[str, ...] = ()
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+
+
 class AdditionsSection(_Section):
     """Explicit heat pumps and EV chargers: installed MW at some years."""
 
@@ -102,7 +114,8 @@ class PlanFile(_Section):
     """A planning study (module docstring): the grid (SimBench, scenario 0), the years
     ``start_year..horizon`` every ``step_years``, the growth (``growth.<technology>``: multipliers
     at some years; ``additions``: heat pumps and EV chargers), the flexibility rules, the price
-    scenarios (the first is the base case), the cost catalogue and the outputs."""
+    scenarios (the first is the base case), optionally the market that prices flexibility the
+    second way, the cost catalogue and the outputs."""
 
     name: str = Field(min_length=1, max_length=120)
     grid: str = Field(min_length=1, max_length=200)
@@ -115,6 +128,7 @@ class PlanFile(_Section):
     additions: AdditionsSection = AdditionsSection()
     flexibility: FlexibilitySection = FlexibilitySection()
     prices: tuple[PriceScenarioSection, ...] = (PriceScenarioSection(name="base"),)
+    market: MarketSection | None = None
     costs: CostsSection = CostsSection()
     outputs: PlanOutputs = PlanOutputs()
 

@@ -38,9 +38,12 @@ from flexcoord.grid.layout import network_layout
 from flexcoord.simulation import study_figures
 
 __all__ = [
+    "PAGE_STYLE",
     "REPORT_COLUMNS",
     "ReportTables",
+    "plot_section",
     "study_report_html",
+    "write_page",
     "write_study_report",
 ]
 
@@ -233,13 +236,16 @@ def study_report_html(
     if net is not None:
         figures.append(("fc-plot-grid", study_figures.grid_figure(report, network_layout(net))))
     plots = [
-        _plot_html(figure, div_id, include_js=i == 0) for i, (div_id, figure) in enumerate(figures)
+        plot_section(figure, div_id, include_js=i == 0)
+        for i, (div_id, figure) in enumerate(figures)
     ]
     note = "" if net is not None else "<p>No network was given: the grid view is left out.</p>"
     return _page(title, meta, _kpi_table(report.kpis), plots, note)
 
 
-def _plot_html(figure: go.Figure, div_id: str, *, include_js: bool) -> str:
+def plot_section(figure: go.Figure, div_id: str, *, include_js: bool) -> str:
+    """``figure`` as an offline HTML section under ``div_id`` (plotly's JavaScript inlined
+    when ``include_js``: once per page)."""
     div = figure.to_html(
         full_html=False, include_plotlyjs=include_js, div_id=div_id, config=_PLOT_CONFIG
     )
@@ -262,7 +268,8 @@ def _kpi_table(kpis: pd.DataFrame) -> str:
     )
 
 
-_STYLE = """
+#: The report pages' style sheet (inlined: the page fetches nothing).
+PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
 h1 { font-size: 1.5rem; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0 1rem; }
@@ -281,7 +288,7 @@ def _page(title: str, meta: Mapping[str, str], table: str, plots: list[str], not
     heading = html.escape(title)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{heading}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{heading}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{heading}</h1>\n<dl>{items}</dl>\n"
         f"<h2>KPIs per scheme (mean over the study days)</h2>\n{table}\n{note}\n"
         + "\n".join(plots)
@@ -301,8 +308,12 @@ def write_study_report(
     temporary file in the same folder, then replaces ``path`` (``os.replace``). On any failure
     ``path`` is left as it was and no temporary file remains. Returns ``path``.
     """
+    return write_page(path, study_report_html(tables, net=net, title=title, meta=meta))
+
+
+def write_page(path: Path | str, page: str) -> Path:
+    """Write an HTML ``page`` to ``path`` atomically (:func:`write_study_report`); returns it."""
     target = Path(path)
-    page = study_report_html(tables, net=net, title=title, meta=meta)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:

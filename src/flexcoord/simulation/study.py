@@ -269,9 +269,42 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
         InvalidInputError: the study's issues (:func:`check_study`), before the grid loads.
     """
     check_study(study, source)
-    presets = study_presets(study, source)
     code = resolve_grid_code(study.grid).code
     grid = load_grid(code) if study.year is None else grid_of_year(code, study.year)
+    days = tuple(study.start + timedelta(days=k) for k in range(study.days))
+    return _planned(study, source, grid, days, None)
+
+
+def plan_on_grid(
+    study: StudyFile,
+    grid: GridModel,
+    *,
+    days: tuple[date, ...],
+    congestion: tuple[DsoCongestion, ...],
+    source: str = "study",
+) -> StudyPlan:
+    """A study's plan on a grid built elsewhere (a planning year's network on its growth path),
+    for chosen market days (in any order, not necessarily consecutive), with the DSO
+    congestions given at their own limits instead of congestion by design (``study.grid`` only
+    names the grid; ``study.congestion`` is not used).
+
+    Raises:
+        InvalidInputError: an unknown preset of ``study.schemes``, or no day.
+    """
+    if not days:
+        raise InvalidInputError([_key_issue(source, "days", 0, "must hold at least one day")])
+    overrides = {c.branch: c.limit_mw for c in congestion}
+    return _planned(study, source, grid, days, (overrides, congestion))
+
+
+def _planned(
+    study: StudyFile,
+    source: str,
+    grid: GridModel,
+    days: tuple[date, ...],
+    congestion: tuple[Mapping[str, float], tuple[DsoCongestion, ...]] | None,
+) -> StudyPlan:
+    presets = study_presets(study, source)
     g = study.growth
     register = build_portfolio(
         grid,
@@ -298,26 +331,10 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
         products=(product,),
         groups=(*register.groups, *pools),
     )
-    days = tuple(study.start + timedelta(days=k) for k in range(study.days))
-    period = tuple(iv for d in days for iv in market_time_units(d))
-    realised_period = forecast_from_profiles(
-        grid,
-        start_step=profile_step_of(profile_day(days[0])),
-        intervals=period,
-        issued_at=period[0].start,
-        label="realised period",
-        flows=FlowQuantity.THERMAL,
-    )
-    c = study.congestion
-    overrides, plan = congestion_plan(
-        grid,
-        register,
-        realised_period,
-        n_tso=c.n_tso,
-        n_dso=c.n_dso,
-        tso_tightening=c.tso_tightening,
-        dso_tightening=c.dso_tightening,
-    )
+    if congestion is None:
+        overrides, plan = _by_design(study, grid, register, days)
+    else:
+        overrides, plan = dict(congestion[0]), congestion[1]
     return StudyPlan(
         study=study,
         source=source,
@@ -330,6 +347,31 @@ def plan_study(study: StudyFile, *, source: str = "study") -> StudyPlan:
         devices=devices,
         error=_error_spec(study),
         dso_models=DsoModelCache(day_market_input(grid, register, overrides)),
+    )
+
+
+def _by_design(
+    study: StudyFile, grid: GridModel, register: Register, days: tuple[date, ...]
+) -> tuple[dict[str, float], tuple[DsoCongestion, ...]]:
+    """Congestion by design on the realised flows of the study's (consecutive) days."""
+    period = tuple(iv for d in days for iv in market_time_units(d))
+    realised_period = forecast_from_profiles(
+        grid,
+        start_step=profile_step_of(profile_day(days[0])),
+        intervals=period,
+        issued_at=period[0].start,
+        label="realised period",
+        flows=FlowQuantity.THERMAL,
+    )
+    c = study.congestion
+    return congestion_plan(
+        grid,
+        register,
+        realised_period,
+        n_tso=c.n_tso,
+        n_dso=c.n_dso,
+        tso_tightening=c.tso_tightening,
+        dso_tightening=c.dso_tightening,
     )
 
 

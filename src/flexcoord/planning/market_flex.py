@@ -1,0 +1,182 @@
+"""Market-procured flexibility for one congested branch and year: the simulator's market days
+under a coordination preset on the planning year's grid (``docs/planning.md``, way 2).
+
+:func:`market_flexibility` runs the study simulator (:mod:`flexcoord.simulation`: device bids,
+the preset's timeframe chain and clearing, activation, delivery, verification, settlement, the
+realised AC power flow; one engine with ``flexcoord simulate`` and the service) on the days
+the branch is violated, with:
+
+- the year's network on its growth path as the grid (its portfolio: every unit SimBench and the
+  growth path put there; no units added);
+- one DSO congestion, the branch at its **own thermal limit** (no congestion by design), to be
+  relieved on the side it feeds (more injection there for a demand-driven overload, less for an
+  export-driven one);
+- no TSO balancing need and no voltage needs, so what is bought is bought for this branch;
+- a perfect forecast (a planning comparison of remedies, not of forecasts).
+
+The year's cost is what the DSO paid the FSPs (activation and availability payments of the
+settlement); whether the market removes the violation is judged on the realised power flow.
+Only branch overloads are priced this way (voltage problems have no single branch to relieve).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from flexcoord.domain import Direction
+from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.grid.areas import dead_end_side
+from flexcoord.grid.model import GridModel
+from flexcoord.planning.local_flex import export_driven
+from flexcoord.schemas.study import StudyFile
+from flexcoord.simulation.day_run import run_day, run_no_flexibility
+from flexcoord.simulation.scenario import DsoCongestion
+from flexcoord.simulation.study import day_market, plan_on_grid
+
+__all__ = ["MarketFlexOutcome", "market_days", "market_flexibility"]
+
+_DAY: Final = 96
+_STEP_H: Final = 0.25
+#: Residual overload (MWh over the days) below which the market counts as removing it.
+_TOLERANCE_MWH: Final = 1e-3
+_MARKET_YEAR: Final = 2026
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketFlexOutcome:
+    """One branch-year of market-procured flexibility (module docstring).
+
+    Attributes:
+        paid_eur: what the DSO paid FSPs (activation + availability), the year's cost.
+        bid_cost_eur: the delivered energy at the bids' prices (the FSPs' cost).
+        overload_before_mwh / overload_after_mwh: the branch's realised overload on those days
+            without any market, and after the preset's dispatch was delivered.
+    """
+
+    asset: str
+    preset: str
+    days: int
+    paid_eur: float
+    bid_cost_eur: float
+    overload_before_mwh: float
+    overload_after_mwh: float
+    removes_violation: bool
+    wall_s: float
+
+
+def market_days(violation_steps: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[date, ...]:
+    """The market days (of 2026, the simulator's calendar) whose SimBench profile days hold
+    ``violation_steps`` (rows of the 2016 profile year; 29 February stands on the 28th).
+
+    Example:
+        >>> market_days(np.array([0, 95, 96 * 59 + 3]))
+        (datetime.date(2026, 1, 1), datetime.date(2026, 2, 28))
+    """
+    out: list[date] = []
+    for k in np.unique(np.asarray(violation_steps, dtype=np.int64) // _DAY).tolist():
+        day = date(2016, 1, 1) + timedelta(days=int(k))
+        moved = (
+            date(_MARKET_YEAR, 2, 28)
+            if (day.month, day.day) == (2, 29)
+            else date(_MARKET_YEAR, day.month, day.day)
+        )
+        if moved not in out:
+            out.append(moved)
+    return tuple(out)
+
+
+def _congestion(grid: GridModel, asset: str, export: bool) -> DsoCongestion:
+    table, _, number = asset.partition(":")
+    area = grid.asset_areas().get(asset)
+    side = (
+        dead_end_side(grid.net, int(number), grid.areas.dso_area(area))
+        if table == "line" and area not in (None, "tso")
+        else None
+    )
+    if side is None:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="Asset",
+                    object_id=asset,
+                    field="asset",
+                    value=asset,
+                    message="is not a radial DSO line: the market cannot be told which side "
+                    "relieves it",
+                )
+            ]
+        )
+    limits = grid.branch_limits()
+    limit = float(limits.limit_mw[limits.branch_names.index(asset)])
+    return DsoCongestion(
+        branch=asset,
+        limit_mw=round(limit, 4),
+        buses=side[0],
+        direction=Direction.DOWN if export else Direction.UP,
+    )
+
+
+def _overload_mwh(violations: pd.DataFrame, asset: str) -> float:
+    mine = violations[(violations["element"] == asset) & (violations["kind"] == "branch-flow")]
+    return float(mine["value"].sum()) * _STEP_H
+
+
+def market_flexibility(
+    net: Any,
+    asset: str,
+    *,
+    preset: str,
+    violation_steps: np.ndarray[Any, np.dtype[np.int64]],
+    seed: int = 0,
+) -> MarketFlexOutcome:
+    """The preset's markets on ``asset``'s violating days of ``net``'s year (module
+    docstring).
+
+    Raises:
+        InvalidInputError: ``asset`` is not a radial DSO line, or ``preset`` is unknown.
+    """
+    import time  # noqa: PLC0415 - only the wall clock
+
+    t0 = time.perf_counter()
+    grid = GridModel(net, code=str(net.name))
+    congestion = _congestion(grid, asset, export_driven(net, asset, "overload", violation_steps))
+    study = StudyFile.model_validate(
+        {
+            "name": f"market flexibility {asset} {net.name}",
+            "grid": str(net.name),
+            "schemes": [preset],
+            "seed": seed,
+            "growth": {"batteries": 0, "ev_chargers": 0, "heat_pumps": 0},
+            "forecast_error": {"pv": 0, "wind": 0, "load": 0, "ev": 0, "heat_pump": 0},
+            "needs": {"tso_balancing_mw": 0, "dso_voltage": False},
+        }
+    )
+    days = market_days(violation_steps)
+    plan = plan_on_grid(study, grid, days=days, congestion=(congestion,), source=f"market {preset}")
+    config = plan.presets[0]
+    paid = bid_cost = before = after = 0.0
+    for index in range(len(days)):
+        market = day_market(plan, index)
+        outcome = run_day(plan, market, config)
+        paid += float(outcome.kpis["activation_paid_eur"]) + float(
+            outcome.kpis["availability_cost_eur"]
+        )
+        bid_cost += float(outcome.kpis["bid_cost_eur"])
+        after += _overload_mwh(outcome.violations, asset)
+        before += _overload_mwh(run_no_flexibility(plan, market).violations, asset)
+    return MarketFlexOutcome(
+        asset=asset,
+        preset=config.id,
+        days=len(days),
+        paid_eur=paid,
+        bid_cost_eur=bid_cost,
+        overload_before_mwh=before,
+        overload_after_mwh=after,
+        removes_violation=after <= _TOLERANCE_MWH,
+        wall_s=time.perf_counter() - t0,
+    )
