@@ -98,7 +98,8 @@ def plan(
     target = out if out is not None else Path(spec.outputs.folder)
     with _bar(len(spec.years())) as step:
         result = run_plan(spec, source=source, folder=target, progress=step)
-    _summary(stdout(), result.tables["crossover"])
+    out = stdout()
+    _summary(Console(highlight=False, width=max(out.width, 132)), result.tables["crossover"])
     stderr().print(
         f"{len(spec.years())} year(s) planned in {result.wall_s:.0f} s; results in "
         f"{result.folder}" + (f", report {result.report}" if result.report else "")
