@@ -31,6 +31,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from flexcoord.errors import FlexcoordError, InvalidInputError, Issue
@@ -47,6 +48,7 @@ __all__ = [
     "format_output",
     "option_issue",
     "options_folder_issues",
+    "progress_bar",
     "resolve_grid",
     "write_atomic",
 ]
@@ -78,6 +80,17 @@ class OutputFormat(StrEnum):
 def stderr() -> Console:
     """A console on stderr (a new one each call, so tests capturing stderr see it)."""
     return Console(stderr=True, highlight=False)
+
+
+def progress_bar(*, transient: bool = False) -> Progress:
+    """The commands' progress bar on stderr: description, bar, done/total, elapsed time."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=stderr(), transient=transient)
 
 
 def stdout() -> Console:

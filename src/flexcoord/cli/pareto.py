@@ -19,7 +19,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flexcoord.cli.edge import (
     JsonOption,
@@ -34,6 +33,7 @@ from flexcoord.cli.edge import (
     loading,
     option_issue,
     output_issues,
+    progress_bar,
     resolve_grid,
     stderr,
 )
@@ -80,13 +80,7 @@ def _area_issue(grid: Any, area: str | None) -> Issue | None:
 @contextmanager
 def _mtu_bar(total: int) -> Iterator[Callable[[ProgressEvent], None]]:
     """A bar over the day's steps on stderr (transient; nothing when not a terminal)."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=stderr(), transient=True) as bar:
+    with progress_bar(transient=True) as bar:
         task = bar.add_task("pareto", total=total + 1)
 
         def step(event: ProgressEvent) -> None:

@@ -16,23 +16,16 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flexcoord.cli.edge import check, options_folder_issues, stderr, stdout
+from flexcoord.cli.edge import check, options_folder_issues, progress_bar, stderr, stdout
 
 __all__ = ["plan"]
 
 
 @contextmanager
 def _bar(total: int) -> Iterator[Callable[[str, int, int], None]]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=stderr(), transient=False) as bar:
+    with progress_bar(transient=False) as bar:
         task = bar.add_task("plan", total=total)
 
         def step(stage: str, done: int, _total: int) -> None:
@@ -98,8 +91,8 @@ def plan(
     target = out if out is not None else Path(spec.outputs.folder)
     with _bar(len(spec.years())) as step:
         result = run_plan(spec, source=source, folder=target, progress=step)
-    out = stdout()
-    _summary(Console(highlight=False, width=max(out.width, 132)), result.tables["crossover"])
+    wide = Console(highlight=False, width=max(stdout().width, 132))
+    _summary(wide, result.tables["crossover"])
     stderr().print(
         f"{len(spec.years())} year(s) planned in {result.wall_s:.0f} s; results in "
         f"{result.folder}" + (f", report {result.report}" if result.report else "")

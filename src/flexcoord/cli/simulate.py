@@ -17,13 +17,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from flexcoord.cli.edge import (
     check,
     int_range,
     options_folder_issues,
+    progress_bar,
     resolve_grid,
     stderr,
     stdout,
@@ -54,13 +54,7 @@ _SUMMARY = (
 
 @contextmanager
 def _bar(days: int, schemes: int) -> Iterator[Callable[[int, int, str], None]]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=stderr(), transient=False) as bar:
+    with progress_bar(transient=False) as bar:
         task = bar.add_task("study", total=days * schemes)
         seen: dict[int, int] = {}
 
