@@ -150,5 +150,7 @@ def _market(paid: float, *, removes: bool) -> MarketFlexOutcome:
         overload_before_mwh=5.0,
         overload_after_mwh=0.0 if removes else 1.0,
         removes_violation=removes,
+        rounds=1,
+        tightening_mw=0.0,
         wall_s=1.0,
     )

@@ -445,6 +445,8 @@ def _market_table(problems: Sequence[CongestedAsset]) -> pd.DataFrame:
         "overload_before_mwh",
         "overload_after_mwh",
         "removes_violation",
+        "rounds",
+        "tightening_mw",
         "wall_s",
     ]
     rows = [
