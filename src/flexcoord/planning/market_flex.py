@@ -44,8 +44,9 @@ __all__ = ["MarketFlexOutcome", "market_days", "market_flexibility"]
 
 _DAY: Final = 96
 _STEP_H: Final = 0.25
-#: Residual overload (MWh over the days) below which the market counts as removing it.
-_TOLERANCE_MWH: Final = 1e-3
+#: The residual overload, as a share of the branch's limit in every MTU, up to which the market
+#: counts as removing it (1 % of the rating: below what a thermal rating's accuracy resolves).
+_TOLERANCE_SHARE: Final = 0.01
 _MARKET_YEAR: Final = 2026
 _ROUNDS: Final = 2
 
@@ -59,6 +60,9 @@ class MarketFlexOutcome:
         bid_cost_eur: the delivered energy at the bids' prices (the FSPs' cost).
         overload_before_mwh / overload_after_mwh: the branch's realised overload on those days
             without any market, and after the preset's dispatch was delivered.
+        limit_mw: the branch's own thermal limit (MW, as the market sees it).
+        removes_violation / worst_residual_mw: whether no MTU stays more than 1 % of the
+            branch's limit above it, and the largest residual MW of any MTU.
         rounds / tightening_mw: the markets' linear grid model misses part of the AC flow
             (reactive power, losses), so when a residual overload remains the days are run
             again with the market's limit tightened by the worst residual (offset
@@ -73,7 +77,9 @@ class MarketFlexOutcome:
     bid_cost_eur: float
     overload_before_mwh: float
     overload_after_mwh: float
+    limit_mw: float
     removes_violation: bool
+    worst_residual_mw: float
     rounds: int
     tightening_mw: float
     wall_s: float
@@ -191,7 +197,7 @@ def market_flexibility(
             if rounds == 1:  # the days without any market, at the branch's own limit
                 nothing = run_no_flexibility(plan, market).violations
                 before += float(_above_limit_mw(nothing, asset, 0.0).sum()) * _STEP_H
-        if after <= _TOLERANCE_MWH:
+        if worst <= _TOLERANCE_SHARE * congestion.limit_mw:
             break
         tightening += worst  # offset correction: the market's limit by the worst AC residual
     return MarketFlexOutcome(
@@ -202,7 +208,9 @@ def market_flexibility(
         bid_cost_eur=bid_cost,
         overload_before_mwh=before,
         overload_after_mwh=after,
-        removes_violation=after <= _TOLERANCE_MWH,
+        limit_mw=congestion.limit_mw,
+        removes_violation=worst <= _TOLERANCE_SHARE * congestion.limit_mw,
+        worst_residual_mw=worst,
         rounds=rounds,
         tightening_mw=tightening,
         wall_s=time.perf_counter() - t0,
