@@ -296,7 +296,7 @@ def check_sweep(sweep: SweepFile, source: str = "sweep") -> tuple[SweepCell, ...
             check_study(cell.study, source)
         except InvalidInputError as exc:
             issues += _renamed(exc.issues, cell.keys, cell.forecast_error_level, source)
-    if len({c.id for c in cells}) < len(cells):
+    if not issues and len({c.id for c in cells}) < len(cells):  # repeats come first
         issues.append(_issue(source, "matrix", sweep.n_cells(), "gives two cells the same id"))
     unique = list({(i.field, repr(i.value), i.message): i for i in issues}.values())
     if unique:
