@@ -25,7 +25,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
 from flexcoord.schemas.options_file import load_options_file
 from flexcoord.schemas.study import StudyFile
 
@@ -155,7 +155,7 @@ def sweep_issues(sweep: SweepFile, source: str) -> list[Issue]:
             _issue(
                 source,
                 "base.outputs",
-                sweep.base.outputs.model_dump(),
+                NO_VALUE,
                 "is not used by a sweep (each cell writes into the sweep's folder); use the "
                 "sweep's [outputs] table",
             )

@@ -273,6 +273,29 @@ def _repeated_presets(sweep: SweepFile, source: str) -> list[Issue]:
     return issues
 
 
+def _study_issues(cell: SweepCell, source: str) -> list[Issue]:
+    """:func:`~flexcoord.simulation.study.check_study` of a cell, named by the sweep's keys; a
+    year is not judged on a grid code that does not exist."""
+    try:
+        check_study(cell.study, source)
+    except InvalidInputError as exc:
+        issues = _renamed(exc.issues, cell.keys, cell.forecast_error_level, source)
+        if any(i.field == cell.keys["grid"] for i in issues):
+            issues = [i for i in issues if i.field != cell.keys["year"]]
+        return issues
+    return []
+
+
+def _key_order(issue: Issue) -> tuple[int, str]:
+    """Issues in the order of the file: ``base`` keys, then the matrix axes in matrix order."""
+    axis = re.split(r"[.\[]", issue.field.removeprefix("matrix."), maxsplit=1)[0]
+    order = list(_AXES)
+    return (
+        order.index(axis) + 1 if issue.field.startswith("matrix.") and axis in order else 0,
+        issue.field,
+    )
+
+
 def check_sweep(sweep: SweepFile, source: str = "sweep") -> tuple[SweepCell, ...]:
     """The sweep's cells in matrix order, every one checked as the simulator checks a study
     before it loads a grid (module docstring).
@@ -286,19 +309,17 @@ def check_sweep(sweep: SweepFile, source: str = "sweep") -> tuple[SweepCell, ...
         issues += _repeated_presets(sweep, source)
     cells, cell_issues = _cells(sweep, source)
     issues += cell_issues
-    checked: set[tuple[str, int | None, str, str]] = set()
+    checked: set[tuple[str, int | None, str]] = set()
     for cell in cells:
-        distinct = (cell.grid, cell.year, cell.preset, cell.study.start.isoformat())
-        if distinct in checked:
-            continue
-        checked.add(distinct)
-        try:
-            check_study(cell.study, source)
-        except InvalidInputError as exc:
-            issues += _renamed(exc.issues, cell.keys, cell.forecast_error_level, source)
+        distinct = (cell.grid, cell.year, cell.preset)  # what check_study looks at, with base's
+        if distinct not in checked:
+            checked.add(distinct)
+            issues += _study_issues(cell, source)
     if not issues and len({c.id for c in cells}) < len(cells):  # repeats come first
         issues.append(_issue(source, "matrix", sweep.n_cells(), "gives two cells the same id"))
-    unique = list({(i.field, repr(i.value), i.message): i for i in issues}.values())
+    unique = sorted(
+        {(i.field, repr(i.value), i.message): i for i in issues}.values(), key=_key_order
+    )
     if unique:
         raise InvalidInputError(unique)
     return tuple(cells)
