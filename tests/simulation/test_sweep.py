@@ -137,6 +137,11 @@ def test_the_cli_refuses_a_bad_matrix_with_exit_2_and_writes_nothing(tmp_path: P
     assert not out.exists()
     res = runner.invoke(app, ["sweep", str(path), "--serial", "--scheduler", "tcp://h:1"])
     assert res.exit_code == 2 and "--serial" in res.stderr and "cannot be combined" in res.stderr
+    good = _write(tmp_path, _SWEEP, "good.toml")
+    res = runner.invoke(app, ["sweep", str(good), "--out", str(out), "--scheduler", "nowhere"])
+    assert res.exit_code == 2, res.output
+    assert "option '--scheduler': value='nowhere' cannot be reached" in res.stderr
+    assert not out.exists()
 
 
 def test_pgm_threading_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,11 +52,15 @@ def _print_cell(record: Any, finished: int, total: int) -> None:
 
 
 def _summary(result: Any) -> None:
+    """Cells per status, with their wall time (the cells themselves were printed as they
+    finished)."""
     table = Table(title=f"{len(result.cells)} cell(s)")
-    for column in ("cell", "status", "wall s"):
-        table.add_column(column, no_wrap=column != "cell")
-    for r in result.cells:
-        table.add_row(r.cell.id, r.status, f"{r.wall_s:.1f}" if r.status == "done" else "")
+    for column in ("status", "cells", "wall s"):
+        table.add_column(column, justify="left" if column == "status" else "right")
+    for status in ("done", "skipped", "failed"):
+        members = [r for r in result.cells if r.status == status]
+        if members:
+            table.add_row(status, str(len(members)), f"{sum(r.wall_s for r in members):.1f}")
     stdout().print(table)
 
 

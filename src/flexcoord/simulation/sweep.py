@@ -53,6 +53,7 @@ from pydantic import ValidationError
 
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.pgm import PGM_THREADING_ENV
+from flexcoord.provenance import provenance
 from flexcoord.schemas.options_file import options_issues
 from flexcoord.schemas.study import StudyFile
 from flexcoord.schemas.sweep import SweepFile, sweep_issues
@@ -303,6 +304,20 @@ def check_sweep(sweep: SweepFile, source: str = "sweep") -> tuple[SweepCell, ...
     Raises:
         InvalidInputError: every issue at once, each naming the sweep key behind it
             (``matrix.grids[1]``, ``matrix.schemes[0]``, ``base.days``).
+
+    Example:
+        >>> sweep = SweepFile.model_validate(
+        ...     {"name": "s", "base": {"grid": "1-MV-rural--0-sw", "days": 1},
+        ...      "matrix": {"schemes": ["smartnet-local", "no-such"], "seeds": [0, 1]}})
+        >>> try:
+        ...     check_sweep(sweep, "s.toml")
+        ... except InvalidInputError as err:
+        ...     print([(i.field, i.value) for i in err.issues])
+        [('matrix.schemes[1]', 'no-such')]
+        >>> ok = sweep.model_copy(update={"matrix": sweep.matrix.model_copy(
+        ...     update={"schemes": ("smartnet-local",)})})
+        >>> [c.id for c in check_sweep(ok)]
+        ['scheme=smartnet-local_seed=0', 'scheme=smartnet-local_seed=1']
     """
     issues = sweep_issues(sweep, source)
     if not any(i.field.startswith("matrix.schemes") for i in issues):
@@ -383,6 +398,30 @@ def _write_json(path: Path, document: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _write_manifest(
+    folder: Path, sweep: SweepFile, cells: Sequence[SweepCell], source: str
+) -> None:
+    """``sweep.json`` (the sweep as read, its SHA-256, its cells, provenance) and the sweep file
+    itself beside it (when run from one)."""
+    original = Path(source)
+    from_file = original.is_file()
+    grids = ",".join(dict.fromkeys(c.grid for c in cells))
+    _write_json(
+        folder / "sweep.json",
+        {
+            "sweep": sweep.name,
+            "sweep_sha256": sweep_sha256(sweep),
+            "sweep_file": json.loads(sweep.model_dump_json()),
+            "cells": [c.id for c in cells],
+            "provenance": provenance(
+                grid_code=grids, input_path=original if from_file else None, command="sweep"
+            ),
+        },
+    )
+    if from_file:
+        shutil.copyfile(original, folder / f"sweep{original.suffix.lower() or '.toml'}")
+
+
 def _cell_folder(folder: Path, cell: SweepCell) -> Path:
     return folder / "cells" / cell.id
 
@@ -450,7 +489,15 @@ def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
             client = Client(scheduler, timeout=f"{_CONNECT_TIMEOUT_S}s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as exc:
             raise InvalidInputError(
-                [_issue("", "--scheduler", scheduler, f"cannot be reached: {exc}")]
+                [
+                    Issue(
+                        kind="option",
+                        object_id="--scheduler",
+                        field="value",
+                        value=scheduler,
+                        message=f"cannot be reached: {exc}",
+                    )
+                ]
             ) from None
         with client:
             yield client
@@ -469,6 +516,7 @@ def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
 def _on_dask(
     cells: Sequence[SweepCell],
     source: str,
+    sha: str,
     client: Any,
     done: Callable[[SweepCell, CellOutcome | None], None],
 ) -> None:
@@ -476,18 +524,20 @@ def _on_dask(
     worker fails its cell, not the sweep)."""
     from dask.distributed import as_completed  # noqa: PLC0415 - optional
 
+    prefix = f"flexcoord-cell-{sha[:12]}"  # another sweep's cell of the same id is not this one
     futures = {
-        client.submit(_remote_cell, cell, source, pure=False, key=f"flexcoord-cell-{cell.id}"): cell
+        client.submit(_remote_cell, cell, source, pure=False, key=f"{prefix}-{cell.id}"): cell
         for cell in cells
     }
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
-        cell = futures[future]
+        cell = futures.pop(future)
         try:
             outcome = future.result()
         except Exception as exc:  # a worker lost under a cell fails it
             outcome = CellOutcome(
                 cell_id=cell.id, tables={}, error=f"{type(exc).__name__}: {exc}", wall_s=0.0
             )
+        future.release()  # the cell's tables leave the worker's memory once written
         done(cell, outcome)
 
 
@@ -535,17 +585,10 @@ def run_sweep(  # noqa: PLR0913 - public: the sweep, then keyword-only run optio
             progress(records[cell.id], len(records), len(cells))
 
     parallel = not serial and bool(todo)
-    with _client(workers, scheduler) if parallel else contextlib.nullcontext() as client:
+    pool = _client(min(workers, len(todo)), scheduler) if parallel else contextlib.nullcontext()
+    with pool as client:
         folder.mkdir(parents=True, exist_ok=True)
-        _write_json(
-            folder / "sweep.json",
-            {
-                "sweep": sweep.name,
-                "sweep_sha256": sweep_sha256(sweep),
-                "sweep_file": json.loads(sweep.model_dump_json()),
-                "cells": [c.id for c in cells],
-            },
-        )
+        _write_manifest(folder, sweep, cells, source)
         for cell in cells:
             if cell.id in resumed:
                 done(cell, None)
@@ -553,7 +596,7 @@ def run_sweep(  # noqa: PLR0913 - public: the sweep, then keyword-only run optio
             for cell in todo:
                 done(cell, run_cell(cell, source))
         else:
-            _on_dask(todo, source, client, done)
+            _on_dask(todo, source, sweep_sha256(sweep), client, done)
     ordered = [records[c.id] for c in cells]
     tables = _gathered(folder, ordered)
     write_tables({**tables, "cells": _cells_table(ordered)}, folder, formats=sweep.outputs.formats)
