@@ -220,7 +220,8 @@ def _renamed(
     out = []
     for i in issues:
         head = re.split(r"[.\[]", i.field, maxsplit=1)[0]
-        key = keys.get(head, f"base.{i.field}")
+        key = keys.get(head, "base.")
+        key = f"base.{i.field}" if key.startswith("base.") else key  # the base's own key
         if head == "forecast_error" and key.startswith("matrix."):
             out.append(
                 _issue(source, key, level, f"makes {i.field} {i.value!r}, which {i.message}")
