@@ -1,7 +1,7 @@
 """Benchmark: a sweep of ≥ 8 study cells on Dask, 1 worker against 2 (goal: speed-up ≥ 1.7×).
 
 The sweep: SimBench 1-MV-rural, ``--presets`` presets × ``--seeds`` seeds, each cell a study of
-``--days`` market days (a few seconds each). :func:`flexcoord.simulation.sweep.run_sweep` runs it
+``--days`` market days (default 4: about 5 s each). :func:`flexcoord.simulation.sweep.run_sweep` runs it
 into a fresh folder on a new ``LocalCluster`` of 1 worker, then of 2 (one process each, one
 thread: cluster start, grid loads and the gathering of the tables are inside the times). Raw:
 ``client.map`` of the same cell function (:func:`~flexcoord.simulation.sweep.run_cell`) over the
@@ -12,7 +12,7 @@ identical first (serial against 1 and 2 workers is the test's job).
 
 Last line: ``ratio ours/raw (2 workers): <our 2-worker sweep / raw client.map>``.
 
-    .venv/bin/python benchmarks/bench_sweep.py [--days 3] [--seeds 4] [--presets 2] [--repeats 1]
+    .venv/bin/python benchmarks/bench_sweep.py [--days 4] [--seeds 4] [--presets 2] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _raw(sweep: SweepFile, workers: int, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--days", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--presets", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="best of N runs of each")
