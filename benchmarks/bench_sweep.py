@@ -1,9 +1,10 @@
 """Benchmark: a sweep of ≥ 8 study cells on Dask, 1 worker against 2 (goal: speed-up ≥ 1.7×).
 
 The sweep: SimBench 1-MV-rural, ``--presets`` presets × ``--seeds`` seeds, each cell a study of
-``--days`` market days (default 4: about 5 s each). :func:`flexcoord.simulation.sweep.run_sweep` runs it
-into a fresh folder on a new ``LocalCluster`` of 1 worker, then of 2 (one process each, one
-thread: cluster start, grid loads and the gathering of the tables are inside the times). Raw:
+``--days`` market days (default 4: about 5 s each). :func:`flexcoord.simulation.sweep.run_sweep`
+runs it into a fresh folder on a new ``LocalCluster`` of 1 worker, then of 2 (one process each,
+one thread: cluster start, imports, grid loads and the gathering of the tables are inside the
+times: about 4 s, which bounds the speed-up of short sweeps). Raw:
 ``client.map`` of the same cell function (:func:`~flexcoord.simulation.sweep.run_cell`) over the
 same cells on a new 2-worker cluster with the same worker environment, results gathered in
 memory — no folder, no resume, no tables written. ``--repeats N``: the best of N runs of
