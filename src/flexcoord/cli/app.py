@@ -20,6 +20,7 @@ from flexcoord.cli.pareto import pareto
 from flexcoord.cli.plan import plan
 from flexcoord.cli.service import audit_app, serve, service_app
 from flexcoord.cli.simulate import demo, simulate
+from flexcoord.cli.sweep import sweep
 
 app = typer.Typer(
     name="flexcoord",
@@ -58,6 +59,7 @@ app.command("pareto")(command(pareto))
 app.command("simulate")(command(simulate))
 app.command("demo")(command(demo))
 app.command("plan")(command(plan))
+app.command("sweep")(command(sweep))
 app.command("serve")(command(serve))
 app.add_typer(service_app, name="service")
 app.add_typer(audit_app, name="audit")

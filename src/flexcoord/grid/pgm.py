@@ -5,7 +5,9 @@
 :class:`PgmGrid`; every calculation afterwards goes through PGM's update mechanism, so the grid is
 never mutated and one ``PgmGrid`` serves any number of operating points. A Newton–Raphson power
 flow takes about 1 ms on a 97-bus MV grid and 4 ms on the 1,942-bus HV/MV grid (plus about 2 ms of
-pandas around it), and :func:`run_ac_batch` runs many operating points in one call on all cores.
+pandas around it), and :func:`run_ac_batch` runs many operating points in one call on all cores
+(or as :data:`PGM_THREADING_ENV` says: a sweep's Dask workers set it to ``-1``, sequential, so
+two workers on two cores do not each start a thread per core).
 
 Sign conventions (pandapower's): injections (``Injections.bus_p_mw``) are positive into the grid
 (generation up or consumption down) and positive ``bus_q_mvar`` injects reactive power; load and
@@ -20,6 +22,7 @@ ones, lines first), buses ``"bus:<index>"`` in violation tables, as elsewhere in
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,12 +48,14 @@ from flexcoord.grid.pgm_conversion import (
 from flexcoord.grid.violations import Limits, resolve_limits, violation_frame
 
 __all__ = [
+    "PGM_THREADING_ENV",
     "SK_IDEAL_SOURCE_MVA",
     "AcBatchResult",
     "AcResult",
     "AcVerification",
     "Injections",
     "PgmGrid",
+    "pgm_threading",
     "run_ac",
     "run_ac_batch",
     "to_pgm",
@@ -282,11 +287,43 @@ def run_ac(
     return batch.scenario(batch.vm_pu.index[0])
 
 
+#: Environment variable with the default power-grid-model threading of :func:`run_ac_batch`
+#: (``0`` all hardware threads when unset, ``-1`` sequential, ``n`` threads): read at each call,
+#: so a worker process that runs one task per core sets it once (``flexcoord sweep`` does).
+PGM_THREADING_ENV = "FLEXCOORD_PGM_THREADING"
+
+
+def pgm_threading(threading: int | None = None) -> int:
+    """``threading`` if given, else :data:`PGM_THREADING_ENV`'s value, else ``0`` (all cores).
+
+    Example:
+        >>> pgm_threading(-1), pgm_threading() in (-1, 0) or pgm_threading() > 0
+        (-1, True)
+    """
+    if threading is not None:
+        return threading
+    value = os.environ.get(PGM_THREADING_ENV, "").strip()
+    try:
+        return int(value) if value else 0
+    except ValueError:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="environment",
+                    object_id=PGM_THREADING_ENV,
+                    field="value",
+                    value=value,
+                    message="must be an integer (-1 sequential, 0 all cores, n threads)",
+                )
+            ]
+        ) from None
+
+
 def run_ac_batch(
     grid: PgmGrid,
     injections: Injections,
     *,
-    threading: int = 0,
+    threading: int | None = None,
     error_tolerance: float = 1e-8,
     max_iterations: int = 20,
 ) -> AcBatchResult:
@@ -295,7 +332,8 @@ def run_ac_batch(
     Args:
         grid: the converted grid (:func:`to_pgm`).
         injections: the scenarios (one per row of its frames).
-        threading: PGM threading: 0 all hardware threads, -1 sequential, n threads.
+        threading: PGM threading: 0 all hardware threads, -1 sequential, n threads;
+            ``None``: :func:`pgm_threading` (``FLEXCOORD_PGM_THREADING``, else 0).
         error_tolerance: PGM's voltage tolerance in pu.
         max_iterations: Newton–Raphson iteration limit.
 
@@ -324,7 +362,7 @@ def run_ac_batch(
     try:
         out = grid.model.calculate_power_flow(
             update_data=update or None,
-            threading=threading,
+            threading=pgm_threading(threading),
             output_component_types=outputs,
             calculation_method=CalculationMethod.newton_raphson,
             error_tolerance=error_tolerance,
@@ -390,7 +428,7 @@ def verify_operating_point(  # noqa: PLR0913 - public: the model, then keyword-o
     vm_min_pu: float | None = None,
     vm_max_pu: float | None = None,
     max_loading_percent: float | None = None,
-    threading: int = 0,
+    threading: int | None = None,
 ) -> AcVerification:
     """Check operating points (base case changed by ``injections``) against the grid's limits.
 
@@ -406,7 +444,8 @@ def verify_operating_point(  # noqa: PLR0913 - public: the model, then keyword-o
             (else 1.05).
         max_loading_percent: thermal limit for every branch; by default each line's and
             transformer's ``max_loading_percent`` (else 100).
-        threading: PGM threading for batches (0 all cores, -1 sequential).
+        threading: PGM threading for batches (0 all cores, -1 sequential; ``None``:
+            :func:`pgm_threading`).
 
     Raises:
         GridError: a power flow does not converge.

@@ -2,7 +2,8 @@
 
 A study (:mod:`flexcoord.schemas.study`) is planned once (:func:`plan_study`), each day's
 markets built (:func:`day_market`) and each scheme run through operations to the realised grid
-(:func:`run_day`); :func:`run_study` does all of it, resumable, with tables and the HTML report.
+(:func:`run_day`); :func:`run_study` does all of it, resumable, with tables and the HTML report;
+:func:`run_sweep` runs one study per cell of a matrix on Dask (``docs/sweeps.md``).
 Devices (:func:`build_devices`, :func:`device_bids`) and forecast error
 (:func:`forecast_profiles`) are the study's building blocks. The public API is named here and
 loaded on first use.
@@ -26,11 +27,13 @@ _EXPORTS = {
     "ReportTables": "flexcoord.simulation.html_report",
     "StudyPlan": "flexcoord.simulation.study",
     "StudyResult": "flexcoord.simulation.study_run",
+    "SweepResult": "flexcoord.simulation.sweep",
     "VoltageProblem": "flexcoord.simulation.voltage_needs",
     "apply_activation": "flexcoord.simulation.devices",
     "build_coordination_scenario": "flexcoord.simulation.scenario",
     "build_devices": "flexcoord.simulation.devices",
     "build_timeframe_chain": "flexcoord.simulation.scenario",
+    "check_sweep": "flexcoord.simulation.sweep",
     "capability_mw": "flexcoord.simulation.devices",
     "chain_comparison_document": "flexcoord.simulation.report",
     "clearing_tables": "flexcoord.simulation.tables",
@@ -46,6 +49,7 @@ _EXPORTS = {
     "plan_study": "flexcoord.simulation.study",
     "run_day": "flexcoord.simulation.day_run",
     "run_study": "flexcoord.simulation.study_run",
+    "run_sweep": "flexcoord.simulation.sweep",
     "scheme_document": "flexcoord.simulation.report",
     "study_report_html": "flexcoord.simulation.html_report",
     "voltage_problems": "flexcoord.simulation.voltage_needs",
@@ -65,6 +69,7 @@ __all__ = [
     "ReportTables",
     "StudyPlan",
     "StudyResult",
+    "SweepResult",
     "VoltageProblem",
     "apply_activation",
     "build_coordination_scenario",
@@ -72,6 +77,7 @@ __all__ = [
     "build_timeframe_chain",
     "capability_mw",
     "chain_comparison_document",
+    "check_sweep",
     "clearing_tables",
     "comparison_document",
     "comparison_rows",
@@ -85,6 +91,7 @@ __all__ = [
     "plan_study",
     "run_day",
     "run_study",
+    "run_sweep",
     "scheme_document",
     "study_report_html",
     "voltage_problems",
@@ -142,6 +149,11 @@ if TYPE_CHECKING:
     from flexcoord.simulation.study_run import (
         StudyResult,
         run_study,
+    )
+    from flexcoord.simulation.sweep import (
+        SweepResult,
+        check_sweep,
+        run_sweep,
     )
     from flexcoord.simulation.tables import (
         clearing_tables,

@@ -41,13 +41,22 @@ from typing import Final
 import pandas as pd
 
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.grid.pgm import PGM_THREADING_ENV
 from flexcoord.provenance import provenance
 from flexcoord.schemas.study import StudyFile
 from flexcoord.simulation.day_run import NO_FLEXIBILITY, DayOutcome, run_day, run_no_flexibility
 from flexcoord.simulation.study import DayMarket, StudyPlan, day_market, plan_study
 from flexcoord.simulation.tables import write_tables
 
-__all__ = ["TABLES", "StudyResult", "run_study", "study_sha256", "write_report"]
+__all__ = [
+    "TABLES",
+    "WORKER_ENVIRON",
+    "WORKER_MALLOC",
+    "StudyResult",
+    "run_study",
+    "study_sha256",
+    "write_report",
+]
 
 #: The tables of a study, in the order they are written.
 TABLES = ("kpis", "awards", "activations", "deliveries", "settlement", "violations")
@@ -188,11 +197,14 @@ _MARKETS_KEPT = 2
 #: frees such arrays by the thousand: the default cost 15 % of a scheme-day's wall time (system
 #: time of page faults); these settings keep up to 512 MiB of freed heap and serve arrays below
 #: 256 MiB from it.
-_WORKER_MALLOC: Final = {
+WORKER_MALLOC: Final = {
     "MALLOC_TRIM_THRESHOLD_": 512 * 2**20,
     "MALLOC_MMAP_THRESHOLD_": 256 * 2**20,
     "MALLOC_TOP_PAD_": 256 * 2**20,
 }
+#: The environment of a Dask worker process of flexcoord's local clusters: :data:`WORKER_MALLOC`,
+#: and power-grid-model sequential (one task per worker, one worker per core).
+WORKER_ENVIRON: Final = {**WORKER_MALLOC, PGM_THREADING_ENV: -1}
 
 
 def _remote_scheme(study_json: str, source: str, index: int, scheme_id: str) -> DayOutcome:
@@ -257,7 +269,7 @@ def _parallel_days(
     ids = [c.id for c in plan.presets] + [NO_FLEXIBILITY]
     out: dict[int, dict[str, pd.DataFrame]] = {}
     back: dict[int, dict[str, DayOutcome]] = {i: {} for i in todo}
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ")) | _WORKER_MALLOC
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ")) | WORKER_ENVIRON
     with (
         dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(  # type: ignore[no-untyped-call]

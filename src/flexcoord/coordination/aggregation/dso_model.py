@@ -544,7 +544,7 @@ def ac_check(  # noqa: PLR0913 - public: model, injections, three keyword tolera
     *,
     loading_tol: float = 0.0,
     vm_tol_pu: float = 0.0,
-    threading: int = 0,
+    threading: int | None = None,
     chunk: int | None = None,
 ) -> AcCheck:
     """PGM batches: the operating point plus each row's injections at the area buses.
@@ -561,7 +561,8 @@ def ac_check(  # noqa: PLR0913 - public: model, injections, three keyword tolera
         bus_dq_mvar: Added reactive injections, same shape.
         loading_tol: Loading above the limit still counted feasible (fraction of the limit).
         vm_tol_pu: Voltage beyond the band still counted feasible.
-        threading: PGM threading (0: all cores).
+        threading: PGM threading (0: all cores; ``None``: ``FLEXCOORD_PGM_THREADING``, else 0,
+            see :func:`~flexcoord.grid.pgm.pgm_threading`).
         chunk: Scenarios per PGM batch (``None``: from the grid's size).
 
     Raises:
