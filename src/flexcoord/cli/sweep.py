@@ -16,29 +16,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from flexcoord.cli.edge import OutputFolder, check, exclusive, int_range, stderr, stdout
-from flexcoord.errors import Issue
+from flexcoord.cli.edge import check, exclusive, int_range, options_folder_issues, stderr, stdout
 
 __all__ = ["sweep"]
 
 EXIT_CELLS_FAILED = 1
-
-
-def _folder_issues(target: Path, *, from_file: bool, source: str) -> list[Issue]:
-    problems = OutputFolder("--out", target).issues()
-    if not from_file:
-        return problems
-    return [  # the sweep's own key: say so, in the sweep file's words
-        Issue(
-            kind="",
-            object_id="",
-            field="outputs.folder",
-            value=str(target),
-            message=i.message,
-            source=source,
-        )
-        for i in problems
-    ]
 
 
 def _print_cell(record: Any, finished: int, total: int) -> None:
@@ -94,7 +76,7 @@ def sweep(
     matrix = load_sweep(matrix_file)
     cells = check_sweep(matrix, source)
     target = out if out is not None else Path(matrix.outputs.folder)
-    check(_folder_issues(target, from_file=out is None, source=source))
+    check(options_folder_issues(out, matrix.outputs.folder, source))
     where = "in this process" if serial else scheduler or f"{workers} local Dask worker(s)"
     stderr().print(f"sweep {matrix.name}: {len(cells)} cell(s), {where}", markup=False)
     result = run_sweep(
