@@ -205,7 +205,11 @@ def assess(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = grid.assess(start=start, steps=steps, progress=progress)
+        # the per-step violations table only when asked for (a year of HV/MV at SimBench's
+        # voltage bands has tens of millions of rows); the summary is complete either way
+        result = grid.assess(
+            start=start, steps=steps, progress=progress, keep_violations=csv_out is not None
+        )
     if csv_out is not None:
         csv_out.write(result.violations.to_csv(index=False))
     summary_rows = [_row(r) for r in result.summary.to_dict(orient="records")]
