@@ -45,6 +45,13 @@ def test_a_bad_plan_exits_2_naming_every_key_and_writes_nothing(tmp_path: Path) 
     assert res.exit_code == 2
     for key in ("grid", "--out"):
         assert key in res.output, key
+    market = tmp_path / "market.toml"
+    market.write_text(
+        'name = "x"\ngrid = "1-MV-rural--0-sw"\n'
+        '[market]\npreset = "onenet-fragmented"\nassets = ["line:9999"]\n'
+    )
+    res = CliRunner().invoke(app, ["plan", str(market), "--out", str(out)])
+    assert res.exit_code == 2 and "market.assets[0]" in res.output, res.output
     res = CliRunner().invoke(app, ["plan", str(tmp_path / "missing.toml")])
     assert res.exit_code == 2 and "missing.toml" in res.output
     assert not out.exists() and not (tmp_path / "flexcoord-plan").exists()

@@ -43,6 +43,7 @@ from flexcoord.domain import Technology
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.areas import connected_groups
 from flexcoord.grid.growth_path import GrowthPath, network_on_path
+from flexcoord.grid.loading import resolve_grid_code
 from flexcoord.grid.reinforcement import Reinforcement, reinforce, reinforcement_table
 from flexcoord.grid.timeseries import GridAssessment, assess
 from flexcoord.planning.costs import annual_cost_eur, present_value_eur
@@ -147,6 +148,22 @@ def plan_issues(plan: PlanFile, *, source: str = "plan file") -> list[Issue]:
             for k, y in enumerate(plan.market.years)
             if y not in plan.years()
         ]
+        if plan.market.assets and not out:  # a line of the grid (the same lines every year)
+            from flexcoord.grid.loading import load_network  # noqa: PLC0415 - only to name them
+
+            lines = load_network(resolve_grid_code(plan.grid).code).line.index
+            out += [
+                Issue(
+                    kind="",
+                    object_id="",
+                    field=f"market.assets[{k}]",
+                    value=a,
+                    message=f"is not a line of {plan.grid} (line:0 .. line:{lines.max()})",
+                    source=source,
+                )
+                for k, a in enumerate(plan.market.assets)
+                if not (a.startswith("line:") and a[5:].isdigit() and int(a[5:]) in lines)
+            ]
     return out
 
 
@@ -163,6 +180,8 @@ def _problems_of_year(
     ``known``), and which problem each violating asset belongs to."""
     summary = assessment.summary
     violations = assessment.violations
+    v_asset = violations["asset"].astype(str).to_numpy()
+    v_kind = violations["kind"].astype(str).to_numpy()
     steps: dict[tuple[str, str], np.ndarray[Any, np.dtype[np.int64]]] = {}
     belongs: dict[str, str] = {}
     for kind in ("overload", "overvoltage", "undervoltage"):
@@ -188,12 +207,9 @@ def _problems_of_year(
                 match.members = match.members | group
             for a in group:
                 belongs[a] = match.asset
-            own = violations[
-                (violations["asset"].astype(str) == match.asset)
-                & (violations["kind"].astype(str) == kind)
-            ]
-            if len(own):
-                steps[(kind, match.asset)] = _rows(assessment, own["time"])
+            own = (v_asset == match.asset) & (v_kind == kind)
+            if own.any():
+                steps[(kind, match.asset)] = _rows(assessment, violations["time"][own])
     return steps, belongs
 
 
