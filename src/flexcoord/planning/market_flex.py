@@ -23,6 +23,7 @@ Only branch overloads are priced this way (voltage problems have no single branc
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
@@ -160,8 +161,6 @@ def market_flexibility(
     Raises:
         InvalidInputError: ``asset`` is not a radial DSO line, or ``preset`` is unknown.
     """
-    import time  # noqa: PLC0415 - only the wall clock
-
     t0 = time.perf_counter()
     grid = GridModel(net, code=str(net.name))
     congestion = _congestion(grid, asset, export_driven(net, asset, "overload", violation_steps))

@@ -40,13 +40,12 @@ from typing import Final
 
 import pandas as pd
 
-from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.pgm import PGM_THREADING_ENV
 from flexcoord.provenance import provenance
 from flexcoord.schemas.study import StudyFile
 from flexcoord.simulation.day_run import NO_FLEXIBILITY, DayOutcome, run_day, run_no_flexibility
 from flexcoord.simulation.study import DayMarket, StudyPlan, day_market, plan_study
-from flexcoord.simulation.tables import write_tables
+from flexcoord.simulation.tables import check_results_folder, write_tables
 
 __all__ = [
     "TABLES",
@@ -99,26 +98,13 @@ def _manifest(study: StudyFile, plan: StudyPlan, source: str) -> dict[str, objec
 
 
 def _check_folder(folder: Path, study: StudyFile) -> None:
-    manifest = folder / "manifest.json"
-    if not manifest.exists():
-        return
-    try:
-        held = json.loads(manifest.read_text(encoding="utf-8")).get("study_sha256")
-    except (OSError, ValueError, AttributeError):
-        held = None
-    if held != study_sha256(study):
-        raise InvalidInputError(
-            [
-                Issue(
-                    kind="",
-                    object_id="",
-                    field="outputs.folder",
-                    value=str(folder),
-                    message="holds the results of another study (or of this one with other "
-                    "keys); choose another folder or delete it",
-                )
-            ]
-        )
+    check_results_folder(
+        folder,
+        manifest="manifest.json",
+        sha_key="study_sha256",
+        sha=study_sha256(study),
+        what="study",
+    )
 
 
 def _day_tables(outcomes: list[DayOutcome], study: str) -> dict[str, pd.DataFrame]:

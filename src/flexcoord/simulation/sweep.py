@@ -59,7 +59,7 @@ from flexcoord.schemas.study import StudyFile
 from flexcoord.schemas.sweep import SweepFile, sweep_issues
 from flexcoord.simulation.study import check_study
 from flexcoord.simulation.study_run import TABLES, WORKER_ENVIRON, run_study
-from flexcoord.simulation.tables import write_tables
+from flexcoord.simulation.tables import check_results_folder, write_tables
 
 __all__ = [
     "CELL_COLUMNS",
@@ -371,25 +371,14 @@ def _remote_cell(cell: SweepCell, source: str) -> CellOutcome:
 
 
 def _check_folder(folder: Path, sweep: SweepFile, source: str) -> None:
-    held_path = folder / "sweep.json"
-    if not held_path.exists():
-        return
-    try:
-        held = json.loads(held_path.read_text(encoding="utf-8")).get("sweep_sha256")
-    except (OSError, ValueError, AttributeError):
-        held = None
-    if held != sweep_sha256(sweep):
-        raise InvalidInputError(
-            [
-                _issue(
-                    source,
-                    "outputs.folder",
-                    str(folder),
-                    "holds the results of another sweep (or of this one with other keys); "
-                    "choose another folder or delete it",
-                )
-            ]
-        )
+    check_results_folder(
+        folder,
+        manifest="sweep.json",
+        sha_key="sweep_sha256",
+        sha=sweep_sha256(sweep),
+        what="sweep",
+        source=source,
+    )
 
 
 def _write_json(path: Path, document: Mapping[str, Any]) -> None:

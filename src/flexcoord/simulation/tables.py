@@ -17,6 +17,7 @@ leaves the folder as it was: no half-written file, no temporary left behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ __all__ = [
     "COVERAGE_COLUMNS",
     "DISPATCH_COLUMNS",
     "FORMATS",
+    "check_results_folder",
     "clearing_tables",
     "coordination_tables",
     "write_tables",
@@ -237,3 +239,35 @@ def write_tables(
     for tmp, final in staged:
         os.replace(tmp, final)
     return tuple(final for _, final in staged)
+
+
+def check_results_folder(  # noqa: PLR0913 - the folder, then its manifest's facts by keyword
+    folder: Path, *, manifest: str, sha_key: str, sha: str, what: str, source: str = ""
+) -> None:
+    """Refuse a results folder whose ``manifest`` (a JSON file in it) holds another run's
+    ``sha_key``: a resumed run must be the same study or sweep (``what`` names it).
+
+    Raises:
+        InvalidInputError: naming ``outputs.folder``.
+    """
+    path = folder / manifest
+    if not path.exists():
+        return
+    try:
+        held = json.loads(path.read_text(encoding="utf-8")).get(sha_key)
+    except (OSError, ValueError, AttributeError):
+        held = None
+    if held != sha:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="",
+                    object_id="",
+                    field="outputs.folder",
+                    value=str(folder),
+                    message=f"holds the results of another {what} (or of this one with other "
+                    "keys); choose another folder or delete it",
+                    source=source,
+                )
+            ]
+        )
