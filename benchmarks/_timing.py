@@ -19,3 +19,9 @@ def best_of(repeats: int, fn: Callable[[], T]) -> tuple[float, T]:
         best = min(best, time.perf_counter() - start)
     assert result is not None
     return best, result
+
+
+def spread(times: list[float]) -> str:
+    """``min-median-max`` of wall times in seconds, for the figures the notes quote."""
+    ordered = sorted(times)
+    return f"{ordered[0]:.3f}-{ordered[len(ordered) // 2]:.3f}-{ordered[-1]:.3f} s"

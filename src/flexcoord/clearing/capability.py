@@ -22,9 +22,10 @@ keeps its size) and the words that explain a bid cut by it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -169,6 +170,40 @@ def capability_detail(
     return f"{words} fully sold to {to}" if ids else f"{words} fully sold"
 
 
+_RESOURCE_ID = attrgetter("resource_id")
+K = TypeVar("K", bound=Hashable)
+
+
+def index_by_first_use(keys: list[K]) -> tuple[dict[K, int], IntArray]:
+    """Each distinct key's index in order of first use, and the index of every entry.
+
+    The per-bid lookups of a 100k-bid market at C speed (``dict.fromkeys`` and ``map``), not
+    one Python call per bid.
+
+    Example:
+        >>> index_by_first_use(["b", "a", "b"])
+        ({'b': 0, 'a': 1}, array([0, 1, 0]))
+    """
+    pos = dict.fromkeys(keys, 0)
+    for i, key in enumerate(pos):
+        pos[key] = i
+    return pos, np.fromiter(map(pos.__getitem__, keys), dtype=np.int64, count=len(keys))
+
+
+def n_duplicates(keys: IntArray) -> int:
+    """How many entries of ``keys`` repeat an earlier one (0: all distinct).
+
+    By sorting: numpy 2's hash-based ``np.unique`` is ~40x slower on the 160k slot keys of a
+    100k-bid market.
+
+    Example:
+        >>> n_duplicates(np.array([3, 1, 3, 3, 2]))
+        2
+    """
+    s = np.sort(keys)
+    return int(np.count_nonzero(s[1:] == s[:-1]))
+
+
 def capability_issues(problem: ClearingProblem) -> list[Issue]:
     """Index ranges, values and consistency of the capability fields (shapes checked before)."""
     p = problem
@@ -202,14 +237,9 @@ def capability_issues(problem: ClearingProblem) -> list[Issue]:
             float(p.cap_use_weight[k]),
             "must be finite, > 0",
         )
-    pair = p.cap_use_cap * max(p.n_bid, 1) + p.cap_use_bid
-    if np.unique(pair).shape[0] != pair.shape[0]:
-        add(
-            "problem",
-            "cap_use",
-            int(pair.shape[0] - np.unique(pair).shape[0]),
-            "a bid uses one capability twice",
-        )
+    twice = n_duplicates(p.cap_use_cap * max(p.n_bid, 1) + p.cap_use_bid)
+    if twice:
+        add("problem", "cap_use", twice, "a bid uses one capability twice")
     slot, cap, _ = _entries(p)
     wrong: BoolArray = (p.slot_up[slot] != p.cap_up[cap]) | (
         p.slot_reactive[slot] != p.cap_reactive[cap]
@@ -268,14 +298,8 @@ def capability_fields(
     n_b = len(bids)
     if n_b == 0:
         return _no_capability()
-    res_pos: dict[tuple[str, bool], int] = {}
-    res_of_bid = np.fromiter(
-        (
-            res_pos.setdefault((b.resource_id, bool(r)), len(res_pos))
-            for b, r in zip(bids, reactive, strict=True)
-        ),
-        dtype=np.int64,
-        count=n_b,
+    res_pos, res_of_bid = index_by_first_use(
+        list(zip(map(_RESOURCE_ID, bids), reactive.tolist(), strict=True))
     )
     unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
     unit_pos = {u: i for i, u in enumerate(unit_ids)}

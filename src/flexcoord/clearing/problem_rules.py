@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.clearing.capability import capability_issues
+from flexcoord.clearing.capability import capability_issues, n_duplicates
 from flexcoord.errors import Issue
 
 if TYPE_CHECKING:
@@ -271,8 +271,7 @@ def parent_cycles(p: ClearingProblem) -> list[Issue]:
 
 def unique_slots(p: ClearingProblem) -> list[Issue]:
     """A bid has at most one slot per MTU."""
-    keys = p.slot_bid * max(p.n_mtu, 1) + p.slot_mtu
-    if np.unique(keys).shape[0] == p.n_slot:
+    if not n_duplicates(p.slot_bid * max(p.n_mtu, 1) + p.slot_mtu):
         return []
     return [_problem("slots", p.n_slot, "a bid has two slots in the same MTU")]
 

@@ -98,15 +98,17 @@ def market_issues(  # noqa: PLR0913 - public: as validate_market
         issues += _bus_issues(register, known_buses)
     issues += _duplicates("Need", [n.id for n in needs])
     issues += _duplicates("Bid", [b.id for b in bids])
+    lookups = _Lookups(register)
     for need in needs:
         c = IssueCollector("Need", need.id)
-        _check_need(c, register, need, known_buses)
+        _check_need(c, lookups, need, known_buses)
         issues += c.issues
     bids_by_id = {b.id: b for b in bids}
     for bid in bids:
         c = IssueCollector("Bid", bid.id)
-        _check_bid(c, register, bid, gate_closure_at, require_prequalification)
-        _check_links(c, bid, bids_by_id)
+        _check_bid(c, lookups, bid, gate_closure_at, require_prequalification)
+        if bid.parent_bid_id is not None:
+            _check_links(c, bid, bids_by_id)
         issues += c.issues
     issues += _xor_issues(bids)
     return issues
@@ -159,11 +161,76 @@ def _choices(ids: Iterable[str], limit: int = 12) -> str:
     return f"registered: {shown}" + (f", ... ({len(known)} in all)" if len(known) > limit else "")
 
 
-def _product(c: IssueCollector, register: Register, product_id: str) -> Product | None:
-    if register.has("products", product_id):
-        return register.product(product_id)
-    # messages are formatted only for a failed check: a valid market is checked on every
-    # clearing (a coordination run clears about 20 sub-markets of the same bids)
+class _Lookups:
+    """What many bids of one market share, looked up once: products, a resource's owner check,
+    power range and lead time, and whether an MTU lies on a resolution's grid.
+
+    A valid market is checked on every clearing (a coordination run clears about 20 sub-markets
+    of the same bids; a day-ahead market holds 100k bids on a few thousand resources and 96
+    MTUs), so the per-bid checks read these instead of walking the register again. Messages
+    are still formatted only for a failed check.
+    """
+
+    __slots__ = ("_capacity", "_lead_time", "_on_grid", "_owner", "products", "register")
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self.products: dict[str, Product | None] = {}
+        self._owner: dict[tuple[str, str], tuple[Unit | Group | None, list[tuple[str, str]]]] = {}
+        self._capacity: dict[tuple[str, PowerType], float] = {}
+        self._lead_time: dict[str, timedelta] = {}
+        self._on_grid: dict[timedelta, dict[Interval, bool]] = {}
+
+    def owner(
+        self, fsp_id: str, resource_id: str
+    ) -> tuple[Unit | Group | None, list[tuple[str, str]]]:
+        """The resource (``None`` if unregistered) and the owner issues as (field, message)."""
+        key = (fsp_id, resource_id)
+        found = self._owner.get(key)
+        if found is None:
+            found = self._owner[key] = _owner_issues(self.register, fsp_id, resource_id)
+        return found
+
+    def capacity(self, resource_id: str, power_type: PowerType) -> float:
+        """The resource's active (MW) or reactive (Mvar) range."""
+        key = (resource_id, power_type)
+        found = self._capacity.get(key)
+        if found is None:
+            register = self.register
+            found = self._capacity[key] = (
+                register.p_range_mw(resource_id)
+                if power_type is PowerType.ACTIVE
+                else register.q_range_mvar(resource_id)
+            )
+        return found
+
+    def lead_time(self, resource_id: str) -> timedelta:
+        """The slowest activation lead time of the resource's units."""
+        found = self._lead_time.get(resource_id)
+        if found is None:
+            found = self._lead_time[resource_id] = max(
+                u.activation_lead_time for u in self.register.units_of(resource_id)
+            )
+        return found
+
+    def on_grid(self, resolution: timedelta) -> dict[Interval, bool]:
+        """Memo of :func:`~flexcoord.domain.time.is_on_grid` for one resolution."""
+        found = self._on_grid.get(resolution)
+        if found is None:
+            found = self._on_grid[resolution] = {}
+        return found
+
+
+def _product(c: IssueCollector, lookups: _Lookups, product_id: str) -> Product | None:
+    if product_id in lookups.products:
+        product = lookups.products[product_id]
+    else:
+        register = lookups.register
+        product = register.product(product_id) if register.has("products", product_id) else None
+        lookups.products[product_id] = product
+    if product is not None:
+        return product
+    register = lookups.register
     c.add(
         "product_id",
         product_id,
@@ -172,9 +239,20 @@ def _product(c: IssueCollector, register: Register, product_id: str) -> Product 
     return None
 
 
-def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuantity, ...]) -> None:
+def _check_grid(
+    c: IssueCollector,
+    product: Product,
+    quantities: tuple[MtuQuantity, ...],
+    memo: dict[Interval, bool] | None = None,
+) -> None:
     for i, mq in enumerate(quantities):
-        if not is_on_grid(mq.interval, product.resolution):
+        if memo is None:
+            ok = is_on_grid(mq.interval, product.resolution)
+        else:
+            ok = memo.get(mq.interval)  # type: ignore[assignment]
+            if ok is None:
+                ok = memo[mq.interval] = is_on_grid(mq.interval, product.resolution)
+        if not ok:
             c.add(
                 f"quantities[{i}].interval",
                 str(mq.interval),
@@ -184,8 +262,9 @@ def _check_grid(c: IssueCollector, product: Product, quantities: tuple[MtuQuanti
 
 
 def _check_need(
-    c: IssueCollector, register: Register, need: Need, known_buses: frozenset[int] | None
+    c: IssueCollector, lookups: _Lookups, need: Need, known_buses: frozenset[int] | None
 ) -> None:
+    register = lookups.register
     c.check(
         register.has("operators", need.buyer_id),
         "buyer_id",
@@ -210,7 +289,7 @@ def _check_need(
     elif known_buses is not None:
         missing = sorted(location.bus_ids - known_buses)
         c.check(not missing, "location.bus_ids", missing, "are not buses of the grid model")
-    product = _product(c, register, need.product_id)
+    product = _product(c, lookups, need.product_id)
     if product is None:
         return
     _check_grid(c, product, need.quantities)
@@ -239,12 +318,14 @@ def _check_need(
 
 def _check_bid(
     c: IssueCollector,
-    register: Register,
+    lookups: _Lookups,
     bid: Bid,
     gate_closure_at: datetime | None,
     require_prequalification: bool,
 ) -> None:
-    resource = _check_owner(c, register, bid)
+    resource, owner_issues = lookups.owner(bid.fsp_id, bid.resource_id)
+    for field, message in owner_issues:
+        c.add(field, getattr(bid, field), message)
     if gate_closure_at is not None:
         c.check(
             bid.submitted_at <= gate_closure_at,
@@ -252,43 +333,40 @@ def _check_bid(
             bid.submitted_at,
             f"is after gate closure {gate_closure_at.isoformat()}",
         )
-    product = _product(c, register, bid.product_id)
+    product = _product(c, lookups, bid.product_id)
     if product is None:
         return
-    _check_grid(c, product, bid.quantities)
-    _check_quantities(c, register, bid, product, resource, require_prequalification)
+    _check_grid(c, product, bid.quantities, lookups.on_grid(product.resolution))
+    _check_quantities(c, lookups, bid, product, resource, require_prequalification)
     _check_terms(c, bid, product)
 
 
-def _check_owner(c: IssueCollector, register: Register, bid: Bid) -> Unit | Group | None:
-    """The bid's FSP is registered and owns its resource; the resource, if registered."""
-    c.check(
-        register.has("fsps", bid.fsp_id),
-        "fsp_id",
-        bid.fsp_id,
-        "is not a registered FSP (flexibility service provider)",
-    )
-    if not c.check(
-        register.has("units", bid.resource_id) or register.has("groups", bid.resource_id),
-        "resource_id",
-        bid.resource_id,
-        "is not a registered unit or group",
-    ):
-        return None
-    resource = register.resource(bid.resource_id)
-    if resource.fsp_id != bid.fsp_id:
-        c.add(
-            "resource_id",
-            bid.resource_id,
-            f"belongs to FSP {format_value(resource.fsp_id)}, "
-            f"not to the bid's FSP {format_value(bid.fsp_id)}",
+def _owner_issues(
+    register: Register, fsp_id: str, resource_id: str
+) -> tuple[Unit | Group | None, list[tuple[str, str]]]:
+    """The bid's FSP is registered and owns its resource: the resource, if registered, and the
+    issues as (bid field, message)."""
+    issues: list[tuple[str, str]] = []
+    if not register.has("fsps", fsp_id):
+        issues.append(("fsp_id", "is not a registered FSP (flexibility service provider)"))
+    if not (register.has("units", resource_id) or register.has("groups", resource_id)):
+        issues.append(("resource_id", "is not a registered unit or group"))
+        return None, issues
+    resource = register.resource(resource_id)
+    if resource.fsp_id != fsp_id:
+        issues.append(
+            (
+                "resource_id",
+                f"belongs to FSP {format_value(resource.fsp_id)}, "
+                f"not to the bid's FSP {format_value(fsp_id)}",
+            )
         )
-    return resource
+    return resource, issues
 
 
 def _check_quantities(  # noqa: PLR0913 - the bid, its product and resource, and one option
     c: IssueCollector,
-    register: Register,
+    lookups: _Lookups,
     bid: Bid,
     product: Product,
     resource: Unit | Group | None,
@@ -296,15 +374,11 @@ def _check_quantities(  # noqa: PLR0913 - the bid, its product and resource, and
 ) -> None:
     """Each quantity at least the product minimum and within the resource's range (and covered
     by a prequalification when required); the resource activates within the lead time."""
-    unit = product.quantity_unit
+    register = lookups.register
     capacity = math.inf
     if resource is not None:
-        capacity = (
-            register.p_range_mw(resource.id)
-            if product.power_type is PowerType.ACTIVE
-            else register.q_range_mvar(resource.id)
-        )
-        lead_time = max(u.activation_lead_time for u in register.units_of(resource.id))
+        capacity = lookups.capacity(resource.id, product.power_type)
+        lead_time = lookups.lead_time(resource.id)
         if lead_time > product.lead_time:
             c.add(
                 "resource_id",
@@ -312,12 +386,13 @@ def _check_quantities(  # noqa: PLR0913 - the bid, its product and resource, and
                 f"needs {format_duration(lead_time)} to activate, more than the product lead "
                 f"time {format_duration(product.lead_time)}",
             )
+    minimum = product.min_quantity
     for i, mq in enumerate(bid.quantities):
-        if not mq.quantity >= product.min_quantity:
+        if not mq.quantity >= minimum:
             c.add(
                 f"quantities[{i}].quantity",
                 mq.quantity,
-                f"is below the product minimum {product.min_quantity} {unit}",
+                f"is below the product minimum {minimum} {product.quantity_unit}",
             )
         if resource is None:
             continue
@@ -326,7 +401,8 @@ def _check_quantities(  # noqa: PLR0913 - the bid, its product and resource, and
             c.add(
                 f"quantities[{i}].quantity",
                 mq.quantity,
-                f"exceeds the {capacity} {unit} range of {kind} {format_value(resource.id)}",
+                f"exceeds the {capacity} {product.quantity_unit} range of {kind} "
+                f"{format_value(resource.id)}",
             )
         if require_prequalification and not register.is_product_qualified(
             resource.id, product.id, mq.interval.start

@@ -83,13 +83,9 @@ class BusInjectionBatch:
         self.base = _base_update(grid, self.pgm, np.asarray(mtu_columns), profile_start_step)
         self._plan = _plan(grid, self.pgm, bus_ids, branch_names, voltage_bus_ids)
 
-    def run(self, p_mw: FloatArray, q_mvar: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``(flow_mw, vm_pu)``, each ``(n, n_mtu)``, of the base case plus ``(n_mtu, n_bus)``
-        added MW and Mvar at the prepared buses.
-
-        Raises:
-            GridError: the power flow of an MTU does not converge.
-        """
+    def update_data(self, p_mw: FloatArray, q_mvar: FloatArray) -> dict[Any, dict[str, Any]]:
+        """The power-grid-model batch update :meth:`run` calculates: the base case plus
+        ``(n_mtu, n_bus)`` added MW and Mvar as generators at the prepared buses."""
         plan = self._plan
         n = self.n_mtu
         ids = np.broadcast_to(plan.injection_ids, (n, plan.injection_ids.shape[0]))
@@ -105,6 +101,17 @@ class BusInjectionBatch:
                 "p_specified": np.concatenate([gen["p_specified"], p_w], axis=1),
                 "q_specified": np.concatenate([base_q, q_var], axis=1),
             }
+        return update
+
+    def run(self, p_mw: FloatArray, q_mvar: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(flow_mw, vm_pu)``, each ``(n, n_mtu)``, of the base case plus ``(n_mtu, n_bus)``
+        added MW and Mvar at the prepared buses.
+
+        Raises:
+            GridError: the power flow of an MTU does not converge.
+        """
+        plan = self._plan
+        update = self.update_data(p_mw, q_mvar)
         outputs = {k: v for k, v in _OUTPUTS.items() if k in self.pgm.input_data}
         try:
             out = self.pgm.model.calculate_power_flow(
