@@ -261,6 +261,9 @@ def _read_bid(r: Reader, path: str, ts: etree._Element, submitted_at: datetime) 
         )
     parent = r.text(linked[0][1], linked[0][0], "mRID") if linked else None
     quantities = [(path_, r.decimal(p, path_, "quantity.quantity")) for path_, _, p in points]
+    for qpath, q in quantities:
+        if q is not None and q <= 0:
+            r.problem(f"{qpath}/quantity.quantity", f"is {q}: a bid offers > 0 MW", "A42")
     minimum = _one_value(r, points, "minimum_Quantity.quantity", "minimum quantity")
     availability = _one_value(r, points, "price.amount", "availability price")
     activation = _one_value(r, points, "energy_Price.amount", "activation price")
@@ -294,7 +297,7 @@ def _read_bid(r: Reader, path: str, ts: etree._Element, submitted_at: datetime) 
 
 def _code_of(issue: Issue) -> str:
     field = issue.field or ""
-    if field.startswith("quantities") or field == "min_acceptance":
+    if field.startswith(("quantities", "quantity")) or field == "min_acceptance":
         return "A42"
     return "A59"
 
