@@ -97,3 +97,41 @@ def test_hostile_documents_exit_2_writing_nothing(tmp_path: Path, data: bytes) -
     assert f"{doc}: " in result.output
     assert not out.exists()
     assert "root:x:0:0" not in result.output
+
+
+def test_an_activation_response_is_imported_as_order_events(tmp_path: Path) -> None:
+    from flexcoord.operations import OrderEvent
+    from flexcoord.standards.iec62325 import activation_response_document
+    from tests.standards.conftest import header
+    from tests.standards.test_activation_allocation import ORDERS
+
+    event = OrderEvent(
+        order_id=ORDERS[0].id, status="failed", at=header().created_at, detail="unit tripped"
+    )
+    doc = tmp_path / "response.xml"
+    doc.write_bytes(activation_response_document([event], {ORDERS[0].id: ORDERS[0]}, header()).xml)
+    out = tmp_path / "events.json"
+    result = runner.invoke(
+        app,
+        [
+            "documents",
+            "import",
+            str(doc),
+            "--ack",
+            "-",
+            "--out",
+            str(out),
+            "--party",
+            "10X1001A1001A094",
+            "--role",
+            "A46",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "<code>A01</code>" in result.output
+    (got,) = json.loads(out.read_text())["events"]
+    assert (got["order_id"], got["status"], got["detail"]) == (
+        str(ORDERS[0].id),
+        "failed",
+        "unit tripped",
+    )

@@ -120,13 +120,16 @@ def _objects_json(root: str, outcome: Imported[Any]) -> dict[str, Any]:
     return {key: items}
 
 
-def _root_name(data: bytes) -> str:
+def _kind(data: bytes) -> tuple[str, str]:
+    """The root element's local name and the document's message type (``type``)."""
     from flexcoord.standards.iec62325 import HostileDocumentError, parse_document
 
     try:
-        return str(parse_document(data).tag).rsplit("}", 1)[-1]
+        root = parse_document(data)
     except HostileDocumentError:
-        return "ReserveBid_MarketDocument"  # any importer answers it with the same rejection
+        return "ReserveBid_MarketDocument", ""  # any importer gives the same rejection
+    namespace, _, name = str(root.tag).rpartition("}")
+    return name, (root.findtext(f"{namespace}}}type") or "").strip()
 
 
 def _rejection_issues(path: Path, outcome: Imported[Any]) -> list[Issue]:
@@ -167,12 +170,12 @@ def import_document(
         ]
     )
     data = _read_document(document, docs.MAX_DOCUMENT_BYTES)
-    root = _root_name(data)
+    root, message_type = _kind(data)
     importers = {
         "ReserveBid_MarketDocument": docs.import_reserve_bids,
         "ReserveAllocationResult_MarketDocument": docs.import_allocation_result,
         "Activation_MarketDocument": docs.import_activation_responses
-        if b"<type>A41</type>" in data
+        if message_type == "A41"
         else docs.import_activation_orders,
     }
     importer = importers.get(root, docs.import_reserve_bids)
