@@ -9,6 +9,8 @@
 - ``flexcoord.service`` is the top layer beside ``cli``: only ``cli`` imports it, it never
   imports ``cli``, and the service app loads no grid library nor solver (the register needs
   none); the CLI's ``--help`` loads neither FastAPI nor SQLAlchemy.
+- ``flexcoord.standards`` (document formats) imports only domain, clearing, coordination,
+  operations and errors; only cli and service may import it; only it reads XML with lxml.
 - Nothing imports another package's private names (``from flexcoord.x.y import _helper``).
 """
 
@@ -54,6 +56,7 @@ def _imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...]]]:
         "flexcoord.simulation",
         "flexcoord.planning",
         "flexcoord.service",
+        "flexcoord.standards.iec62325",
     ],
 )
 def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
@@ -72,6 +75,7 @@ def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
         "import flexcoord, flexcoord.grid, flexcoord.simulation, flexcoord.planning",
         "from flexcoord.cli.app import app; from typer.main import get_command; get_command(app)",
         "import flexcoord.service.app",
+        "import flexcoord.standards.iec62325",
     ],
 )
 def test_importing_the_package_or_the_cli_loads_no_grid_library_nor_solver(code: str) -> None:
@@ -181,3 +185,34 @@ def test_the_cli_help_loads_no_web_or_database_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+#: What ``flexcoord.standards`` may import from flexcoord (besides itself).
+STANDARDS_MAY_IMPORT = ("domain", "clearing", "coordination", "operations", "errors", "_lazy")
+
+
+def test_standards_imports_only_the_layers_below_it_and_only_cli_and_service_import_it() -> None:
+    offenders = [
+        (name, module)
+        for name, module in _flexcoord_imports("standards")
+        if module.split(".")[1] not in (*STANDARDS_MAY_IMPORT, "standards")
+    ]
+    offenders += [
+        (name, module)
+        for name, tree in _modules()
+        if name.split(".")[1:2] not in (["standards"], ["cli"], ["service"])
+        for module, _ in _imports(tree)
+        if module.startswith("flexcoord.standards")
+    ]
+    assert offenders == []
+
+
+def test_only_the_standards_read_xml_with_lxml() -> None:
+    offenders = [
+        (name, module)
+        for name, tree in _modules()
+        if name.split(".")[1:2] != ["standards"]
+        for module, _ in _imports(tree)
+        if module.split(".")[0] == "lxml"
+    ]
+    assert offenders == []

@@ -14,6 +14,7 @@ import typer
 from flexcoord.cli.clear import clear
 from flexcoord.cli.client import client_app
 from flexcoord.cli.coordinate import coordinate
+from flexcoord.cli.documents import documents_app
 from flexcoord.cli.edge import command
 from flexcoord.cli.grid import grid_app
 from flexcoord.cli.pareto import pareto
@@ -64,6 +65,7 @@ app.command("serve")(command(serve))
 app.add_typer(service_app, name="service")
 app.add_typer(audit_app, name="audit")
 app.add_typer(client_app, name="client")
+app.add_typer(documents_app, name="documents")
 
 
 def main() -> None:
