@@ -386,7 +386,7 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
     identity = bool(np.all(order == np.arange(b)))
     return _unchecked(
         p,
-        bid_ids=p.bid_ids if identity else tuple(p.bid_ids[int(i)] for i in order),
+        bid_ids=p.bid_ids if identity else tuple(map(p.bid_ids.__getitem__, order.tolist())),
         bid_submitted_s=p.bid_submitted_s[order],
         bid_indivisible=p.bid_indivisible[order],
         bid_block=p.bid_block[order],
