@@ -196,3 +196,29 @@ def test_prequalification_required_per_mtu(register: Register) -> None:
         ("Bid", "b1", "quantities[1].interval"),
     }
     validate_market(register, [], [make_bid(resource_id="g1")], require_prequalification=True)
+
+
+def test_bids_sharing_a_resource_each_get_their_issues(register: Register) -> None:
+    """What bids share (owner, range, product, MTUs) is looked up once per market: every bid
+    still gets its own issues, worded alike, and a valid bid between them none."""
+    off_grid = MtuQuantity(
+        interval=Interval(start=T0 + timedelta(minutes=5), end=T0 + timedelta(minutes=20)),
+        quantity=0.5,
+    )
+    bids = [
+        make_bid(id="a", fsp_id="fsp-b", quantities=mtus(1, 1.5)),  # not fsp-b's; above 1 MW
+        make_bid(id="ok"),
+        make_bid(id="b", fsp_id="fsp-b", quantities=(off_grid,)),
+        make_bid(id="c", fsp_id="fsp-b", quantities=mtus(1, 1.5)),
+    ]
+    issues = market_issues(register, [], bids)
+    by_bid: dict[str, list[tuple[str, str]]] = {}
+    for issue in issues:
+        by_bid.setdefault(issue.object_id, []).append((issue.field, issue.message))
+    assert "ok" not in by_bid
+    assert by_bid["a"] == by_bid["c"]
+    assert [f for f, _ in by_bid["a"]] == ["resource_id", "quantities[0].quantity"]
+    assert [f for f, _ in by_bid["b"]] == ["resource_id", "quantities[0].interval"]
+    assert by_bid["a"][0] == by_bid["b"][0]
+    assert "belongs to FSP 'fsp-a'" in by_bid["a"][0][1]
+    assert {i.object_id for i in market_issues(register, [], bids[::-1])} == {"a", "b", "c"}
