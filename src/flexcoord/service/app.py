@@ -54,6 +54,7 @@ from flexcoord.service.problems import (
 from flexcoord.service.publisher import Publisher
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_bids import router as bids_router
+from flexcoord.service.routes_documents import router as documents_router
 from flexcoord.service.routes_grid_prequalification import interface_router
 from flexcoord.service.routes_grid_prequalification import router as grid_prequalification_router
 from flexcoord.service.routes_markets import router as markets_router
@@ -160,7 +161,14 @@ async def _answer(request: Request, problem: ServiceProblem) -> Response:
             outcome_of(problem.status),
         )
         request.state.audited = True
-    response = problem_response(problem, instance=request.url.path, request_id=_request_id(request))
+    response: Response
+    if problem.document is not None:
+        content, media_type = problem.document
+        response = Response(content, status_code=problem.status, media_type=media_type)
+    else:
+        response = problem_response(
+            problem, instance=request.url.path, request_id=_request_id(request)
+        )
     response.headers["X-Request-ID"] = _request_id(request)
     return response
 
@@ -409,6 +417,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(register_router)
     app.include_router(markets_router)
     app.include_router(bids_router)
+    app.include_router(documents_router)
     app.include_router(prequalification_router)
     app.include_router(results_router)
     app.include_router(messages_router)

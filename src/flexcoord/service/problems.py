@@ -50,7 +50,8 @@ _TITLES: Final = {
 
 
 class ServiceProblem(Exception):  # noqa: N818 - it is a problem document, as RFC 9457 names it
-    """An HTTP answer that is a problem: its status, detail, issues and extra headers."""
+    """An HTTP answer that is a problem: its status, detail, issues and extra headers (and,
+    for a route that speaks a standard, the standard's rejection document as the body)."""
 
     def __init__(
         self,
@@ -58,12 +59,17 @@ class ServiceProblem(Exception):  # noqa: N818 - it is a problem document, as RF
         detail: str,
         issues: Sequence[Issue] = (),
         headers: Mapping[str, str] | None = None,
+        *,
+        document: tuple[bytes, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.issues = tuple(issues)
         self.headers = dict(headers or {})
+        #: The body to answer with instead of a problem document, and its media type: a
+        #: standard's own rejection (an IEC 62325 acknowledgement ``A02``).
+        self.document = document
 
 
 def _issue_json(issue: Issue) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Operation(StrEnum):
     NEED_LIST = "need.list"
     BID_SUBMIT = "bid.submit"
     BID_SUBMIT_BULK = "bid.submit_bulk"
+    BID_SUBMIT_DOCUMENT = "bid.submit_document"
     BID_REPLACE = "bid.replace"
     BID_WITHDRAW = "bid.withdraw"
     BID_LIST = "bid.list"
@@ -132,6 +133,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.NEED_LIST: _NEED_READERS,
         Operation.BID_SUBMIT: _FSP,
         Operation.BID_SUBMIT_BULK: _FSP,
+        Operation.BID_SUBMIT_DOCUMENT: _FSP,
         Operation.BID_REPLACE: _FSP,
         Operation.BID_WITHDRAW: _FSP,
         Operation.BID_LIST: _BID_READERS,

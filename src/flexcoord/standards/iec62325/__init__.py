@@ -42,6 +42,7 @@ _EXPORTS = {
     "HostileDocumentError": "flexcoord.standards.iec62325._xml",
     "Imported": "flexcoord.standards.iec62325._importing",
     "Party": "flexcoord.standards.iec62325._common",
+    "Problem": "flexcoord.standards.iec62325._common",
     "acknowledgement_xml": "flexcoord.standards.iec62325._acknowledgement",
     "activation_order_document": "flexcoord.standards.iec62325._activation",
     "activation_response_document": "flexcoord.standards.iec62325._activation",
@@ -52,6 +53,7 @@ _EXPORTS = {
     "import_reserve_bids": "flexcoord.standards.iec62325._api",
     "parse_acknowledgement": "flexcoord.standards.iec62325._api",
     "parse_document": "flexcoord.standards.iec62325._xml",
+    "refused": "flexcoord.standards.iec62325._importing",
     "reserve_bid_document": "flexcoord.standards.iec62325._bids",
     "schema_dir_from_environment": "flexcoord.standards.iec62325._xsd",
     "schema_violations": "flexcoord.standards.iec62325._api",
@@ -74,6 +76,7 @@ __all__ = [
     "HostileDocumentError",
     "Imported",
     "Party",
+    "Problem",
     "acknowledgement_xml",
     "activation_order_document",
     "activation_response_document",
@@ -84,6 +87,7 @@ __all__ = [
     "import_reserve_bids",
     "parse_acknowledgement",
     "parse_document",
+    "refused",
     "reserve_bid_document",
     "schema_dir_from_environment",
     "schema_violations",
@@ -117,8 +121,8 @@ if TYPE_CHECKING:
         schema_violations,
     )
     from flexcoord.standards.iec62325._bids import RESERVE_BID_NAMESPACE, reserve_bid_document
-    from flexcoord.standards.iec62325._common import Header, Party
-    from flexcoord.standards.iec62325._importing import Exported, Imported
+    from flexcoord.standards.iec62325._common import Header, Party, Problem
+    from flexcoord.standards.iec62325._importing import Exported, Imported, refused
     from flexcoord.standards.iec62325._xml import (
         MAX_DOCUMENT_BYTES,
         HostileDocumentError,

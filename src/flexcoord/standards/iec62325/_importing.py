@@ -3,8 +3,8 @@ domain objects, answered by an acknowledgement. A document with any problem give
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -25,7 +25,7 @@ from flexcoord.standards.iec62325._xml import (
 )
 from flexcoord.standards.iec62325._xsd import schema_problems
 
-__all__ = ["Exported", "Imported", "ReadOutcome", "import_with"]
+__all__ = ["Exported", "Imported", "ReadOutcome", "import_with", "refused"]
 
 T = TypeVar("T")
 #: Message types an acknowledgement may echo for a document it could not read.
@@ -134,3 +134,24 @@ def import_with(  # noqa: PLR0913 - the document, the reader, then the answer's 
     )
     objects = outcome.objects if outcome is not None and not problems else ()
     return Imported(acknowledgement=ack, objects=objects, header=header if not problems else None)
+
+
+def refused(outcome: Imported[T], problems: Sequence[Problem]) -> Imported[T]:
+    """``outcome`` rejected after all, for ``problems`` found by the receiver's own rules (a
+    closed gate, an unknown unit, a bid id already used): ``A02`` with one reason per problem,
+    the received document's fields kept, no objects. ``outcome`` itself when there are none.
+
+    Example:
+        >>> from datetime import datetime, UTC
+        >>> me = Party(id="10X1001A1001A361", role="A04")
+        >>> out = import_with(b"<x/>", lambda root: ReadOutcome(None, None, (), []),
+        ...                   acknowledger=me, acknowledgement_id="ack-1",
+        ...                   now=datetime(2026, 6, 1, tzinfo=UTC), schema_dir=None)
+        >>> no = refused(out, [Problem("Bid_TimeSeries[1]", "unit u-9 is not registered", "A59")])
+        >>> no.accepted, no.problems
+        (False, ('Bid_TimeSeries[1]: unit u-9 is not registered',))
+    """
+    if not problems:
+        return outcome
+    ack = replace(outcome.acknowledgement, reasons=rejection(problems))
+    return Imported(acknowledgement=ack, objects=(), header=None)

@@ -1,0 +1,202 @@
+"""IEC 62325-451 market documents at the API: an FSP submits its bids as a
+ReserveBid_MarketDocument and is answered with an Acknowledgement_MarketDocument.
+
+The document goes through the same path as a JSON bulk document (:func:`bid_store.submit_bids`:
+the session's gate, prequalification, the product's MTUs, ids not yet used, all bids or none),
+so both ways in obey one set of rules. The answer is always an acknowledgement (XML): ``201``
+with ``A01`` when every bid is stored; ``422`` (``409`` for a sealed session or an id already
+used) with ``A02`` and one reason per element at fault when nothing is stored. A missing
+session, a wrong key or a foreign role still answer with a problem (``application/problem+json``)
+as every other route does: they are not about the document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_value
+from flexcoord.service import bid_store as bids
+from flexcoord.service import market_store as markets
+from flexcoord.service.calls import Call, call_of
+from flexcoord.service.market_schemas import BidIn
+from flexcoord.service.problems import ServiceProblem, problem_responses
+from flexcoord.service.roles import Operation
+from flexcoord.service.routes_markets import caller
+from flexcoord.standards import iec62325 as docs
+
+if TYPE_CHECKING:
+    from flexcoord.domain import Bid
+    from flexcoord.standards.iec62325 import Imported, Party, Problem
+
+__all__ = ["XML", "router"]
+
+XML: Final = "application/xml"
+#: The platform's party in the documents it answers with (the receiver of the bids).
+PLATFORM_PARTY: Final = "10X1001A1001A361"
+
+_ACK = {"description": "An Acknowledgement_MarketDocument", "content": {XML: {}}}
+router = APIRouter(prefix="/v1/sessions/{session_id}/documents", responses=problem_responses(401))
+
+
+async def _document(request: Request) -> bytes:
+    """The raw request body (the size limit of every request applies before)."""
+    return await request.body()
+
+
+def _platform() -> Party:
+
+    return docs.Party(id=PLATFORM_PARTY, role="A04")
+
+
+def _bid_in(bid: Bid) -> BidIn:
+    """A bid read from the document as the JSON route's body (the service sets owner, product
+    and submission time)."""
+    return BidIn.model_validate(
+        {
+            "id": bid.id,
+            "resource_id": bid.resource_id,
+            "direction": bid.direction.value,
+            "quantities": [
+                {"start": q.interval.start, "end": q.interval.end, "quantity": q.quantity}
+                for q in bid.quantities
+            ],
+            "availability_price_eur_per_mw_h": bid.availability_price_eur_per_mw_h,
+            "activation_price_eur_per_mwh": bid.activation_price_eur_per_mwh,
+            "divisible": bid.divisible,
+            "min_acceptance": bid.min_acceptance,
+            "exclusive_set": bid.exclusive_set,
+            "parent_bid_id": bid.parent_bid_id,
+            "block": bid.block,
+            "q_mvar_per_mw": bid.q_mvar_per_mw,
+        }
+    )
+
+
+def _element(index: dict[str, int], issue: Issue) -> str:
+    """The document element an issue of the service's rules is about."""
+    i = index.get(issue.object_id)
+    where = f"Bid_TimeSeries[{i}]" if i is not None and issue.kind == "Bid" else issue.kind
+    return f"{where}/{issue.field}" if issue.field else where
+
+
+def _problems(index: dict[str, int], issues: Sequence[Issue], code: str) -> list[Problem]:
+
+    return [
+        docs.Problem(
+            _element(index, i),
+            i.message if i.value is NO_VALUE else f"{format_value(i.value)} {i.message}",
+            code,
+        )
+        for i in issues
+    ]
+
+
+def _ownership(objects: Sequence[Bid], party_id: str, product_id: str) -> list[Problem]:
+    """The bids must be the caller's and for the session's product."""
+
+    found = []
+    for i, bid in enumerate(objects, start=1):
+        if bid.fsp_id != party_id:
+            found.append(
+                docs.Problem(
+                    f"Bid_TimeSeries[{i}]/provider_MarketParticipant.mRID",
+                    f"{bid.fsp_id!r} is not the sending party {party_id!r}",
+                    "A59",
+                )
+            )
+        if bid.product_id != product_id:
+            found.append(
+                docs.Problem(
+                    f"Bid_TimeSeries[{i}]/auction.mRID",
+                    f"{bid.product_id!r} is not the session's product {product_id!r}",
+                    "A59",
+                )
+            )
+    return found
+
+
+def _document_issue(reason: str) -> Issue:
+    """A reason of the acknowledgement as an issue (the audit's and metrics' words)."""
+    return Issue(
+        kind="ReserveBid_MarketDocument", object_id="", field="", value=NO_VALUE, message=reason
+    )
+
+
+def _answer(outcome: Imported[Any], status: int) -> Response:
+
+    return Response(
+        docs.acknowledgement_xml(outcome.acknowledgement), status_code=status, media_type=XML
+    )
+
+
+def _refusal(outcome: Imported[Any], status: int, issues: Sequence[Issue]) -> ServiceProblem:
+    """The rejection, raised so that it is audited and counted as every refusal is."""
+
+    return ServiceProblem(
+        status,
+        f"the document is rejected: {len(outcome.problems)} reason(s)",
+        issues,
+        document=(docs.acknowledgement_xml(outcome.acknowledgement), XML),
+    )
+
+
+@router.post(
+    "/reserve-bids",
+    name=Operation.BID_SUBMIT_DOCUMENT,
+    status_code=201,
+    tags=["bids", "documents"],
+    responses={201: _ACK, 409: _ACK, 422: _ACK, **problem_responses(403, 404)},
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                XML: {"schema": {"type": "string", "description": "A ReserveBid_MarketDocument"}}
+            },
+        }
+    },
+)
+def submit_reserve_bid_document(
+    session_id: str,
+    document: Annotated[bytes, Depends(_document)],
+    call: Annotated[Call, Depends(call_of(Operation.BID_SUBMIT_DOCUMENT))],
+) -> Response:
+    """Submit bids as an IEC 62325-451-7 ReserveBid_MarketDocument (7.4; linked, exclusive and
+    block bids): all are stored, or none, and the answer is an acknowledgement (``A01``, or
+    ``A02`` naming every element at fault)."""
+
+    with call.transaction() as session:
+        srow = markets.get_session(session, session_id)
+        outcome = docs.import_reserve_bids(
+            document,
+            acknowledger=_platform(),
+            acknowledgement_id=str(uuid.uuid4()),
+            now=call.now,
+            schema_dir=docs.schema_dir_from_environment(),
+        )
+        if not outcome.accepted:
+            raise _refusal(outcome, 422, [_document_issue(p) for p in outcome.problems])
+        read: tuple[Bid, ...] = outcome.objects
+        index = {b.id: i for i, b in enumerate(read, start=1)}
+        owner = caller(session, call)
+        wrong = _ownership(read, owner.id, srow.product_id)
+        if wrong:
+            raise _refusal(docs.refused(outcome, wrong), 422, [])
+        try:
+            ids = bids.submit_bids(session, owner, srow, [_bid_in(b) for b in read], now=call.now)
+        except InvalidInputError as err:
+            raise _refusal(
+                docs.refused(outcome, _problems(index, err.issues, "A59")), 422, err.issues
+            ) from None
+        except ServiceProblem as err:  # a sealed session (A57) or an id already used (A55)
+            code = "A55" if any(i.field == "id" for i in err.issues) else "A57"
+            raise _refusal(
+                docs.refused(outcome, _problems(index, err.issues, code)), err.status, err.issues
+            ) from None
+        call.accept(session, target=f"session:{session_id}", status=201)
+        call.services.metrics.accept_bids(call.operation, len(ids))
+    return _answer(outcome, 201)
