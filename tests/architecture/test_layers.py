@@ -57,6 +57,7 @@ def _imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...]]]:
         "flexcoord.planning",
         "flexcoord.service",
         "flexcoord.standards.iec62325",
+        "flexcoord.standards.uftp",
     ],
 )
 def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
@@ -76,6 +77,7 @@ def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
         "from flexcoord.cli.app import app; from typer.main import get_command; get_command(app)",
         "import flexcoord.service.app",
         "import flexcoord.standards.iec62325",
+        "import flexcoord.standards.uftp, flexcoord.service.uftp_endpoint",
     ],
 )
 def test_importing_the_package_or_the_cli_loads_no_grid_library_nor_solver(code: str) -> None:
