@@ -163,9 +163,14 @@ def test_a_divisible_bid_without_minimum_comes_back_at_the_smallest_factor_and_s
     out = uftp.flex_offer(
         [b3], MARKET, recipient_domain=DSO_DOMAIN, conversation_id=CONV, expires_at=EXPIRES
     )
-    (back,) = uftp.bids_from_flex_offer(_wire(out), MARKET)
-    assert back == replace(b3, min_acceptance=0.008)  # 0.01 x the smallest quantity 0.8 MW
-    assert out.not_carried == ("Bid b-3.min_acceptance=None: the smallest factor is 0.01",)
+    msg = _wire(out)
+    (back,) = uftp.bids_from_flex_offer(msg, MARKET)
+    # 0.01 x the smallest quantity 0.8 MW; the lone option's set is its FlexOffer
+    assert back == replace(b3, min_acceptance=0.008, exclusive_set=msg.message_id)
+    assert out.not_carried == (
+        "Bid b-3.min_acceptance=None: the smallest factor is 0.01",
+        f"Bid b-3.exclusive_set=None: read back as the MessageID {msg.message_id}",
+    )
 
 
 def test_awards_round_trip_through_a_flex_order() -> None:

@@ -54,6 +54,7 @@ NOT_CARRIED: Final = {
     ("FlexOffer", "Bid.min_acceptance=None (divisible)"): "the smallest factor is 0.01",
     ("FlexOffer", "Bid.resource_id"): "from UftpMarket.resources (fsp, congestion point)",
     ("FlexOffer", "Bid.exclusive_set (not a UUID)"): "the set is the FlexOffer MessageID",
+    ("FlexOffer", "Bid.exclusive_set=None"): "a lone option's set is its FlexOffer MessageID",
     ("FlexOffer", "ExpirationDateTime, FlexRequestMessageID, BaselineReference"): (
         "checked by the endpoint, not stored on the bid"
     ),

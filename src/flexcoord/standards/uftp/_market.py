@@ -13,7 +13,7 @@ FlexRequest            one :class:`~flexcoord.domain.Need` (one direction, one p
   ISP Requested        an MTU quantity > 0: ``MinPower = MaxPower = ∓q`` W
   ISP Available        an MTU quantity 0 (``MinPower = MaxPower = 0``)
 FlexOffer              the bids of one exclusive set (or one bid)
-  MessageID            ``Bid.exclusive_set`` of a set of two or more options
+  MessageID            ``Bid.exclusive_set`` (every option's, even a single one)
   OfferOption          one :class:`~flexcoord.domain.Bid`
     OptionReference    ``Bid.id``
     ISP Power          ``Bid.quantities`` with ``Bid.direction`` as the sign
@@ -34,6 +34,7 @@ FlexReservationUpdate  a :class:`Reservation`: what stays reserved of an availab
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -375,19 +376,9 @@ def flex_offer(  # noqa: PLR0913 - the bids, then the message's keywords
         if not carried:
             lost.append(f"Bid {first.id}.exclusive_set: not a UUID, sent as MessageID {message_id}")
     else:
-        message_id = Envelope.new("x.example", "x.example", at=first.submitted_at).message_id
-    congestion_point = next(
-        (
-            cp
-            for (fsp, cp), res in market.resources.items()
-            if (fsp, res) == (first.fsp_id, first.resource_id)
-        ),
-        None,
-    )
-    if congestion_point is None:
-        raise InvalidInputError(
-            [_issue("FlexOffer", "resource_id", first.resource_id, "has no congestion point")]
-        )
+        message_id = str(uuid.uuid4())
+        lost.append(f"Bid {first.id}.exclusive_set=None: read back as the MessageID {message_id}")
+    congestion_point = _cp_of(first, market)
     envelope = Envelope(
         sender_domain=market.domain_of(first.fsp_id),
         recipient_domain=recipient_domain,
@@ -445,8 +436,8 @@ def _bid_of(  # noqa: PLR0913 - one option read in its message's context
 
 
 def bids_from_flex_offer(msg: FlexOffer, market: UftpMarket) -> tuple[Bid, ...]:
-    """One bid per OfferOption; two or more options form the exclusive set named by the
-    MessageID (the DSO orders at most one option of a FlexOffer).
+    """One bid per OfferOption, all in the exclusive set named by the FlexOffer's MessageID
+    (the DSO orders at most one option of a FlexOffer; a FlexOrder cites that MessageID).
 
     Raises:
         InvalidInputError: As :func:`need_from_flex_request`; also a currency other than the
@@ -461,7 +452,7 @@ def bids_from_flex_offer(msg: FlexOffer, market: UftpMarket) -> tuple[Bid, ...]:
     references = [o.option_reference for o in msg.offer_options]
     if len(set(references)) != len(references):
         raise InvalidInputError([_issue(name, "OptionReference", references, "repeats")])
-    exclusive = msg.message_id if len(msg.offer_options) > 1 else None
+    exclusive = msg.message_id
     return tuple(_bid_of(o, msg, market, period, fsp_id, exclusive) for o in msg.offer_options)
 
 
