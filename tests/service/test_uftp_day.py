@@ -84,13 +84,13 @@ def _meta(sender: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _flex(sender: str, **extra: Any) -> dict[str, Any]:
+def _flex(sender: str, congestion_point: str = CP) -> dict[str, Any]:
     return {
-        **_meta(sender, **extra),
+        **_meta(sender),
         "isp_duration": XmlDuration("PT15M"),
         "time_zone": "Europe/Amsterdam",
         "period": PERIOD,
-        "congestion_point": CP,
+        "congestion_point": congestion_point,
     }
 
 

@@ -10,7 +10,8 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
    rejected ("Invalid Sender", "Unknown Recipient").
 4. FlexRequest → a need, FlexOffer → bids, through the same stores as the JSON API
    (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules)
-   in one transaction; D-Prognosis and Metering are mapped and checked against the market;
+   and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
+   delivery on), in one transaction; a D-Prognosis is mapped and checked against the market;
    FlexOrderResponse and FlexSettlementResponse are read. Any issue rejects the message with
    its reason and rolls everything back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
@@ -33,10 +34,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from flexcoord.errors import FlexcoordError, InvalidInputError
-from flexcoord.service import bid_store, market_store
+from flexcoord.service import bid_store, market_store, results_store
 from flexcoord.service.calls import Services, services_of
 from flexcoord.service.market_schemas import BidIn, NeedIn
 from flexcoord.service.problems import ServiceProblem
+from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import MarketSessionRow, NeedRow, PartyRow
 from flexcoord.standards import uftp
 
@@ -141,6 +143,20 @@ def _store_bids(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) ->
     bid_store.submit_bids(session, _party(session, bids[0].fsp_id), srow, bodies, now=now)
 
 
+def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    unit_id, series = uftp.meter_from_metering(msg, endpoint.market)
+    owner = _party(session, endpoint.market.party_of(msg.sender_domain or "", "Metering"))
+    body = MeterUploadIn.model_validate(
+        {
+            "readings": [
+                {"unit_id": unit_id, "start": r.interval.start, "end": r.interval.end, "mw": r.mw}
+                for r in series.readings
+            ]
+        }
+    )
+    results_store.upload_meter(session, owner, body, now=now)
+
+
 def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
     """Map and store one verified message; raises on any issue (the caller rolls back)."""
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
@@ -161,7 +177,7 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
     elif isinstance(msg, DPrognosis):
         uftp.baseline_from_d_prognosis(msg, market)
     elif isinstance(msg, Metering):
-        uftp.meter_from_metering(msg, market)
+        _store_meter(session, endpoint, msg, now)
     elif not isinstance(msg, FlexOrderResponse | FlexSettlementResponse | TestMessage):
         raise ServiceProblem(422, f"Invalid Message: {type(msg).__name__} is not handled here")
 
