@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from shapeshifter_uftp import transport
 from shapeshifter_uftp.uftp import (
     AcceptedDisputed,
     AcceptedRejected,
@@ -157,7 +156,6 @@ def test_a_uftp_day_cleared_and_settled_by_the_service(
     endpoint = _endpoint(keys)
     mount_uftp(api.app, endpoint)
     client = Exchange(api, keys["flexcoord"][1])
-    flex_public = keys["flexcoord"][1]
 
     request = _request()
     answer = client.result(_signed(request, DSO, "DSO", keys["dso"][0]))
@@ -177,9 +175,7 @@ def test_a_uftp_day_cleared_and_settled_by_the_service(
     with Session(engine) as s:
         orders = flex_orders(s, endpoint, "s1", now=clock())
     assert [o.recipient_domain for o in orders] == [AGR]
-    (order,) = [
-        transport.unseal_message(transport.from_xml(o.xml).body, flex_public) for o in orders
-    ]
+    (order,) = [client.opened(o.xml) for o in orders]
     chosen = _check_order(order, awards, offer.message_id)
     ack = FlexOrderResponse(**_meta(AGR), flex_order_message_id=order.message_id)
     assert client.acknowledged(_signed(ack, AGR, "AGR", keys["agr"][0]))
@@ -195,7 +191,7 @@ def test_a_uftp_day_cleared_and_settled_by_the_service(
 
     with Session(engine) as s:
         (signed,) = flex_settlements(s, endpoint, "s1", now=clock())
-    settlement = transport.unseal_message(transport.from_xml(signed.xml).body, flex_public)
+    settlement = client.opened(signed.xml)
     element = _check_settlement(settlement, statement, chosen, delivered_kw)
     ack = FlexSettlementResponse(
         **_meta(AGR),
@@ -209,6 +205,7 @@ def test_a_uftp_day_cleared_and_settled_by_the_service(
     assert client.acknowledged(_signed(ack, AGR, "AGR", keys["agr"][0]))
     log = api.app.state.uftp_log
     assert [o.accepted for o in log] == [True] * 5
+    assert client.validated in (0, 5)  # 3 answers, the FlexOrder, the FlexSettlement
     print(
         f"\nUFTP cleared day: {client.sent} messages to flexcoord, {len(orders) + 1} from it, "
         f"awards {sorted(awarded)}, penalty {element.penalty} EUR, "

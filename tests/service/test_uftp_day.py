@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from base64 import b64decode
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from nacl.bindings import crypto_sign_open
 from shapeshifter_uftp import transport
 from shapeshifter_uftp.uftp import (
     AcceptedDisputed,
@@ -111,11 +113,22 @@ def _rows(api: Api) -> tuple[int, int]:
 
 
 class Exchange:
-    """The client side: posts signed messages, reads flexcoord's signed answers."""
+    """The client side: posts signed messages, reads flexcoord's signed answers; with
+    ``$FLEXCOORD_UFTP_XSD_DIR`` every answer flexcoord writes is validated against the XSD."""
 
     def __init__(self, api: Api, flexcoord_public: str) -> None:
         self.api, self.public = api, flexcoord_public
-        self.sent = self.answers = 0
+        self.sent = self.answers = self.validated = 0
+        self.xsd = uftp.schema_dir_from_environment()
+
+    def opened(self, signed_xml: bytes) -> Any:
+        """A SignedMessage flexcoord wrote, verified with its key (and XSD-checked)."""
+        signed = transport.from_xml(signed_xml)
+        if self.xsd is not None:
+            inner = crypto_sign_open(signed.body, b64decode(self.public))
+            assert uftp.schema_violations(inner, self.xsd) == ()
+            self.validated += 1
+        return transport.unseal_message(signed.body, self.public)
 
     def post(self, data: bytes) -> Any:
         self.sent += 1
@@ -133,9 +146,8 @@ class Exchange:
     def result(self, data: bytes) -> Any:
         r = self.post(data)
         assert r.status_code == 200, r.text
-        signed = transport.from_xml(r.content)
         self.answers += 1
-        return transport.unseal_message(signed.body, self.public)
+        return self.opened(r.content)
 
 
 def _request(keys: dict[str, tuple[str, str]]) -> FlexRequest:
@@ -306,6 +318,7 @@ def test_a_congestion_management_day_over_uftp(api: Api) -> None:
     print(
         f"\nUFTP day: {client.sent} messages to flexcoord, {client.answers} signed answers, "
         f"2 flexcoord -> AGR (FlexOrder, FlexSettlement), 0 wrongly rejected, "
+        f"{client.validated} answers XSD-valid, "
         f"{time.perf_counter() - started:.2f} s"
     )
 
@@ -345,6 +358,15 @@ def test_every_tampered_signature_is_refused_with_nothing_written(api: Api) -> N
     assert _rows(api) == (0, 0) and api.app.state.uftp_log == []
     # the same message untouched is accepted: the refusals were the signatures'
     assert client.result(good).result == AcceptedRejected.ACCEPTED
+    assert _rows(api) == (1, 0)
+    # replayed, it is rejected (its MessageID is the need's id) and stores nothing more
+    answer = client.result(good)
+    assert answer.result == AcceptedRejected.REJECTED and _rows(api) == (1, 0)
+    # an expired request is rejected by the protocol's reason
+    late = _request(keys)
+    late.expiration_date_time = "2026-06-01T07:00:00+00:00"
+    answer = client.result(_signed(late, DSO, "DSO", keys["dso"][0]))
+    assert answer.rejection_reason == "Expiration DateTime Out Of Bounds"
     assert _rows(api) == (1, 0)
 
 

@@ -97,7 +97,18 @@ def _party(session: Session, party_id: str) -> PartyRow:
     return row
 
 
+def _not_expired(msg: Any, now: datetime) -> None:
+    """UFTP's "Expiration DateTime Out Of Bounds": a FlexRequest or FlexOffer already expired."""
+    try:
+        expires = datetime.fromisoformat(msg.expiration_date_time)
+    except (TypeError, ValueError):
+        raise ServiceProblem(422, "Invalid Message: ExpirationDateTime") from None
+    if expires.tzinfo is None or expires <= now:
+        raise ServiceProblem(422, "Expiration DateTime Out Of Bounds")
+
+
 def _store_need(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    _not_expired(msg, now)
     need = uftp.need_from_flex_request(msg, endpoint.market)
     body = NeedIn.model_validate(
         {
@@ -115,6 +126,7 @@ def _store_need(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) ->
 
 
 def _store_bids(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    _not_expired(msg, now)
     if msg.flex_request_message_id is not None:
         known = session.scalar(select(NeedRow.id).where(NeedRow.id == msg.flex_request_message_id))
         if known is None:
