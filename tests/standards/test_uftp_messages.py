@@ -49,6 +49,38 @@ def _bids() -> list:
     ]
 
 
+def _reservation() -> uftp.Reservation:
+    return uftp.Reservation(
+        bid_id="b-1",
+        reference="r-1",
+        direction=Direction.UP,
+        quantities=(
+            MtuQuantity(interval=ISPS[69], quantity=0.5),
+            MtuQuantity(interval=ISPS[70], quantity=0.0),
+        ),
+    )
+
+
+def _settlement() -> uftp.OrderSettlement:
+    return uftp.OrderSettlement(
+        order_reference="o-1",
+        congestion_point=CP,
+        direction=Direction.UP,
+        price_eur=Decimal("61.5"),
+        penalty_eur=Decimal("7.25"),
+        isps=(
+            uftp.SettledIsp(
+                interval=ISPS[69],
+                baseline_mw=-2.5,
+                ordered_mw=0.8,
+                metered_mw=-1.9,
+                delivered_mw=0.6,
+                deficiency_mw=0.2,
+            ),
+        ),
+    )
+
+
 def _exports() -> dict[str, uftp.Exported]:
     b1, b2 = _bids()
     awards = [
@@ -67,34 +99,10 @@ def _exports() -> dict[str, uftp.Exported]:
             payment_eur=37.5,
         ),
     ]
-    reservation = uftp.Reservation(
-        bid_id="b-1",
-        reference="r-1",
-        direction=Direction.UP,
-        quantities=(
-            MtuQuantity(interval=ISPS[69], quantity=0.5),
-            MtuQuantity(interval=ISPS[70], quantity=0.0),
-        ),
-    )
+    reservation = _reservation()
     baseline = tuple(BaselineValue.of(i, -2.5 + 0.001 * n) for n, i in enumerate(ISPS))
     series = MeterSeries.of((i, -2.0 + 0.125 * (n % 4)) for n, i in enumerate(ISPS))
-    settlement = uftp.OrderSettlement(
-        order_reference="o-1",
-        congestion_point=CP,
-        direction=Direction.UP,
-        price_eur=Decimal("61.5"),
-        penalty_eur=Decimal("7.25"),
-        isps=(
-            uftp.SettledIsp(
-                interval=ISPS[69],
-                baseline_mw=-2.5,
-                ordered_mw=0.8,
-                metered_mw=-1.9,
-                delivered_mw=0.6,
-                deficiency_mw=0.2,
-            ),
-        ),
-    )
+    settlement = _settlement()
     return {
         "FlexRequest": uftp.flex_request(
             need(),
@@ -192,8 +200,8 @@ def test_awards_round_trip_through_a_flex_order() -> None:
 def test_a_reservation_round_trips_through_a_flex_reservation_update() -> None:
     out = _exports()["FlexReservationUpdate"]
     back = uftp.reservation_from_flex_reservation_update(_wire(out), MARKET, direction=Direction.UP)
-    assert back.quantities[0].quantity == 0.5 and back.quantities[1].quantity == 0.0
-    assert back.bid_id == "b-1" and back.reference == "r-1"
+    assert back == _reservation()
+    assert back.quantities[1].quantity == 0.0  # released
 
 
 def test_a_baseline_round_trips_through_a_d_prognosis() -> None:
@@ -215,8 +223,7 @@ def test_an_order_settlement_round_trips_with_penalty_and_power_deficiency() -> 
     assert (element.penalty, element.net_settlement) == (Decimal("7.25"), Decimal("54.25"))
     assert element.isps[0].power_deficiency == -200_000  # 0.2 MW less consumption not delivered
     (back,) = uftp.settlements_from_flex_settlement(msg, MARKET)
-    assert back.net_eur == Decimal("54.25")
-    assert back.isps[0].deficiency_mw == 0.2 and back.isps[0].delivered_mw == 0.6
+    assert back == _settlement() and back.net_eur == Decimal("54.25")
 
 
 def test_every_export_validates_against_the_official_xsd() -> None:
@@ -258,3 +265,29 @@ def test_the_coverage_counts_uftp_message_types() -> None:
         counts[how] = counts.get(how, 0) + 1
     assert len(uftp.MESSAGE_TYPES) == 27
     assert counts == {"mapped": 7, "response": 7, "transport": 3, "not covered": 10}
+
+
+def test_the_order_of_a_bid_no_flex_offer_carried_is_sent_unsolicited() -> None:
+    b1 = _bids()[0]
+    award = Award(
+        bid_id="b-1",
+        mtu=ISPS[69].start.isoformat(),
+        quantity_mw=0.4,
+        price_eur_per_mwh=120.0,
+        payment_eur=12.0,
+    )
+    out = uftp.flex_order(
+        [award],
+        b1,
+        MARKET,
+        envelope=_envelope(DSO_DOMAIN, AGR_DOMAIN),
+        flex_offer_message_id=None,
+        order_reference="o-2",
+    )
+    msg = _wire(out)
+    assert (msg.unsolicited, msg.flex_offer_message_id) == (True, None)
+    assert msg.activation_factor == Decimal("0.50")  # 0.4 of the 0.8 MW offered
+    assert out.not_carried == ()
+    folder = uftp.schema_dir_from_environment()
+    if folder is not None:
+        assert uftp.schema_violations(uftp.to_xml(out.message), folder) == ()

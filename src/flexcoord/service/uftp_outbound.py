@@ -10,6 +10,7 @@ AGR's endpoint (with the package's client, or the outbox) is the caller's.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,15 @@ def _bids(session: Session, session_id: str, product_id: str, fsps: set[str]) ->
     return {b.id: b for b in built}
 
 
+def _offer_id(bid: Bid) -> str | None:
+    """The FlexOffer that carried ``bid`` (its exclusive set, a UUID), or ``None`` for a bid
+    submitted through the JSON API (its FlexOrder is then sent unsolicited)."""
+    try:
+        return str(uuid.UUID(bid.exclusive_set or ""))
+    except ValueError:
+        return None
+
+
 def flex_orders(
     session: Session, endpoint: UftpEndpoint, session_id: str, *, now: datetime
 ) -> tuple[SignedOut, ...]:
@@ -116,7 +126,7 @@ def flex_orders(
             bid,
             endpoint.market,
             envelope=envelope,
-            flex_offer_message_id=bid.exclusive_set or "",
+            flex_offer_message_id=_offer_id(bid),
             order_reference=order_reference(session_id, bid_id),
         )
         out.append(_signed(endpoint, exported.message, recipient))

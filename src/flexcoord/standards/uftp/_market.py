@@ -465,13 +465,14 @@ def flex_order(  # noqa: PLR0913 - the awards and their bid, then the message's 
     market: UftpMarket,
     *,
     envelope: Envelope,
-    flex_offer_message_id: str,
+    flex_offer_message_id: str | None,
     order_reference: str,
 ) -> Exported:
     """The FlexOrder of a cleared bid: its awards (one per MTU) as the ordered ISPs.
 
     ``ActivationFactor`` is the ordered over the offered power (the same in every MTU: a UFTP
     option is scaled as a whole); a per-MTU price is not carried, only the total Price.
+    ``flex_offer_message_id=None`` sends it unsolicited (a bid no FlexOffer carried).
     """
     by_mtu = {q.interval.start.isoformat(): q for q in bid.quantities}
     if not awards or any(a.bid_id != bid.id or a.mtu not in by_mtu for a in awards):
@@ -500,6 +501,7 @@ def flex_order(  # noqa: PLR0913 - the awards and their bid, then the message's 
             for a in awards
         ],
         flex_offer_message_id=flex_offer_message_id,
+        unsolicited=True if flex_offer_message_id is None else None,
         contract_id=bid.product_id,
         price=price.quantize(_PRICE),
         currency=market.currency,
