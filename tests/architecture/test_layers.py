@@ -58,6 +58,7 @@ def _imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...]]]:
         "flexcoord.planning",
         "flexcoord.service",
         "flexcoord.standards.iec62325",
+        "flexcoord.standards.uftp",
     ],
 )
 def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
@@ -79,6 +80,7 @@ def test_a_lazy_facade_names_and_resolves_every_export(package: str) -> None:
         "import flexcoord.standards.iec62325",
         # the documents' readers use the domain, operations and clearing results, not the solver
         "import flexcoord.standards.iec62325._api, flexcoord.clearing, flexcoord.clearing.result",
+        "import flexcoord.standards.uftp, flexcoord.service.uftp_endpoint",
     ],
 )
 def test_importing_the_package_or_the_cli_loads_no_grid_library_nor_solver(code: str) -> None:

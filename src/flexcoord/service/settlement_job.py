@@ -31,6 +31,7 @@ from flexcoord.errors import InvalidInputError
 from flexcoord.operations import (
     ActivationOrder,
     DeliveryOutcome,
+    DeliveryVerification,
     MeterBeforeAfter,
     MeterSeries,
     Money,
@@ -55,7 +56,7 @@ from flexcoord.service.tables import (
 )
 from flexcoord.simulation.day_run import delivery_outcomes
 
-__all__ = ["PENALTY_FACTOR", "settle_next", "settle_session"]
+__all__ = ["PENALTY_FACTOR", "session_verifications", "settle_next", "settle_session"]
 
 #: Energy not delivered costs the FSP this many times its bid price.
 PENALTY_FACTOR: Final = 1.0
@@ -142,21 +143,8 @@ def settle_session(
     """Verify and settle the cleared session ``srow`` and store each party's statement (in
     the caller's transaction). The statements, by party id."""
     awards = session.scalars(select(AwardRow).where(AwardRow.session_id == srow.id)).all()
-    order_rows = session.scalars(
-        select(ActivationOrderRow).where(ActivationOrderRow.session_id == srow.id)
-    ).all()
     records = _awards(awards)
-    orders = _orders(order_rows)
-    meter = _meter(session, order_rows)
-    by_unit: dict[str, list[Interval]] = defaultdict(list)
-    for o in orders:
-        by_unit[o.unit_id].append(o.interval)
-    baseline = MeterBeforeAfter(before=1)
-    baselines = {
-        unit: baseline.estimate(sorted(set(ivs), key=lambda i: i.start), meter=meter[unit])
-        for unit, ivs in by_unit.items()
-    }
-    checks = verify_delivery(orders, baselines, meter)
+    checks = session_verifications(session, srow)
     money = settle_awards(records, delivery_outcomes(checks, records), srow.owner_id)
     owned = {_q(r.owner_id, r.bid_id): OwnedId(r.owner_id, r.bid_id) for r in awards}
     out: list[StatementRow] = []
@@ -171,6 +159,28 @@ def settle_session(
         out.append(row)
     session.flush()
     return out
+
+
+def session_verifications(
+    session: Session, srow: MarketSessionRow
+) -> tuple[DeliveryVerification, ...]:
+    """Every activation order of the cleared session ``srow`` verified against its unit's
+    meter readings and *meter before/after* baseline (bid and unit ids qualified by owner,
+    ``owner/id``): what :func:`settle_session` settles on."""
+    order_rows = session.scalars(
+        select(ActivationOrderRow).where(ActivationOrderRow.session_id == srow.id)
+    ).all()
+    orders = _orders(order_rows)
+    meter = _meter(session, order_rows)
+    by_unit: dict[str, list[Interval]] = defaultdict(list)
+    for o in orders:
+        by_unit[o.unit_id].append(o.interval)
+    baseline = MeterBeforeAfter(before=1)
+    baselines = {
+        unit: baseline.estimate(sorted(set(ivs), key=lambda i: i.start), meter=meter[unit])
+        for unit, ivs in by_unit.items()
+    }
+    return tuple(verify_delivery(orders, baselines, meter))
 
 
 def settle_awards(

@@ -1,0 +1,302 @@
+"""The UFTP endpoint: ``POST /shapeshifter/api/v3/message`` (the path shapeshifter-uftp's
+services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
+
+1. The wrapper is read with the hardened parser; not XML or not a SignedMessage: HTTP 400.
+2. The sender's public key is looked up by ``(SenderDomain, SenderRole)`` in the endpoint's key
+   registry (:attr:`UftpEndpoint.public_keys`, configuration held by the app); an unknown
+   sender or a signature that does not verify: HTTP 401 (UFTP's transport rejection), nothing
+   written.
+3. The inner message must name the same sender and this endpoint as recipient, else it is
+   rejected ("Invalid Sender", "Unknown Recipient").
+4. FlexRequest → a need, FlexOffer → bids, through the same stores as the JSON API
+   (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules)
+   and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
+   delivery on), in one transaction; a D-Prognosis is mapped and checked against the market;
+   FlexOrderResponse and FlexSettlementResponse are read. Any issue rejects the message with
+   its reason and rolls everything back.
+5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
+   Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. UFTP
+   delivers responses asynchronously to the sender's own endpoint; flexcoord answers in the
+   same exchange (and a sender ignoring the body loses nothing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from flexcoord.errors import FlexcoordError, InvalidInputError
+from flexcoord.service import bid_store, market_store, results_store
+from flexcoord.service.calls import Services, services_of
+from flexcoord.service.market_schemas import BidIn, NeedIn
+from flexcoord.service.problems import ServiceProblem
+from flexcoord.service.results_schemas import MeterUploadIn
+from flexcoord.service.tables import MarketSessionRow, NeedRow, PartyRow
+from flexcoord.standards import uftp
+
+__all__ = ["UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
+
+UFTP_PATH = "/shapeshifter/api/v3/message"
+_XML = "text/xml; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UftpEndpoint:
+    """flexcoord's UFTP identity and its registry of participants' keys.
+
+    Attributes:
+        market: The market's agreements (congestion points, domains, resources, ISPs).
+        domain: flexcoord's own Internet domain (the RecipientDomain it accepts).
+        private_key: flexcoord's signing key (base64, libsodium), signing every response.
+        public_keys: ``(domain, role)`` → the participant's public key (base64); a sender not
+            in it is refused.
+        sessions: Period (delivery day) → the market session its needs and bids go to.
+    """
+
+    market: uftp.UftpMarket
+    domain: str
+    private_key: str
+    public_keys: Mapping[tuple[str, str], str]
+    sessions: Mapping[date, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UftpOutcome:
+    """What the endpoint did with one message (kept on ``app.state.uftp_log`` for operators
+    and tests): its type, MessageID, result and rejection reason."""
+
+    message_type: str
+    message_id: str
+    accepted: bool
+    reason: str | None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(.)([A-Z][a-z])", r"\1_\2", name).lower().replace("-", "_")
+
+
+def _session_row(session: Session, endpoint: UftpEndpoint, period: date) -> MarketSessionRow:
+    session_id = endpoint.sessions.get(period)
+    if session_id is None:
+        raise ServiceProblem(422, f"Period Out Of Bounds: {period.isoformat()} has no session")
+    return market_store.get_session(session, session_id)
+
+
+def _party(session: Session, party_id: str) -> PartyRow:
+    row = session.get(PartyRow, party_id)
+    if row is None:
+        raise ServiceProblem(422, f"UFTP participant {party_id} is not a flexcoord party")
+    return row
+
+
+def _not_expired(msg: Any, now: datetime) -> None:
+    """UFTP's "Expiration DateTime Out Of Bounds": a FlexRequest or FlexOffer already expired."""
+    try:
+        expires = datetime.fromisoformat(msg.expiration_date_time)
+    except (TypeError, ValueError):
+        raise ServiceProblem(422, "Invalid Message: ExpirationDateTime") from None
+    if expires.tzinfo is None or expires <= now:
+        raise ServiceProblem(422, "Expiration DateTime Out Of Bounds")
+
+
+def _store_need(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    _not_expired(msg, now)
+    need = uftp.need_from_flex_request(msg, endpoint.market)
+    body = NeedIn.model_validate(
+        {
+            "id": need.id,
+            "location": {"kind": str(need.location.kind), "area_id": need.location.area_id},
+            "direction": str(need.direction),
+            "quantities": [
+                {"start": q.interval.start, "end": q.interval.end, "quantity": q.quantity}
+                for q in need.quantities
+            ],
+        }
+    )
+    srow = _session_row(session, endpoint, msg.period.to_date())
+    market_store.add_need(session, _party(session, need.buyer_id), srow, body, now=now)
+
+
+def _store_bids(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    _not_expired(msg, now)
+    if msg.flex_request_message_id is not None:
+        known = session.scalar(select(NeedRow.id).where(NeedRow.id == msg.flex_request_message_id))
+        if known is None:
+            raise ServiceProblem(422, "Unknown Reference: FlexRequestMessageID")
+    bids = uftp.bids_from_flex_offer(msg, endpoint.market)
+    bodies = [
+        BidIn.model_validate(
+            {
+                "id": b.id,
+                "resource_id": b.resource_id,
+                "direction": str(b.direction),
+                "quantities": [
+                    {"start": q.interval.start, "end": q.interval.end, "quantity": q.quantity}
+                    for q in b.quantities
+                ],
+                "activation_price_eur_per_mwh": b.activation_price_eur_per_mwh,
+                "divisible": b.divisible,
+                "min_acceptance": b.min_acceptance,
+                "exclusive_set": b.exclusive_set,
+                "block": b.block,
+            }
+        )
+        for b in bids
+    ]
+    srow = _session_row(session, endpoint, msg.period.to_date())
+    bid_store.submit_bids(session, _party(session, bids[0].fsp_id), srow, bodies, now=now)
+
+
+def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    unit_id, series = uftp.meter_from_metering(msg, endpoint.market)
+    owner = _party(session, endpoint.market.party_of(msg.sender_domain or "", "Metering"))
+    body = MeterUploadIn.model_validate(
+        {
+            "readings": [
+                {"unit_id": unit_id, "start": r.interval.start, "end": r.interval.end, "mw": r.mw}
+                for r in series.readings
+            ]
+        }
+    )
+    results_store.upload_meter(session, owner, body, now=now)
+
+
+def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
+    """Map and store one verified message; raises on any issue (the caller rolls back)."""
+    from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
+        DPrognosis,
+        FlexOffer,
+        FlexOrderResponse,
+        FlexRequest,
+        FlexSettlementResponse,
+        Metering,
+        TestMessage,
+    )
+
+    market = endpoint.market
+    if isinstance(msg, FlexRequest):
+        _store_need(session, endpoint, msg, now)
+    elif isinstance(msg, FlexOffer):
+        _store_bids(session, endpoint, msg, now)
+    elif isinstance(msg, DPrognosis):
+        uftp.baseline_from_d_prognosis(msg, market)
+    elif isinstance(msg, Metering):
+        _store_meter(session, endpoint, msg, now)
+    elif not isinstance(msg, FlexOrderResponse | FlexSettlementResponse | TestMessage):
+        raise ServiceProblem(422, f"Invalid Message: {type(msg).__name__} is not handled here")
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, ServiceProblem):
+        text = err.detail + "".join(f"; {i.field}: {i.message}" for i in err.issues[:3])
+    elif isinstance(err, InvalidInputError):
+        text = "; ".join(f"{i.kind} {i.field}: {i.message}" for i in err.issues[:3])
+    else:
+        text = str(err)
+    return text[:500]
+
+
+def _response(
+    endpoint: UftpEndpoint, inner: Any, reason: str | None, now: datetime
+) -> bytes | None:
+    from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
+        AcceptedRejected,
+        FlexOrderSettlementStatus,
+        FlexSettlement,
+        SignedMessage,
+        destination_map,
+        request_response_map,
+    )
+
+    response_type = request_response_map.get(type(inner))
+    if response_type is None:
+        return None
+    name = type(inner).__name__
+    envelope = uftp.Envelope.new(endpoint.domain, inner.sender_domain, at=now)
+    fields: dict[str, Any] = {
+        **envelope.fields(),
+        "conversation_id": inner.conversation_id,
+        "result": AcceptedRejected.ACCEPTED if reason is None else AcceptedRejected.REJECTED,
+        "rejection_reason": reason,
+        f"{_snake(name)}_message_id": inner.message_id,
+    }
+    if isinstance(inner, FlexSettlement):
+        fields["flex_order_settlement_statuses"] = [
+            FlexOrderSettlementStatus(order_reference=s.order_reference, disposition="Accepted")
+            for s in inner.flex_order_settlements
+        ]
+    if name == "TestMessage":
+        fields.pop("test_message_message_id")
+    message = response_type(**fields)
+    sealed = uftp.seal(message, endpoint.private_key)
+    role = destination_map.get(type(inner), "DSO")
+    return uftp.to_xml(SignedMessage(sender_domain=endpoint.domain, sender_role=role, body=sealed))
+
+
+def handle(
+    services: Services, endpoint: UftpEndpoint, body: bytes
+) -> tuple[int, bytes, UftpOutcome | None]:
+    """One SignedMessage: its HTTP status, the answer's body and what was done (synchronous:
+    run in the thread pool)."""
+    from shapeshifter_uftp.uftp import SignedMessage  # noqa: PLC0415
+
+    try:
+        signed = uftp.parse_xml(body)
+    except InvalidInputError as err:
+        return 400, _reason(err).encode(), None
+    if not isinstance(signed, SignedMessage):
+        return 400, b"not a SignedMessage", None
+    key = endpoint.public_keys.get((signed.sender_domain, str(signed.sender_role)))
+    if key is None:
+        return 401, b"unknown sender: no public key registered", None
+    try:
+        inner: Any = uftp.unseal(signed.body, key)
+    except InvalidInputError as err:
+        status = 401 if err.issues[0].field == "signature" else 400
+        return status, _reason(err).encode(), None
+    name = type(inner).__name__
+    reason: str | None = None
+    if inner.sender_domain != signed.sender_domain:
+        reason = "Invalid Sender"
+    elif inner.recipient_domain != endpoint.domain:
+        reason = "Unknown Recipient"
+    else:
+        with Session(services.engine, expire_on_commit=False) as session:
+            try:
+                _dispatch(session, endpoint, inner, services.settings.clock())
+            except (FlexcoordError, ServiceProblem, ValueError) as err:
+                session.rollback()
+                reason = _reason(err)
+            else:
+                session.commit()
+    outcome = UftpOutcome(
+        message_type=name, message_id=inner.message_id or "", accepted=reason is None, reason=reason
+    )
+    return 200, _response(endpoint, inner, reason, services.settings.clock()) or b"", outcome
+
+
+def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
+    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``."""
+    app.state.uftp_log = []
+
+    async def receive(request: Request) -> Response:
+        body = await request.body()
+        status, answer, outcome = await run_in_threadpool(
+            handle, services_of(request), endpoint, body
+        )
+        if outcome is not None:
+            app.state.uftp_log.append(outcome)
+        media = _XML if status == 200 else "text/plain"
+        return Response(content=answer, status_code=status, media_type=media)
+
+    app.add_api_route(
+        UFTP_PATH, receive, methods=["POST"], include_in_schema=False, name="uftp_message"
+    )
