@@ -23,6 +23,7 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,9 +43,11 @@ from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import MarketSessionRow, NeedRow, PartyRow
 from flexcoord.standards import uftp
 
-__all__ = ["UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
+__all__ = ["UFTP_LOG_LENGTH", "UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
 
 UFTP_PATH = "/shapeshifter/api/v3/message"
+#: How many outcomes ``app.state.uftp_log`` keeps (the newest; a live service runs for months).
+UFTP_LOG_LENGTH = 10_000
 _XML = "text/xml; charset=utf-8"
 
 
@@ -70,8 +73,9 @@ class UftpEndpoint:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UftpOutcome:
-    """What the endpoint did with one message (kept on ``app.state.uftp_log`` for operators
-    and tests): its type, MessageID, result and rejection reason."""
+    """What the endpoint did with one message (the latest :data:`UFTP_LOG_LENGTH` are kept on
+    ``app.state.uftp_log`` for operators and tests): its type, MessageID, result and rejection
+    reason."""
 
     message_type: str
     message_id: str
@@ -285,7 +289,7 @@ def handle(
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
     """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``."""
-    app.state.uftp_log = []
+    app.state.uftp_log = deque(maxlen=UFTP_LOG_LENGTH)
 
     async def receive(request: Request) -> Response:
         body = await request.body()
