@@ -7,20 +7,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from flexcoord.domain import Bid
+from flexcoord.service import ServiceSettings
 from flexcoord.service.tables import AuditEventRow, BidRow
+from flexcoord.service.worker import Worker
 from flexcoord.standards.iec62325 import (
     Acknowledgement,
     Header,
     Party,
+    import_activation_orders,
     parse_acknowledgement,
     reserve_bid_document,
 )
 from tests.service.conftest import Api, Clock
 from tests.service.markets import FIRST_MTU, GATE_CLOSES, bid_body, market
+from tests.service.platform import GRID, bid, need, open_session, register_grid
 
 PATH = "/v1/sessions/s1/documents/reserve-bids"
 XML = {"Content-Type": "application/xml"}
@@ -152,3 +157,48 @@ def test_who_may_not_send_or_where_to_is_still_a_problem(api: Api) -> None:
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
     r = api.as_("fsp-a", "POST", PATH.replace("s1", "s9"), content=b"<x/>", headers=XML)
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.slow
+def test_the_activation_orders_a_party_may_see_are_read_as_a_document(
+    api: Api, engine: Engine, clock: Clock
+) -> None:
+    units = register_grid(api)
+    open_session(api)
+    need(api, mw=0.5)
+    for n, (fsp, unit_id) in enumerate(units):
+        bid(api, fsp, unit_id, f"b{n}", price=50.0 + 10 * n)
+    path = "/v1/sessions/s1/documents/activation-orders"
+    assert api.as_("fsp-a", "GET", path).status_code == 404  # not cleared yet: none
+    clock.now = GATE_CLOSES
+    Worker(engine=engine, settings=ServiceSettings(grid_code=GRID, clock=clock)).run_once()
+    seen = 0
+    for party in ("fsp-a", "fsp-b", "dso", "tso", "mo"):
+        listed = api.as_(party, "GET", "/v1/activations", params={"session_id": "s1"}).json()
+        r = api.as_(party, "GET", path)
+        if not listed:  # nothing this party may see: no document
+            assert r.status_code == 404, (party, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            continue
+        assert r.status_code == 200, (party, r.text)
+        assert r.headers["content-type"].startswith(XML["Content-Type"])
+        read = import_activation_orders(
+            r.content, acknowledger=PLATFORM, acknowledgement_id="a", now=clock.now, schema_dir=None
+        )
+        assert read.accepted, read.problems
+        assert read.header is not None and read.header.receiver.id == party
+        assert sorted(
+            (str(o.id), o.fsp_id, o.direction.value, round(o.quantity_mw, 6), o.issued_at)
+            for o in read.objects
+        ) == sorted(
+            (
+                f"{o['bid_id']}/{o['unit_id']}/{datetime.fromisoformat(o['mtu_start']).isoformat()}",
+                o["owner_id"],
+                o["direction"],
+                round(o["quantity_mw"], 6),
+                datetime.fromisoformat(o["issued_at"]),
+            )
+            for o in listed
+        )
+        seen += len(listed)
+    assert seen > 0

@@ -72,6 +72,7 @@ class Operation(StrEnum):
     CLEARING_READ = "clearing.read"
     AWARD_LIST = "award.list"
     ACTIVATION_LIST = "activation.list"
+    ACTIVATION_DOCUMENT = "activation.document"
     METER_UPLOAD = "meter.upload"
     SETTLEMENT_RUN = "settlement.run"
     SETTLEMENT_READ = "settlement.read"
@@ -145,6 +146,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.CLEARING_READ: _TRADERS,
         Operation.AWARD_LIST: _TRADERS,
         Operation.ACTIVATION_LIST: _TRADERS,
+        Operation.ACTIVATION_DOCUMENT: _TRADERS,
         Operation.METER_UPLOAD: _FSP,
         Operation.SETTLEMENT_RUN: _MARKET_OPERATOR,
         Operation.SETTLEMENT_READ: _TRADERS,

@@ -1,5 +1,6 @@
 """IEC 62325-451 market documents at the API: an FSP submits its bids as a
-ReserveBid_MarketDocument and is answered with an Acknowledgement_MarketDocument.
+ReserveBid_MarketDocument and is answered with an Acknowledgement_MarketDocument; a party
+reads the activation orders it may see as an Activation_MarketDocument.
 
 The document goes through the same path as a JSON bulk document (:func:`bid_store.submit_bids`:
 the session's gate, prequalification, the product's MTUs, ids not yet used, all bids or none),
@@ -18,25 +19,37 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from flexcoord.coordination.identities import Mtu
+from flexcoord.domain import Bid, Direction, Interval
 from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_value
+from flexcoord.operations import ActivationOrder, OrderId
 from flexcoord.service import bid_store as bids
 from flexcoord.service import market_store as markets
+from flexcoord.service import results_store
 from flexcoord.service.calls import Call, call_of
 from flexcoord.service.market_schemas import BidIn
 from flexcoord.service.problems import ServiceProblem, problem_responses
-from flexcoord.service.roles import Operation
+from flexcoord.service.roles import Operation, Role
 from flexcoord.service.routes_markets import caller
+from flexcoord.service.tables import ActivationOrderRow, PartyRow
 from flexcoord.standards import iec62325 as docs
 
 if TYPE_CHECKING:
-    from flexcoord.domain import Bid
     from flexcoord.standards.iec62325 import Imported, Party, Problem
 
-__all__ = ["XML", "router"]
+__all__ = ["MAX_ORDERS", "XML", "router"]
 
 XML: Final = "application/xml"
-#: The platform's party in the documents it answers with (the receiver of the bids).
-PLATFORM_PARTY: Final = "10X1001A1001A361"
+#: The most activation orders one document lists (a day of 96 MTUs for 1,000 units).
+MAX_ORDERS: Final = 96_000
+#: The document role of each platform role (ENTSO-E role codes): BSP, system operator, DSO
+#: (grid operator), market operator.
+_DOCUMENT_ROLES: Final = {
+    Role.FSP: "A46",
+    Role.TSO: "A04",
+    Role.DSO: "A18",
+    Role.MARKET_OPERATOR: "A11",
+}
 
 _ACK = {"description": "An Acknowledgement_MarketDocument", "content": {XML: {}}}
 router = APIRouter(prefix="/v1/sessions/{session_id}/documents", responses=problem_responses(401))
@@ -47,9 +60,8 @@ async def _document(request: Request) -> bytes:
     return await request.body()
 
 
-def _platform() -> Party:
-
-    return docs.Party(id=PLATFORM_PARTY, role="A04")
+def _platform(call: Call) -> Party:
+    return docs.Party(id=call.services.settings.document_party, role="A04")
 
 
 def _bid_in(bid: Bid) -> BidIn:
@@ -173,7 +185,7 @@ def submit_reserve_bid_document(
         srow = markets.get_session(session, session_id)
         outcome = docs.import_reserve_bids(
             document,
-            acknowledger=_platform(),
+            acknowledger=_platform(call),
             acknowledgement_id=str(uuid.uuid4()),
             now=call.now,
             schema_dir=docs.schema_dir_from_environment(),
@@ -200,3 +212,63 @@ def submit_reserve_bid_document(
         call.accept(session, target=f"session:{session_id}", status=201)
         call.services.metrics.accept_bids(call.operation, len(ids))
     return _answer(outcome, 201)
+
+
+def _order(row: ActivationOrderRow) -> ActivationOrder:
+    """A stored order as the operations layer's order (the one the worker issued)."""
+    interval = Interval(start=row.mtu_start, end=row.mtu_end)
+    hours = (row.mtu_end - row.mtu_start).total_seconds() / 3600.0
+    return ActivationOrder(
+        id=OrderId(row.bid_id, row.unit_id, Mtu(row.mtu_start)),
+        bid_id=row.bid_id,
+        unit_id=row.unit_id,
+        fsp_id=row.owner_id,
+        buyer_id=row.buyer_id,
+        interval=interval,
+        direction=Direction(row.direction),
+        quantity_mw=row.quantity_mw,
+        energy_mwh=row.quantity_mw * hours,
+        issued_at=row.issued_at,
+    )
+
+
+def _receiver(party: PartyRow) -> Party:
+    return docs.Party(id=party.id, role=_DOCUMENT_ROLES[Role(party.role)])
+
+
+@router.get(
+    "/activation-orders",
+    name=Operation.ACTIVATION_DOCUMENT,
+    tags=["results", "documents"],
+    response_class=Response,
+    responses={
+        200: {"description": "An Activation_MarketDocument (A40)", "content": {XML: {}}},
+        **problem_responses(403, 404, 422),
+    },
+)
+def read_activation_document(
+    session_id: str, call: Annotated[Call, Depends(call_of(Operation.ACTIVATION_DOCUMENT))]
+) -> Response:
+    """The session's activation orders the caller may see (an FSP those to its units, an
+    operator those it bought, the market operator all) as an IEC 62325-451-6
+    Activation_MarketDocument (type A40); 404 while there are none."""
+    with call.transaction(read_only=True) as session:
+        srow = markets.get_session(session, session_id)
+        party = caller(session, call)
+        rows = results_store.list_activations(
+            session, party, session_id=srow.id, limit=MAX_ORDERS, offset=0
+        )
+        if not rows:
+            raise ServiceProblem(404, f"no activation orders of session {srow.id!r} are yours")
+        orders = [_order(r) for r in rows]
+        issued = max(o.issued_at for o in orders)
+        same_orders = f"flexcoord:activation:{srow.id}:{party.id}:{len(orders)}:{issued}"
+        header = docs.Header(
+            document_id=str(uuid.uuid5(uuid.NAMESPACE_URL, same_orders)),  # same orders, same id
+            created_at=issued,
+            sender=_platform(call),
+            receiver=_receiver(party),
+            domain_id=call.services.settings.document_domain,
+        )
+    exported = docs.activation_order_document(orders, header)
+    return Response(exported.xml, media_type=XML)

@@ -42,6 +42,9 @@ class ServiceSettings:
         key_rotation_grace: How long the key used to rotate keeps working beside the new one.
         max_body_bytes: The largest request body accepted (413 beyond it); 16 MiB holds a
             bulk document of thousands of bids.
+        document_party: The platform's party code (EIC) in the IEC 62325 documents it
+            answers with and sends (the acknowledgements' sender, the activation orders').
+        document_domain: The area code (EIC) its documents concern.
         clock: The server clock (a test pins it).
 
     Example:
@@ -59,6 +62,8 @@ class ServiceSettings:
     mqtt_url: str | None = None
     key_rotation_grace: timedelta = timedelta(hours=24)
     max_body_bytes: int = 16 * 2**20
+    document_party: str = "10X1001A1001A361"
+    document_domain: str = "10Y1001A1001A83F"
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     @classmethod
