@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,51 @@ def test_six_bids_on_one_unit_never_exceed_its_capability(tmp_path: Path) -> Non
     assert any(
         b["kind"] == "unit-capability" and b["element"] == "load:0" for b in result["binding"]
     )
+
+
+def test_each_fsps_iec_documents_carry_its_awards_and_orders(tmp_path: Path) -> None:
+    from flexcoord.standards.iec62325 import (
+        Party,
+        import_activation_orders,
+        import_allocation_result,
+    )
+
+    out, docs = tmp_path / "result.json", tmp_path / "docs"
+    args = ["clear", str(EXAMPLE / "market.json"), "--grid", GRID, "--no-ac-check"]
+    res = CliRunner().invoke(app, [*args, "--json", str(out), "--documents", str(docs)])
+    assert res.exit_code == 0, res.output
+    result = json.loads(out.read_text())
+    me = Party(id="10X1001A1001A094", role="A46")
+    kw = {"acknowledger": me, "acknowledgement_id": "a", "schema_dir": None}
+    awarded, ordered_mw = set(), 0.0
+    for path in sorted(docs.glob("allocation-*.xml")):
+        read = import_allocation_result(path.read_bytes(), now=datetime.now(UTC), **kw)
+        assert read.accepted, read.problems
+        awarded |= {(a.bid_id, a.mtu, round(a.quantity_mw, 6)) for a in read.objects[0].awards}
+    for path in sorted(docs.glob("activation-orders-*.xml")):
+        read = import_activation_orders(path.read_bytes(), now=datetime.now(UTC), **kw)
+        assert read.accepted, read.problems
+        ordered_mw += sum(o.quantity_mw for o in read.objects)
+    assert awarded == {
+        (a["bid_id"], a["mtu"], round(a["quantity_mw"], 6)) for a in result["awards"]
+    }
+    assert ordered_mw == pytest.approx(sum(a["quantity_mw"] for a in result["awards"]))
+
+
+def test_a_bad_document_party_exits_2_before_any_work(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app,
+        [
+            "clear",
+            str(EXAMPLE / "market.json"),
+            "--grid",
+            GRID,
+            "--documents",
+            str(tmp_path / "docs"),
+            "--document-party",
+            "X" * 17,
+        ],
+    )
+    assert res.exit_code == 2
+    assert "--document-party" in res.output and "at most 16 characters" in res.output
+    assert not (tmp_path / "docs").exists()

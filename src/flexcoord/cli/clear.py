@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,8 +26,10 @@ from flexcoord.cli.edge import (
     output_issues,
     resolve_grid,
     stderr,
+    write_atomic,
 )
 from flexcoord.cli.output import Column, print_table
+from flexcoord.errors import InvalidInputError, Issue
 
 if TYPE_CHECKING:
     from flexcoord.grid.model import GridModel
@@ -44,6 +49,7 @@ def _clear(
     ac_iterations: int | None,
     option_step: int | None,
     option_areas: list[str] | None,
+    documents: _Documents | None = None,
 ) -> dict[str, Any]:
     profile_start_step = option_step if option_step is not None else market.profile_start_step
     areas = option_areas or market.areas
@@ -92,6 +98,8 @@ def _clear(
     )
     from flexcoord.provenance import provenance
 
+    if documents is not None:
+        documents.write(result, bids, register)
     return result_document(
         result,
         options=options,
@@ -99,6 +107,70 @@ def _clear(
             grid_code=grid.code, input_path=market_file, command=command_line(ctx)
         ),
     )
+
+
+def _file_safe(party_id: str) -> str:
+    """A party id as part of a file name on any system (``fsp:MV1.101`` → ``fsp_MV1.101``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", party_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Documents:
+    """``--documents FOLDER``: each FSP's IEC 62325 documents of the clearing, sent by
+    ``--document-party`` for the area ``--document-domain``."""
+
+    folder: OutputFolder
+    party: str
+    domain: str
+
+    def issues(self) -> list[Issue]:
+        from flexcoord.standards.iec62325 import Header, Party
+
+        found = self.folder.issues()
+        for option, value, build in (
+            ("--document-party", self.party, lambda: Party(id=self.party, role="A04")),
+            (
+                "--document-domain",
+                self.domain,
+                lambda: Header(
+                    document_id="check",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    sender=Party(id="10X1001A1001A361", role="A04"),
+                    receiver=Party(id="10X1001A1001A361", role="A04"),
+                    domain_id=self.domain,
+                ),
+            ),
+        ):
+            try:
+                build()
+            except InvalidInputError as err:
+                found += [option_issue(option, value, i.message) for i in err.issues]
+        return found
+
+    def write(self, result: Any, bids: Any, register: Any) -> None:
+        """Every document is built first, then written (nothing half-written on a bad id)."""
+        from flexcoord.standards.iec62325 import Party, result_documents
+
+        per_fsp = result_documents(
+            result,
+            bids,
+            register,
+            sender=Party(id=self.party, role="A04"),
+            domain_id=self.domain,
+            created_at=datetime.now(UTC),
+        )
+        files = {}
+        for docs in per_fsp:
+            name = _file_safe(docs.fsp_id)
+            files[f"allocation-{name}.xml"] = docs.allocation.xml
+            if docs.activation is not None:
+                files[f"activation-orders-{name}.xml"] = docs.activation.xml
+        self.folder.path.mkdir(exist_ok=True)
+        for name, xml in files.items():
+            write_atomic(self.folder.path / name, xml)
+        stderr().print(
+            f"{len(files)} IEC 62325 documents of {len(per_fsp)} FSPs written to {self.folder.path}"
+        )
 
 
 def _mtu(value: Any) -> str:
@@ -228,6 +300,20 @@ def clear(
             "files into this folder.",
         ),
     ] = None,
+    documents: Annotated[
+        Path | None,
+        typer.Option(
+            "--documents",
+            help="Write each FSP's IEC 62325 ReserveAllocationResult and activation orders "
+            "(Activation_MarketDocument) into this folder.",
+        ),
+    ] = None,
+    document_party: Annotated[
+        str, typer.Option(help="EIC of the documents' sender (the system operator).")
+    ] = "10X1001A1001A361",
+    document_domain: Annotated[
+        str, typer.Option(help="EIC of the area the documents concern.")
+    ] = "10Y1001A1001A83F",
 ) -> None:
     """Clear a market file on a grid: needs, accepted bids, binding limits and the AC check."""
     from flexcoord.grid.model import load_grid
@@ -235,6 +321,12 @@ def clear(
 
     out = OutputFile.parse("--json", json_out)
     folder = OutputFolder.parse("--tables", tables)
+    doc_folder = OutputFolder.parse("--documents", documents)
+    docs = (
+        None
+        if doc_folder is None
+        else _Documents(doc_folder, document_party.strip(), document_domain.strip())
+    )
     canonical, grid_issue = resolve_grid("--grid", grid, needs_profiles=False)
     check(
         [
@@ -245,6 +337,7 @@ def clear(
             int_range("--ac-iterations", ac_iterations, 0, 20),
             int_range("--profile-start-step", profile_start_step, 0),
             *output_issues([out, folder, format_output(output_format)]),
+            *(docs.issues() if docs is not None else []),
         ]
     )
     market = load_market_file(market_file)
@@ -263,6 +356,7 @@ def clear(
         ac_iterations if ac_check else None,
         profile_start_step,
         area or None,
+        docs,
     )
     if folder is not None:
         from flexcoord.simulation.tables import clearing_tables, write_tables

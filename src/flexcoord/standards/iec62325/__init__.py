@@ -5,8 +5,8 @@ Document                                 flexcoord
 =======================================  ==========================================================
 ReserveBid_MarketDocument 7.4            bids, linked (parent) and exclusive (XOR) included
 Activation_MarketDocument 6.4            activation orders (``A40``) and responses (``A41``)
-ReserveAllocationResult_MarketDocument   a clearing's awards and rejections
-6.5
+ReserveAllocationResult_MarketDocument   a clearing's awards and rejections (per FSP with its
+6.5                                      activation orders: :func:`result_documents`)
 Acknowledgement_MarketDocument 9.0       the answer to every import (``A01`` / ``A02`` + reasons)
 =======================================  ==========================================================
 
@@ -38,6 +38,7 @@ _EXPORTS = {
     "Acknowledgement": "flexcoord.standards.iec62325._acknowledgement",
     "AllocationResult": "flexcoord.standards.iec62325._allocation",
     "Exported": "flexcoord.standards.iec62325._importing",
+    "FspDocuments": "flexcoord.standards.iec62325._results",
     "Header": "flexcoord.standards.iec62325._common",
     "HostileDocumentError": "flexcoord.standards.iec62325._xml",
     "Imported": "flexcoord.standards.iec62325._importing",
@@ -54,6 +55,7 @@ _EXPORTS = {
     "parse_acknowledgement": "flexcoord.standards.iec62325._api",
     "parse_document": "flexcoord.standards.iec62325._xml",
     "refused": "flexcoord.standards.iec62325._importing",
+    "result_documents": "flexcoord.standards.iec62325._results",
     "reserve_bid_document": "flexcoord.standards.iec62325._bids",
     "schema_dir_from_environment": "flexcoord.standards.iec62325._xsd",
     "schema_violations": "flexcoord.standards.iec62325._api",
@@ -72,6 +74,7 @@ __all__ = [
     "Acknowledgement",
     "AllocationResult",
     "Exported",
+    "FspDocuments",
     "Header",
     "HostileDocumentError",
     "Imported",
@@ -89,6 +92,7 @@ __all__ = [
     "parse_document",
     "refused",
     "reserve_bid_document",
+    "result_documents",
     "schema_dir_from_environment",
     "schema_violations",
 ]
@@ -123,6 +127,7 @@ if TYPE_CHECKING:
     from flexcoord.standards.iec62325._bids import RESERVE_BID_NAMESPACE, reserve_bid_document
     from flexcoord.standards.iec62325._common import Header, Party, Problem
     from flexcoord.standards.iec62325._importing import Exported, Imported, refused
+    from flexcoord.standards.iec62325._results import FspDocuments, result_documents
     from flexcoord.standards.iec62325._xml import (
         MAX_DOCUMENT_BYTES,
         HostileDocumentError,
