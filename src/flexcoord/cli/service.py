@@ -94,6 +94,14 @@ def serve(
             help="Clear sealed sessions in this process (else run `flexcoord service worker`).",
         ),
     ] = True,
+    uftp_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--uftp-config",
+            help="Also serve UFTP (POST /shapeshifter/api/v3/message) as this JSON file "
+            "configures it (docs/uftp.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run the service: migrate the database to the newest schema, check it is safe, serve;
     a worker thread clears each session once its gate closes, and the outbox is published over
@@ -106,8 +114,18 @@ def serve(
 
     check([int_range("--port", port, 1, 65535)])
     settings = _settings(database_url, grid, mqtt_url)
+    uftp = None
+    if uftp_config is not None:
+        from flexcoord.service.uftp_config import load_uftp_config
+
+        uftp = load_uftp_config(uftp_config)  # every mistake before the database is touched
     engine = open_engine(settings.database_url, migrate_schema=True)
     app = create_app(settings)
+    if uftp is not None:
+        from flexcoord.service.uftp_endpoint import UFTP_PATH, mount_uftp
+
+        mount_uftp(app, uftp)
+        stderr().print(f"UFTP on {UFTP_PATH} as {uftp.domain}")
     broker = "" if settings.mqtt_url is None else f", broker {shown_url(settings.mqtt_url)}"
     stderr().print(
         f"flexcoord service on http://{host}:{port} (database {shown_url(settings.database_url)}"

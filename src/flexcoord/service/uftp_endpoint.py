@@ -61,7 +61,8 @@ class UftpEndpoint:
         private_key: flexcoord's signing key (base64, libsodium), signing every response.
         public_keys: ``(domain, role)`` → the participant's public key (base64); a sender not
             in it is refused.
-        sessions: Period (delivery day) → the market session its needs and bids go to.
+        sessions: Period (delivery day) → the market session its needs and bids go to; a day
+            not named goes to the one session of ``market.product_id`` on that day.
     """
 
     market: uftp.UftpMarket
@@ -89,9 +90,17 @@ def _snake(name: str) -> str:
 
 def _session_row(session: Session, endpoint: UftpEndpoint, period: date) -> MarketSessionRow:
     session_id = endpoint.sessions.get(period)
-    if session_id is None:
+    if session_id is not None:
+        return market_store.get_session(session, session_id)
+    found = session.scalars(
+        select(MarketSessionRow).where(
+            MarketSessionRow.product_id == endpoint.market.product_id,
+            MarketSessionRow.delivery_day == period,
+        )
+    ).all()
+    if len(found) != 1:  # none, or several the Period cannot choose between
         raise ServiceProblem(422, f"Period Out Of Bounds: {period.isoformat()} has no session")
-    return market_store.get_session(session, session_id)
+    return found[0]
 
 
 def _party(session: Session, party_id: str) -> PartyRow:

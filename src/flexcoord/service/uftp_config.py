@@ -1,0 +1,227 @@
+"""The UFTP endpoint's configuration file (``flexcoord serve --uftp-config FILE``).
+
+A JSON file holds flexcoord's UFTP identity, its participants and the market's agreements::
+
+    {
+      "domain": "flexcoord.example.org",
+      "private_key_file": "flexcoord-uftp.key",
+      "product_id": "da-cm",
+      "participants": [
+        {"party_id": "dso-a", "domain": "dso.example.org", "role": "DSO", "public_key": "…"},
+        {"party_id": "fsp-a", "domain": "agr.example.org", "role": "AGR", "public_key": "…"}
+      ],
+      "congestion_points": {"ean.871685900012636543": {"kind": "area", "area_id": "mv-a"}},
+      "resources": [{"fsp_id": "fsp-a", "congestion_point": "ean.871685900012636543",
+                     "resource_id": "u1"}],
+      "eans": {"u1": "E0000000000000001"},
+      "isp_minutes": 15, "time_zone": "Europe/Amsterdam", "currency": "EUR"
+    }
+
+``private_key_file`` (relative to the configuration file) holds flexcoord's base64 libsodium
+signing key, kept out of the configuration; ``public_key`` values are the participants'
+base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes both). A message's
+``Period`` goes to the market session of ``product_id`` on that delivery day (``sessions``,
+``{"2026-06-02": "s1"}``, names one explicitly). Every mistake is reported at once, naming the
+file and the field; nothing starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flexcoord.domain import Location, LocationKind
+from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.schemas.models import LocationModel
+from flexcoord.schemas.pydantic_issues import error_issue, field_path
+from flexcoord.schemas.reading import parse_json, read_text
+from flexcoord.service.uftp_endpoint import UftpEndpoint
+from flexcoord.standards import uftp
+
+__all__ = ["load_uftp_config"]
+
+_ID = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Participant(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    party_id: _ID
+    domain: _ID
+    role: Literal["DSO", "AGR", "CRO"]
+    public_key: _ID
+
+
+class _Resource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fsp_id: _ID
+    congestion_point: _ID
+    resource_id: _ID
+
+
+class _UftpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    domain: _ID
+    private_key_file: _ID
+    product_id: _ID
+    participants: Annotated[list[_Participant], Field(min_length=1)]
+    congestion_points: Annotated[dict[str, LocationModel], Field(min_length=1)]
+    resources: list[_Resource] = []
+    eans: dict[str, str] = {}
+    sessions: dict[date, _ID] = {}
+    isp_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    time_zone: str = "Europe/Amsterdam"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+
+
+def _issue(source: Path, field: str, value: object, message: str) -> Issue:
+    return Issue(
+        kind="",
+        object_id="",
+        field=field,
+        value=value,
+        message=message,
+        source=str(source),
+    )
+
+
+def _key_issue(source: Path, field: str, text: str, n_bytes: int) -> Issue | None:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return _issue(source, field, "…", "is not base64")
+    if len(key) != n_bytes:
+        return _issue(source, field, "…", f"is {len(key)} bytes, not a {n_bytes}-byte key")
+    return None
+
+
+def _checks(config: _UftpConfig, source: Path, private_key: str | None) -> list[Issue]:
+    """The rules a schema cannot say: unique participants, known names, real keys."""
+    found: list[Issue] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, p in enumerate(config.participants):
+        if (p.domain, p.role) in seen:
+            found.append(
+                _issue(
+                    source,
+                    f"participants[{i}]",
+                    p.domain,
+                    f"repeats participants[{seen[(p.domain, p.role)]}] ({p.role})",
+                )
+            )
+        seen[(p.domain, p.role)] = i
+        issue = _key_issue(source, f"participants[{i}].public_key", p.public_key, 32)
+        found += [issue] if issue else []
+    parties = {p.party_id for p in config.participants}
+    for i, r in enumerate(config.resources):
+        if r.congestion_point not in config.congestion_points:
+            found.append(
+                _issue(
+                    source,
+                    f"resources[{i}].congestion_point",
+                    r.congestion_point,
+                    "is not one of congestion_points",
+                )
+            )
+        if r.fsp_id not in parties:
+            found.append(_issue(source, f"resources[{i}].fsp_id", r.fsp_id, "is not a participant"))
+    try:
+        ZoneInfo(config.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        found.append(_issue(source, "time_zone", config.time_zone, "is not an IANA time zone"))
+    if private_key is not None:
+        issue = _key_issue(source, "private_key_file", private_key, 64)
+        found += [issue] if issue else []
+    return found
+
+
+def load_uftp_config(path: Path) -> UftpEndpoint:
+    """The :class:`UftpEndpoint` a configuration file describes.
+
+    Raises:
+        InvalidInputError: The file or its key file cannot be read, or any field is wrong
+            (every issue at once, naming the file and the field).
+    """
+    data = parse_json(read_text(path), path)
+    try:
+        config = _UftpConfig.model_validate(data)
+    except ValidationError as err:
+        raise InvalidInputError(
+            [
+                error_issue(
+                    e,
+                    kind="",
+                    object_id="",
+                    field=field_path(e["loc"]),
+                    source=str(path),
+                    whole="the UFTP configuration",
+                )
+                for e in err.errors()
+            ]
+        ) from None
+    key_path = path.parent / config.private_key_file
+    try:
+        private_key: str | None = read_text(key_path).strip()
+    except InvalidInputError as err:
+        private_key = None
+        problems = [
+            _issue(path, "private_key_file", config.private_key_file, i.message) for i in err.issues
+        ]
+    else:
+        problems = []
+    problems += _checks(config, path, private_key)
+    locations, wrong = _locations(config, path)
+    problems += wrong
+    if problems:
+        raise InvalidInputError(problems)
+    assert private_key is not None
+    return _endpoint(config, private_key, locations)
+
+
+def _location(model: LocationModel) -> Location:
+    return Location(
+        kind=LocationKind(model.kind),
+        bus_ids=frozenset(model.bus_ids),
+        area_id=model.area_id,
+        coupling_point_id=model.coupling_point_id,
+    )
+
+
+def _locations(config: _UftpConfig, source: Path) -> tuple[dict[str, Location], list[Issue]]:
+    locations, found = {}, []
+    for address, model in config.congestion_points.items():
+        try:
+            locations[address] = _location(model)
+        except InvalidInputError as err:
+            found += [
+                _issue(source, f"congestion_points.{address}.{i.field}", i.value, i.message)
+                for i in err.issues
+            ]
+    return locations, found
+
+
+def _endpoint(
+    config: _UftpConfig, private_key: str, locations: dict[str, Location]
+) -> UftpEndpoint:
+    market = uftp.UftpMarket(
+        product_id=config.product_id,
+        congestion_points=locations,
+        domains={p.party_id: p.domain for p in config.participants},
+        resources={(r.fsp_id, r.congestion_point): r.resource_id for r in config.resources},
+        eans=dict(config.eans),
+        isp_duration=timedelta(minutes=config.isp_minutes),
+        time_zone=config.time_zone,
+        currency=config.currency,
+    )
+    return UftpEndpoint(
+        market=market,
+        domain=config.domain,
+        private_key=private_key,
+        public_keys={(p.domain, p.role): p.public_key for p in config.participants},
+        sessions=dict(config.sessions),
+    )

@@ -1,0 +1,113 @@
+"""``flexcoord serve --uftp-config FILE``: the endpoint a configuration file describes serves a
+signed FlexRequest into the session of its product and day; a wrong file names every mistake
+(file and field) and nothing starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shapeshifter_uftp.uftp import AcceptedRejected
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from flexcoord.cli.app import app
+from flexcoord.errors import InvalidInputError
+from flexcoord.service.tables import NeedRow
+from flexcoord.service.uftp_config import load_uftp_config
+from flexcoord.service.uftp_endpoint import mount_uftp
+from flexcoord.standards import uftp
+from tests.service.conftest import Api
+from tests.service.markets import market
+from tests.service.test_uftp_day import AGR, CP, DSO, FLEX, Exchange, _request, _signed
+
+
+def _config(tmp_path: Path, keys: dict[str, tuple[str, str]], **change: Any) -> Path:
+    (tmp_path / "flexcoord.key").write_text(keys["flexcoord"][0] + "\n")
+    doc = {
+        "domain": FLEX,
+        "private_key_file": "flexcoord.key",
+        "product_id": "da-cm",
+        "participants": [
+            {"party_id": "dso-a", "domain": DSO, "role": "DSO", "public_key": keys["dso"][1]},
+            {"party_id": "fsp-a", "domain": AGR, "role": "AGR", "public_key": keys["agr"][1]},
+        ],
+        "congestion_points": {CP: {"kind": "area", "area_id": "mv-a"}},
+        "resources": [{"fsp_id": "fsp-a", "congestion_point": CP, "resource_id": "u1"}],
+        "eans": {"u1": "E0000000000000001"},
+        **change,
+    }
+    path = tmp_path / "uftp.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _keys() -> dict[str, tuple[str, str]]:
+    return {who: uftp.generate_keypair() for who in ("flexcoord", "dso", "agr")}
+
+
+def test_a_configured_endpoint_takes_a_flex_request_into_its_days_session(
+    api: Api, tmp_path: Path
+) -> None:
+    market(api)
+    keys = _keys()
+    endpoint = load_uftp_config(_config(tmp_path, keys))
+    assert endpoint.sessions == {}  # the day's session is found by product and day
+    mount_uftp(api.app, endpoint)
+    answer = Exchange(api, keys["flexcoord"][1]).result(
+        _signed(_request(keys), DSO, "DSO", keys["dso"][0])
+    )
+    assert answer.result == AcceptedRejected.ACCEPTED, answer.rejection_reason
+    with Session(api.app.state.services.engine) as s:
+        assert s.scalars(select(NeedRow.session_id)).all() == ["s1"]
+
+
+def test_every_mistake_of_a_configuration_is_named(tmp_path: Path) -> None:
+    keys = _keys()
+    path = _config(
+        tmp_path,
+        keys,
+        private_key_file="missing.key",
+        participants=[
+            {"party_id": "dso-a", "domain": DSO, "role": "DSO", "public_key": "not base64!"},
+            {"party_id": "dso-b", "domain": DSO, "role": "DSO", "public_key": keys["dso"][1]},
+            {"party_id": "x", "domain": AGR, "role": "BRP", "public_key": keys["agr"][1]},
+        ],
+        resources=[{"fsp_id": "fsp-z", "congestion_point": "nowhere", "resource_id": "u1"}],
+        time_zone="Mars/Olympus",
+    )
+    with pytest.raises(InvalidInputError) as err:
+        load_uftp_config(path)
+    assert [i.field for i in err.value.issues] == ["participants[2].role"]  # the schema first
+    fixed = json.loads(path.read_text())
+    fixed["participants"][2]["role"] = "AGR"
+    path.write_text(json.dumps(fixed))
+    with pytest.raises(InvalidInputError) as err:
+        load_uftp_config(path)
+    assert sorted(i.field for i in err.value.issues) == [
+        "participants[0].public_key",
+        "participants[1]",
+        "private_key_file",
+        "resources[0].congestion_point",
+        "resources[0].fsp_id",
+        "time_zone",
+    ]
+    assert all(i.source == str(path) for i in err.value.issues)
+
+
+def test_serve_with_a_bad_configuration_exits_2_before_touching_the_database(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "uftp.json"
+    bad.write_text('{"domain": ')
+    database = tmp_path / "service.db"
+    res = CliRunner().invoke(
+        app,
+        ["serve", "--uftp-config", str(bad), "--database-url", f"sqlite:///{database}"],
+    )
+    assert res.exit_code == 2, res.output
+    assert "uftp.json" in res.output and "Traceback" not in res.output
+    assert not database.exists()
