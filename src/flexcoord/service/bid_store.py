@@ -39,7 +39,15 @@ from flexcoord.service.register_store import resources_register
 from flexcoord.service.roles import Role
 from flexcoord.service.tables import BidRow, MarketSessionRow, PartyRow
 
-__all__ = ["bid_out", "get_bid", "list_bids", "replace_bid", "submit_bids", "withdraw_bid"]
+__all__ = [
+    "bid_out",
+    "body_of",
+    "get_bid",
+    "list_bids",
+    "replace_bid",
+    "submit_bids",
+    "withdraw_bid",
+]
 
 #: Ids per ``IN (...)`` query (well below SQLite's 32,766 bound parameters).
 _CHUNK: Final = 1000
@@ -293,5 +301,29 @@ def bid_out(row: BidRow, product_id: str) -> BidOut:
             "status": row.status,
             "version": row.version,
             "submitted_at": row.submitted_at,
+        }
+    )
+
+
+def body_of(bid: Bid) -> BidIn:
+    """A domain bid (read from a standard's document) as the body the JSON route takes: the
+    service sets its FSP, product and submission time itself."""
+    return BidIn.model_validate(
+        {
+            "id": bid.id,
+            "resource_id": bid.resource_id,
+            "direction": bid.direction.value,
+            "quantities": [
+                {"start": q.interval.start, "end": q.interval.end, "quantity": q.quantity}
+                for q in bid.quantities
+            ],
+            "availability_price_eur_per_mw_h": bid.availability_price_eur_per_mw_h,
+            "activation_price_eur_per_mwh": bid.activation_price_eur_per_mwh,
+            "divisible": bid.divisible,
+            "min_acceptance": bid.min_acceptance,
+            "exclusive_set": bid.exclusive_set,
+            "parent_bid_id": bid.parent_bid_id,
+            "block": bid.block,
+            "q_mvar_per_mw": bid.q_mvar_per_mw,
         }
     )

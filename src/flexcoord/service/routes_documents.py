@@ -27,7 +27,6 @@ from flexcoord.service import bid_store as bids
 from flexcoord.service import market_store as markets
 from flexcoord.service import results_store
 from flexcoord.service.calls import Call, call_of
-from flexcoord.service.market_schemas import BidIn
 from flexcoord.service.problems import ServiceProblem, problem_responses
 from flexcoord.service.roles import Operation, Role
 from flexcoord.service.routes_markets import caller
@@ -62,30 +61,6 @@ async def _document(request: Request) -> bytes:
 
 def _platform(call: Call) -> Party:
     return docs.Party(id=call.services.settings.document_party, role="A04")
-
-
-def _bid_in(bid: Bid) -> BidIn:
-    """A bid read from the document as the JSON route's body (the service sets owner, product
-    and submission time)."""
-    return BidIn.model_validate(
-        {
-            "id": bid.id,
-            "resource_id": bid.resource_id,
-            "direction": bid.direction.value,
-            "quantities": [
-                {"start": q.interval.start, "end": q.interval.end, "quantity": q.quantity}
-                for q in bid.quantities
-            ],
-            "availability_price_eur_per_mw_h": bid.availability_price_eur_per_mw_h,
-            "activation_price_eur_per_mwh": bid.activation_price_eur_per_mwh,
-            "divisible": bid.divisible,
-            "min_acceptance": bid.min_acceptance,
-            "exclusive_set": bid.exclusive_set,
-            "parent_bid_id": bid.parent_bid_id,
-            "block": bid.block,
-            "q_mvar_per_mw": bid.q_mvar_per_mw,
-        }
-    )
 
 
 def _element(index: dict[str, int], issue: Issue) -> str:
@@ -199,7 +174,9 @@ def submit_reserve_bid_document(
         if wrong:
             raise _refusal(docs.refused(outcome, wrong), 422, [])
         try:
-            ids = bids.submit_bids(session, owner, srow, [_bid_in(b) for b in read], now=call.now)
+            ids = bids.submit_bids(
+                session, owner, srow, [bids.body_of(b) for b in read], now=call.now
+            )
         except InvalidInputError as err:
             raise _refusal(
                 docs.refused(outcome, _problems(index, err.issues, "A59")), 422, err.issues

@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from flexcoord.errors import FlexcoordError, InvalidInputError
 from flexcoord.service import bid_store, market_store, results_store
 from flexcoord.service.calls import Services, services_of
-from flexcoord.service.market_schemas import BidIn, NeedIn
+from flexcoord.service.market_schemas import NeedIn
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import MarketSessionRow, NeedRow, PartyRow
@@ -145,25 +145,7 @@ def _store_bids(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) ->
         if known is None:
             raise ServiceProblem(422, "Unknown Reference: FlexRequestMessageID")
     bids = uftp.bids_from_flex_offer(msg, endpoint.market)
-    bodies = [
-        BidIn.model_validate(
-            {
-                "id": b.id,
-                "resource_id": b.resource_id,
-                "direction": str(b.direction),
-                "quantities": [
-                    {"start": q.interval.start, "end": q.interval.end, "quantity": q.quantity}
-                    for q in b.quantities
-                ],
-                "activation_price_eur_per_mwh": b.activation_price_eur_per_mwh,
-                "divisible": b.divisible,
-                "min_acceptance": b.min_acceptance,
-                "exclusive_set": b.exclusive_set,
-                "block": b.block,
-            }
-        )
-        for b in bids
-    ]
+    bodies = [bid_store.body_of(b) for b in bids]
     srow = _session_row(session, endpoint, msg.period.to_date())
     bid_store.submit_bids(session, _party(session, bids[0].fsp_id), srow, bodies, now=now)
 

@@ -8,8 +8,6 @@ published in the ENTSO-E EDI library. The schemas are trusted local files, read 
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 from typing import Final
 
@@ -17,6 +15,7 @@ from lxml import etree
 
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.standards.iec62325._common import Problem
+from flexcoord.standards.schemas import folder_from_environment, load_schema
 
 __all__ = ["XSD_DIR_VARIABLE", "XSD_FILES", "schema_dir_from_environment", "schema_problems"]
 
@@ -32,14 +31,7 @@ XSD_DIR_VARIABLE: Final = "FLEXCOORD_IEC62325_XSD_DIR"
 
 def schema_dir_from_environment() -> Path | None:
     """``$FLEXCOORD_IEC62325_XSD_DIR`` as a path, or ``None`` when unset or empty."""
-    value = os.environ.get(XSD_DIR_VARIABLE, "").strip()
-    return Path(value) if value else None
-
-
-@functools.lru_cache(maxsize=16)
-def _schema(path: str) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True, resolve_entities=False)
-    return etree.XMLSchema(etree.parse(path, parser=parser))
+    return folder_from_environment(XSD_DIR_VARIABLE)
 
 
 def _schema_for(root_name: str, schema_dir: Path) -> etree.XMLSchema:
@@ -70,7 +62,7 @@ def _schema_for(root_name: str, schema_dir: Path) -> etree.XMLSchema:
             ]
         )
     try:
-        return _schema(str(path.resolve()))
+        return load_schema(str(path.resolve()))
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError, OSError) as err:
         raise InvalidInputError(
             [

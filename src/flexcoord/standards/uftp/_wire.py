@@ -9,8 +9,6 @@ and ``UFTP-dso.xsd`` include every AGR↔DSO message).
 from __future__ import annotations
 
 import base64
-import functools
-import os
 import re
 from pathlib import Path
 from typing import Final
@@ -18,6 +16,7 @@ from typing import Final
 from lxml import etree
 
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.standards.schemas import folder_from_environment, load_schema
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -82,14 +81,7 @@ def parse_xml(data: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> object:
 
 def schema_dir_from_environment() -> Path | None:
     """``$FLEXCOORD_UFTP_XSD_DIR`` as a path, or ``None`` when unset or empty."""
-    value = os.environ.get(XSD_DIR_VARIABLE, "").strip()
-    return Path(value) if value else None
-
-
-@functools.lru_cache(maxsize=4)
-def _schema(path: str) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True, resolve_entities=False)
-    return etree.XMLSchema(etree.parse(path, parser=parser))
+    return folder_from_environment(XSD_DIR_VARIABLE)
 
 
 def schema_violations(xml: bytes, schema_dir: Path) -> tuple[str, ...]:
@@ -102,7 +94,7 @@ def schema_violations(xml: bytes, schema_dir: Path) -> tuple[str, ...]:
     path = schema_dir / _ROOT_SCHEMA
     if not path.is_file():
         raise InvalidInputError([_issue("schema_dir", str(schema_dir), f"has no {_ROOT_SCHEMA}")])
-    schema = _schema(str(path))
+    schema = load_schema(str(path))
     _hardened(xml, MAX_MESSAGE_BYTES)
     document = etree.fromstring(
         xml, parser=etree.XMLParser(resolve_entities=False, no_network=True)
