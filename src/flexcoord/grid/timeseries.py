@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ from power_grid_model import CalculationMethod, ComponentType
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.pgm_conversion import PgmGrid, branch_loading_percent, to_pgm
 from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
+from flexcoord.grid.violation_csv import ViolationCsvWriter
 from flexcoord.grid.violations import (
     Limits,
     asset_table,
@@ -185,6 +186,8 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     progress: Callable[[int, int], None] | None = None,
     keep_results: bool = False,
     keep_violations: bool = True,
+    violations_csv: BinaryIO | None = None,
+    tag: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     threading: int = 0,
 ) -> GridAssessment:
     """Run the SimBench profiles of ``net`` through AC power flows and report every violation.
@@ -211,6 +214,12 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
             year of the HV/MV grid at SimBench's voltage bands has tens of millions of rows);
             when ``False`` it is empty and ``summary``, ``per_step`` and the totals are still
             complete.
+        violations_csv: stream the per-step violations table to this binary file as CSV,
+            chunk by chunk (:class:`~flexcoord.grid.violation_csv.ViolationCsvWriter`): the
+            bytes ``violations.to_csv(index=False)`` gives with ``keep_violations=True``, in
+            the memory of one chunk.
+        tag: adds columns to the violations and summary tables (e.g. the area of each asset;
+            gets and returns a frame with an ``asset`` column, the caller's columns kept).
         threading: power-grid-model threading (0 all cores, -1 sequential, n threads).
 
     Returns:
@@ -235,30 +244,7 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     profiles = Profiles.of(net)
     total = profiles.n_steps
     steps = total - start if steps is None else steps
-    if start < 0 or steps < 1 or start + steps > total:
-        raise InvalidInputError(
-            [
-                Issue(
-                    kind="TimeWindow",
-                    object_id=_net_name(net),
-                    field="start/steps",
-                    value=(start, steps),
-                    message=f"must lie within the {total} profile steps",
-                )
-            ]
-        )
-    if chunk_steps is not None and chunk_steps < 1:
-        raise InvalidInputError(
-            [
-                Issue(
-                    kind="TimeWindow",
-                    object_id=_net_name(net),
-                    field="chunk_steps",
-                    value=chunk_steps,
-                    message="must be >= 1",
-                )
-            ]
-        )
+    _check_window(net, total=total, start=start, steps=steps, chunk_steps=chunk_steps)
     grid = to_pgm(net, injection_buses=())
     times, step_h = profiles.times(start, steps)
     vmin, vmax, lmax = resolve_limits(grid, limits)
@@ -270,11 +256,28 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     identity = bool(np.array_equal(node_pos, np.arange(len(node_ids))))
     bus_off = ~grid.buses["in_service"].to_numpy(dtype=bool)
 
+    assets = asset_table(grid)
+
+    def table_of(
+        step: IntArray, asset: IntArray, kind: IntArray, value: FloatArray, limit: FloatArray
+    ) -> pd.DataFrame:
+        table = violation_table(assets, step=step, asset=asset, kind=kind, value=value, limit=limit)
+        table.insert(0, "time", times.take(table.pop("step").to_numpy()))
+        return table if tag is None else tag(table)
+
+    writer = (
+        None
+        if violations_csv is None
+        else ViolationCsvWriter(
+            violations_csv, table_of=table_of, pairs=_pairs(vmin, vmax, lmax), n_steps=steps
+        )
+    )
     acc = _Accumulator(
         n_bus=len(grid.buses),
         n_branch=len(grid.branches),
         steps=steps,
         keep_violations=keep_violations,
+        writer=writer,
     )
     kept_vm: list[FloatArray] = []
     kept_loading: list[FloatArray] = []
@@ -312,6 +315,9 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     return acc.finish(
         grid=grid,
         net=net,
+        assets=assets,
+        table_of=table_of,
+        tag=tag,
         times=times,
         step_h=step_h,
         limits=limits,
@@ -321,16 +327,64 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     )
 
 
+def _check_window(net: Any, *, total: int, start: int, steps: int, chunk_steps: int | None) -> None:
+    if start < 0 or steps < 1 or start + steps > total:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="TimeWindow",
+                    object_id=_net_name(net),
+                    field="start/steps",
+                    value=(start, steps),
+                    message=f"must lie within the {total} profile steps",
+                )
+            ]
+        )
+    if chunk_steps is not None and chunk_steps < 1:
+        raise InvalidInputError(
+            [
+                Issue(
+                    kind="TimeWindow",
+                    object_id=_net_name(net),
+                    field="chunk_steps",
+                    value=chunk_steps,
+                    message="must be >= 1",
+                )
+            ]
+        )
+
+
 def _net_name(net: Any) -> str:
     name = net.get("name", "") if hasattr(net, "get") else ""
     return str(name) or "<unnamed>"
 
 
+def _pairs(
+    vmin: FloatArray, vmax: FloatArray, lmax: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (asset code, kind code) a violation can have, and its limit."""
+    n_branch, n_bus = len(lmax), len(vmin)
+    branches = np.arange(n_branch, dtype=np.int64)
+    buses = np.arange(n_branch, n_branch + n_bus, dtype=np.int64)
+    asset = np.concatenate([branches, buses, buses])
+    kind = np.repeat(np.array([0, 1, 2], dtype=np.int64), [n_branch, n_bus, n_bus])
+    return asset, kind, np.concatenate([lmax, vmin, vmax]).astype(float)
+
+
 class _Accumulator:
     """Violations, their per-asset summary and the extremes, gathered chunk by chunk."""
 
-    def __init__(self, *, n_bus: int, n_branch: int, steps: int, keep_violations: bool) -> None:
+    def __init__(
+        self,
+        *,
+        n_bus: int,
+        n_branch: int,
+        steps: int,
+        keep_violations: bool,
+        writer: ViolationCsvWriter | None,
+    ) -> None:
         self.keep_violations = keep_violations
+        self.writer = writer
         self.parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
         self.failed: list[IntArray] = []
         n_asset = n_branch + n_bus
@@ -379,17 +433,27 @@ class _Accumulator:
             last = c0 + n - 1 - m.mask[::-1].argmax(axis=0)
             self.last[cols, m.kind] = np.where(seen, last, self.last[cols, m.kind])
             self.limit[cols, m.kind] = m.limit
-        if self.keep_violations:
+        if self.keep_violations or self.writer is not None:
             step, asset, kind, value, limit = violation_arrays(
                 vm, loading, vmin, vmax, lmax, masks=masks
             )
-            self.parts.append((step + c0, asset, kind, value, limit))
+            # table order (time, kind, asset) chunk by chunk: chunks follow each other in time
+            order = np.lexsort((asset, kind, step))
+            step, asset, kind, value, limit = (a[order] for a in (step, asset, kind, value, limit))
+            step += c0
+            if self.writer is not None:
+                self.writer.write(step, asset, kind, value)
+            if self.keep_violations:
+                self.parts.append((step, asset, kind, value, limit))
 
     def finish(  # noqa: PLR0913 - the study's parts, by keyword
         self,
         *,
         grid: PgmGrid,
         net: Any,
+        assets: pd.DataFrame,
+        table_of: Callable[..., pd.DataFrame],
+        tag: Callable[[pd.DataFrame], pd.DataFrame] | None,
         times: pd.DatetimeIndex,
         step_h: float,
         limits: Limits,
@@ -397,14 +461,12 @@ class _Accumulator:
         vm: FloatArray | None,
         loading: FloatArray | None,
     ) -> GridAssessment:
-        assets = asset_table(grid)
         empty = np.zeros(0, np.int64)
         parts = self.parts or [(empty, empty, empty, np.zeros(0), np.zeros(0))]
         step, asset, kind, value, limit = (np.concatenate(a) for a in zip(*parts, strict=True))
-        order = np.lexsort((asset, kind, step))
-        step, asset, kind, value, limit = (a[order] for a in (step, asset, kind, value, limit))
-        table = violation_table(assets, step=step, asset=asset, kind=kind, value=value, limit=limit)
-        table.insert(0, "time", times.take(table.pop("step").to_numpy()))
+        self.parts.clear()
+        table = table_of(step, asset, kind, value, limit)
+        del step, asset, kind, value, limit
         n_branch = len(grid.branches)
         worst = np.column_stack(
             [
@@ -424,6 +486,8 @@ class _Accumulator:
             step_h=step_h,
             assets=assets,
         )
+        if tag is not None:
+            summary = tag(summary)
         per_step = pd.DataFrame(
             {
                 "max_loading_percent": self.step_max_loading,
