@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.areas import AreaSplit, split_areas
@@ -29,6 +28,7 @@ from flexcoord.grid.sensitivities import (
     compute_voltage_sensitivity,
 )
 from flexcoord.grid.timeseries import GridAssessment
+from flexcoord.grid.violations import categorical
 
 if TYPE_CHECKING:
     from flexcoord.grid.pgm import PgmGrid
@@ -193,8 +193,8 @@ class GridModel:
             role = np.array(["tso" if a == "tso" else "dso" for a in area_names], dtype=object)
             role_names, role_code = np.unique(role, return_inverse=True)
             row_area = area_code[row_used]
-            frame.insert(1, "area", pd.Categorical.from_codes(row_area, area_names))
-            frame.insert(2, "operator", pd.Categorical.from_codes(role_code[row_area], role_names))
+            frame.insert(1, "area", categorical(row_area, area_names))
+            frame.insert(2, "operator", categorical(role_code[row_area], role_names))
             return frame
 
         result = assess(self._net, start=start, steps=steps, progress=progress, tag=tag, **options)

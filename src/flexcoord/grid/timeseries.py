@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -251,10 +252,6 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     chunk = chunk_steps or default_chunk_steps(grid)
     updates = UpdateBuffers(grid, profiles, min(chunk, steps))
     outputs = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
-    node_ids = grid.input_data[ComponentType.node]["id"]
-    node_pos = np.searchsorted(node_ids, grid.buses["node_id"].to_numpy())
-    identity = bool(np.array_equal(node_pos, np.arange(len(node_ids))))
-    bus_off = ~grid.buses["in_service"].to_numpy(dtype=bool)
 
     assets = asset_table(grid)
 
@@ -283,28 +280,12 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     kept_loading: list[FloatArray] = []
     if progress is not None:
         progress(0, steps)
-    for c0 in range(0, steps, chunk):
-        c1 = min(c0 + chunk, steps)
-        out = grid.model.calculate_power_flow(
-            update_data=updates.fill(start + c0, start + c1),
-            threading=threading,
-            output_component_types=outputs,
-            calculation_method=CalculationMethod.newton_raphson,
-            continue_on_batch_error=True,
-        )
-        vm = out[ComponentType.node]["u_pu"]
-        vm = vm if identity else vm[:, node_pos]
-        loading = branch_loading_percent(grid, out)
-        failed = grid.model.batch_error
-        if bus_off.any() or failed is not None:
-            vm = np.array(vm, dtype=float)
-            vm[:, bus_off] = np.nan
-            if failed is not None:
-                bad = np.asarray(failed.failed_scenarios, dtype=np.int64)
-                vm[bad] = np.nan
-                loading = np.array(loading, dtype=float)
-                loading[bad] = np.nan
-                acc.failed.append(bad + c0)
+    flows = _flows(
+        grid, updates, start=start, steps=steps, chunk=chunk, threading=threading, outputs=outputs
+    )
+    for c0, c1, vm, loading, bad in flows:
+        if bad is not None:
+            acc.failed.append(bad + c0)
         acc.add(c0=c0, vm=vm, loading=loading, vmin=vmin, vmax=vmax, lmax=lmax)
         if keep_results:
             kept_vm.append(np.array(vm, dtype=float))
@@ -325,6 +306,60 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
         vm=np.concatenate(kept_vm) if keep_results else None,
         loading=np.concatenate(kept_loading) if keep_results else None,
     )
+
+
+def _flows(  # noqa: PLR0913 - private: the grid and its buffers, then the window by keyword
+    grid: PgmGrid,
+    updates: UpdateBuffers,
+    *,
+    start: int,
+    steps: int,
+    chunk: int,
+    threading: int,
+    outputs: dict[ComponentType, list[str]],
+) -> Iterator[tuple[int, int, FloatArray, FloatArray, IntArray | None]]:
+    """``(c0, c1, vm_pu, loading_percent, failed steps or None)`` per chunk of the window.
+
+    The batch calculation of the next chunk runs in a worker thread (power-grid-model releases
+    the GIL) while the caller works on this one: the post-processing and the CSV rows overlap
+    the power flows instead of following them. One worker, so the update buffers are refilled
+    only after power-grid-model has read them; at most two chunks of output are alive.
+    """
+    node_ids = grid.input_data[ComponentType.node]["id"]
+    node_pos = np.searchsorted(node_ids, grid.buses["node_id"].to_numpy())
+    identity = bool(np.array_equal(node_pos, np.arange(len(node_ids))))
+    bus_off = ~grid.buses["in_service"].to_numpy(dtype=bool)
+
+    def calculate(c0: int, c1: int) -> tuple[Any, Any]:
+        out = grid.model.calculate_power_flow(
+            update_data=updates.fill(start + c0, start + c1),
+            threading=threading,
+            output_component_types=outputs,
+            calculation_method=CalculationMethod.newton_raphson,
+            continue_on_batch_error=True,
+        )
+        return out, grid.model.batch_error
+
+    bounds = [(c0, min(c0 + chunk, steps)) for c0 in range(0, steps, chunk)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flexcoord-pgm") as pool:
+        pending = pool.submit(calculate, *bounds[0])
+        for i, (c0, c1) in enumerate(bounds):
+            out, failed = pending.result()
+            if i + 1 < len(bounds):
+                pending = pool.submit(calculate, *bounds[i + 1])
+            vm = out[ComponentType.node]["u_pu"]
+            vm = vm if identity else vm[:, node_pos]
+            loading = branch_loading_percent(grid, out)
+            bad = None
+            if bus_off.any() or failed is not None:
+                vm = np.array(vm, dtype=float)
+                vm[:, bus_off] = np.nan
+                if failed is not None:
+                    bad = np.asarray(failed.failed_scenarios, dtype=np.int64)
+                    vm[bad] = np.nan
+                    loading = np.array(loading, dtype=float)
+                    loading[bad] = np.nan
+            yield c0, c1, vm, loading, bad
 
 
 def _check_window(net: Any, *, total: int, start: int, steps: int, chunk_steps: int | None) -> None:
@@ -439,8 +474,8 @@ class _Accumulator:
             )
             # table order (time, kind, asset) chunk by chunk: chunks follow each other in time
             order = np.lexsort((asset, kind, step))
-            step, asset, kind, value, limit = (a[order] for a in (step, asset, kind, value, limit))
-            step += c0
+            step, asset, kind = step[order] + c0, asset[order], kind[order]
+            value, limit = value[order], limit[order]
             if self.writer is not None:
                 self.writer.write(step, asset, kind, value)
             if self.keep_violations:
