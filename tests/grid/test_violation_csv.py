@@ -85,8 +85,8 @@ def test_values_are_written_as_pandas_writes_them() -> None:
     writer = ViolationCsvWriter(
         sink, table_of=table_of, pairs=(codes, zeros, np.full(n, 50.0)), n_steps=n
     )
-    writer.write(codes[:4], codes[:4], zeros[:4], value[:4])
-    writer.write(codes[4:], codes[4:], zeros[4:], value[4:])
+    writer.write(codes[:4], codes[:4], value[:4])
+    writer.write(codes[4:], codes[4:], value[4:])
     expected = table_of(codes, codes, zeros, value, np.full(n, 50.0)).to_csv(index=False)
     assert sink.getvalue().decode() == expected
 

@@ -46,7 +46,6 @@ from flexcoord.grid.violations import (
     asset_table,
     categorical,
     resolve_limits,
-    violation_arrays,
     violation_masks,
     violation_table,
 )
@@ -262,18 +261,18 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
         table.insert(0, "time", times.take(table.pop("step").to_numpy()))
         return table if tag is None else tag(table)
 
+    pairs = _pairs(vmin, vmax, lmax)
     writer = (
         None
         if violations_csv is None
-        else ViolationCsvWriter(
-            violations_csv, table_of=table_of, pairs=_pairs(vmin, vmax, lmax), n_steps=steps
-        )
+        else ViolationCsvWriter(violations_csv, table_of=table_of, pairs=pairs, n_steps=steps)
     )
     acc = _Accumulator(
         n_bus=len(grid.buses),
         n_branch=len(grid.branches),
         steps=steps,
         keep_violations=keep_violations,
+        pairs=pairs,
         writer=writer,
     )
     kept_vm: list[FloatArray] = []
@@ -397,7 +396,11 @@ def _net_name(net: Any) -> str:
 def _pairs(
     vmin: FloatArray, vmax: FloatArray, lmax: FloatArray
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (asset code, kind code) a violation can have, and its limit."""
+    """Every (asset code, kind code) a violation can have, and its limit.
+
+    In the order of the columns of the overload, undervoltage and overvoltage masks side by
+    side: branches (overload), then buses (undervoltage), then buses (overvoltage).
+    """
     n_branch, n_bus = len(lmax), len(vmin)
     branches = np.arange(n_branch, dtype=np.int64)
     buses = np.arange(n_branch, n_branch + n_bus, dtype=np.int64)
@@ -409,16 +412,18 @@ def _pairs(
 class _Accumulator:
     """Violations, their per-asset summary and the extremes, gathered chunk by chunk."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - private: sizes, pairs and sinks by keyword
         self,
         *,
         n_bus: int,
         n_branch: int,
         steps: int,
         keep_violations: bool,
+        pairs: tuple[IntArray, IntArray, FloatArray],
         writer: ViolationCsvWriter | None,
     ) -> None:
         self.keep_violations = keep_violations
+        self.pairs = pairs
         self.writer = writer
         self.parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
         self.failed: list[IntArray] = []
@@ -469,17 +474,17 @@ class _Accumulator:
             self.last[cols, m.kind] = np.where(seen, last, self.last[cols, m.kind])
             self.limit[cols, m.kind] = m.limit
         if self.keep_violations or self.writer is not None:
-            step, asset, kind, value, limit = violation_arrays(
-                vm, loading, vmin, vmax, lmax, masks=masks
-            )
-            # table order (time, kind, asset) chunk by chunk: chunks follow each other in time
-            order = np.lexsort((asset, kind, step))
-            step, asset, kind = step[order] + c0, asset[order], kind[order]
-            value, limit = value[order], limit[order]
+            # one (steps × pairs) block with the pairs in (kind, asset) order: np.nonzero walks
+            # it in table order (time, kind, asset) and no sort is needed; chunks follow in time
+            hit_step, hit_pair = np.nonzero(np.concatenate([m.mask for m in masks], axis=1))
+            value: FloatArray = np.concatenate([loading, vm, vm], axis=1)[hit_step, hit_pair]
+            step: IntArray = hit_step.astype(np.int64) + c0
+            pair: IntArray = hit_pair.astype(np.int64)
             if self.writer is not None:
-                self.writer.write(step, asset, kind, value)
+                self.writer.write(step, pair, value)
             if self.keep_violations:
-                self.parts.append((step, asset, kind, value, limit))
+                asset, kind, limit = self.pairs
+                self.parts.append((step, asset[pair], kind[pair], value, limit[pair]))
 
     def finish(  # noqa: PLR0913 - the study's parts, by keyword
         self,

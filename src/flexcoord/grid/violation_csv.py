@@ -36,7 +36,6 @@ IntArray = NDArray[np.int64]
 #: ``table_of(step, asset, kind, value, limit)``: the violations table of these rows.
 TableOf = Callable[[IntArray, IntArray, IntArray, FloatArray, FloatArray], pd.DataFrame]
 
-_N_KINDS = 3
 _ROWS_PER_WRITE = 1 << 20  # bounds the Arrow temporaries (about 250 bytes a row at most)
 _NO_SEPARATOR = pa.scalar("", type=pa.large_string())
 _PLAIN_LOW, _PLAIN_HIGH = 1e-4, 1e6  # where Arrow and numpy print the same plain decimals
@@ -64,9 +63,6 @@ class ViolationCsvWriter:
         self._sink = sink
         asset, kind, limits = pairs
         n_pair = len(asset)
-        n_code = int(asset.max(initial=-1)) + 1
-        self._pair_of = np.full(n_code * _N_KINDS, -1, dtype=np.int64)
-        self._pair_of[asset * _N_KINDS + kind] = np.arange(n_pair)
         zeros = np.zeros(n_pair, np.int64)
         table = table_of(zeros, asset, kind, np.zeros(n_pair), limits)
         columns = list(table.columns)
@@ -86,9 +82,8 @@ class ViolationCsvWriter:
             by_step = pd.DataFrame({"time": []})
         self._time = _fragments(by_step, ["time"], prefix="", suffix="")
 
-    def write(self, step: IntArray, asset: IntArray, kind: IntArray, value: FloatArray) -> None:
-        """Append rows (already in table order) to the file."""
-        pair = self._pair_of[asset * _N_KINDS + kind]
+    def write(self, step: IntArray, pair: IntArray, value: FloatArray) -> None:
+        """Append rows (already in table order): step code, pair (position in ``pairs``), value."""
         for r0 in range(0, len(pair), _ROWS_PER_WRITE):
             r1 = r0 + _ROWS_PER_WRITE
             rows = pc.binary_join_element_wise(
