@@ -249,7 +249,8 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     times, step_h = profiles.times(start, steps)
     vmin, vmax, lmax = resolve_limits(grid, limits)
     chunk = chunk_steps or default_chunk_steps(grid)
-    updates = UpdateBuffers(grid, profiles, min(chunk, steps))
+    # two sets: one is filled while power-grid-model reads the other (see _flows)
+    updates = tuple(UpdateBuffers(grid, profiles, min(chunk, steps)) for _ in range(2))
     outputs = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
 
     assets = asset_table(grid)
@@ -309,7 +310,7 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
 
 def _flows(  # noqa: PLR0913 - private: the grid and its buffers, then the window by keyword
     grid: PgmGrid,
-    updates: UpdateBuffers,
+    updates: tuple[UpdateBuffers, ...],
     *,
     start: int,
     steps: int,
@@ -320,18 +321,19 @@ def _flows(  # noqa: PLR0913 - private: the grid and its buffers, then the windo
     """``(c0, c1, vm_pu, loading_percent, failed steps or None)`` per chunk of the window.
 
     The batch calculation of the next chunk runs in a worker thread (power-grid-model releases
-    the GIL) while the caller works on this one: the post-processing and the CSV rows overlap
-    the power flows instead of following them. One worker, so the update buffers are refilled
-    only after power-grid-model has read them; at most two chunks of output are alive.
+    the GIL) while the caller works on this one, and the update data of the chunk after it is
+    built meanwhile in the other set of buffers: the profiles, the post-processing and the CSV
+    rows overlap the power flows instead of following them. At most two chunks of output are
+    alive.
     """
     node_ids = grid.input_data[ComponentType.node]["id"]
     node_pos = np.searchsorted(node_ids, grid.buses["node_id"].to_numpy())
     identity = bool(np.array_equal(node_pos, np.arange(len(node_ids))))
     bus_off = ~grid.buses["in_service"].to_numpy(dtype=bool)
 
-    def calculate(c0: int, c1: int) -> tuple[Any, Any]:
+    def calculate(update: dict[Any, Any]) -> tuple[Any, Any]:
         out = grid.model.calculate_power_flow(
-            update_data=updates.fill(start + c0, start + c1),
+            update_data=update,
             threading=threading,
             output_component_types=outputs,
             calculation_method=CalculationMethod.newton_raphson,
@@ -340,12 +342,18 @@ def _flows(  # noqa: PLR0913 - private: the grid and its buffers, then the windo
         return out, grid.model.batch_error
 
     bounds = [(c0, min(c0 + chunk, steps)) for c0 in range(0, steps, chunk)]
+
+    def fill(i: int) -> dict[Any, Any]:
+        c0, c1 = bounds[i]
+        return updates[i % 2].fill(start + c0, start + c1)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flexcoord-pgm") as pool:
-        pending = pool.submit(calculate, *bounds[0])
+        pending = pool.submit(calculate, fill(0))
         for i, (c0, c1) in enumerate(bounds):
+            following = fill(i + 1) if i + 1 < len(bounds) else None  # while chunk i runs
             out, failed = pending.result()
-            if i + 1 < len(bounds):
-                pending = pool.submit(calculate, *bounds[i + 1])
+            if following is not None:
+                pending = pool.submit(calculate, following)
             vm = out[ComponentType.node]["u_pu"]
             vm = vm if identity else vm[:, node_pos]
             loading = branch_loading_percent(grid, out)
