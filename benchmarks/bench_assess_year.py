@@ -84,6 +84,7 @@ def _ours(args: argparse.Namespace, steps: int, folder: Path) -> dict[str, Any]:
         "cpu_s": cpu,
         "time_s": totals["elapsed_s"],
         "violations": totals["violations"],
+        "non_converged": totals["non_converged_steps"],
         "csv_mb": csv_mb,
     }
 
@@ -220,7 +221,8 @@ def main() -> None:
                 f"run {run + 1}: ours {row['ours_s']:.2f} s ({row['ours_steps_per_s']:,.0f} "
                 f"steps/s; CLI wall {row['ours_wall_s']:.1f} s, peak RSS "
                 f"{row['ours_rss_mb']:,.0f} MB, CPU {row['ours_cpu_s']:.0f} s; "
-                f"{ours['violations']:,} violations, CSV "
+                f"{ours['violations']:,} violations, {ours['non_converged']} steps not "
+                f"converged, CSV "
                 f"{ours['csv_mb']:,.0f} MB) | raw PGM {row['raw_s']:.2f} s "
                 f"({row['raw_steps_per_s']:,.0f} steps/s, chunks of {raw['chunk']}, peak RSS "
                 f"{row['raw_rss_mb']:,.0f} MB, CPU {row['raw_cpu_s']:.0f} s) | "
