@@ -56,18 +56,18 @@ def test_grid_assess_json_and_violations_csv(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_grid_assess_without_the_csv_keeps_no_per_step_table_and_says_the_same(
+def test_grid_assess_never_holds_the_per_step_table_and_streams_the_same_csv(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Issue 12: a year of HV/MV peaked at 12.2 GB building the per-step table nobody asked
-    for (0.48 GB without it); the summary is the same."""
+    """Issue 12: a year of HV/MV peaked at 12.2 GB building the per-step table; it is never
+    built now (the CSV streams chunk by chunk), and the CSV is what the table wrote."""
     from flexcoord.grid import model
 
-    kept: list[bool] = []
+    calls: list[tuple[bool, bool]] = []
     assess = model.GridModel.assess
 
     def spy(self: model.GridModel, **kwargs: object) -> object:
-        kept.append(bool(kwargs.get("keep_violations", True)))
+        calls.append((bool(kwargs.get("keep_violations", True)), kwargs["violations_csv"] is None))
         return assess(self, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(model.GridModel, "assess", spy)
@@ -76,12 +76,16 @@ def test_grid_assess_without_the_csv_keeps_no_per_step_table_and_says_the_same(
     csv = tmp_path / "v.csv"
     full = runner.invoke(app, [*args, "--json", "-", "--violations-csv", str(csv)])
     assert lean.exit_code == 0 and full.exit_code == 0, lean.output + full.output
-    assert kept == [False, True]
+    assert calls == [(False, True), (False, False)]
     lean_doc, full_doc = json.loads(lean.stdout), json.loads(full.stdout)
     assert lean_doc["summary"] and lean_doc["summary"] == full_doc["summary"]
     timing = ("elapsed_s", "steps_per_s")
     same = [{k: v for k, v in d["totals"].items() if k not in timing} for d in (lean_doc, full_doc)]
     assert same[0] == same[1]
+    whole = assess(model.load_grid("1-MV-rural--0-sw"), start=17280, steps=2880)
+    assert len(whole.violations) == full_doc["totals"]["violations"] > 0
+    assert csv.read_bytes() == whole.violations.to_csv(index=False).encode()
+    assert not list(tmp_path.glob(".v.csv.*"))  # no temporary file left
 
 
 @pytest.mark.slow

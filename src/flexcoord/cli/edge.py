@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, BinaryIO, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -265,6 +265,31 @@ class OutputFile:
             sys.stdout.flush()
             return
         write_atomic(self.path, text.encode())
+
+    @contextmanager
+    def stream(self) -> Iterator[BinaryIO]:
+        """A binary file to write a large document into piece by piece, kept only if the
+        block ends without an error (temporary file, fsync, rename; stdout for ``-``)."""
+        if self.path is None:
+            yield sys.stdout.buffer
+            sys.stdout.flush()
+            return
+        if self.path.exists() and not self.path.is_file():
+            with self.path.open("wb") as fh:
+                yield fh
+            return
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 @dataclass(frozen=True, slots=True)

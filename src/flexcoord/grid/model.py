@@ -28,6 +28,7 @@ from flexcoord.grid.sensitivities import (
     compute_voltage_sensitivity,
 )
 from flexcoord.grid.timeseries import GridAssessment
+from flexcoord.grid.violations import categorical
 
 if TYPE_CHECKING:
     from flexcoord.grid.pgm import PgmGrid
@@ -170,30 +171,34 @@ class GridModel:
     ) -> GridAssessment:
         """The year-long (or ``start``/``steps`` window) congestion assessment of this grid.
 
-        :func:`flexcoord.grid.timeseries.assess` on this grid's network, with each violation and
-        summary row tagged with the ``area`` of its asset (``"tso"`` or a DSO area id) and the
-        ``operator`` role that must buy flexibility for it (``"tso"`` / ``"dso"``).
+        :func:`flexcoord.grid.timeseries.assess` on this grid's network (``options`` are its
+        keyword options, e.g. ``keep_violations`` or ``violations_csv``), with each violation
+        and summary row tagged with the ``area`` of its asset (``"tso"`` or a DSO area id) and
+        the ``operator`` role that must buy flexibility for it (``"tso"`` / ``"dso"``); a
+        streamed ``violations_csv`` carries the same two columns.
         """
         from flexcoord.grid.timeseries import assess  # noqa: PLC0415  (lazy: loads pandapower)
 
-        result = assess(self._net, start=start, steps=steps, progress=progress, **options)
         areas = self.asset_areas()
 
         def tag(frame: Any) -> Any:
+            # looked up per distinct asset, not per row (a year has millions of rows)
             frame = frame.copy()
-            area = frame["asset"].astype(str).map(areas).fillna("unknown")
-            frame.insert(1, "area", area.astype("category"))
-            frame.insert(
-                2, "operator", area.map(lambda a: "tso" if a == "tso" else "dso").astype("category")
-            )
+            assets = frame["asset"].astype("category").cat
+            codes = assets.codes.to_numpy()
+            used, row_used = np.unique(codes, return_inverse=True)
+            names = assets.categories.astype(str).to_numpy()[used]
+            area_of = np.array([areas.get(a, "unknown") for a in names], dtype=object)
+            area_names, area_code = np.unique(area_of, return_inverse=True)
+            role = np.array(["tso" if a == "tso" else "dso" for a in area_names], dtype=object)
+            role_names, role_code = np.unique(role, return_inverse=True)
+            row_area = area_code[row_used]
+            frame.insert(1, "area", categorical(row_area, area_names))
+            frame.insert(2, "operator", categorical(role_code[row_area], role_names))
             return frame
 
-        return dataclasses.replace(
-            result,
-            grid_name=self.code,
-            violations=tag(result.violations),
-            summary=tag(result.summary),
-        )
+        result = assess(self._net, start=start, steps=steps, progress=progress, tag=tag, **options)
+        return dataclasses.replace(result, grid_name=self.code)
 
     def bus_ids(self) -> frozenset[int]:
         """The in-service buses."""

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -39,12 +40,12 @@ from power_grid_model import CalculationMethod, ComponentType
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.pgm_conversion import PgmGrid, branch_loading_percent, to_pgm
 from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
+from flexcoord.grid.violation_csv import ViolationCsvWriter
 from flexcoord.grid.violations import (
     Limits,
     asset_table,
     categorical,
     resolve_limits,
-    violation_arrays,
     violation_masks,
     violation_table,
 )
@@ -185,6 +186,8 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     progress: Callable[[int, int], None] | None = None,
     keep_results: bool = False,
     keep_violations: bool = True,
+    violations_csv: BinaryIO | None = None,
+    tag: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     threading: int = 0,
 ) -> GridAssessment:
     """Run the SimBench profiles of ``net`` through AC power flows and report every violation.
@@ -211,6 +214,12 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
             year of the HV/MV grid at SimBench's voltage bands has tens of millions of rows);
             when ``False`` it is empty and ``summary``, ``per_step`` and the totals are still
             complete.
+        violations_csv: stream the per-step violations table to this binary file as CSV,
+            chunk by chunk (:class:`~flexcoord.grid.violation_csv.ViolationCsvWriter`): the
+            bytes ``violations.to_csv(index=False)`` gives with ``keep_violations=True``, in
+            the memory of one chunk.
+        tag: adds columns to the violations and summary tables (e.g. the area of each asset;
+            gets and returns a frame with an ``asset`` column, the caller's columns kept).
         threading: power-grid-model threading (0 all cores, -1 sequential, n threads).
 
     Returns:
@@ -235,6 +244,132 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     profiles = Profiles.of(net)
     total = profiles.n_steps
     steps = total - start if steps is None else steps
+    _check_window(net, total=total, start=start, steps=steps, chunk_steps=chunk_steps)
+    grid = to_pgm(net, injection_buses=())
+    times, step_h = profiles.times(start, steps)
+    vmin, vmax, lmax = resolve_limits(grid, limits)
+    chunk = chunk_steps or default_chunk_steps(grid)
+    # two sets: one is filled while power-grid-model reads the other (see _flows)
+    updates = tuple(UpdateBuffers(grid, profiles, min(chunk, steps)) for _ in range(2))
+    outputs = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
+
+    assets = asset_table(grid)
+
+    def table_of(
+        step: IntArray, asset: IntArray, kind: IntArray, value: FloatArray, limit: FloatArray
+    ) -> pd.DataFrame:
+        table = violation_table(assets, step=step, asset=asset, kind=kind, value=value, limit=limit)
+        table.insert(0, "time", times.take(table.pop("step").to_numpy()))
+        return table if tag is None else tag(table)
+
+    pairs = _pairs(vmin, vmax, lmax)
+    writer = (
+        None
+        if violations_csv is None
+        else ViolationCsvWriter(violations_csv, table_of=table_of, pairs=pairs, n_steps=steps)
+    )
+    acc = _Accumulator(
+        n_bus=len(grid.buses),
+        n_branch=len(grid.branches),
+        steps=steps,
+        keep_violations=keep_violations,
+        pairs=pairs,
+        writer=writer,
+    )
+    kept_vm: list[FloatArray] = []
+    kept_loading: list[FloatArray] = []
+    if progress is not None:
+        progress(0, steps)
+    flows = _flows(
+        grid, updates, start=start, steps=steps, chunk=chunk, threading=threading, outputs=outputs
+    )
+    for c0, c1, vm, loading, bad in flows:
+        if bad is not None:
+            acc.failed.append(bad + c0)
+        acc.add(c0=c0, vm=vm, loading=loading, vmin=vmin, vmax=vmax, lmax=lmax)
+        if keep_results:
+            kept_vm.append(np.array(vm, dtype=float))
+            kept_loading.append(np.array(loading, dtype=float))
+        if progress is not None:
+            progress(c1, steps)
+
+    return acc.finish(
+        grid=grid,
+        net=net,
+        assets=assets,
+        table_of=table_of,
+        tag=tag,
+        times=times,
+        step_h=step_h,
+        limits=limits,
+        t0=t0,
+        vm=np.concatenate(kept_vm) if keep_results else None,
+        loading=np.concatenate(kept_loading) if keep_results else None,
+    )
+
+
+def _flows(  # noqa: PLR0913 - private: the grid and its buffers, then the window by keyword
+    grid: PgmGrid,
+    updates: tuple[UpdateBuffers, ...],
+    *,
+    start: int,
+    steps: int,
+    chunk: int,
+    threading: int,
+    outputs: dict[ComponentType, list[str]],
+) -> Iterator[tuple[int, int, FloatArray, FloatArray, IntArray | None]]:
+    """``(c0, c1, vm_pu, loading_percent, failed steps or None)`` per chunk of the window.
+
+    The batch calculation of the next chunk runs in a worker thread (power-grid-model releases
+    the GIL) while the caller works on this one, and the update data of the chunk after it is
+    built meanwhile in the other set of buffers: the profiles, the post-processing and the CSV
+    rows overlap the power flows instead of following them. At most two chunks of output are
+    alive.
+    """
+    node_ids = grid.input_data[ComponentType.node]["id"]
+    node_pos = np.searchsorted(node_ids, grid.buses["node_id"].to_numpy())
+    identity = bool(np.array_equal(node_pos, np.arange(len(node_ids))))
+    bus_off = ~grid.buses["in_service"].to_numpy(dtype=bool)
+
+    def calculate(update: dict[Any, Any]) -> tuple[Any, Any]:
+        out = grid.model.calculate_power_flow(
+            update_data=update,
+            threading=threading,
+            output_component_types=outputs,
+            calculation_method=CalculationMethod.newton_raphson,
+            continue_on_batch_error=True,
+        )
+        return out, grid.model.batch_error
+
+    bounds = [(c0, min(c0 + chunk, steps)) for c0 in range(0, steps, chunk)]
+
+    def fill(i: int) -> dict[Any, Any]:
+        c0, c1 = bounds[i]
+        return updates[i % 2].fill(start + c0, start + c1)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flexcoord-pgm") as pool:
+        pending = pool.submit(calculate, fill(0))
+        for i, (c0, c1) in enumerate(bounds):
+            following = fill(i + 1) if i + 1 < len(bounds) else None  # while chunk i runs
+            out, failed = pending.result()
+            if following is not None:
+                pending = pool.submit(calculate, following)
+            vm = out[ComponentType.node]["u_pu"]
+            vm = vm if identity else vm[:, node_pos]
+            loading = branch_loading_percent(grid, out)
+            bad = None
+            if bus_off.any() or failed is not None:
+                vm = np.array(vm, dtype=float)
+                vm[:, bus_off] = np.nan
+                if failed is not None:
+                    bad = np.asarray(failed.failed_scenarios, dtype=np.int64)
+                    vm[bad] = np.nan
+                    loading = np.array(loading, dtype=float)
+                    loading[bad] = np.nan
+            yield c0, c1, vm, loading, bad
+
+
+def _check_window(net: Any, *, total: int, start: int, steps: int, chunk_steps: int | None) -> None:
     if start < 0 or steps < 1 or start + steps > total:
         raise InvalidInputError(
             [
@@ -259,66 +394,6 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
                 )
             ]
         )
-    grid = to_pgm(net, injection_buses=())
-    times, step_h = profiles.times(start, steps)
-    vmin, vmax, lmax = resolve_limits(grid, limits)
-    chunk = chunk_steps or default_chunk_steps(grid)
-    updates = UpdateBuffers(grid, profiles, min(chunk, steps))
-    outputs = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
-    node_ids = grid.input_data[ComponentType.node]["id"]
-    node_pos = np.searchsorted(node_ids, grid.buses["node_id"].to_numpy())
-    identity = bool(np.array_equal(node_pos, np.arange(len(node_ids))))
-    bus_off = ~grid.buses["in_service"].to_numpy(dtype=bool)
-
-    acc = _Accumulator(
-        n_bus=len(grid.buses),
-        n_branch=len(grid.branches),
-        steps=steps,
-        keep_violations=keep_violations,
-    )
-    kept_vm: list[FloatArray] = []
-    kept_loading: list[FloatArray] = []
-    if progress is not None:
-        progress(0, steps)
-    for c0 in range(0, steps, chunk):
-        c1 = min(c0 + chunk, steps)
-        out = grid.model.calculate_power_flow(
-            update_data=updates.fill(start + c0, start + c1),
-            threading=threading,
-            output_component_types=outputs,
-            calculation_method=CalculationMethod.newton_raphson,
-            continue_on_batch_error=True,
-        )
-        vm = out[ComponentType.node]["u_pu"]
-        vm = vm if identity else vm[:, node_pos]
-        loading = branch_loading_percent(grid, out)
-        failed = grid.model.batch_error
-        if bus_off.any() or failed is not None:
-            vm = np.array(vm, dtype=float)
-            vm[:, bus_off] = np.nan
-            if failed is not None:
-                bad = np.asarray(failed.failed_scenarios, dtype=np.int64)
-                vm[bad] = np.nan
-                loading = np.array(loading, dtype=float)
-                loading[bad] = np.nan
-                acc.failed.append(bad + c0)
-        acc.add(c0=c0, vm=vm, loading=loading, vmin=vmin, vmax=vmax, lmax=lmax)
-        if keep_results:
-            kept_vm.append(np.array(vm, dtype=float))
-            kept_loading.append(np.array(loading, dtype=float))
-        if progress is not None:
-            progress(c1, steps)
-
-    return acc.finish(
-        grid=grid,
-        net=net,
-        times=times,
-        step_h=step_h,
-        limits=limits,
-        t0=t0,
-        vm=np.concatenate(kept_vm) if keep_results else None,
-        loading=np.concatenate(kept_loading) if keep_results else None,
-    )
 
 
 def _net_name(net: Any) -> str:
@@ -326,11 +401,38 @@ def _net_name(net: Any) -> str:
     return str(name) or "<unnamed>"
 
 
+def _pairs(
+    vmin: FloatArray, vmax: FloatArray, lmax: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (asset code, kind code) a violation can have, and its limit.
+
+    In the order of the columns of the overload, undervoltage and overvoltage masks side by
+    side: branches (overload), then buses (undervoltage), then buses (overvoltage).
+    """
+    n_branch, n_bus = len(lmax), len(vmin)
+    branches = np.arange(n_branch, dtype=np.int64)
+    buses = np.arange(n_branch, n_branch + n_bus, dtype=np.int64)
+    asset = np.concatenate([branches, buses, buses])
+    kind = np.repeat(np.array([0, 1, 2], dtype=np.int64), [n_branch, n_bus, n_bus])
+    return asset, kind, np.concatenate([lmax, vmin, vmax]).astype(float)
+
+
 class _Accumulator:
     """Violations, their per-asset summary and the extremes, gathered chunk by chunk."""
 
-    def __init__(self, *, n_bus: int, n_branch: int, steps: int, keep_violations: bool) -> None:
+    def __init__(  # noqa: PLR0913 - private: sizes, pairs and sinks by keyword
+        self,
+        *,
+        n_bus: int,
+        n_branch: int,
+        steps: int,
+        keep_violations: bool,
+        pairs: tuple[IntArray, IntArray, FloatArray],
+        writer: ViolationCsvWriter | None,
+    ) -> None:
         self.keep_violations = keep_violations
+        self.pairs = pairs
+        self.writer = writer
         self.parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
         self.failed: list[IntArray] = []
         n_asset = n_branch + n_bus
@@ -379,17 +481,27 @@ class _Accumulator:
             last = c0 + n - 1 - m.mask[::-1].argmax(axis=0)
             self.last[cols, m.kind] = np.where(seen, last, self.last[cols, m.kind])
             self.limit[cols, m.kind] = m.limit
-        if self.keep_violations:
-            step, asset, kind, value, limit = violation_arrays(
-                vm, loading, vmin, vmax, lmax, masks=masks
-            )
-            self.parts.append((step + c0, asset, kind, value, limit))
+        if self.keep_violations or self.writer is not None:
+            # one (steps × pairs) block with the pairs in (kind, asset) order: np.nonzero walks
+            # it in table order (time, kind, asset) and no sort is needed; chunks follow in time
+            hit_step, hit_pair = np.nonzero(np.concatenate([m.mask for m in masks], axis=1))
+            value: FloatArray = np.concatenate([loading, vm, vm], axis=1)[hit_step, hit_pair]
+            step: IntArray = hit_step.astype(np.int64) + c0
+            pair: IntArray = hit_pair.astype(np.int64)
+            if self.writer is not None:
+                self.writer.write(step, pair, value)
+            if self.keep_violations:
+                asset, kind, limit = self.pairs
+                self.parts.append((step, asset[pair], kind[pair], value, limit[pair]))
 
     def finish(  # noqa: PLR0913 - the study's parts, by keyword
         self,
         *,
         grid: PgmGrid,
         net: Any,
+        assets: pd.DataFrame,
+        table_of: Callable[..., pd.DataFrame],
+        tag: Callable[[pd.DataFrame], pd.DataFrame] | None,
         times: pd.DatetimeIndex,
         step_h: float,
         limits: Limits,
@@ -397,14 +509,12 @@ class _Accumulator:
         vm: FloatArray | None,
         loading: FloatArray | None,
     ) -> GridAssessment:
-        assets = asset_table(grid)
         empty = np.zeros(0, np.int64)
         parts = self.parts or [(empty, empty, empty, np.zeros(0), np.zeros(0))]
         step, asset, kind, value, limit = (np.concatenate(a) for a in zip(*parts, strict=True))
-        order = np.lexsort((asset, kind, step))
-        step, asset, kind, value, limit = (a[order] for a in (step, asset, kind, value, limit))
-        table = violation_table(assets, step=step, asset=asset, kind=kind, value=value, limit=limit)
-        table.insert(0, "time", times.take(table.pop("step").to_numpy()))
+        self.parts.clear()
+        table = table_of(step, asset, kind, value, limit)
+        del step, asset, kind, value, limit
         n_branch = len(grid.branches)
         worst = np.column_stack(
             [
@@ -424,6 +534,8 @@ class _Accumulator:
             step_h=step_h,
             assets=assets,
         )
+        if tag is not None:
+            summary = tag(summary)
         per_step = pd.DataFrame(
             {
                 "max_loading_percent": self.step_max_loading,

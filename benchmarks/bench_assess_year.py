@@ -1,0 +1,249 @@
+"""Benchmark: ``flexcoord grid assess`` on a year (or ``--days``) vs raw power-grid-model.
+
+Each run starts two fresh processes, one after the other, so that each peak RSS is its own:
+
+* ours: the CLI, ``flexcoord grid assess CODE --steps N --json <file>`` (and with
+  ``--violations-csv``, ``--violations-csv <file>``: every violation streamed to the CSV). Its
+  time is the assessment's own ``elapsed_s`` (conversion to PGM, profiles → update data, every
+  batch power flow, violation detection, summary, CSV rows); the wall time of the whole command
+  (Python start, loading the SimBench grid, writing and syncing the files) is shown beside it.
+* raw: ``PowerGridModel.calculate_power_flow`` on the same model, the same update data in chunks
+  of the same size (built outside the timing), the same output attributes and threading, doing
+  nothing with the output.
+
+``--gens-as-sgens`` (for the national grid ``1-EHVHVMVLV-mixed-all-0-sw``, whose 338 EHV power
+plants are pandapower ``gen`` elements, voltage-controlled PV buses that power-grid-model 1.12
+cannot model and ``grid assess`` refuses): both sides run on a copy where every ``gen`` is a
+PQ ``sgen`` with the same P profile and a fixed Q, the one it gives in pandapower's base-case
+power flow (no voltage control: with Q = 0 power-grid-model diverges), ours then through
+``GridModel.assess`` in the child (what the CLI calls) instead of the CLI. An approximation to
+measure memory and throughput on a grid of this size, not a study result.
+
+Peak RSS is the child's ``ru_maxrss`` from ``os.wait4`` (the kernel's high-water mark, VmHWM).
+Prints every run, then min–median–max of each figure over the runs; the last line is the
+throughput ratio ours / raw (steps/s over steps/s; the goal of issue 12 is >= 0.9).
+
+    .venv/bin/python benchmarks/bench_assess_year.py [--grid CODE] [--days N] [--runs 3]
+        [--violations-csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HV_MV = "1-HVMV-mixed-all-0-sw"
+
+
+def _run(command: list[str]) -> tuple[float, float, str, float]:
+    """Wall time (s), peak RSS (MB), stdout and CPU time (user + system, s) of a child."""
+    with tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+        assert child.stderr is not None
+        err = child.stderr.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            msg = f"{command} failed ({child.returncode}): {err.decode()[-2000:]}"
+            raise RuntimeError(msg)
+        out.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime
+        return wall, usage.ru_maxrss / 1024, out.read().decode(), cpu
+
+
+def _ours(args: argparse.Namespace, steps: int, folder: Path) -> dict[str, Any]:
+    doc = folder / "assess.json"
+    csv = folder / "violations.csv"
+    if args.gens_as_sgens:
+        command = [sys.executable, __file__, "--ours-child", "--gens-as-sgens", "--grid", args.grid]
+        command += ["--start", str(args.start), "--steps", str(steps), "--out", str(doc)]
+        command += ["--violations-csv"] if args.violations_csv else []
+    else:
+        command = [sys.executable, "-c", "from flexcoord.cli.app import main; main()"]
+        command += ["grid", "assess", args.grid, "--start", str(args.start)]
+        command += ["--steps", str(steps), "--json", str(doc)]
+        command += ["--violations-csv", str(csv)] if args.violations_csv else []
+    wall, rss, _, cpu = _run(command)
+    totals = json.loads(doc.read_text())["totals"]
+    csv_mb = csv.stat().st_size / 1e6 if csv.exists() else 0.0
+    csv.unlink(missing_ok=True)
+    return {
+        "wall_s": wall,
+        "rss_mb": rss,
+        "cpu_s": cpu,
+        "time_s": totals["elapsed_s"],
+        "violations": totals["violations"],
+        "non_converged": totals["non_converged_steps"],
+        "csv_mb": csv_mb,
+    }
+
+
+def _raw(args: argparse.Namespace, steps: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--raw-child", "--grid", args.grid]
+    command += ["--start", str(args.start), "--steps", str(steps)]
+    command += ["--gens-as-sgens"] if args.gens_as_sgens else []
+    wall, rss, out, cpu = _run(command)
+    data = json.loads(out.strip().splitlines()[-1])
+    return {
+        "wall_s": wall,
+        "rss_mb": rss,
+        "cpu_s": cpu,
+        "time_s": data["calc_s"],
+        "chunk": data["chunk"],
+    }
+
+
+def _network(grid_code: str, *, gens_as_sgens: bool) -> Any:
+    import pandapower as pp
+
+    from flexcoord.grid.loading import load_network
+
+    net = load_network(grid_code)
+    if gens_as_sgens and len(net.gen):
+        base = copy.deepcopy(net)
+        pp.runpp(base)  # the base case with the gens as PV buses: their Q there
+        gen = net.gen[net.gen["in_service"].astype(bool)]
+        pp.create_sgens(
+            net,
+            gen["bus"].to_numpy(),
+            p_mw=gen["p_mw"].to_numpy(),
+            q_mvar=base.res_gen.loc[gen.index, "q_mvar"].to_numpy(),
+            name=gen["name"].to_numpy(),
+            scaling=gen["scaling"].to_numpy(),
+            profile=gen["profile"].to_numpy(),
+        )
+        net.gen = net.gen.iloc[0:0]
+    return net
+
+
+def _ours_child(args: argparse.Namespace, steps: int) -> None:
+    """``GridModel.assess`` as the CLI calls it, on the (approximated) network."""
+    import contextlib
+
+    from flexcoord.grid.model import GridModel
+
+    net = _network(args.grid, gens_as_sgens=args.gens_as_sgens)
+    csv = Path(args.out).with_name("violations.csv")
+    with csv.open("wb") if args.violations_csv else contextlib.nullcontext() as sink:
+        result = GridModel(net, code=args.grid).assess(
+            start=args.start, steps=steps, keep_violations=False, violations_csv=sink
+        )
+    Path(args.out).write_text(json.dumps({"totals": result.totals()}))
+
+
+def _raw_child(grid_code: str, start: int, steps: int, *, gens_as_sgens: bool) -> None:
+    """The raw loop (a child process): only ``calculate_power_flow`` is timed."""
+    from power_grid_model import CalculationMethod, PowerGridModel
+
+    from flexcoord.grid.pgm_conversion import to_pgm
+    from flexcoord.grid.timeseries import OUTPUT_ATTRIBUTES, default_chunk_steps
+    from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
+
+    net = _network(grid_code, gens_as_sgens=gens_as_sgens)
+    grid = to_pgm(net, injection_buses=())
+    model = PowerGridModel(dict(grid.input_data))
+    chunk = default_chunk_steps(grid)
+    buffers = UpdateBuffers(grid, Profiles.of(net), min(chunk, steps))
+    outputs: dict[Any, Any] = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
+    calc = 0.0
+    for c0 in range(0, steps, chunk):
+        update = buffers.fill(start + c0, start + min(c0 + chunk, steps))
+        t0 = time.perf_counter()
+        model.calculate_power_flow(
+            update_data=update,
+            threading=0,
+            output_component_types=outputs,
+            calculation_method=CalculationMethod.newton_raphson,
+            continue_on_batch_error=True,
+        )
+        calc += time.perf_counter() - t0
+    print(json.dumps({"calc_s": calc, "chunk": chunk}))
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{low:{fmt}} - {mid:{fmt}} - {high:{fmt}}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grid", default=HV_MV)
+    parser.add_argument("--start", type=int, default=0, help="first 15-min step")
+    parser.add_argument("--days", type=int, default=None, help="default: the whole year")
+    parser.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--violations-csv", action="store_true", help="stream every violation")
+    parser.add_argument("--gens-as-sgens", action="store_true", help="gen → PQ sgen (above)")
+    parser.add_argument("--raw-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ours-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    steps = args.steps or (96 * args.days if args.days else 35_136 - args.start)
+    if args.raw_child:
+        _raw_child(args.grid, args.start, steps, gens_as_sgens=args.gens_as_sgens)
+        return
+    if args.ours_child:
+        _ours_child(args, steps)
+        return
+
+    print(f"grid {args.grid}, steps {args.start}..{args.start + steps} ({steps}), ", end="")
+    print(f"violations CSV: {args.violations_csv}, gens as sgens: {args.gens_as_sgens}, ", end="")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-assess-") as folder:
+        for run in range(args.runs):
+            ours, raw = _ours(args, steps, Path(folder)), _raw(args, steps)
+            row = {
+                "ours_s": ours["time_s"],
+                "ours_wall_s": ours["wall_s"],
+                "ours_rss_mb": ours["rss_mb"],
+                "ours_steps_per_s": steps / ours["time_s"],
+                "ours_cpu_s": ours["cpu_s"],
+                "raw_cpu_s": raw["cpu_s"],
+                "raw_s": raw["time_s"],
+                "raw_rss_mb": raw["rss_mb"],
+                "raw_steps_per_s": steps / raw["time_s"],
+            }
+            row["ratio"] = row["ours_steps_per_s"] / row["raw_steps_per_s"]
+            rows.append(row)
+            print(
+                f"run {run + 1}: ours {row['ours_s']:.2f} s ({row['ours_steps_per_s']:,.0f} "
+                f"steps/s; CLI wall {row['ours_wall_s']:.1f} s, peak RSS "
+                f"{row['ours_rss_mb']:,.0f} MB, CPU {row['ours_cpu_s']:.0f} s; "
+                f"{ours['violations']:,} violations, {ours['non_converged']} steps not "
+                f"converged, CSV "
+                f"{ours['csv_mb']:,.0f} MB) | raw PGM {row['raw_s']:.2f} s "
+                f"({row['raw_steps_per_s']:,.0f} steps/s, chunks of {raw['chunk']}, peak RSS "
+                f"{row['raw_rss_mb']:,.0f} MB, CPU {row['raw_cpu_s']:.0f} s) | "
+                f"ratio {row['ratio']:.3f} | load average {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    print(f"min - median - max over {args.runs} runs (load average now {os.getloadavg()[0]:.2f}):")
+    for key, label, fmt in (
+        ("ours_s", "ours assessment s", ".2f"),
+        ("ours_wall_s", "ours CLI wall s", ".1f"),
+        ("ours_rss_mb", "ours peak RSS MB", ",.0f"),
+        ("ours_steps_per_s", "ours steps/s", ",.0f"),
+        ("raw_s", "raw PGM s", ".2f"),
+        ("raw_steps_per_s", "raw PGM steps/s", ",.0f"),
+        ("raw_rss_mb", "raw peak RSS MB", ",.0f"),
+        ("ours_cpu_s", "ours process CPU s", ".0f"),
+        ("raw_cpu_s", "raw process CPU s", ".0f"),
+    ):
+        print(f"  {label:<20} {_spread([r[key] for r in rows], fmt)}")
+    print(f"throughput ratio ours/raw PGM: {_spread([r['ratio'] for r in rows], '.3f')}")
+
+
+if __name__ == "__main__":
+    main()
