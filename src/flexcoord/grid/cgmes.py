@@ -12,6 +12,10 @@ needs around it:
   generator in pandapower; the generator at the SV profile's angle reference (the bus whose
   ``SvVoltage.angle`` is 0, the reference of the load flow that wrote SV) becomes the slack, else
   the generator with the largest ``max_p_mw``;
+- **transformer sides**: cim2pp puts winding end 1 on ``hv_bus`` even for a step-up transformer
+  whose end 1 is the lower voltage; such transformers are turned round (every ``*_hv``/``*_lv``
+  column pair swapped, ``tap_side`` and the sign of ``shift_degree`` with them), so ``hv_bus`` is
+  the higher voltage, as the TSO–DSO split and the coupling points expect;
 - **regions**: every bus gets a ``region`` label, the name of its substation's
   ``SubGeographicalRegion`` (else its ``GeographicalRegion``); :func:`~flexcoord.grid.areas.split_areas`
   names DSO areas after it;
@@ -241,6 +245,8 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
             written.append(str(target))
         net = _quiet(lambda: from_cim(file_list=written, cgmes_version=version))
     source = ", ".join(str(p) for p in files)
+    _check_base_voltages(net, found["TP"].label)
+    _orient_transformers(net)
     regions = _label_regions(net)
     sv = _sv_state(net, found["SV"])
     slack = _ensure_slack(net, sv)
@@ -269,6 +275,50 @@ def _quiet(call: Any) -> Any:
             return call()
     finally:
         logger.setLevel(level)
+
+
+def _check_base_voltages(net: Any, source: str) -> None:
+    """Every in-service bus has a nominal voltage; an IGM whose BaseVoltages live in the ENTSO-E
+    boundary set (EQ_BD) lacks them unless the boundary files are given too."""
+    missing = net.bus.index[net.bus.vn_kv.isna() & net.bus.in_service.astype(bool)]
+    if len(missing) == 0:
+        return
+    names = [str(net.bus.name.at[b]) for b in missing[:5]]
+    raise InvalidInputError(
+        [
+            _issue(
+                source,
+                f"{len(missing)} topological node(s) have no BaseVoltage (e.g. {names}); the model "
+                "refers to a boundary set: add its EQ_BD and TP_BD files to the zip",
+                field="TopologicalNode.BaseVoltage",
+            )
+        ]
+    )
+
+
+def _orient_transformers(net: Any) -> None:
+    """Turn round the two-winding transformers whose ``hv`` side is the lower voltage."""
+    trafo = net.trafo
+    if not len(trafo):
+        return
+    flip = trafo.index[trafo.vn_hv_kv.astype(float) < trafo.vn_lv_kv.astype(float)]
+    if len(flip) == 0:
+        return
+    pairs = [
+        (c, c.replace("hv", "lv"))
+        for c in trafo.columns
+        if "hv" in c and c.replace("hv", "lv") in trafo.columns and "lv" not in c
+    ]
+    for hv, lv in pairs:
+        values = trafo.loc[flip, [hv, lv]].to_numpy()
+        trafo.loc[flip, hv] = values[:, 1]
+        trafo.loc[flip, lv] = values[:, 0]
+    if "tap_side" in trafo.columns:
+        trafo.loc[flip, "tap_side"] = trafo.loc[flip, "tap_side"].map(
+            {"hv": "lv", "lv": "hv"}, na_action="ignore"
+        )
+    if "shift_degree" in trafo.columns:
+        trafo.loc[flip, "shift_degree"] = -trafo.loc[flip, "shift_degree"].astype(float)
 
 
 def _label_regions(net: Any) -> tuple[str, ...]:
