@@ -199,7 +199,7 @@ def _profiles(paths: Sequence[Path]) -> tuple[dict[str, _Member], str, list[Issu
             found.setdefault(profile, member)
     where = ", ".join(str(p) for p in paths)
     missing = [p for p in REQUIRED_PROFILES if p not in found]
-    if missing:
+    if missing and not issues:
         issues.append(
             _issue(where, f"lacks the {'/'.join(missing)} profile(s); a CGMES import needs EQ, SSH, TP and SV")
         )
