@@ -33,8 +33,7 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     folder = tmp_path_factory.mktemp("cgmes")
     out: dict[str, Any] = {
-        name: write_powsybl_example(name, folder / f"{name}.zip")
-        for name in ("eurostag", "ieee57")
+        name: write_powsybl_example(name, folder / f"{name}.zip") for name in ("eurostag", "ieee57")
     }
     out["mv_reference"] = write_pandapower_cgmes(
         load_network("1-MV-rural--0-sw"), folder / "mv.zip"
@@ -126,7 +125,9 @@ def _rezip(source: Path, target: Path, *, drop: str = "", corrupt: str = "") -> 
             if drop and name.endswith(f"_{drop}.xml"):
                 continue
             data = old.read(name)
-            new.writestr(name, data[: len(data) // 2] if corrupt and name.endswith(corrupt) else data)
+            new.writestr(
+                name, data[: len(data) // 2] if corrupt and name.endswith(corrupt) else data
+            )
     return target
 
 
@@ -163,7 +164,9 @@ def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
 
     runner = CliRunner()
     report = tmp_path / "report.json"
-    ok = runner.invoke(app, ["grid", "check-cgmes", str(datasets["eurostag"]), "--json", str(report)])
+    ok = runner.invoke(
+        app, ["grid", "check-cgmes", str(datasets["eurostag"]), "--json", str(report)]
+    )
     assert ok.exit_code == 0, ok.output
     document = json.loads(report.read_text())
     assert document["max_abs_dv_pu"] < 1e-4 and document["regions"] == ["A", "B"]

@@ -188,7 +188,7 @@ def _region_name(component: frozenset[int], region: Any) -> str | None:
         return None
     counts = Counter(labels)
     top = max(counts.values())
-    return min(label for label, n in counts.items() if n == top)
+    return str(min(label for label, n in counts.items() if n == top))
 
 
 def _area_name(component: frozenset[int], subnet: Any, number: int) -> str:

@@ -17,8 +17,8 @@ needs around it:
   column pair swapped, ``tap_side`` and the sign of ``shift_degree`` with them), so ``hv_bus`` is
   the higher voltage, as the TSO–DSO split and the coupling points expect;
 - **regions**: every bus gets a ``region`` label, the name of its substation's
-  ``SubGeographicalRegion`` (else its ``GeographicalRegion``); :func:`~flexcoord.grid.areas.split_areas`
-  names DSO areas after it;
+  ``SubGeographicalRegion`` (else its ``GeographicalRegion``);
+  :func:`~flexcoord.grid.areas.split_areas` names DSO areas after it;
 - **the SV profile**: ``SvVoltage`` per bus and ``SvPowerFlow`` per line/transformer end, kept
   on the result so :mod:`flexcoord.grid.cgmes_check` can compare a power flow against them.
 
@@ -164,7 +164,9 @@ def _header(member: _Member) -> tuple[str, str, Issue | None]:
         root = ET.fromstring(member.data)
     except ET.ParseError as exc:
         return "", "", _issue(member.label, f"is not well-formed XML: {exc}")
-    version = next((v for ns, v in _CIM_VERSIONS.items() if root.find(f"{{{ns}}}*") is not None), "")
+    version = next(
+        (v for ns, v in _CIM_VERSIONS.items() if root.find(f"{{{ns}}}*") is not None), ""
+    )
     models = root.findall(f"{_MD}FullModel")
     if len(models) != 1:
         return "", version, _issue(member.label, "needs exactly one md:FullModel header")
@@ -172,8 +174,12 @@ def _header(member: _Member) -> tuple[str, str, Issue | None]:
     for key, short in _PROFILE_KEYS:
         if any(f"/{key}/" in uri for uri in uris):
             return short, version, None
-    return "", version, _issue(
-        member.label, "names no CGMES profile in md:Model.profile", field="profile", value=uris
+    return (
+        "",
+        version,
+        _issue(
+            member.label, "names no CGMES profile in md:Model.profile", field="profile", value=uris
+        ),
     )
 
 
@@ -193,7 +199,10 @@ def _profiles(paths: Sequence[Path]) -> tuple[dict[str, _Member], str, list[Issu
                 versions.add(version)
             if profile in REQUIRED_PROFILES and profile in found:
                 issues.append(
-                    _issue(member.label, f"is a second {profile} profile (first: {found[profile].label})")
+                    _issue(
+                        member.label,
+                        f"is a second {profile} profile (first: {found[profile].label})",
+                    )
                 )
                 continue
             found.setdefault(profile, member)
@@ -201,12 +210,20 @@ def _profiles(paths: Sequence[Path]) -> tuple[dict[str, _Member], str, list[Issu
     missing = [p for p in REQUIRED_PROFILES if p not in found]
     if missing and not issues:
         issues.append(
-            _issue(where, f"lacks the {'/'.join(missing)} profile(s); a CGMES import needs EQ, SSH, TP and SV")
+            _issue(
+                where,
+                f"lacks the {'/'.join(missing)} profile(s); "
+                "a CGMES import needs EQ, SSH, TP and SV",
+            )
         )
     if len(versions) > 1:
-        issues.append(_issue(where, "mixes CGMES versions", field="versions", value=sorted(versions)))
+        issues.append(
+            _issue(where, "mixes CGMES versions", field="versions", value=sorted(versions))
+        )
     if not versions and not issues:
-        issues.append(_issue(where, "uses no known CIM namespace (CGMES 2.4.15 cim16 or 3.0 CIM100)"))
+        issues.append(
+            _issue(where, "uses no known CIM namespace (CGMES 2.4.15 cim16 or 3.0 CIM100)")
+        )
     return found, next(iter(versions), ""), issues
 
 

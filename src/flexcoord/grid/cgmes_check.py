@@ -69,7 +69,9 @@ def compare_with_sv(imported: CgmesImport) -> SvComparison:
     """
     sv = imported.sv
     if not sv.bus:
-        raise GridError(f"{imported.source}: the SV profile has no SvVoltage on any bus of the grid")
+        raise GridError(
+            f"{imported.source}: the SV profile has no SvVoltage on any bus of the grid"
+        )
     solved = run_power_flow(imported.net)
     bus = np.asarray(sv.bus, dtype=np.int64)
     vm = solved.res_bus.vm_pu.reindex(bus).to_numpy(dtype=float)

@@ -168,7 +168,9 @@ def _cgmes_entry(name: str) -> GridEntry | None:
         return None
     if not path.is_file():
         shown = str(path) if len(str(path)) <= 160 else "…" + str(path)[-159:]
-        raise NotFoundError(f"CGMES file {shown!r} does not exist (a grid 'cgmes:PATH' names a zip)")
+        raise NotFoundError(
+            f"CGMES file {shown!r} does not exist (a grid 'cgmes:PATH' names a zip)"
+        )
     return GridEntry(f"{CGMES_PREFIX}{path.resolve()}", "cgmes", False)
 
 
