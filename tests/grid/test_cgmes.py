@@ -35,6 +35,9 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out: dict[str, Any] = {
         name: write_powsybl_example(name, folder / f"{name}.zip") for name in ("eurostag", "ieee57")
     }
+    out["eurostag-3.0"] = write_powsybl_example(
+        "eurostag", folder / "eurostag-3.0.zip", cgmes_version="3.0"
+    )
     out["mv_reference"] = write_pandapower_cgmes(
         load_network("1-MV-rural--0-sw"), folder / "mv.zip"
     )
@@ -57,6 +60,20 @@ def test_ieee57_power_flow_reproduces_its_sv_profile(datasets: dict[str, Any]) -
     assert result.max_abs_dp_mw < 1e-2
     assert result.max_abs_dq_mvar < 1e-2
     assert result.max_abs_sv_p_mw > 100  # the flows compared are real ones, not zeros
+
+
+def test_cgmes_3_imports_to_the_same_state(datasets: dict[str, Any]) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    imported = import_cgmes(datasets["eurostag-3.0"])
+    result = compare_with_sv(imported)
+    assert imported.cgmes_version == "3.0"
+    assert imported.regions == ("A", "B")
+    assert imported.net.gen.in_service.all() and imported.net.load.in_service.all()
+    assert (result.buses_compared, result.branch_ends_compared) == (4, 8)
+    assert result.max_abs_dv_pu < 1e-4
+    assert result.max_abs_dp_mw < 1e-2
 
 
 def test_a_wrong_impedance_shows_as_an_sv_gap(datasets: dict[str, Any]) -> None:

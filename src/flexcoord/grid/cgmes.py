@@ -172,7 +172,7 @@ def _header(member: _Member) -> tuple[str, str, Issue | None]:
         return "", version, _issue(member.label, "needs exactly one md:FullModel header")
     uris = [e.text or "" for e in models[0].findall(f"{_MD}Model.profile")]
     for key, short in _PROFILE_KEYS:
-        if any(f"/{key}/" in uri for uri in uris):
+        if any(f"/{key}/" in uri or f"/{key}-EU/" in uri for uri in uris):
             return short, version, None
     return (
         "",
@@ -252,15 +252,13 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
     found, version, issues = _profiles(files)
     if issues:
         raise InvalidInputError(issues)
-    from pandapower.converter.cim.cim2pp.from_cim import from_cim  # noqa: PLC0415  (lazy)
-
     with tempfile.TemporaryDirectory(prefix="flexcoord-cgmes-") as tmp:
         written = []
         for profile, member in sorted(found.items()):
             target = Path(tmp) / f"{profile}.xml"
             target.write_bytes(member.data)
             written.append(str(target))
-        net = _quiet(lambda: from_cim(file_list=written, cgmes_version=version))
+        net = _quiet(lambda: _convert(written, version))
     source = ", ".join(str(p) for p in files)
     _check_base_voltages(net, found["TP"].label)
     _orient_transformers(net)
@@ -276,6 +274,27 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
         slack=slack,
         regions=regions,
     )
+
+
+def _convert(files: list[str], version: str) -> Any:
+    """cim2pp on ``files``. CGMES 3.0 makes ``Equipment.inService`` optional in SSH (absent: in
+    service, the terminals' ``connected`` decide); cim2pp 3.5 fails on an ACLineSegment without it
+    and takes a machine or load without it as out of service, so an absent one is ``true``."""
+    from pandapower.converter.cim.cim2pp.from_cim import from_cim_dict  # noqa: PLC0415  (lazy)
+    from pandapower.converter.cim.cim_classes import CimParser  # noqa: PLC0415  (lazy)
+
+    parser = CimParser(cgmes_version=version)
+    parser.parse_files(file_list=files, prepare_cim_net=True, set_data_types=False)
+    if version == "3.0":
+        cim = parser.get_cim_dict()
+        lines = cim["eq"]["ACLineSegment"]
+        if "inService" not in lines.columns:
+            lines["inService"] = True
+        for frame in cim["ssh"].values():
+            if "inService" in frame.columns and len(frame):
+                frame["inService"] = frame["inService"].where(frame["inService"].notna(), "true")
+    parser.set_cim_data_types()
+    return from_cim_dict(parser, cim_version=version)
 
 
 def _quiet(call: Any) -> Any:
@@ -372,7 +391,9 @@ def _sv_rows(data: bytes, element: str) -> Iterable[dict[str, str]]:
 
 
 def _sv_state(net: Any, member: _Member) -> SvState:
-    bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, net.bus.origin_id, strict=True)}
+    # the bus's topological node (CGMES 3.0 imports name the bus after a connectivity node)
+    node = net.bus["cim_topnode"] if "cim_topnode" in net.bus.columns else net.bus.origin_id
+    bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
     vn_kv = net.bus.vn_kv.astype(float)
     buses: list[int] = []
     vm: list[float] = []

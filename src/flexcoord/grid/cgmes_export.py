@@ -69,7 +69,11 @@ class RoundTripComparison:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def _solve_and_save(network: Any, path: Path) -> None:
+#: CGMES version → PowSyBl's ``iidm.export.cgmes.cim-version``.
+_CIM_VERSION = {"2.4.15": "16", "3.0": "100"}
+
+
+def _solve_and_save(network: Any, path: Path, cgmes_version: str = "2.4.15") -> None:
     import pypowsybl.loadflow as lf  # noqa: PLC0415  (lazy: the optional cgmes extra)
 
     parameters = lf.Parameters(
@@ -79,11 +83,16 @@ def _solve_and_save(network: Any, path: Path) -> None:
     results = lf.run_ac(network, parameters)
     if str(results[0].status) != "ComponentStatus.CONVERGED":
         raise RuntimeError(f"PowSyBl's load flow did not converge: {results[0].status_text}")
-    network.save(str(path), format="CGMES")
+    network.save(
+        str(path),
+        format="CGMES",
+        parameters={"iidm.export.cgmes.cim-version": _CIM_VERSION[cgmes_version]},
+    )
 
 
-def write_powsybl_example(name: str, path: Path) -> Path:
-    """Write PowSyBl's bundled network ``name`` (:data:`POWSYBL_EXAMPLES`), solved, as CGMES.
+def write_powsybl_example(name: str, path: Path, *, cgmes_version: str = "2.4.15") -> Path:
+    """Write PowSyBl's bundled network ``name`` (:data:`POWSYBL_EXAMPLES`), solved, as CGMES
+    ``cgmes_version`` (``"2.4.15"`` or ``"3.0"``).
 
     Raises:
         NotFoundError: no such example.
@@ -92,7 +101,7 @@ def write_powsybl_example(name: str, path: Path) -> Path:
         raise NotFoundError(f"no PowSyBl example {name!r}; examples: {sorted(POWSYBL_EXAMPLES)}")
     import pypowsybl.network as pn  # noqa: PLC0415  (lazy: the optional cgmes extra)
 
-    _solve_and_save(getattr(pn, POWSYBL_EXAMPLES[name])(), path)
+    _solve_and_save(getattr(pn, POWSYBL_EXAMPLES[name])(), path, cgmes_version)
     return path
 
 
