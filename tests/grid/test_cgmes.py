@@ -76,6 +76,24 @@ def test_cgmes_3_imports_to_the_same_state(datasets: dict[str, Any]) -> None:
     assert result.max_abs_dp_mw < 1e-2
 
 
+def test_the_pq_form_keeps_the_state_and_has_no_generators(datasets: dict[str, Any]) -> None:
+    """A cgmes: grid loads with its generators as fixed injections (power-grid-model has no PV
+    buses); the power flow of that form still reproduces SV."""
+    from dataclasses import replace
+
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv, pq_form
+    from flexcoord.grid.pgm import to_pgm
+
+    imported = import_cgmes(datasets["ieee57"])
+    pq = pq_form(imported.net)
+    assert len(pq.gen) == 0 and len(pq.ext_grid) == 1
+    assert len(pq.sgen) == len(imported.net.sgen) + len(imported.net.gen) - 1
+    result = compare_with_sv(replace(imported, net=pq))
+    assert result.max_abs_dv_pu < 1e-4 and result.max_abs_dp_mw < 1e-2
+    assert to_pgm(pq) is not None
+
+
 def test_a_wrong_impedance_shows_as_an_sv_gap(datasets: dict[str, Any]) -> None:
     """The check can fail: one line's reactance doubled breaks the tolerances above."""
     from dataclasses import replace
@@ -107,6 +125,7 @@ def test_regions_name_the_areas_and_step_up_transformers_are_turned_round(
     assert info["regions"] == {"A": 2, "B": 2}
     assert [(a["id"], a["coupling_points"]) for a in info["dso_areas"]] == [("A", ["trafo:0"])]
     assert grid.ptdf() is not None  # the sensitivities run on it like on any grid
+    assert len(grid.pgm().buses) == 4  # and power-grid-model takes it
 
 
 def test_simbench_round_trip_reproduces_the_power_flow(datasets: dict[str, Any]) -> None:
@@ -132,6 +151,9 @@ def test_cgmes_grid_reference_resolves_and_loads(datasets: dict[str, Any]) -> No
     assert (entry.source, entry.has_profiles) == ("cgmes", False)
     first, second = load_network(entry.code), load_network(entry.code)
     assert first is not second and len(first.bus) == 97
+    assert len(first.gen) == 0 and len(first.ext_grid) == 1  # the PQ form
+    first.bus.loc[0, "vn_kv"] = 1.0
+    assert load_network(entry.code).bus.vn_kv.at[0] != 1.0  # each caller owns its copy
     with pytest.raises(NotFoundError, match="does not exist"):
         resolve_grid_code("cgmes:/no/such/model.zip")
 

@@ -9,9 +9,10 @@ needs around it:
   EQ, SSH, TP and SV are all there; each problem is an :class:`~flexcoord.errors.Issue` naming the
   file (and member) and what is missing, raised together as one ``InvalidInputError``;
 - **a slack bus**: an IGM exported without ``referencePriority`` has no ``ext_grid`` and no slack
-  generator in pandapower; the generator at the SV profile's angle reference (the bus whose
-  ``SvVoltage.angle`` is 0, the reference of the load flow that wrote SV) becomes the slack, else
-  the generator with the largest ``max_p_mw``;
+  generator in pandapower; the generator at the SV profile's angle reference (the
+  ``TopologicalIsland.AngleRefTopologicalNode``, else the bus whose ``SvVoltage.angle`` is 0: the
+  reference of the load flow that wrote SV) becomes the slack, else the generator with the
+  largest ``max_p_mw``;
 - **transformer sides**: cim2pp puts winding end 1 on ``hv_bus`` even for a step-up transformer
   whose end 1 is the lower voltage; such transformers are turned round (every ``*_hv``/``*_lv``
   column pair swapped, ``tap_side`` and the sign of ``shift_degree`` with them), so ``hv_bus`` is
@@ -88,9 +89,11 @@ class SvState:
     line and transformer ends that have an ``SvPowerFlow`` (``branch_table`` is ``"line"`` or
     ``"trafo"``, ``branch_side`` is ``"from"``/``"to"`` for lines and ``"hv"``/``"lv"`` for
     transformers). Powers follow CGMES's load sign convention, like pandapower's ``res_line``:
-    positive flows from the bus into the branch.
+    positive flows from the bus into the branch. ``angle_reference_bus`` is the bus of the first
+    ``TopologicalIsland.AngleRefTopologicalNode``, when SV names one.
     """
 
+    angle_reference_bus: int | None
     bus: tuple[int, ...]
     bus_vm_pu: tuple[float, ...]
     bus_va_degree: tuple[float, ...]
@@ -422,7 +425,13 @@ def _sv_state(net: Any, member: _Member) -> SvState:
         for row in _sv_rows(member.data, "SvPowerFlow")
         if (t := row.get("Terminal", "")) in ends
     ]
+    references = [
+        bus_of_node[r["AngleRefTopologicalNode"]]
+        for r in _sv_rows(member.data, "TopologicalIsland")
+        if r.get("AngleRefTopologicalNode") in bus_of_node
+    ]
     return SvState(
+        angle_reference_bus=references[0] if references else None,
         bus=tuple(buses),
         bus_vm_pu=tuple(vm),
         bus_va_degree=tuple(va),
@@ -447,7 +456,10 @@ def _ensure_slack(net: Any, sv: SvState) -> str:
             [_issue("CGMES", "has no external network injection nor generator to act as slack")]
         )
     angle = dict(zip(sv.bus, sv.bus_va_degree, strict=True))
-    at_reference = [i for i, b in zip(gen.index, gen.bus, strict=True) if angle.get(int(b)) == 0.0]
+    reference = {sv.angle_reference_bus} if sv.angle_reference_bus is not None else set()
+    if not reference:
+        reference = {b for b, a in angle.items() if a == 0.0}
+    at_reference = [i for i, b in zip(gen.index, gen.bus, strict=True) if int(b) in reference]
     if at_reference:
         chosen, why = int(at_reference[0]), "at the SV angle reference"
     else:

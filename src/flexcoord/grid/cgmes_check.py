@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from flexcoord.errors import GridError
 from flexcoord.grid.cgmes import CgmesImport
 
-__all__ = ["SvComparison", "compare_with_sv", "run_power_flow"]
+__all__ = ["SvComparison", "compare_with_sv", "pq_form", "run_power_flow"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +60,66 @@ def run_power_flow(net: Any) -> Any:
     except pp.LoadflowNotConverged as exc:
         raise GridError(f"the AC power flow of the imported grid does not converge: {exc}") from exc
     return solved
+
+
+def pq_form(net: Any) -> Any:
+    """A copy of ``net`` whose generators are fixed injections at its solved operating point.
+
+    The slack generator becomes an ``ext_grid`` (the solved voltage and angle of its bus), every
+    other in-service generator a static generator (``type="SM"``) with its P set point and the Q
+    the power flow gave it; out-of-service generators are left out; loads without a connection
+    type are ``"wye"`` and a transformer without a tap changer gets a neutral one (what
+    power-grid-model-io needs to read them). The copy's power flow lands
+    on the same state, and power-grid-model (which has no voltage-controlled generators) can take
+    it: this is the form a CGMES grid is loaded in (``cgmes:PATH.zip``), so the time series,
+    clearing and coordination run on it.
+
+    Raises:
+        GridError: the power flow does not converge.
+    """
+    import pandapower as pp  # noqa: PLC0415  (lazy: loads pandapower)
+
+    out = copy.deepcopy(net)
+    for table in ("bus", "line", "trafo", "load", "sgen", "shunt", "switch", "ward", "ext_grid"):
+        frame = out[table]
+        for column in frame.columns:  # cim2pp's pandas string columns: plain objects for pgm-io
+            if isinstance(frame[column].dtype, pd.StringDtype):
+                frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    if "type" in out.load.columns:  # cim2pp leaves None, power-grid-model-io needs a connection
+        out.load["type"] = out.load["type"].where(out.load["type"].notna(), "wye")
+    untapped = out.trafo.tap_side.isna() if "tap_side" in out.trafo.columns else None
+    if untapped is not None and untapped.any():  # no tap changer: a neutral one, ratio unchanged
+        out.trafo.loc[untapped, "tap_side"] = "hv"
+        for column in ("tap_pos", "tap_neutral", "tap_min", "tap_max", "tap_step_percent"):
+            if column in out.trafo.columns:
+                out.trafo[column] = out.trafo[column].astype(float)
+                out.trafo.loc[untapped, column] = 0.0
+    if not len(out.gen):
+        return out
+    solved = run_power_flow(net)
+    gen = out.gen
+    for idx in gen.index[gen.in_service.astype(bool)]:
+        bus = int(gen.bus.at[idx])
+        name = gen.name.at[idx]
+        if bool(gen.slack.at[idx]):
+            pp.create_ext_grid(
+                out,
+                bus,
+                vm_pu=float(solved.res_bus.vm_pu.at[bus]),
+                va_degree=float(solved.res_bus.va_degree.at[bus]),
+                name=name,
+            )
+        else:
+            pp.create_sgen(
+                out,
+                bus,
+                p_mw=float(solved.res_gen.p_mw.at[idx]),
+                q_mvar=float(solved.res_gen.q_mvar.at[idx]),
+                name=name,
+                type="SM",
+            )
+    out.gen = gen.iloc[0:0]
+    return out
 
 
 def compare_with_sv(imported: CgmesImport) -> SvComparison:

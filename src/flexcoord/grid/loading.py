@@ -19,6 +19,7 @@ lives in :mod:`flexcoord.grid.pgm`.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -194,7 +195,9 @@ def _build(name: str) -> Any:
 
     path = cgmes_path(name)
     if path is not None:
-        return import_cgmes(path).net
+        from flexcoord.grid.cgmes_check import pq_form  # noqa: PLC0415  (lazy)
+
+        return pq_form(import_cgmes(path).net)
     if name in PANDAPOWER_NETWORKS:
         import pandapower.networks as pn  # noqa: PLC0415  (lazy: only for a pandapower network code)
 
@@ -211,25 +214,24 @@ def _disk_path(name: str) -> Path:
     return cache_dir() / "grids" / versions / f"{name}.pkl"
 
 
-def _pickled_cgmes(name: str, path: Path) -> bytes:
-    """A CGMES import, kept in memory while the file is unchanged (never on disk: it is the
-    user's file, not a package's)."""
+_CGMES_NETS: dict[str, Any] = {}
+
+
+def _cgmes_network(name: str, path: Path) -> Any:
+    """A fresh copy of a CGMES import, kept in memory while the file is unchanged (never on disk:
+    it is the user's file, not a package's). Copied rather than pickled: an unpickled object
+    column's dtype is not numpy's singleton, which power-grid-model-io's ``dtype is`` test needs."""
     stat = path.stat()
     key = f"{name}@{stat.st_mtime_ns}:{stat.st_size}"
     with _LOCK:
-        blob = _MEMORY.get(key)
-        if blob is None:
-            blob = pickle.dumps(_build(name), protocol=pickle.HIGHEST_PROTOCOL)
-            _MEMORY[key] = blob
-        return blob
+        net = _CGMES_NETS.get(key)
+        if net is None:
+            net = _build(name)
+            _CGMES_NETS[key] = net
+        return copy.deepcopy(net)
 
 
 def _pickled(name: str) -> bytes:
-    from flexcoord.grid.cgmes import cgmes_path  # noqa: PLC0415  (no grid library)
-
-    cgmes = cgmes_path(name)
-    if cgmes is not None:
-        return _pickled_cgmes(name, cgmes)
     with _LOCK:
         blob = _MEMORY.get(name)
         if blob is not None:
@@ -268,4 +270,10 @@ def load_network(name: str) -> Any:
         >>> len(net.bus)
         97
     """
-    return pickle.loads(_pickled(resolve_grid_code(name).code))
+    from flexcoord.grid.cgmes import cgmes_path  # noqa: PLC0415  (no grid library)
+
+    code = resolve_grid_code(name).code
+    path = cgmes_path(code)
+    if path is not None:
+        return _cgmes_network(code, path)
+    return pickle.loads(_pickled(code))
