@@ -79,6 +79,7 @@ _PROFILE_KEYS = (
     ("Dynamics", "DY"),
 )
 _MAX_MEMBER_BYTES = 512 * 1024 * 1024
+_MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024  # a zip bomb is refused before it is inflated
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +147,11 @@ def _members(path: Path) -> tuple[list[_Member], list[Issue]]:
     issues: list[Issue] = []
     try:
         with zipfile.ZipFile(path) as archive:
+            total = sum(i.file_size for i in archive.infolist())
+            if total > _MAX_TOTAL_BYTES:
+                return [], [
+                    _issue(source, "inflates to more than 2 GiB", value=total, field="size")
+                ]
             for info in archive.infolist():
                 if info.is_dir() or not info.filename.lower().endswith((".xml", ".rdf")):
                     continue
