@@ -192,6 +192,19 @@ def test_bad_inputs_name_the_file_and_what_is_missing(
             import_cgmes(path)
 
 
+def test_an_igm_without_its_boundary_set_is_refused_by_name(tmp_path: Path) -> None:
+    """ENTSO-E's MicroGrid BE (PowSyBl ships it) keeps its 380/225 kV BaseVoltages in the
+    boundary set, which PowSyBl does not export: the import says so instead of a NaN grid."""
+    import pypowsybl.network as pn
+
+    from flexcoord.grid.cgmes import import_cgmes
+
+    path = tmp_path / "be.zip"
+    pn.create_micro_grid_be_network().save(str(path), format="CGMES")
+    with pytest.raises(InvalidInputError, match=r"have no BaseVoltage .*add its EQ_BD and TP_BD"):
+        import_cgmes(path)
+
+
 def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
     datasets: dict[str, Any], tmp_path: Path
 ) -> None:

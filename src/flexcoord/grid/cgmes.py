@@ -335,7 +335,6 @@ def _check_base_voltages(net: Any, source: str) -> None:
                 source,
                 f"{len(missing)} topological node(s) have no BaseVoltage (e.g. {names}); the model "
                 "refers to a boundary set: add its EQ_BD and TP_BD files to the zip",
-                field="TopologicalNode.BaseVoltage",
             )
         ]
     )
