@@ -231,3 +231,6 @@ def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
     info = runner.invoke(app, ["grid", "info", f"cgmes:{datasets['eurostag']}", "--format", "json"])
     assert info.exit_code == 0, info.output
     assert json.loads(info.stdout)["regions"] == {"A": 2, "B": 2}
+    missing = runner.invoke(app, ["grid", "info", f"cgmes:{tmp_path / 'nope.zip'}"])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert "Traceback" not in missing.output
