@@ -3,7 +3,7 @@
 - Each package's ``__all__`` names exactly its lazy exports, and every one resolves.
 - ``import flexcoord`` and the CLI's ``--help`` import no pandapower, SimBench, power-grid-model or
   HiGHS (a grid-free command must start fast).
-- Only ``flexcoord.grid`` imports pandapower, SimBench and power-grid-model.
+- Only ``flexcoord.grid`` imports pandapower, SimBench, power-grid-model and pypowsybl.
 - ``flexcoord.operations`` imports only the layers below it (domain, grid, clearing,
   coordination, errors); of the layers, only simulation and cli may import it.
 - ``flexcoord.service`` is the top layer beside ``cli``: only ``cli`` imports it, it never
@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[2] / "src" / "flexcoord"
-GRID_LIBRARIES = ("pandapower", "simbench", "power_grid_model")
+GRID_LIBRARIES = ("pandapower", "simbench", "power_grid_model", "pypowsybl")
 HEAVY = (*GRID_LIBRARIES, "highspy")
 
 

@@ -30,7 +30,7 @@ from flexcoord.cli.edge import (
 from flexcoord.cli.output import Column, print_table
 
 grid_app = typer.Typer(
-    help="Grids: SimBench codes and pandapower networks.",
+    help="Grids: SimBench codes, pandapower networks and CGMES datasets (cgmes:PATH.zip).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -38,7 +38,8 @@ grid_app = typer.Typer(
 CodeArg = Annotated[
     str,
     typer.Argument(
-        help="SimBench code (e.g. 1-MV-rural--0-sw; any case) or pandapower network name.",
+        help="SimBench code (e.g. 1-MV-rural--0-sw; any case), pandapower network name, or "
+        "cgmes:PATH.zip.",
         show_default=False,
     ),
 ]
@@ -270,3 +271,59 @@ def _print_assessment(console: Console, code: str, result: Any, rows: list[dict[
         console.print(
             f"... and {len(rows) - 30} more (use --format csv, --json or --violations-csv)"
         )
+
+
+@grid_app.command("check-cgmes")
+@command
+def check_cgmes(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CGMES 2.4.15 / 3.0 zip with the EQ, SSH, TP and SV profiles.", show_default=False
+        ),
+    ],
+    json_out: JsonOption = None,
+    output_format: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Import a CGMES dataset and compare pandapower's power flow with its SV profile.
+
+    The same file loads as a grid anywhere a grid code is taken: ``cgmes:PATH.zip``.
+    """
+    import time
+
+    from flexcoord.grid.cgmes import check_cgmes as cgmes_issues
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    out = OutputFile.parse("--json", json_out)
+    check([*output_issues([out, format_output(output_format)]), *cgmes_issues(path)])
+    with loading(f"importing {path}"):
+        started = time.perf_counter()
+        imported = import_cgmes(path)
+        import_s = time.perf_counter() - started
+        comparison = compare_with_sv(imported)
+    code = f"cgmes:{path}"
+    facts: dict[str, Any] = {
+        "source": imported.source,
+        "cgmes_version": imported.cgmes_version,
+        "profiles": imported.profiles,
+        "buses": len(imported.net.bus),
+        "regions": list(imported.regions),
+        "import_s": round(import_s, 3),
+        **comparison.as_dict(),
+    }
+    document = {**_provenance(ctx, code), **facts}
+    rows = [{"key": k, "value": v} for k, v in facts.items()]
+
+    def human(console: Console) -> None:
+        print_table(
+            console,
+            rows,
+            [
+                Column("key", "CGMES " + path.name, keep=True),
+                Column("value", "", text=_fact, wrap=True),
+            ],
+        )
+
+    emit(document, rows, out, output_format, human)

@@ -12,8 +12,10 @@ meshed 110 kV grid, DSO congestion in the radial MV feeders). Pass ``tso_min_vn_
 German reading. A grid without any bus at the threshold (an MV grid fed by one ``ext_grid``) is one
 or more DSO areas whose coupling point is the ``ext_grid`` itself.
 
-Areas are named after SimBench's ``subnet`` labels where the grid carries them (``MV1.101``) and
-numbered otherwise, so names are stable for the same grid.
+Areas are named after the model's regions where the grid carries them (a ``region`` bus column: the
+``SubGeographicalRegion`` of a CGMES import, see :mod:`flexcoord.grid.cgmes`), else after
+SimBench's ``subnet`` labels (``MV1.101``), and numbered otherwise, so names are stable for the same
+grid.
 """
 
 from __future__ import annotations
@@ -160,12 +162,13 @@ def split_areas(net: Any, *, tso_min_vn_kv: float = 110.0) -> AreaSplit:
             )
 
     subnet = bus["subnet"] if "subnet" in bus.columns else None
+    region = bus["region"] if "region" in bus.columns else None
     areas: list[DsoArea] = []
     used_names: Counter[str] = Counter()
     # Stable order: by smallest bus index of the component.
     for number, component in enumerate(sorted(components, key=min), start=1):
         cps = tuple(sorted((cp for cp in crossing if cp.lv_bus in component), key=lambda c: c.id))
-        name = _area_name(component, subnet, number)
+        name = _region_name(component, region) or _area_name(component, subnet, number)
         used_names[name] += 1
         if used_names[name] > 1:
             name = f"{name}#{used_names[name]}"
@@ -174,6 +177,18 @@ def split_areas(net: Any, *, tso_min_vn_kv: float = 110.0) -> AreaSplit:
             DsoArea(id=name, bus_ids=component, coupling_points=cps, voltage_levels_kv=levels)
         )
     return AreaSplit(tso_min_vn_kv=tso_min_vn_kv, tso_bus_ids=tso, dso_areas=tuple(areas))
+
+
+def _region_name(component: frozenset[int], region: Any) -> str | None:
+    """The most common model region of the component's buses (ties: the first by name)."""
+    if region is None:
+        return None
+    labels = region.reindex(sorted(component)).dropna().astype(str)
+    if labels.empty:
+        return None
+    counts = Counter(labels)
+    top = max(counts.values())
+    return str(min(label for label, n in counts.items() if n == top))
 
 
 def _area_name(component: frozenset[int], subnet: Any, number: int) -> str:

@@ -19,6 +19,7 @@ lives in :mod:`flexcoord.grid.pgm`.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -126,13 +127,20 @@ def grid_catalogue() -> tuple[GridEntry, ...]:
 def resolve_grid_code(name: str) -> GridEntry:
     """The catalogue entry of ``name``, matched exactly or else ignoring case.
 
+    A CGMES dataset is named ``cgmes:PATH`` (a zip with the EQ, SSH, TP and SV profiles, see
+    :mod:`flexcoord.grid.cgmes`); its code is ``cgmes:`` and the absolute path.
+
     Raises:
-        NotFoundError: no grid of that name; the message suggests the closest codes.
+        NotFoundError: no grid of that name (or no such CGMES file); the message suggests the
+            closest codes.
 
     Example:
         >>> resolve_grid_code("1-mv-rural--0-SW").code
         '1-MV-rural--0-sw'
     """
+    cgmes = _cgmes_entry(name)
+    if cgmes is not None:
+        return cgmes
     entries = grid_catalogue()
     for entry in entries:
         if entry.code == name:
@@ -153,6 +161,20 @@ def resolve_grid_code(name: str) -> GridEntry:
     )
 
 
+def _cgmes_entry(name: str) -> GridEntry | None:
+    from flexcoord.grid.cgmes import CGMES_PREFIX, cgmes_path  # noqa: PLC0415  (no grid library)
+
+    path = cgmes_path(name)
+    if path is None:
+        return None
+    if not path.is_file():
+        shown = str(path) if len(str(path)) <= 160 else "…" + str(path)[-159:]
+        raise NotFoundError(
+            f"CGMES file {shown!r} does not exist (a grid 'cgmes:PATH' names a zip)"
+        )
+    return GridEntry(f"{CGMES_PREFIX}{path.resolve()}", "cgmes", False)
+
+
 def apply_simbench_fixes(net: Any) -> None:
     """Apply fixes 1 and 2 of the module docstring to ``net`` in place (a fresh copy of ours)."""
     trafo = net.trafo
@@ -169,6 +191,13 @@ def apply_simbench_fixes(net: Any) -> None:
 
 
 def _build(name: str) -> Any:
+    from flexcoord.grid.cgmes import cgmes_path, import_cgmes  # noqa: PLC0415  (lazy)
+
+    path = cgmes_path(name)
+    if path is not None:
+        from flexcoord.grid.cgmes_check import pq_form  # noqa: PLC0415  (lazy)
+
+        return pq_form(import_cgmes(path).net)
     if name in PANDAPOWER_NETWORKS:
         import pandapower.networks as pn  # noqa: PLC0415  (lazy: only for a pandapower network code)
 
@@ -183,6 +212,23 @@ def _build(name: str) -> Any:
 def _disk_path(name: str) -> Path:
     versions = "-".join(f"{pkg}{metadata.version(pkg)}" for pkg in ("simbench", "pandapower"))
     return cache_dir() / "grids" / versions / f"{name}.pkl"
+
+
+_CGMES_NETS: dict[str, Any] = {}
+
+
+def _cgmes_network(name: str, path: Path) -> Any:
+    """A fresh copy of a CGMES import, kept in memory while the file is unchanged (never on disk:
+    it is the user's file, not a package's). Copied rather than pickled: an unpickled object
+    column's dtype is not numpy's singleton, which power-grid-model-io's ``dtype is`` test needs."""
+    stat = path.stat()
+    key = f"{name}@{stat.st_mtime_ns}:{stat.st_size}"
+    with _LOCK:
+        net = _CGMES_NETS.get(key)
+        if net is None:
+            net = _build(name)
+            _CGMES_NETS[key] = net
+        return copy.deepcopy(net)
 
 
 def _pickled(name: str) -> bytes:
@@ -212,15 +258,22 @@ def load_network(name: str) -> Any:
     The caller owns the returned object: mutating it never affects another caller.
 
     Args:
-        name: a SimBench code such as ``"1-MV-rural--0-sw"`` or ``"1-HVMV-mixed-all-0-sw"``, or one
-            of :data:`PANDAPOWER_NETWORKS` (any case).
+        name: a SimBench code such as ``"1-MV-rural--0-sw"`` or ``"1-HVMV-mixed-all-0-sw"``, one
+            of :data:`PANDAPOWER_NETWORKS` (any case), or ``"cgmes:PATH.zip"``.
 
     Raises:
-        NotFoundError: the name is neither; the message suggests the closest names.
+        NotFoundError: the name is none of these; the message suggests the closest names.
+        InvalidInputError: a CGMES dataset that cannot be imported (each issue names its file).
 
     Example:
         >>> net = load_network("1-MV-rural--0-sw")
         >>> len(net.bus)
         97
     """
-    return pickle.loads(_pickled(resolve_grid_code(name).code))
+    from flexcoord.grid.cgmes import cgmes_path  # noqa: PLC0415  (no grid library)
+
+    code = resolve_grid_code(name).code
+    path = cgmes_path(code)
+    if path is not None:
+        return _cgmes_network(code, path)
+    return pickle.loads(_pickled(code))

@@ -251,6 +251,7 @@ class GridModel:
             "storages": len(net.storage),
             "generators": len(net.gen),
             "profile_steps": steps,
+            "regions": _regions(net),
             "tso_min_vn_kv": split.tso_min_vn_kv,
             "tso_buses": len(split.tso_bus_ids),
             "dso_areas": [
@@ -266,6 +267,14 @@ class GridModel:
                 for a in split.dso_areas
             ],
         }
+
+
+def _regions(net: Any) -> dict[str, int]:
+    """``region → buses`` of a grid whose buses carry the model's regions (a CGMES import)."""
+    if "region" not in net.bus.columns:
+        return {}
+    counts = net.bus["region"].dropna().astype(str).value_counts()
+    return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
 @lru_cache(maxsize=8)

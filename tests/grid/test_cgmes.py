@@ -1,0 +1,236 @@
+"""CGMES import: checked against the dataset's own SV profile and a SimBench round trip.
+
+The datasets are written at test time by PowSyBl (``pypowsybl``, the ``cgmes`` extra), an
+independent tool: its bundled networks solved by its own load flow, and a SimBench grid converted
+from pandapower. Nothing is committed. The tolerances are those a real import bug breaks: a wrong
+impedance, tap ratio, shunt, set point or sign shows as a gap of 1e-3 pu or 0.1 MW and more,
+against the measured 1e-6 pu and 1e-4 MW (see docs/cgmes.md).
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flexcoord.errors import InvalidInputError, NotFoundError
+
+if os.environ.get("CI"):
+    import pypowsybl  # noqa: F401  (CI installs the cgmes extra: fail, never skip)
+else:
+    pytest.importorskip("pypowsybl")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from flexcoord.grid.cgmes_export import write_pandapower_cgmes, write_powsybl_example
+    from flexcoord.grid.loading import load_network
+
+    folder = tmp_path_factory.mktemp("cgmes")
+    out: dict[str, Any] = {
+        name: write_powsybl_example(name, folder / f"{name}.zip") for name in ("eurostag", "ieee57")
+    }
+    out["eurostag-3.0"] = write_powsybl_example(
+        "eurostag", folder / "eurostag-3.0.zip", cgmes_version="3.0"
+    )
+    out["mv_reference"] = write_pandapower_cgmes(
+        load_network("1-MV-rural--0-sw"), folder / "mv.zip"
+    )
+    out["mv"] = folder / "mv.zip"
+    return out
+
+
+def test_ieee57_power_flow_reproduces_its_sv_profile(datasets: dict[str, Any]) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    imported = import_cgmes(datasets["ieee57"])
+    result = compare_with_sv(imported)
+    assert imported.cgmes_version == "2.4.15"
+    assert set(imported.profiles) == {"EQ", "SSH", "TP", "SV"}
+    assert result.buses_compared == 57
+    assert result.branch_ends_compared == 160
+    assert result.max_abs_dv_pu < 1e-4
+    assert result.max_abs_dva_degree < 1e-3
+    assert result.max_abs_dp_mw < 1e-2
+    assert result.max_abs_dq_mvar < 1e-2
+    assert result.max_abs_sv_p_mw > 100  # the flows compared are real ones, not zeros
+
+
+def test_cgmes_3_imports_to_the_same_state(datasets: dict[str, Any]) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    imported = import_cgmes(datasets["eurostag-3.0"])
+    result = compare_with_sv(imported)
+    assert imported.cgmes_version == "3.0"
+    assert imported.regions == ("A", "B")
+    assert imported.net.gen.in_service.all() and imported.net.load.in_service.all()
+    assert (result.buses_compared, result.branch_ends_compared) == (4, 8)
+    assert result.max_abs_dv_pu < 1e-4
+    assert result.max_abs_dp_mw < 1e-2
+
+
+def test_the_pq_form_keeps_the_state_and_has_no_generators(datasets: dict[str, Any]) -> None:
+    """A cgmes: grid loads with its generators as fixed injections (power-grid-model has no PV
+    buses); the power flow of that form still reproduces SV."""
+    from dataclasses import replace
+
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv, pq_form
+    from flexcoord.grid.pgm import to_pgm
+
+    imported = import_cgmes(datasets["ieee57"])
+    pq = pq_form(imported.net)
+    assert len(pq.gen) == 0 and len(pq.ext_grid) == 1
+    assert len(pq.sgen) == len(imported.net.sgen) + len(imported.net.gen) - 1
+    result = compare_with_sv(replace(imported, net=pq))
+    assert result.max_abs_dv_pu < 1e-4 and result.max_abs_dp_mw < 1e-2
+    assert to_pgm(pq) is not None
+
+
+def test_a_wrong_impedance_shows_as_an_sv_gap(datasets: dict[str, Any]) -> None:
+    """The check can fail: one line's reactance doubled breaks the tolerances above."""
+    from dataclasses import replace
+
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    imported = import_cgmes(datasets["ieee57"])
+    broken = imported.net
+    broken.line.loc[broken.line.index[0], "x_ohm_per_km"] *= 2
+    result = compare_with_sv(replace(imported, net=broken))
+    assert result.max_abs_dp_mw > 1.0 or result.max_abs_dv_pu > 1e-3
+
+
+def test_regions_name_the_areas_and_step_up_transformers_are_turned_round(
+    datasets: dict[str, Any],
+) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+    from flexcoord.grid.model import GridModel
+
+    imported = import_cgmes(datasets["eurostag"])
+    assert imported.regions == ("A", "B")
+    assert compare_with_sv(imported).max_abs_dv_pu < 1e-4
+    trafo = imported.net.trafo
+    assert (trafo.vn_hv_kv >= trafo.vn_lv_kv).all()
+    grid = GridModel.load(f"cgmes:{datasets['eurostag']}")
+    info = grid.info()
+    assert info["regions"] == {"A": 2, "B": 2}
+    assert [(a["id"], a["coupling_points"]) for a in info["dso_areas"]] == [("A", ["trafo:0"])]
+    assert grid.ptdf() is not None  # the sensitivities run on it like on any grid
+    assert len(grid.pgm().buses) == 4  # and power-grid-model takes it
+
+
+def test_simbench_round_trip_reproduces_the_power_flow(datasets: dict[str, Any]) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+    from flexcoord.grid.cgmes_export import compare_round_trip
+
+    imported = import_cgmes(datasets["mv"])
+    trip = compare_round_trip(datasets["mv_reference"], imported)
+    assert trip.buses_compared == 97
+    assert trip.branches_compared == 101
+    assert trip.max_abs_dv_pu < 1e-8
+    assert trip.max_abs_dp_mw < 1e-6
+    assert trip.max_abs_dq_mvar < 1e-6
+    assert trip.max_abs_p_mw > 1.0
+    assert compare_with_sv(imported).max_abs_dv_pu < 1e-4
+
+
+def test_cgmes_grid_reference_resolves_and_loads(datasets: dict[str, Any]) -> None:
+    from flexcoord.grid.loading import load_network, resolve_grid_code
+
+    entry = resolve_grid_code(f"cgmes:{datasets['mv']}")
+    assert (entry.source, entry.has_profiles) == ("cgmes", False)
+    first, second = load_network(entry.code), load_network(entry.code)
+    assert first is not second and len(first.bus) == 97
+    assert len(first.gen) == 0 and len(first.ext_grid) == 1  # the PQ form
+    first.bus.loc[0, "vn_kv"] = 1.0
+    assert load_network(entry.code).bus.vn_kv.at[0] != 1.0  # each caller owns its copy
+    with pytest.raises(NotFoundError, match="does not exist"):
+        resolve_grid_code("cgmes:/no/such/model.zip")
+
+
+def _rezip(source: Path, target: Path, *, drop: str = "", corrupt: str = "") -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            if drop and name.endswith(f"_{drop}.xml"):
+                continue
+            data = old.read(name)
+            new.writestr(
+                name, data[: len(data) // 2] if corrupt and name.endswith(corrupt) else data
+            )
+    return target
+
+
+def test_bad_inputs_name_the_file_and_what_is_missing(
+    datasets: dict[str, Any], tmp_path: Path
+) -> None:
+    from flexcoord.grid.cgmes import check_cgmes, import_cgmes
+
+    not_zip = tmp_path / "model.zip"
+    not_zip.write_text("not a zip")
+    cases = {
+        tmp_path / "missing.zip": "no such file",
+        not_zip: "is not a zip archive",
+        _rezip(datasets["ieee57"], tmp_path / "no-sv.zip", drop="SV"): "lacks the SV profile",
+        _rezip(datasets["ieee57"], tmp_path / "broken.zip", corrupt="_TP.xml"): (
+            "ieee57_TP.xml: is not well-formed XML"
+        ),
+    }
+    for path, expected in cases.items():
+        issues = [str(i) for i in check_cgmes(path)]
+        assert any(expected in i and str(path) in i for i in issues), (path, issues)
+        with pytest.raises(InvalidInputError, match=expected):
+            import_cgmes(path)
+
+
+def test_an_igm_without_its_boundary_set_is_refused_by_name(tmp_path: Path) -> None:
+    """ENTSO-E's MicroGrid BE (PowSyBl ships it) keeps its 380/225 kV BaseVoltages in the
+    boundary set, which PowSyBl does not export: the import says so instead of a NaN grid."""
+    import pypowsybl.network as pn
+
+    from flexcoord.grid.cgmes import import_cgmes
+
+    path = tmp_path / "be.zip"
+    pn.create_micro_grid_be_network().save(str(path), format="CGMES")
+    with pytest.raises(InvalidInputError, match=r"have no BaseVoltage .*add its EQ_BD and TP_BD"):
+        import_cgmes(path)
+
+
+def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
+    datasets: dict[str, Any], tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+
+    runner = CliRunner()
+    report = tmp_path / "report.json"
+    ok = runner.invoke(
+        app, ["grid", "check-cgmes", str(datasets["eurostag"]), "--json", str(report)]
+    )
+    assert ok.exit_code == 0, ok.output
+    document = json.loads(report.read_text())
+    assert document["max_abs_dv_pu"] < 1e-4 and document["regions"] == ["A", "B"]
+    no_sv = _rezip(datasets["eurostag"], tmp_path / "no-sv.zip", drop="SV")
+    out = tmp_path / "never.json"
+    bad = runner.invoke(app, ["grid", "check-cgmes", str(no_sv), "--json", str(out)])
+    assert bad.exit_code == 2
+    assert "lacks the SV profile" in bad.output and "Traceback" not in bad.output
+    assert not out.exists()
+    info = runner.invoke(app, ["grid", "info", f"cgmes:{datasets['eurostag']}", "--format", "json"])
+    assert info.exit_code == 0, info.output
+    assert json.loads(info.stdout)["regions"] == {"A": 2, "B": 2}
+    missing = runner.invoke(app, ["grid", "info", f"cgmes:{tmp_path / 'nope.zip'}"])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert "Traceback" not in missing.output
