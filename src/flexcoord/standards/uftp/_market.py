@@ -551,7 +551,7 @@ def awards_from_flex_order(msg: FlexOrder, market: UftpMarket) -> tuple[Award, .
             payment_eur=float(
                 (
                     unit
-                    * Decimal(abs(isp.power))  # type: ignore[attr-defined]
+                    * Decimal(abs(isp.power))  # type: ignore[attr-defined,operator]
                     / 1_000_000
                     * Decimal(int(i.duration.total_seconds()))
                     / 3600
