@@ -10,19 +10,20 @@ from typing import Any
 
 import pytest
 from shapeshifter_uftp.uftp import AcceptedRejected
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from flexcoord.cli.app import app
 from flexcoord.errors import InvalidInputError
-from flexcoord.service.tables import NeedRow
+from flexcoord.service.audit import verify_chain
+from flexcoord.service.tables import AuditEventRow, NeedRow
 from flexcoord.service.uftp_config import load_uftp_config
 from flexcoord.service.uftp_endpoint import mount_uftp
 from flexcoord.standards import uftp
 from tests.service.conftest import Api
 from tests.service.markets import market
-from tests.service.test_uftp_day import AGR, CP, DSO, FLEX, Exchange, _request, _signed
+from tests.service.test_uftp_day import AGR, CP, DSO, FLEX, Exchange, _flip, _request, _signed
 
 
 def _config(tmp_path: Path, keys: dict[str, tuple[str, str]], **change: Any) -> Path:
@@ -111,3 +112,30 @@ def test_serve_with_a_bad_configuration_exits_2_before_touching_the_database(
     assert res.exit_code == 2, res.output
     assert "uftp.json" in res.output and "Traceback" not in res.output
     assert not database.exists()
+
+
+def test_every_uftp_message_leaves_one_event_in_the_audit_chain(api: Api, tmp_path: Path) -> None:
+    market(api)
+    keys = _keys()
+    mount_uftp(api.app, load_uftp_config(_config(tmp_path, keys)))
+    client = Exchange(api, keys["flexcoord"][1])
+    engine = api.app.state.services.engine
+    with Session(engine) as s:
+        before = s.scalar(select(func.max(AuditEventRow.seq))) or 0
+    good = _signed(_request(keys), DSO, "DSO", keys["dso"][0])
+    assert client.post(_flip(good, 10)).status_code == 401  # tampered: refused, recorded
+    assert client.result(good).result == AcceptedRejected.ACCEPTED
+    assert client.result(good).result == AcceptedRejected.REJECTED  # the replay
+    with Session(engine) as s:
+        events = s.execute(
+            select(AuditEventRow.operation, AuditEventRow.party_id, AuditEventRow.outcome)
+            .where(AuditEventRow.seq > before)
+            .order_by(AuditEventRow.seq)
+        ).all()
+        report = verify_chain(s)
+    assert [tuple(e) for e in events] == [
+        ("uftp.message", None, "denied"),
+        ("uftp.FlexRequest", "dso-a", "accepted"),
+        ("uftp.FlexRequest", "dso-a", "rejected"),
+    ]
+    assert report.intact

@@ -36,7 +36,8 @@ from starlette.concurrency import run_in_threadpool
 
 from flexcoord.errors import FlexcoordError, InvalidInputError
 from flexcoord.service import bid_store, market_store, results_store
-from flexcoord.service.calls import Services, services_of
+from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
+from flexcoord.service.calls import Services, payload_sha256, services_of
 from flexcoord.service.market_schemas import NeedIn
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import MeterUploadIn
@@ -236,46 +237,109 @@ def _response(
     return uftp.to_xml(SignedMessage(sender_domain=endpoint.domain, sender_role=role, body=sealed))
 
 
+def _audit(  # noqa: PLR0913 - the store, then the event's fields
+    services: Services,
+    session: Session | None,
+    *,
+    party_id: str | None,
+    operation: str,
+    target: str | None,
+    request_id: str,
+    body: bytes,
+    outcome: Outcome,
+    status: int,
+) -> None:
+    """One event of the audit chain for a UFTP message: inside ``session``'s transaction (the
+    change it records), or in its own when nothing was changed."""
+    record = AuditRecord(
+        at=services.settings.clock(),
+        party_id=party_id,
+        credential_id=None,  # authenticated by its signature, not by an API key
+        operation=operation[:64],
+        target=None if target is None else target[:200],
+        request_id=request_id,
+        payload_sha256=payload_sha256(body),
+        outcome=outcome,
+        status=status,
+    )
+    if session is not None:
+        append_event(session, record)
+        return
+    with Session(services.engine) as own:
+        own.connection()  # SQLite: BEGIN IMMEDIATE, the chain's write lock
+        append_event(own, record)
+        own.commit()
+
+
 def handle(
-    services: Services, endpoint: UftpEndpoint, body: bytes
+    services: Services, endpoint: UftpEndpoint, body: bytes, request_id: str = ""
 ) -> tuple[int, bytes, UftpOutcome | None]:
     """One SignedMessage: its HTTP status, the answer's body and what was done (synchronous:
-    run in the thread pool)."""
+    run in the thread pool). Every message leaves one event in the audit chain: a transport
+    refusal (400, 401) on its own, an accepted message with its change, a rejected one after
+    the rollback."""
     from shapeshifter_uftp.uftp import SignedMessage  # noqa: PLC0415
+
+    def refuse(status: int, text: str) -> tuple[int, bytes, None]:
+        _audit(
+            services,
+            None,
+            party_id=None,
+            operation="uftp.message",
+            target=None,
+            request_id=request_id,
+            body=body,
+            outcome=outcome_of(status),
+            status=status,
+        )
+        return status, text.encode(), None
 
     try:
         signed = uftp.parse_xml(body)
     except InvalidInputError as err:
-        return 400, _reason(err).encode(), None
+        return refuse(400, _reason(err))
     if not isinstance(signed, SignedMessage):
-        return 400, b"not a SignedMessage", None
+        return refuse(400, "not a SignedMessage")
     key = endpoint.public_keys.get((signed.sender_domain, str(signed.sender_role)))
     if key is None:
-        return 401, b"unknown sender: no public key registered", None
+        return refuse(401, "unknown sender: no public key registered")
     try:
         inner: Any = uftp.unseal(signed.body, key)
     except InvalidInputError as err:
-        status = 401 if err.issues[0].field == "signature" else 400
-        return status, _reason(err).encode(), None
+        return refuse(401 if err.issues[0].field == "signature" else 400, _reason(err))
     name = type(inner).__name__
+    parties = {domain: party for party, domain in endpoint.market.domains.items()}
     reason: str | None = None
     if inner.sender_domain != signed.sender_domain:
         reason = "Invalid Sender"
     elif inner.recipient_domain != endpoint.domain:
         reason = "Unknown Recipient"
-    else:
-        with Session(services.engine, expire_on_commit=False) as session:
+    with Session(services.engine, expire_on_commit=False) as session:
+        session.connection()  # SQLite: BEGIN IMMEDIATE, as every writing route
+        if reason is None:
             try:
                 _dispatch(session, endpoint, inner, services.settings.clock())
             except (FlexcoordError, ServiceProblem, ValueError) as err:
                 session.rollback()
+                session.connection()
                 reason = _reason(err)
-            else:
-                session.commit()
-    outcome = UftpOutcome(
+        outcome = Outcome.ACCEPTED if reason is None else Outcome.REJECTED
+        _audit(
+            services,
+            session,
+            party_id=parties.get(signed.sender_domain),
+            operation=f"uftp.{name}",
+            target=f"uftp:{inner.message_id or ''}",
+            request_id=request_id,
+            body=body,
+            outcome=outcome,
+            status=200,
+        )
+        session.commit()
+    done = UftpOutcome(
         message_type=name, message_id=inner.message_id or "", accepted=reason is None, reason=reason
     )
-    return 200, _response(endpoint, inner, reason, services.settings.clock()) or b"", outcome
+    return 200, _response(endpoint, inner, reason, services.settings.clock()) or b"", done
 
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
@@ -284,9 +348,11 @@ def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
 
     async def receive(request: Request) -> Response:
         body = await request.body()
+        request_id = getattr(request.state, "request_id", "")
         status, answer, outcome = await run_in_threadpool(
-            handle, services_of(request), endpoint, body
+            handle, services_of(request), endpoint, body, request_id
         )
+        request.state.audited = True
         if outcome is not None:
             app.state.uftp_log.append(outcome)
         media = _XML if status == 200 else "text/plain"
