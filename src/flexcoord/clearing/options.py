@@ -52,6 +52,12 @@ class ClearingOptions:
     submitted (then smaller id) wins. It is left out of every
     reported objective and price.
 
+    Voltage rows: with ``lazy_voltage_rows`` (default) the first solve has only the rows of the
+    (bus, MTU) pairs whose base voltage lies within ``voltage_screen_pu`` (0.01 pu) of a limit;
+    rows whose linearised voltage then leaves the band are added and the model solved again,
+    until none does (:mod:`flexcoord.clearing.lazy_voltage`; the same optimum as building every
+    row, which ``lazy_voltage_rows=False`` does).
+
     Example:
         >>> ClearingOptions(pricing=PricingRule.PAY_AS_CLEARED).mip_rel_gap
         0.001
@@ -75,6 +81,8 @@ class ClearingOptions:
     ac_max_iterations: int = 0
     ac_tolerance_mw: float = 1e-3
     ac_tolerance_pu: float = 1e-4
+    lazy_voltage_rows: bool = True
+    voltage_screen_pu: float = 0.01
 
     @property
     def interface_penalty(self) -> float:
@@ -128,6 +136,16 @@ class ClearingOptions:
                         message="must be a finite number > 0",
                     )
                 )
+        if not (math.isfinite(self.voltage_screen_pu) and self.voltage_screen_pu >= 0):
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="voltage_screen_pu",
+                    value=self.voltage_screen_pu,
+                    message="must be a finite number >= 0",
+                )
+            )
         if not (math.isfinite(self.tie_break_eur_per_mwh) and self.tie_break_eur_per_mwh >= 0):
             issues.append(
                 Issue(

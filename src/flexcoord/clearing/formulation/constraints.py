@@ -285,22 +285,37 @@ def define_branch_flows(
 
 
 def define_voltages(
-    b: Builder, p: ClearingProblem, options: ClearingOptions, inj: Injections
+    b: Builder,
+    p: ClearingProblem,
+    options: ClearingOptions,
+    inj: Injections,
+    rows: BoolArray | None = None,
 ) -> None:
     """``voltage``: ``vm_min - v0 <= dvm_dp · p + dvm_dq · q - over + under <= vm_max - v0``
-    per monitored bus and MTU, with the priced slacks ``voltage-over`` / ``voltage-under``."""
+    per monitored bus and MTU, with the priced slacks ``voltage-over`` / ``voltage-under``.
+
+    ``rows`` (``(n_vbus, n_mtu)``, default all) keeps only the marked (bus, MTU) rows: the
+    lazy clearing (:mod:`flexcoord.clearing.lazy_voltage`) adds the others only when needed."""
     if not p.n_vbus or inj.p_start < 0:
         return
     v0 = p.base_vm_pu.T.ravel()
+    lower = np.tile(p.vm_min_pu, p.n_mtu) - v0
+    upper = np.tile(p.vm_max_pu, p.n_mtu) - v0
+    members = None
+    if rows is not None:
+        keep = np.flatnonzero(np.asarray(rows, dtype=bool).T.ravel())  # MTU-major order
+        members = Members(keep % p.n_vbus, keep // p.n_vbus)
+        lower, upper = lower[keep], upper[keep]
     b.soft_rows(
         SoftLimit(
             rows=BlockKind.VOLTAGE,
             over=BlockKind.VOLTAGE_OVER,
             under=BlockKind.VOLTAGE_UNDER,
-            lower=np.tile(p.vm_min_pu, p.n_mtu) - v0,
-            upper=np.tile(p.vm_max_pu, p.n_mtu) - v0,
+            lower=lower,
+            upper=upper,
             penalty=options.voltage_penalty_eur_per_pu_h,
             terms=((p.dvm_dp, inj.p_start), (p.dvm_dq, inj.q_start)),
+            members=members,
         )
     )
 
