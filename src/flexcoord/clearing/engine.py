@@ -24,9 +24,9 @@ import numpy as np
 from flexcoord.clearing.dispatch import branch_overload_mw, nodal_injections, outside_band
 from flexcoord.clearing.extract import extract
 from flexcoord.clearing.formulation import build_formulation
-from flexcoord.clearing.lazy_voltage import missing_rows, screened_rows
+from flexcoord.clearing.lazy_rows import GridRows, missing_rows, screened_rows
 from flexcoord.clearing.options import ClearingOptions
-from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, canonical
+from flexcoord.clearing.problem import ClearingProblem, FloatArray, canonical
 from flexcoord.clearing.result import AcReport, ClearingResult
 from flexcoord.clearing.solve import solve
 
@@ -51,25 +51,27 @@ class AcChecker(Protocol):
 
 
 def _clear_once(
-    problem: ClearingProblem, options: ClearingOptions, rows: BoolArray | None = None
-) -> tuple[ClearingResult, BoolArray | None]:
-    """One clearing; with lazy voltage rows, the rounds of :mod:`.lazy_voltage` (starting from
-    the screened rows and ``rows``, those a previous clearing needed). Returns the result and
-    the voltage rows it built (``None``: all)."""
+    problem: ClearingProblem, options: ClearingOptions, rows: GridRows | None = None
+) -> tuple[ClearingResult, GridRows | None]:
+    """One clearing; with lazy grid rows, the rounds of :mod:`.lazy_rows` (starting from the
+    screened rows and ``rows``, those a previous clearing needed). Returns the result and the
+    grid rows it built (``None``: all)."""
     t0 = time.perf_counter()
-    if not (options.lazy_voltage_rows and problem.n_vbus):
+    built = screened_rows(problem, options)
+    if built.branch is None and built.voltage is None:
         form = build_formulation(problem, options)
         build_s = time.perf_counter() - t0
         raw = solve(form, options)
         return extract(form, raw, options, build_s), None
-    built = screened_rows(problem, options.voltage_screen_pu)
     if rows is not None:
-        built = built | rows
+        built = built.union(rows)
     build_s = pass_s = solve_s = duals_s = 0.0
     iterations = rounds = 0
     while True:
         t0 = time.perf_counter()
-        form = build_formulation(problem, options, voltage_rows=built)
+        form = build_formulation(
+            problem, options, branch_rows=built.branch, voltage_rows=built.voltage
+        )
         build_s += time.perf_counter() - t0
         raw = solve(form, options)
         pass_s, solve_s, duals_s = pass_s + raw.pass_s, solve_s + raw.solve_s, duals_s + raw.duals_s
@@ -78,12 +80,12 @@ def _clear_once(
         missing = missing_rows(problem, form, raw.col_value, built)
         if not missing.any():
             break
-        built = built | missing
+        built = built.union(missing)
     raw = replace(
         raw, pass_s=pass_s, solve_s=solve_s, duals_s=duals_s, simplex_iterations=iterations
     )
     result = extract(form, raw, options, build_s)
-    return replace(result, stats=replace(result.stats, voltage_rounds=rounds)), built
+    return replace(result, stats=replace(result.stats, grid_rounds=rounds)), built
 
 
 def clear_problem(
