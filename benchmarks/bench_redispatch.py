@@ -253,8 +253,8 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, read top to bottom
             f"AC loop (ac_max_iterations=3, ac_tolerance_pu={tol:g}, PGM, offset correction): "
             f"{spread(ac_t)}; {rep.iterations} re-clearing(s), converged {rep.converged}, max AC "
             f"voltage violation {rep.max_voltage_violation_pu:.2e} pu, linearisation error "
-            f"{rep.initial_linearisation_error_vm_pu:.2e} -> {rep.linearisation_error_vm_pu:.2e} pu,"
-            f" objective {ac_res.objective_eur:.2f} EUR"
+            f"{rep.initial_linearisation_error_vm_pu:.2e} -> "
+            f"{rep.linearisation_error_vm_pu:.2e} pu, objective {ac_res.objective_eur:.2f} EUR"
         )
     if args.opp_mtus:
         worst = list(np.argsort(-gc.base_vm_pu.max(axis=0))[: args.opp_mtus])
