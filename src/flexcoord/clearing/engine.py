@@ -77,6 +77,11 @@ def _clear_once(
         pass_s, solve_s, duals_s = pass_s + raw.pass_s, solve_s + raw.solve_s, duals_s + raw.duals_s
         iterations += raw.simplex_iterations
         rounds += 1
+        if form.is_mip and raw.mip_nodes > 0 and built.branch is not None:
+            # a branch and bound ran: its incumbent within the gap depends on the rows built,
+            # so a MILP keeps every branch row (the results it always had)
+            built = GridRows(None, built.voltage)
+            continue
         missing = missing_rows(problem, form, raw.col_value, built)
         if not missing.any():
             break

@@ -84,7 +84,7 @@ class ClearingOptions:
     ac_tolerance_pu: float = 1e-4
     lazy_voltage_rows: bool = True
     voltage_screen_pu: float = 0.01
-    lazy_branch_rows: bool = False
+    lazy_branch_rows: bool = True
     branch_screen: float = 0.8
 
     @property
