@@ -20,7 +20,10 @@ Why the result is the full formulation's: each round solves a relaxation of the 
 nothing). When the last round's point meets every row it was built without, it is feasible for
 the full problem with the same objective, so it is optimal there too (for a MILP: within the
 same gap). The dispatch is the same when the optimum is unique, which the tie-break makes the
-rule. Tested against the full build in ``tests/clearing/test_lazy_rows.py`` on cases where rows
+rule. A MILP whose round ran a branch and bound (its LP relaxation was not integral) is rebuilt
+with every branch row: a MIP incumbent within the gap depends on the rows built, and the branch
+rows of such MILPs (penalty-dominated golden cases) must give the results they always gave.
+Tested against the full build in ``tests/clearing/test_lazy_rows.py`` on cases where rows
 are added in later rounds.
 """
 

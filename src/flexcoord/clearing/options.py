@@ -57,7 +57,9 @@ class ClearingOptions:
     limit, with ``lazy_branch_rows`` (default) only the branch rows whose ``|base flow|`` reaches
     ``branch_screen`` (0.8) of the margined limit; rows the solution then breaks are added and
     the model solved again, until none is (:mod:`flexcoord.clearing.lazy_rows`; the same optimum
-    as building every row, which setting the options to ``False`` does).
+    as building every row, which setting the options to ``False`` does). A MILP that runs a
+    branch and bound keeps every branch row (its incumbent within the gap would otherwise depend
+    on the rows built).
 
     Example:
         >>> ClearingOptions(pricing=PricingRule.PAY_AS_CLEARED).mip_rel_gap
