@@ -24,6 +24,7 @@ import numpy as np
 from flexcoord.clearing.dispatch import branch_overload_mw, nodal_injections, outside_band
 from flexcoord.clearing.extract import extract
 from flexcoord.clearing.formulation import build_formulation
+from flexcoord.clearing.lazy_rows import GridRows, missing_rows, screened_rows
 from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import ClearingProblem, FloatArray, canonical
 from flexcoord.clearing.result import AcReport, ClearingResult
@@ -49,12 +50,47 @@ class AcChecker(Protocol):
         ...
 
 
-def _clear_once(problem: ClearingProblem, options: ClearingOptions) -> ClearingResult:
+def _clear_once(
+    problem: ClearingProblem, options: ClearingOptions, rows: GridRows | None = None
+) -> tuple[ClearingResult, GridRows | None]:
+    """One clearing; with lazy grid rows, the rounds of :mod:`.lazy_rows` (starting from the
+    screened rows and ``rows``, those a previous clearing needed). Returns the result and the
+    grid rows it built (``None``: all)."""
     t0 = time.perf_counter()
-    form = build_formulation(problem, options)
-    build_s = time.perf_counter() - t0
-    raw = solve(form, options)
-    return extract(form, raw, options, build_s)
+    built = screened_rows(problem, options)
+    if built.branch is None and built.voltage is None:
+        form = build_formulation(problem, options)
+        build_s = time.perf_counter() - t0
+        raw = solve(form, options)
+        return extract(form, raw, options, build_s), None
+    if rows is not None:
+        built = built.union(rows)
+    build_s = pass_s = solve_s = duals_s = 0.0
+    iterations = rounds = 0
+    while True:
+        t0 = time.perf_counter()
+        form = build_formulation(
+            problem, options, branch_rows=built.branch, voltage_rows=built.voltage
+        )
+        build_s += time.perf_counter() - t0
+        raw = solve(form, options)
+        pass_s, solve_s, duals_s = pass_s + raw.pass_s, solve_s + raw.solve_s, duals_s + raw.duals_s
+        iterations += raw.simplex_iterations
+        rounds += 1
+        if form.is_mip and raw.mip_nodes > 0 and built.branch is not None:
+            # a branch and bound ran: its incumbent within the gap depends on the rows built,
+            # so a MILP keeps every branch row (the results it always had)
+            built = GridRows(None, built.voltage)
+            continue
+        missing = missing_rows(problem, form, raw.col_value, built)
+        if not missing.any():
+            break
+        built = built.union(missing)
+    raw = replace(
+        raw, pass_s=pass_s, solve_s=solve_s, duals_s=duals_s, simplex_iterations=iterations
+    )
+    result = extract(form, raw, options, build_s)
+    return replace(result, stats=replace(result.stats, grid_rounds=rounds)), built
 
 
 def clear_problem(
@@ -87,7 +123,7 @@ def clear_problem(
     """
     options = options or ClearingOptions()
     current = canonical(problem)
-    result = _clear_once(current, options)
+    result, rows = _clear_once(current, options)
     if ac_checker is None:
         return result
     lim = (1.0 - current.safety_margin) * current.limit_mw
@@ -110,7 +146,7 @@ def clear_problem(
         current = current.with_operating_point(
             base_flow_mw=current.base_flow_mw + d_flow, base_vm_pu=current.base_vm_pu + d_vm
         )
-        result = _clear_once(current, options)
+        result, rows = _clear_once(current, options, rows)
         iterations += 1
     texts = [
         f"{current.branch_names[line]} {'upper' if ac.branch_flow_mw[line, t] > 0 else 'lower'} "

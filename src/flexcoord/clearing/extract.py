@@ -327,6 +327,9 @@ def _limit_binding(
         return [], np.zeros((0, n_t))
     raw = _block(form, "row", row_kind, y)
     dual = raw.reshape(n_t, n).T if raw.size == n * n_t else np.zeros((n, n_t))
+    block = form.row_blocks.get(row_kind)
+    if raw.size and raw.size != n * n_t and block is not None:
+        dual[block.entity, block.mtu] = raw  # only some rows built (lazy voltage rows)
     at_upper = value >= upper - tol
     at_lower = value <= lower + tol
     hit = (at_upper | at_lower) & ((np.abs(dual) > _DUAL_TOL) | (violation > tol))

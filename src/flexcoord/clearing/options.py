@@ -52,6 +52,15 @@ class ClearingOptions:
     submitted (then smaller id) wins. It is left out of every
     reported objective and price.
 
+    Grid rows: with ``lazy_voltage_rows`` (default) the first solve has only the voltage rows of
+    the (bus, MTU) pairs whose base voltage lies within ``voltage_screen_pu`` (0.01 pu) of a
+    limit, with ``lazy_branch_rows`` (default) only the branch rows whose ``|base flow|`` reaches
+    ``branch_screen`` (0.8) of the margined limit; rows the solution then breaks are added and
+    the model solved again, until none is (:mod:`flexcoord.clearing.lazy_rows`; the same optimum
+    as building every row, which setting the options to ``False`` does). A MILP that runs a
+    branch and bound keeps every branch row (its incumbent within the gap would otherwise depend
+    on the rows built).
+
     Example:
         >>> ClearingOptions(pricing=PricingRule.PAY_AS_CLEARED).mip_rel_gap
         0.001
@@ -75,6 +84,10 @@ class ClearingOptions:
     ac_max_iterations: int = 0
     ac_tolerance_mw: float = 1e-3
     ac_tolerance_pu: float = 1e-4
+    lazy_voltage_rows: bool = True
+    voltage_screen_pu: float = 0.01
+    lazy_branch_rows: bool = True
+    branch_screen: float = 0.8
 
     @property
     def interface_penalty(self) -> float:
@@ -128,6 +141,26 @@ class ClearingOptions:
                         message="must be a finite number > 0",
                     )
                 )
+        if not (math.isfinite(self.branch_screen) and 0 <= self.branch_screen <= 1):
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="branch_screen",
+                    value=self.branch_screen,
+                    message="must be a share in [0, 1]",
+                )
+            )
+        if not (math.isfinite(self.voltage_screen_pu) and self.voltage_screen_pu >= 0):
+            issues.append(
+                Issue(
+                    kind="ClearingOptions",
+                    object_id="options",
+                    field="voltage_screen_pu",
+                    value=self.voltage_screen_pu,
+                    message="must be a finite number >= 0",
+                )
+            )
         if not (math.isfinite(self.tie_break_eur_per_mwh) and self.tie_break_eur_per_mwh >= 0):
             issues.append(
                 Issue(

@@ -146,7 +146,8 @@ class BindingConstraint:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SolverStats:
-    """Sizes, status and the time of each stage."""
+    """Sizes, status and the time of each stage (summed over the solves of a clearing with
+    lazy grid rows; ``grid_rounds``: how many solves it took, sizes are the last one's)."""
 
     n_rows: int
     n_cols: int
@@ -161,6 +162,7 @@ class SolverStats:
     solve_s: float
     duals_s: float
     extract_s: float
+    grid_rounds: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

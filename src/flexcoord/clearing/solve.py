@@ -150,8 +150,21 @@ def new_highs(options: ClearingOptions) -> Any:
     return h
 
 
+#: A MILP tries its LP relaxation first when at most this share of its columns is integer.
+RELAXATION_FIRST_SHARE = 0.01
+#: How far from 0 or 1 an integer column of the relaxation may lie and still count as integral
+#: (HiGHS's default ``mip_feasibility_tolerance``).
+_INTEGRAL_TOL = 1e-6
+
+
 def solve(form: Formulation, options: ClearingOptions, *, want_duals: bool = True) -> RawSolution:
     """Solve ``form`` with HiGHS; see the module docstring for status handling and duals."""
+    if form.is_mip and not options.pass_names:
+        n_int = int(np.count_nonzero(form.integrality))
+        if n_int <= RELAXATION_FIRST_SHARE * form.n_col:
+            relaxed = _integral_relaxation(form, options, want_duals=want_duals)
+            if relaxed is not None:
+                return relaxed
     t0 = time.perf_counter()
     h = new_highs(options)
     pass_model(h, form, with_names=options.pass_names)
@@ -224,3 +237,62 @@ def _fixed_duals(h: Any, form: Formulation, col_value: FloatArray) -> FloatArray
         return None
     sol = h.getSolution()
     return np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else None
+
+
+def _integral_relaxation(
+    form: Formulation, options: ClearingOptions, *, want_duals: bool
+) -> RawSolution | None:
+    """The MILP's optimum from its LP relaxation, when that comes out integral; else ``None``.
+
+    An optimal point of the relaxation that meets every integrality is optimal for the MILP
+    (its objective is a lower bound the MILP cannot beat), so the branch and bound - presolve,
+    probing, root heuristics: ~0.5 s on a 33k-column redispatch day with 8 binaries against
+    0.18 s for the LP - is skipped. Used when at most :data:`RELAXATION_FIRST_SHARE` of the
+    columns are integer (e.g. the exclusive up/down pair of a battery: one never pays to buy
+    both directions, so the relaxation keeps them apart by itself); elsewhere the relaxation
+    is rarely integral and would cost one more LP. The integer columns are then fixed at their
+    rounded values and that LP solved again from scratch (the relaxation's basis would give
+    other, equally optimal duals where the LP is dual degenerate), for the duals the MILP path
+    gives (:func:`_fixed_duals`) and a point exactly on the integers.
+    """
+    t0 = time.perf_counter()
+    h = new_highs(options)
+    pass_model(h, form)
+    idx = np.flatnonzero(form.integrality).astype(np.int32)
+    h.changeColsIntegrality(idx.shape[0], idx, np.zeros(idx.shape[0], dtype=np.uint8))
+    t1 = time.perf_counter()
+    h.run()
+    if h.getModelStatus() not in _OK:
+        return None
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    fixed = np.round(x[idx])
+    if np.max(np.abs(x[idx] - fixed), initial=0.0) > _INTEGRAL_TOL:
+        return None
+    iterations = int(h.getInfo().simplex_iteration_count)
+    h.changeColsBounds(idx.shape[0], idx, fixed, fixed)
+    h.clearSolver()  # a cold start, as the branch-and-bound path prices: the same duals
+    h.run()
+    status = h.getModelStatus()
+    if status not in _OK:
+        return None
+    t2 = time.perf_counter()
+    info = h.getInfo()
+    sol = h.getSolution()
+    return RawSolution(
+        col_value=np.asarray(sol.col_value, dtype=np.float64),
+        row_value=np.asarray(sol.row_value, dtype=np.float64),
+        row_dual=(
+            np.asarray(sol.row_dual, dtype=np.float64)
+            if want_duals and options.milp_duals and sol.dual_valid
+            else None
+        ),
+        objective=float(info.objective_function_value),
+        status=h.modelStatusToString(status),
+        optimal=True,
+        mip_gap=0.0,
+        simplex_iterations=iterations + int(info.simplex_iteration_count),
+        mip_nodes=0,
+        pass_s=t1 - t0,
+        solve_s=t2 - t1,
+        duals_s=0.0,
+    )

@@ -68,7 +68,7 @@ from flexcoord.clearing.formulation.constraints import (
     eligible_pairs,
 )
 from flexcoord.clearing.options import ClearingOptions
-from flexcoord.clearing.problem import ClearingProblem
+from flexcoord.clearing.problem import BoolArray, ClearingProblem
 
 __all__ = [
     "Block",
@@ -80,10 +80,18 @@ __all__ = [
 ]
 
 
-def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> Formulation:
+def build_formulation(
+    problem: ClearingProblem,
+    options: ClearingOptions,
+    *,
+    branch_rows: BoolArray | None = None,
+    voltage_rows: BoolArray | None = None,
+) -> Formulation:
     """Build the LP/MILP of ``problem`` (expected in canonical order) as CSC arrays.
 
-    Vectorised over slots, MTUs and branches; no Python loop per bid or MTU.
+    Vectorised over slots, MTUs and branches; no Python loop per bid or MTU. ``voltage_rows``
+    (``(n_vbus, n_mtu)`` booleans, default all) keeps only the marked voltage rows, ``branch_rows``
+    (``(n_branch, n_mtu)``) the marked branch rows.
     """
     p = problem
     b = Builder(n_mtu=p.n_mtu, n_bus=p.n_bus, mtu_duration_h=p.mtu_duration_h)
@@ -93,8 +101,8 @@ def build_formulation(problem: ClearingProblem, options: ClearingOptions) -> For
     define_links(b, p, units)
     needs = define_needs(b, p, options, units)
     injections = define_nodal_injections(b, p, units)
-    define_branch_flows(b, p, options, injections)
-    define_voltages(b, p, options, injections)
+    define_branch_flows(b, p, options, injections, branch_rows)
+    define_voltages(b, p, options, injections, voltage_rows)
     define_interfaces(b, p, options, injections)
     define_balance(b, p, options, units)
     capability = define_unit_capability(b, p, units)

@@ -56,6 +56,9 @@ class SoftLimit:
     ``terms`` pairs a ``(n, m)`` matrix with the first column of the ``m`` columns per MTU it
     acts on (MTU-major, as the nodal injections with ``m = n_bus`` or the interface flows;
     ``-1``: those columns are not modelled, the term is skipped).
+
+    ``members`` (default: every ``(i, t)``, MTU-major) keeps only some of the rows, e.g. the
+    voltage rows a lazy clearing has found it needs; ``lower`` / ``upper`` are then per member.
     """
 
     rows: BlockKind
@@ -65,6 +68,7 @@ class SoftLimit:
     upper: FloatArray
     penalty: float
     terms: tuple[tuple[FloatArray, int], ...]
+    members: Members | None = None
 
 
 @dataclass(slots=True)
@@ -125,7 +129,8 @@ class Builder:
     def soft_rows(self, limit: SoftLimit) -> None:
         """The rows of a soft limit with their over / under slacks (see :class:`SoftLimit`)."""
         n_t, n = self.n_mtu, limit.terms[0][0].shape[0]
-        members = Members.mtu_major(n, n_t)
+        members = limit.members or Members.mtu_major(n, n_t)
+        size = members.entity.shape[0]
         pen = limit.penalty * self.mtu_duration_h[members.mtu]
         over = self.new_cols(limit.over, members, pen, (0.0, np.inf))
         under = self.new_cols(limit.under, members, pen, (0.0, np.inf))
@@ -134,13 +139,27 @@ class Builder:
             if start < 0:
                 continue
             ml, mk = np.nonzero(np.abs(mat) > _PTDF_DROP)
-            tt = np.repeat(np.arange(n_t), ml.shape[0])
+            if limit.members is None:
+                tt = np.repeat(np.arange(n_t), ml.shape[0])
+                self.add(
+                    rows + tt * n + np.tile(ml, n_t),
+                    start + tt * mat.shape[1] + np.tile(mk, n_t),
+                    np.tile(mat[ml, mk], n_t),
+                )
+                continue
+            # the entries of entity e are ml[first[e] : first[e] + count[e]] (row-major order)
+            count = np.bincount(ml, minlength=n)
+            first = np.cumsum(count) - count
+            per = count[members.entity]
+            row_of = np.repeat(np.arange(size), per)
+            entry = np.arange(row_of.shape[0]) - np.repeat(np.cumsum(per) - per, per)
+            entry += np.repeat(first[members.entity], per)
             self.add(
-                rows + tt * n + np.tile(ml, n_t),
-                start + tt * mat.shape[1] + np.tile(mk, n_t),
-                np.tile(mat[ml, mk], n_t),
+                rows + row_of,
+                start + members.mtu[row_of] * mat.shape[1] + mk[entry],
+                mat[ml[entry], mk[entry]],
             )
-        k = np.arange(n * n_t)
+        k = np.arange(size)
         self.add(rows + k, over + k, -1.0)
         self.add(rows + k, under + k, 1.0)
 

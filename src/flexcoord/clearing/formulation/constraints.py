@@ -263,44 +263,79 @@ def _nodal_block(
 
 
 def define_branch_flows(
-    b: Builder, p: ClearingProblem, options: ClearingOptions, inj: Injections
+    b: Builder,
+    p: ClearingProblem,
+    options: ClearingOptions,
+    inj: Injections,
+    rows: BoolArray | None = None,
 ) -> None:
     """``branch-flow``: ``-L' - f0 <= Σ PTDF · p - over + under <= L' - f0`` per branch and
-    MTU (``L' = (1 - margin) · L``), with the priced slacks ``branch-over`` / ``branch-under``."""
+    MTU (``L' = (1 - margin) · L``), with the priced slacks ``branch-over`` / ``branch-under``.
+
+    ``rows`` (``(n_branch, n_mtu)``, default all) keeps only the marked (branch, MTU) rows
+    (lazy rows, :mod:`flexcoord.clearing.lazy_rows`)."""
     if not p.n_branch or inj.p_start < 0:
         return
     lim = np.tile((1.0 - p.safety_margin) * p.limit_mw, p.n_mtu)
     f0 = p.base_flow_mw.T.ravel()
+    lower, upper = -lim - f0, lim - f0
+    members = _subset(rows, p.n_branch)
+    if members is not None:
+        keep = members.mtu * p.n_branch + members.entity
+        lower, upper = lower[keep], upper[keep]
     b.soft_rows(
         SoftLimit(
             rows=BlockKind.BRANCH_FLOW,
             over=BlockKind.BRANCH_OVER,
             under=BlockKind.BRANCH_UNDER,
-            lower=-lim - f0,
-            upper=lim - f0,
+            lower=lower,
+            upper=upper,
             penalty=options.branch_penalty_eur_per_mwh,
             terms=((p.ptdf, inj.p_start),),
+            members=members,
         )
     )
 
 
+def _subset(rows: BoolArray | None, n: int) -> Members | None:
+    """The (entity, MTU) members marked in ``rows`` (``(n, n_mtu)``), MTU-major; ``None``: all."""
+    if rows is None:
+        return None
+    keep = np.flatnonzero(np.asarray(rows, dtype=bool).T.ravel())
+    return Members(keep % n, keep // n)
+
+
 def define_voltages(
-    b: Builder, p: ClearingProblem, options: ClearingOptions, inj: Injections
+    b: Builder,
+    p: ClearingProblem,
+    options: ClearingOptions,
+    inj: Injections,
+    rows: BoolArray | None = None,
 ) -> None:
     """``voltage``: ``vm_min - v0 <= dvm_dp · p + dvm_dq · q - over + under <= vm_max - v0``
-    per monitored bus and MTU, with the priced slacks ``voltage-over`` / ``voltage-under``."""
+    per monitored bus and MTU, with the priced slacks ``voltage-over`` / ``voltage-under``.
+
+    ``rows`` (``(n_vbus, n_mtu)``, default all) keeps only the marked (bus, MTU) rows: the
+    lazy clearing (:mod:`flexcoord.clearing.lazy_rows`) adds the others only when needed."""
     if not p.n_vbus or inj.p_start < 0:
         return
     v0 = p.base_vm_pu.T.ravel()
+    lower = np.tile(p.vm_min_pu, p.n_mtu) - v0
+    upper = np.tile(p.vm_max_pu, p.n_mtu) - v0
+    members = _subset(rows, p.n_vbus)
+    if members is not None:
+        keep = members.mtu * p.n_vbus + members.entity
+        lower, upper = lower[keep], upper[keep]
     b.soft_rows(
         SoftLimit(
             rows=BlockKind.VOLTAGE,
             over=BlockKind.VOLTAGE_OVER,
             under=BlockKind.VOLTAGE_UNDER,
-            lower=np.tile(p.vm_min_pu, p.n_mtu) - v0,
-            upper=np.tile(p.vm_max_pu, p.n_mtu) - v0,
+            lower=lower,
+            upper=upper,
             penalty=options.voltage_penalty_eur_per_pu_h,
             terms=((p.dvm_dp, inj.p_start), (p.dvm_dq, inj.q_start)),
+            members=members,
         )
     )
 
