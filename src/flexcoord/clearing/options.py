@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.domain.validation import IssueCollector
 
 __all__ = ["ClearingOptions", "PricingRule"]
 
@@ -96,29 +96,18 @@ class ClearingOptions:
         return self.branch_penalty_eur_per_mwh if value is None else value
 
     def __post_init__(self) -> None:
-        issues = []
+        c = IssueCollector("ClearingOptions", "options")
         try:  # a plain string ("pay-as-cleared") is the enum's value
             object.__setattr__(self, "pricing", PricingRule(self.pricing))
         except ValueError:
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="pricing",
-                    value=self.pricing,
-                    message=f"must be one of {[str(r) for r in PricingRule]}",
-                )
-            )
+            c.add("pricing", self.pricing, f"must be one of {[str(r) for r in PricingRule]}")
         ip = self.interface_penalty_eur_per_mwh
-        if ip is not None and not (math.isfinite(ip) and ip > 0):
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="interface_penalty_eur_per_mwh",
-                    value=ip,
-                    message="must be a finite number > 0 (or None: the branch penalty)",
-                )
+        if ip is not None:
+            c.check(
+                math.isfinite(ip) and ip > 0,
+                "interface_penalty_eur_per_mwh",
+                ip,
+                "must be a finite number > 0 (or None: the branch penalty)",
             )
         for name in (
             "shortfall_penalty_eur_per_mwh",
@@ -131,65 +120,24 @@ class ClearingOptions:
             "ac_tolerance_pu",
         ):
             value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                issues.append(
-                    Issue(
-                        kind="ClearingOptions",
-                        object_id="options",
-                        field=name,
-                        value=value,
-                        message="must be a finite number > 0",
-                    )
-                )
-        if not (math.isfinite(self.branch_screen) and 0 <= self.branch_screen <= 1):
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="branch_screen",
-                    value=self.branch_screen,
-                    message="must be a share in [0, 1]",
-                )
+            c.check(math.isfinite(value) and value > 0, name, value, "must be a finite number > 0")
+        screen = self.branch_screen
+        c.check(
+            math.isfinite(screen) and 0 <= screen <= 1,
+            "branch_screen",
+            screen,
+            "must be a share in [0, 1]",
+        )
+        for name in ("voltage_screen_pu", "tie_break_eur_per_mwh"):
+            value = getattr(self, name)
+            c.check(
+                math.isfinite(value) and value >= 0, name, value, "must be a finite number >= 0"
             )
-        if not (math.isfinite(self.voltage_screen_pu) and self.voltage_screen_pu >= 0):
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="voltage_screen_pu",
-                    value=self.voltage_screen_pu,
-                    message="must be a finite number >= 0",
-                )
-            )
-        if not (math.isfinite(self.tie_break_eur_per_mwh) and self.tie_break_eur_per_mwh >= 0):
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="tie_break_eur_per_mwh",
-                    value=self.tie_break_eur_per_mwh,
-                    message="must be a finite number >= 0",
-                )
-            )
-        if not (0.0 <= self.mip_rel_gap < 1.0):
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="mip_rel_gap",
-                    value=self.mip_rel_gap,
-                    message="must be in [0, 1)",
-                )
-            )
-        if self.threads < 1 or self.ac_max_iterations < 0:
-            issues.append(
-                Issue(
-                    kind="ClearingOptions",
-                    object_id="options",
-                    field="threads/ac_max_iterations",
-                    value=(self.threads, self.ac_max_iterations),
-                    message="threads >= 1, ac_max_iterations >= 0",
-                )
-            )
-        if issues:
-            raise InvalidInputError(issues)
+        c.check(0.0 <= self.mip_rel_gap < 1.0, "mip_rel_gap", self.mip_rel_gap, "must be in [0, 1)")
+        c.check(
+            self.threads >= 1 and self.ac_max_iterations >= 0,
+            "threads/ac_max_iterations",
+            (self.threads, self.ac_max_iterations),
+            "threads >= 1, ac_max_iterations >= 0",
+        )
+        c.raise_if_any()
