@@ -41,8 +41,9 @@ def test_simbench_codes_are_many_and_sorted() -> None:
 def test_copies_are_independent_and_fixed() -> None:
     first = load_network("1-MV-rural--0-sw")
     first.load.loc[:, "p_mw"] = 99.0
-    second = load_network("1-MV-rural--0-sw")
+    second = load_network("1-mv-rural--0-sw")
     assert second.load.p_mw.max() < 99.0
+    assert second.name == "1-MV-rural--0-sw"  # what messages about the network call it
     assert second.trafo.vector_group.notna().all()
     assert (second.trafo.tap_changer_type == "Ratio").all()
 

@@ -274,6 +274,7 @@ def load_network(name: str) -> Any:
 
     code = resolve_grid_code(name).code
     path = cgmes_path(code)
-    if path is not None:
-        return _cgmes_network(code, path)
-    return pickle.loads(_pickled(code))
+    net = _cgmes_network(code, path) if path is not None else pickle.loads(_pickled(code))
+    if not net.get("name"):  # SimBench leaves it empty: messages then name the grid by its code
+        net["name"] = code
+    return net

@@ -45,6 +45,7 @@ __all__ = [
     "SK_IDEAL_SOURCE_MVA",
     "PgmGrid",
     "branch_loading_percent",
+    "network_name",
     "select_branches",
     "to_pgm",
 ]
@@ -136,17 +137,17 @@ def to_pgm(net: Any, *, injection_buses: Iterable[int] | None = None) -> PgmGrid
     """
     for table, why in _UNSUPPORTED.items():
         if table in net and len(net[table]) and net[table]["in_service"].any():
-            raise GridError(f"network {_net_name(net)!r} has {table} elements: {why}")
+            raise GridError(f"network {network_name(net)!r} has {table} elements: {why}")
     in_service_ext = net.ext_grid[net.ext_grid["in_service"].astype(bool)]
     if in_service_ext.empty:
-        raise GridError(f"network {_net_name(net)!r} has no in-service ext_grid (slack)")
+        raise GridError(f"network {network_name(net)!r} has no in-service ext_grid (slack)")
     unsupplied = sorted(int(b) for b in top.unsupplied_buses(net))
     if unsupplied:
         shown = ", ".join(f"bus:{b}" for b in unsupplied[:20])
         more = f" and {len(unsupplied) - 20} more" if len(unsupplied) > 20 else ""
         raise GridError(
-            f"network {_net_name(net)!r}: {len(unsupplied)} in-service bus(es) are not connected "
-            f"to any ext_grid (islanded or unsupplied): {shown}{more}"
+            f"network {network_name(net)!r}: {len(unsupplied)} in-service bus(es) are not "
+            f"connected to any ext_grid (islanded or unsupplied): {shown}{more}"
         )
 
     work = copy.deepcopy(net)
@@ -250,7 +251,9 @@ def to_pgm(net: Any, *, injection_buses: Iterable[int] | None = None) -> PgmGrid
     )
 
 
-def _net_name(net: Any) -> str:
+def network_name(net: Any) -> str:
+    """How messages name a pandapower network: its ``name`` (the grid code, as
+    :func:`~flexcoord.grid.loading.load_network` sets it), else ``<unnamed>``."""
     name = net.get("name", "") if hasattr(net, "get") else ""
     return str(name) or "<unnamed>"
 

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from power_grid_model import CalculationMethod, ComponentType
 
 from flexcoord.errors import InvalidInputError, Issue
-from flexcoord.grid.pgm_conversion import PgmGrid, branch_loading_percent, to_pgm
+from flexcoord.grid.pgm_conversion import PgmGrid, branch_loading_percent, network_name, to_pgm
 from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
 from flexcoord.grid.violation_csv import ViolationCsvWriter
 from flexcoord.grid.violations import (
@@ -375,7 +375,7 @@ def _check_window(net: Any, *, total: int, start: int, steps: int, chunk_steps: 
             [
                 Issue(
                     kind="TimeWindow",
-                    object_id=_net_name(net),
+                    object_id=network_name(net),
                     field="start/steps",
                     value=(start, steps),
                     message=f"must lie within the {total} profile steps",
@@ -387,18 +387,13 @@ def _check_window(net: Any, *, total: int, start: int, steps: int, chunk_steps: 
             [
                 Issue(
                     kind="TimeWindow",
-                    object_id=_net_name(net),
+                    object_id=network_name(net),
                     field="chunk_steps",
                     value=chunk_steps,
                     message="must be >= 1",
                 )
             ]
         )
-
-
-def _net_name(net: Any) -> str:
-    name = net.get("name", "") if hasattr(net, "get") else ""
-    return str(name) or "<unnamed>"
 
 
 def _pairs(
@@ -552,7 +547,7 @@ class _Accumulator:
             violations=table,
             summary=summary,
             per_step=per_step,
-            grid_name=_net_name(net),
+            grid_name=network_name(net),
             start_time=times[0],
             end_time=times[-1] + pd.Timedelta(hours=step_h),
             steps=len(times),

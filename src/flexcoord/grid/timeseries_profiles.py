@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from power_grid_model import ComponentType
 
 from flexcoord.errors import InvalidInputError, Issue
-from flexcoord.grid.pgm_conversion import LOAD_KINDS, PgmGrid
+from flexcoord.grid.pgm_conversion import LOAD_KINDS, PgmGrid, network_name
 
 __all__ = ["SIMBENCH_TIMEZONE", "ProfileSeries", "Profiles", "UpdateBuffers"]
 
@@ -63,7 +63,7 @@ class Profiles:
 
     @classmethod
     def of(cls, net: Any) -> Profiles:
-        name = _net_name(net)
+        name = network_name(net)
         tables = net.get("profiles") if hasattr(net, "get") else None
         if not isinstance(tables, dict) or not any(
             isinstance(t, pd.DataFrame) and len(t) for t in tables.values()
@@ -176,11 +176,6 @@ def _numbers(table: pd.DataFrame, column: str, default: float) -> FloatArray:
         return np.full(len(table), default)
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
     return np.where(np.isfinite(values), values, default)
-
-
-def _net_name(net: Any) -> str:
-    name = net.get("name", "") if hasattr(net, "get") else ""
-    return str(name) or "<unnamed>"
 
 
 class UpdateBuffers:
