@@ -124,27 +124,17 @@ class _Documents:
     domain: str
 
     def issues(self) -> list[Issue]:
-        from flexcoord.standards.iec62325 import Header, Party
+        from flexcoord.standards.iec62325 import Party, area_code_issues
 
         found = self.folder.issues()
-        for option, value, build in (
-            ("--document-party", self.party, lambda: Party(id=self.party, role="A04")),
-            (
-                "--document-domain",
-                self.domain,
-                lambda: Header(
-                    document_id="check",
-                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
-                    sender=Party(id="10X1001A1001A361", role="A04"),
-                    receiver=Party(id="10X1001A1001A361", role="A04"),
-                    domain_id=self.domain,
-                ),
-            ),
-        ):
-            try:
-                build()
-            except InvalidInputError as err:
-                found += [option_issue(option, value, i.message) for i in err.issues]
+        try:
+            Party(id=self.party, role="A04")
+        except InvalidInputError as err:
+            found += [option_issue("--document-party", self.party, i.message) for i in err.issues]
+        found += [
+            option_issue("--document-domain", self.domain, i.message)
+            for i in area_code_issues(self.domain)
+        ]
         return found
 
     def write(self, result: Any, bids: Any, register: Any) -> None:

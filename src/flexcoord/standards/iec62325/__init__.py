@@ -45,6 +45,7 @@ _EXPORTS = {
     "Party": "flexcoord.standards.iec62325._common",
     "Problem": "flexcoord.standards.iec62325._common",
     "acknowledgement_xml": "flexcoord.standards.iec62325._acknowledgement",
+    "area_code_issues": "flexcoord.standards.iec62325._common",
     "activation_order_document": "flexcoord.standards.iec62325._activation",
     "activation_response_document": "flexcoord.standards.iec62325._activation",
     "allocation_document": "flexcoord.standards.iec62325._allocation",
@@ -84,6 +85,7 @@ __all__ = [
     "activation_order_document",
     "activation_response_document",
     "allocation_document",
+    "area_code_issues",
     "import_activation_orders",
     "import_activation_responses",
     "import_allocation_result",
@@ -125,7 +127,7 @@ if TYPE_CHECKING:
         schema_violations,
     )
     from flexcoord.standards.iec62325._bids import RESERVE_BID_NAMESPACE, reserve_bid_document
-    from flexcoord.standards.iec62325._common import Header, Party, Problem
+    from flexcoord.standards.iec62325._common import Header, Party, Problem, area_code_issues
     from flexcoord.standards.iec62325._importing import Exported, Imported, refused
     from flexcoord.standards.iec62325._results import FspDocuments, result_documents
     from flexcoord.standards.iec62325._xml import (

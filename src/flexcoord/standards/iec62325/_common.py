@@ -76,6 +76,29 @@ _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z")
 
 
+def _check_area(c: IssueCollector, field_: str, code: str) -> None:
+    """An area code (an EIC ``AreaID_String``): an identifier of at most 18 characters."""
+    c.identifier(field_, code)
+    c.check(
+        len(code) <= AREA_ID_CHARS,
+        field_,
+        code,
+        f"must be at most {AREA_ID_CHARS} characters (an AreaID_String)",
+    )
+
+
+def area_code_issues(code: str) -> list[Issue]:
+    """What keeps ``code`` from being a document's area (``domain.mRID``); empty if nothing.
+
+    Example:
+        >>> [i.message for i in area_code_issues("10YNL----------L")], len(area_code_issues(""))
+        ([], 1)
+    """
+    c = IssueCollector("Area", code)
+    _check_area(c, "domain_id", code)
+    return c.issues
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Party:
     """A market participant as a document names it.
@@ -150,13 +173,7 @@ class Header:
                 self.created_at,
                 "must be a whole second (ESMP_DateTime)",
             )
-        c.identifier("domain_id", self.domain_id)
-        c.check(
-            len(self.domain_id) <= AREA_ID_CHARS,
-            "domain_id",
-            self.domain_id,
-            f"must be at most {AREA_ID_CHARS} characters (an AreaID_String)",
-        )
+        _check_area(c, "domain_id", self.domain_id)
         c.check(1 <= self.revision <= 999, "revision", self.revision, "must be 1 to 999")
         c.raise_if_any()
         if created is not None:
