@@ -139,3 +139,23 @@ def test_every_uftp_message_leaves_one_event_in_the_audit_chain(api: Api, tmp_pa
         ("uftp.FlexRequest", "dso-a", "rejected"),
     ]
     assert report.intact
+
+
+def test_a_truncated_or_foreign_body_is_refused_with_400_and_nothing_stored(
+    api: Api, tmp_path: Path
+) -> None:
+    market(api)
+    keys = _keys()
+    mount_uftp(api.app, load_uftp_config(_config(tmp_path, keys)))
+    client = Exchange(api, keys["flexcoord"][1])
+    good = _signed(_request(keys), DSO, "DSO", keys["dso"][0])
+    for body in (good[: len(good) // 2], b"not xml at all", b"<Other xmlns='urn:x'/>"):
+        r = client.post(body)
+        assert r.status_code == 400, r.text
+        assert "Traceback" not in r.text and r.text
+    with Session(api.app.state.services.engine) as s:
+        assert s.scalars(select(NeedRow.id)).all() == []
+        outcomes = s.scalars(
+            select(AuditEventRow.outcome).where(AuditEventRow.operation == "uftp.message")
+        ).all()
+    assert outcomes == ["rejected"] * 3
