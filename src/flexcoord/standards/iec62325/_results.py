@@ -9,15 +9,16 @@ A market answers each BSP with its own documents: the awards and rejections of i
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from flexcoord.clearing.result import ClearingResult
+from flexcoord.clearing.result import Award, ClearingResult, Rejection
 from flexcoord.domain import Bid
 from flexcoord.domain.register import Register
 from flexcoord.errors import InvalidInputError, Issue
-from flexcoord.operations.activation import activation_orders
+from flexcoord.operations.activation import ActivationOrder, activation_orders
 from flexcoord.standards.iec62325._activation import activation_order_document
 from flexcoord.standards.iec62325._allocation import allocation_document
 from flexcoord.standards.iec62325._common import Header, Party
@@ -37,6 +38,16 @@ class FspDocuments:
     fsp_id: str
     allocation: Exported
     activation: Exported | None
+
+
+@dataclass(slots=True)
+class _Parts:
+    """One FSP's share of a clearing: its bids, awards, rejections and orders."""
+
+    bids: list[Bid] = field(default_factory=list)
+    awards: list[Award] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    orders: list[ActivationOrder] = field(default_factory=list)
 
 
 def _header(kind: str, fsp_id: str, sender: Party, domain_id: str, at: datetime) -> Header:
@@ -74,26 +85,34 @@ def result_documents(  # noqa: PLR0913 - the result, its inputs, then the docume
         InvalidInputError: An FSP or id the documents cannot hold (every one at once).
     """
     created = created_at.replace(microsecond=0)
-    awards, rejections = result.awards(), result.rejections()
     fsp_of = {b.id: b.fsp_id for b in bids}
-    orders = activation_orders(awards, bids, register, issued_at=created)
+    by_fsp: dict[str, _Parts] = defaultdict(_Parts)  # one pass each, not one per FSP
+    for b in bids:
+        by_fsp[b.fsp_id].bids.append(b)
+    awards = result.awards()
+    for a in awards:
+        if a.bid_id in fsp_of:
+            by_fsp[fsp_of[a.bid_id]].awards.append(a)
+    for r in result.rejections():
+        if r.bid_id in fsp_of:
+            by_fsp[fsp_of[r.bid_id]].rejections.append(r)
+    for o in activation_orders(awards, bids, register, issued_at=created):
+        by_fsp[o.fsp_id].orders.append(o)
     out: list[FspDocuments] = []
     issues: list[Issue] = []
-    for fsp_id in sorted(set(fsp_of.values())):
-        mine = [b for b in bids if b.fsp_id == fsp_id]
+    for fsp_id, parts in sorted(by_fsp.items()):
         try:
             allocation = allocation_document(
-                [a for a in awards if fsp_of.get(a.bid_id) == fsp_id],
-                [r for r in rejections if fsp_of.get(r.bid_id) == fsp_id],
-                mine,
+                parts.awards,
+                parts.rejections,
+                parts.bids,
                 _header("allocation", fsp_id, sender, domain_id, created),
             )
-            ordered = [o for o in orders if o.fsp_id == fsp_id]
             activation = (
                 activation_order_document(
-                    ordered, _header("activation", fsp_id, sender, domain_id, created)
+                    parts.orders, _header("activation", fsp_id, sender, domain_id, created)
                 )
-                if ordered
+                if parts.orders
                 else None
             )
         except InvalidInputError as err:
