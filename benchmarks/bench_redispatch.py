@@ -90,32 +90,22 @@ def opf_net(grid: Any, market: Any) -> tuple[Any, list[tuple[str, int, str]]]:
         bus = market.register.connection_point(unit.connection_point_id).bus
         q = float(bid.quantities[0].quantity)
         price = float(bid.activation_price_eur_per_mwh)
-        if bid.direction == "up":  # more injection: an extra controllable generator
-            idx = pp.create_sgen(
-                net,
-                bus,
-                p_mw=0.0,
-                min_p_mw=0.0,
-                max_p_mw=q,
-                controllable=True,
-                min_q_mvar=0.0,
-                max_q_mvar=0.0,
-            )
-            pp.create_poly_cost(net, idx, "sgen", cp1_eur_per_mw=price)
-            elements.append(("sgen", int(idx), bid.id))
-        else:  # less injection: an extra controllable load
-            idx = pp.create_load(
-                net,
-                bus,
-                p_mw=0.0,
-                min_p_mw=0.0,
-                max_p_mw=q,
-                controllable=True,
-                min_q_mvar=0.0,
-                max_q_mvar=0.0,
-            )
-            pp.create_poly_cost(net, idx, "load", cp1_eur_per_mw=price)
-            elements.append(("load", int(idx), bid.id))
+        # up: more injection, an extra controllable generator; down: an extra controllable load
+        table, create = (
+            ("sgen", pp.create_sgen) if bid.direction == "up" else ("load", pp.create_load)
+        )
+        idx = create(
+            net,
+            bus,
+            p_mw=0.0,
+            min_p_mw=0.0,
+            max_p_mw=q,
+            controllable=True,
+            min_q_mvar=0.0,
+            max_q_mvar=0.0,
+        )
+        pp.create_poly_cost(net, idx, table, cp1_eur_per_mw=price)
+        elements.append((table, int(idx), bid.id))
     net.ext_grid["controllable"] = True  # the slack balances, free (as in the clearing)
     for idx in net.ext_grid.index:
         pp.create_poly_cost(net, idx, "ext_grid", cp1_eur_per_mw=0.0)
