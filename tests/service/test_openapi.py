@@ -24,6 +24,8 @@ def test_every_schema_carries_an_example(api: Api) -> None:
 STANDARD_REJECTIONS = {
     ("/v1/sessions/{session_id}/documents/reserve-bids", "409"),
     ("/v1/sessions/{session_id}/documents/reserve-bids", "422"),
+    ("/v1/sessions/{session_id}/documents/activation-responses", "409"),
+    ("/v1/sessions/{session_id}/documents/activation-responses", "422"),
 }
 
 

@@ -42,6 +42,7 @@ from flexcoord.service.tables import BidRow, MarketSessionRow, PartyRow
 __all__ = [
     "bid_out",
     "body_of",
+    "domain_bids",
     "get_bid",
     "list_bids",
     "replace_bid",
@@ -327,3 +328,27 @@ def body_of(bid: Bid) -> BidIn:
             "q_mvar_per_mw": bid.q_mvar_per_mw,
         }
     )
+
+
+def domain_bids(
+    session: Session, srow: MarketSessionRow, owners: Sequence[str] | None = None
+) -> dict[str, Bid]:
+    """The session's bids (of ``owners``, else every FSP's) as domain bids by id, under the
+    ids their FSP gave them (a document to an FSP names its own ids)."""
+    query = select(BidRow).where(BidRow.session_id == srow.id)
+    if owners is not None:
+        query = query.where(BidRow.owner_id.in_(sorted(set(owners))))
+    rows = session.scalars(query.order_by(BidRow.owner_id, BidRow.id)).all()
+    built = build_all(
+        Bid,
+        [
+            {
+                **BidIn.model_validate(r.spec).model_dump(),
+                "fsp_id": r.owner_id,
+                "product_id": srow.product_id,
+                "submitted_at": r.submitted_at,
+            }
+            for r in rows
+        ],
+    )
+    return {b.id: b for b in built}

@@ -25,6 +25,7 @@ would take the operators' own forecasts; that upload is not part of this slice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -38,8 +39,9 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from flexcoord.clearing.result import Rejection, RejectionReason
 from flexcoord.coordination import CoordinationInput, preset, run_scheme
-from flexcoord.coordination.scheme import SchemeOutcome
+from flexcoord.coordination.scheme import SchemeOutcome, default_options
 from flexcoord.domain import ProductKind
 from flexcoord.errors import InvalidInputError
 from flexcoord.grid.forecast import forecast_from_profiles
@@ -53,6 +55,7 @@ from flexcoord.service.tables import (
     AwardRow,
     ClearingRunRow,
     MarketSessionRow,
+    RejectionRow,
     RunStatus,
 )
 from flexcoord.simulation.awards import (
@@ -76,6 +79,11 @@ __all__ = [
 #: How long a claim holds before another worker may take the session over.
 CLEARING_LEASE: Final = timedelta(minutes=10)
 _MW_EPS: Final = 1e-9
+_NO_NEED: Final = "the session has no need to clear against"
+_NOT_OFFERED: Final = (
+    "no market of the session's scheme rejected it by name: it was offered to none, or only "
+    "inside an aggregated interface offer"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,7 @@ class ClearingResult:
     orders: tuple[dict[str, Any], ...]
     summary: dict[str, Any]
     sha256: str
+    rejections: tuple[dict[str, Any], ...] = ()
 
 
 def _scenario(snapshot: SessionSnapshot, grid: GridModel) -> CoordinationInput:
@@ -202,6 +211,39 @@ def _award_rows(snapshot: SessionSnapshot, outcome: SchemeOutcome) -> list[dict[
                 }
             )
     return rows
+
+
+def _rejection_rows(
+    snapshot: SessionSnapshot, outcome: SchemeOutcome | None, awarded: set[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """A row for each bid no market accepted in any MTU: the reason of the last market that
+    was offered it (``outcome`` is ``None`` when the session had no needs or no bids)."""
+    why: dict[str, Rejection] = {}
+    for market in outcome.markets if outcome is not None else ():
+        for rejected in market.result.rejections():
+            why[market.root_of(rejected.bid_id)] = rejected
+
+    rows = []
+    for b in snapshot.bids:
+        owned = snapshot.owned[b.id]
+        if (owned.owner_id, owned.id) in awarded:
+            continue
+        r = why.get(b.id)
+
+        reason, detail = (
+            (r.reason, r.detail)
+            if r is not None
+            else (RejectionReason.NO_MATCHING_NEED, _NOT_OFFERED if snapshot.needs else _NO_NEED)
+        )
+        rows.append(
+            {
+                "owner_id": owned.owner_id,
+                "bid_id": owned.id,
+                "reason": reason.value,
+                "detail": detail[:512],
+            }
+        )
+    return sorted(rows, key=lambda row: (row["owner_id"], row["bid_id"]))
 
 
 def _orders(snapshot: SessionSnapshot, outcome: SchemeOutcome) -> Sequence[ActivationOrder]:
@@ -260,10 +302,13 @@ def compute_result(snapshot: SessionSnapshot, grid: GridModel) -> ClearingResult
         "bids": len(snapshot.bids),
         "needs": len(snapshot.needs),
     }
+    outcome = None
     if snapshot.bids and snapshot.needs:
         scenario = _scenario(snapshot, grid)
         base_s = time.perf_counter() - started
-        outcome = run_scheme(preset(snapshot.scheme), scenario, ac_check=False)
+        # with explanations: each bid that got nothing is told why (its allocation result)
+        options = dataclasses.replace(default_options(), explain=True)
+        outcome = run_scheme(preset(snapshot.scheme), scenario, options=options, ac_check=False)
         clearing_s = time.perf_counter() - started - base_s
         awards = sorted(
             _award_rows(snapshot, outcome),
@@ -279,12 +324,14 @@ def compute_result(snapshot: SessionSnapshot, grid: GridModel) -> ClearingResult
             "base_case_s": round(base_s, 3),
             "clearing_s": round(clearing_s, 3),
         }
+    rejections = _rejection_rows(snapshot, outcome, {(a["owner_id"], a["bid_id"]) for a in awards})
     summary |= {"awards": len(awards), "orders": len(orders)}
     return ClearingResult(
         awards=tuple(awards),
         orders=tuple(orders),
         summary=summary,
         sha256=_digest(awards, orders),
+        rejections=tuple(rejections),
     )
 
 
@@ -340,6 +387,7 @@ def clear_claimed(
         if run is None:
             return None
         session.add_all(AwardRow(session_id=claimed.session_id, **r) for r in result.awards)
+        session.add_all(RejectionRow(session_id=claimed.session_id, **r) for r in result.rejections)
         session.add_all(
             ActivationOrderRow(session_id=claimed.session_id, issued_at=now, **r)
             for r in result.orders

@@ -109,6 +109,7 @@ class ActivationOut(BaseModel):
             "direction": "up",
             "quantity_mw": 0.4,
             "issued_at": "2026-06-01T10:00:09Z",
+            "status": "acknowledged",
         }
     )
     id: str
@@ -122,6 +123,11 @@ class ActivationOut(BaseModel):
     direction: str
     quantity_mw: float
     issued_at: datetime
+    status: str = Field(
+        "ordered",
+        description="Where the order stands: ordered, or the FSP's last answer (acknowledged, "
+        "failed, ...).",
+    )
 
 
 class MeterReadingIn(BaseModel):

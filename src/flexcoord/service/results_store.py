@@ -7,14 +7,18 @@ result is empty, never an error that would tell the result exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flexcoord.errors import InvalidInputError, Issue, NotFoundError
+from flexcoord.clearing.result import Award, Rejection, RejectionReason
+from flexcoord.coordination.identities import Mtu
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, NotFoundError
+from flexcoord.operations import OrderEvent, OrderId, OrderLog, OrderStatus
 from flexcoord.service.market_schemas import GateState
 from flexcoord.service.market_store import gate_state
 from flexcoord.service.problems import ServiceProblem
@@ -26,7 +30,9 @@ from flexcoord.service.tables import (
     ClearingRunRow,
     MarketSessionRow,
     MeterReadingRow,
+    OrderEventRow,
     PartyRow,
+    RejectionRow,
     RunStatus,
     SettlementRunRow,
     StatementRow,
@@ -34,11 +40,16 @@ from flexcoord.service.tables import (
 )
 
 __all__ = [
+    "awards_by_bid",
     "clearing_out",
     "list_activations",
     "list_awards",
+    "list_rejections",
+    "order_events",
+    "order_statuses",
     "read_settlement",
     "read_statement",
+    "record_order_responses",
     "request_settlement",
     "upload_meter",
 ]
@@ -105,6 +116,142 @@ def list_activations(
         query = query.where(ActivationOrderRow.session_id == session_id)
     order = (ActivationOrderRow.mtu_start, ActivationOrderRow.id)
     return session.scalars(query.order_by(*order).limit(limit).offset(offset)).all()
+
+
+def awards_by_bid(rows: Iterable[AwardRow]) -> dict[tuple[str, str], list[Award]]:
+    """Stored awards as the clearing's awards per (FSP, bid), one per MTU in time order: the MW
+    and payments of the markets and buyers that bought the same bid in the same MTU summed
+    (the price is the bid's)."""
+    summed: dict[tuple[str, str], dict[datetime, Award]] = defaultdict(dict)
+    for a in rows:
+        per_mtu = summed[(a.owner_id, a.bid_id)]
+        before = per_mtu.get(a.mtu_start)
+        per_mtu[a.mtu_start] = Award(
+            bid_id=a.bid_id,
+            mtu=a.mtu_start.isoformat(),
+            quantity_mw=a.quantity_mw + (before.quantity_mw if before else 0.0),
+            price_eur_per_mwh=a.price_eur_per_unit,
+            payment_eur=round(a.payment_eur + (before.payment_eur if before else 0.0), 2),
+        )
+    return {key: [per_mtu[t] for t in sorted(per_mtu)] for key, per_mtu in summed.items()}
+
+
+def list_rejections(
+    session: Session, srow: MarketSessionRow, caller: PartyRow
+) -> dict[tuple[str, str], Rejection]:
+    """The session's rejected bids ``caller`` may see, per (FSP, bid): an FSP its own, the
+    market operator of the session all; a TSO or DSO none (no one bought them)."""
+    query = select(RejectionRow).where(RejectionRow.session_id == srow.id)
+    if caller.role == Role.FSP.value:
+        query = query.where(RejectionRow.owner_id == caller.id)
+    elif caller.role != Role.MARKET_OPERATOR.value or srow.owner_id != caller.id:
+        return {}
+    return {
+        (r.owner_id, r.bid_id): Rejection(
+            bid_id=r.bid_id, reason=RejectionReason(r.reason), detail=r.detail
+        )
+        for r in session.scalars(query.order_by(RejectionRow.owner_id, RejectionRow.bid_id))
+    }
+
+
+def order_events(session: Session, order_ids: Sequence[str]) -> Sequence[OrderEventRow]:
+    """The events the FSPs reported of these orders, per order in the order received."""
+    if not order_ids:
+        return ()
+    return session.scalars(
+        select(OrderEventRow)
+        .where(OrderEventRow.order_id.in_(sorted(set(order_ids))))
+        .order_by(OrderEventRow.order_id, OrderEventRow.seq)
+    ).all()
+
+
+def _order_id(row: ActivationOrderRow) -> OrderId:
+    return OrderId(row.bid_id, row.unit_id, Mtu(row.mtu_start))
+
+
+def order_statuses(session: Session, rows: Sequence[ActivationOrderRow]) -> dict[str, str]:
+    """Where each order stands: its last reported event's status, else ``ordered``."""
+    status = {r.id: OrderStatus.ORDERED.value for r in rows}
+    for e in order_events(session, list(status)):
+        status[e.order_id] = e.status
+    return status
+
+
+def record_order_responses(  # noqa: PLR0913 - the store, the session, the FSP, its answers, the document, now
+    session: Session,
+    srow: MarketSessionRow,
+    fsp: PartyRow,
+    responses: Sequence[OrderEvent],
+    document_id: str | None,
+    now: datetime,
+) -> int:
+    """Record an FSP's answers to its orders of the session, all or none, each checked against
+    the order's lifecycle (:class:`~flexcoord.operations.OrderLog`: ordered at its issue, then
+    the answers reported before, then these); the number recorded.
+
+    Raises:
+        InvalidInputError: An answer naming no order of the FSP in the session, or one the
+            lifecycle does not allow (every one at once).
+    """
+    mine = {
+        (r.bid_id, r.unit_id, r.mtu_start): r
+        for r in session.scalars(
+            select(ActivationOrderRow).where(
+                ActivationOrderRow.session_id == srow.id,
+                ActivationOrderRow.owner_id == fsp.id,
+                ActivationOrderRow.bid_id.in_(sorted({e.order_id.bid_id for e in responses})),
+            )
+        )
+    }
+    issues: list[Issue] = []
+    answered: list[tuple[ActivationOrderRow, OrderEvent]] = []
+    for event in responses:
+        row = mine.get((event.order_id.bid_id, event.order_id.unit_id, event.order_id.mtu.start))
+        if row is None:
+            issues.append(
+                Issue(
+                    kind="OrderEvent",
+                    object_id=str(event.order_id),
+                    field="order_id",
+                    value=NO_VALUE,
+                    message=f"names no activation order of yours in session {srow.id!r}",
+                )
+            )
+        else:
+            answered.append((row, event))
+    if issues:
+        raise InvalidInputError(issues)
+    rows = {row.id: row for row, _ in answered}
+    before = order_events(session, list(rows))
+    log = OrderLog().extend(
+        OrderEvent(order_id=_order_id(r), status=OrderStatus.ORDERED, at=r.issued_at)
+        for r in rows.values()
+    )
+    log = log.extend(
+        OrderEvent(
+            order_id=_order_id(rows[e.order_id]),
+            status=OrderStatus(e.status),
+            at=e.at,
+            detail=e.detail,
+        )
+        for e in before
+    )
+    log.extend(event for _, event in answered)  # raises on an answer the lifecycle refuses
+    seq = {e.order_id: e.seq for e in before}
+    for row, event in answered:
+        seq[row.id] = seq.get(row.id, 0) + 1
+        session.add(
+            OrderEventRow(
+                order_id=row.id,
+                seq=seq[row.id],
+                status=event.status.value,
+                at=event.at,
+                detail=event.detail[:512],
+                document_id=document_id,
+                recorded_at=now,
+            )
+        )
+    return len(answered)
 
 
 def upload_meter(

@@ -73,6 +73,8 @@ class Operation(StrEnum):
     AWARD_LIST = "award.list"
     ACTIVATION_LIST = "activation.list"
     ACTIVATION_DOCUMENT = "activation.document"
+    ACTIVATION_RESPOND_DOCUMENT = "activation.respond_document"
+    ALLOCATION_DOCUMENT = "allocation.document"
     METER_UPLOAD = "meter.upload"
     SETTLEMENT_RUN = "settlement.run"
     SETTLEMENT_READ = "settlement.read"
@@ -147,6 +149,8 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.AWARD_LIST: _TRADERS,
         Operation.ACTIVATION_LIST: _TRADERS,
         Operation.ACTIVATION_DOCUMENT: _TRADERS,
+        Operation.ACTIVATION_RESPOND_DOCUMENT: _FSP,
+        Operation.ALLOCATION_DOCUMENT: _TRADERS,
         Operation.METER_UPLOAD: _FSP,
         Operation.SETTLEMENT_RUN: _MARKET_OPERATOR,
         Operation.SETTLEMENT_READ: _TRADERS,

@@ -17,12 +17,14 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from flexcoord.coordination.identities import Mtu
 from flexcoord.domain import Bid, Direction, Interval
 from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_value
-from flexcoord.operations import ActivationOrder, OrderId
+from flexcoord.operations import ActivationOrder, OrderEvent, OrderId
 from flexcoord.service import bid_store as bids
 from flexcoord.service import market_store as markets
 from flexcoord.service import results_store
@@ -30,7 +32,14 @@ from flexcoord.service.calls import Call, call_of
 from flexcoord.service.problems import ServiceProblem, problem_responses
 from flexcoord.service.roles import Operation, Role
 from flexcoord.service.routes_markets import caller
-from flexcoord.service.tables import ActivationOrderRow, PartyRow
+from flexcoord.service.tables import (
+    ActivationOrderRow,
+    ClearingRunRow,
+    MarketSessionRow,
+    OrderEventRow,
+    PartyRow,
+    RunStatus,
+)
 from flexcoord.standards import iec62325 as docs
 
 if TYPE_CHECKING:
@@ -249,3 +258,157 @@ def read_activation_document(
         )
     exported = docs.activation_order_document(orders, header)
     return Response(exported.xml, media_type=XML)
+
+
+@router.get(
+    "/allocation-result",
+    name=Operation.ALLOCATION_DOCUMENT,
+    tags=["results", "documents"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A ReserveAllocationResult_MarketDocument",
+            "content": {XML: {}},
+        },
+        **problem_responses(403, 404, 422),
+    },
+)
+def read_allocation_document(
+    session_id: str,
+    call: Annotated[Call, Depends(call_of(Operation.ALLOCATION_DOCUMENT))],
+    fsp: Annotated[
+        str | None, Query(description="Only this FSP's bids (the market operator, an operator).")
+    ] = None,
+) -> Response:
+    """The session's clearing as an IEC 62325-451-7 ReserveAllocationResult_MarketDocument: each
+    bid the caller may see with what it was awarded per MTU (summed over the markets that bought
+    it), or why it got nothing (an FSP its own bids, an operator those it bought, the market
+    operator all); 404 before the clearing or when none is the caller's."""
+    with call.transaction(read_only=True) as session:
+        srow = markets.get_session(session, session_id)
+        run = session.get(ClearingRunRow, srow.id)
+        if run is None or run.status != RunStatus.DONE.value or run.finished_at is None:
+            raise ServiceProblem(404, f"session {srow.id!r} is not cleared yet")
+        party = caller(session, call)
+        awards = results_store.awards_by_bid(
+            results_store.list_awards(session, srow, party, limit=MAX_ORDERS, offset=0)
+        )
+        rejections = results_store.list_rejections(session, srow, party)
+        keys = [k for k in (*awards, *rejections) if fsp is None or k[0] == fsp]
+        if not keys:
+            raise ServiceProblem(404, f"no bid of session {srow.id!r} is yours to see")
+        _one_owner_per_bid(keys)
+        bids = _bids_of(session, srow, keys)
+        header = docs.Header(
+            document_id=str(
+                uuid.uuid5(uuid.NAMESPACE_URL, f"flexcoord:allocation:{srow.id}:{party.id}:{fsp}")
+            ),
+            created_at=run.finished_at.replace(microsecond=0),
+            sender=_platform(call),
+            receiver=_receiver(party),
+            domain_id=call.services.settings.document_domain,
+        )
+    exported = docs.allocation_document(
+        [a for k in keys if k in awards for a in awards[k]],
+        [rejections[k] for k in keys if k in rejections],
+        bids,
+        header,
+    )
+    return Response(exported.xml, media_type=XML)
+
+
+def _one_owner_per_bid(keys: Sequence[tuple[str, str]]) -> None:
+    """A document names bids by their FSP's ids: two FSPs' same id must be asked apart."""
+    owners: dict[str, str] = {}
+    for owner, bid_id in keys:
+        other = owners.setdefault(bid_id, owner)
+        if other != owner:
+            raise ServiceProblem(
+                422,
+                f"bid id {bid_id!r} is used by FSPs {other!r} and {owner!r}: ask for one with "
+                "?fsp=",
+            )
+
+
+def _bids_of(
+    session: Session, srow: MarketSessionRow, keys: Sequence[tuple[str, str]]
+) -> list[Bid]:
+    """The domain bids of these (FSP, bid) keys."""
+    found = bids.domain_bids(session, srow, [owner for owner, _ in keys])
+    wanted = {bid_id for _, bid_id in keys}
+    return [b for b in found.values() if b.id in wanted]
+
+
+@router.post(
+    "/activation-responses",
+    name=Operation.ACTIVATION_RESPOND_DOCUMENT,
+    status_code=201,
+    tags=["results", "documents"],
+    responses={201: _ACK, 409: _ACK, 422: _ACK, **problem_responses(403, 404)},
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                XML: {
+                    "schema": {
+                        "type": "string",
+                        "description": "An Activation_MarketDocument of type A41",
+                    }
+                }
+            },
+        }
+    },
+)
+def submit_activation_responses(
+    session_id: str,
+    document: Annotated[bytes, Depends(_document)],
+    call: Annotated[Call, Depends(call_of(Operation.ACTIVATION_RESPOND_DOCUMENT))],
+) -> Response:
+    """An FSP answers its activation orders with an IEC 62325-451-6 Activation_MarketDocument
+    of type ``A41`` (each order ``A07`` acknowledged or ``A11`` failed): every answer is
+    recorded, or none, checked against the order's lifecycle; the answer is an acknowledgement
+    (``A01``, or ``A02`` naming every series at fault)."""
+    with call.transaction() as session:
+        srow = markets.get_session(session, session_id)
+        outcome = docs.import_activation_responses(
+            document,
+            acknowledger=_platform(call),
+            acknowledgement_id=str(uuid.uuid4()),
+            now=call.now,
+            schema_dir=docs.schema_dir_from_environment(),
+        )
+        if not outcome.accepted or outcome.header is None:
+            raise _refusal(outcome, 422, [_document_issue(p) for p in outcome.problems])
+        owner = caller(session, call)
+        if outcome.header.sender.id != owner.id:
+            wrong = docs.Problem(
+                "sender_MarketParticipant.mRID",
+                f"{outcome.header.sender.id!r} is not the sending party {owner.id!r}",
+                "A59",
+            )
+            raise _refusal(docs.refused(outcome, [wrong]), 422, [])
+        document_id = outcome.header.document_id
+        if session.scalar(
+            select(OrderEventRow.order_id).where(OrderEventRow.document_id == document_id)
+        ):
+            resent = docs.Problem("mRID", f"document {document_id!r} was received before", "A55")
+            raise _refusal(docs.refused(outcome, [resent]), 409, [])
+        responses: tuple[OrderEvent, ...] = outcome.objects
+        try:
+            results_store.record_order_responses(
+                session, srow, owner, responses, document_id, call.now
+            )
+        except InvalidInputError as err:
+            index = {str(e.order_id): i for i, e in enumerate(responses, start=1)}
+            found = [
+                docs.Problem(
+                    f"TimeSeries[{index[i.object_id]}]" if i.object_id in index else i.kind,
+                    i.message if i.value is NO_VALUE else f"{format_value(i.value)} {i.message}",
+                    "A59",
+                )
+                for i in err.issues
+            ]
+            raise _refusal(docs.refused(outcome, found), 422, err.issues) from None
+        call.accept(session, target=f"session:{session_id}", status=201)
+    return _answer(outcome, 201)

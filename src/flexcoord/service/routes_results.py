@@ -44,8 +44,10 @@ def _award_out(row: AwardRow) -> AwardOut:
     return AwardOut.model_validate(row, from_attributes=True)
 
 
-def _activation_out(row: ActivationOrderRow) -> ActivationOut:
-    return ActivationOut.model_validate(row, from_attributes=True)
+def _activation_out(row: ActivationOrderRow, status: str) -> ActivationOut:
+    return ActivationOut.model_validate(row, from_attributes=True).model_copy(
+        update={"status": status}
+    )
 
 
 def _settlement_out(row: SettlementRunRow) -> SettlementOut:
@@ -117,7 +119,8 @@ def list_activations(
         rows = store.list_activations(
             session, caller(session, call), session_id=session_id, limit=limit, offset=offset
         )
-        return [_activation_out(r) for r in rows]
+        status = store.order_statuses(session, rows)
+        return [_activation_out(r, status[r.id]) for r in rows]
 
 
 @router.put("/meter-readings", name=Operation.METER_UPLOAD, tags=["results"])

@@ -50,10 +50,12 @@ __all__ = [
     "MarketSessionRow",
     "MeterReadingRow",
     "NeedRow",
+    "OrderEventRow",
     "OutboxRow",
     "PartyRow",
     "PrequalificationRow",
     "ProductRow",
+    "RejectionRow",
     "RunStatus",
     "SettlementRunRow",
     "StatementRow",
@@ -366,6 +368,33 @@ class ActivationOrderRow(Base):
     direction: Mapped[str] = mapped_column(String(8))
     quantity_mw: Mapped[float] = mapped_column(Float)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RejectionRow(Base):
+    """A bid of a cleared session that no market accepted in any MTU, and why (the reason of the
+    last market that was offered it, :class:`~flexcoord.clearing.result.RejectionReason`)."""
+
+    __tablename__ = "rejection"
+    session_id: Mapped[str] = mapped_column(ForeignKey("market_session.id"), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    bid_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(48))
+    detail: Mapped[str] = mapped_column(String(512))
+
+
+class OrderEventRow(Base):
+    """One step an FSP reported of an activation order's lifecycle after it was issued
+    (``acknowledged``, ``failed``, ...; :class:`~flexcoord.operations.OrderStatus`), in the
+    order received (``seq``); ``at`` is when the FSP says it happened."""
+
+    __tablename__ = "order_event"
+    order_id: Mapped[str] = mapped_column(ForeignKey("activation_order.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    detail: Mapped[str] = mapped_column(String(512))
+    document_id: Mapped[str | None] = mapped_column(String(_ID), nullable=True, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class MeterReadingRow(Base):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,14 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flexcoord.clearing.result import Award
-from flexcoord.domain import Bid, build_all
+from flexcoord.domain import Bid
 from flexcoord.operations import Money
 from flexcoord.operations.statements import LineKind, PartyRole, SettlementLine, Statement
-from flexcoord.service import market_store
-from flexcoord.service.market_schemas import BidIn
+from flexcoord.service import bid_store, market_store, results_store
 from flexcoord.service.settlement_job import session_verifications
-from flexcoord.service.tables import AwardRow, BidRow, StatementRow
+from flexcoord.service.tables import AwardRow, StatementRow
 from flexcoord.service.uftp_endpoint import UftpEndpoint
 from flexcoord.standards import uftp
 
@@ -64,25 +61,6 @@ def _signed(endpoint: UftpEndpoint, message: Any, recipient: str) -> SignedOut:
     )
 
 
-def _bids(session: Session, session_id: str, product_id: str, fsps: set[str]) -> dict[str, Bid]:
-    rows = session.scalars(
-        select(BidRow).where(BidRow.session_id == session_id, BidRow.owner_id.in_(fsps))
-    ).all()
-    built = build_all(
-        Bid,
-        [
-            {
-                **BidIn.model_validate(r.spec).model_dump(),
-                "fsp_id": r.owner_id,
-                "product_id": product_id,
-                "submitted_at": r.submitted_at,
-            }
-            for r in rows
-        ],
-    )
-    return {b.id: b for b in built}
-
-
 def _offer_id(bid: Bid) -> str | None:
     """The FlexOffer that carried ``bid`` (its exclusive set, a UUID), or ``None`` for a bid
     submitted through the JSON API (its FlexOrder is then sent unsolicited)."""
@@ -104,18 +82,8 @@ def flex_orders(
         .where(AwardRow.session_id == session_id, AwardRow.owner_id.in_(fsps))
         .order_by(AwardRow.owner_id, AwardRow.bid_id, AwardRow.mtu_start)
     ).all()
-    by_bid: dict[tuple[str, str], list[Award]] = defaultdict(list)
-    for a in awards:
-        by_bid[(a.owner_id, a.bid_id)].append(
-            Award(
-                bid_id=a.bid_id,
-                mtu=a.mtu_start.isoformat(),
-                quantity_mw=a.quantity_mw,
-                price_eur_per_mwh=a.price_eur_per_unit,
-                payment_eur=a.payment_eur,
-            )
-        )
-    bids = _bids(session, session_id, srow.product_id, {owner for owner, _ in by_bid})
+    by_bid = results_store.awards_by_bid(awards)
+    bids = bid_store.domain_bids(session, srow, [owner for owner, _ in by_bid])
     out = []
     for (owner, bid_id), ordered in sorted(by_bid.items()):
         bid = bids[bid_id]
@@ -177,7 +145,7 @@ def flex_settlements(
             for v in verifications
             if v.fsp_id == party_id
         ]
-        bids = _bids(session, session_id, srow.product_id, {party_id})
+        bids = bid_store.domain_bids(session, srow, [party_id])
         orders = {
             v.bid_id: (
                 order_reference(session_id, v.bid_id),
