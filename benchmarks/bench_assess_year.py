@@ -3,7 +3,8 @@
 Each run starts two fresh processes, one after the other, so that each peak RSS is its own:
 
 * ours: the CLI, ``flexcoord grid assess CODE --steps N --json <file>`` (and with
-  ``--violations-csv``, ``--violations-csv <file>``: every violation streamed to the CSV). Its
+  ``--violations-csv``, ``--violations-csv <file>``: every violation streamed to the CSV; with
+  ``--violations-parquet``, ``--violations-parquet <file>``: the same rows as Parquet). Its
   time is the assessment's own ``elapsed_s`` (conversion to PGM, profiles → update data, every
   batch power flow, violation detection, summary, CSV rows); the wall time of the whole command
   (Python start, loading the SimBench grid, writing and syncing the files) is shown beside it.
@@ -24,7 +25,7 @@ Prints every run, then min–median–max of each figure over the runs; the last
 throughput ratio ours / raw (steps/s over steps/s; the goal of issue 12 is >= 0.9).
 
     .venv/bin/python benchmarks/bench_assess_year.py [--grid CODE] [--days N] [--runs 3]
-        [--violations-csv]
+        [--violations-csv] [--violations-parquet]
 """
 
 from __future__ import annotations
@@ -65,19 +66,24 @@ def _run(command: list[str]) -> tuple[float, float, str, float]:
 def _ours(args: argparse.Namespace, steps: int, folder: Path) -> dict[str, Any]:
     doc = folder / "assess.json"
     csv = folder / "violations.csv"
+    parquet = folder / "violations.parquet"
     if args.gens_as_sgens:
         command = [sys.executable, __file__, "--ours-child", "--gens-as-sgens", "--grid", args.grid]
         command += ["--start", str(args.start), "--steps", str(steps), "--out", str(doc)]
         command += ["--violations-csv"] if args.violations_csv else []
+        command += ["--violations-parquet"] if args.violations_parquet else []
     else:
         command = [sys.executable, "-c", "from flexcoord.cli.app import main; main()"]
         command += ["grid", "assess", args.grid, "--start", str(args.start)]
         command += ["--steps", str(steps), "--json", str(doc)]
         command += ["--violations-csv", str(csv)] if args.violations_csv else []
+        command += ["--violations-parquet", str(parquet)] if args.violations_parquet else []
     wall, rss, _, cpu = _run(command)
     totals = json.loads(doc.read_text())["totals"]
     csv_mb = csv.stat().st_size / 1e6 if csv.exists() else 0.0
+    parquet_mb = parquet.stat().st_size / 1e6 if parquet.exists() else 0.0
     csv.unlink(missing_ok=True)
+    parquet.unlink(missing_ok=True)
     return {
         "wall_s": wall,
         "rss_mb": rss,
@@ -86,6 +92,7 @@ def _ours(args: argparse.Namespace, steps: int, folder: Path) -> dict[str, Any]:
         "violations": totals["violations"],
         "non_converged": totals["non_converged_steps"],
         "csv_mb": csv_mb,
+        "parquet_mb": parquet_mb,
     }
 
 
@@ -135,9 +142,17 @@ def _ours_child(args: argparse.Namespace, steps: int) -> None:
 
     net = _network(args.grid, gens_as_sgens=args.gens_as_sgens)
     csv = Path(args.out).with_name("violations.csv")
-    with csv.open("wb") if args.violations_csv else contextlib.nullcontext() as sink:
+    parquet = Path(args.out).with_name("violations.parquet")
+    with (
+        csv.open("wb") if args.violations_csv else contextlib.nullcontext() as sink,
+        parquet.open("wb") if args.violations_parquet else contextlib.nullcontext() as pq,
+    ):
         result = GridModel(net, code=args.grid).assess(
-            start=args.start, steps=steps, keep_violations=False, violations_csv=sink
+            start=args.start,
+            steps=steps,
+            keep_violations=False,
+            violations_csv=sink,
+            violations_parquet=pq,
         )
     Path(args.out).write_text(json.dumps({"totals": result.totals()}))
 
@@ -184,6 +199,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--violations-csv", action="store_true", help="stream every violation")
+    parser.add_argument(
+        "--violations-parquet", action="store_true", help="stream every violation as Parquet"
+    )
     parser.add_argument("--gens-as-sgens", action="store_true", help="gen → PQ sgen (above)")
     parser.add_argument("--raw-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ours-child", action="store_true", help=argparse.SUPPRESS)
@@ -198,7 +216,8 @@ def main() -> None:
         return
 
     print(f"grid {args.grid}, steps {args.start}..{args.start + steps} ({steps}), ", end="")
-    print(f"violations CSV: {args.violations_csv}, gens as sgens: {args.gens_as_sgens}, ", end="")
+    print(f"violations CSV: {args.violations_csv}, Parquet: {args.violations_parquet}, ", end="")
+    print(f"gens as sgens: {args.gens_as_sgens}, ", end="")
     print(f"load average {os.getloadavg()[0]:.2f}")
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-assess-") as folder:
@@ -222,8 +241,8 @@ def main() -> None:
                 f"steps/s; CLI wall {row['ours_wall_s']:.1f} s, peak RSS "
                 f"{row['ours_rss_mb']:,.0f} MB, CPU {row['ours_cpu_s']:.0f} s; "
                 f"{ours['violations']:,} violations, {ours['non_converged']} steps not "
-                f"converged, CSV "
-                f"{ours['csv_mb']:,.0f} MB) | raw PGM {row['raw_s']:.2f} s "
+                f"converged, CSV {ours['csv_mb']:,.0f} MB, Parquet "
+                f"{ours['parquet_mb']:,.0f} MB) | raw PGM {row['raw_s']:.2f} s "
                 f"({row['raw_steps_per_s']:,.0f} steps/s, chunks of {raw['chunk']}, peak RSS "
                 f"{row['raw_rss_mb']:,.0f} MB, CPU {row['raw_cpu_s']:.0f} s) | "
                 f"ratio {row['ratio']:.3f} | load average {os.getloadavg()[0]:.2f}",

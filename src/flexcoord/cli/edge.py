@@ -367,12 +367,18 @@ def emit(
 
 
 def output_issues(outputs: Sequence[OutputFile | OutputFolder | None]) -> list[Issue]:
-    """The issues of every given output, and one if two of them go to stdout."""
+    """The issues of every given output, and one if two of them go to stdout or one file."""
     given = [o for o in outputs if o is not None]
     found = [issue for o in given for issue in o.issues()]
     on_stdout = [o.option for o in given if isinstance(o, OutputFile) and o.to_stdout]
     if len(on_stdout) > 1:
         found.append(option_issue(on_stdout[1], "-", f"and {on_stdout[0]} both write to stdout"))
+    files: dict[Path, str] = {}
+    for o in given:
+        if isinstance(o, OutputFile) and o.path is not None:
+            first = files.setdefault(o.path.resolve(), o.option)
+            if first != o.option:
+                found.append(option_issue(o.option, str(o.path), f"and {first} name the same file"))
     return found
 
 

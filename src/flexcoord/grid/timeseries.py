@@ -41,6 +41,7 @@ from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.pgm_conversion import PgmGrid, branch_loading_percent, network_name, to_pgm
 from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
 from flexcoord.grid.violation_csv import ViolationCsvWriter
+from flexcoord.grid.violation_parquet import ViolationParquetWriter
 from flexcoord.grid.violations import (
     Limits,
     asset_table,
@@ -187,6 +188,7 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     keep_results: bool = False,
     keep_violations: bool = True,
     violations_csv: BinaryIO | None = None,
+    violations_parquet: BinaryIO | None = None,
     tag: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     threading: int = 0,
 ) -> GridAssessment:
@@ -218,6 +220,9 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
             chunk by chunk (:class:`~flexcoord.grid.violation_csv.ViolationCsvWriter`): the
             bytes ``violations.to_csv(index=False)`` gives with ``keep_violations=True``, in
             the memory of one chunk.
+        violations_parquet: stream the same table to this binary file as Parquet
+            (:class:`~flexcoord.grid.violation_parquet.ViolationParquetWriter`, one row group
+            per million rows; far less CPU than the CSV's text), closed at the end.
         tag: adds columns to the violations and summary tables (e.g. the area of each asset;
             gets and returns a frame with an ``asset`` column, the caller's columns kept).
         threading: power-grid-model threading (0 all cores, -1 sequential, n threads).
@@ -263,18 +268,24 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
         return table if tag is None else tag(table)
 
     pairs = _pairs(vmin, vmax, lmax)
-    writer = (
-        None
-        if violations_csv is None
-        else ViolationCsvWriter(violations_csv, table_of=table_of, pairs=pairs, n_steps=steps)
-    )
+    writers: list[ViolationCsvWriter | ViolationParquetWriter] = []
+    if violations_csv is not None:
+        writers.append(
+            ViolationCsvWriter(violations_csv, table_of=table_of, pairs=pairs, n_steps=steps)
+        )
+    if violations_parquet is not None:
+        writers.append(
+            ViolationParquetWriter(
+                violations_parquet, table_of=table_of, pairs=pairs, n_steps=steps
+            )
+        )
     acc = _Accumulator(
         n_bus=len(grid.buses),
         n_branch=len(grid.branches),
         steps=steps,
         keep_violations=keep_violations,
         pairs=pairs,
-        writer=writer,
+        writers=tuple(writers),
     )
     kept_vm: list[FloatArray] = []
     kept_loading: list[FloatArray] = []
@@ -292,7 +303,8 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
             kept_loading.append(np.array(loading, dtype=float))
         if progress is not None:
             progress(c1, steps)
-
+    for writer in writers:
+        writer.close()
     return acc.finish(
         grid=grid,
         net=net,
@@ -423,11 +435,11 @@ class _Accumulator:
         steps: int,
         keep_violations: bool,
         pairs: tuple[IntArray, IntArray, FloatArray],
-        writer: ViolationCsvWriter | None,
+        writers: tuple[ViolationCsvWriter | ViolationParquetWriter, ...],
     ) -> None:
         self.keep_violations = keep_violations
         self.pairs = pairs
-        self.writer = writer
+        self.writers = writers
         self.parts: list[tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray]] = []
         self.failed: list[IntArray] = []
         n_asset = n_branch + n_bus
@@ -476,15 +488,15 @@ class _Accumulator:
             last = c0 + n - 1 - m.mask[::-1].argmax(axis=0)
             self.last[cols, m.kind] = np.where(seen, last, self.last[cols, m.kind])
             self.limit[cols, m.kind] = m.limit
-        if self.keep_violations or self.writer is not None:
+        if self.keep_violations or self.writers:
             # one (steps × pairs) block with the pairs in (kind, asset) order: np.nonzero walks
             # it in table order (time, kind, asset) and no sort is needed; chunks follow in time
             hit_step, hit_pair = np.nonzero(np.concatenate([m.mask for m in masks], axis=1))
             value: FloatArray = np.concatenate([loading, vm, vm], axis=1)[hit_step, hit_pair]
             step: IntArray = hit_step.astype(np.int64) + c0
             pair: IntArray = hit_pair.astype(np.int64)
-            if self.writer is not None:
-                self.writer.write(step, pair, value)
+            for writer in self.writers:
+                writer.write(step, pair, value)
             if self.keep_violations:
                 asset, kind, limit = self.pairs
                 self.parts.append((step, asset[pair], kind[pair], value, limit[pair]))

@@ -95,6 +95,9 @@ class ViolationCsvWriter:
             )
             _write_strings(self._sink, rows)
 
+    def close(self) -> None:
+        """Nothing to finish (a CSV has no footer; the sink stays open: it is the caller's)."""
+
 
 def _fragments(table: pd.DataFrame, columns: list[str], *, prefix: str, suffix: str) -> pa.Array:
     """``prefix + <these columns of each row as pandas writes them> + suffix``, per row."""
