@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -197,9 +197,16 @@ def settle_awards(
     )
 
 
-def settle_next(engine: Engine, *, now: datetime) -> str | None:
+def settle_next(
+    engine: Engine,
+    *,
+    now: datetime,
+    outbound: Callable[[Session, str, datetime], object] | None = None,
+) -> str | None:
     """Settle the session whose settlement was asked for first, in one transaction with its
-    statements (so once), and the id of that session; ``None`` when none is asked for."""
+    statements (so once), and the id of that session; ``None`` when none is asked for.
+    ``outbound`` (the worker's UFTP FlexSettlements) enqueues its messages in that
+    transaction."""
     with Session(engine) as session, session.begin():
         run = session.scalars(
             select(SettlementRunRow)
@@ -215,6 +222,8 @@ def settle_next(engine: Engine, *, now: datetime) -> str | None:
             with session.begin_nested():
                 rows = settle_session(session, srow, now=now)
                 publish_statements(session, srow, rows, now=now)
+                if outbound is not None:
+                    outbound(session, srow.id, now)
         except InvalidInputError as err:
             run.status = RunStatus.FAILED.value
             run.summary = {"issues": [str(i) for i in err.issues[:50]]}

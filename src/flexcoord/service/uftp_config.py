@@ -8,7 +8,8 @@ A JSON file holds flexcoord's UFTP identity, its participants and the market's a
       "product_id": "da-cm",
       "participants": [
         {"party_id": "dso-a", "domain": "dso.example.org", "role": "DSO", "public_key": "…"},
-        {"party_id": "fsp-a", "domain": "agr.example.org", "role": "AGR", "public_key": "…"}
+        {"party_id": "fsp-a", "domain": "agr.example.org", "role": "AGR", "public_key": "…",
+         "endpoint": "https://agr.example.org/shapeshifter/api/v3/message"}
       ],
       "congestion_points": {"ean.871685900012636543": {"kind": "area", "area_id": "mv-a"}},
       "resources": [{"fsp_id": "fsp-a", "congestion_point": "ean.871685900012636543",
@@ -19,7 +20,9 @@ A JSON file holds flexcoord's UFTP identity, its participants and the market's a
 
 ``private_key_file`` (relative to the configuration file) holds flexcoord's base64 libsodium
 signing key, kept out of the configuration; ``public_key`` values are the participants'
-base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes both). A message's
+base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes both); an
+``endpoint`` (http or https URL) is where flexcoord delivers a participant's FlexOrders and
+FlexSettlements (one without gets none). A message's
 ``Period`` goes to the market session of ``product_id`` on that delivery day (``sessions``,
 ``{"2026-06-02": "s1"}``, names one explicitly). Every mistake is reported at once, naming the
 file and the field; nothing starts.
@@ -55,6 +58,7 @@ class _Participant(BaseModel):
     domain: _ID
     role: Literal["DSO", "AGR", "CRO"]
     public_key: _ID
+    endpoint: Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s/]+")] | None = None
 
 
 class _Resource(BaseModel):
@@ -224,4 +228,7 @@ def _endpoint(
         private_key=private_key,
         public_keys={(p.domain, p.role): p.public_key for p in config.participants},
         sessions=dict(config.sessions),
+        endpoints={
+            (p.domain, p.role): p.endpoint for p in config.participants if p.endpoint is not None
+        },
     )

@@ -64,6 +64,9 @@ class UftpEndpoint:
             in it is refused.
         sessions: Period (delivery day) → the market session its needs and bids go to; a day
             not named goes to the one session of ``market.product_id`` on that day.
+        endpoints: ``(domain, role)`` → the participant's UFTP endpoint URL, where flexcoord
+            delivers its FlexOrders and FlexSettlements (:mod:`~flexcoord.service.uftp_delivery`);
+            a participant not in it is sent none.
     """
 
     market: uftp.UftpMarket
@@ -71,6 +74,7 @@ class UftpEndpoint:
     private_key: str
     public_keys: Mapping[tuple[str, str], str]
     sessions: Mapping[date, str] = field(default_factory=dict)
+    endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,7 +190,11 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         uftp.baseline_from_d_prognosis(msg, market)
     elif isinstance(msg, Metering):
         _store_meter(session, endpoint, msg, now)
-    elif not isinstance(msg, FlexOrderResponse | FlexSettlementResponse | TestMessage):
+    elif isinstance(msg, FlexOrderResponse | FlexSettlementResponse):
+        from flexcoord.service.uftp_delivery import record_answer  # noqa: PLC0415 - a cycle
+
+        record_answer(session, msg, now=now)
+    elif not isinstance(msg, TestMessage):
         raise ServiceProblem(422, f"Invalid Message: {type(msg).__name__} is not handled here")
 
 
