@@ -38,10 +38,10 @@ from flexcoord.errors import FlexcoordError, InvalidInputError
 from flexcoord.service import bid_store, market_store, results_store
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
-from flexcoord.service.market_schemas import NeedIn
+from flexcoord.service.market_schemas import BidStatus, NeedIn
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import MeterUploadIn
-from flexcoord.service.tables import MarketSessionRow, NeedRow, PartyRow
+from flexcoord.service.tables import BidRow, MarketSessionRow, NeedRow, PartyRow
 from flexcoord.standards import uftp
 
 __all__ = ["UFTP_LOG_LENGTH", "UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
@@ -155,6 +155,34 @@ def _store_bids(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) ->
     bid_store.submit_bids(session, _party(session, bids[0].fsp_id), srow, bodies, now=now)
 
 
+def _revoke(session: Session, endpoint: UftpEndpoint, msg: Any, now: datetime) -> None:
+    """FlexOfferRevocation: withdraw the bids the sender's FlexOffer carried (its exclusive
+    set), through the bid store (``bid_store.withdraw_bid``: the JSON API's withdrawal, refused
+    once the session's gate has closed)."""
+    offer_id = msg.flex_offer_message_id or ""
+    owner = _party(
+        session, endpoint.market.party_of(msg.sender_domain or "", "FlexOfferRevocation")
+    )
+    rows = session.scalars(
+        select(BidRow)
+        .where(BidRow.owner_id == owner.id, BidRow.spec["exclusive_set"].as_string() == offer_id)
+        .order_by(BidRow.session_id, BidRow.id)
+    ).all()
+    if not rows:  # never offered, or another AGR's offer: the same words
+        raise ServiceProblem(422, f"Unknown Reference: FlexOfferMessageID {offer_id}")
+    live = [r for r in rows if r.status != BidStatus.WITHDRAWN.value]
+    if not live:
+        raise ServiceProblem(422, f"FlexOffer Cannot Be Revoked: {offer_id} is revoked already")
+    for row in live:
+        srow = market_store.get_session(session, row.session_id)
+        try:
+            bid_store.withdraw_bid(session, owner, srow, row.id, now=now)
+        except ServiceProblem as err:
+            raise ServiceProblem(
+                422, f"FlexOffer Cannot Be Revoked: {err.detail}", list(err.issues)
+            ) from None
+
+
 def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
     unit_id, series = uftp.meter_from_metering(msg, endpoint.market)
     owner = _party(session, endpoint.market.party_of(msg.sender_domain or "", "Metering"))
@@ -174,6 +202,7 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         DPrognosis,
         FlexOffer,
+        FlexOfferRevocation,
         FlexOrderResponse,
         FlexRequest,
         FlexSettlementResponse,
@@ -188,6 +217,8 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         _store_bids(session, endpoint, msg, now)
     elif isinstance(msg, DPrognosis):
         uftp.baseline_from_d_prognosis(msg, market)
+    elif isinstance(msg, FlexOfferRevocation):
+        _revoke(session, endpoint, msg, now)
     elif isinstance(msg, Metering):
         _store_meter(session, endpoint, msg, now)
     elif isinstance(msg, FlexOrderResponse | FlexSettlementResponse):
