@@ -11,9 +11,12 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
 4. FlexRequest → a need, FlexOffer → bids, through the same stores as the JSON API
    (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules)
    and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
-   delivery on), in one transaction; a D-Prognosis is mapped and checked against the market;
-   FlexOrderResponse and FlexSettlementResponse are read. Any issue rejects the message with
-   its reason and rolls everything back.
+   delivery on), FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``),
+   D-Prognosis → the resource's declared baseline (``baseline_store.declare``, what settlement
+   verifies delivery against), in one transaction; FlexOrderResponse and
+   FlexSettlementResponse record the answer to a message flexcoord sent
+   (``uftp_delivery.record_answer``). Any issue rejects the message with its reason and rolls
+   everything back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
    Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. UFTP
    delivers responses asynchronously to the sender's own endpoint; flexcoord answers in the
@@ -35,7 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from flexcoord.errors import FlexcoordError, InvalidInputError
-from flexcoord.service import bid_store, market_store, results_store
+from flexcoord.service import baseline_store, bid_store, market_store, results_store
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
 from flexcoord.service.market_schemas import BidStatus, NeedIn
@@ -183,6 +186,23 @@ def _revoke(session: Session, endpoint: UftpEndpoint, msg: Any, now: datetime) -
             ) from None
 
 
+def _store_baseline(session: Session, endpoint: UftpEndpoint, msg: Any, now: datetime) -> None:
+    """D-Prognosis → the declared baseline of the AGR's resource at the congestion point
+    (``baseline_store.declare``: what settlement verifies delivery against)."""
+    values = uftp.baseline_from_d_prognosis(msg, endpoint.market)
+    fsp_id = endpoint.market.party_of(msg.sender_domain or "", "D-Prognosis")
+    unit_id = endpoint.market.resource_of(fsp_id, msg.congestion_point, "D-Prognosis")
+    baseline_store.declare(
+        session,
+        _party(session, fsp_id),
+        unit_id,
+        values,
+        source=baseline_store.D_PROGNOSIS,
+        message_id=msg.message_id or "",
+        now=now,
+    )
+
+
 def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
     unit_id, series = uftp.meter_from_metering(msg, endpoint.market)
     owner = _party(session, endpoint.market.party_of(msg.sender_domain or "", "Metering"))
@@ -210,13 +230,12 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         TestMessage,
     )
 
-    market = endpoint.market
     if isinstance(msg, FlexRequest):
         _store_need(session, endpoint, msg, now)
     elif isinstance(msg, FlexOffer):
         _store_bids(session, endpoint, msg, now)
     elif isinstance(msg, DPrognosis):
-        uftp.baseline_from_d_prognosis(msg, market)
+        _store_baseline(session, endpoint, msg, now)
     elif isinstance(msg, FlexOfferRevocation):
         _revoke(session, endpoint, msg, now)
     elif isinstance(msg, Metering):
