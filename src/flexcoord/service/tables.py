@@ -59,6 +59,7 @@ __all__ = [
     "RunStatus",
     "SettlementRunRow",
     "StatementRow",
+    "UftpKeyRow",
     "UftpOutboxRow",
     "UnitRow",
     "UtcDateTime",
@@ -482,6 +483,23 @@ class UftpOutboxRow(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class UftpKeyRow(Base):
+    """A UFTP participant's public signing key (:mod:`flexcoord.service.uftp_keys`), valid from
+    ``valid_from`` until ``valid_until`` (``None``: the current key). Loaded from the UFTP
+    configuration at start: a rotated key stays valid until the time the configuration states,
+    a key the configuration no longer names is retired at once."""
+
+    __tablename__ = "uftp_key"
+    __table_args__ = (UniqueConstraint("domain", "role", "public_key"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    domain: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(8))
+    public_key: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class BrokerCredentialRow(Base):

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from flexcoord.errors import FlexcoordError, InvalidInputError
-from flexcoord.service import baseline_store, bid_store, market_store, results_store
+from flexcoord.service import baseline_store, bid_store, market_store, results_store, uftp_keys
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
 from flexcoord.service.market_schemas import BidStatus, NeedIn
@@ -63,8 +63,11 @@ class UftpEndpoint:
         market: The market's agreements (congestion points, domains, resources, ISPs).
         domain: flexcoord's own Internet domain (the RecipientDomain it accepts).
         private_key: flexcoord's signing key (base64, libsodium), signing every response.
-        public_keys: ``(domain, role)`` → the participant's public key (base64); a sender not
-            in it is refused.
+        public_keys: ``(domain, role)`` → the participant's current public key (base64);
+            ``mount_uftp`` loads them into the key table (:mod:`~flexcoord.service.uftp_keys`),
+            which the endpoint verifies with: a sender with no valid key there is refused.
+        previous_keys: ``(domain, role)`` → its earlier keys, each with the time it stops
+            being valid (a rotation).
         sessions: Period (delivery day) → the market session its needs and bids go to; a day
             not named goes to the one session of ``market.product_id`` on that day.
         endpoints: ``(domain, role)`` → the participant's UFTP endpoint URL, where flexcoord
@@ -77,6 +80,9 @@ class UftpEndpoint:
     private_key: str
     public_keys: Mapping[tuple[str, str], str]
     sessions: Mapping[date, str] = field(default_factory=dict)
+    previous_keys: Mapping[tuple[str, str], tuple[tuple[str, datetime], ...]] = field(
+        default_factory=dict
+    )
     endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -358,13 +364,23 @@ def handle(
         return refuse(400, _reason(err))
     if not isinstance(signed, SignedMessage):
         return refuse(400, "not a SignedMessage")
-    key = endpoint.public_keys.get((signed.sender_domain, str(signed.sender_role)))
-    if key is None:
-        return refuse(401, "unknown sender: no public key registered")
-    try:
-        inner: Any = uftp.unseal(signed.body, key)
-    except InvalidInputError as err:
-        return refuse(401 if err.issues[0].field == "signature" else 400, _reason(err))
+    with Session(services.engine) as session:
+        keys = uftp_keys.valid_keys(
+            session, signed.sender_domain, str(signed.sender_role), services.settings.clock()
+        )
+    if not keys:
+        return refuse(401, "unknown sender: no valid public key registered")
+    inner: Any = None
+    for key in keys:  # the current key first, then the rotated ones still valid
+        try:
+            inner = uftp.unseal(signed.body, key)
+            break
+        except InvalidInputError as err:
+            if err.issues[0].field != "signature":
+                return refuse(400, _reason(err))
+            failure = err
+    if inner is None:
+        return refuse(401, _reason(failure))
     name = type(inner).__name__
     parties = {domain: party for party, domain in endpoint.market.domains.items()}
     reason: str | None = None
@@ -401,7 +417,15 @@ def handle(
 
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
-    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``."""
+    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``; its
+    participants' keys are loaded into the key table first (:func:`uftp_keys.load`)."""
+    services: Services = app.state.services
+    uftp_keys.load(
+        services.engine,
+        endpoint.public_keys,
+        endpoint.previous_keys,
+        now=services.settings.clock(),
+    )
     app.state.uftp_log = deque(maxlen=UFTP_LOG_LENGTH)
 
     async def receive(request: Request) -> Response:
