@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from flexcoord.errors import FlexcoordError
@@ -330,16 +330,9 @@ class UftpDelivery:
                 .with_for_update()
             ).one()
             if attempt.error is None:
-                session.execute(
-                    update(UftpOutboxRow)
-                    .where(
-                        UftpOutboxRow.message_id == attempt.message_id,
-                        UftpOutboxRow.status == DeliveryStatus.PENDING.value,
-                    )
-                    .values(status=DeliveryStatus.SENT.value, last_error=None)
-                    .execution_options(synchronize_session=False)
-                )
-                row.sent_at = now
+                if row.status == DeliveryStatus.PENDING.value:  # else: answered already
+                    row.status = DeliveryStatus.SENT.value
+                row.sent_at, row.last_error = now, None
                 outcome = Outcome.ACCEPTED
             else:
                 row.last_error = attempt.error
