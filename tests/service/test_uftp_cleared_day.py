@@ -42,7 +42,17 @@ from flexcoord.standards import uftp
 from tests.service.conftest import Api, Clock
 from tests.service.markets import DAY, GATE_CLOSES
 from tests.service.platform import AREA, GRID, bid, open_session, register_grid
-from tests.service.test_uftp_day import AGR, DSO, FLEX, PERIOD, Exchange, _flex, _meta, _signed
+from tests.service.test_uftp_day import (
+    AGR,
+    DSO,
+    FLEX,
+    PERIOD,
+    Exchange,
+    _flex,
+    _meta,
+    _signed,
+    sent,
+)
 
 pytestmark = pytest.mark.slow
 CP = "ea1.2026-06.dso.example:mv1-102"
@@ -176,6 +186,7 @@ def test_a_uftp_day_cleared_and_settled_by_the_service(
         orders = flex_orders(s, endpoint, "s1", now=clock())
     assert [o.recipient_domain for o in orders] == [AGR]
     (order,) = [client.opened(o.xml) for o in orders]
+    sent(api, "fsp-a", order)
     chosen = _check_order(order, awards, offer.message_id)
     ack = FlexOrderResponse(**_meta(AGR), flex_order_message_id=order.message_id)
     assert client.acknowledged(_signed(ack, AGR, "AGR", keys["agr"][0]))
@@ -192,6 +203,7 @@ def test_a_uftp_day_cleared_and_settled_by_the_service(
     with Session(engine) as s:
         (signed,) = flex_settlements(s, endpoint, "s1", now=clock())
     settlement = client.opened(signed.xml)
+    sent(api, "fsp-a", settlement)
     element = _check_settlement(settlement, statement, chosen, delivered_kw)
     ack = FlexSettlementResponse(
         **_meta(AGR),

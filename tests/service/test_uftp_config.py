@@ -99,6 +99,23 @@ def test_every_mistake_of_a_configuration_is_named(tmp_path: Path) -> None:
     assert all(i.source == str(path) for i in err.value.issues)
 
 
+def test_a_participants_endpoint_is_where_its_messages_go_and_must_be_a_web_url(
+    tmp_path: Path,
+) -> None:
+    keys = _keys()
+    url = "https://agr.example/shapeshifter/api/v3/message"
+    agr = {"party_id": "fsp-a", "domain": AGR, "role": "AGR", "public_key": keys["agr"][1]}
+    dso = {"party_id": "dso-a", "domain": DSO, "role": "DSO", "public_key": keys["dso"][1]}
+    endpoint = load_uftp_config(
+        _config(tmp_path, keys, participants=[dso, {**agr, "endpoint": url}])
+    )
+    assert endpoint.endpoints == {(AGR, "AGR"): url}  # the DSO has none: it is sent nothing
+    path = _config(tmp_path, keys, participants=[dso, {**agr, "endpoint": "ftp://agr.example"}])
+    with pytest.raises(InvalidInputError) as err:
+        load_uftp_config(path)
+    assert [i.field for i in err.value.issues] == ["participants[1].endpoint"]
+
+
 def test_serve_with_a_bad_configuration_exits_2_before_touching_the_database(
     tmp_path: Path,
 ) -> None:

@@ -42,7 +42,7 @@ from xsdata.models.datatype import XmlDate, XmlDuration
 
 from flexcoord.clearing.result import Award
 from flexcoord.domain import Location
-from flexcoord.service.tables import BidRow, NeedRow
+from flexcoord.service.tables import BidRow, NeedRow, UftpOutboxRow
 from flexcoord.service.uftp_endpoint import UFTP_PATH, UftpEndpoint, mount_uftp
 from flexcoord.standards import uftp
 from tests.service.conftest import Api
@@ -101,6 +101,29 @@ def _signed(message: Any, sender: str, role: str, key: str) -> bytes:
     return transport.to_xml(
         SignedMessage(sender_domain=sender, sender_role=role, body=body)
     ).encode()
+
+
+def sent(api: Api, party_id: str, *messages: Any) -> None:
+    """Record messages flexcoord built as sent to the AGR, as the delivery outbox does
+    (flexcoord takes an answer only to a message it sent)."""
+    now = api.app.state.services.settings.clock()
+    with Session(api.app.state.services.engine) as s, s.begin():
+        for message in messages:
+            s.add(
+                UftpOutboxRow(
+                    message_id=message.message_id,
+                    party_id=party_id,
+                    message_type=type(message).__name__,
+                    subject_id="test",
+                    recipient_domain=message.recipient_domain,
+                    recipient_role="AGR",
+                    payload=uftp.to_xml(message).decode(),
+                    status="sent",
+                    attempts=1,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
 
 
 def _rows(api: Api) -> tuple[int, int]:
@@ -255,6 +278,7 @@ def test_a_congestion_management_day_over_uftp(api: Api) -> None:
     signed = uftp.seal(order, endpoint.private_key)
     received = transport.unseal_message(signed, keys["flexcoord"][1])
     assert (received.option_reference, received.price) == ("opt-a", Decimal("20.0000"))
+    sent(api, "fsp-a", order)
     ack = FlexOrderResponse(**_meta(AGR), flex_order_message_id=received.message_id)
     assert client.acknowledged(_signed(ack, AGR, "AGR", agr_key))
     # 5. the AGR's metering of its unit
@@ -300,6 +324,7 @@ def test_a_congestion_management_day_over_uftp(api: Api) -> None:
         uftp.seal(statement, endpoint.private_key), keys["flexcoord"][1]
     )
     assert received.flex_order_settlements[0].net_settlement == Decimal("17.5000")
+    sent(api, "fsp-a", statement)
     ack = FlexSettlementResponse(
         **_meta(AGR),
         flex_settlement_message_id=received.message_id,

@@ -135,6 +135,13 @@ def serve(
     runner = _worker(engine, settings) if worker else None
     if runner is not None:  # the clearings show in the app's /metrics
         runner.metrics = app.state.services.metrics
+        runner.uftp = uftp  # its FlexOrders and FlexSettlements go into the UFTP outbox
+    delivery = None
+    if uftp is not None:
+        from flexcoord.service.uftp_delivery import UftpDelivery
+
+        delivery = UftpDelivery(engine=engine, endpoint=uftp, clock=settings.clock)
+        delivery.start()
     if runner is not None:
         runner.start()
     try:
@@ -142,6 +149,8 @@ def serve(
     finally:
         if runner is not None:
             runner.stop()
+        if delivery is not None:
+            delivery.stop()
         engine.dispose()
 
 
@@ -168,6 +177,14 @@ def worker_command(
             help="Seconds a claim holds before another worker may take the session over.",
         ),
     ] = 600.0,
+    uftp_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--uftp-config",
+            help="Enqueue the UFTP FlexOrders and FlexSettlements of what this worker clears "
+            "and settles, for `serve --uftp-config` to deliver (docs/uftp.md).",
+        ),
+    ] = None,
 ) -> None:
     """Clear sealed sessions, exactly once each, as `serve`'s worker thread does (any number of
     workers may run against one database)."""
@@ -177,9 +194,15 @@ def worker_command(
     if not 1.0 <= lease_s <= 86_400.0:
         check([option_issue("--lease-s", lease_s, "must be from 1 to 86400 seconds")])
     settings = _settings(database_url, grid)
+    uftp = None
+    if uftp_config is not None:
+        from flexcoord.service.uftp_config import load_uftp_config
+
+        uftp = load_uftp_config(uftp_config)  # every mistake before the database is touched
     engine = open_engine(settings.database_url, migrate_schema=True)
     install_json_logging()
     runner = _worker(engine, settings, lease_s)
+    runner.uftp = uftp
     try:
         if once:
             n = runner.run_until_idle()

@@ -30,7 +30,7 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -365,10 +365,12 @@ def clear_claimed(
     grid_code: str,
     *,
     clock: Any,
+    outbound: Callable[[Session, str, datetime], object] | None = None,
 ) -> ClearingResult | None:
     """Clear the claimed session and store its results, or ``None`` when the claim was lost
     (module docstring). ``clock`` is the server clock. Each party's messages
-    (:func:`~flexcoord.service.publication.publish_results`) are enqueued in the results'
+    (:func:`~flexcoord.service.publication.publish_results`, and ``outbound``'s: the worker's
+    UFTP FlexOrders, called with the session, its id and the time) are enqueued in the results'
     transaction, so they commit with the results or not at all."""
     with Session(engine) as session:
         srow = session.get(MarketSessionRow, claimed.session_id)
@@ -395,6 +397,8 @@ def clear_claimed(
         srow = session.get(MarketSessionRow, claimed.session_id)
         assert srow is not None
         publish_results(session, srow, result, now=now)
+        if outbound is not None:
+            outbound(session, claimed.session_id, now)
         run.status, run.finished_at = RunStatus.DONE.value, now
         run.result_sha256, run.summary = result.sha256, result.summary
         _audit(session, claimed, now, result.sha256, ok=True)

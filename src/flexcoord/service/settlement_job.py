@@ -3,10 +3,12 @@ readings, its awards settled, one statement per party.
 
 The rules are the operations library's, as the study applies them
 (:func:`~flexcoord.simulation.day_run.delivery_outcomes`): each order's delivery is verified
-(:func:`~flexcoord.operations.verify_delivery`) against a *meter before/after* baseline (the
-mean of the unit's reading in the MTU just before each activation run,
-:class:`~flexcoord.operations.MeterBeforeAfter`: the only baseline that needs nothing but the
-meter data the FSP uploads) within the default tolerance; the awards are settled pay-as-bid
+(:func:`~flexcoord.operations.verify_delivery`) against the unit's *declared* baseline where
+one covers every ordered MTU of the unit (a UFTP D-Prognosis, stored by
+:mod:`~flexcoord.service.baseline_store`; :class:`~flexcoord.operations.DeclaredSchedule`),
+else a *meter before/after* baseline (the mean of the unit's reading in the MTU just before each
+activation run, :class:`~flexcoord.operations.MeterBeforeAfter`: the baseline that needs nothing
+but the meter data the FSP uploads), within the default tolerance; the awards are settled pay-as-bid
 (:func:`~flexcoord.operations.settle`) with a penalty of :data:`PENALTY_FACTOR` × the bid price
 on energy not delivered, the session's market operator holding any residue. An activation
 without the readings to verify it is withheld (pending), not paid and not penalised.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -30,6 +32,8 @@ from flexcoord.domain import Direction, Interval, ProductKind
 from flexcoord.errors import InvalidInputError
 from flexcoord.operations import (
     ActivationOrder,
+    BaselineValue,
+    DeclaredSchedule,
     DeliveryOutcome,
     DeliveryVerification,
     MeterBeforeAfter,
@@ -43,6 +47,7 @@ from flexcoord.operations import (
     verify_delivery,
 )
 from flexcoord.service.audit import AuditRecord, Outcome, append_event
+from flexcoord.service.baseline_store import declared_schedule
 from flexcoord.service.publication import publish_statements
 from flexcoord.service.session_snapshot import OwnedId
 from flexcoord.service.tables import (
@@ -165,8 +170,9 @@ def session_verifications(
     session: Session, srow: MarketSessionRow
 ) -> tuple[DeliveryVerification, ...]:
     """Every activation order of the cleared session ``srow`` verified against its unit's
-    meter readings and *meter before/after* baseline (bid and unit ids qualified by owner,
-    ``owner/id``): what :func:`settle_session` settles on."""
+    meter readings and baseline (the unit's declared baseline where it covers the ordered
+    MTUs, else *meter before/after*; bid and unit ids qualified by owner, ``owner/id``): what
+    :func:`settle_session` settles on."""
     order_rows = session.scalars(
         select(ActivationOrderRow).where(ActivationOrderRow.session_id == srow.id)
     ).all()
@@ -175,12 +181,25 @@ def session_verifications(
     by_unit: dict[str, list[Interval]] = defaultdict(list)
     for o in orders:
         by_unit[o.unit_id].append(o.interval)
-    baseline = MeterBeforeAfter(before=1)
+    owners = {_q(o.owner_id, o.unit_id): (o.owner_id, o.unit_id) for o in order_rows}
     baselines = {
-        unit: baseline.estimate(sorted(set(ivs), key=lambda i: i.start), meter=meter[unit])
+        unit: _baseline(
+            session, *owners[unit], sorted(set(ivs), key=lambda i: i.start), meter[unit]
+        )
         for unit, ivs in by_unit.items()
     }
     return tuple(verify_delivery(orders, baselines, meter))
+
+
+def _baseline(
+    session: Session, owner_id: str, unit_id: str, intervals: list[Interval], meter: MeterSeries
+) -> tuple[BaselineValue, ...]:
+    """The unit's declared baseline (a UFTP D-Prognosis, :mod:`~flexcoord.service.baseline_store`)
+    where it covers every ordered MTU; else *meter before/after*."""
+    schedule = declared_schedule(session, owner_id, unit_id)
+    if schedule is not None and all(schedule.mw(i) is not None for i in intervals):
+        return DeclaredSchedule().estimate(intervals, meter=meter, schedule=schedule)
+    return MeterBeforeAfter(before=1).estimate(intervals, meter=meter)
 
 
 def settle_awards(
@@ -197,9 +216,16 @@ def settle_awards(
     )
 
 
-def settle_next(engine: Engine, *, now: datetime) -> str | None:
+def settle_next(
+    engine: Engine,
+    *,
+    now: datetime,
+    outbound: Callable[[Session, str, datetime], object] | None = None,
+) -> str | None:
     """Settle the session whose settlement was asked for first, in one transaction with its
-    statements (so once), and the id of that session; ``None`` when none is asked for."""
+    statements (so once), and the id of that session; ``None`` when none is asked for.
+    ``outbound`` (the worker's UFTP FlexSettlements) enqueues its messages in that
+    transaction."""
     with Session(engine) as session, session.begin():
         run = session.scalars(
             select(SettlementRunRow)
@@ -215,6 +241,8 @@ def settle_next(engine: Engine, *, now: datetime) -> str | None:
             with session.begin_nested():
                 rows = settle_session(session, srow, now=now)
                 publish_statements(session, srow, rows, now=now)
+                if outbound is not None:
+                    outbound(session, srow.id, now)
         except InvalidInputError as err:
             run.status = RunStatus.FAILED.value
             run.summary = {"issues": [str(i) for i in err.issues[:50]]}

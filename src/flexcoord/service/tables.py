@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "AuditHeadRow",
     "AwardRow",
     "Base",
+    "BaselineRow",
     "BidRow",
     "BrokerCredentialRow",
     "ClearingRunRow",
@@ -59,6 +61,8 @@ __all__ = [
     "RunStatus",
     "SettlementRunRow",
     "StatementRow",
+    "UftpKeyRow",
+    "UftpOutboxRow",
     "UnitRow",
     "UtcDateTime",
 ]
@@ -410,6 +414,24 @@ class MeterReadingRow(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class BaselineRow(Base):
+    """A unit's declared baseline (its schedule without activation): mean MW over
+    ``[start, end)``, injection positive, as an FSP declared it (``source``: ``d_prognosis``, a
+    UFTP D-Prognosis, ``message_id`` naming it); a later declaration of the same interval
+    replaces it. Settlement verifies delivery against it where it covers an order's MTUs
+    (:func:`~flexcoord.service.settlement_job.session_verifications`)."""
+
+    __tablename__ = "baseline_value"
+    owner_id: Mapped[str] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    end: Mapped[datetime] = mapped_column(UtcDateTime())
+    mw: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(24))
+    message_id: Mapped[str] = mapped_column(String(_ID))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class StatementRow(Base):
     """One party's settlement statement of a session (``spec``: the statement as published)."""
 
@@ -458,6 +480,55 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class UftpOutboxRow(Base):
+    """A UFTP message flexcoord delivers to a participant's endpoint
+    (:mod:`flexcoord.service.uftp_delivery`), written in the transaction of the change it
+    reports (a clearing's FlexOrders, a settlement's FlexSettlements).
+
+    ``message_id`` is the UFTP MessageID (the recipient's de-duplication key), ``payload`` the
+    message's XML before signing (sealed at each attempt by shapeshifter-uftp's client; Ed25519
+    is deterministic, so a re-send is the same bytes). ``status``: ``pending`` (to send, at
+    ``next_attempt_at``) → ``sent`` (HTTP 200) → ``accepted`` or ``rejected`` (the
+    recipient's signed response, ``rejection_reason``), or ``failed`` after the last attempt.
+    """
+
+    __tablename__ = "uftp_outbox"
+    __table_args__ = (Index("ix_uftp_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(_ID), unique=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("party.id"), index=True)
+    message_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    recipient_domain: Mapped[str] = mapped_column(String(200))
+    recipient_role: Mapped[str] = mapped_column(String(8))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class UftpKeyRow(Base):
+    """A UFTP participant's public signing key (:mod:`flexcoord.service.uftp_keys`), valid from
+    ``valid_from`` until ``valid_until`` (``None``: the current key). Loaded from the UFTP
+    configuration at start: a rotated key stays valid until the time the configuration states,
+    a key the configuration no longer names is retired at once."""
+
+    __tablename__ = "uftp_key"
+    __table_args__ = (UniqueConstraint("domain", "role", "public_key"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    domain: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(8))
+    public_key: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class BrokerCredentialRow(Base):

@@ -8,7 +8,8 @@ A JSON file holds flexcoord's UFTP identity, its participants and the market's a
       "product_id": "da-cm",
       "participants": [
         {"party_id": "dso-a", "domain": "dso.example.org", "role": "DSO", "public_key": "…"},
-        {"party_id": "fsp-a", "domain": "agr.example.org", "role": "AGR", "public_key": "…"}
+        {"party_id": "fsp-a", "domain": "agr.example.org", "role": "AGR", "public_key": "…",
+         "endpoint": "https://agr.example.org/shapeshifter/api/v3/message"}
       ],
       "congestion_points": {"ean.871685900012636543": {"kind": "area", "area_id": "mv-a"}},
       "resources": [{"fsp_id": "fsp-a", "congestion_point": "ean.871685900012636543",
@@ -19,7 +20,12 @@ A JSON file holds flexcoord's UFTP identity, its participants and the market's a
 
 ``private_key_file`` (relative to the configuration file) holds flexcoord's base64 libsodium
 signing key, kept out of the configuration; ``public_key`` values are the participants'
-base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes both). A message's
+base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes both); an
+``endpoint`` (http or https URL) is where flexcoord delivers a participant's FlexOrders and
+FlexSettlements (one without gets none). A rotated key is listed under the participant's
+``previous_keys`` (``[{"public_key": "…", "valid_until": "2026-12-10T00:00:00Z"}]``): it still
+verifies until then; at start the keys are loaded into the key table
+(:mod:`flexcoord.service.uftp_keys`), and a key no longer in the file is retired. A message's
 ``Period`` goes to the market session of ``product_id`` on that delivery day (``sessions``,
 ``{"2026-06-02": "s1"}``, names one explicitly). Every mistake is reported at once, naming the
 file and the field; nothing starts.
@@ -34,7 +40,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from flexcoord.domain import Location, LocationKind
 from flexcoord.errors import InvalidInputError, Issue
@@ -49,12 +55,20 @@ __all__ = ["load_uftp_config"]
 _ID = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class _PreviousKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    public_key: _ID
+    valid_until: AwareDatetime
+
+
 class _Participant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     party_id: _ID
     domain: _ID
     role: Literal["DSO", "AGR", "CRO"]
     public_key: _ID
+    endpoint: Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s/]+")] | None = None
+    previous_keys: list[_PreviousKey] = []
 
 
 class _Resource(BaseModel):
@@ -117,6 +131,12 @@ def _checks(config: _UftpConfig, source: Path, private_key: str | None) -> list[
         seen[(p.domain, p.role)] = i
         issue = _key_issue(source, f"participants[{i}].public_key", p.public_key, 32)
         found += [issue] if issue else []
+        for k, old in enumerate(p.previous_keys):
+            where = f"participants[{i}].previous_keys[{k}].public_key"
+            issue = _key_issue(source, where, old.public_key, 32)
+            found += [issue] if issue else []
+            if old.public_key == p.public_key:
+                found.append(_issue(source, where, "…", "is the current public_key"))
     parties = {p.party_id for p in config.participants}
     for i, r in enumerate(config.resources):
         if r.congestion_point not in config.congestion_points:
@@ -224,4 +244,12 @@ def _endpoint(
         private_key=private_key,
         public_keys={(p.domain, p.role): p.public_key for p in config.participants},
         sessions=dict(config.sessions),
+        previous_keys={
+            (p.domain, p.role): tuple((k.public_key, k.valid_until) for k in p.previous_keys)
+            for p in config.participants
+            if p.previous_keys
+        },
+        endpoints={
+            (p.domain, p.role): p.endpoint for p in config.participants if p.endpoint is not None
+        },
     )

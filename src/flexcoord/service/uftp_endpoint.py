@@ -11,9 +11,12 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
 4. FlexRequest → a need, FlexOffer → bids, through the same stores as the JSON API
    (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules)
    and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
-   delivery on), in one transaction; a D-Prognosis is mapped and checked against the market;
-   FlexOrderResponse and FlexSettlementResponse are read. Any issue rejects the message with
-   its reason and rolls everything back.
+   delivery on), FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``),
+   D-Prognosis → the resource's declared baseline (``baseline_store.declare``, what settlement
+   verifies delivery against), in one transaction; FlexOrderResponse and
+   FlexSettlementResponse record the answer to a message flexcoord sent
+   (``uftp_delivery.record_answer``). Any issue rejects the message with its reason and rolls
+   everything back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
    Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. UFTP
    delivers responses asynchronously to the sender's own endpoint; flexcoord answers in the
@@ -35,13 +38,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from flexcoord.errors import FlexcoordError, InvalidInputError
-from flexcoord.service import bid_store, market_store, results_store
+from flexcoord.service import baseline_store, bid_store, market_store, results_store, uftp_keys
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
-from flexcoord.service.market_schemas import NeedIn
+from flexcoord.service.market_schemas import BidStatus, NeedIn
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import MeterUploadIn
-from flexcoord.service.tables import MarketSessionRow, NeedRow, PartyRow
+from flexcoord.service.tables import BidRow, MarketSessionRow, NeedRow, PartyRow
 from flexcoord.standards import uftp
 
 __all__ = ["UFTP_LOG_LENGTH", "UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
@@ -60,10 +63,16 @@ class UftpEndpoint:
         market: The market's agreements (congestion points, domains, resources, ISPs).
         domain: flexcoord's own Internet domain (the RecipientDomain it accepts).
         private_key: flexcoord's signing key (base64, libsodium), signing every response.
-        public_keys: ``(domain, role)`` → the participant's public key (base64); a sender not
-            in it is refused.
+        public_keys: ``(domain, role)`` → the participant's current public key (base64);
+            ``mount_uftp`` loads them into the key table (:mod:`~flexcoord.service.uftp_keys`),
+            which the endpoint verifies with: a sender with no valid key there is refused.
+        previous_keys: ``(domain, role)`` → its earlier keys, each with the time it stops
+            being valid (a rotation).
         sessions: Period (delivery day) → the market session its needs and bids go to; a day
             not named goes to the one session of ``market.product_id`` on that day.
+        endpoints: ``(domain, role)`` → the participant's UFTP endpoint URL, where flexcoord
+            delivers its FlexOrders and FlexSettlements (:mod:`~flexcoord.service.uftp_delivery`);
+            a participant not in it is sent none.
     """
 
     market: uftp.UftpMarket
@@ -71,6 +80,10 @@ class UftpEndpoint:
     private_key: str
     public_keys: Mapping[tuple[str, str], str]
     sessions: Mapping[date, str] = field(default_factory=dict)
+    previous_keys: Mapping[tuple[str, str], tuple[tuple[str, datetime], ...]] = field(
+        default_factory=dict
+    )
+    endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +164,51 @@ def _store_bids(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) ->
     bid_store.submit_bids(session, _party(session, bids[0].fsp_id), srow, bodies, now=now)
 
 
+def _revoke(session: Session, endpoint: UftpEndpoint, msg: Any, now: datetime) -> None:
+    """FlexOfferRevocation: withdraw the bids the sender's FlexOffer carried (its exclusive
+    set), through the bid store (``bid_store.withdraw_bid``: the JSON API's withdrawal, refused
+    once the session's gate has closed)."""
+    offer_id = msg.flex_offer_message_id or ""
+    owner = _party(
+        session, endpoint.market.party_of(msg.sender_domain or "", "FlexOfferRevocation")
+    )
+    rows = session.scalars(
+        select(BidRow)
+        .where(BidRow.owner_id == owner.id, BidRow.spec["exclusive_set"].as_string() == offer_id)
+        .order_by(BidRow.session_id, BidRow.id)
+    ).all()
+    if not rows:  # never offered, or another AGR's offer: the same words
+        raise ServiceProblem(422, f"Unknown Reference: FlexOfferMessageID {offer_id}")
+    live = [r for r in rows if r.status != BidStatus.WITHDRAWN.value]
+    if not live:
+        raise ServiceProblem(422, f"FlexOffer Cannot Be Revoked: {offer_id} is revoked already")
+    for row in live:
+        srow = market_store.get_session(session, row.session_id)
+        try:
+            bid_store.withdraw_bid(session, owner, srow, row.id, now=now)
+        except ServiceProblem as err:
+            raise ServiceProblem(
+                422, f"FlexOffer Cannot Be Revoked: {err.detail}", list(err.issues)
+            ) from None
+
+
+def _store_baseline(session: Session, endpoint: UftpEndpoint, msg: Any, now: datetime) -> None:
+    """D-Prognosis → the declared baseline of the AGR's resource at the congestion point
+    (``baseline_store.declare``: what settlement verifies delivery against)."""
+    values = uftp.baseline_from_d_prognosis(msg, endpoint.market)
+    fsp_id = endpoint.market.party_of(msg.sender_domain or "", "D-Prognosis")
+    unit_id = endpoint.market.resource_of(fsp_id, msg.congestion_point, "D-Prognosis")
+    baseline_store.declare(
+        session,
+        _party(session, fsp_id),
+        unit_id,
+        values,
+        source=baseline_store.D_PROGNOSIS,
+        message_id=msg.message_id or "",
+        now=now,
+    )
+
+
 def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
     unit_id, series = uftp.meter_from_metering(msg, endpoint.market)
     owner = _party(session, endpoint.market.party_of(msg.sender_domain or "", "Metering"))
@@ -170,6 +228,7 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         DPrognosis,
         FlexOffer,
+        FlexOfferRevocation,
         FlexOrderResponse,
         FlexRequest,
         FlexSettlementResponse,
@@ -177,16 +236,21 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         TestMessage,
     )
 
-    market = endpoint.market
     if isinstance(msg, FlexRequest):
         _store_need(session, endpoint, msg, now)
     elif isinstance(msg, FlexOffer):
         _store_bids(session, endpoint, msg, now)
     elif isinstance(msg, DPrognosis):
-        uftp.baseline_from_d_prognosis(msg, market)
+        _store_baseline(session, endpoint, msg, now)
+    elif isinstance(msg, FlexOfferRevocation):
+        _revoke(session, endpoint, msg, now)
     elif isinstance(msg, Metering):
         _store_meter(session, endpoint, msg, now)
-    elif not isinstance(msg, FlexOrderResponse | FlexSettlementResponse | TestMessage):
+    elif isinstance(msg, FlexOrderResponse | FlexSettlementResponse):
+        from flexcoord.service.uftp_delivery import record_answer  # noqa: PLC0415 - a cycle
+
+        record_answer(session, msg, now=now)
+    elif not isinstance(msg, TestMessage):
         raise ServiceProblem(422, f"Invalid Message: {type(msg).__name__} is not handled here")
 
 
@@ -300,13 +364,23 @@ def handle(
         return refuse(400, _reason(err))
     if not isinstance(signed, SignedMessage):
         return refuse(400, "not a SignedMessage")
-    key = endpoint.public_keys.get((signed.sender_domain, str(signed.sender_role)))
-    if key is None:
-        return refuse(401, "unknown sender: no public key registered")
-    try:
-        inner: Any = uftp.unseal(signed.body, key)
-    except InvalidInputError as err:
-        return refuse(401 if err.issues[0].field == "signature" else 400, _reason(err))
+    with Session(services.engine) as session:
+        keys = uftp_keys.valid_keys(
+            session, signed.sender_domain, str(signed.sender_role), services.settings.clock()
+        )
+    if not keys:
+        return refuse(401, "unknown sender: no valid public key registered")
+    inner: Any = None
+    for key in keys:  # the current key first, then the rotated ones still valid
+        try:
+            inner = uftp.unseal(signed.body, key)
+            break
+        except InvalidInputError as err:
+            if err.issues[0].field != "signature":
+                return refuse(400, _reason(err))
+            failure = err
+    if inner is None:
+        return refuse(401, _reason(failure))
     name = type(inner).__name__
     parties = {domain: party for party, domain in endpoint.market.domains.items()}
     reason: str | None = None
@@ -343,7 +417,15 @@ def handle(
 
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
-    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``."""
+    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``; its
+    participants' keys are loaded into the key table first (:func:`uftp_keys.load`)."""
+    services: Services = app.state.services
+    uftp_keys.load(
+        services.engine,
+        endpoint.public_keys,
+        endpoint.previous_keys,
+        now=services.settings.clock(),
+    )
     app.state.uftp_log = deque(maxlen=UFTP_LOG_LENGTH)
 
     async def receive(request: Request) -> Response:

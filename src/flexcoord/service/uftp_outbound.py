@@ -33,13 +33,15 @@ __all__ = ["SignedOut", "flex_orders", "flex_settlements", "order_reference"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignedOut:
-    """A signed UFTP message flexcoord sends: its recipient, type, MessageID and the
-    ``SignedMessage`` XML."""
+    """A signed UFTP message flexcoord sends: its recipient, type, MessageID, the
+    ``SignedMessage`` XML and the message's own XML before signing (what the delivery outbox
+    keeps: shapeshifter-uftp's client seals it again at each attempt, to the same bytes)."""
 
     recipient_domain: str
     message_type: str
     message_id: str
     xml: bytes
+    payload: bytes
 
 
 def order_reference(session_id: str, bid_id: str) -> str:
@@ -58,6 +60,7 @@ def _signed(endpoint: UftpEndpoint, message: Any, recipient: str) -> SignedOut:
         message_type=type(message).__name__,
         message_id=message.message_id,
         xml=xml,
+        payload=uftp.to_xml(message),
     )
 
 

@@ -18,9 +18,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from flexcoord.service.clearing_job import (
     CLEARING_LEASE,
@@ -35,6 +37,9 @@ from flexcoord.service.logs import LOGGER_NAME
 from flexcoord.service.metrics import ServiceMetrics
 from flexcoord.service.settings import ServiceSettings
 from flexcoord.service.settlement_job import settle_next
+
+if TYPE_CHECKING:
+    from flexcoord.service.uftp_endpoint import UftpEndpoint
 
 __all__ = ["Worker"]
 
@@ -52,7 +57,9 @@ class Worker:
     ``poll_s`` is the wait between polls when nothing is claimable;
     ``lease`` how long a claim holds before another worker may take the session over (longer
     than a clearing takes); ``metrics`` the app's Prometheus metrics the clearings are recorded
-    in (``flexcoord serve`` passes its app's).
+    in (``flexcoord serve`` passes its app's); ``uftp`` flexcoord's UFTP identity, when the
+    clearing's FlexOrders and the settlement's FlexSettlements are to be delivered
+    (:mod:`~flexcoord.service.uftp_delivery`: enqueued in the results' transaction).
     """
 
     engine: Engine
@@ -60,6 +67,7 @@ class Worker:
     poll_s: float = 1.0
     lease: timedelta = CLEARING_LEASE
     metrics: ServiceMetrics | None = None
+    uftp: UftpEndpoint | None = None
     worker_id: str = field(default_factory=_worker_id)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -81,7 +89,11 @@ class Worker:
             self.metrics.clearing_in_progress.inc()
         try:
             result = clear_claimed(
-                self.engine, claimed, self.settings.grid_code, clock=self.settings.clock
+                self.engine,
+                claimed,
+                self.settings.grid_code,
+                clock=self.settings.clock,
+                outbound=None if self.uftp is None else self._orders,
             )
         finally:
             if self.metrics is not None:
@@ -102,9 +114,25 @@ class Worker:
         )
         return claimed, result
 
+    def _orders(self, session: Session, session_id: str, now: datetime) -> int:
+        from flexcoord.service.uftp_delivery import enqueue_orders  # noqa: PLC0415
+
+        assert self.uftp is not None
+        return enqueue_orders(session, self.uftp, session_id, now=now)
+
+    def _settlements(self, session: Session, session_id: str, now: datetime) -> int:
+        from flexcoord.service.uftp_delivery import enqueue_settlements  # noqa: PLC0415
+
+        assert self.uftp is not None
+        return enqueue_settlements(session, self.uftp, session_id, now=now)
+
     def settle_once(self) -> str | None:
         """Settle the session whose settlement was asked for first (its id), or ``None``."""
-        settled = settle_next(self.engine, now=self.settings.clock())
+        settled = settle_next(
+            self.engine,
+            now=self.settings.clock(),
+            outbound=None if self.uftp is None else self._settlements,
+        )
         if settled is not None:
             _LOG.info("session settled", extra={"session_id": settled})
         return settled

@@ -7,8 +7,10 @@ from typing import Final
 __all__ = ["MESSAGE_TYPES", "NOT_CARRIED"]
 
 #: Every message type of the UFTP 3.x message catalog (root element) → how flexcoord covers it:
-#: ``"mapped"`` (flexcoord objects both ways), ``"response"`` (answered/read by the endpoint),
-#: ``"transport"`` (the signed wrapper and test messages) or ``"not covered"`` (CRO exchanges).
+#: ``"mapped"`` (flexcoord objects both ways), ``"received"`` (acted on by the endpoint, never
+#: sent by flexcoord: a FlexOfferRevocation withdraws the offer's bids), ``"response"``
+#: (answered/read by the endpoint), ``"transport"`` (the signed wrapper and test messages) or
+#: ``"not covered"`` (the CRO exchanges).
 MESSAGE_TYPES: Final = {
     "FlexRequest": "mapped",
     "FlexOffer": "mapped",
@@ -27,8 +29,8 @@ MESSAGE_TYPES: Final = {
     "SignedMessage": "transport",
     "TestMessage": "transport",
     "TestMessageResponse": "transport",
-    "FlexOfferRevocation": "not covered",
-    "FlexOfferRevocationResponse": "not covered",
+    "FlexOfferRevocation": "received",
+    "FlexOfferRevocationResponse": "response",
     "AGRPortfolioQuery": "not covered",
     "AGRPortfolioQueryResponse": "not covered",
     "AGRPortfolioUpdate": "not covered",
