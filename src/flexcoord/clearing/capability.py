@@ -22,14 +22,15 @@ keeps its size) and the words that explain a bid cut by it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from flexcoord.domain import Bid, Register
+from flexcoord.domain.bid_table import index_by_first_use
 from flexcoord.domain.resources import Unit
 from flexcoord.errors import Issue
 
@@ -46,6 +47,7 @@ __all__ = [
     "capability_words",
     "member_shares",
     "range_of",
+    "resource_capability_fields",
 ]
 
 #: Offered MW above the capability by less than this emit no row (the domain's own tolerance).
@@ -171,23 +173,6 @@ def capability_detail(
 
 
 _RESOURCE_ID = attrgetter("resource_id")
-K = TypeVar("K", bound=Hashable)
-
-
-def index_by_first_use(keys: list[K]) -> tuple[dict[K, int], IntArray]:
-    """Each distinct key's index in order of first use, and the index of every entry.
-
-    The per-bid lookups of a 100k-bid market at C speed (``dict.fromkeys`` and ``map``), not
-    one Python call per bid.
-
-    Example:
-        >>> index_by_first_use(["b", "a", "b"])
-        ({'b': 0, 'a': 1}, array([0, 1, 0]))
-    """
-    pos = dict.fromkeys(keys, 0)
-    for i, key in enumerate(pos):
-        pos[key] = i
-    return pos, np.fromiter(map(pos.__getitem__, keys), dtype=np.int64, count=len(keys))
 
 
 def n_duplicates(keys: IntArray) -> int:
@@ -295,28 +280,42 @@ def capability_fields(
     dictionary lookup per bid; the expansion to the members is vectorised. No bids: empty fields
     (without touching the register).
     """
-    n_b = len(bids)
-    if n_b == 0:
+    if not bids:
         return _no_capability()
     res_pos, res_of_bid = index_by_first_use(
         list(zip(map(_RESOURCE_ID, bids), reactive.tolist(), strict=True))
     )
-    unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
+    return resource_capability_fields(register, list(res_pos), res_of_bid, up, reactive)
+
+
+def resource_capability_fields(
+    register: Register,
+    resources: Sequence[tuple[str, bool]],
+    resource_of_bid: IntArray,
+    up: BoolArray,
+    reactive: BoolArray,
+) -> dict[str, object]:
+    """:func:`capability_fields` of bids given by their ``(resource id, reactive)`` index:
+    ``resources[resource_of_bid[b]]`` is bid ``b``'s (the mapping has that index already)."""
+    n_b = resource_of_bid.shape[0]
+    if n_b == 0:
+        return _no_capability()
+    unit_ids = sorted({u.id for rid, _ in resources for u in register.units_of(rid)})
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
     m_unit: list[int] = []
     m_weight: list[float] = []
     m_count: list[int] = []
-    for rid, is_reactive in res_pos:  # insertion order = resource index
+    for rid, is_reactive in resources:  # in index order
         units = register.units_of(rid)
         shares = member_shares(units, reactive=is_reactive)
         m_unit += [unit_pos[u.id] for u in units]
         m_weight += shares.tolist()
         m_count.append(len(units))
     count = np.array(m_count, dtype=np.int64)
-    per_bid = count[res_of_bid]
+    per_bid = count[resource_of_bid]
     use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
     within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
-    member = np.repeat((np.cumsum(count) - count)[res_of_bid], per_bid) + within
+    member = np.repeat((np.cumsum(count) - count)[resource_of_bid], per_bid) + within
     use_unit = np.array(m_unit, dtype=np.int64)[member]
     use_weight = np.array(m_weight, dtype=np.float64)[member]
     keep = use_weight > 0
