@@ -48,6 +48,7 @@ __all__ = [
     "member_shares",
     "range_of",
     "resource_capability_fields",
+    "unique_inverse",
 ]
 
 #: Offered MW above the capability by less than this emit no row (the domain's own tolerance).
@@ -80,16 +81,40 @@ class CapabilityRows:
 
 
 def _entries(problem: ClearingProblem) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (slot, use) pair: the slot, its capability and weight (vectorised ragged join)."""
+    """Every (slot, use) pair: the slot, its capability and weight (vectorised ragged join;
+    each bid's uses found by counting, not by searching)."""
     p = problem
     order = np.argsort(p.cap_use_bid, kind="stable")
-    use_bid = p.cap_use_bid[order]
-    first = np.searchsorted(use_bid, p.slot_bid, side="left")
-    count = np.searchsorted(use_bid, p.slot_bid, side="right") - first
+    per_bid = np.bincount(p.cap_use_bid, minlength=p.n_bid)
+    count = per_bid[p.slot_bid]
+    first = (np.cumsum(per_bid) - per_bid)[p.slot_bid]
     slot = np.repeat(np.arange(p.n_slot, dtype=np.int64), count)
     within = np.arange(slot.shape[0]) - np.repeat(np.cumsum(count) - count, count)
     use = order[np.repeat(first, count) + within]
     return slot, p.cap_use_cap[use], p.cap_use_weight[use]
+
+
+def unique_inverse(keys: IntArray, bound: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_inverse=True)`` of keys in ``[0, bound)``, without a sort when
+    the keys come sorted (the canonical slot order) or their range is small (a presence mask).
+
+    Example:
+        >>> [a.tolist() for a in unique_inverse(np.array([5, 2, 5, 0]), 8)]
+        [[0, 2, 5], [2, 1, 2, 0]]
+    """
+    n = keys.shape[0]
+    if n and bool(np.all(keys[1:] >= keys[:-1])):
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        return keys[new], np.cumsum(new) - 1
+    if bound <= 32 * max(n, 1):
+        present = np.zeros(bound, dtype=bool)
+        present[keys] = True
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[keys]
+    found, inverse = np.unique(keys, return_inverse=True)
+    return found, inverse.astype(np.int64)
 
 
 def capability_rows(problem: ClearingProblem) -> CapabilityRows:
@@ -98,7 +123,7 @@ def capability_rows(problem: ClearingProblem) -> CapabilityRows:
     n_t = max(p.n_mtu, 1)
     slot, cap, weight = _entries(p)
     key = cap * n_t + p.slot_mtu[slot]
-    keys, inverse = np.unique(key, return_inverse=True)
+    keys, inverse = unique_inverse(key, max(p.n_capability, 1) * n_t)
     offered = np.bincount(inverse, weights=weight * p.slot_quantity_mw[slot])
     tight = offered > p.cap_limit_mw[keys // n_t] + OFFER_TOL_MW
     row_of_key = np.cumsum(tight) - 1
@@ -225,11 +250,16 @@ def capability_issues(problem: ClearingProblem) -> list[Issue]:
     twice = n_duplicates(p.cap_use_cap * max(p.n_bid, 1) + p.cap_use_bid)
     if twice:
         add("problem", "cap_use", twice, "a bid uses one capability twice")
-    slot, cap, _ = _entries(p)
-    wrong: BoolArray = (p.slot_up[slot] != p.cap_up[cap]) | (
-        p.slot_reactive[slot] != p.cap_reactive[cap]
+    # per use: a slot of its bid in another direction or power type than the capability's
+    # (counted per bid, not joined per slot and use)
+    count = np.bincount(p.slot_bid, minlength=p.n_bid)
+    n_up = np.bincount(p.slot_bid, weights=p.slot_up, minlength=p.n_bid)
+    n_reactive = np.bincount(p.slot_bid, weights=p.slot_reactive, minlength=p.n_bid)
+    b, c = p.cap_use_bid, p.cap_use_cap
+    wrong: BoolArray = np.where(p.cap_up[c], n_up[b] != count[b], n_up[b] != 0) | np.where(
+        p.cap_reactive[c], n_reactive[b] != count[b], n_reactive[b] != 0
     )
-    for s in np.unique(p.slot_bid[slot[wrong]])[:20]:
+    for s in np.unique(b[wrong])[:20]:
         add(
             p.bid_ids[int(s)],
             "cap_use",
@@ -321,7 +351,7 @@ def resource_capability_fields(
     keep = use_weight > 0
     use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
     key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
-    keys, use_cap = np.unique(key, return_inverse=True)
+    keys, use_cap = unique_inverse(key, len(unit_ids) * 4)
     cap_unit = keys // 4
     cap_reactive = keys % 2 == 1
     units_used = [register.unit(u) for u in unit_ids]
