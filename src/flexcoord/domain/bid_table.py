@@ -48,10 +48,13 @@ def index_by_first_use(keys: Sequence[K]) -> tuple[dict[K, int], IntArray]:
         >>> index_by_first_use(["b", "a", "b"])
         ({'b': 0, 'a': 1}, array([0, 1, 0]))
     """
+    n = len(keys)
+    if n and keys.count(keys[0]) == n:  # one key (e.g. one product): no lookup per entry
+        return {keys[0]: 0}, np.zeros(n, dtype=np.int64)
     pos = dict.fromkeys(keys, 0)
     for i, key in enumerate(pos):
         pos[key] = i
-    return pos, np.fromiter(map(pos.__getitem__, keys), dtype=np.int64, count=len(keys))
+    return pos, np.fromiter(map(pos.__getitem__, keys), dtype=np.int64, count=n)
 
 
 def _floats(values: tuple[float | None, ...]) -> FloatArray:
@@ -75,6 +78,19 @@ _MICROSECOND = timedelta(microseconds=1)
 def _microseconds(instants: Sequence[datetime]) -> IntArray:
     """Exact microseconds since the epoch (per distinct instant: a few hundred per market)."""
     return np.array([(t - _EPOCH) // _MICROSECOND for t in instants], dtype=np.int64)
+
+
+_SAMPLE = 1000
+
+
+def _timestamps(instants: tuple[datetime, ...]) -> FloatArray:
+    """POSIX seconds of each instant; converted once per distinct instant when a sample shows
+    that they repeat (the bids of one upload share their submission time)."""
+    n = len(instants)
+    if len(set(instants[:_SAMPLE])) * 4 > min(n, _SAMPLE):
+        return np.fromiter(map(datetime.timestamp, instants), np.float64, count=n)
+    seconds = {t: t.timestamp() for t in dict.fromkeys(instants)}
+    return np.fromiter(map(seconds.__getitem__, instants), np.float64, count=n)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -193,7 +209,7 @@ def bid_table(bids: Sequence[Bid]) -> BidTable:
         parent_ids=column("parent_bid_id"),  # type: ignore[arg-type]
         exclusive_sets=column("exclusive_set"),  # type: ignore[arg-type]
         submitted_at=submitted_at,
-        submitted_s=np.fromiter(map(datetime.timestamp, submitted_at), np.float64, count=n_b),
+        submitted_s=_timestamps(submitted_at),
         up=np.fromiter(map(Direction.UP.__eq__, column("direction")), dtype=bool, count=n_b),
         availability=_floats(column("availability_price_eur_per_mw_h")),  # type: ignore[arg-type]
         activation=_floats(column("activation_price_eur_per_mwh")),  # type: ignore[arg-type]
