@@ -77,11 +77,12 @@ def nodal_injections(
     located = p.slot_bus >= 0
     act = located & ~p.slot_reactive
     rea = located & p.slot_reactive
-    inj_p = np.zeros((p.n_bus, p.n_mtu))
-    inj_q = np.zeros((p.n_bus, p.n_mtu))
-    np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), signed[act])
-    np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), signed[rea])
-    np.add.at(inj_q, (p.slot_bus[act], p.slot_mtu[act]), (signed * p.slot_q_mvar_per_mw)[act])
+    shape = (p.n_bus, p.n_mtu)
+    cell = p.slot_bus * p.n_mtu + p.slot_mtu  # sums per (bus, MTU) cell, in slot order as
+    size = shape[0] * shape[1]  # np.add.at would (bincount: one pass, no 2-D scatter)
+    inj_p = np.bincount(cell[act], weights=signed[act], minlength=size).reshape(shape)
+    q_of = np.where(act, signed * p.slot_q_mvar_per_mw, np.where(rea, signed, 0.0))
+    inj_q = np.bincount(cell[located], weights=q_of[located], minlength=size).reshape(shape)
     return inj_p, inj_q
 
 
