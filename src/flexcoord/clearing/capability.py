@@ -337,9 +337,11 @@ def resource_capability_fields(
     m_count: list[int] = []
     for rid, is_reactive in resources:  # in index order
         units = register.units_of(rid)
-        shares = member_shares(units, reactive=is_reactive)
         m_unit += [unit_pos[u.id] for u in units]
-        m_weight += shares.tolist()
+        # a unit takes its whole capability (member_shares of one member, without an array)
+        m_weight += (
+            [1.0] if len(units) == 1 else member_shares(units, reactive=is_reactive).tolist()
+        )
         m_count.append(len(units))
     count = np.array(m_count, dtype=np.int64)
     per_bid = count[resource_of_bid]

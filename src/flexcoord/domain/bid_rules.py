@@ -53,6 +53,7 @@ class BidMarket:
         require_prequalification: Whether the prequalification rules apply.
         products: Per distinct product id of the table, the product (``None``: unregistered).
         resources: Per distinct resource id of the table, the unit or group (``None``: unknown).
+        units: Per distinct resource id, its units (none for an unknown resource).
         known: Per bid, whether its product is registered.
         registered: Per bid, whether its resource is registered.
     """
@@ -63,6 +64,7 @@ class BidMarket:
     require_prequalification: bool
     products: tuple[Product | None, ...]
     resources: tuple[Unit | Group | None, ...]
+    units: tuple[tuple[Unit, ...], ...]
     known: BoolArray
     registered: BoolArray
 
@@ -103,6 +105,10 @@ def bid_market(
         require_prequalification=require_prequalification,
         products=products,
         resources=resources,
+        units=tuple(
+            () if r is None else register.units_of(rid)
+            for rid, r in zip(table.resources, resources, strict=True)
+        ),
         known=np.array([p is not None for p in products], dtype=bool)[table.product],
         registered=np.array([r is not None for r in resources], dtype=bool)[table.resource],
     )
@@ -207,20 +213,20 @@ def mtu_grid_rule(m: BidMarket) -> list[Found]:
     return found
 
 
-def _per_resource(m: BidMarket, value: Callable[[str], float]) -> FloatArray:
-    """Per bid, ``value`` of its resource id (NaN for an unregistered resource)."""
-    t = m.table
-    pairs = zip(t.resources, m.resources, strict=True)
-    per = [np.nan if r is None else value(rid) for rid, r in pairs]
-    return np.array(per, dtype=np.float64)[t.resource]
+def _per_resource(m: BidMarket, value: Callable[[Unit], float]) -> FloatArray:
+    """Per bid, the sum of ``value`` over its resource's units (NaN for an unknown resource), as
+    :meth:`~flexcoord.domain.Register.p_range_mw` sums them."""
+    pairs = zip(m.units, m.resources, strict=True)
+    per = [np.nan if r is None else sum(value(u) for u in units) for units, r in pairs]
+    return np.array(per, dtype=np.float64)[m.table.resource]
 
 
 def lead_time_rule(m: BidMarket) -> list[Found]:
     """The bid's resource activates within the product's lead time."""
-    t, register = m.table, m.register
+    t = m.table
     slowest = [
-        None if r is None else max(u.activation_lead_time for u in register.units_of(rid))
-        for rid, r in zip(t.resources, m.resources, strict=True)
+        None if r is None else max(u.activation_lead_time for u in units)
+        for units, r in zip(m.units, m.resources, strict=True)
     ]
     slowest_us = np.array([0 if d is None else d // _MICROSECOND for d in slowest], np.int64)
     limit_us = np.array(
@@ -273,8 +279,8 @@ def _reactive(m: BidMarket) -> BoolArray:
 def range_rule(m: BidMarket) -> list[Found]:
     """Each quantity is within the resource's active (MW) or reactive (Mvar) range."""
     t, register = m.table, m.register
-    p_range = _per_resource(m, register.p_range_mw)
-    q_range = _per_resource(m, register.q_range_mvar)
+    p_range = _per_resource(m, lambda u: u.p_range_mw)
+    q_range = _per_resource(m, lambda u: u.q_range_mvar)
     capacity = np.where(_reactive(m), q_range, p_range)[t.slot_bid]
     slot_ok = (m.known & m.registered)[t.slot_bid]
     found: list[Found] = []
