@@ -84,14 +84,29 @@ def _entries(problem: ClearingProblem) -> tuple[IntArray, IntArray, FloatArray]:
     """Every (slot, use) pair: the slot, its capability and weight (vectorised ragged join;
     each bid's uses found by counting, not by searching)."""
     p = problem
-    order = np.argsort(p.cap_use_bid, kind="stable")
-    per_bid = np.bincount(p.cap_use_bid, minlength=p.n_bid)
+    order, per_bid = _uses_by_bid(p.cap_use_bid, p.n_bid)
     count = per_bid[p.slot_bid]
     first = (np.cumsum(per_bid) - per_bid)[p.slot_bid]
     slot = np.repeat(np.arange(p.n_slot, dtype=np.int64), count)
     within = np.arange(slot.shape[0]) - np.repeat(np.cumsum(count) - count, count)
     use = order[np.repeat(first, count) + within]
     return slot, p.cap_use_cap[use], p.cap_use_weight[use]
+
+
+def _uses_by_bid(use_bid: IntArray, n_bid: int) -> tuple[IntArray, IntArray]:
+    """The uses in bid order (stable) and each bid's number of uses: a counting sort, placing
+    each bid's only use directly and sorting only the uses of multi-use (group) bids."""
+    per_bid = np.bincount(use_bid, minlength=n_bid)
+    first = np.cumsum(per_bid) - per_bid
+    rank = np.zeros(use_bid.shape[0], dtype=np.int64)
+    multi = np.flatnonzero(per_bid[use_bid] > 1)
+    if multi.size:  # the place of each among its bid's uses, in use order
+        by_bid = multi[np.argsort(use_bid[multi], kind="stable")]
+        group_first = np.searchsorted(use_bid[by_bid], use_bid[by_bid], side="left")
+        rank[by_bid] = np.arange(by_bid.shape[0]) - group_first
+    order = np.empty(use_bid.shape[0], dtype=np.int64)
+    order[first[use_bid] + rank] = np.arange(use_bid.shape[0])
+    return order, per_bid
 
 
 def unique_inverse(keys: IntArray, bound: int) -> tuple[IntArray, IntArray]:

@@ -33,8 +33,9 @@ BoolArray = NDArray[np.bool_]
 K = TypeVar("K", bound=Hashable)
 
 _QUANTITIES = attrgetter("quantities")
-_START = attrgetter("interval.start")
-_END = attrgetter("interval.end")
+_INTERVAL = attrgetter("interval")
+_START = attrgetter("start")
+_END = attrgetter("end")
 _QUANTITY = attrgetter("quantity")
 
 
@@ -49,7 +50,8 @@ def index_by_first_use(keys: Sequence[K]) -> tuple[dict[K, int], IntArray]:
         ({'b': 0, 'a': 1}, array([0, 1, 0]))
     """
     n = len(keys)
-    if n and keys.count(keys[0]) == n:  # one key (e.g. one product): no lookup per entry
+    # one key (e.g. one product): no lookup per entry; the ends tell most others apart cheaply
+    if n and keys[-1] == keys[0] and keys.count(keys[0]) == n:
         return {keys[0]: 0}, np.zeros(n, dtype=np.int64)
     pos = dict.fromkeys(keys, 0)
     for i, key in enumerate(pos):
@@ -189,10 +191,11 @@ def bid_table(bids: Sequence[Bid]) -> BidTable:
     slots = tuple(chain.from_iterable(quantities))
     n_s = len(slots)
     slot_bid = np.repeat(np.arange(n_b, dtype=np.int64), n_slots)
-    start_of_slot = list(map(_START, slots))
+    intervals = list(map(_INTERVAL, slots))
+    start_of_slot = list(map(_START, intervals))
     starts = tuple(sorted(set(start_of_slot)))
     start_pos = {t: i for i, t in enumerate(starts)}
-    ends, slot_end = index_by_first_use(list(map(_END, slots)))
+    ends, slot_end = index_by_first_use(list(map(_END, intervals)))
     resource_ids: tuple[str, ...] = column("resource_id")  # type: ignore[assignment]
     fsp_ids: tuple[str, ...] = column("fsp_id")  # type: ignore[assignment]
     product_ids: tuple[str, ...] = column("product_id")  # type: ignore[assignment]
