@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import attrgetter, is_
 from typing import TypeVar
 
 import numpy as np
@@ -67,7 +67,7 @@ def _floats(values: tuple[float | None, ...]) -> FloatArray:
     if missing == n:
         return np.full(n, np.nan)
     if missing == 0:
-        return np.array(values, dtype=np.float64).reshape(n)
+        return np.fromiter(values, dtype=np.float64, count=n)
     column = np.array(values, dtype=object)
     column[column == None] = np.nan  # noqa: E711 - element-wise
     return column.astype(np.float64)
@@ -213,13 +213,14 @@ def bid_table(bids: Sequence[Bid]) -> BidTable:
         exclusive_sets=column("exclusive_set"),  # type: ignore[arg-type]
         submitted_at=submitted_at,
         submitted_s=_timestamps(submitted_at),
-        up=np.fromiter(map(Direction.UP.__eq__, column("direction")), dtype=bool, count=n_b),
+        # identity: a Bid holds its direction as the enum member (normalised at construction)
+        up=np.fromiter(map(is_, column("direction"), repeat(Direction.UP)), bool, count=n_b),
         availability=_floats(column("availability_price_eur_per_mw_h")),  # type: ignore[arg-type]
         activation=_floats(column("activation_price_eur_per_mwh")),  # type: ignore[arg-type]
         min_acceptance=_floats(column("min_acceptance")),  # type: ignore[arg-type]
         q_mvar_per_mw=_floats(column("q_mvar_per_mw")),  # type: ignore[arg-type]
-        divisible=np.array(column("divisible"), dtype=bool).reshape(n_b),
-        block=np.array(column("block"), dtype=bool).reshape(n_b),
+        divisible=np.fromiter(column("divisible"), dtype=bool, count=n_b),
+        block=np.fromiter(column("block"), dtype=bool, count=n_b),
         resources=tuple(resources),
         resource=resource,
         fsps=tuple(fsps),
