@@ -222,3 +222,23 @@ def test_bids_sharing_a_resource_each_get_their_issues(register: Register) -> No
     assert by_bid["a"][0] == by_bid["b"][0]
     assert "belongs to FSP 'fsp-a'" in by_bid["a"][0][1]
     assert {i.object_id for i in market_issues(register, [], bids[::-1])} == {"a", "b", "c"}
+
+
+def test_gate_closures_hold_to_the_microsecond(register: Register) -> None:
+    """The rules compare submission times exactly (their float screening only narrows down the
+    bids to look at): a bid at its gate closure passes, one a microsecond later does not."""
+    us = timedelta(microseconds=1)
+    product_gate = T0 - timedelta(hours=12)  # p-da closes 12 h before the first MTU
+    bids = [
+        make_bid(id="on-time", submitted_at=product_gate),
+        make_bid(id="late", submitted_at=product_gate + us),
+    ]
+    assert _found(register, [], bids) == {("Bid", "late", "submitted_at")}
+    market_gate = product_gate - timedelta(hours=1)
+    early = [
+        make_bid(id="at-gate", submitted_at=market_gate),
+        make_bid(id="after-gate", submitted_at=market_gate + us),
+    ]
+    assert _found(register, [], early, gate_closure_at=market_gate) == {
+        ("Bid", "after-gate", "submitted_at")
+    }

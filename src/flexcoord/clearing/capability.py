@@ -22,14 +22,15 @@ keeps its size) and the words that explain a bid cut by it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from flexcoord.domain import Bid, Register
+from flexcoord.domain.bid_table import index_by_first_use
 from flexcoord.domain.resources import Unit
 from flexcoord.errors import Issue
 
@@ -46,6 +47,8 @@ __all__ = [
     "capability_words",
     "member_shares",
     "range_of",
+    "resource_capability_fields",
+    "unique_inverse",
 ]
 
 #: Offered MW above the capability by less than this emit no row (the domain's own tolerance).
@@ -78,16 +81,55 @@ class CapabilityRows:
 
 
 def _entries(problem: ClearingProblem) -> tuple[IntArray, IntArray, FloatArray]:
-    """Every (slot, use) pair: the slot, its capability and weight (vectorised ragged join)."""
+    """Every (slot, use) pair: the slot, its capability and weight (vectorised ragged join;
+    each bid's uses found by counting, not by searching)."""
     p = problem
-    order = np.argsort(p.cap_use_bid, kind="stable")
-    use_bid = p.cap_use_bid[order]
-    first = np.searchsorted(use_bid, p.slot_bid, side="left")
-    count = np.searchsorted(use_bid, p.slot_bid, side="right") - first
+    order, per_bid = _uses_by_bid(p.cap_use_bid, p.n_bid)
+    count = per_bid[p.slot_bid]
+    first = (np.cumsum(per_bid) - per_bid)[p.slot_bid]
     slot = np.repeat(np.arange(p.n_slot, dtype=np.int64), count)
     within = np.arange(slot.shape[0]) - np.repeat(np.cumsum(count) - count, count)
     use = order[np.repeat(first, count) + within]
     return slot, p.cap_use_cap[use], p.cap_use_weight[use]
+
+
+def _uses_by_bid(use_bid: IntArray, n_bid: int) -> tuple[IntArray, IntArray]:
+    """The uses in bid order (stable) and each bid's number of uses: a counting sort, placing
+    each bid's only use directly and sorting only the uses of multi-use (group) bids."""
+    per_bid = np.bincount(use_bid, minlength=n_bid)
+    first = np.cumsum(per_bid) - per_bid
+    rank = np.zeros(use_bid.shape[0], dtype=np.int64)
+    multi = np.flatnonzero(per_bid[use_bid] > 1)
+    if multi.size:  # the place of each among its bid's uses, in use order
+        by_bid = multi[np.argsort(use_bid[multi], kind="stable")]
+        group_first = np.searchsorted(use_bid[by_bid], use_bid[by_bid], side="left")
+        rank[by_bid] = np.arange(by_bid.shape[0]) - group_first
+    order = np.empty(use_bid.shape[0], dtype=np.int64)
+    order[first[use_bid] + rank] = np.arange(use_bid.shape[0])
+    return order, per_bid
+
+
+def unique_inverse(keys: IntArray, bound: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_inverse=True)`` of keys in ``[0, bound)``, without a sort when
+    the keys come sorted (the canonical slot order) or their range is small (a presence mask).
+
+    Example:
+        >>> [a.tolist() for a in unique_inverse(np.array([5, 2, 5, 0]), 8)]
+        [[0, 2, 5], [2, 1, 2, 0]]
+    """
+    n = keys.shape[0]
+    if n and bool(np.all(keys[1:] >= keys[:-1])):
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        return keys[new], np.cumsum(new) - 1
+    if bound <= 32 * max(n, 1):
+        present = np.zeros(bound, dtype=bool)
+        present[keys] = True
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[keys]
+    found, inverse = np.unique(keys, return_inverse=True)
+    return found, inverse.astype(np.int64)
 
 
 def capability_rows(problem: ClearingProblem) -> CapabilityRows:
@@ -96,7 +138,7 @@ def capability_rows(problem: ClearingProblem) -> CapabilityRows:
     n_t = max(p.n_mtu, 1)
     slot, cap, weight = _entries(p)
     key = cap * n_t + p.slot_mtu[slot]
-    keys, inverse = np.unique(key, return_inverse=True)
+    keys, inverse = unique_inverse(key, max(p.n_capability, 1) * n_t)
     offered = np.bincount(inverse, weights=weight * p.slot_quantity_mw[slot])
     tight = offered > p.cap_limit_mw[keys // n_t] + OFFER_TOL_MW
     row_of_key = np.cumsum(tight) - 1
@@ -171,23 +213,6 @@ def capability_detail(
 
 
 _RESOURCE_ID = attrgetter("resource_id")
-K = TypeVar("K", bound=Hashable)
-
-
-def index_by_first_use(keys: list[K]) -> tuple[dict[K, int], IntArray]:
-    """Each distinct key's index in order of first use, and the index of every entry.
-
-    The per-bid lookups of a 100k-bid market at C speed (``dict.fromkeys`` and ``map``), not
-    one Python call per bid.
-
-    Example:
-        >>> index_by_first_use(["b", "a", "b"])
-        ({'b': 0, 'a': 1}, array([0, 1, 0]))
-    """
-    pos = dict.fromkeys(keys, 0)
-    for i, key in enumerate(pos):
-        pos[key] = i
-    return pos, np.fromiter(map(pos.__getitem__, keys), dtype=np.int64, count=len(keys))
 
 
 def n_duplicates(keys: IntArray) -> int:
@@ -240,11 +265,16 @@ def capability_issues(problem: ClearingProblem) -> list[Issue]:
     twice = n_duplicates(p.cap_use_cap * max(p.n_bid, 1) + p.cap_use_bid)
     if twice:
         add("problem", "cap_use", twice, "a bid uses one capability twice")
-    slot, cap, _ = _entries(p)
-    wrong: BoolArray = (p.slot_up[slot] != p.cap_up[cap]) | (
-        p.slot_reactive[slot] != p.cap_reactive[cap]
+    # per use: a slot of its bid in another direction or power type than the capability's
+    # (counted per bid, not joined per slot and use)
+    count = np.bincount(p.slot_bid, minlength=p.n_bid)
+    n_up = np.bincount(p.slot_bid, weights=p.slot_up, minlength=p.n_bid)
+    n_reactive = np.bincount(p.slot_bid, weights=p.slot_reactive, minlength=p.n_bid)
+    b, c = p.cap_use_bid, p.cap_use_cap
+    wrong: BoolArray = np.where(p.cap_up[c], n_up[b] != count[b], n_up[b] != 0) | np.where(
+        p.cap_reactive[c], n_reactive[b] != count[b], n_reactive[b] != 0
     )
-    for s in np.unique(p.slot_bid[slot[wrong]])[:20]:
+    for s in np.unique(b[wrong])[:20]:
         add(
             p.bid_ids[int(s)],
             "cap_use",
@@ -295,34 +325,50 @@ def capability_fields(
     dictionary lookup per bid; the expansion to the members is vectorised. No bids: empty fields
     (without touching the register).
     """
-    n_b = len(bids)
-    if n_b == 0:
+    if not bids:
         return _no_capability()
     res_pos, res_of_bid = index_by_first_use(
         list(zip(map(_RESOURCE_ID, bids), reactive.tolist(), strict=True))
     )
-    unit_ids = sorted({u.id for rid, _ in res_pos for u in register.units_of(rid)})
+    return resource_capability_fields(register, list(res_pos), res_of_bid, up, reactive)
+
+
+def resource_capability_fields(
+    register: Register,
+    resources: Sequence[tuple[str, bool]],
+    resource_of_bid: IntArray,
+    up: BoolArray,
+    reactive: BoolArray,
+) -> dict[str, object]:
+    """:func:`capability_fields` of bids given by their ``(resource id, reactive)`` index:
+    ``resources[resource_of_bid[b]]`` is bid ``b``'s (the mapping has that index already)."""
+    n_b = resource_of_bid.shape[0]
+    if n_b == 0:
+        return _no_capability()
+    unit_ids = sorted({u.id for rid, _ in resources for u in register.units_of(rid)})
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
     m_unit: list[int] = []
     m_weight: list[float] = []
     m_count: list[int] = []
-    for rid, is_reactive in res_pos:  # insertion order = resource index
+    for rid, is_reactive in resources:  # in index order
         units = register.units_of(rid)
-        shares = member_shares(units, reactive=is_reactive)
         m_unit += [unit_pos[u.id] for u in units]
-        m_weight += shares.tolist()
+        # a unit takes its whole capability (member_shares of one member, without an array)
+        m_weight += (
+            [1.0] if len(units) == 1 else member_shares(units, reactive=is_reactive).tolist()
+        )
         m_count.append(len(units))
     count = np.array(m_count, dtype=np.int64)
-    per_bid = count[res_of_bid]
+    per_bid = count[resource_of_bid]
     use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
     within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
-    member = np.repeat((np.cumsum(count) - count)[res_of_bid], per_bid) + within
+    member = np.repeat((np.cumsum(count) - count)[resource_of_bid], per_bid) + within
     use_unit = np.array(m_unit, dtype=np.int64)[member]
     use_weight = np.array(m_weight, dtype=np.float64)[member]
     keep = use_weight > 0
     use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
     key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
-    keys, use_cap = np.unique(key, return_inverse=True)
+    keys, use_cap = unique_inverse(key, len(unit_ids) * 4)
     cap_unit = keys // 4
     cap_reactive = keys % 2 == 1
     units_used = [register.unit(u) for u in unit_ids]

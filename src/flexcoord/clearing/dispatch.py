@@ -76,13 +76,16 @@ def nodal_injections(
     signed = np.where(p.slot_up, x, -x)
     located = p.slot_bus >= 0
     act = located & ~p.slot_reactive
-    rea = located & p.slot_reactive
-    inj_p = np.zeros((p.n_bus, p.n_mtu))
-    inj_q = np.zeros((p.n_bus, p.n_mtu))
-    np.add.at(inj_p, (p.slot_bus[act], p.slot_mtu[act]), signed[act])
-    np.add.at(inj_q, (p.slot_bus[rea], p.slot_mtu[rea]), signed[rea])
-    np.add.at(inj_q, (p.slot_bus[act], p.slot_mtu[act]), (signed * p.slot_q_mvar_per_mw)[act])
-    return inj_p, inj_q
+    shape = (p.n_bus, p.n_mtu)
+    cell = p.slot_bus * p.n_mtu + p.slot_mtu  # sums per (bus, MTU) cell, in slot order as
+    size = shape[0] * shape[1]  # np.add.at would (bincount: one pass, no 2-D scatter)
+    inj_p = np.bincount(cell[act], weights=signed[act], minlength=size)
+    # Q: a reactive slot's own Mvar, an active slot's Mvar per signed MW
+    q_of = np.where(p.slot_reactive, signed, signed * p.slot_q_mvar_per_mw)
+    inj_q = np.bincount(cell[located], weights=q_of[located], minlength=size)
+    return inj_p.reshape(shape).astype(np.float64, copy=False), inj_q.reshape(shape).astype(
+        np.float64, copy=False
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -105,7 +105,8 @@ def linearised_state(
         block = form.col_blocks.get(kind)
         if block is None or not block.size:
             continue
-        inj = col_value[block.start : block.stop].reshape(p.n_mtu, p.n_bus).T  # MTU-major
+        # MTU-major columns; a C-ordered copy, as OpenBLAS stalls on the transposed view
+        inj = np.ascontiguousarray(col_value[block.start : block.stop].reshape(p.n_mtu, p.n_bus).T)
         if p.n_vbus:
             vm += sens @ inj
         if kind is BlockKind.INJECTION_P and p.n_branch:

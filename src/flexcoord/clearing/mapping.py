@@ -4,10 +4,11 @@ The mapping rules are :mod:`flexcoord.clearing.market`'s (its module docstring a
 ``docs/clearing.md``). :func:`build_problem` runs them as stages, each a small function of the
 stages before it:
 
-1. :func:`_mtus` - the MTUs and the (bid, MTU) slots: the one pass over the bids' quantity
-   tuples, and the clearing's own input checks (one MTU resolution, every MTU inside the grid
-   constraints' base case);
-2. :func:`_bid_arrays` - prices, directions, power types and acceptance rules per bid;
+0. :func:`~flexcoord.domain.bid_table.bid_table` - the one pass over the bids (every field and
+   quantity read once; :func:`~flexcoord.clearing.market.clear` shares it with the validation);
+1. :func:`_mtus` - the MTUs of the (bid, MTU) slots, and the clearing's own input checks (one MTU
+   resolution, every MTU inside the grid constraints' base case);
+2. :func:`_bid_arrays` - prices, power types and acceptance rules per bid;
 3. :class:`_BusColumns` - one problem bus per real bus in use, a virtual bus per multi-bus group;
 4. :func:`_need_fields` - the needs' required MW, caps and the (need, slot) eligibility;
 5. :func:`_grid_fields` - the grid constraints mapped onto the problem's bus columns and MTUs;
@@ -19,13 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain
-from operator import attrgetter
 
 import numpy as np
 from scipy import sparse
 
-from flexcoord.clearing.capability import capability_fields, index_by_first_use, range_of
+from flexcoord.clearing.capability import range_of, resource_capability_fields
 from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.clearing.problem import BoolArray, ClearingProblem, FloatArray, IntArray
 from flexcoord.domain import (
@@ -38,6 +37,7 @@ from flexcoord.domain import (
     ProductKind,
     Register,
 )
+from flexcoord.domain.bid_table import BidTable, bid_table
 from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = ["GridMap", "build_problem"]
@@ -65,66 +65,87 @@ class GridMap:
         return out
 
 
-def build_problem(
+def build_problem(  # noqa: PLR0913 - public: the market, then keyword-only options
     register: Register,
     needs: Sequence[Need],
     bids: Sequence[Bid],
     grid_constraints: GridConstraints | None = None,
     *,
     energy_balance: bool = False,
+    table: BidTable | None = None,
 ) -> tuple[ClearingProblem, GridMap]:
     """Map a *validated* market to a :class:`ClearingProblem` and its :class:`GridMap`.
 
-    One pass over the bids' quantity tuples; everything else is vectorised or per bid.
+    Reads the bids through their :func:`~flexcoord.domain.bid_table.bid_table` (``table``, when
+    the caller has it: :func:`~flexcoord.clearing.market.clear` shares it with the validation);
+    everything else is vectorised or per distinct resource.
 
     Raises:
         InvalidInputError: mixed MTU resolutions, MTUs outside the grid constraints.
     """
-    products = {pid: register.product(pid) for pid in {b.product_id for b in bids}}
+    if table is None:
+        table = bid_table(bids)
+    products = {pid: register.product(pid) for pid in table.products}
     products |= {pid: register.product(pid) for pid in {n.product_id for n in needs}}
-    mtus = _mtus(bids, needs, products, grid_constraints)
+    mtus = _mtus(table, needs, products, grid_constraints)
     share_of = _activation_shares(needs, products)
-    arr = _bid_arrays(bids, products, share_of)
+    arr = _bid_arrays(table, products, share_of)
     buses = _BusColumns(register)
-    used, bid_use = index_by_first_use(
-        list(zip(arr.resource_ids, arr.reactive.tolist(), strict=True))
-    )
-    bid_bus = np.array([buses.column_of(rid, r) for rid, r in used], dtype=np.int64)[bid_use]
+    keys, bid_use = _resource_keys(table, arr.reactive)
+    bid_bus = np.array([buses.column_of(rid, r) for rid, r in keys], dtype=np.int64)[bid_use]
     weights, real_bus_ids = buses.weights()
     grid: dict[str, object] = {}
     if grid_constraints is not None:
-        grid = _grid_fields(grid_constraints, real_bus_ids, weights.T.toarray(), mtus)
-    slot_bid = mtus.slot_bid
+        # C order: OpenBLAS stalls for milliseconds on a Fortran-ordered operand of this size
+        # on a busy machine (16 ms against 0.03 ms measured at 1k bids)
+        wt = np.ascontiguousarray(weights.T.toarray())
+        grid = _grid_fields(grid_constraints, real_bus_ids, wt, mtus)
+    slot_bid = table.slot_bid
     problem = ClearingProblem(
         mtu_labels=tuple(t.isoformat() for t in mtus.starts),
         mtu_duration_h=np.full(len(mtus.starts), mtus.duration_h),
-        bid_ids=arr.ids,
-        bid_submitted_s=arr.submitted,
-        bid_indivisible=arr.indivisible,
-        bid_block=arr.block,
+        bid_ids=table.ids,
+        bid_submitted_s=table.submitted_s,
+        bid_indivisible=~table.divisible,
+        bid_block=table.block,
         bid_min_mw=arr.min_mw,
         bid_xor=arr.xor,
         bid_parent=arr.parent,
         xor_names=arr.xor_names,
         slot_bid=slot_bid,
         slot_mtu=mtus.slot_mtu,
-        slot_quantity_mw=mtus.slot_quantity_mw,
+        slot_quantity_mw=table.slot_quantity,
         slot_price_eur_per_mwh=arr.merit[slot_bid],
         slot_payment_price_eur_per_mwh=arr.payment[slot_bid],
-        slot_up=arr.up[slot_bid],
+        slot_up=table.up[slot_bid],
         slot_reactive=arr.reactive[slot_bid],
         slot_bus=bid_bus[slot_bid],
         slot_q_mvar_per_mw=np.where(arr.reactive, 0.0, arr.q_per_mw)[slot_bid],
         need_ids=tuple(n.id for n in needs),
         bus_ids=tuple(buses.labels),
         energy_balance=energy_balance,
-        **_need_fields(register, needs, bids, products, share_of, arr, mtus, buses, bid_bus),  # type: ignore[arg-type]
-        **capability_fields(register, bids, arr.up, arr.reactive),  # type: ignore[arg-type]
+        **_need_fields(register, needs, products, share_of, table, arr, mtus, buses, bid_bus),  # type: ignore[arg-type]
+        **resource_capability_fields(register, keys, bid_use, table.up, arr.reactive),  # type: ignore[arg-type]
         **grid,  # type: ignore[arg-type]
     )
     return problem, GridMap(
         real_bus_ids=real_bus_ids, weights=weights, mtu_columns=mtus.grid_columns
     )
+
+
+def _resource_keys(table: BidTable, reactive: BoolArray) -> tuple[list[tuple[str, bool]], IntArray]:
+    """The distinct (resource id, reactive) of the bids in order of first use, and each bid's
+    index into them (:func:`~flexcoord.domain.bid_table.index_by_first_use` on codes)."""
+    n_b = table.n_bid
+    code = table.resource * 2 + reactive
+    first = np.full(2 * len(table.resources), n_b, dtype=np.int64)
+    np.minimum.at(first, code, np.arange(n_b, dtype=np.int64))
+    used = np.flatnonzero(first < n_b)
+    used = used[np.argsort(first[used], kind="stable")]
+    index = np.full(first.shape[0], -1, dtype=np.int64)
+    index[used] = np.arange(used.shape[0])
+    keys = [(table.resources[int(c) // 2], bool(c % 2)) for c in used]
+    return keys, index[code]
 
 
 def _issue(field: str, value: object, message: str, kind: str = "Market") -> Issue:
@@ -133,30 +154,22 @@ def _issue(field: str, value: object, message: str, kind: str = "Market") -> Iss
 
 @dataclass(frozen=True, slots=True)
 class _Mtus:
-    """The problem's MTUs (in time order) and slots (bid by bid, in each bid's order)."""
+    """The problem's MTUs (in time order) and each slot's MTU."""
 
-    starts: list[datetime]
+    starts: Sequence[datetime]
     position: dict[datetime, int]
-    slot_bid: IntArray
     slot_mtu: IntArray
-    slot_quantity_mw: FloatArray
     duration_h: float
     grid_columns: IntArray  # per MTU, its column in the grid constraints (empty without)
 
 
-_QUANTITIES = attrgetter("quantities")
-_INTERVAL = attrgetter("interval")
-_START = attrgetter("start")
-_QUANTITY = attrgetter("quantity")
-
-
 def _mtus(
-    bids: Sequence[Bid],
+    table: BidTable,
     needs: Sequence[Need],
     products: Mapping[str, Product],
     gc: GridConstraints | None,
 ) -> _Mtus:
-    """Every MTU a need or bid names, the slots, and the clearing's own input checks.
+    """Every MTU a need or bid names, each slot's MTU, and the clearing's own input checks.
 
     Raises:
         InvalidInputError: mixed MTU resolutions, or MTUs the grid constraints do not cover.
@@ -171,18 +184,17 @@ def _mtus(
                 "one clearing needs one MTU resolution; clear the products separately",
             )
         )
-    n_b = len(bids)
-    quantities = list(map(_QUANTITIES, bids))
-    slots = list(chain.from_iterable(quantities))
-    starts = list(map(_START, map(_INTERVAL, slots)))
-    slot_q = np.fromiter(map(_QUANTITY, slots), dtype=np.float64, count=len(slots))
-    per_bid = np.fromiter(map(len, quantities), dtype=np.int64, count=n_b)
-    need_starts = [mq.interval.start for n in needs for mq in n.quantities]
-    unique = sorted(set(starts) | set(need_starts))
-    index = {t: i for i, t in enumerate(unique)}
+    starts: Sequence[datetime] = table.starts
+    slot_mtu = table.slot_start
+    index = {t: i for i, t in enumerate(starts)}
+    need_starts = {mq.interval.start for n in needs for mq in n.quantities}
+    if not need_starts <= index.keys():  # a need names an MTU no bid does: renumber
+        starts = sorted(need_starts | index.keys())
+        index = {t: i for i, t in enumerate(starts)}
+        slot_mtu = np.array([index[t] for t in table.starts], dtype=np.int64)[slot_mtu]
     columns = np.zeros(0, dtype=np.int64)
     if gc is not None:
-        found = _grid_columns(gc, unique, resolutions[0] if resolutions else None)
+        found = _grid_columns(gc, starts, resolutions[0] if resolutions else None)
         if isinstance(found, Issue):
             issues.append(found)
         else:
@@ -190,11 +202,9 @@ def _mtus(
     if issues:
         raise InvalidInputError(issues)
     return _Mtus(
-        starts=unique,
+        starts=starts,
         position=index,
-        slot_bid=np.repeat(np.arange(n_b, dtype=np.int64), per_bid),
-        slot_mtu=np.fromiter(map(index.__getitem__, starts), dtype=np.int64, count=len(starts)),
-        slot_quantity_mw=slot_q,
+        slot_mtu=slot_mtu,
         duration_h=resolutions[0].total_seconds() / 3600.0 if resolutions else 0.25,
         grid_columns=columns,
     )
@@ -226,96 +236,50 @@ def _grid_columns(
 
 @dataclass(frozen=True, slots=True)
 class _BidArrays:
-    """Per bid: its clearing price (merit order), payment price, direction, power type and
-    acceptance rules."""
+    """Per bid: its clearing price (merit order), payment price, power type and acceptance
+    rules, from the table's fields (index ``product`` into the table's ``products``)."""
 
     avail: FloatArray  # €/MW/h, NaN when the bid has none
     act: FloatArray  # €/MWh, NaN when the bid has none
     merit: FloatArray
     payment: FloatArray
-    up: BoolArray
     reactive: BoolArray
-    indivisible: BoolArray
     min_mw: FloatArray
-    block: BoolArray
     q_per_mw: FloatArray
-    submitted: FloatArray
     parent: IntArray
     xor: IntArray
     xor_names: tuple[str, ...]
-    ids: tuple[str, ...]
-    resource_ids: tuple[str, ...]
-    product: IntArray  # index into product_ids
-    product_ids: tuple[str, ...]
-
-
-_BID_FIELDS = tuple(
-    attrgetter(name)
-    for name in (
-        "id",
-        "resource_id",
-        "product_id",
-        "availability_price_eur_per_mw_h",
-        "activation_price_eur_per_mwh",
-        "direction",
-        "divisible",
-        "min_acceptance",
-        "block",
-        "q_mvar_per_mw",
-        "submitted_at",
-        "parent_bid_id",
-        "exclusive_set",
-    )
-)
 
 
 def _bid_arrays(
-    bids: Sequence[Bid], products: Mapping[str, Product], share_of: Mapping[str, float]
+    table: BidTable, products: Mapping[str, Product], share_of: Mapping[str, float]
 ) -> _BidArrays:
-    """The per-bid arrays (prices per the mapping rules of :mod:`flexcoord.clearing.market`).
-
-    Each field is read by one C-level scan (``map(attrgetter)``; transposing per-bid tuples
-    with ``zip(*rows)`` is 4x slower); the rest is per product or vectorised."""
-    n_b = len(bids)
-    cols = [tuple(map(field, bids)) for field in _BID_FIELDS]  # one C-level scan per field
-    (
-        ids,
-        rids,
-        pids,
-        avail,
-        act,
-        direction,
-        divisible,
-        min_acc,
-        block,
-        q_per_mw,
-        sub,
-        parents,
-        sets,
-    ) = cols
-    product_ids: tuple[str, ...] = tuple(sorted({str(pid) for pid in pids}))
-    ppos: dict[object, int] = {pid: i for i, pid in enumerate(product_ids)}
-    product = np.fromiter(map(ppos.__getitem__, pids), dtype=np.int64, count=n_b)
-    kinds = [products[pid].kind for pid in product_ids]
-    is_act = np.array([k is ProductKind.ACTIVATION for k in kinds], dtype=np.bool_)[product]
+    """The per-bid arrays (prices per the mapping rules of :mod:`flexcoord.clearing.market`):
+    per product, then vectorised."""
+    t = table
+    kinds = [products[pid].kind for pid in t.products]
+    is_act = np.array([k is ProductKind.ACTIVATION for k in kinds], dtype=np.bool_)[t.product]
     is_both = np.array(
         [k is ProductKind.AVAILABILITY_AND_ACTIVATION for k in kinds], dtype=np.bool_
-    )[product]
-    share = np.array([share_of.get(pid, 0.0) for pid in product_ids], dtype=np.float64)[product]
+    )[t.product]
+    share = np.array([share_of.get(pid, 0.0) for pid in t.products], dtype=np.float64)[t.product]
     reactive = np.array(
-        [products[pid].power_type is PowerType.REACTIVE for pid in product_ids], dtype=np.bool_
-    )[product]
-    avail_a = np.array(avail, dtype=np.float64).reshape(n_b)  # None → NaN
-    act_a = np.array(act, dtype=np.float64).reshape(n_b)
-    divisible_a = np.array(divisible, dtype=bool).reshape(n_b)
-    min_a = np.nan_to_num(np.array(min_acc, dtype=np.float64).reshape(n_b), nan=0.0)
-    xor_names = tuple(sorted({x for x in sets if x is not None}))
-    xor_pos: dict[object, int] = {name: i for i, name in enumerate(xor_names)}
-    xor_pos[None] = -1
-    bid_pos: dict[object, int] = {}
-    if any(x is not None for x in parents):
-        bid_pos = {b: i for i, b in enumerate(ids)}
-    bid_pos[None] = -1
+        [products[pid].power_type is PowerType.REACTIVE for pid in t.products], dtype=np.bool_
+    )[t.product]
+    avail_a, act_a = t.availability, t.activation
+    sets = t.exclusive_sets
+    xor = np.full(t.n_bid, -1, dtype=np.int64)
+    xor_names: tuple[str, ...] = ()
+    if sets.count(None) < t.n_bid:
+        xor_names = tuple(sorted({x for x in sets if x is not None}))
+        xor_pos: dict[str | None, int] = {name: i for i, name in enumerate(xor_names)}
+        xor_pos[None] = -1
+        xor = np.fromiter(map(xor_pos.__getitem__, sets), dtype=np.int64, count=t.n_bid)
+    parent = np.full(t.n_bid, -1, dtype=np.int64)
+    if t.parent_ids.count(None) < t.n_bid:
+        bid_pos: dict[str | None, int] = {b: i for i, b in enumerate(t.ids)}
+        bid_pos[None] = -1
+        parent = np.fromiter(map(bid_pos.__getitem__, t.parent_ids), np.int64, count=t.n_bid)
     return _BidArrays(
         avail=avail_a,
         act=act_a,
@@ -323,20 +287,12 @@ def _bid_arrays(
             is_act, act_a, np.where(is_both, avail_a + share * np.nan_to_num(act_a), avail_a)
         ).astype(np.float64),
         payment=np.where(is_act, act_a, avail_a).astype(np.float64),
-        up=np.fromiter(map(Direction.UP.__eq__, direction), dtype=bool, count=n_b),
         reactive=reactive,
-        indivisible=~divisible_a,
-        min_mw=np.where(divisible_a, min_a, 0.0),
-        block=np.array(block, dtype=bool).reshape(n_b),
-        q_per_mw=np.nan_to_num(np.array(q_per_mw, dtype=np.float64).reshape(n_b), nan=0.0),
-        submitted=np.fromiter(map(datetime.timestamp, sub), dtype=np.float64, count=n_b),
-        parent=np.fromiter(map(bid_pos.__getitem__, parents), dtype=np.int64, count=n_b),
-        xor=np.fromiter(map(xor_pos.__getitem__, sets), dtype=np.int64, count=n_b),
+        min_mw=np.where(t.divisible, np.nan_to_num(t.min_acceptance, nan=0.0), 0.0),
+        q_per_mw=np.nan_to_num(t.q_mvar_per_mw, nan=0.0),
+        parent=parent,
+        xor=xor,
         xor_names=xor_names,
-        ids=ids,
-        resource_ids=rids,
-        product=product,
-        product_ids=product_ids,
     )
 
 
@@ -404,9 +360,9 @@ class _BusColumns:
 def _need_fields(  # noqa: PLR0913 - the stages before it, by position
     register: Register,
     needs: Sequence[Need],
-    bids: Sequence[Bid],
     products: Mapping[str, Product],
     share_of: Mapping[str, float],
+    table: BidTable,
     arr: _BidArrays,
     mtus: _Mtus,
     buses: _BusColumns,
@@ -427,7 +383,8 @@ def _need_fields(  # noqa: PLR0913 - the stages before it, by position
     cap = np.array(
         [_cap(n, products[n.product_id].kind, share_of) for n in needs], dtype=np.float64
     )
-    product_pos = {pid: i for i, pid in enumerate(arr.product_ids)}
+    product_pos = {pid: i for i, pid in enumerate(table.products)}
+    slot_bid = table.slot_bid
     has_buses = len(buses.labels) > 0
     e_need: list[IntArray] = []
     e_slot: list[IntArray] = []
@@ -435,10 +392,10 @@ def _need_fields(  # noqa: PLR0913 - the stages before it, by position
         location = _location_buses(register, need)
         inside = np.array([s <= location for s in buses.bus_sets], dtype=bool)
         ok_bid = (
-            (arr.product == product_pos.get(need.product_id, -1))
-            & (arr.up == need_up[n])
+            (table.product == product_pos.get(need.product_id, -1))
+            & (table.up == need_up[n])
             & (arr.reactive == need_reactive[n])
-            & (inside[bid_bus] if has_buses else np.zeros(len(bids), dtype=bool))
+            & (inside[bid_bus] if has_buses else np.zeros(table.n_bid, dtype=bool))
         )
         if products[need.product_id].kind is ProductKind.AVAILABILITY_AND_ACTIVATION:
             # each price cap the buyer gives holds for its own component, also when the other
@@ -449,7 +406,7 @@ def _need_fields(  # noqa: PLR0913 - the stages before it, by position
                 )
             if need.activation_price_cap_eur_per_mwh is not None:
                 ok_bid &= np.nan_to_num(arr.act, nan=0.0) <= need.activation_price_cap_eur_per_mwh
-        slots = np.flatnonzero(ok_bid[mtus.slot_bid] & (required[n, mtus.slot_mtu] > 0))
+        slots = np.flatnonzero(ok_bid[slot_bid] & (required[n, mtus.slot_mtu] > 0))
         e_need.append(np.full(slots.shape[0], n, dtype=np.int64))
         e_slot.append(slots.astype(np.int64))
     return dict(

@@ -364,7 +364,7 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
     new_of_old = np.empty(b, dtype=np.int64)
     new_of_old[order] = np.arange(b)
     slot_bid_new = new_of_old[p.slot_bid]
-    slot_order = np.lexsort((p.slot_mtu, slot_bid_new))
+    slot_order = _slot_order(p, order, slot_bid_new)
     slot_new_of_old = np.empty(p.n_slot, dtype=np.int64)
     slot_new_of_old[slot_order] = np.arange(p.n_slot)
     need_order = np.array(sorted(range(p.n_need), key=p.need_ids.__getitem__), dtype=np.int64)
@@ -382,11 +382,13 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
     e_slot = slot_new_of_old[p.eligible_slot]
     e_order = np.lexsort((e_slot, e_need))
     use_bid = new_of_old[p.cap_use_bid]
-    use_order = np.lexsort((use_bid, p.cap_use_cap))
+    use_order = np.argsort(p.cap_use_cap * max(b, 1) + use_bid)  # distinct: a bid uses a
+    # capability once (problem_rules), so no tie for a sort to break
     identity = bool(np.all(order == np.arange(b)))
     return _unchecked(
         p,
-        bid_ids=p.bid_ids if identity else tuple(map(p.bid_ids.__getitem__, order.tolist())),
+        # an object-array gather: half the time of a Python-level lookup per bid at 100k
+        bid_ids=p.bid_ids if identity else tuple(np.array(p.bid_ids, dtype=object)[order].tolist()),
         bid_submitted_s=p.bid_submitted_s[order],
         bid_indivisible=p.bid_indivisible[order],
         bid_block=p.bid_block[order],
@@ -414,6 +416,20 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
         cap_use_bid=use_bid[use_order],
         cap_use_weight=p.cap_use_weight[use_order],
     )
+
+
+def _slot_order(p: ClearingProblem, order: IntArray, slot_bid_new: IntArray) -> IntArray:
+    """The slots by (new bid, MTU). Slots that come bid by bid, each bid's in MTU order (as the
+    mapping makes them), are moved as whole runs, without a sort."""
+    sb, mtu = p.slot_bid, p.slot_mtu
+    grouped = bool(np.all((sb[1:] > sb[:-1]) | ((sb[1:] == sb[:-1]) & (mtu[1:] > mtu[:-1]))))
+    if not grouped:
+        return np.lexsort((mtu, slot_bid_new))
+    count = np.bincount(sb, minlength=p.n_bid)
+    first = np.cumsum(count) - count
+    n = count[order]
+    shift = first[order] - (np.cumsum(n) - n)
+    return np.repeat(shift, n) + np.arange(p.n_slot, dtype=np.int64)
 
 
 def _bid_order(p: ClearingProblem) -> IntArray:

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue, format_value
 
-__all__ = ["IssueCollector", "IssueLog", "build_all"]
+__all__ = ["IssueCollector", "IssueLog", "build_all", "registered_choices"]
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -193,6 +193,20 @@ class IssueCollector:
         """Raise one :class:`InvalidInputError` carrying every recorded issue, if there is any."""
         if self.issues:
             raise InvalidInputError(self.issues)
+
+
+def registered_choices(ids: Iterable[str], limit: int = 12) -> str:
+    """The registered ids a reference may name, for a message (the first ``limit`` of them).
+
+    Example:
+        >>> registered_choices(["b", "a"]), registered_choices([])
+        ("registered: 'a', 'b'", 'none registered')
+    """
+    known = sorted(ids)
+    if not known:
+        return "none registered"
+    shown = ", ".join(format_value(i) for i in known[:limit])
+    return f"registered: {shown}" + (f", ... ({len(known)} in all)" if len(known) > limit else "")
 
 
 def set_field(obj: object, name: str, value: object) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flexcoord.clearing.capability import CapabilityRows, capability_rows
+from flexcoord.clearing.capability import CapabilityRows, capability_rows, unique_inverse
 from flexcoord.clearing.dispatch import shortfall_price_eur_per_mwh
 from flexcoord.clearing.formulation.blocks import BlockKind
 from flexcoord.clearing.formulation.builder import Builder, Members, SoftLimit
@@ -111,8 +111,7 @@ def define_acceptance_units(
     n_t, n_b = p.n_mtu, p.n_bid
     block_slot = p.bid_block[p.slot_bid]
     key = p.slot_bid * (n_t + 1) + np.where(block_slot, n_t, p.slot_mtu)
-    unit_key, slot_col = np.unique(key, return_inverse=True)
-    slot_col = slot_col.astype(np.int64)
+    unit_key, slot_col = unique_inverse(key, max(n_b, 1) * (n_t + 1))
     n_acc = unit_key.shape[0]
     acc_bid = unit_key // (n_t + 1)
     acc_mtu = unit_key % (n_t + 1)
