@@ -60,6 +60,14 @@ _DOCUMENT_ROLES: Final = {
 }
 
 _ACK = {"description": "An Acknowledgement_MarketDocument", "content": {XML: {}}}
+
+
+def _xml_body(description: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route taking one XML document."""
+    content = {XML: {"schema": {"type": "string", "description": description}}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 router = APIRouter(prefix="/v1/sessions/{session_id}/documents", responses=problem_responses(401))
 
 
@@ -79,11 +87,16 @@ def _element(index: dict[str, int], issue: Issue) -> str:
     return f"{where}/{issue.field}" if issue.field else where
 
 
-def _problems(index: dict[str, int], issues: Sequence[Issue], code: str) -> list[Problem]:
-
+def _problems(
+    index: dict[str, int], issues: Sequence[Issue], code: str, series: str | None = None
+) -> list[Problem]:
+    """One problem per issue, at its element (``series``: the document's series element, for
+    issues naming them by object id)."""
     return [
         docs.Problem(
-            _element(index, i),
+            _element(index, i)
+            if series is None
+            else (f"{series}[{index[i.object_id]}]" if i.object_id in index else i.kind),
             i.message if i.value is NO_VALUE else f"{format_value(i.value)} {i.message}",
             code,
         )
@@ -147,14 +160,7 @@ def _refusal(outcome: Imported[Any], status: int, issues: Sequence[Issue]) -> Se
     tags=["bids", "documents"],
     responses={201: _ACK, 409: _ACK, 422: _ACK, **problem_responses(403, 404)},
     response_class=Response,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                XML: {"schema": {"type": "string", "description": "A ReserveBid_MarketDocument"}}
-            },
-        }
-    },
+    openapi_extra=_xml_body("A ReserveBid_MarketDocument"),
 )
 def submit_reserve_bid_document(
     session_id: str,
@@ -346,19 +352,7 @@ def _bids_of(
     tags=["results", "documents"],
     responses={201: _ACK, 409: _ACK, 422: _ACK, **problem_responses(403, 404)},
     response_class=Response,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                XML: {
-                    "schema": {
-                        "type": "string",
-                        "description": "An Activation_MarketDocument of type A41",
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=_xml_body("An Activation_MarketDocument of type A41"),
 )
 def submit_activation_responses(
     session_id: str,
@@ -401,14 +395,7 @@ def submit_activation_responses(
             )
         except InvalidInputError as err:
             index = {str(e.order_id): i for i, e in enumerate(responses, start=1)}
-            found = [
-                docs.Problem(
-                    f"TimeSeries[{index[i.object_id]}]" if i.object_id in index else i.kind,
-                    i.message if i.value is NO_VALUE else f"{format_value(i.value)} {i.message}",
-                    "A59",
-                )
-                for i in err.issues
-            ]
+            found = _problems(index, err.issues, "A59", series="TimeSeries")
             raise _refusal(docs.refused(outcome, found), 422, err.issues) from None
         call.accept(session, target=f"session:{session_id}", status=201)
     return _answer(outcome, 201)
