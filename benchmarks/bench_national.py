@@ -262,6 +262,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--da", action="store_true", help="also the day-ahead case (96 MTUs)")
+    ap.add_argument("--no-nrt", action="store_true", help="skip the near-real-time case")
     ap.add_argument("--nrt-bids", type=int, default=10_000)
     ap.add_argument("--da-bids", type=int, default=50_000)
     args = ap.parse_args()
@@ -279,9 +280,11 @@ def main() -> None:
         flush=True,
     )
     day = market_time_units(date(2026, 6, 1))
-    nrt = run_case(
-        "NRT", grid, model, args.nrt_bids, day[48:49], args.reps, 10.0, 0.0, DAY_STEP + 48
-    )
+    nrt = float("nan")
+    if not args.no_nrt:
+        nrt = run_case(
+            "NRT", grid, model, args.nrt_bids, day[48:49], args.reps, 10.0, 0.0, DAY_STEP + 48
+        )
     tail = ""
     if args.da:
         da = run_case("DA", grid, model, args.da_bids, day, args.reps, 300.0, 0.2, DAY_STEP)
