@@ -103,21 +103,29 @@ class PandapowerAc:
             profile_start_step=profile_start_step,
         )
 
-    def run_step(
+    def set_point(
         self, step: int | None, sgen_idx: IntArray, p_mw: FloatArray, q_mvar: FloatArray
     ) -> None:
-        """One power flow: the base case of profile ``step`` (``None``: the snapshot) plus the
-        injections ``p_mw``/``q_mvar`` at the injection generators ``sgen_idx``.
+        """Write the base case of profile ``step`` (``None``: the snapshot) plus the injections
+        ``p_mw``/``q_mvar`` at the injection generators ``sgen_idx`` into the copy."""
+        net = self.net
+        self._setpoints.apply(net, step)
+        sgen = net.sgen
+        p_col, q_col = sgen.columns.get_loc("p_mw"), sgen.columns.get_loc("q_mvar")
+        extra = sgen.index.get_indexer(list(self.injection_sgen.values()))
+        sgen.iloc[extra, [p_col, q_col]] = 0.0
+        if len(sgen_idx):
+            at = sgen.index.get_indexer(sgen_idx)
+            sgen.iloc[at, p_col] = p_mw
+            sgen.iloc[at, q_col] = q_mvar
+
+    def solve(self) -> None:
+        """``runpp`` of the copy as it is set, warm-started from the last result.
 
         Raises:
             GridError: the power flow does not converge, warm or from the DC power flow.
         """
         net = self.net
-        self._setpoints.apply(net, step)
-        net.sgen.loc[list(self.injection_sgen.values()), ["p_mw", "q_mvar"]] = 0.0
-        if len(sgen_idx):
-            net.sgen.loc[sgen_idx, "p_mw"] = p_mw
-            net.sgen.loc[sgen_idx, "q_mvar"] = q_mvar
         pp = self._pp
         try:
             pp.runpp(net, init="results" if self._warm else "auto", numba=self.numba)
@@ -126,10 +134,15 @@ class PandapowerAc:
                 pp.runpp(net, init="dc", numba=self.numba, max_iteration=30)
             except pp.LoadflowNotConverged as exc:
                 self._warm = False
-                raise GridError(
-                    f"AC power flow of profile step {step} did not converge (pandapower)"
-                ) from exc
+                raise GridError("AC power flow did not converge (pandapower)") from exc
         self._warm = True
+
+    def run_step(
+        self, step: int | None, sgen_idx: IntArray, p_mw: FloatArray, q_mvar: FloatArray
+    ) -> None:
+        """:meth:`set_point` then :meth:`solve` (raises :class:`GridError` likewise)."""
+        self.set_point(step, sgen_idx, p_mw, q_mvar)
+        self.solve()
 
 
 class PandapowerInjectionBatch:
