@@ -54,7 +54,7 @@ from tests.clearing.simbench_market import PRODUCT
 
 from _timing import spread
 from bench_clearing_nrt import SUBMITTED, first_round_lp, market
-from flexcoord.clearing import ClearingOptions, nodal_injections
+from flexcoord.clearing import ClearingOptions, nodal_injections, shift_constraints
 from flexcoord.clearing.ac import PandapowerAcCheck, ac_check
 from flexcoord.clearing.grid_constraints import screened_grid_constraints
 from flexcoord.clearing.market import build_problem, clear
@@ -266,12 +266,129 @@ def run_case(  # noqa: PLR0915 - one case, read top to bottom
     return ratio
 
 
+def area_constraints(grid: Any, gc: Any, area_id: str) -> Any:
+    """``gc`` cut to a DSO area: its monitored branches (either end in the area) against its
+    buses' columns only."""
+    buses = grid.areas.dso_area(area_id).bus_ids
+    ends = grid.branch_ends()
+    rows = [i for i, n in enumerate(gc.branch_names) if ends[n][0] in buses or ends[n][1] in buses]
+    cols = np.flatnonzero(np.isin(gc.bus_ids, np.array(sorted(buses), dtype=np.int64)))
+    return replace(
+        gc,
+        bus_ids=gc.bus_ids[cols],
+        branch_names=tuple(gc.branch_names[i] for i in rows),
+        ptdf=gc.ptdf[np.array(rows, dtype=np.int64)][:, cols] if rows else np.zeros((0, len(cols))),
+        limit_mw=gc.limit_mw[rows],
+        base_flow_mw=gc.base_flow_mw[rows],
+    )
+
+
+def clear_dso(
+    register: Any, needs: Any, bids: Any, gc: Any
+) -> tuple[Any, Any, dict[str, float], float]:
+    """One DSO market (a Dask task when a scheduler is given): its injections per real bus and
+    base-case MTU, the accepted MW per bid and its time."""
+    t0 = time.perf_counter()
+    options = ClearingOptions(milp_duals=False)
+    result = clear(register, needs, bids, gc, options)
+    _, grid_map = build_problem(register, needs, bids, gc)
+    p_mw, _ = nodal_injections(result.problem, result.slot_accepted_mw)
+    full = np.zeros((len(grid_map.real_bus_ids), gc.n_mtu))
+    full[:, grid_map.mtu_columns] = grid_map.to_grid(p_mw)
+    accepted = {k: v for k, v in result.accepted_mw_by_bid().items() if v > 1e-9}
+    return grid_map.real_bus_ids, full, accepted, time.perf_counter() - t0
+
+
+def multilevel(  # noqa: PLR0915 - one case, read top to bottom
+    grid: Any, model: PandapowerAc, n_bids: int, mtus: Any, scheduler: str | None
+) -> None:
+    """Every DSO area's market first (in parallel on Dask when ``scheduler`` is given), then the
+    TSO's on the base case moved by the DSOs' awards, with the bids the DSOs left."""
+    register, needs0, bids, _ = market(grid, n_bids, mtus, block_share=0.2)
+    bids = within_range(register, bids)
+    needs = national_needs(grid, mtus, needs0)
+    buses, flex = bus_flex(register, bids)
+    t0 = time.perf_counter()
+    gc, _screening, base_all = screened_grid_constraints(
+        grid,
+        intervals=mtus,
+        profile_start_step=DAY_STEP,
+        flex_bus_ids=buses,
+        flex_mw=flex,
+        ac_model=model,
+    )
+    gc_s = time.perf_counter() - t0
+    bus_of = {u.id: register.connection_point(u.connection_point_id).bus for u in register.units}
+    area_of = grid.areas.area_of_bus()
+    tasks = []
+    for area in grid.areas.dso_areas:
+        a_needs = [n for n in needs if n.id == f"dso-{area.id}-down"]
+        a_bids = [b for b in bids if area_of.get(bus_of[b.resource_id]) == area.id]
+        if a_bids:
+            tasks.append((area.id, a_needs, a_bids, area_constraints(grid, gc, area.id)))
+    t0 = time.perf_counter()
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+        reg = client.scatter(register, broadcast=True)
+        futures = [client.submit(clear_dso, reg, n, b, g, pure=False) for _, n, b, g in tasks]
+        outs = client.gather(futures)
+        client.close()
+    else:
+        outs = [clear_dso(register, n, b, g) for _, n, b, g in tasks]
+    dso_s = time.perf_counter() - t0
+    p_all = np.zeros((len(gc.bus_ids), len(mtus)))
+    col = {int(b): i for i, b in enumerate(gc.bus_ids)}
+    taken: dict[str, float] = {}
+    for real, p, accepted, _ in outs:
+        p_all[[col[int(b)] for b in real]] += p
+        taken |= accepted
+    gc_tso = shift_constraints(gc, gc.bus_ids, p_all, np.zeros_like(p_all))
+    tso_needs = [n for n in needs if not n.id.startswith("dso-")]
+    left = [b for b in bids if b.id not in taken]
+    t0 = time.perf_counter()
+    tso = clear(register, tso_needs, left, gc_tso, ClearingOptions(milp_duals=False))
+    tso_s = time.perf_counter() - t0
+    _, grid_map = build_problem(register, tso_needs, left, gc_tso)
+    p_t, _ = nodal_injections(tso.problem, tso.slot_accepted_mw)
+    p_tso = np.zeros((len(grid_map.real_bus_ids), len(mtus)))
+    p_tso[:, grid_map.mtu_columns] = grid_map.to_grid(p_t)
+    p_all[[col[int(b)] for b in grid_map.real_bus_ids]] += p_tso
+    names = branch_names(grid.net)
+    limits = grid.branch_limits().limit_mw
+    t0 = time.perf_counter()
+    flow, _ = model.batch(
+        mtu_columns=np.arange(len(mtus)),
+        bus_ids=gc.bus_ids,
+        branch_names=names,
+        voltage_bus_ids=[],
+        profile_start_step=DAY_STEP,
+    ).run(p_all.T, np.zeros_like(p_all.T))
+    ac_s = time.perf_counter() - t0
+    err = screening_error(names, gc.branch_names, flow, limits, base_all)
+    per_area = [o[3] for o in outs]
+    where = f"Dask at {scheduler}" if scheduler else "serially in this process"
+    print(
+        f"multi-level day: {len(bids)} bids x {len(mtus)} MTUs; grid constraints {gc_s:.1f} s "
+        f"({len(gc.branch_names)} monitored); {len(tasks)} DSO markets {where}: {dso_s:.1f} s "
+        f"wall (per market {min(per_area):.2f}-{statistics.median(per_area):.2f}-"
+        f"{max(per_area):.2f} s, {len(taken)} bids accepted); TSO market {tso_s:.1f} s "
+        f"({len(left)} bids left); AC of the final dispatch {ac_s:.1f} s: "
+        f"{len(err.overloaded)} unmonitored branches above their limit, worst unmonitored "
+        f"loading {err.worst_loading:.1%}; peak RSS {peak_rss_gb():.2f} GB",
+        flush=True,
+    )
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--da", action="store_true", help="also the day-ahead case (96 MTUs)")
     ap.add_argument("--no-nrt", action="store_true", help="skip the near-real-time case")
+    ap.add_argument("--multilevel", action="store_true", help="the multi-level day (DSOs first)")
+    ap.add_argument("--scheduler", default=None, help="Dask scheduler for the DSO markets")
     ap.add_argument("--nrt-bids", type=int, default=10_000)
     ap.add_argument("--da-bids", type=int, default=50_000)
     args = ap.parse_args()
@@ -298,6 +415,8 @@ def main() -> None:
     if args.da:
         da = run_case("DA", grid, model, args.da_bids, day, args.reps, 300.0, 0.2, DAY_STEP)
         tail = f"; DA ours / raw {da:.3f}"
+    if args.multilevel:
+        multilevel(grid, model, args.da_bids, day, args.scheduler)
     print(f"load average {os.getloadavg()}; peak RSS {peak_rss_gb():.2f} GB")
     print(f"ratio_to_raw: NRT ours / (raw highspy + raw pandapower runpp) {nrt:.3f}{tail}")
 
