@@ -267,17 +267,18 @@ def run_case(  # noqa: PLR0915 - one case, read top to bottom
 
 
 def area_constraints(grid: Any, gc: Any, area_id: str) -> Any:
-    """``gc`` cut to a DSO area: its monitored branches (either end in the area) against its
-    buses' columns only."""
+    """``gc`` cut to a DSO area's monitored branches (either end in the area); every bus stays a
+    column, since the register's units are checked against the constraints' buses."""
     buses = grid.areas.dso_area(area_id).bus_ids
     ends = grid.branch_ends()
-    rows = [i for i, n in enumerate(gc.branch_names) if ends[n][0] in buses or ends[n][1] in buses]
-    cols = np.flatnonzero(np.isin(gc.bus_ids, np.array(sorted(buses), dtype=np.int64)))
+    rows = np.array(
+        [i for i, n in enumerate(gc.branch_names) if ends[n][0] in buses or ends[n][1] in buses],
+        dtype=np.int64,
+    )
     return replace(
         gc,
-        bus_ids=gc.bus_ids[cols],
         branch_names=tuple(gc.branch_names[i] for i in rows),
-        ptdf=gc.ptdf[np.array(rows, dtype=np.int64)][:, cols] if rows else np.zeros((0, len(cols))),
+        ptdf=gc.ptdf[rows],
         limit_mw=gc.limit_mw[rows],
         base_flow_mw=gc.base_flow_mw[rows],
     )
