@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.errors import GridError
+from flexcoord.errors import GridError, InvalidInputError
 from flexcoord.grid.thermal import flow_sign
 
 __all__ = ["PandapowerAc", "PandapowerInjectionBatch", "needs_pandapower"]
@@ -66,7 +66,6 @@ class PandapowerAc:
         self.lock = threading.Lock()
         net = copy.deepcopy(grid.net)
         net.sgen["name"] = net.sgen["name"].astype(object)
-        self._original_sgen = net.sgen.index.to_numpy()
         self.net = net
         self._pp = pp
         self.injection_sgen: dict[int, int] = {}
@@ -239,7 +238,7 @@ class _Setpoints:
         columns: list[tuple[str, str, FloatArray, FloatArray, IntArray]] = []
         try:
             profiles = grid.profiles()
-        except Exception:
+        except InvalidInputError:  # a grid without profiles: the snapshot only
             profiles = None
         if profiles is not None:
             for table, column, series in (
