@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from flexcoord.clearing import ClearingOptions, nodal_injections
-from flexcoord.clearing.ac import PgmAcCheck
+from flexcoord.clearing.ac import PgmAcCheck, ac_check
 from flexcoord.clearing.grid_constraints import grid_constraints
 from flexcoord.clearing.market import build_problem, clear
 from flexcoord.grid.model import load_grid
@@ -90,3 +90,40 @@ def test_awards_leave_no_ac_violation_after_reclearing(code: str) -> None:
     # and the needs are served within the grid (shortfalls carry a reason)
     assert result.need_covered_mw.sum() > 0
     assert all(c.shortfall_reason for c in result.coverage() if c.shortfall_mw > 0)
+
+
+def test_the_pandapower_ac_check_reclears_as_the_pgm_one() -> None:
+    # the engine for grids with voltage-controlled plants, on a grid both engines model: the
+    # same AC loop (violations, re-clearings, linearisation errors) and the same awards
+    grid = load_grid("1-MV-rural--0-sw")
+    market = simbench_market(grid, dso_need_mw=12.0, tso_need_mw=12.0)
+    gc = grid_constraints(
+        grid,
+        intervals=market.intervals,
+        profile_start_step=market.profile_start_step,
+        areas=market.areas,
+    )
+    options = ClearingOptions(ac_max_iterations=3)
+    runs = {
+        engine: clear(
+            market.register,
+            market.needs,
+            market.bids,
+            gc,
+            options,
+            ac_checker=ac_check(grid, gc, engine=engine),
+        )
+        for engine in ("pgm", "pandapower")
+    }
+    pgm, pp = runs["pgm"].ac, runs["pandapower"].ac
+    assert pgm is not None and pp is not None
+    assert pp.iterations == pgm.iterations and pp.converged == pgm.converged
+    assert pp.initial_linearisation_error_flow_mw == pytest.approx(
+        pgm.initial_linearisation_error_flow_mw, abs=1e-3
+    )
+    assert pp.initial_linearisation_error_vm_pu == pytest.approx(
+        pgm.initial_linearisation_error_vm_pu, abs=1e-5
+    )
+    np.testing.assert_allclose(
+        runs["pandapower"].slot_accepted_mw, runs["pgm"].slot_accepted_mw, atol=1e-6
+    )

@@ -32,7 +32,34 @@ from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.clearing.market import GridMap
 from flexcoord.clearing.problem import ClearingProblem, FloatArray
 
-__all__ = ["PgmAcCheck", "PgmAcChecker"]
+
+def ac_check(
+    grid: Any, constraints: GridConstraints, *, engine: str = "auto"
+) -> PgmAcCheck | PandapowerAcCheck:
+    """The AC check of ``grid``: power-grid-model (one batch over the MTUs, the fast one), or
+    pandapower's ``runpp`` when the grid has voltage-controlled generators, which
+    power-grid-model cannot model (:func:`flexcoord.grid.ac_pandapower.needs_pandapower`).
+
+    Args:
+        grid: the :class:`~flexcoord.grid.model.GridModel`.
+        constraints: its grid constraints.
+        engine: ``"auto"`` (by the grid), ``"pgm"`` or ``"pandapower"``.
+
+    Raises:
+        ValueError: an unknown engine.
+    """
+    if engine not in ("auto", "pgm", "pandapower"):
+        raise ValueError(f"engine must be 'auto', 'pgm' or 'pandapower', not {engine!r}")
+    if engine == "auto":
+        from flexcoord.grid.ac_pandapower import needs_pandapower  # noqa: PLC0415  (lazy)
+
+        engine = "pandapower" if needs_pandapower(grid.net) else "pgm"
+    if engine == "pandapower":
+        return PandapowerAcCheck(grid, constraints)
+    return PgmAcCheck(grid, constraints)
+
+
+__all__ = ["PandapowerAcCheck", "PgmAcCheck", "PgmAcChecker", "ac_check"]
 
 
 class PgmAcCheck:
@@ -72,6 +99,57 @@ class PgmAcChecker:
             profile_start_step=factory.constraints.profile_start_step,
             threading=factory.threading,
         )
+
+    def check(self, p_mw: FloatArray, q_mvar: FloatArray) -> AcFlows:
+        """AC flows and voltages of the base case plus ``(n_bus, n_mtu)`` injections."""
+        flow, vm = self.batch.run(self.grid_map.to_grid(p_mw).T, self.grid_map.to_grid(q_mvar).T)
+        return AcFlows(branch_flow_mw=flow, vm_pu=vm)
+
+
+class PandapowerAcCheck:
+    """Factory of pandapower AC checkers (``runpp`` per MTU), for grids with voltage-controlled
+    generators (:mod:`flexcoord.grid.ac_pandapower`). Same interface as :class:`PgmAcCheck`; the
+    private copy of the network is made once, at the first checker.
+
+    Args:
+        grid: the :class:`~flexcoord.grid.model.GridModel` the constraints were built from.
+        constraints: the grid constraints (their ``profile_start_step`` sets the base case).
+        model: a ready :class:`~flexcoord.grid.ac_pandapower.PandapowerAc` of ``grid`` to share.
+    """
+
+    def __init__(self, grid: Any, constraints: GridConstraints, *, model: Any = None) -> None:
+        self.grid = grid
+        self.constraints = constraints
+        self._model = model
+
+    @property
+    def model(self) -> Any:
+        """The grid's :class:`~flexcoord.grid.ac_pandapower.PandapowerAc` (made on first use)."""
+        if self._model is None:
+            from flexcoord.grid.ac_pandapower import PandapowerAc  # noqa: PLC0415  (lazy)
+
+            self._model = PandapowerAc(self.grid)
+        return self._model
+
+    def checker_for(self, problem: ClearingProblem, grid_map: GridMap) -> AcChecker:
+        """The checker of ``problem`` (its buses, MTUs, monitored branches and voltages)."""
+        cols = grid_map.mtu_columns if grid_map.mtu_columns.size else np.zeros(problem.n_mtu, int)
+        batch = self.model.batch(
+            mtu_columns=cols,
+            bus_ids=grid_map.real_bus_ids,
+            branch_names=problem.branch_names,
+            voltage_bus_ids=[int(name.split(":")[1]) for name in problem.vbus_names],
+            profile_start_step=self.constraints.profile_start_step,
+        )
+        return _BatchChecker(batch, grid_map)
+
+
+class _BatchChecker:
+    """An :class:`~flexcoord.clearing.engine.AcChecker` over a prepared grid-layer batch."""
+
+    def __init__(self, batch: Any, grid_map: GridMap) -> None:
+        self.batch = batch
+        self.grid_map = grid_map
 
     def check(self, p_mw: FloatArray, q_mvar: FloatArray) -> AcFlows:
         """AC flows and voltages of the base case plus ``(n_bus, n_mtu)`` injections."""

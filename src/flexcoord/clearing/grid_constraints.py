@@ -34,7 +34,7 @@ from flexcoord.clearing.problem import FloatArray, IntArray
 from flexcoord.domain import Interval
 from flexcoord.errors import InvalidInputError, Issue
 
-__all__ = ["GridConstraints", "grid_constraints", "monitored_branches"]
+__all__ = ["GridConstraints", "grid_constraints", "monitored_branches", "screened_grid_constraints"]
 
 _VM_MIN_DEFAULT = 0.95
 _VM_MAX_DEFAULT = 1.05
@@ -499,3 +499,86 @@ def _bus_limit(
         raw = net.bus[column].reindex(buses).to_numpy(dtype=float)
         return np.where(np.isfinite(raw), raw, default)
     return np.full(len(buses), default)
+
+
+def screened_grid_constraints(
+    grid: Any,
+    *,
+    intervals: Sequence[Interval],
+    profile_start_step: int | None,
+    flex_bus_ids: Sequence[int] | IntArray,
+    flex_mw: Sequence[float] | FloatArray,
+    threshold: float = 1.0,
+    safety_margin: float = 0.0,
+    ac_model: Any = None,
+) -> tuple[GridConstraints, Any, FloatArray]:
+    """Grid constraints of a large grid: the branches a screening monitors, no dense PTDF.
+
+    The base case of every MTU is an AC power flow of every branch (pandapower's ``runpp``,
+    :class:`~flexcoord.grid.ac_pandapower.PandapowerAc`, which handles voltage-controlled
+    plants); the monitored branches are those the flexibility (``flex_mw`` at ``flex_bus_ids``,
+    the most MW each bus's bids can move together) can bring to ``threshold`` of their margined
+    limit (:func:`flexcoord.grid.screening.screen_branches`, documented in ``docs/clearing.md``);
+    only their PTDF rows are computed and kept. No voltage is monitored (the national grid's
+    voltage sensitivities are a dense bus × bus inverse of the Jacobian).
+
+    Args:
+        grid: a :class:`~flexcoord.grid.model.GridModel`.
+        intervals: the MTUs (contiguous quarter-hours from ``profile_start_step``).
+        profile_start_step: SimBench step of the first MTU (``None``: the loaded snapshot).
+        flex_bus_ids: buses with flexibility.
+        flex_mw: per bus, the most MW its flexibility moves together.
+        threshold: share of the margined limit a branch must be able to reach.
+        safety_margin: share of every limit kept free.
+        ac_model: a :class:`~flexcoord.grid.ac_pandapower.PandapowerAc` of ``grid`` to reuse
+            (the AC check can share it); made here when ``None``.
+
+    Returns:
+        The constraints, the :class:`~flexcoord.grid.screening.BranchScreening` and the
+        ``(n_branch, T)`` base-case flows of every branch (for :func:`screening_error`).
+    """
+    from flexcoord.grid.ac_pandapower import PandapowerAc  # noqa: PLC0415  (lazy: pandapower)
+    from flexcoord.grid.screening import screen_branches  # noqa: PLC0415
+    from flexcoord.grid.sensitivities import branch_names  # noqa: PLC0415
+
+    intervals = tuple(intervals)
+    model = ac_model if ac_model is not None else PandapowerAc(grid)
+    names = branch_names(grid.net)
+    n_t = len(intervals)
+    base = model.batch(
+        mtu_columns=np.arange(n_t),
+        bus_ids=[],
+        branch_names=names,
+        voltage_bus_ids=[],
+        profile_start_step=profile_start_step,
+    ).run(np.zeros((n_t, 0)), np.zeros((n_t, 0)))[0]
+    limits = grid.branch_limits().limit_mw
+    screening = screen_branches(
+        grid.net,
+        base_flow_mw=base,
+        limit_mw=(1.0 - safety_margin) * limits,
+        flex_bus_ids=flex_bus_ids,
+        flex_mw=flex_mw,
+        threshold=threshold,
+    )
+    position = {n: i for i, n in enumerate(names)}
+    rows = np.array([position[n] for n in screening.branch_names], dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    gc = GridConstraints(
+        intervals=intervals,
+        bus_ids=np.asarray(screening.ptdf.bus_ids, dtype=np.int64),
+        branch_names=screening.branch_names,
+        ptdf=screening.ptdf.matrix,
+        limit_mw=limits[rows],
+        base_flow_mw=base[rows],
+        safety_margin=safety_margin,
+        vbus_ids=none,
+        injection_bus_ids=none,
+        dvm_dp=np.zeros((0, 0)),
+        dvm_dq=np.zeros((0, 0)),
+        base_vm_pu=np.zeros((0, n_t)),
+        vm_min_pu=np.zeros(0),
+        vm_max_pu=np.zeros(0),
+        profile_start_step=profile_start_step,
+    )
+    return gc, screening, base

@@ -91,6 +91,9 @@ class Builder:
     _integer: list[FloatArray] = field(default_factory=list)
     _row_lower: list[FloatArray] = field(default_factory=list)
     _row_upper: list[FloatArray] = field(default_factory=list)
+    #: per first column of a block of per-MTU columns (the nodal injections), which of its
+    #: columns can be non-zero (:meth:`mark_active`); soft rows leave the others' entries out
+    active: dict[int, BoolArray] = field(default_factory=dict)
 
     def add(self, row: IntArray, col: IntArray, value: Values) -> None:
         """Matrix entries ``A[row[k], col[k]] += value[k]`` (a scalar ``value``: for all)."""
@@ -126,6 +129,13 @@ class Builder:
         self.n_row += size
         return start
 
+    def mark_active(self, start: int, active: BoolArray) -> None:
+        """Only the columns ``start + k`` with ``active[k]`` of a block that rows reach through
+        :class:`SoftLimit` terms can be non-zero (the others are fixed at 0 by their own rows):
+        their coefficients are left out. On a national grid a bus has a bid in few of the MTUs,
+        so a branch row over every bus and MTU would be ~25 times denser than it needs to be."""
+        self.active[start] = np.asarray(active, dtype=bool)
+
     def soft_rows(self, limit: SoftLimit) -> None:
         """The rows of a soft limit with their over / under slacks (see :class:`SoftLimit`)."""
         n_t, n = self.n_mtu, limit.terms[0][0].shape[0]
@@ -139,13 +149,16 @@ class Builder:
             if start < 0:
                 continue
             ml, mk = np.nonzero(np.abs(mat) > _PTDF_DROP)
+            active = self.active.get(start)
             if limit.members is None:
                 tt = np.repeat(np.arange(n_t), ml.shape[0])
-                self.add(
-                    rows + tt * n + np.tile(ml, n_t),
-                    start + tt * mat.shape[1] + np.tile(mk, n_t),
-                    np.tile(mat[ml, mk], n_t),
-                )
+                row_k = rows + tt * n + np.tile(ml, n_t)
+                col_k = tt * mat.shape[1] + np.tile(mk, n_t)
+                val_k = np.tile(mat[ml, mk], n_t)
+                if active is not None:
+                    keep = active[col_k]
+                    row_k, col_k, val_k = row_k[keep], col_k[keep], val_k[keep]
+                self.add(row_k, start + col_k, val_k)
                 continue
             # the entries of entity e are ml[first[e] : first[e] + count[e]] (row-major order)
             count = np.bincount(ml, minlength=n)
@@ -154,11 +167,11 @@ class Builder:
             row_of = np.repeat(np.arange(size), per)
             entry = np.arange(row_of.shape[0]) - np.repeat(np.cumsum(per) - per, per)
             entry += np.repeat(first[members.entity], per)
-            self.add(
-                rows + row_of,
-                start + members.mtu[row_of] * mat.shape[1] + mk[entry],
-                mat[ml[entry], mk[entry]],
-            )
+            col_k = members.mtu[row_of] * mat.shape[1] + mk[entry]
+            if active is not None:
+                keep = active[col_k]
+                row_of, entry, col_k = row_of[keep], entry[keep], col_k[keep]
+            self.add(rows + row_of, start + col_k, mat[ml[entry], mk[entry]])
         k = np.arange(size)
         self.add(rows + k, over + k, -1.0)
         self.add(rows + k, under + k, 1.0)

@@ -235,16 +235,19 @@ def define_nodal_injections(b: Builder, p: ClearingProblem, units: AcceptanceUni
     at_bus = p.slot_mtu * nb + p.slot_bus  # offset of each located slot's nodal row
     col = units.start + units.slot_col
     p0 = q0 = -1
+    n_inj = nb * p.n_mtu
     if use_p:
         p0, rnp = _nodal_block(b, p, BlockKind.INJECTION_P, BlockKind.NODAL_P)
         sa = np.flatnonzero(act)
         b.add(rnp + at_bus[sa], col[sa], -sign[sa] * q[sa])
+        b.mark_active(p0, np.bincount(at_bus[sa], minlength=n_inj) > 0)
     if use_q:
         q0, rnq = _nodal_block(b, p, BlockKind.INJECTION_Q, BlockKind.NODAL_Q)
         sr = np.flatnonzero(rea)
         b.add(rnq + at_bus[sr], col[sr], -sign[sr] * q[sr])
         sc = np.flatnonzero(coupled)
         b.add(rnq + at_bus[sc], col[sc], -sign[sc] * q[sc] * p.slot_q_mvar_per_mw[sc])
+        b.mark_active(q0, np.bincount(at_bus[np.concatenate([sr, sc])], minlength=n_inj) > 0)
     return Injections(p_start=p0, q_start=q0)
 
 

@@ -1,0 +1,431 @@
+"""National scale: SimBench 1-EHVHVMVLV-mixed-all-0-sw cleared with its TSO area and every DSO area.
+
+Grid: 37,587 buses, 35,292 in-service branches, 338 voltage-controlled EHV/HV plants (so the AC
+check is pandapower's ``runpp`` with numba: ``flexcoord.clearing.ac.ac_check`` picks it), TSO
+area = EHV + HV (>= 110 kV, 3,755 buses), 33 MV/LV DSO areas. Portfolio: ``build_portfolio`` plus
+20 batteries (41,739 units). Bids: ``bench_clearing_nrt.market`` (random units of the whole
+portfolio, so every area, up or down within the unit's range, U(20, 300) EUR/MWh). Needs, common
+scheme (one grid-aware clearing of every need and bid): the bench's TSO need at the first DSO
+area's coupling point, a TSO need of 50 MW up in the TSO area (sine-shaped over the day) and a
+1 MW down need in every DSO area.
+
+Grid constraints (built once per market, outside the clearing's timing, timed and printed): the
+AC base case of every branch per MTU (pandapower, numba), then the screening of
+``flexcoord.grid.screening`` (docs/clearing.md "Monitored branches at national scale"): a branch
+is monitored when its base-case peak plus the bids' worst-case PTDF-weighted swing reaches its
+limit; only those PTDF rows are kept (no dense PTDF).
+
+Timed, min-median-max over ``--reps``:
+* **NRT**: 10,000 bids x 1 MTU (profile day 150, 12:00), ``clear()`` from domain objects with the
+  AC check (one ``runpp``), goal < 10 s;
+* **DA** (``--da``): 50,000 bids x 96 MTUs (80 % one-MTU bids, 20 % four-MTU blocks) with the AC
+  check (96 ``runpp``), goal < 5 min (clearing; the grid constraints' build printed apart).
+Raw: highspy ``passModel`` + ``run`` of the identical first-round LP, plus pandapower ``runpp``
+(``init="results"``, numba) of the identical operating point once per MTU (power-grid-model cannot
+model this grid's PV plants, so pandapower is the raw AC library here).
+Screening error: a full AC flow of every branch after the clearing: unmonitored branches above
+their limit. Peak RSS of the process.
+
+Last line: ``ratio_to_raw: NRT ours / (raw highspy + raw runpp)`` (and DA's when run).
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_national.py --reps 3 [--da]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from tests.clearing.simbench_market import PRODUCT
+
+from _timing import spread
+from bench_clearing_nrt import SUBMITTED, first_round_lp, market
+from flexcoord.clearing import ClearingOptions, nodal_injections, shift_constraints
+from flexcoord.clearing.ac import PandapowerAcCheck, ac_check
+from flexcoord.clearing.grid_constraints import screened_grid_constraints
+from flexcoord.clearing.market import build_problem, clear
+from flexcoord.clearing.solve import new_highs, pass_model
+from flexcoord.domain import Location, MtuQuantity, Need, market_time_units
+from flexcoord.grid.ac_pandapower import PandapowerAc
+from flexcoord.grid.model import load_grid
+from flexcoord.grid.screening import screening_error
+from flexcoord.grid.sensitivities import branch_names
+
+GRID = "1-EHVHVMVLV-mixed-all-0-sw"
+DAY_STEP = 96 * 150
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def national_needs(grid: Any, mtus: Any, base: list[Need]) -> list[Need]:
+    n_t = len(mtus)
+    shape = 0.5 + 0.5 * np.sin(np.arange(n_t) / max(n_t, 1) * 2 * np.pi + 0.5)
+    created = SUBMITTED - timedelta(hours=1)
+    needs = [
+        *base,
+        Need(
+            id="tso-area-up",
+            buyer_id="tso",
+            product_id=PRODUCT.id,
+            location=Location.in_area("tso"),
+            direction="up",
+            quantities=tuple(
+                MtuQuantity(interval=m, quantity=float(round(50.0 * s, 3)))
+                for m, s in zip(mtus, shape, strict=True)
+            ),
+            created_at=created,
+        ),
+    ]
+    for area in grid.areas.dso_areas:
+        needs.append(
+            Need(
+                id=f"dso-{area.id}-down",
+                buyer_id="dso",
+                product_id=PRODUCT.id,
+                location=Location.in_area(area.id),
+                direction="down",
+                quantities=tuple(MtuQuantity(interval=m, quantity=1.0) for m in mtus),
+                created_at=created,
+            )
+        )
+    return needs
+
+
+def within_range(register: Any, bids: list[Any]) -> list[Any]:
+    """The bench market's bids with each quantity floored to 0.1 kW inside its unit's range
+    (``market`` rounds to the nearest 0.1 kW, which can exceed a small LV unit's range)."""
+    units = {u.id: u for u in register.units}
+    out = []
+    for b in bids:
+        u = units[b.resource_id]
+        cap = u.p_max_mw if b.direction == "down" else -u.p_min_mw
+        cap = np.floor(cap * 1e4) / 1e4
+        if cap <= 0:
+            continue
+        out.append(
+            replace(
+                b,
+                quantities=tuple(
+                    replace(q, quantity=float(min(q.quantity, cap))) for q in b.quantities
+                ),
+            )
+        )
+    return out
+
+
+def bus_flex(register: Any, bids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per bus, the most MW its bids move together in one direction and MTU."""
+    bus_of = {u.id: register.connection_point(u.connection_point_id).bus for u in register.units}
+    total: dict[tuple[int, str, Any], float] = {}
+    for b in bids:
+        bus = bus_of[b.resource_id]
+        for q in b.quantities:
+            key = (bus, b.direction, q.interval.start)
+            total[key] = total.get(key, 0.0) + float(q.quantity)
+    per_bus: dict[int, float] = {}
+    for (bus, _, _), v in total.items():
+        per_bus[bus] = max(per_bus.get(bus, 0.0), v)
+    buses = np.array(sorted(per_bus), dtype=np.int64)
+    return buses, np.array([per_bus[int(b)] for b in buses])
+
+
+def run_case(  # noqa: PLR0915 - one case, read top to bottom
+    label: str,
+    grid: Any,
+    model: PandapowerAc,
+    n_bids: int,
+    mtus: Any,
+    reps: int,
+    goal_s: float,
+    block_share: float,
+    first_step: int,
+) -> float:
+    t0 = time.perf_counter()
+    register, needs0, bids, make_s = market(grid, n_bids, mtus, block_share=block_share)
+    bids = within_range(register, bids)
+    needs = national_needs(grid, mtus, needs0)
+    market_s = time.perf_counter() - t0
+    buses, flex = bus_flex(register, bids)
+    t0 = time.perf_counter()
+    gc, screening, base_all = screened_grid_constraints(
+        grid,
+        intervals=mtus,
+        profile_start_step=first_step,
+        flex_bus_ids=buses,
+        flex_mw=flex,
+        ac_model=model,
+    )
+    gc_s = time.perf_counter() - t0
+    names = branch_names(grid.net)
+    limits = grid.branch_limits().limit_mw
+    base_over = int(np.sum(np.any(np.abs(base_all) > limits[:, None], axis=1)))
+    print(
+        f"{label}: market {len(bids)} bids, {len(needs)} needs, {len(register.units)} units "
+        f"({market_s:.1f} s, Bid objects {make_s:.1f} s); grid constraints {gc_s:.1f} s "
+        f"(AC base case of {len(names)} branches x {len(mtus)} MTU + screening "
+        f"{screening.seconds:.1f} s): {len(gc.branch_names)} monitored of {screening.n_screened} "
+        f"({screening.n_radial} radial, screened without a solve) "
+        f"(flex on {len(buses)} buses, {flex.sum():.0f} MW), base case {base_over} branches "
+        f"above their limit; PTDF rows {gc.ptdf.nbytes / 1e6:.0f} MB "
+        f"(dense PTDF would be {len(names) * gc.ptdf.shape[1] * 8 / 1e9:.1f} GB)",
+        flush=True,
+    )
+    # the screening already chose the rows that can bind: build them all at once (one round;
+    # the lazy rows' base-flow screen would need a second solve for the rows the flexibility
+    # itself loads)
+    options = ClearingOptions(milp_duals=False, branch_screen=0.0)
+    ac = ac_check(grid, gc)
+    assert isinstance(ac, PandapowerAcCheck)
+    ac = PandapowerAcCheck(grid, gc, model=model)
+    ours: list[float] = []
+    result = None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        result = clear(register, needs, bids, gc, options, ac_checker=ac)
+        ours.append(time.perf_counter() - t0)
+    assert result is not None and result.ac is not None
+    # raw HiGHS on the identical LP
+    problem, grid_map = build_problem(register, needs, bids, gc)
+    form = first_round_lp(problem, options)
+    raw_highs: list[float] = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        h = new_highs(options)
+        pass_model(h, form)
+        h.run()
+        raw_highs.append(time.perf_counter() - t0)
+    # raw pandapower: runpp of the identical operating points (base + cleared injections)
+    import pandapower as pp
+
+    p_mw, q_mvar = nodal_injections(result.problem, result.slot_accepted_mw)
+    p_real = grid_map.to_grid(p_mw).T
+    q_real = grid_map.to_grid(q_mvar).T
+    full = model.batch(
+        mtu_columns=grid_map.mtu_columns,
+        bus_ids=grid_map.real_bus_ids,
+        branch_names=names,
+        voltage_bus_ids=[],
+        profile_start_step=first_step,
+    )
+    raw_pp: list[float] = []
+    for _ in range(reps):
+        spent = 0.0
+        for t, step in enumerate(full.steps):
+            # the point is written untimed; runpp warm-started from the previous MTU, as ours
+            model.set_point(step, full.sgen_idx, p_real[t], q_real[t])
+            t0 = time.perf_counter()
+            pp.runpp(model.net, init="results", numba=True)
+            spent += time.perf_counter() - t0
+        raw_pp.append(spent)
+    # the AC check alone (what clear() spends in it), on the monitored branches
+    checker = ac.checker_for(problem, grid_map)
+    ac_times: list[float] = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        checker.check(p_mw, q_mvar)
+        ac_times.append(time.perf_counter() - t0)
+    # the screening's error: every branch in AC after the clearing
+    ac_all, _ = full.run(p_real, q_real)
+    err = screening_error(names, gc.branch_names, ac_all, limits, base_all)
+    mon = np.isin(np.array(names), np.array(gc.branch_names))
+    st = result.stats
+    raw = statistics.median(raw_highs) + statistics.median(raw_pp)
+    ratio = statistics.median(ours) / raw
+    accepted = float(np.sum(result.slot_accepted_mw))
+    print(
+        f"{label}: ours {spread(ours)} end to end, goal < {goal_s:g} s (build {st.build_s:.2f}, "
+        f"solve {st.solve_s:.2f}, extract {st.extract_s:.2f}, grid rounds {st.grid_rounds}, "
+        f"{st.n_rows}x{st.n_cols}); raw highspy {spread(raw_highs)} + raw pandapower runpp "
+        f"{spread(raw_pp)} ({len(full.steps)} x); our AC check alone {spread(ac_times)}; "
+        f"accepted {accepted:.1f} MW-slots, "
+        f"AC: {result.ac.iterations} re-clearings, max branch violation "
+        f"{result.ac.max_branch_violation_mw:.3f} MW, linearisation error "
+        f"{result.ac.linearisation_error_flow_mw:.3f} MW; screening error: "
+        f"{len(err.overloaded)} unmonitored branches above their limit after clearing "
+        f"({len(err.base_overloaded)} of them already in the base case), worst unmonitored "
+        f"loading {err.worst_loading:.1%}, worst monitored "
+        f"{float(np.max(np.abs(ac_all[mon]) / limits[mon, None], initial=0.0)):.1%}; "
+        f"ratio {ratio:.2f}; peak RSS {peak_rss_gb():.2f} GB",
+        flush=True,
+    )
+    if err.overloaded:
+        print(f"  unmonitored overloads: {list(err.overloaded)[:10]}")
+    return ratio
+
+
+def area_constraints(grid: Any, gc: Any, area_id: str) -> Any:
+    """``gc`` cut to a DSO area's monitored branches (either end in the area); every bus stays a
+    column, since the register's units are checked against the constraints' buses."""
+    buses = grid.areas.dso_area(area_id).bus_ids
+    ends = grid.branch_ends()
+    rows = np.array(
+        [i for i, n in enumerate(gc.branch_names) if ends[n][0] in buses or ends[n][1] in buses],
+        dtype=np.int64,
+    )
+    return replace(
+        gc,
+        branch_names=tuple(gc.branch_names[i] for i in rows),
+        ptdf=gc.ptdf[rows],
+        limit_mw=gc.limit_mw[rows],
+        base_flow_mw=gc.base_flow_mw[rows],
+    )
+
+
+def clear_dso(
+    register: Any, needs: Any, bids: Any, gc: Any
+) -> tuple[Any, Any, dict[str, float], float]:
+    """One DSO market (a Dask task when a scheduler is given): its injections per real bus and
+    base-case MTU, the accepted MW per bid and its time."""
+    t0 = time.perf_counter()
+    options = ClearingOptions(milp_duals=False, branch_screen=0.0)
+    result = clear(register, needs, bids, gc, options)
+    _, grid_map = build_problem(register, needs, bids, gc)
+    p_mw, _ = nodal_injections(result.problem, result.slot_accepted_mw)
+    full = np.zeros((len(grid_map.real_bus_ids), gc.n_mtu))
+    full[:, grid_map.mtu_columns] = grid_map.to_grid(p_mw)
+    accepted = {k: v for k, v in result.accepted_mw_by_bid().items() if v > 1e-9}
+    return grid_map.real_bus_ids, full, accepted, time.perf_counter() - t0
+
+
+def multilevel(  # noqa: PLR0915 - one case, read top to bottom
+    grid: Any, model: PandapowerAc, n_bids: int, mtus: Any, scheduler: str | None
+) -> None:
+    """Every DSO area's market first (in parallel on Dask when ``scheduler`` is given), then the
+    TSO's on the base case moved by the DSOs' awards, with the bids the DSOs left."""
+    register, needs0, bids, _ = market(grid, n_bids, mtus, block_share=0.2)
+    bids = within_range(register, bids)
+    needs = national_needs(grid, mtus, needs0)
+    buses, flex = bus_flex(register, bids)
+    t0 = time.perf_counter()
+    gc, _screening, base_all = screened_grid_constraints(
+        grid,
+        intervals=mtus,
+        profile_start_step=DAY_STEP,
+        flex_bus_ids=buses,
+        flex_mw=flex,
+        ac_model=model,
+    )
+    gc_s = time.perf_counter() - t0
+    bus_of = {u.id: register.connection_point(u.connection_point_id).bus for u in register.units}
+    area_of = grid.areas.area_of_bus()
+    tasks = []
+    for area in grid.areas.dso_areas:
+        a_needs = [n for n in needs if n.id == f"dso-{area.id}-down"]
+        a_bids = [b for b in bids if area_of.get(bus_of[b.resource_id]) == area.id]
+        if a_bids:
+            tasks.append((area.id, a_needs, a_bids, area_constraints(grid, gc, area.id)))
+    t0 = time.perf_counter()
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+        reg = client.scatter(register, broadcast=True)
+        futures = [client.submit(clear_dso, reg, n, b, g, pure=False) for _, n, b, g in tasks]
+        outs = client.gather(futures)
+        client.close()
+    else:
+        outs = [clear_dso(register, n, b, g) for _, n, b, g in tasks]
+    dso_s = time.perf_counter() - t0
+    p_all = np.zeros((len(gc.bus_ids), len(mtus)))
+    col = {int(b): i for i, b in enumerate(gc.bus_ids)}
+    taken: dict[str, float] = {}
+    for real, p, accepted, _ in outs:
+        p_all[[col[int(b)] for b in real]] += p
+        taken |= accepted
+    gc_tso = shift_constraints(gc, gc.bus_ids, p_all, np.zeros_like(p_all))
+    tso_needs = [n for n in needs if not n.id.startswith("dso-")]
+    left = [b for b in bids if b.id not in taken]
+    t0 = time.perf_counter()
+    tso = clear(
+        register, tso_needs, left, gc_tso, ClearingOptions(milp_duals=False, branch_screen=0.0)
+    )
+    tso_s = time.perf_counter() - t0
+    _, grid_map = build_problem(register, tso_needs, left, gc_tso)
+    p_t, _ = nodal_injections(tso.problem, tso.slot_accepted_mw)
+    p_tso = np.zeros((len(grid_map.real_bus_ids), len(mtus)))
+    p_tso[:, grid_map.mtu_columns] = grid_map.to_grid(p_t)
+    p_all[[col[int(b)] for b in grid_map.real_bus_ids]] += p_tso
+    names = branch_names(grid.net)
+    limits = grid.branch_limits().limit_mw
+    t0 = time.perf_counter()
+    flow, _ = model.batch(
+        mtu_columns=np.arange(len(mtus)),
+        bus_ids=gc.bus_ids,
+        branch_names=names,
+        voltage_bus_ids=[],
+        profile_start_step=DAY_STEP,
+    ).run(p_all.T, np.zeros_like(p_all.T))
+    ac_s = time.perf_counter() - t0
+    err = screening_error(names, gc.branch_names, flow, limits, base_all)
+    per_area = [o[3] for o in outs]
+    where = f"Dask at {scheduler}" if scheduler else "serially in this process"
+    print(
+        f"multi-level day: {len(bids)} bids x {len(mtus)} MTUs; grid constraints {gc_s:.1f} s "
+        f"({len(gc.branch_names)} monitored); {len(tasks)} DSO markets {where}: {dso_s:.1f} s "
+        f"wall (per market {min(per_area):.2f}-{statistics.median(per_area):.2f}-"
+        f"{max(per_area):.2f} s, {len(taken)} bids accepted); TSO market {tso_s:.1f} s "
+        f"({len(left)} bids left); AC of the final dispatch {ac_s:.1f} s: "
+        f"{len(err.overloaded)} unmonitored branches above their limit, worst unmonitored "
+        f"loading {err.worst_loading:.1%}; peak RSS {peak_rss_gb():.2f} GB",
+        flush=True,
+    )
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--da", action="store_true", help="also the day-ahead case (96 MTUs)")
+    ap.add_argument("--no-nrt", action="store_true", help="skip the near-real-time case")
+    ap.add_argument("--multilevel", action="store_true", help="the multi-level day (DSOs first)")
+    ap.add_argument("--scheduler", default=None, help="Dask scheduler for the DSO markets")
+    ap.add_argument("--nrt-bids", type=int, default=10_000)
+    ap.add_argument("--da-bids", type=int, default=50_000)
+    args = ap.parse_args()
+    print(f"load average {os.getloadavg()}", flush=True)
+    t0 = time.perf_counter()
+    grid = load_grid(GRID)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model = PandapowerAc(grid)
+    model_s = time.perf_counter() - t0
+    print(
+        f"{GRID}: loaded in {load_s:.1f} s ({len(grid.net.bus)} buses, "
+        f"{len(grid.areas.dso_areas)} DSO areas + TSO); pandapower AC copy {model_s:.1f} s; "
+        f"peak RSS {peak_rss_gb():.2f} GB",
+        flush=True,
+    )
+    day = market_time_units(date(2026, 6, 1))
+    nrt = float("nan")
+    if not args.no_nrt:
+        nrt = run_case(
+            "NRT", grid, model, args.nrt_bids, day[48:49], args.reps, 10.0, 0.0, DAY_STEP + 48
+        )
+    tail = ""
+    if args.da:
+        da = run_case("DA", grid, model, args.da_bids, day, args.reps, 300.0, 0.2, DAY_STEP)
+        tail = f"; DA ours / raw {da:.3f}"
+    if args.multilevel:
+        multilevel(grid, model, args.da_bids, day, args.scheduler)
+    print(f"load average {os.getloadavg()}; peak RSS {peak_rss_gb():.2f} GB")
+    print(f"ratio_to_raw: NRT ours / (raw highspy + raw pandapower runpp) {nrt:.3f}{tail}")
+
+
+if __name__ == "__main__":
+    main()
