@@ -20,6 +20,12 @@ power flow (no voltage control: with Q = 0 power-grid-model diverges), ours then
 ``GridModel.assess`` in the child (what the CLI calls) instead of the CLI. An approximation to
 measure memory and throughput on a grid of this size, not a study result.
 
+``--pandapower`` (a grid with voltage-controlled plants, which ``grid assess`` runs with
+pandapower, :mod:`flexcoord.grid.timeseries_pandapower`): raw is a ``pandapower.runpp`` loop
+(numba, warm-started) on SimBench's own absolute values of each step
+(``simbench.get_absolute_values``, written outside the timing); the window's extreme voltages
+and loading of both are printed side by side as an independent check of ours.
+
 Peak RSS is the child's ``ru_maxrss`` from ``os.wait4`` (the kernel's high-water mark, VmHWM).
 Prints every run, then min–median–max of each figure over the runs; the last line is the
 throughput ratio ours / raw (steps/s over steps/s; the goal of issue 12 is >= 0.9).
@@ -91,6 +97,7 @@ def _ours(args: argparse.Namespace, steps: int, folder: Path) -> dict[str, Any]:
         "time_s": totals["elapsed_s"],
         "violations": totals["violations"],
         "non_converged": totals["non_converged_steps"],
+        "extremes": {k: totals[k] for k in ("min_vm_pu", "max_vm_pu", "max_loading_percent")},
         "csv_mb": csv_mb,
         "parquet_mb": parquet_mb,
     }
@@ -100,6 +107,7 @@ def _raw(args: argparse.Namespace, steps: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--raw-child", "--grid", args.grid]
     command += ["--start", str(args.start), "--steps", str(steps)]
     command += ["--gens-as-sgens"] if args.gens_as_sgens else []
+    command += ["--pandapower"] if args.pandapower else []
     wall, rss, out, cpu = _run(command)
     data = json.loads(out.strip().splitlines()[-1])
     return {
@@ -108,6 +116,9 @@ def _raw(args: argparse.Namespace, steps: int) -> dict[str, Any]:
         "cpu_s": cpu,
         "time_s": data["calc_s"],
         "chunk": data["chunk"],
+        "extremes": {
+            k: data[k] for k in ("min_vm_pu", "max_vm_pu", "max_loading_percent") if k in data
+        },
     }
 
 
@@ -186,6 +197,58 @@ def _raw_child(grid_code: str, start: int, steps: int, *, gens_as_sgens: bool) -
     print(json.dumps({"calc_s": calc, "chunk": chunk}))
 
 
+def _raw_pandapower_child(grid_code: str, start: int, steps: int) -> None:
+    """The raw loop of a grid with voltage-controlled plants (a child process): SimBench's own
+    absolute values of each step (``simbench.get_absolute_values`` on the window's profiles,
+    written outside the timing), then ``pandapower.runpp`` (numba, warm from the previous step,
+    from the DC power flow when that does not converge), only ``runpp`` timed."""
+    import pandapower as pp
+    import simbench as sb
+
+    from flexcoord.grid.loading import load_network
+
+    net = load_network(grid_code)
+    net.profiles = {
+        k: v.iloc[start : start + steps].reset_index(drop=True) for k, v in net.profiles.items()
+    }
+    values = sb.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    values = {k: v for k, v in values.items() if isinstance(k, tuple) and v.shape[1]}
+    calc, failed, warm = 0.0, 0, False
+    vm_min, vm_max, loading_max = float("inf"), float("-inf"), float("-inf")
+    for t in range(steps):
+        for (table, column), frame in values.items():
+            net[table].loc[frame.columns, column] = frame.iloc[t].to_numpy()
+        t0 = time.perf_counter()
+        try:
+            pp.runpp(net, init="results" if warm else "auto", numba=True)
+        except pp.LoadflowNotConverged:
+            try:
+                pp.runpp(net, init="dc", numba=True, max_iteration=30)
+            except pp.LoadflowNotConverged:
+                calc += time.perf_counter() - t0
+                failed, warm = failed + 1, False
+                continue
+        calc += time.perf_counter() - t0
+        warm = True
+        vm = net.res_bus.vm_pu[net.bus.in_service.astype(bool)]
+        vm_min, vm_max = min(vm_min, float(vm.min())), max(vm_max, float(vm.max()))
+        branch = [net.res_line.loading_percent[net.line.in_service.astype(bool)]]
+        branch.append(net.res_trafo.loading_percent[net.trafo.in_service.astype(bool)])
+        loading_max = max(loading_max, *(float(b.max()) for b in branch if len(b)))
+    print(
+        json.dumps(
+            {
+                "calc_s": calc,
+                "chunk": 1,
+                "failed": failed,
+                "min_vm_pu": vm_min,
+                "max_vm_pu": vm_max,
+                "max_loading_percent": loading_max,
+            }
+        )
+    )
+
+
 def _spread(values: list[float], fmt: str) -> str:
     low, mid, high = min(values), statistics.median(values), max(values)
     return f"{low:{fmt}} - {mid:{fmt}} - {high:{fmt}}"
@@ -203,11 +266,20 @@ def main() -> None:
         "--violations-parquet", action="store_true", help="stream every violation as Parquet"
     )
     parser.add_argument("--gens-as-sgens", action="store_true", help="gen → PQ sgen (above)")
+    parser.add_argument(
+        "--pandapower",
+        action="store_true",
+        help="a grid with voltage-controlled plants: ours runs pandapower (as grid assess does "
+        "for it), raw is a pandapower runpp loop on SimBench's absolute values",
+    )
     parser.add_argument("--raw-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ours-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     steps = args.steps or (96 * args.days if args.days else 35_136 - args.start)
+    if args.raw_child and args.pandapower:
+        _raw_pandapower_child(args.grid, args.start, steps)
+        return
     if args.raw_child:
         _raw_child(args.grid, args.start, steps, gens_as_sgens=args.gens_as_sgens)
         return
@@ -219,6 +291,7 @@ def main() -> None:
     print(f"violations CSV: {args.violations_csv}, Parquet: {args.violations_parquet}, ", end="")
     print(f"gens as sgens: {args.gens_as_sgens}, ", end="")
     print(f"load average {os.getloadavg()[0]:.2f}")
+    raw_name = "raw pandapower" if args.pandapower else "raw PGM"
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-assess-") as folder:
         for run in range(args.runs):
@@ -242,26 +315,33 @@ def main() -> None:
                 f"{row['ours_rss_mb']:,.0f} MB, CPU {row['ours_cpu_s']:.0f} s; "
                 f"{ours['violations']:,} violations, {ours['non_converged']} steps not "
                 f"converged, CSV {ours['csv_mb']:,.0f} MB, Parquet "
-                f"{ours['parquet_mb']:,.0f} MB) | raw PGM {row['raw_s']:.2f} s "
+                f"{ours['parquet_mb']:,.0f} MB) | {raw_name} {row['raw_s']:.2f} s "
                 f"({row['raw_steps_per_s']:,.0f} steps/s, chunks of {raw['chunk']}, peak RSS "
                 f"{row['raw_rss_mb']:,.0f} MB, CPU {row['raw_cpu_s']:.0f} s) | "
                 f"ratio {row['ratio']:.3f} | load average {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
+            if raw["extremes"]:  # an independent check of ours: the same extremes
+                gaps = {k: abs(ours["extremes"][k] - v) for k, v in raw["extremes"].items()}
+                print(
+                    "  |ours - raw| of the window's extremes: "
+                    + ", ".join(f"{k} {v:.2e}" for k, v in gaps.items()),
+                    flush=True,
+                )
     print(f"min - median - max over {args.runs} runs (load average now {os.getloadavg()[0]:.2f}):")
     for key, label, fmt in (
         ("ours_s", "ours assessment s", ".2f"),
         ("ours_wall_s", "ours CLI wall s", ".1f"),
         ("ours_rss_mb", "ours peak RSS MB", ",.0f"),
         ("ours_steps_per_s", "ours steps/s", ",.0f"),
-        ("raw_s", "raw PGM s", ".2f"),
-        ("raw_steps_per_s", "raw PGM steps/s", ",.0f"),
+        ("raw_s", f"{raw_name} s", ".2f"),
+        ("raw_steps_per_s", f"{raw_name} steps/s", ",.0f"),
         ("raw_rss_mb", "raw peak RSS MB", ",.0f"),
         ("ours_cpu_s", "ours process CPU s", ".0f"),
         ("raw_cpu_s", "raw process CPU s", ".0f"),
     ):
         print(f"  {label:<20} {_spread([r[key] for r in rows], fmt)}")
-    print(f"throughput ratio ours/raw PGM: {_spread([r['ratio'] for r in rows], '.3f')}")
+    print(f"throughput ratio ours/{raw_name}: {_spread([r['ratio'] for r in rows], '.3f')}")
 
 
 if __name__ == "__main__":

@@ -235,11 +235,16 @@ class _Setpoints:
 
     @classmethod
     def of(cls, grid: Any, net: Any) -> _Setpoints:
-        columns: list[tuple[str, str, FloatArray, FloatArray, IntArray]] = []
         try:
             profiles = grid.profiles()
         except InvalidInputError:  # a grid without profiles: the snapshot only
             profiles = None
+        return cls.from_profiles(profiles, net)
+
+    @classmethod
+    def from_profiles(cls, profiles: Any, net: Any) -> _Setpoints:
+        """The setpoints of ``net``'s elements from SimBench ``profiles`` (``None``: none)."""
+        columns: list[tuple[str, str, FloatArray, FloatArray, IntArray]] = []
         if profiles is not None:
             for table, column, series in (
                 ("load", "p_mw", profiles.load_p),

@@ -38,7 +38,9 @@ from numpy.typing import NDArray
 from power_grid_model import CalculationMethod, ComponentType
 
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.grid.ac_pandapower import needs_pandapower
 from flexcoord.grid.pgm_conversion import PgmGrid, branch_loading_percent, network_name, to_pgm
+from flexcoord.grid.timeseries_pandapower import pandapower_flows, structure_network
 from flexcoord.grid.timeseries_profiles import Profiles, UpdateBuffers
 from flexcoord.grid.violation_csv import ViolationCsvWriter
 from flexcoord.grid.violation_parquet import ViolationParquetWriter
@@ -250,13 +252,12 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     total = profiles.n_steps
     steps = total - start if steps is None else steps
     _check_window(net, total=total, start=start, steps=steps, chunk_steps=chunk_steps)
-    grid = to_pgm(net, injection_buses=())
+    # voltage-controlled plants: pandapower's power flows, on power-grid-model's asset structure
+    with_pandapower = needs_pandapower(net)
+    grid = to_pgm(structure_network(net) if with_pandapower else net, injection_buses=())
     times, step_h = profiles.times(start, steps)
     vmin, vmax, lmax = resolve_limits(grid, limits)
     chunk = chunk_steps or default_chunk_steps(grid)
-    # two sets: one is filled while power-grid-model reads the other (see _flows)
-    updates = tuple(UpdateBuffers(grid, profiles, min(chunk, steps)) for _ in range(2))
-    outputs = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
 
     assets = asset_table(grid)
 
@@ -291,9 +292,21 @@ def assess(  # noqa: PLR0913 - public: the grid, then keyword-only study options
     kept_loading: list[FloatArray] = []
     if progress is not None:
         progress(0, steps)
-    flows = _flows(
-        grid, updates, start=start, steps=steps, chunk=chunk, threading=threading, outputs=outputs
-    )
+    if with_pandapower:
+        flows = pandapower_flows(net, grid, profiles, start=start, steps=steps, chunk=chunk)
+    else:
+        # two sets: one is filled while power-grid-model reads the other (see _flows)
+        updates = tuple(UpdateBuffers(grid, profiles, min(chunk, steps)) for _ in range(2))
+        outputs = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
+        flows = _flows(
+            grid,
+            updates,
+            start=start,
+            steps=steps,
+            chunk=chunk,
+            threading=threading,
+            outputs=outputs,
+        )
     for c0, c1, vm, loading, bad in flows:
         if bad is not None:
             acc.failed.append(bad + c0)
