@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -15,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from flexcoord.service import ServiceSettings, create_app, open_engine
 from flexcoord.service.bootstrap import init_admin
@@ -59,17 +60,28 @@ def worker_postgres(url: str) -> str:
     """The URL of this pytest worker's own database on the server of ``url``, created if
     missing: the suite runs files on two xdist workers at once, and two workers emptying one
     database deadlock."""
-    name = f"flexcoord_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    # the run's id too: two test runs on one server (two checkouts, CI beside a developer)
+    # must not empty each other's databases
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"p{os.getpid()}")[:12]
+    name = f"flexcoord_test_{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     server = make_url(url)
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        known = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        ).scalar()
-        if not known:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    atexit.register(_drop_database, server, name)
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(server: URL, name: str) -> None:
+    """Drop this worker's database when its process ends (the server may be gone by then)."""
+    try:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    except Exception:  # best effort at exit: a stopped server drops nothing
+        pass
 
 
 def _fresh_postgres(server_url: str) -> str:
