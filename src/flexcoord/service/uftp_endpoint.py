@@ -29,7 +29,7 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from flexcoord.errors import FlexcoordError, InvalidInputError
+from flexcoord.errors import FlexcoordError, InvalidInputError, Issue
 from flexcoord.service import baseline_store, bid_store, market_store, results_store, uftp_keys
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
@@ -47,12 +47,64 @@ from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import BidRow, MarketSessionRow, NeedRow, PartyRow
 from flexcoord.standards import uftp
 
-__all__ = ["UFTP_LOG_LENGTH", "UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
+__all__ = [
+    "UFTP_LOG_LENGTH",
+    "UFTP_PATH",
+    "DeliveryPolicy",
+    "UftpEndpoint",
+    "UftpOutcome",
+    "mount_uftp",
+]
 
 UFTP_PATH = "/shapeshifter/api/v3/message"
 #: How many outcomes ``app.state.uftp_log`` keeps (the newest; a live service runs for months).
 UFTP_LOG_LENGTH = 10_000
 _XML = "text/xml; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryPolicy:
+    """How flexcoord delivers its messages (:mod:`~flexcoord.service.uftp_delivery`).
+
+    Attributes:
+        answer_deadline: How long after an HTTP 200 the recipient's signed response is awaited
+            before the message is sent again (the same MessageID: the recipient de-duplicates).
+        max_attempts: Attempts in all (transport failures and unanswered sends); then the
+            message is ``failed`` (last attempt not delivered) or ``expired`` (delivered,
+            never answered).
+        base_delay: The wait after the first failed attempt, doubled after each further one.
+        max_delay: The longest wait between attempts.
+    """
+
+    answer_deadline: timedelta = timedelta(minutes=15)
+    max_attempts: int = 12
+    base_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=1)
+
+    def __post_init__(self) -> None:
+        issues = [
+            Issue(kind="DeliveryPolicy", object_id="", field=name, value=str(value), message=m)
+            for name, value, m in (
+                ("max_attempts", self.max_attempts, "must be at least 1"),
+                ("answer_deadline", self.answer_deadline, "must be positive"),
+                ("base_delay", self.base_delay, "must be positive"),
+                ("max_delay", self.max_delay, "must be positive"),
+            )
+            if (value < 1 if isinstance(value, int) else value <= timedelta(0))
+        ]
+        if issues:
+            raise InvalidInputError(issues)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failed attempt: ``base_delay · 2^(attempts-1)``,
+        at most ``max_delay``."""
+        return min(self.base_delay * (1 << min(max(0, attempts - 1), 40)), self.max_delay)
+
+    def answer_wait(self, attempts: int) -> timedelta:
+        """How long the answer to the ``attempts``-th send (an HTTP 200) is awaited: the
+        answer deadline, or the backoff once that is longer (re-sends slow down like
+        transport retries)."""
+        return max(self.answer_deadline, self.backoff(attempts))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +125,7 @@ class UftpEndpoint:
         endpoints: ``(domain, role)`` → the participant's UFTP endpoint URL, where flexcoord
             delivers its FlexOrders and FlexSettlements (:mod:`~flexcoord.service.uftp_delivery`);
             a participant not in it is sent none.
+        delivery: The delivery's retry schedule and answer deadline.
     """
 
     market: uftp.UftpMarket
@@ -84,6 +137,7 @@ class UftpEndpoint:
         default_factory=dict
     )
     endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
