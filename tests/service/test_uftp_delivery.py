@@ -26,6 +26,8 @@ from shapeshifter_uftp.uftp import (
     FlexOrder,
     FlexOrderResponse,
     FlexOrderSettlementStatus,
+    FlexReservationUpdate,
+    FlexReservationUpdateResponse,
     FlexSettlement,
     FlexSettlementResponse,
 )
@@ -113,6 +115,18 @@ class Agr:
                 FlexOrderResponse(
                     conversation_id=message.conversation_id,
                     flex_order_message_id=message.message_id,
+                    result=AcceptedRejected.ACCEPTED
+                    if reason is None
+                    else AcceptedRejected.REJECTED,
+                    rejection_reason=reason,
+                )
+            )
+        elif isinstance(message, FlexReservationUpdate):
+            reason = self.verdict(message)
+            client.send_flex_reservation_update_response(
+                FlexReservationUpdateResponse(
+                    conversation_id=message.conversation_id,
+                    flex_reservation_update_message_id=message.message_id,
                     result=AcceptedRejected.ACCEPTED
                     if reason is None
                     else AcceptedRejected.REJECTED,

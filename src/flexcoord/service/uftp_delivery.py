@@ -1,9 +1,9 @@
 """Delivering flexcoord's UFTP messages to the participants' endpoints, at least once.
 
-flexcoord (as the DSO's platform) sends each AGR its FlexOrders after a clearing and its
-FlexSettlement after a settlement. They go through a transactional outbox of their own
-(:class:`~flexcoord.service.tables.UftpOutboxRow`; the MQTT outbox's pattern, with UFTP's
-transport, retry schedule and answers):
+flexcoord (as the DSO's platform) sends each AGR its FlexOrders and FlexReservationUpdates
+after a clearing and its FlexSettlement after a settlement. They go through a transactional
+outbox of their own (:class:`~flexcoord.service.tables.UftpOutboxRow`; the MQTT outbox's
+pattern, with UFTP's transport, retry schedule and answers):
 
 1. **Enqueue** (:func:`enqueue_orders`, :func:`enqueue_settlements`): the worker builds the
    messages (:mod:`flexcoord.service.uftp_outbound`) and writes them *in the transaction of the
@@ -26,11 +26,12 @@ transport, retry schedule and answers):
    attempt. A message still unanswered when its last attempt's deadline passes is
    ``expired``: an ERROR log line and an audit event ``uftp.expire.<Type>`` (failed, 504).
 4. **Answer** (:func:`record_answer`, called by the endpoint): UFTP answers asynchronously; the
-   AGR's signed FlexOrderResponse / FlexSettlementResponse arrives at flexcoord's endpoint,
-   which verifies its signature; its Result moves the message to ``accepted`` or ``rejected``
-   (with RejectionReason; a rejected message is not sent again) in the endpoint's transaction,
-   with an audit event ``uftp.answer.<Type>`` (accepted / rejected). An answer may arrive before
-   the sender recorded its HTTP 200, or after the message expired; it counts all the same.
+   AGR's signed FlexOrderResponse / FlexReservationUpdateResponse / FlexSettlementResponse arrives
+   at flexcoord's endpoint, which verifies its signature; its Result moves the message to
+   ``accepted`` or ``rejected`` (with RejectionReason; a rejected message is not sent again) in the
+   endpoint's transaction, with an audit event ``uftp.answer.<Type>`` (accepted / rejected). An
+   answer may arrive before the sender recorded its HTTP 200, or after the message expired; it
+   counts all the same.
 """
 
 from __future__ import annotations
@@ -172,15 +173,22 @@ def _enqueue(
 def enqueue_orders(
     session: Session, endpoint: UftpEndpoint, session_id: str, *, now: datetime
 ) -> int:
-    """Enqueue the FlexOrders of the session's clearing (in the caller's transaction, the one
-    that writes the awards); how many."""
-    from flexcoord.service.uftp_outbound import flex_orders  # noqa: PLC0415 - the worker's side
+    """Enqueue the messages of the session's clearing, FlexOrders (activation awarded) and
+    FlexReservationUpdates (availability awarded), in the caller's transaction, the one that
+    writes the awards; how many."""
+    from flexcoord.service.uftp_outbound import (  # noqa: PLC0415 - the worker's side
+        flex_orders,
+        flex_reservation_updates,
+    )
 
     return _enqueue(
         session,
         endpoint,
         f"session:{session_id}",
-        lambda: flex_orders(session, endpoint, session_id, now=now),
+        lambda: (
+            flex_orders(session, endpoint, session_id, now=now)
+            + flex_reservation_updates(session, endpoint, session_id, now=now)
+        ),
         now,
     )
 
@@ -207,6 +215,10 @@ def enqueue_settlements(
 _ANSWERS: Final = {
     "FlexOrderResponse": ("FlexOrder", "flex_order_message_id"),
     "FlexSettlementResponse": ("FlexSettlement", "flex_settlement_message_id"),
+    "FlexReservationUpdateResponse": (
+        "FlexReservationUpdate",
+        "flex_reservation_update_message_id",
+    ),
 }
 
 

@@ -9,11 +9,11 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
 3. The inner message must name the same sender and this endpoint as recipient, else it is
    rejected ("Invalid Sender", "Unknown Recipient").
 4. FlexRequest → a need, FlexOffer → bids, through the same stores as the JSON API
-   (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules)
-   and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
-   delivery on), FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``),
-   D-Prognosis → the resource's declared baseline (``baseline_store.declare``, what settlement
-   verifies delivery against), in one transaction; FlexOrderResponse and
+   (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules) and
+   Metering → meter readings (``results_store.upload_meter``, what settlement verifies delivery on),
+   FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``), D-Prognosis → the
+   resource's declared baseline (``baseline_store.declare``, what settlement verifies delivery
+   against), in one transaction; FlexOrderResponse, FlexReservationUpdateResponse and
    FlexSettlementResponse record the answer to a message flexcoord sent
    (``uftp_delivery.record_answer``). Any issue rejects the message with its reason and rolls
    everything back.
@@ -285,6 +285,7 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         FlexOfferRevocation,
         FlexOrderResponse,
         FlexRequest,
+        FlexReservationUpdateResponse,
         FlexSettlementResponse,
         Metering,
         TestMessage,
@@ -300,7 +301,9 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         _revoke(session, endpoint, msg, now)
     elif isinstance(msg, Metering):
         _store_meter(session, endpoint, msg, now)
-    elif isinstance(msg, FlexOrderResponse | FlexSettlementResponse):
+    elif isinstance(
+        msg, FlexOrderResponse | FlexReservationUpdateResponse | FlexSettlementResponse
+    ):
         from flexcoord.service.uftp_delivery import record_answer  # noqa: PLC0415 - a cycle
 
         record_answer(session, msg, now=now)
