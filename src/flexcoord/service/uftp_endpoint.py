@@ -18,7 +18,11 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
    (``uftp_delivery.record_answer``). Any issue rejects the message with its reason and rolls
    everything back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
-   Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. UFTP
+   Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. A
+   response the package cannot write refuses the message with HTTP 400, the reason as text,
+   nothing written: an AGRPortfolioQueryResponse must hold a DSO-View with a DSO portfolio, a
+   congestion point and a connection, rejected or not (shapeshifter-uftp checks it both when
+   writing and when reading), so a rejected AGRPortfolioQuery has none to send. UFTP
    delivers responses asynchronously to the sender's own endpoint; flexcoord answers in the
    same exchange (and a sender ignoring the body loses nothing).
 """
@@ -38,7 +42,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from flexcoord.errors import FlexcoordError, InvalidInputError, Issue
-from flexcoord.service import baseline_store, bid_store, market_store, results_store, uftp_keys
+from flexcoord.service import (
+    baseline_store,
+    bid_store,
+    market_store,
+    results_store,
+    uftp_keys,
+    uftp_portfolio,
+)
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
 from flexcoord.service.market_schemas import BidStatus, NeedIn
@@ -277,8 +288,12 @@ def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -
     results_store.upload_meter(session, owner, body, now=now)
 
 
-def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
-    """Map and store one verified message; raises on any issue (the caller rolls back)."""
+def _dispatch(
+    session: Session, endpoint: UftpEndpoint, msg: Any, now: Any, role: str
+) -> dict[str, Any]:
+    """Map and store one verified message (``role``: the sender's, from the SignedMessage);
+    the fields its response carries beyond the result (a portfolio query's answer). Raises on
+    any issue (the caller rolls back)."""
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         DPrognosis,
         FlexOffer,
@@ -291,6 +306,8 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         TestMessage,
     )
 
+    if type(msg).Meta.name in uftp_portfolio.PORTFOLIO_MESSAGES:  # flexcoord as the CRO
+        return uftp_portfolio.portfolio_message(session, endpoint, msg, role)
     if isinstance(msg, FlexRequest):
         _store_need(session, endpoint, msg, now)
     elif isinstance(msg, FlexOffer):
@@ -309,6 +326,7 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         record_answer(session, msg, now=now)
     elif not isinstance(msg, TestMessage):
         raise ServiceProblem(422, f"Invalid Message: {type(msg).__name__} is not handled here")
+    return {}
 
 
 def _reason(err: Exception) -> str:
@@ -322,7 +340,7 @@ def _reason(err: Exception) -> str:
 
 
 def _response(
-    endpoint: UftpEndpoint, inner: Any, reason: str | None, now: datetime
+    endpoint: UftpEndpoint, inner: Any, reason: str | None, now: datetime, answer: dict[str, Any]
 ) -> bytes | None:
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         AcceptedRejected,
@@ -352,6 +370,9 @@ def _response(
         ]
     if name == "TestMessage":
         fields.pop("test_message_message_id")
+    if name in ("DsoPortfolioQuery", "AgrPortfolioQuery"):  # the query's day, answered or not
+        fields |= {"time_zone": inner.time_zone, "period": inner.period}
+    fields |= answer
     message = response_type(**fields)
     sealed = uftp.seal(message, endpoint.private_key)
     role = destination_map.get(type(inner), "DSO")
@@ -445,15 +466,25 @@ def handle(
         reason = "Invalid Sender"
     elif inner.recipient_domain != endpoint.domain:
         reason = "Unknown Recipient"
+    answer: dict[str, Any] = {}
     with Session(services.engine, expire_on_commit=False) as session:
         session.connection()  # SQLite: BEGIN IMMEDIATE, as every writing route
         if reason is None:
             try:
-                _dispatch(session, endpoint, inner, services.settings.clock())
+                role = str(signed.sender_role)
+                answer = _dispatch(session, endpoint, inner, services.settings.clock(), role)
             except (FlexcoordError, ServiceProblem, ValueError) as err:
                 session.rollback()
                 session.connection()
-                reason = _reason(err)
+                reason, answer = _reason(err), {}
+        status = 200
+        try:
+            response = _response(endpoint, inner, reason, services.settings.clock(), answer)
+        except ValueError as err:  # a response the package cannot write (module docstring)
+            session.rollback()
+            session.connection()
+            status, reason = 400, reason or _reason(err)
+            response = reason.encode()
         outcome = Outcome.ACCEPTED if reason is None else Outcome.REJECTED
         _audit(
             services,
@@ -464,13 +495,13 @@ def handle(
             request_id=request_id,
             body=body,
             outcome=outcome,
-            status=200,
+            status=status,
         )
         session.commit()
     done = UftpOutcome(
         message_type=name, message_id=inner.message_id or "", accepted=reason is None, reason=reason
     )
-    return 200, _response(endpoint, inner, reason, services.settings.clock()) or b"", done
+    return status, response or b"", done
 
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
