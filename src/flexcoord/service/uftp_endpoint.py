@@ -306,7 +306,7 @@ def _dispatch(
         TestMessage,
     )
 
-    if type(msg).Meta.name in uftp_portfolio.PORTFOLIO_MESSAGES:  # flexcoord as the CRO
+    if type(msg).__name__ in uftp_portfolio.PORTFOLIO_MESSAGES:  # flexcoord as the CRO
         return uftp_portfolio.portfolio_message(session, endpoint, msg, role)
     if isinstance(msg, FlexRequest):
         _store_need(session, endpoint, msg, now)

@@ -43,19 +43,19 @@ if TYPE_CHECKING:
 
 __all__ = ["PORTFOLIO_MESSAGES", "portfolio_message"]
 
-#: The CRO's messages: type name → (the sender's UFTP role, its register role).
+#: The CRO's messages: the package's class name → (the UFTP message name, the sender's UFTP
+#: role, its register role).
 PORTFOLIO_MESSAGES = {
-    "DSOPortfolioUpdate": ("DSO", Role.DSO),
-    "DSOPortfolioQuery": ("DSO", Role.DSO),
-    "AGRPortfolioUpdate": ("AGR", Role.FSP),
-    "AGRPortfolioQuery": ("AGR", Role.FSP),
+    "DsoPortfolioUpdate": ("DSOPortfolioUpdate", "DSO", Role.DSO),
+    "DsoPortfolioQuery": ("DSOPortfolioQuery", "DSO", Role.DSO),
+    "AgrPortfolioUpdate": ("AGRPortfolioUpdate", "AGR", Role.FSP),
+    "AgrPortfolioQuery": ("AGRPortfolioQuery", "AGR", Role.FSP),
 }
 
 
 def _sender(session: Session, endpoint: UftpEndpoint, msg: Any, role: str) -> PartyRow:
     """The sending party, if it sent in the role the message belongs to."""
-    name = type(msg).Meta.name
-    uftp_role, register_role = PORTFOLIO_MESSAGES[name]
+    name, uftp_role, register_role = PORTFOLIO_MESSAGES[type(msg).__name__]
     if role != uftp_role:
         raise ServiceProblem(
             422, f"Invalid Sender Role: {name} is sent in role {uftp_role}, not {role}"
@@ -220,7 +220,7 @@ def portfolio_message(
     """Check or answer one CRO message (module docstring); the response's own fields (a
     query's answer; an update has none). Raises on any issue."""
     sender = _sender(session, endpoint, msg, role)
-    name = type(msg).Meta.name
+    name = PORTFOLIO_MESSAGES[type(msg).__name__][0]
     if name == "DSOPortfolioUpdate":
         _dso_update(session, endpoint, msg, sender)
         return {}
