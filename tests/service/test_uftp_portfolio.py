@@ -8,9 +8,11 @@ nothing written."""
 from __future__ import annotations
 
 import uuid
+from base64 import b64decode
 from typing import Any
 
 import pytest
+from nacl.bindings import crypto_sign_open
 from shapeshifter_uftp import transport
 from shapeshifter_uftp.uftp import (
     AcceptedRejected,
@@ -118,6 +120,7 @@ class Cro:
         mount_uftp(api.app, _endpoint(self.keys))
         self.client = Exchange(api, self.keys["flexcoord"][1])
         self.senders = {DSO: ("DSO", "dso"), DSO_B: ("DSO", "dso-b"), AGR: ("AGR", "agr")}
+        self.xsd, self.validated = uftp.schema_dir_from_environment(), 0
 
     def send(self, message: Any, *, role: str | None = None) -> Any:
         """``message`` signed by its sender (in its role, or ``role``); flexcoord's answer,
@@ -128,7 +131,10 @@ class Cro:
         assert r.status_code == 200, r.text
         wrapper = transport.from_xml(r.content)
         assert wrapper.sender_role == "CRO"  # flexcoord answers as the CRO
-        # (not XSD-checked: the CRO messages are not in UFTP-agr.xsd, which the checker reads)
+        if self.xsd is not None:  # the CRO's answers are in UFTP-cro.xsd
+            inner = crypto_sign_open(wrapper.body, b64decode(self.keys["flexcoord"][1]))
+            assert uftp.schema_violations(inner, self.xsd, "UFTP-cro.xsd") == ()
+            self.validated += 1
         return transport.unseal_message(wrapper.body, self.keys["flexcoord"][1])
 
     def written(self) -> tuple[int, ...]:
@@ -204,6 +210,7 @@ def test_the_dso_portfolio_query_is_answered_from_the_register(api: Api, engine:
         )
     )
     assert [c.entity_address for c in by_bus.congestion_point.connections] == [address(1)]
+    assert cro.xsd is None or cro.validated == 2  # both answers valid against UFTP-cro.xsd
 
 
 def test_a_dso_portfolio_update_the_register_agrees_with_is_accepted(

@@ -98,6 +98,9 @@ def test_a_cleared_availability_market_sends_the_agr_a_flex_reservation_update(
     assert [(r.message_type, r.party_id, r.status) for r in rows] == [
         ("FlexReservationUpdate", "fsp-a", "pending")  # no FlexOrder: nothing is activated
     ]
+    xsd = uftp.schema_dir_from_environment()
+    if xsd is not None:  # what is signed and sent: valid against the 3.1.0 XSD
+        assert uftp.schema_violations(rows[0].payload.encode(), xsd) == ()
     delivery = UftpDelivery(engine=engine, endpoint=endpoint, clock=clock)
     url = f"http://127.0.0.1:{flexcoord_port}{UFTP_PATH}"
     with _serving(api.app, flexcoord_port), _agr(keys, agr_port, url) as agr:
