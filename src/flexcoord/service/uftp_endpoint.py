@@ -15,7 +15,8 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
    resource's declared baseline (``baseline_store.declare``, what settlement verifies delivery
    against), in one transaction; FlexOrderResponse, FlexReservationUpdateResponse and
    FlexSettlementResponse record the answer to a message flexcoord sent
-   (``uftp_delivery.record_answer``). Any issue rejects the message with its reason and rolls
+   (``uftp_delivery.record_answer``); the portfolio updates and queries are checked against or
+   answered from the register, flexcoord acting as the CRO (``uftp_portfolio``). Any issue rejects the message with its reason and rolls
    everything back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
    Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. A
