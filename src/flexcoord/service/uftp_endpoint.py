@@ -9,15 +9,16 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
 3. The inner message must name the same sender and this endpoint as recipient, else it is
    rejected ("Invalid Sender", "Unknown Recipient").
 4. FlexRequest → a need, FlexOffer → bids, through the same stores as the JSON API
-   (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules) and
-   Metering → meter readings (``results_store.upload_meter``, what settlement verifies delivery on),
-   FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``), D-Prognosis → the
-   resource's declared baseline (``baseline_store.declare``, what settlement verifies delivery
-   against), in one transaction; FlexOrderResponse, FlexReservationUpdateResponse and
-   FlexSettlementResponse record the answer to a message flexcoord sent
-   (``uftp_delivery.record_answer``); the portfolio updates and queries are checked against or
-   answered from the register, flexcoord acting as the CRO (``uftp_portfolio``). Any issue rejects the message with its reason and rolls
-   everything back.
+   (``market_store.add_need``, ``bid_store.submit_bids``: one engine, one set of market rules)
+   and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
+   delivery on), FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``),
+   D-Prognosis → the resource's declared baseline (``baseline_store.declare``, what settlement
+   verifies delivery against), in one transaction; FlexOrderResponse,
+   FlexReservationUpdateResponse and FlexSettlementResponse record the answer to a message
+   flexcoord sent (``uftp_delivery.record_answer``); the portfolio updates and queries are
+   checked against or answered from the register, flexcoord acting as the CRO
+   (``uftp_portfolio``). Any issue rejects the message with its reason and rolls everything
+   back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
    Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. A
    response the package cannot write refuses the message with HTTP 400, the reason as text,
