@@ -30,11 +30,13 @@ def _unit_body(unit: Unit, unit_id: str) -> dict[str, Any]:
     }
 
 
-def register_grid(api: Api, *, area: str = AREA, units: int = 6) -> list[tuple[str, str]]:
+def register_grid(
+    api: Api, *, area: str = AREA, units: int = 6, product_kind: str = "activation"
+) -> list[tuple[str, str]]:
     """Parties ``tso``, ``dso``, ``mo``, ``fsp-a``, ``fsp-b``; every grid area of the grid;
     ``units`` units of ``area`` with at least 0.4 MW of range, with their connection points,
-    registered and prequalified (alternately each FSP's; ids ``u0``.. per FSP). The (fsp,
-    unit id) pairs."""
+    registered and prequalified (alternately each FSP's; ids ``u0``.. per FSP) for product
+    ``da-cm`` of ``product_kind``. The (fsp, unit id) pairs."""
     register = build_portfolio(load_grid(GRID))
     for party, role in (("tso", "tso"), ("dso", "dso"), ("mo", "market_operator")):
         api.party(party, role)
@@ -51,7 +53,7 @@ def register_grid(api: Api, *, area: str = AREA, units: int = 6) -> list[tuple[s
         if points[u.connection_point_id].area_id == area and u.p_max_mw - u.p_min_mw >= 0.4
     ][:units]
     assert len(chosen) == units
-    r = api.as_("mo", "POST", "/v1/products", json=product_body())
+    r = api.as_("mo", "POST", "/v1/products", json=product_body(kind=product_kind))
     assert r.status_code == 201, r.text
     out: list[tuple[str, str]] = []
     for n, unit in enumerate(chosen):

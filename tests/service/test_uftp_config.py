@@ -5,6 +5,7 @@ signed FlexRequest into the session of its product and day; a wrong file names e
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,34 @@ def test_a_participants_endpoint_is_where_its_messages_go_and_must_be_a_web_url(
     with pytest.raises(InvalidInputError) as err:
         load_uftp_config(path)
     assert [i.field for i in err.value.issues] == ["participants[1].endpoint"]
+
+
+def test_the_delivery_schedule_and_answer_deadline_come_from_the_configuration(
+    tmp_path: Path,
+) -> None:
+    keys = _keys()
+    default = load_uftp_config(_config(tmp_path, keys)).delivery
+    assert (default.answer_deadline, default.max_attempts) == (timedelta(minutes=15), 12)
+    chosen = load_uftp_config(
+        _config(
+            tmp_path,
+            keys,
+            delivery={"answer_deadline_minutes": 2.5, "max_attempts": 4, "base_delay_s": 10},
+        )
+    ).delivery
+    assert chosen.answer_deadline == timedelta(minutes=2, seconds=30)
+    assert (chosen.max_attempts, chosen.base_delay) == (4, timedelta(seconds=10))
+    assert chosen.max_delay == timedelta(hours=1)
+    path = _config(
+        tmp_path, keys, delivery={"answer_deadline_minutes": 0, "max_attempts": 0, "retries": 3}
+    )
+    with pytest.raises(InvalidInputError) as err:
+        load_uftp_config(path)
+    assert sorted(i.field for i in err.value.issues) == [
+        "delivery.answer_deadline_minutes",
+        "delivery.max_attempts",
+        "delivery.retries",
+    ]
 
 
 def test_serve_with_a_bad_configuration_exits_2_before_touching_the_database(

@@ -1,8 +1,9 @@
 """flexcoord delivers its FlexOrders and FlexSettlements to the AGR's own UFTP endpoint: an AGR
 service built only from shapeshifter-uftp (``ShapeshifterAgrService``, served by uvicorn on a
 real port) verifies flexcoord's signature and answers asynchronously, as UFTP prescribes, to
-flexcoord's endpoint (served on a real port too). The outbox retries an AGR that is down, and
-records a Rejected answer without sending again."""
+flexcoord's endpoint (served on a real port too). The outbox retries an AGR that is down,
+records a Rejected answer without sending again, sends a message whose answer does not come by
+the answer deadline again (the same MessageID), and expires it after the last attempt."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from shapeshifter_uftp.uftp import (
     FlexOrder,
     FlexOrderResponse,
     FlexOrderSettlementStatus,
+    FlexReservationUpdate,
+    FlexReservationUpdateResponse,
     FlexSettlement,
     FlexSettlementResponse,
 )
@@ -39,7 +42,7 @@ from flexcoord.domain import Location
 from flexcoord.service import ServiceSettings
 from flexcoord.service.tables import AuditEventRow, UftpOutboxRow
 from flexcoord.service.uftp_delivery import UftpDelivery
-from flexcoord.service.uftp_endpoint import UFTP_PATH, UftpEndpoint, mount_uftp
+from flexcoord.service.uftp_endpoint import UFTP_PATH, DeliveryPolicy, UftpEndpoint, mount_uftp
 from flexcoord.service.worker import Worker
 from flexcoord.standards import uftp
 from tests.service.conftest import Api, Clock
@@ -78,6 +81,7 @@ class Agr:
         self.public = {(FLEX, "DSO"): flexcoord_key}
         self.received: list[Any] = []
         self.refused: list[int] = []
+        self.silent = 0  # how many messages to take (HTTP 200) without ever answering
         self.app = Starlette(routes=[Route(UFTP_PATH, self.receive, methods=["POST"])])
 
     async def receive(self, request: Request) -> Response:
@@ -92,6 +96,9 @@ class Agr:
             self.refused.append(err.http_status_code)
             return Response(status_code=err.http_status_code)
         self.received.append(message)
+        if self.silent > 0:  # accepted by HTTP, swallowed: no response is ever sent
+            self.silent -= 1
+            return Response(status_code=200)
         threading.Thread(target=self.answer, args=(message,), daemon=True).start()
         return Response(status_code=200)
 
@@ -108,6 +115,18 @@ class Agr:
                 FlexOrderResponse(
                     conversation_id=message.conversation_id,
                     flex_order_message_id=message.message_id,
+                    result=AcceptedRejected.ACCEPTED
+                    if reason is None
+                    else AcceptedRejected.REJECTED,
+                    rejection_reason=reason,
+                )
+            )
+        elif isinstance(message, FlexReservationUpdate):
+            reason = self.verdict(message)
+            client.send_flex_reservation_update_response(
+                FlexReservationUpdateResponse(
+                    conversation_id=message.conversation_id,
+                    flex_reservation_update_message_id=message.message_id,
                     result=AcceptedRejected.ACCEPTED
                     if reason is None
                     else AcceptedRejected.REJECTED,
@@ -162,7 +181,9 @@ def _agr(
         yield agr
 
 
-def _endpoint(keys: dict[str, tuple[str, str]], agr_port: int) -> UftpEndpoint:
+def _endpoint(
+    keys: dict[str, tuple[str, str]], agr_port: int, delivery: DeliveryPolicy
+) -> UftpEndpoint:
     return UftpEndpoint(
         market=uftp.UftpMarket(
             product_id="da-cm",
@@ -176,20 +197,23 @@ def _endpoint(keys: dict[str, tuple[str, str]], agr_port: int) -> UftpEndpoint:
         public_keys={(DSO, "DSO"): keys["dso"][1], (AGR, "AGR"): keys["agr"][1]},
         sessions={DAY: "s1"},
         endpoints={(AGR, "AGR"): f"http://127.0.0.1:{agr_port}{UFTP_PATH}"},
+        delivery=delivery,
     )
 
 
 class Day:
     """A UFTP day cleared by the service's worker, its FlexOrder in the outbox."""
 
-    def __init__(self, api: Api, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self, api: Api, engine: Engine, clock: Clock, delivery: DeliveryPolicy | None = None
+    ) -> None:
         self.api, self.engine, self.clock = api, engine, clock
         register_grid(api)
         open_session(api)
         self.keys = {who: uftp.generate_keypair() for who in ("flexcoord", "dso", "agr", "x")}
         self.agr_port, self.flexcoord_port = _free_port(), _free_port()
         self.flexcoord_url = f"http://127.0.0.1:{self.flexcoord_port}{UFTP_PATH}"
-        self.endpoint = _endpoint(self.keys, self.agr_port)
+        self.endpoint = _endpoint(self.keys, self.agr_port, delivery or DeliveryPolicy())
         mount_uftp(api.app, self.endpoint)
         self.client = Exchange(api, self.keys["flexcoord"][1])
         request = _request()
@@ -292,20 +316,20 @@ def test_an_agr_that_is_down_or_refuses_the_signature_gets_the_order_again_later
     assert attempt.status is None and "ConnectionError" in (attempt.error or "")
     (row,) = day.rows()
     assert (row.status, row.attempts) == ("pending", 1)
-    assert row.next_attempt_at == clock() + day.delivery.base_delay
+    assert row.next_attempt_at == clock() + day.endpoint.delivery.base_delay
     assert day.delivery.run_once() == []  # not due before its backoff
     with _serving(api.app, day.flexcoord_port):
         # 2. an AGR holding the wrong key for flexcoord refuses the signature: HTTP 401
-        clock.advance(day.delivery.base_delay)
+        clock.advance(day.endpoint.delivery.base_delay)
         wrong = day.keys["x"][1]
         with _agr(day.keys, day.agr_port, day.flexcoord_url, flexcoord_key=wrong) as agr:
             (attempt,) = day.delivery.run_once()
             assert attempt.status == 401 and agr.received == []
         (row,) = day.rows()
         assert (row.status, row.attempts) == ("pending", 2)
-        assert row.next_attempt_at == clock() + 2 * day.delivery.base_delay
+        assert row.next_attempt_at == clock() + 2 * day.endpoint.delivery.base_delay
         # 3. the AGR is back with the right key: the same message, verified and accepted
-        clock.advance(2 * day.delivery.base_delay)
+        clock.advance(2 * day.endpoint.delivery.base_delay)
         with _agr(day.keys, day.agr_port, day.flexcoord_url) as agr:
             (attempt,) = day.delivery.run_once()
             assert attempt.status == 200
@@ -351,3 +375,67 @@ def test_a_rejected_order_is_recorded_and_not_sent_again(
     last = api.app.state.uftp_log[-1]
     assert not last.accepted and (last.reason or "").startswith("Unknown Reference")
     assert day.audit("uftp.answer.") == [("uftp.answer.FlexOrder", "rejected", 422)]
+
+
+def test_an_order_whose_answer_never_comes_is_sent_again_after_the_answer_deadline(
+    api: Api, engine: Engine, clock: Clock
+) -> None:
+    day = Day(api, engine, clock)
+    deadline = day.endpoint.delivery.answer_deadline
+    assert deadline == timedelta(minutes=15)  # the default
+    with (
+        _serving(api.app, day.flexcoord_port),
+        _agr(day.keys, day.agr_port, day.flexcoord_url) as agr,
+    ):
+        agr.silent = 1  # the first FlexOrder is taken (HTTP 200) and never answered
+        (attempt,) = day.delivery.run_once()
+        assert attempt.status == 200
+        (row,) = day.rows()
+        assert (row.status, row.attempts) == ("sent", 1)
+        assert row.next_attempt_at == clock() + deadline
+        clock.advance(deadline - timedelta(seconds=1))
+        assert day.delivery.run_once() == []  # still within the deadline: no re-send
+        time.sleep(0.3)
+        assert day.rows()[0].status == "sent"  # and no answer came
+        clock.advance(timedelta(seconds=1))
+        (attempt,) = day.delivery.run_once()  # the deadline passed: the same message again
+        assert attempt.status == 200
+        (row,) = day.wait_for("accepted")
+        first, second = agr.received
+        assert first.message_id == second.message_id == row.message_id
+        assert uftp.to_xml(first) == uftp.to_xml(second)  # the very same message
+    assert row.attempts == 2 and row.answered_at == clock()
+    assert day.delivery.run_once() == []  # answered: never sent again
+    assert day.audit("uftp.deliver.") == [("uftp.deliver.FlexOrder", "accepted", 200)] * 2
+    assert day.audit("uftp.answer.") == [("uftp.answer.FlexOrder", "accepted", 200)]
+
+
+def test_an_order_never_answered_expires_after_the_last_attempt_and_is_audited(
+    api: Api, engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = DeliveryPolicy(answer_deadline=timedelta(minutes=5), max_attempts=3)
+    day = Day(api, engine, clock, policy)
+    with (
+        _serving(api.app, day.flexcoord_port),
+        _agr(day.keys, day.agr_port, day.flexcoord_url) as agr,
+    ):
+        agr.silent = 10  # takes every message, answers none
+        waits = []
+        for _ in range(policy.max_attempts):
+            (attempt,) = day.delivery.run_once()
+            assert attempt.status == 200
+            (row,) = day.rows()
+            waits.append(row.next_attempt_at - clock())
+            clock.now = row.next_attempt_at
+        assert waits == [policy.answer_deadline] * 3  # 5 min is longer than the backoff
+        with caplog.at_level("ERROR", logger="flexcoord"):
+            assert day.delivery.run_once() == []  # no attempt left: expired, nothing sent
+        assert {m.message_id for m in agr.received} == {row.message_id}
+        assert len(agr.received) == 3
+    (row,) = day.rows()
+    assert (row.status, row.attempts) == ("expired", 3)
+    assert any("not answered after 3 attempts" in r.getMessage() for r in caplog.records)
+    assert day.audit("uftp.deliver.") == [("uftp.deliver.FlexOrder", "accepted", 200)] * 3
+    assert day.audit("uftp.expire.") == [("uftp.expire.FlexOrder", "failed", 504)]
+    clock.advance(timedelta(days=1))
+    assert day.delivery.run_once() == []  # an expired message stays expired

@@ -15,19 +15,25 @@ A JSON file holds flexcoord's UFTP identity, its participants and the market's a
       "resources": [{"fsp_id": "fsp-a", "congestion_point": "ean.871685900012636543",
                      "resource_id": "u1"}],
       "eans": {"u1": "E0000000000000001"},
-      "isp_minutes": 15, "time_zone": "Europe/Amsterdam", "currency": "EUR"
+      "isp_minutes": 15, "time_zone": "Europe/Amsterdam", "currency": "EUR",
+      "delivery": {"answer_deadline_minutes": 15, "max_attempts": 12,
+                   "base_delay_s": 30, "max_delay_s": 3600}
     }
 
 ``private_key_file`` (relative to the configuration file) holds flexcoord's base64 libsodium
 signing key, kept out of the configuration; ``public_key`` values are the participants'
 base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes both); an
 ``endpoint`` (http or https URL) is where flexcoord delivers a participant's FlexOrders and
-FlexSettlements (one without gets none). A rotated key is listed under the participant's
-``previous_keys`` (``[{"public_key": "…", "valid_until": "2026-12-10T00:00:00Z"}]``): it still
-verifies until then; at start the keys are loaded into the key table
-(:mod:`flexcoord.service.uftp_keys`), and a key no longer in the file is retired. A message's
-``Period`` goes to the market session of ``product_id`` on that delivery day (``sessions``,
-``{"2026-06-02": "s1"}``, names one explicitly). Every mistake is reported at once, naming the
+FlexSettlements (one without gets none); ``delivery`` (optional, the defaults shown) is how
+often and how long: a message unanswered ``answer_deadline_minutes`` after its HTTP 200 is sent
+again, a transport failure is retried after ``base_delay_s`` doubling up to ``max_delay_s``, and
+after ``max_attempts`` in all the message is failed or expired. A rotated key is listed under
+the participant's ``previous_keys``
+(``[{"public_key": "…", "valid_until": "2026-12-10T00:00:00Z"}]``): it still verifies until
+then; at start the keys are loaded into the key table (:mod:`flexcoord.service.uftp_keys`), and
+a key no longer in the file is retired. A message's ``Period`` goes to the market session of
+``product_id`` on that delivery day (``sessions``, ``{"2026-06-02": "s1"}``, names one
+explicitly). Every mistake is reported at once, naming the
 file and the field; nothing starts.
 """
 
@@ -47,7 +53,7 @@ from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.schemas.models import LocationModel
 from flexcoord.schemas.pydantic_issues import error_issue, field_path
 from flexcoord.schemas.reading import parse_json, read_text
-from flexcoord.service.uftp_endpoint import UftpEndpoint
+from flexcoord.service.uftp_endpoint import DeliveryPolicy, UftpEndpoint
 from flexcoord.standards import uftp
 
 __all__ = ["load_uftp_config"]
@@ -78,6 +84,22 @@ class _Resource(BaseModel):
     resource_id: _ID
 
 
+class _Delivery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    answer_deadline_minutes: Annotated[float, Field(gt=0, le=10_080)] = 15
+    max_attempts: Annotated[int, Field(ge=1, le=1_000)] = 12
+    base_delay_s: Annotated[float, Field(gt=0, le=86_400)] = 30
+    max_delay_s: Annotated[float, Field(gt=0, le=604_800)] = 3_600
+
+    def policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            answer_deadline=timedelta(minutes=self.answer_deadline_minutes),
+            max_attempts=self.max_attempts,
+            base_delay=timedelta(seconds=self.base_delay_s),
+            max_delay=timedelta(seconds=self.max_delay_s),
+        )
+
+
 class _UftpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     domain: _ID
@@ -91,6 +113,7 @@ class _UftpConfig(BaseModel):
     isp_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
     time_zone: str = "Europe/Amsterdam"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    delivery: _Delivery = _Delivery()
 
 
 def _issue(source: Path, field: str, value: object, message: str) -> Issue:
@@ -252,4 +275,5 @@ def _endpoint(
         endpoints={
             (p.domain, p.role): p.endpoint for p in config.participants if p.endpoint is not None
         },
+        delivery=config.delivery.policy(),
     )

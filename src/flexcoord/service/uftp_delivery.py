@@ -1,9 +1,9 @@
 """Delivering flexcoord's UFTP messages to the participants' endpoints, at least once.
 
-flexcoord (as the DSO's platform) sends each AGR its FlexOrders after a clearing and its
-FlexSettlement after a settlement. They go through a transactional outbox of their own
-(:class:`~flexcoord.service.tables.UftpOutboxRow`; the MQTT outbox's pattern, with UFTP's
-transport, retry schedule and answers):
+flexcoord (as the DSO's platform) sends each AGR its FlexOrders and FlexReservationUpdates
+after a clearing and its FlexSettlement after a settlement. They go through a transactional
+outbox of their own (:class:`~flexcoord.service.tables.UftpOutboxRow`; the MQTT outbox's
+pattern, with UFTP's transport, retry schedule and answers):
 
 1. **Enqueue** (:func:`enqueue_orders`, :func:`enqueue_settlements`): the worker builds the
    messages (:mod:`flexcoord.service.uftp_outbound`) and writes them *in the transaction of the
@@ -19,12 +19,19 @@ transport, retry schedule and answers):
    ``max_delay``), ``failed`` after ``max_attempts``. A process that dies mid-send leaves the
    message due again once the lease passes. Every attempt is an audit event
    (``uftp.deliver.<Type>``: the recipient's HTTP status, or 503 when it could not be reached).
-3. **Answer** (:func:`record_answer`, called by the endpoint): UFTP answers asynchronously; the
-   AGR's signed FlexOrderResponse / FlexSettlementResponse arrives at flexcoord's endpoint,
-   which verifies its signature; its Result moves the message to ``accepted`` or ``rejected``
-   (with RejectionReason; a rejected message is not sent again) in the endpoint's transaction,
-   with an audit event ``uftp.answer.<Type>`` (accepted / rejected). An answer may arrive before
-   the sender recorded its HTTP 200; it counts all the same.
+   The schedule is the endpoint's :class:`~flexcoord.service.uftp_endpoint.DeliveryPolicy`.
+3. **Answer deadline**: a ``sent`` message whose response has not come
+   ``answer_deadline`` after its HTTP 200 (or the backoff, once that is longer) is sent again,
+   the same MessageID and bytes (the recipient's de-duplication makes that safe), as one more
+   attempt. A message still unanswered when its last attempt's deadline passes is
+   ``expired``: an ERROR log line and an audit event ``uftp.expire.<Type>`` (failed, 504).
+4. **Answer** (:func:`record_answer`, called by the endpoint): UFTP answers asynchronously; the
+   AGR's signed FlexOrderResponse / FlexReservationUpdateResponse / FlexSettlementResponse arrives
+   at flexcoord's endpoint, which verifies its signature; its Result moves the message to
+   ``accepted`` or ``rejected`` (with RejectionReason; a rejected message is not sent again) in the
+   endpoint's transaction, with an audit event ``uftp.answer.<Type>`` (accepted / rejected). An
+   answer may arrive before the sender recorded its HTTP 200, or after the message expired; it
+   counts all the same.
 """
 
 from __future__ import annotations
@@ -63,6 +70,8 @@ __all__ = [
 _LOG = logging.getLogger(LOGGER_NAME)
 #: The audit status of an attempt that reached no endpoint (no connection, a timeout).
 _UNREACHABLE: Final = 503
+#: The audit status of a message that expired unanswered.
+_NO_ANSWER: Final = 504
 
 
 class DeliveryStatus(StrEnum):
@@ -72,7 +81,12 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"  # the recipient's endpoint answered HTTP 200; its response is awaited
     ACCEPTED = "accepted"  # the recipient's signed response: Accepted
     REJECTED = "rejected"  # the recipient's signed response: Rejected (not sent again)
-    FAILED = "failed"  # max_attempts transport failures
+    FAILED = "failed"  # max_attempts, the last a transport failure
+    EXPIRED = "expired"  # max_attempts, delivered, but no answer by the last answer deadline
+
+
+#: The states in which the delivery thread picks a message up once ``next_attempt_at`` passes.
+_SCHEDULED: Final = (DeliveryStatus.PENDING.value, DeliveryStatus.SENT.value)
 
 
 def _audit(  # noqa: PLR0913 - the event's fields
@@ -159,15 +173,22 @@ def _enqueue(
 def enqueue_orders(
     session: Session, endpoint: UftpEndpoint, session_id: str, *, now: datetime
 ) -> int:
-    """Enqueue the FlexOrders of the session's clearing (in the caller's transaction, the one
-    that writes the awards); how many."""
-    from flexcoord.service.uftp_outbound import flex_orders  # noqa: PLC0415 - the worker's side
+    """Enqueue the messages of the session's clearing, FlexOrders (activation awarded) and
+    FlexReservationUpdates (availability awarded), in the caller's transaction, the one that
+    writes the awards; how many."""
+    from flexcoord.service.uftp_outbound import (  # noqa: PLC0415 - the worker's side
+        flex_orders,
+        flex_reservation_updates,
+    )
 
     return _enqueue(
         session,
         endpoint,
         f"session:{session_id}",
-        lambda: flex_orders(session, endpoint, session_id, now=now),
+        lambda: (
+            flex_orders(session, endpoint, session_id, now=now)
+            + flex_reservation_updates(session, endpoint, session_id, now=now)
+        ),
         now,
     )
 
@@ -194,6 +215,10 @@ def enqueue_settlements(
 _ANSWERS: Final = {
     "FlexOrderResponse": ("FlexOrder", "flex_order_message_id"),
     "FlexSettlementResponse": ("FlexSettlement", "flex_settlement_message_id"),
+    "FlexReservationUpdateResponse": (
+        "FlexReservationUpdate",
+        "flex_reservation_update_message_id",
+    ),
 }
 
 
@@ -254,16 +279,14 @@ class UftpDelivery:
     """Sends the due messages of the UFTP outbox (module docstring).
 
     ``endpoint`` is flexcoord's UFTP identity (its key signs, ``endpoints`` says where each
-    participant listens); ``clock`` the server clock; a claimed message is due again after
-    ``lease`` (a sender that died mid-send).
+    participant listens, ``delivery`` the retry schedule and answer deadline); ``clock`` the
+    server clock; a claimed message is due again after ``lease`` (a sender that died
+    mid-send).
     """
 
     engine: Engine
     endpoint: UftpEndpoint
     clock: Callable[[], datetime]
-    max_attempts: int = 12
-    base_delay: timedelta = timedelta(seconds=30)
-    max_delay: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=5)
     timeout_s: float = 10.0
     batch: int = 50
@@ -271,27 +294,57 @@ class UftpDelivery:
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the ``attempts``-th failed attempt."""
-        return min(self.base_delay * (1 << max(0, attempts - 1)), self.max_delay)
+    def _expire(self, session: Session, row: UftpOutboxRow, now: datetime) -> None:
+        """The last attempt's answer deadline passed (or, the policy lowered, no attempt is
+        left): ``expired`` if it was delivered, else ``failed``; logged and audited."""
+        delivered = row.status == DeliveryStatus.SENT.value
+        row.status = (DeliveryStatus.EXPIRED if delivered else DeliveryStatus.FAILED).value
+        _LOG.error(
+            "UFTP message %s after %d attempts",
+            "not answered" if delivered else "not delivered",
+            row.attempts,
+            extra={"message_id": row.message_id, "party_id": row.party_id},
+        )
+        _audit(
+            session,
+            now=now,
+            party_id=row.party_id,
+            operation=f"uftp.expire.{row.message_type}",
+            target=f"uftp:{row.message_id}",
+            payload=row.payload.encode(),
+            outcome=Outcome.FAILED,
+            status=_NO_ANSWER if delivered else _UNREACHABLE,
+        )
 
     def _claim(self) -> list[tuple[str, int]]:
+        """Take the due messages: pending ones, and sent ones whose answer deadline passed
+        (each an attempt more); expire those with no attempt left."""
         now = self.clock()
         with Session(self.engine) as session, session.begin():
             rows = session.scalars(
                 select(UftpOutboxRow)
                 .where(
-                    UftpOutboxRow.status == DeliveryStatus.PENDING.value,
+                    UftpOutboxRow.status.in_(_SCHEDULED),
                     UftpOutboxRow.next_attempt_at <= now,
                 )
                 .order_by(UftpOutboxRow.seq)
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             ).all()
+            claimed = []
             for row in rows:
+                if row.attempts >= self.endpoint.delivery.max_attempts:
+                    self._expire(session, row, now)
+                    continue
+                if row.status == DeliveryStatus.SENT.value:
+                    _LOG.warning(
+                        "UFTP message not answered in time: sending it again",
+                        extra={"message_id": row.message_id, "attempt": row.attempts + 1},
+                    )
                 row.attempts += 1
                 row.next_attempt_at = now + self.lease
-            return [(row.message_id, row.attempts) for row in rows]
+                claimed.append((row.message_id, row.attempts))
+            return claimed
 
     def _send(self, row: UftpOutboxRow) -> Attempt:
         """One POST through shapeshifter-uftp's client."""
@@ -329,22 +382,26 @@ class UftpDelivery:
                 .where(UftpOutboxRow.message_id == attempt.message_id)
                 .with_for_update()
             ).one()
+            policy = self.endpoint.delivery
+            waiting = row.status in _SCHEDULED  # else: answered already, nothing to schedule
             if attempt.error is None:
-                if row.status == DeliveryStatus.PENDING.value:  # else: answered already
+                if waiting:
                     row.status = DeliveryStatus.SENT.value
+                    row.next_attempt_at = now + policy.answer_wait(row.attempts)
                 row.sent_at, row.last_error = now, None
                 outcome = Outcome.ACCEPTED
             else:
                 row.last_error = attempt.error
-                if row.attempts >= self.max_attempts:
+                if waiting and row.attempts >= policy.max_attempts:
                     row.status = DeliveryStatus.FAILED.value
                     _LOG.error(
                         "UFTP message not delivered after %d attempts",
                         row.attempts,
                         extra={"message_id": row.message_id, "party_id": row.party_id},
                     )
-                else:
-                    row.next_attempt_at = now + self.delay(row.attempts)
+                elif waiting:  # a re-send after an unanswered 200 that fails: undelivered again
+                    row.status = DeliveryStatus.PENDING.value
+                    row.next_attempt_at = now + policy.backoff(row.attempts)
                 outcome = Outcome.FAILED
             _audit(
                 session,

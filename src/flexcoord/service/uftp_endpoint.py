@@ -13,12 +13,18 @@ services listen on) takes a ``SignedMessage`` from a registered DSO or AGR.
    and Metering → meter readings (``results_store.upload_meter``, what settlement verifies
    delivery on), FlexOfferRevocation → the offer's bids withdrawn (``bid_store.withdraw_bid``),
    D-Prognosis → the resource's declared baseline (``baseline_store.declare``, what settlement
-   verifies delivery against), in one transaction; FlexOrderResponse and
-   FlexSettlementResponse record the answer to a message flexcoord sent
-   (``uftp_delivery.record_answer``). Any issue rejects the message with its reason and rolls
-   everything back.
+   verifies delivery against), in one transaction; FlexOrderResponse,
+   FlexReservationUpdateResponse and FlexSettlementResponse record the answer to a message
+   flexcoord sent (``uftp_delivery.record_answer``); the portfolio updates and queries are
+   checked against or answered from the register, flexcoord acting as the CRO
+   (``uftp_portfolio``). Any issue rejects the message with its reason and rolls everything
+   back.
 5. The answer is the protocol's response (``FlexOfferResponse`` ...: Result Accepted or
-   Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. UFTP
+   Rejected with RejectionReason), signed with the endpoint's key, in the HTTP 200 body. A
+   response the package cannot write refuses the message with HTTP 400, the reason as text,
+   nothing written: an AGRPortfolioQueryResponse must hold a DSO-View with a DSO portfolio, a
+   congestion point and a connection, rejected or not (shapeshifter-uftp checks it both when
+   writing and when reading), so a rejected AGRPortfolioQuery has none to send. UFTP
    delivers responses asynchronously to the sender's own endpoint; flexcoord answers in the
    same exchange (and a sender ignoring the body loses nothing).
 """
@@ -29,7 +35,7 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -37,8 +43,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from flexcoord.errors import FlexcoordError, InvalidInputError
-from flexcoord.service import baseline_store, bid_store, market_store, results_store, uftp_keys
+from flexcoord.errors import FlexcoordError, InvalidInputError, Issue
+from flexcoord.service import (
+    baseline_store,
+    bid_store,
+    market_store,
+    results_store,
+    uftp_keys,
+    uftp_portfolio,
+)
 from flexcoord.service.audit import AuditRecord, Outcome, append_event, outcome_of
 from flexcoord.service.calls import Services, payload_sha256, services_of
 from flexcoord.service.market_schemas import BidStatus, NeedIn
@@ -47,12 +60,64 @@ from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import BidRow, MarketSessionRow, NeedRow, PartyRow
 from flexcoord.standards import uftp
 
-__all__ = ["UFTP_LOG_LENGTH", "UFTP_PATH", "UftpEndpoint", "UftpOutcome", "mount_uftp"]
+__all__ = [
+    "UFTP_LOG_LENGTH",
+    "UFTP_PATH",
+    "DeliveryPolicy",
+    "UftpEndpoint",
+    "UftpOutcome",
+    "mount_uftp",
+]
 
 UFTP_PATH = "/shapeshifter/api/v3/message"
 #: How many outcomes ``app.state.uftp_log`` keeps (the newest; a live service runs for months).
 UFTP_LOG_LENGTH = 10_000
 _XML = "text/xml; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryPolicy:
+    """How flexcoord delivers its messages (:mod:`~flexcoord.service.uftp_delivery`).
+
+    Attributes:
+        answer_deadline: How long after an HTTP 200 the recipient's signed response is awaited
+            before the message is sent again (the same MessageID: the recipient de-duplicates).
+        max_attempts: Attempts in all (transport failures and unanswered sends); then the
+            message is ``failed`` (last attempt not delivered) or ``expired`` (delivered,
+            never answered).
+        base_delay: The wait after the first failed attempt, doubled after each further one.
+        max_delay: The longest wait between attempts.
+    """
+
+    answer_deadline: timedelta = timedelta(minutes=15)
+    max_attempts: int = 12
+    base_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=1)
+
+    def __post_init__(self) -> None:
+        issues = [
+            Issue(kind="DeliveryPolicy", object_id="", field=name, value=str(value), message=m)
+            for name, value, m in (
+                ("max_attempts", self.max_attempts, "must be at least 1"),
+                ("answer_deadline", self.answer_deadline, "must be positive"),
+                ("base_delay", self.base_delay, "must be positive"),
+                ("max_delay", self.max_delay, "must be positive"),
+            )
+            if (value < 1 if isinstance(value, int) else value <= timedelta(0))
+        ]
+        if issues:
+            raise InvalidInputError(issues)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failed attempt: ``base_delay · 2^(attempts-1)``,
+        at most ``max_delay``."""
+        return min(self.base_delay * (1 << min(max(0, attempts - 1), 40)), self.max_delay)
+
+    def answer_wait(self, attempts: int) -> timedelta:
+        """How long the answer to the ``attempts``-th send (an HTTP 200) is awaited: the
+        answer deadline, or the backoff once that is longer (re-sends slow down like
+        transport retries)."""
+        return max(self.answer_deadline, self.backoff(attempts))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +138,7 @@ class UftpEndpoint:
         endpoints: ``(domain, role)`` → the participant's UFTP endpoint URL, where flexcoord
             delivers its FlexOrders and FlexSettlements (:mod:`~flexcoord.service.uftp_delivery`);
             a participant not in it is sent none.
+        delivery: The delivery's retry schedule and answer deadline.
     """
 
     market: uftp.UftpMarket
@@ -84,6 +150,7 @@ class UftpEndpoint:
         default_factory=dict
     )
     endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,19 +290,26 @@ def _store_meter(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -
     results_store.upload_meter(session, owner, body, now=now)
 
 
-def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> None:
-    """Map and store one verified message; raises on any issue (the caller rolls back)."""
+def _dispatch(
+    session: Session, endpoint: UftpEndpoint, msg: Any, now: Any, role: str
+) -> dict[str, Any]:
+    """Map and store one verified message (``role``: the sender's, from the SignedMessage);
+    the fields its response carries beyond the result (a portfolio query's answer). Raises on
+    any issue (the caller rolls back)."""
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         DPrognosis,
         FlexOffer,
         FlexOfferRevocation,
         FlexOrderResponse,
         FlexRequest,
+        FlexReservationUpdateResponse,
         FlexSettlementResponse,
         Metering,
         TestMessage,
     )
 
+    if type(msg).__name__ in uftp_portfolio.PORTFOLIO_MESSAGES:  # flexcoord as the CRO
+        return uftp_portfolio.portfolio_message(session, endpoint, msg, role)
     if isinstance(msg, FlexRequest):
         _store_need(session, endpoint, msg, now)
     elif isinstance(msg, FlexOffer):
@@ -246,12 +320,15 @@ def _dispatch(session: Session, endpoint: UftpEndpoint, msg: Any, now: Any) -> N
         _revoke(session, endpoint, msg, now)
     elif isinstance(msg, Metering):
         _store_meter(session, endpoint, msg, now)
-    elif isinstance(msg, FlexOrderResponse | FlexSettlementResponse):
+    elif isinstance(
+        msg, FlexOrderResponse | FlexReservationUpdateResponse | FlexSettlementResponse
+    ):
         from flexcoord.service.uftp_delivery import record_answer  # noqa: PLC0415 - a cycle
 
         record_answer(session, msg, now=now)
     elif not isinstance(msg, TestMessage):
         raise ServiceProblem(422, f"Invalid Message: {type(msg).__name__} is not handled here")
+    return {}
 
 
 def _reason(err: Exception) -> str:
@@ -265,7 +342,7 @@ def _reason(err: Exception) -> str:
 
 
 def _response(
-    endpoint: UftpEndpoint, inner: Any, reason: str | None, now: datetime
+    endpoint: UftpEndpoint, inner: Any, reason: str | None, now: datetime, answer: dict[str, Any]
 ) -> bytes | None:
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         AcceptedRejected,
@@ -295,6 +372,9 @@ def _response(
         ]
     if name == "TestMessage":
         fields.pop("test_message_message_id")
+    if name in ("DsoPortfolioQuery", "AgrPortfolioQuery"):  # the query's day, answered or not
+        fields |= {"time_zone": inner.time_zone, "period": inner.period}
+    fields |= answer
     message = response_type(**fields)
     sealed = uftp.seal(message, endpoint.private_key)
     role = destination_map.get(type(inner), "DSO")
@@ -388,15 +468,25 @@ def handle(
         reason = "Invalid Sender"
     elif inner.recipient_domain != endpoint.domain:
         reason = "Unknown Recipient"
+    answer: dict[str, Any] = {}
     with Session(services.engine, expire_on_commit=False) as session:
         session.connection()  # SQLite: BEGIN IMMEDIATE, as every writing route
         if reason is None:
             try:
-                _dispatch(session, endpoint, inner, services.settings.clock())
+                role = str(signed.sender_role)
+                answer = _dispatch(session, endpoint, inner, services.settings.clock(), role)
             except (FlexcoordError, ServiceProblem, ValueError) as err:
                 session.rollback()
                 session.connection()
-                reason = _reason(err)
+                reason, answer = _reason(err), {}
+        status = 200
+        try:
+            response = _response(endpoint, inner, reason, services.settings.clock(), answer)
+        except ValueError as err:  # a response the package cannot write (module docstring)
+            session.rollback()
+            session.connection()
+            status, reason = 400, reason or _reason(err)
+            response = reason.encode()
         outcome = Outcome.ACCEPTED if reason is None else Outcome.REJECTED
         _audit(
             services,
@@ -407,13 +497,13 @@ def handle(
             request_id=request_id,
             body=body,
             outcome=outcome,
-            status=200,
+            status=status,
         )
         session.commit()
     done = UftpOutcome(
         message_type=name, message_id=inner.message_id or "", accepted=reason is None, reason=reason
     )
-    return 200, _response(endpoint, inner, reason, services.settings.clock()) or b"", done
+    return status, response or b"", done
 
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:

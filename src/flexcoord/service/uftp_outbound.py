@@ -1,5 +1,6 @@
 """What flexcoord sends over UFTP after a session clears and settles: one signed FlexOrder per
-awarded bid of a UFTP participant, and one signed FlexSettlement per participant.
+bid of a UFTP participant awarded activation, one signed FlexReservationUpdate per bid awarded
+availability (reserved capacity), and one signed FlexSettlement per participant.
 
 Both are read from what the service stored (awards of the clearing, the bids, the statements and
 the verifications :func:`~flexcoord.service.settlement_job.session_verifications` settles on),
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flexcoord.domain import Bid
+from flexcoord.domain import Bid, MtuQuantity, ProductKind
 from flexcoord.operations import Money
 from flexcoord.operations.statements import LineKind, PartyRole, SettlementLine, Statement
 from flexcoord.service import bid_store, market_store, results_store
@@ -28,7 +29,13 @@ from flexcoord.service.tables import AwardRow, StatementRow
 from flexcoord.service.uftp_endpoint import UftpEndpoint
 from flexcoord.standards import uftp
 
-__all__ = ["SignedOut", "flex_orders", "flex_settlements", "order_reference"]
+__all__ = [
+    "SignedOut",
+    "flex_orders",
+    "flex_reservation_updates",
+    "flex_settlements",
+    "order_reference",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,14 +84,10 @@ def flex_orders(
     session: Session, endpoint: UftpEndpoint, session_id: str, *, now: datetime
 ) -> tuple[SignedOut, ...]:
     """A signed FlexOrder for each bid of a UFTP participant the session's clearing awarded
-    (its awards as the ordered ISPs, citing the FlexOffer that carried the bid)."""
+    activation (its awards as the ordered ISPs, citing the FlexOffer that carried the bid).
+    Availability awards are reservations, not orders: :func:`flex_reservation_updates`."""
     srow = market_store.get_session(session, session_id)
-    fsps = set(endpoint.market.domains)
-    awards = session.scalars(
-        select(AwardRow)
-        .where(AwardRow.session_id == session_id, AwardRow.owner_id.in_(fsps))
-        .order_by(AwardRow.owner_id, AwardRow.bid_id, AwardRow.mtu_start)
-    ).all()
+    awards = [a for a in _uftp_awards(session, endpoint, session_id) if a.kind == _ACTIVATION]
     by_bid = results_store.awards_by_bid(awards)
     bids = bid_store.domain_bids(session, srow, [owner for owner, _ in by_bid])
     out = []
@@ -99,6 +102,65 @@ def flex_orders(
             envelope=envelope,
             flex_offer_message_id=_offer_id(bid),
             order_reference=order_reference(session_id, bid_id),
+        )
+        out.append(_signed(endpoint, exported.message, recipient))
+    return tuple(out)
+
+
+_ACTIVATION = ProductKind.ACTIVATION.value
+
+
+def _uftp_awards(session: Session, endpoint: UftpEndpoint, session_id: str) -> list[AwardRow]:
+    """The session's awards to UFTP participants, by participant, bid and MTU."""
+    return list(
+        session.scalars(
+            select(AwardRow)
+            .where(
+                AwardRow.session_id == session_id, AwardRow.owner_id.in_(endpoint.market.domains)
+            )
+            .order_by(AwardRow.owner_id, AwardRow.bid_id, AwardRow.mtu_start)
+        )
+    )
+
+
+def _reserved(bid: Bid, rows: list[AwardRow]) -> uftp.Reservation:
+    """What stays reserved of ``bid``: per MTU of the bid the availability awarded (the MW of
+    every market and buyer that bought it summed), 0 where nothing was (released)."""
+    awarded: dict[datetime, float] = {}
+    for a in rows:
+        awarded[a.mtu_start] = awarded.get(a.mtu_start, 0.0) + a.quantity_mw
+    return uftp.Reservation(
+        bid_id=bid.id,
+        reference="",
+        direction=bid.direction,
+        quantities=tuple(
+            MtuQuantity(interval=q.interval, quantity=round(awarded.get(q.interval.start, 0.0), 6))
+            for q in bid.quantities
+        ),
+    )
+
+
+def flex_reservation_updates(
+    session: Session, endpoint: UftpEndpoint, session_id: str, *, now: datetime
+) -> tuple[SignedOut, ...]:
+    """A signed FlexReservationUpdate for each bid of a UFTP participant the session's clearing
+    awarded availability: per ISP of the bid the reserved power (0: released), the bid as the
+    ContractID, Reference ``session/bid`` (as the FlexOrder's OrderReference)."""
+    srow = market_store.get_session(session, session_id)
+    by_bid: dict[tuple[str, str], list[AwardRow]] = {}
+    for a in _uftp_awards(session, endpoint, session_id):
+        if ProductKind(a.kind).has_availability:
+            by_bid.setdefault((a.owner_id, a.bid_id), []).append(a)
+    bids = bid_store.domain_bids(session, srow, sorted({owner for owner, _ in by_bid}))
+    out = []
+    for (owner, bid_id), rows in sorted(by_bid.items()):
+        reservation = dataclasses.replace(
+            _reserved(bids[bid_id], rows), reference=order_reference(session_id, bid_id)
+        )
+        recipient = endpoint.market.domain_of(owner)
+        envelope = uftp.Envelope.new(endpoint.domain, recipient, at=now)
+        exported = uftp.flex_reservation_update(
+            reservation, bids[bid_id], endpoint.market, envelope=envelope
         )
         out.append(_signed(endpoint, exported.message, recipient))
     return tuple(out)

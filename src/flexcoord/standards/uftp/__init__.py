@@ -13,6 +13,8 @@ D-Prognosis            a baseline (``BaselineValue`` per ISP)
 Metering               a unit's ``MeterSeries`` (Power profile, kW)
 FlexSettlement         :class:`OrderSettlement` (price, Penalty, PowerDeficiency) from a
                        statement and its delivery verifications
+DSO/AGRPortfolio*      the register's congestion points and connections
+                       (:class:`PortfolioPoint`; flexcoord as the CRO)
 =====================  ===========================================================
 
 Export functions return an :class:`Exported` message and list what it cannot carry
@@ -27,6 +29,16 @@ from typing import TYPE_CHECKING
 from flexcoord._lazy import lazy_exports
 
 _EXPORTS = {
+    "MUTEX_OFFERS_SUPPORTED": "flexcoord.standards.uftp._portfolio",
+    "PortfolioConnection": "flexcoord.standards.uftp._portfolio",
+    "PortfolioPoint": "flexcoord.standards.uftp._portfolio",
+    "agr_portfolio_query_answer": "flexcoord.standards.uftp._portfolio",
+    "connection_address": "flexcoord.standards.uftp._portfolio",
+    "connection_point_id": "flexcoord.standards.uftp._portfolio",
+    "connections_from_agr_portfolio_update": "flexcoord.standards.uftp._portfolio",
+    "dso_portfolio_query_answer": "flexcoord.standards.uftp._portfolio",
+    "holds": "flexcoord.standards.uftp._portfolio",
+    "points_from_dso_portfolio_update": "flexcoord.standards.uftp._portfolio",
     "MAX_MESSAGE_BYTES": "flexcoord.standards.uftp._wire",
     "MESSAGE_TYPES": "flexcoord.standards.uftp._coverage",
     "NOT_CARRIED": "flexcoord.standards.uftp._coverage",
@@ -64,29 +76,39 @@ _EXPORTS = {
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MESSAGE_TYPES",
+    "MUTEX_OFFERS_SUPPORTED",
     "NOT_CARRIED",
     "XSD_DIR_VARIABLE",
     "Envelope",
     "Exported",
     "OrderSettlement",
+    "PortfolioConnection",
+    "PortfolioPoint",
     "Reservation",
     "SettledIsp",
     "UftpMarket",
+    "agr_portfolio_query_answer",
     "awards_from_flex_order",
     "baseline_from_d_prognosis",
     "bids_from_flex_offer",
+    "connection_address",
+    "connection_point_id",
+    "connections_from_agr_portfolio_update",
     "d_prognosis",
+    "dso_portfolio_query_answer",
     "flex_offer",
     "flex_order",
     "flex_request",
     "flex_reservation_update",
     "flex_settlement",
     "generate_keypair",
+    "holds",
     "meter_from_metering",
     "metering",
     "need_from_flex_request",
     "order_settlements",
     "parse_xml",
+    "points_from_dso_portfolio_update",
     "reservation_from_flex_reservation_update",
     "schema_dir_from_environment",
     "schema_violations",
@@ -121,6 +143,18 @@ if TYPE_CHECKING:
         metering,
         order_settlements,
         settlements_from_flex_settlement,
+    )
+    from flexcoord.standards.uftp._portfolio import (
+        MUTEX_OFFERS_SUPPORTED,
+        PortfolioConnection,
+        PortfolioPoint,
+        agr_portfolio_query_answer,
+        connection_address,
+        connection_point_id,
+        connections_from_agr_portfolio_update,
+        dso_portfolio_query_answer,
+        holds,
+        points_from_dso_portfolio_update,
     )
     from flexcoord.standards.uftp._wire import (
         MAX_MESSAGE_BYTES,

@@ -9,8 +9,9 @@ __all__ = ["MESSAGE_TYPES", "NOT_CARRIED"]
 #: Every message type of the UFTP 3.x message catalog (root element) → how flexcoord covers it:
 #: ``"mapped"`` (flexcoord objects both ways), ``"received"`` (acted on by the endpoint, never
 #: sent by flexcoord: a FlexOfferRevocation withdraws the offer's bids), ``"response"``
-#: (answered/read by the endpoint), ``"transport"`` (the signed wrapper and test messages) or
-#: ``"not covered"`` (the CRO exchanges).
+#: (answered/read by the endpoint), ``"transport"`` (the signed wrapper and test messages),
+#: ``"cro"`` (a portfolio update or query flexcoord, as the Common Reference Operator, checks
+#: against or answers from its register) or ``"cro response"`` (its answer to one).
 MESSAGE_TYPES: Final = {
     "FlexRequest": "mapped",
     "FlexOffer": "mapped",
@@ -31,14 +32,14 @@ MESSAGE_TYPES: Final = {
     "TestMessageResponse": "transport",
     "FlexOfferRevocation": "received",
     "FlexOfferRevocationResponse": "response",
-    "AGRPortfolioQuery": "not covered",
-    "AGRPortfolioQueryResponse": "not covered",
-    "AGRPortfolioUpdate": "not covered",
-    "AGRPortfolioUpdateResponse": "not covered",
-    "DSOPortfolioQuery": "not covered",
-    "DSOPortfolioQueryResponse": "not covered",
-    "DSOPortfolioUpdate": "not covered",
-    "DSOPortfolioUpdateResponse": "not covered",
+    "AGRPortfolioQuery": "cro",
+    "AGRPortfolioQueryResponse": "cro response",
+    "AGRPortfolioUpdate": "cro",
+    "AGRPortfolioUpdateResponse": "cro response",
+    "DSOPortfolioQuery": "cro",
+    "DSOPortfolioQueryResponse": "cro response",
+    "DSOPortfolioUpdate": "cro",
+    "DSOPortfolioUpdateResponse": "cro response",
 }
 
 #: (UFTP message, what) → why it is not carried, both ways.
@@ -68,4 +69,20 @@ NOT_CARRIED: Final = {
     ("Metering", "ImportEnergy/ExportEnergy/meter-reading profiles"): "not read",
     ("FlexSettlement", "Statement availability lines, residue"): "no such element",
     ("FlexSettlement", "ContractSettlement"): "one empty contract is written; not read",
+    ("DSOPortfolioUpdate", "StartPeriod, EndPeriod"): "the register has no validity periods",
+    ("DSOPortfolioUpdate", "MutexOffersSupported, Day-ahead/IntradayRedispatchBy"): (
+        "not stored: answered as true and DSO"
+    ),
+    ("DSOPortfolioUpdate", "a change of the register"): (
+        "checked against the register, never written to it (accepted only if it agrees)"
+    ),
+    ("AGRPortfolioUpdate", "StartPeriod, EndPeriod; a change of the register"): (
+        "checked against the AGR's units, never written"
+    ),
+    ("DSOPortfolioQuery", "Period"): "the register as it is now",
+    ("AGRPortfolioQuery", "Period"): "the register as it is now",
+    ("DSOPortfolioQueryResponse", "AGR-Domain of a connection with several AGRs"): (
+        "the first AGR's by party id"
+    ),
+    ("Connection", "EntityAddress"): "ean.<connection point id>: the register's id is the EAN",
 }

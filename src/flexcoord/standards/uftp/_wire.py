@@ -84,16 +84,17 @@ def schema_dir_from_environment() -> Path | None:
     return folder_from_environment(XSD_DIR_VARIABLE)
 
 
-def schema_violations(xml: bytes, schema_dir: Path) -> tuple[str, ...]:
+def schema_violations(xml: bytes, schema_dir: Path, root: str = _ROOT_SCHEMA) -> tuple[str, ...]:
     """Every violation of ``xml`` against the official UFTP XSD (``line N: reason``); empty
-    when it is valid.
+    when it is valid. ``root`` is the schema file read: ``UFTP-agr.xsd`` (the AGR's messages
+    with the DSO and the CRO) or ``UFTP-cro.xsd`` (the CRO's with the AGR and the DSO).
 
     Raises:
         InvalidInputError: The folder lacks the schema.
     """
-    path = schema_dir / _ROOT_SCHEMA
+    path = schema_dir / root
     if not path.is_file():
-        raise InvalidInputError([_issue("schema_dir", str(schema_dir), f"has no {_ROOT_SCHEMA}")])
+        raise InvalidInputError([_issue("schema_dir", str(schema_dir), f"has no {root}")])
     schema = load_schema(str(path))
     _hardened(xml, MAX_MESSAGE_BYTES)
     document = etree.fromstring(
