@@ -20,12 +20,13 @@ from flexcoord.coordination import (
     JointModel,
     SchemeOutcome,
     preset,
+    run_chain,
     run_scheme,
 )
 from flexcoord.coordination.config import MarketModel
 from flexcoord.domain import OperatorRole
 from flexcoord.grid.portfolio import ScenarioAdditions
-from flexcoord.simulation.scenario import build_coordination_scenario
+from flexcoord.simulation.scenario import build_coordination_scenario, build_timeframe_chain
 from tests.coordination.schemes_fixtures import two_level_grid
 
 #: Presets that clear DSO markets first.
@@ -128,6 +129,31 @@ def test_dso_markets_solved_as_tasks_give_the_serial_outcome(preset_id: str) -> 
     dso_markets = [m for m in serial.markets if str(m.id).startswith("dso:")]
     assert len(dso_markets) == 2  # both DSOs' markets ran, as two tasks on one scatter
     assert len(client.submitted) == 2 and client.scattered == 1
+
+
+def test_each_rounds_dso_markets_solved_as_tasks_give_the_serial_chain() -> None:
+    chain = build_timeframe_chain(
+        two_level_grid(),
+        profile_day=None,
+        n_mtu=4,
+        n_bids=40,
+        n_tso=1,
+        n_dso=2,
+        tso_need_mw=2.0,
+        max_bid_mw=1.5,
+        additions=ScenarioAdditions(batteries=2, ev_chargers=6, heat_pumps=4, seed=0),
+        dso_per_area=True,
+    )
+    config = preset("onenet-multi-level")
+    serial = run_chain(config, chain, ac_check=False)
+    client = _InProcessClient()
+    tasks = run_chain(config, chain, ac_check=False, client=client)
+    assert len(serial.rounds) == 2 and len(client.submitted) == 2 * len(serial.rounds)
+    for a, b in zip(serial.rounds, tasks.rounds, strict=True):
+        assert dict(a.accepted_mw) == dict(b.accepted_mw)
+        assert [dict(m.accepted_mw) for m in a.markets] == [dict(m.accepted_mw) for m in b.markets]
+    assert _plain(tasks.kpis) == _plain(serial.kpis)
+    assert dict(tasks.activation_mw) == dict(serial.activation_mw)
 
 
 @pytest.mark.slow

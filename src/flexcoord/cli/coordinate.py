@@ -229,30 +229,32 @@ class _SchemeProgress:
         return step
 
 
+def _cluster(workers: int, scheduler: str | None) -> Any:
+    """The Dask client the DSO markets are solved on (``--workers`` > 1: a local cluster,
+    ``--scheduler``: an existing one), as a context manager; none (``None``) otherwise."""
+    import contextlib
+
+    if workers <= 1 and scheduler is None:
+        return contextlib.nullcontext()
+    from flexcoord.simulation.cluster import dask_client
+
+    where = scheduler or f"{workers} local Dask worker(s)"
+    stderr().print(f"DSO markets solved on {where}", markup=False)
+    return dask_client(workers, scheduler)
+
+
 def _run_all(
     scenario: CoordinationInput,
     configs: tuple[SchemeConfig, ...],
     ac_check: bool,
     cluster: tuple[int, str | None],
 ) -> list[SchemeOutcome]:
-    """Every scheme on ``scenario``; with ``cluster`` = (workers > 1 or a scheduler address),
-    each scheme's DSO markets solved on that Dask cluster (``--workers``, ``--scheduler``)."""
-    import contextlib
-
+    """Every scheme on ``scenario``, each one's DSO markets on ``cluster`` (:func:`_cluster`)."""
     from flexcoord.coordination import JointModel, run_scheme
 
     with loading("building the joint problem (the yardstick of every scheme)"):
         joint = JointModel.of(scenario)
-    workers, scheduler = cluster
-    if workers > 1 or scheduler is not None:
-        from flexcoord.simulation.cluster import dask_client
-
-        where = scheduler or f"{workers} local Dask worker(s)"
-        stderr().print(f"DSO markets solved on {where}", markup=False)
-        pool: Any = dask_client(workers, scheduler)
-    else:
-        pool = contextlib.nullcontext()
-    with pool as client, _SchemeProgress(len(configs)) as bar:
+    with _cluster(*cluster) as client, _SchemeProgress(len(configs)) as bar:
         return [
             run_scheme(
                 config,
@@ -383,15 +385,21 @@ def _print_tables(out: Console, doc: dict[str, Any]) -> None:
 
 
 def _chain_document(
-    chain: Any, configs: tuple[SchemeConfig, ...], ac_check: bool, provenance: dict[str, Any]
+    chain: Any,
+    configs: tuple[SchemeConfig, ...],
+    ac_check: bool,
+    provenance: dict[str, Any],
+    cluster: tuple[int, str | None],
 ) -> dict[str, Any]:
     """Every scheme over the seeded timeframe chain (``--timeframes``)."""
     from flexcoord.coordination import run_chain
     from flexcoord.simulation.report import chain_comparison_document
 
-    with _SchemeProgress(len(configs)) as bar:
+    with _cluster(*cluster) as client, _SchemeProgress(len(configs)) as bar:
         outcomes = [
-            run_chain(config, chain, ac_check=ac_check, progress=bar.scheme(config.id))
+            run_chain(
+                config, chain, ac_check=ac_check, progress=bar.scheme(config.id), client=client
+            )
             for config in configs
         ]
     return chain_comparison_document(chain, outcomes, provenance=provenance)
@@ -588,16 +596,6 @@ def coordinate(
         *output_issues([out, folder, stdout_format]),
     ]
     issues.append(int_range("--workers", workers, 1, 64))
-    if timeframes:
-        for option, value in (
-            ("--workers", workers if workers > 1 else None),
-            ("--scheduler", scheduler),
-            ("--dso-per-area", dso_per_area or None),
-        ):
-            if value is not None:
-                issues.append(
-                    option_issue(option, value, "applies to one market day, not --timeframes")
-                )
     if demo:
         issues += _demo_issues(n_bids, seed, n_mtu)
         if profile_start_step is not None:
@@ -627,8 +625,11 @@ def coordinate(
         from flexcoord.simulation.scenario import build_timeframe_chain
 
         with loading(f"building the seeded timeframe chain on {canonical}"):
-            chain = build_timeframe_chain(canonical, **_demo_kwargs(n_bids, seed, n_mtu))
-        chain_doc = _chain_document(chain, configs, ac_check, _provenance(ctx, canonical, None))
+            kwargs = _demo_kwargs(n_bids, seed, n_mtu) | {"dso_per_area": dso_per_area}
+            chain = build_timeframe_chain(canonical, **kwargs)
+        chain_doc = _chain_document(
+            chain, configs, ac_check, _provenance(ctx, canonical, None), (workers, scheduler)
+        )
         if folder is not None:
             _write_tables(chain_doc, folder)
         emit(
