@@ -200,3 +200,43 @@ def test_market_file_ac_check_starts_from_the_markets_base_case() -> None:
     assert float(abs(ac - linear).max()) < 0.25
     loaded = abs(linear) > 0.25  # where the flow is well above that error, the signs agree
     assert loaded.any() and (ac[loaded] * linear[loaded] > 0).all()
+
+
+def test_cluster_options_that_do_not_fit_exit_2() -> None:
+    res = _invoke([*SMALL, "--all", "--workers", "0"])
+    assert res.exit_code == 2 and "--workers" in res.output
+    res = _invoke([str(EXAMPLE / "market.json"), "--grid", GRID, "--all", "--dso-per-area"])
+    assert res.exit_code == 2 and "--dso-per-area" in res.output
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_exits_2_naming_it() -> None:
+    """The scenario is built first (MV rural), then the client waits its 10 s for the address."""
+    res = _invoke([*SMALL, "--all", "--scheduler", "tcp://127.0.0.1:9", "--no-ac-check"])
+    assert res.exit_code == 2 and "--scheduler" in res.output and "cannot be reached" in res.output
+
+
+@pytest.mark.slow
+def test_dso_markets_on_two_local_workers_give_the_serial_comparison() -> None:
+    """``--workers 2``: each DSO area's market (``--dso-per-area``) solved on a local Dask
+    cluster; the document is the serial one but for the run times."""
+    args = ["--grid", "1-HVMV-mixed-all-0-sw", "--bids", "200", "--mtus", "4", "--dso-per-area"]
+    args += ["--preset", "onenet-multi-level", "--no-ac-check", "--json", "-"]
+    serial = _invoke(args)
+    parallel = _invoke([*args, "--workers", "2"])
+    assert serial.exit_code == 0 and parallel.exit_code == 0, parallel.output
+    assert "DSO markets solved on 2 local Dask worker(s)" in parallel.stderr
+
+    def outcome(doc: dict[str, Any]) -> Any:
+        rows = [
+            {k: v for k, v in r.items() if k not in ("wall_s", "solver_s")}
+            for r in doc["comparison"]
+        ]
+        markets = [
+            {k: v for k, v in m.items() if k != "solver_s"} for m in doc["schemes"][0]["markets"]
+        ]
+        return rows, markets, doc["schemes"][0]["conflicts"]
+
+    serial_doc, parallel_doc = json.loads(serial.stdout), json.loads(parallel.stdout)
+    assert sum(m["id"].startswith("dso:") for m in serial_doc["schemes"][0]["markets"]) == 18
+    assert outcome(parallel_doc) == outcome(serial_doc)

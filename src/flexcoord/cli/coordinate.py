@@ -229,17 +229,40 @@ class _SchemeProgress:
         return step
 
 
+def _cluster(workers: int, scheduler: str | None) -> Any:
+    """The Dask client the DSO markets are solved on (``--workers`` > 1: a local cluster,
+    ``--scheduler``: an existing one), as a context manager; none (``None``) otherwise."""
+    import contextlib
+
+    if workers <= 1 and scheduler is None:
+        return contextlib.nullcontext()
+    from flexcoord.simulation.cluster import dask_client
+
+    where = scheduler or f"{workers} local Dask worker(s)"
+    stderr().print(f"DSO markets solved on {where}", markup=False)
+    return dask_client(workers, scheduler)
+
+
 def _run_all(
-    scenario: CoordinationInput, configs: tuple[SchemeConfig, ...], ac_check: bool
+    scenario: CoordinationInput,
+    configs: tuple[SchemeConfig, ...],
+    ac_check: bool,
+    cluster: tuple[int, str | None],
 ) -> list[SchemeOutcome]:
+    """Every scheme on ``scenario``, each one's DSO markets on ``cluster`` (:func:`_cluster`)."""
     from flexcoord.coordination import JointModel, run_scheme
 
     with loading("building the joint problem (the yardstick of every scheme)"):
         joint = JointModel.of(scenario)
-    with _SchemeProgress(len(configs)) as bar:
+    with _cluster(*cluster) as client, _SchemeProgress(len(configs)) as bar:
         return [
             run_scheme(
-                config, scenario, joint=joint, ac_check=ac_check, progress=bar.scheme(config.id)
+                config,
+                scenario,
+                joint=joint,
+                ac_check=ac_check,
+                progress=bar.scheme(config.id),
+                client=client,
             )
             for config in configs
         ]
@@ -362,15 +385,21 @@ def _print_tables(out: Console, doc: dict[str, Any]) -> None:
 
 
 def _chain_document(
-    chain: Any, configs: tuple[SchemeConfig, ...], ac_check: bool, provenance: dict[str, Any]
+    chain: Any,
+    configs: tuple[SchemeConfig, ...],
+    ac_check: bool,
+    provenance: dict[str, Any],
+    cluster: tuple[int, str | None],
 ) -> dict[str, Any]:
     """Every scheme over the seeded timeframe chain (``--timeframes``)."""
     from flexcoord.coordination import run_chain
     from flexcoord.simulation.report import chain_comparison_document
 
-    with _SchemeProgress(len(configs)) as bar:
+    with _cluster(*cluster) as client, _SchemeProgress(len(configs)) as bar:
         outcomes = [
-            run_chain(config, chain, ac_check=ac_check, progress=bar.scheme(config.id))
+            run_chain(
+                config, chain, ac_check=ac_check, progress=bar.scheme(config.id), client=client
+            )
             for config in configs
         ]
     return chain_comparison_document(chain, outcomes, provenance=provenance)
@@ -495,6 +524,28 @@ def coordinate(
             "near-real-time) run with each scheme's timeframes and availability obligation.",
         ),
     ] = False,
+    dso_per_area: Annotated[
+        bool,
+        typer.Option(
+            "--dso-per-area",
+            help="Demo scenario: each DSO area run by its own DSO (one DSO market per area).",
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Solve each scheme's DSO markets on a local Dask cluster of this many processes "
+            "(1-64; 1: in this process).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Solve each scheme's DSO markets on this Dask scheduler (tcp://host:8786).",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario under a coordination scheme (--preset) or compare every scheme (--all)."""
     out = OutputFile.parse("--json", json_out)
@@ -515,6 +566,9 @@ def coordinate(
                         "--mtus": n_mtu,
                         "--profile-start-step": profile_start_step,
                         "--timeframes": timeframes,
+                        "--dso-per-area": dso_per_area,
+                        "--workers": workers if workers > 1 else None,
+                        "--scheduler": scheduler,
                         "--tables": tables,
                     },
                     because="--list-presets only lists the presets",
@@ -541,6 +595,7 @@ def coordinate(
         *scheme_issues,
         *output_issues([out, folder, stdout_format]),
     ]
+    issues.append(int_range("--workers", workers, 1, 64))
     if demo:
         issues += _demo_issues(n_bids, seed, n_mtu)
         if profile_start_step is not None:
@@ -553,6 +608,7 @@ def coordinate(
             ("--seed", seed),
             ("--mtus", n_mtu),
             ("--timeframes", timeframes or None),
+            ("--dso-per-area", dso_per_area or None),
         ):
             if value is not None:
                 issues.append(
@@ -569,8 +625,11 @@ def coordinate(
         from flexcoord.simulation.scenario import build_timeframe_chain
 
         with loading(f"building the seeded timeframe chain on {canonical}"):
-            chain = build_timeframe_chain(canonical, **_demo_kwargs(n_bids, seed, n_mtu))
-        chain_doc = _chain_document(chain, configs, ac_check, _provenance(ctx, canonical, None))
+            kwargs = _demo_kwargs(n_bids, seed, n_mtu) | {"dso_per_area": dso_per_area}
+            chain = build_timeframe_chain(canonical, **kwargs)
+        chain_doc = _chain_document(
+            chain, configs, ac_check, _provenance(ctx, canonical, None), (workers, scheduler)
+        )
         if folder is not None:
             _write_tables(chain_doc, folder)
         emit(
@@ -587,10 +646,12 @@ def coordinate(
         )
         return
 
-    scenario = _scenario(market_file, canonical, n_bids, seed, n_mtu, profile_start_step)
+    scenario = _scenario(
+        market_file, canonical, n_bids, seed, n_mtu, profile_start_step, dso_per_area
+    )
     from flexcoord.simulation.report import comparison_document
 
-    outcomes = _run_all(scenario, configs, ac_check)
+    outcomes = _run_all(scenario, configs, ac_check, (workers, scheduler))
     doc = comparison_document(
         outcomes, scenario=scenario, provenance=_provenance(ctx, canonical, market_file)
     )
@@ -619,14 +680,16 @@ def _scenario(
     seed: int | None,
     n_mtu: int | None,
     profile_start_step: int | None,
+    dso_per_area: bool = False,
 ) -> CoordinationInput:
     from flexcoord.grid.model import load_grid
 
     if market_file is None:
         from flexcoord.simulation.scenario import build_coordination_scenario
 
+        kwargs = _demo_kwargs(n_bids, seed, n_mtu) | {"dso_per_area": dso_per_area}
         with loading(f"building the seeded scenario on {grid_code}"):
-            return build_coordination_scenario(grid_code, **_demo_kwargs(n_bids, seed, n_mtu))
+            return build_coordination_scenario(grid_code, **kwargs)
     from flexcoord.schemas import load_market_file
 
     market = load_market_file(market_file)

@@ -50,6 +50,7 @@ _EXPORTS = {
     "MarketId": "flexcoord.coordination.identities",
     "MarketKind": "flexcoord.coordination.identities",
     "MarketModel": "flexcoord.coordination.config",
+    "MarketClient": "flexcoord.coordination.market_tasks",
     "MarketRun": "flexcoord.coordination.markets",
     "Mtu": "flexcoord.coordination.identities",
     "MwDispatchSettlement": "flexcoord.coordination.mw_dispatch",
@@ -93,6 +94,7 @@ __all__ = [
     "InterfaceAggregation",
     "JointModel",
     "Liquidity",
+    "MarketClient",
     "MarketId",
     "MarketKind",
     "MarketModel",
@@ -136,6 +138,7 @@ if TYPE_CHECKING:
     from flexcoord.coordination.ledger import ClearingLedger, DoubleClearingError
     from flexcoord.coordination.liquidity import Liquidity
     from flexcoord.coordination.market_models import MARKET_MODELS, market_model_name
+    from flexcoord.coordination.market_tasks import MarketClient
     from flexcoord.coordination.markets import MarketRun
     from flexcoord.coordination.mw_dispatch import MwDispatchSettlement
     from flexcoord.coordination.presets import PRESETS, preset

@@ -13,11 +13,13 @@ describes:
   (``traffic_light``: distribution bids pass each DSO's traffic light first; ``ignored``: the DSO
   grid is not modelled);
 - ``multi_level`` (``multi_level``: DSO priority): each DSO's market first (its needs, its areas'
-  bids, its grid), then the TSO's market with the transmission bids plus, with
-  ``tso_access_to_ders``, the DSO bids nobody used, forwarded through the double-clearing guard
-  as the DSO's view lets them through (its traffic light, recomputed on the base case moved by
-  the DSO markets' dispatch; with ``pq_region`` (evolvDSO) they pass unfiltered and the TSO's
-  market keeps each DSO area's interface inside the area's feasible PQ region instead);
+  bids, its grid; the DSO markets are simultaneous — each on the base case before them, none seeing
+  another's awards — and solved in parallel when the run has a Dask client), then the TSO's market
+  with the transmission bids plus, with ``tso_access_to_ders``, the DSO bids nobody used, forwarded
+  through the double-clearing guard as the DSO's view lets them through (its traffic light,
+  recomputed on the base case moved by the DSO markets' dispatch; with ``pq_region`` (evolvDSO) they
+  pass unfiltered and the TSO's market keeps each DSO area's interface inside the area's feasible PQ
+  region instead);
 - ``local`` (``multi_level`` with ``aggregate_at_interface``: SmartNet's local market, the Polish
   demonstrator): as ``multi_level``, the forwarded bids reaching the TSO as one aggregated offer
   per DSO area, MTU and direction at the coupling point;
@@ -63,6 +65,7 @@ from flexcoord.coordination.markets import (
     SchemeContext,
     aggregated_offers,
     clear_market,
+    clear_markets,
     forward_to_tso,
     pq_regions,
     traffic_light,
@@ -96,21 +99,25 @@ MarketModelFn = Callable[[SchemeContext, MarketsState], MarketsState]
 def dso_markets(
     ctx: SchemeContext, state: MarketsState, *, energy_balance: bool = False
 ) -> MarketsState:
-    """Each DSO's market, in DSO order (when DSOs buy): its needs, its areas' unused bids, its
-    areas' limits."""
+    """Each DSO's market (when DSOs buy): its needs, its areas' bids, its areas' limits. The DSO
+    markets are one stage of independent markets (:func:`~flexcoord.coordination.markets.
+    clear_markets`): each clears on the base case before the stage, none sees another DSO's
+    awards, so they are solved in parallel on ``ctx.client`` when one is given; they are
+    recorded in DSO order."""
     if not ctx.config.dso_buys:
         return state
-    for dso in ctx.dso_ids:
-        areas = ctx.scenario.areas_of(dso)
-        spec = MarketSpec(
+    specs = [
+        MarketSpec(
             id=MarketId.dso(dso, ctx.round),
             buyer_ids=(dso,),
             bids=ctx.bids_in(areas, state.ledger),
             areas=areas,
             energy_balance=energy_balance,
         )
-        state = clear_market(ctx, state, spec)
-    return state
+        for dso in ctx.dso_ids
+        for areas in (ctx.scenario.areas_of(dso),)
+    ]
+    return clear_markets(ctx, state, specs)
 
 
 def tso_market(

@@ -17,13 +17,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
 from flexcoord.clearing import (
     ClearingOptions,
     ClearingResult,
     shift_constraints,
     shift_forecast,
 )
-from flexcoord.clearing.market import clear
+from flexcoord.clearing.grid_constraints import GridConstraints
 from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
 from flexcoord.coordination.identities import (
     BidInMtu,
@@ -45,11 +48,14 @@ from flexcoord.coordination.interface_regions import InterfaceRegions, interface
 from flexcoord.coordination.joint import JointModel
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.liquidity import Liquidity, eligible_roots
+from flexcoord.coordination.market_tasks import MarketClient, MarketProblem, solve_markets
 from flexcoord.domain import Bid, Need, OperatorRole, ProductKind, Timeframe
 from flexcoord.grid.forecast import OperatingForecast
 from flexcoord.grid.traffic_light import TrafficLightAssessment, compute_traffic_light
 from flexcoord.grid.traffic_light_bids import filter_bids
 from flexcoord.progress import ProgressCounter
+
+FloatArray = NDArray[np.float64]
 
 __all__ = [
     "BidSelection",
@@ -60,6 +66,7 @@ __all__ = [
     "accepted_by_bid_mtu",
     "aggregated_offers",
     "clear_market",
+    "clear_markets",
     "dso_assessment",
     "dso_view",
     "forward_to_tso",
@@ -122,6 +129,8 @@ class SchemeContext:
         tso_areas: the TSOs' grid areas.
         area_operator: grid area → its operator.
         bids_by_root: the scenario's bids by (root) id.
+        client: a Dask client the independent markets of a stage are solved on
+            (:mod:`flexcoord.coordination.market_tasks`); ``None``: in this process.
     """
 
     config: SchemeConfig
@@ -136,6 +145,7 @@ class SchemeContext:
     tso_areas: tuple[str, ...]
     area_operator: Mapping[str, str]
     bids_by_root: Mapping[str, Bid]
+    client: MarketClient | None = field(default=None, compare=False)
 
     @classmethod
     def of(
@@ -144,9 +154,12 @@ class SchemeContext:
         scenario: CoordinationInput,
         joint: JointModel,
         options: ClearingOptions,
+        *,
+        client: MarketClient | None = None,
     ) -> SchemeContext:
         """The context of ``config`` on ``scenario``: every bid of the scenario, no round, no
-        progress reports (see :meth:`in_round` and :meth:`reporting_to`)."""
+        progress reports (see :meth:`in_round` and :meth:`reporting_to`), stages solved on
+        ``client`` when given."""
         tso_ids = scenario.operators_of_role(OperatorRole.TSO)
         context = cls(
             config=config,
@@ -161,6 +174,7 @@ class SchemeContext:
             tso_areas=tuple(a for t in tso_ids for a in scenario.areas_of(t)),
             area_operator={a.id: a.operator_id for a in scenario.register.areas},
             bids_by_root={b.id: b for b in scenario.bids},
+            client=client,
         )
         return context.in_round(None, scenario.bids)
 
@@ -263,16 +277,55 @@ def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> M
     ``offers``, the accepted interface volume is expanded back to the forwarded bids behind it
     before the ledger records it. A market with neither needs nor bids (of the products the
     scheme trades) does not run: the state comes back unchanged."""
-    ctx.progress.step("market", f"clearing market {spec.id}")
-    needs = ctx.needs_of(spec.buyer_ids)
-    bids = tuple(b for b in spec.bids if ctx.traded(b.product_id))
-    offers = spec.offers
-    if not needs and not bids and (offers is None or not offers.bids):
+    return clear_markets(ctx, state, (spec,))
+
+
+def clear_markets(
+    ctx: SchemeContext, state: MarketsState, specs: Sequence[MarketSpec]
+) -> MarketsState:
+    """Clear the independent sub-markets of one stage, each as :func:`clear_market` does but
+    all on the base case moved by the dispatch *before* the stage (none sees another's awards),
+    solved on ``ctx.client`` when given (:func:`~flexcoord.coordination.market_tasks.
+    solve_markets`) and recorded in ``specs`` order: the outcome is the same either way."""
+    inputs: list[tuple[MarketSpec, tuple[Need, ...], tuple[Bid, ...]]] = []
+    for spec in specs:
+        ctx.progress.step("market", f"clearing market {spec.id}")
+        needs = ctx.needs_of(spec.buyer_ids)
+        bids = tuple(b for b in spec.bids if ctx.traded(b.product_id))
+        if needs or bids or (spec.offers is not None and spec.offers.bids):
+            inputs.append((spec, needs, bids))
+    if not inputs:
         return state
+    injections = ctx.joint.injections(state.dispatch())
+    problems = [
+        MarketProblem(
+            register=ctx.scenario.register if spec.offers is None else spec.offers.register,
+            needs=needs,
+            bids=bids if spec.offers is None else (*bids, *spec.offers.bids),
+            constraints=_constraints(ctx, spec, injections),
+            energy_balance=spec.energy_balance,
+        )
+        for spec, needs, bids in inputs
+    ]
+    results = solve_markets(problems, ctx.options, ctx.scenario.gate_closure_at, ctx.client)
+    for (spec, needs, bids), problem, result in zip(inputs, problems, results, strict=True):
+        state = _record(ctx, state, spec, needs, bids, problem.bids, result)
+    return state
+
+
+def _record(  # noqa: PLR0913 - one market's spec, inputs and result
+    ctx: SchemeContext,
+    state: MarketsState,
+    spec: MarketSpec,
+    needs: tuple[Need, ...],
+    bids: tuple[Bid, ...],
+    offered: tuple[Bid, ...],
+    result: ClearingResult,
+) -> MarketsState:
+    """The state after one cleared market: the ledger's offer and award, its :class:`MarketRun`."""
+    offers = spec.offers
     sets = {b.id: b.exclusive_set for b in bids if b.exclusive_set is not None}
     ledger = state.ledger.offer(spec.id, [b.id for b in bids], exclusive_sets=sets)
-    offered = bids if offers is None else (*bids, *offers.bids)
-    result = _clear(ctx, state, spec, needs, offered)
     accepted = accepted_by_bid_mtu(result)
     if offers is not None:
         direct = {k: v for k, v in accepted.items() if not offers.is_offer(k.bid_id)}
@@ -297,33 +350,19 @@ def clear_market(ctx: SchemeContext, state: MarketsState, spec: MarketSpec) -> M
     return dataclasses.replace(state, ledger=ledger, markets=(*state.markets, run))
 
 
-def _clear(
-    ctx: SchemeContext,
-    state: MarketsState,
-    spec: MarketSpec,
-    needs: Sequence[Need],
-    bids: Sequence[Bid],
-) -> ClearingResult:
-    """The clearing of ``needs`` and ``bids`` under the limits of ``spec.areas``, on the base case
-    moved by the dispatch so far."""
+def _constraints(
+    ctx: SchemeContext, spec: MarketSpec, injections: tuple[FloatArray, FloatArray]
+) -> GridConstraints | None:
+    """The limits of ``spec.areas`` (and its PQ regions) on the base case moved by
+    ``injections`` (active, reactive at the real buses); ``None`` when nothing is monitored."""
     joint = ctx.joint
     gc = shift_constraints(
-        joint.views.constraints(spec.areas),
-        joint.grid_map.real_bus_ids,
-        *joint.injections(state.dispatch()),
+        joint.views.constraints(spec.areas), joint.grid_map.real_bus_ids, *injections
     )
     if spec.regions is not None:
         gc = spec.regions.constrain(gc)
     monitored = len(gc.branch_names) or len(gc.vbus_ids) or gc.n_interface
-    return clear(
-        ctx.scenario.register if spec.offers is None else spec.offers.register,
-        needs,
-        bids,
-        gc if monitored else None,  # None: nothing monitored
-        ctx.options,
-        gate_closure_at=ctx.scenario.gate_closure_at,
-        energy_balance=spec.energy_balance,
-    )
+    return gc if monitored else None
 
 
 def _roots_behind(

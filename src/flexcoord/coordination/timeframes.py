@@ -90,6 +90,7 @@ from flexcoord.coordination.kpis import (
 )
 from flexcoord.coordination.ledger import ClearingLedger
 from flexcoord.coordination.market_models import run_markets
+from flexcoord.coordination.market_tasks import MarketClient
 from flexcoord.coordination.markets import MarketRun, MarketsState, SchemeContext
 from flexcoord.coordination.resolution import FinalDispatch, final_dispatch
 from flexcoord.coordination.rounds import (
@@ -231,6 +232,7 @@ class _Chain:
     options: ClearingOptions
     dso_models: DsoModelCache
     progress: ProgressCounter = field(compare=False)
+    client: MarketClient | None = field(default=None, compare=False)
 
 
 def run_chain(  # noqa: PLR0913 - public: the scheme and chain, then keyword-only options
@@ -241,12 +243,16 @@ def run_chain(  # noqa: PLR0913 - public: the scheme and chain, then keyword-onl
     ac_check: bool = True,
     progress: Progress | None = None,
     dso_models: DsoModelCache | None = None,
+    client: MarketClient | None = None,
 ) -> ChainOutcome:
     """Run ``config`` over every round of ``chain`` it has (see the module docstring).
 
     ``dso_models`` is a cache of the DSO areas' linear models to share between runs on the same
     grid, limits and voltage setting (a study's days and schemes); one that does not
     :meth:`~flexcoord.coordination.joint.DsoModelCache.fits` the chain is not used.
+
+    ``client`` (a ``dask.distributed.Client``): each round's DSO markets are solved on its
+    cluster, as :func:`~flexcoord.coordination.scheme.run_scheme` does; same outcome.
 
     ``progress`` (:mod:`flexcoord.progress`) is called as each round the scheme runs starts
     (stage ``"round"``, ``"round intraday (product p-id)"``), then before the activation
@@ -278,6 +284,7 @@ def run_chain(  # noqa: PLR0913 - public: the scheme and chain, then keyword-onl
             else DsoModelCache(chain.base)
         ),
         progress=ProgressCounter(progress, total=runs + 1),
+        client=client,
     )
     state = functools.reduce(
         functools.partial(_next_state, run), chain.rounds, ChainState.start(chain)
@@ -334,7 +341,9 @@ def _next_state(run: _Chain, state: ChainState, sub: SubMarketRound) -> ChainSta
         ),
     )
     joint = JointModel.of(scenario, dso_models=run.dso_models)
-    ctx = SchemeContext.of(_round_config(run.config, sub), scenario, joint, run.options)
+    ctx = SchemeContext.of(
+        _round_config(run.config, sub), scenario, joint, run.options, client=run.client
+    )
     ctx = ctx.in_round(sub.timeframe, offered)
     markets = run_markets(ctx, ledger)
     final = final_dispatch(ctx, markets)

@@ -7,7 +7,8 @@ How it is made (choices documented here because no data source prescribes them):
 
 - **Grid and portfolio**: the SimBench grid, its TSO/DSO split (:mod:`flexcoord.grid.areas`) and
   DER portfolio with scenario additions (:func:`~flexcoord.grid.portfolio.build_portfolio`), one
-  TSO and one DSO, plus one commercial buyer (``brp``) for the integrated market.
+  TSO and one DSO (one per DSO area with ``dso_per_area``), plus one commercial buyer (``brp``)
+  for the integrated market.
 - **Base case**: the SimBench profiles of ``profile_day`` (a 2016 local day) through
   power-grid-model, placed on the MTUs of ``market_day``. Its branch flows are the
   **thermal-equivalent flows** of :mod:`flexcoord.grid.thermal` (each branch's current as MW at
@@ -119,8 +120,13 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
     indivisible_share: float = 0.0,
     additions: ScenarioAdditions | None = None,
     safety_margin: float = 0.0,
+    dso_per_area: bool = False,
 ) -> CoordinationInput:
     """A market day on a SimBench grid with congestion on the TSO and the DSO grid.
+
+    ``dso_per_area``: each DSO area is run by its own DSO (``dso:<area>``, which buys the needs
+    of its area) instead of one DSO (``dso``) for all, so a multi-level scheme opens one DSO
+    market per area.
 
     Example:
         >>> s = build_coordination_scenario("1-MV-rural--0-sw", n_bids=50, n_tso=0, n_dso=1)
@@ -132,7 +138,7 @@ def build_coordination_scenario(  # noqa: PLR0913 - public: the grid, then one k
     additions = additions or ScenarioAdditions(
         batteries=20, ev_chargers=200, heat_pumps=100, seed=seed
     )
-    register = build_portfolio(grid, additions=additions)
+    register = build_portfolio(grid, additions=additions, dso_per_area=dso_per_area)
     product = Product(  # 15-minute MTUs and periods, no minimum quantity nor lead time
         id=PRODUCT_ID,
         power_type=PowerType.ACTIVE,
@@ -344,13 +350,18 @@ def dso_needs(
     *,
     created: datetime,
     price_cap_eur_per_mwh: float = 400.0,
+    register: Register | None = None,
 ) -> list[Need]:
     """One DSO need per planned congestion: the forecast overload of its line per MTU, at the
-    buses of its dead-end side, in the direction that relieves it."""
+    buses of its dead-end side, in the direction that relieves it. Its buyer is the operator of
+    those buses' area in ``register`` when given, else ``dso``."""
+    area_operator = {
+        b: a.operator_id for a in (register.areas if register else ()) for b in a.bus_ids
+    }
     return [
         make_need(
             f"n-dso-{c.branch}",
-            "dso",
+            area_operator.get(min(c.buses), "dso"),
             Location.at_buses(c.buses),
             c.direction,
             forecast.intervals,
@@ -383,7 +394,7 @@ def _congestion(  # noqa: PLR0913 - private: the scenario's parts, by keyword
         dso_tightening=dso_tightening,
     )
     created = intervals[0].start - timedelta(hours=12)
-    return overrides, dso_needs(plan, forecast, created=created)
+    return overrides, dso_needs(plan, forecast, created=created, register=register)
 
 
 def _bids(  # noqa: PLR0913 - private: the scenario's bid knobs

@@ -42,8 +42,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -57,8 +56,9 @@ from flexcoord.provenance import provenance
 from flexcoord.schemas.options_file import options_issues
 from flexcoord.schemas.study import StudyFile
 from flexcoord.schemas.sweep import SweepFile, sweep_issues
+from flexcoord.simulation.cluster import dask_client
 from flexcoord.simulation.study import check_study
-from flexcoord.simulation.study_run import TABLES, WORKER_ENVIRON, run_study
+from flexcoord.simulation.study_run import TABLES, run_study
 from flexcoord.simulation.tables import check_results_folder, write_tables
 
 __all__ = [
@@ -86,7 +86,6 @@ _AXES: Final = {
     "seeds": ("seed", "seed"),
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9.=+_-]+")
-_CONNECT_TIMEOUT_S: Final = 10
 
 CellStatus = Literal["done", "failed", "skipped"]
 SweepProgress = Callable[["CellRecord", int, int], None]
@@ -467,42 +466,6 @@ def _cells_table(records: Sequence[CellRecord]) -> pd.DataFrame:
 # --- running ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
-    """A Dask client: of ``scheduler``'s cluster, or of a new local one of ``workers``
-    processes (one thread each, :data:`~flexcoord.simulation.study_run.WORKER_ENVIRON`)."""
-    import dask  # noqa: PLC0415 - optional: only a parallel sweep needs it
-    from dask.distributed import Client, LocalCluster  # noqa: PLC0415
-
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=f"{_CONNECT_TIMEOUT_S}s")  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise InvalidInputError(
-                [
-                    Issue(
-                        kind="option",
-                        object_id="--scheduler",
-                        field="value",
-                        value=scheduler,
-                        message=f"cannot be reached: {exc}",
-                    )
-                ]
-            ) from None
-        with client:
-            yield client
-        return
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ")) | WORKER_ENVIRON
-    with (
-        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
-        yield client
-
-
 def _on_dask(
     cells: Sequence[SweepCell],
     source: str,
@@ -575,7 +538,7 @@ def run_sweep(  # noqa: PLR0913 - public: the sweep, then keyword-only run optio
             progress(records[cell.id], len(records), len(cells))
 
     parallel = not serial and bool(todo)
-    pool = _client(min(workers, len(todo)), scheduler) if parallel else contextlib.nullcontext()
+    pool = dask_client(min(workers, len(todo)), scheduler) if parallel else contextlib.nullcontext()
     with pool as client:
         folder.mkdir(parents=True, exist_ok=True)
         _write_manifest(folder, sweep, cells, source)
