@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from flexcoord.errors import GridError, InvalidInputError
 from flexcoord.grid.thermal import flow_sign
 
-__all__ = ["PandapowerAc", "PandapowerInjectionBatch", "needs_pandapower"]
+__all__ = ["PandapowerAc", "PandapowerInjectionBatch", "needs_pandapower", "runpp_warm"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -48,6 +48,22 @@ def needs_pandapower(net: Any) -> bool:
     power-grid-model cannot model."""
     gen = net.get("gen") if hasattr(net, "get") else None
     return gen is not None and len(gen) > 0 and bool(gen.in_service.to_numpy(dtype=bool).any())
+
+
+def runpp_warm(net: Any, *, warm: bool, numba: bool) -> bool:
+    """``runpp`` of ``net`` as it is set: from the last result when ``warm`` (else pandapower's
+    ``"auto"`` start), from the DC power flow when that does not converge; whether either did.
+    The one start rule of the AC check and of the time series."""
+    import pandapower as pp  # noqa: PLC0415  (lazy: pandapower)
+
+    try:
+        pp.runpp(net, init="results" if warm else "auto", numba=numba)
+    except pp.LoadflowNotConverged:
+        try:
+            pp.runpp(net, init="dc", numba=numba, max_iteration=30)
+        except pp.LoadflowNotConverged:
+            return False
+    return True
 
 
 class PandapowerAc:
@@ -124,17 +140,9 @@ class PandapowerAc:
         Raises:
             GridError: the power flow does not converge, warm or from the DC power flow.
         """
-        net = self.net
-        pp = self._pp
-        try:
-            pp.runpp(net, init="results" if self._warm else "auto", numba=self.numba)
-        except pp.LoadflowNotConverged:
-            try:
-                pp.runpp(net, init="dc", numba=self.numba, max_iteration=30)
-            except pp.LoadflowNotConverged as exc:
-                self._warm = False
-                raise GridError("AC power flow did not converge (pandapower)") from exc
-        self._warm = True
+        self._warm = runpp_warm(self.net, warm=self._warm, numba=self.numba)
+        if not self._warm:
+            raise GridError("AC power flow did not converge (pandapower)")
 
     def run_step(
         self, step: int | None, sgen_idx: IntArray, p_mw: FloatArray, q_mvar: FloatArray

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.grid.ac_pandapower import _Setpoints
+from flexcoord.grid.ac_pandapower import _Setpoints, runpp_warm
 from flexcoord.grid.pgm_conversion import PgmGrid
 
 __all__ = ["pandapower_flows", "structure_network"]
@@ -64,8 +64,6 @@ def pandapower_flows(  # noqa: PLR0913 - the network, its structure and profiles
 ) -> Iterator[tuple[int, int, FloatArray, FloatArray, IntArray | None]]:
     """``(c0, c1, vm_pu, loading_percent, failed steps or None)`` per chunk of the window, as
     :func:`flexcoord.grid.timeseries.assess` consumes them (module docstring)."""
-    import pandapower as pp  # noqa: PLC0415  (lazy: pandapower)
-
     work = copy.deepcopy(net)
     setpoints = _Setpoints.from_profiles(profiles, work)
     bus_pos = _positions(work.bus.index, grid.buses.index)
@@ -83,16 +81,10 @@ def pandapower_flows(  # noqa: PLR0913 - the network, its structure and profiles
         failed: list[int] = []
         for t in range(c1 - c0):
             setpoints.apply(work, start + c0 + t)
-            try:
-                pp.runpp(work, init="results" if warm else "auto", numba=numba)
-            except pp.LoadflowNotConverged:
-                try:
-                    pp.runpp(work, init="dc", numba=numba, max_iteration=30)
-                except pp.LoadflowNotConverged:
-                    warm = False
-                    failed.append(t)
-                    continue
-            warm = True
+            warm = runpp_warm(work, warm=warm, numba=numba)
+            if not warm:
+                failed.append(t)
+                continue
             vm[t] = work.res_bus.vm_pu.to_numpy()[bus_pos]
             if len(line_pos):
                 loading[t, is_line] = work.res_line.loading_percent.to_numpy()[line_pos]
