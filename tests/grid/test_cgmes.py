@@ -76,6 +76,70 @@ def test_cgmes_3_imports_to_the_same_state(datasets: dict[str, Any]) -> None:
     assert result.max_abs_dp_mw < 1e-2
 
 
+def _slack_without_generator(path: Path) -> Path:
+    """PowSyBl's IEEE 9-bus with its slack on load bus 5 (no generator there) and generator 1
+    turned down to 20 MW, so the load flow puts about 51 MW on bus 5: SV has an SvInjection."""
+    import pypowsybl.loadflow as lf
+    import pypowsybl.network as pn
+
+    network = pn.create_ieee9()
+    network.update_generators(id="B1-G", target_p=20.0)
+    parameters = lf.Parameters(
+        distributed_slack=False,
+        read_slack_bus=False,
+        provider_parameters={"slackBusSelectionMode": "NAME", "slackBusesIds": "VL5_0"},
+    )
+    result = lf.run_ac(network, parameters)[0]
+    assert result.slack_bus_results[0].active_power_mismatch > 50
+    network.save(str(path), format="CGMES")
+    return path
+
+
+def _with_sv(source: Path, target: Path, edit: Any) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            data = old.read(name)
+            new.writestr(name, edit(data.decode()) if name.endswith("_SV.xml") else data)
+    return target
+
+
+def test_the_slack_injection_of_sv_is_read_whatever_its_sign(tmp_path: Path) -> None:
+    """A slack bus without a generator: SV holds its injection as SvInjection. Read, the power
+    flow lands on SV; the sign is taken from SV's own node balance, so the CGMES sign (positive
+    into the bus) and PowSyBl's load sign both compare equal, and without it the gap is the
+    slack's 51 MW."""
+    import re
+
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    path = _slack_without_generator(tmp_path / "ieee9-slack5.zip")
+    flipped = _with_sv(
+        path,
+        tmp_path / "cim-sign.zip",
+        lambda xml: re.sub(
+            r"(<cim:SvInjection\.[pq]Injection>)(-?)",
+            lambda m: m.group(1) + ("" if m.group(2) else "-"),
+            xml,
+        ),
+    )
+    dropped = _with_sv(
+        path,
+        tmp_path / "no-injection.zip",
+        lambda xml: re.sub(r"<cim:SvInjection .*?</cim:SvInjection>", "", xml, flags=re.S),
+    )
+    for dataset, sign in ((path, "load"), (flipped, "cim")):
+        imported = import_cgmes(dataset)
+        result = compare_with_sv(imported)
+        assert (result.sv_injections, result.sv_injection_sign) == (1, sign)
+        assert result.sv_injection_p_mw == pytest.approx(51.4, abs=0.1)
+        assert result.max_abs_dv_pu < 1e-4
+        assert result.max_abs_dp_mw < 1e-2 and result.max_abs_dq_mvar < 1e-2
+        assert len(imported.net.sgen) == 0  # the grid itself is left as the model has it
+    without = compare_with_sv(import_cgmes(dropped))
+    assert without.sv_injections == 0 and without.max_abs_dp_mw > 50
+
+
 def test_the_pq_form_keeps_the_state_and_has_no_generators(datasets: dict[str, Any]) -> None:
     """A cgmes: grid loads with its generators as fixed injections (power-grid-model has no PV
     buses); the power flow of that form still reproduces SV."""

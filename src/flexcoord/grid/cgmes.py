@@ -20,8 +20,9 @@ needs around it:
 - **regions**: every bus gets a ``region`` label, the name of its substation's
   ``SubGeographicalRegion`` (else its ``GeographicalRegion``);
   :func:`~flexcoord.grid.areas.split_areas` names DSO areas after it;
-- **the SV profile**: ``SvVoltage`` per bus and ``SvPowerFlow`` per line/transformer end, kept
-  on the result so :mod:`flexcoord.grid.cgmes_check` can compare a power flow against them.
+- **the SV profile**: ``SvVoltage`` per bus, ``SvPowerFlow`` per line/transformer end and
+  ``SvInjection`` per bus (the slack's injection where the slack bus has no generator), kept on
+  the result so :mod:`flexcoord.grid.cgmes_check` can compare a power flow against them.
 
 A grid reference ``cgmes:PATH.zip`` is accepted wherever a grid code is (see
 :func:`flexcoord.grid.loading.resolve_grid_code`).
@@ -92,6 +93,12 @@ class SvState:
     transformers). Powers follow CGMES's load sign convention, like pandapower's ``res_line``:
     positive flows from the bus into the branch. ``angle_reference_bus`` is the bus of the first
     ``TopologicalIsland.AngleRefTopologicalNode``, when SV names one.
+
+    ``injection_*`` are the ``SvInjection``s (the power a load flow put on a slack bus that has no
+    generator), in generator sign: positive into the bus. CGMES defines ``pInjection`` that way;
+    PowSyBl writes it in load sign (powsybl-core issue 1099), so the sign is read off SV itself:
+    the one that balances the node's ``SvPowerFlow``s (``injection_sign`` is ``"cim"`` or
+    ``"load"``; ``"cim"`` when the node has no terminal flows to tell).
     """
 
     angle_reference_bus: int | None
@@ -103,6 +110,10 @@ class SvState:
     branch_side: tuple[str, ...]
     branch_p_mw: tuple[float, ...]
     branch_q_mvar: tuple[float, ...]
+    injection_bus: tuple[int, ...]
+    injection_p_mw: tuple[float, ...]
+    injection_q_mvar: tuple[float, ...]
+    injection_sign: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,7 +283,7 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
     _check_base_voltages(net, found["TP"].label)
     _orient_transformers(net)
     regions = _label_regions(net)
-    sv = _sv_state(net, found["SV"])
+    sv = _sv_state(net, found["SV"], found["TP"])
     slack = _ensure_slack(net, sv)
     return CgmesImport(
         source=source,
@@ -398,7 +409,58 @@ def _sv_rows(data: bytes, element: str) -> Iterable[dict[str, str]]:
         yield row
 
 
-def _sv_state(net: Any, member: _Member) -> SvState:
+def _terminal_nodes(tp: _Member) -> dict[str, str]:
+    """``terminal id → topological node id`` from the TP profile."""
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    out: dict[str, str] = {}
+    for node in ET.fromstring(tp.data):
+        if not node.tag.endswith("}Terminal"):
+            continue
+        terminal = _strip(node.get(f"{rdf}about") or node.get(f"{rdf}ID") or "")
+        for child in node:
+            if child.tag.endswith("}Terminal.TopologicalNode"):
+                out[terminal] = _strip(child.get(f"{rdf}resource") or "")
+    return out
+
+
+def _sv_injections(
+    sv: _Member, tp: _Member, bus_of_node: dict[str, int]
+) -> tuple[list[tuple[int, float, float]], str]:
+    """The ``SvInjection``s as ``(bus, p_mw, q_mvar)`` in generator sign, and the sign read.
+
+    A slack injection balances its node: it equals the sum of the SvPowerFlows (load sign, out of
+    the bus) of the node's terminals. CGMES's ``pInjection`` is positive into the bus; when minus
+    ``pInjection`` is the closer to that sum, the file is in load sign (PowSyBl's) and is flipped.
+    """
+    rows = [r for r in _sv_rows(sv.data, "SvInjection") if r.get("TopologicalNode") in bus_of_node]
+    if not rows:
+        return [], ""
+    node_of_terminal = _terminal_nodes(tp)
+    out_of_node: dict[str, float] = {}
+    for flow in _sv_rows(sv.data, "SvPowerFlow"):
+        node = node_of_terminal.get(flow.get("Terminal", ""))
+        if node is not None:
+            out_of_node[node] = out_of_node.get(node, 0.0) + float(flow.get("p", "0") or 0.0)
+    cim_gap = load_gap = 0.0
+    for row in rows:
+        p_mw = float(row.get("pInjection", "0") or 0.0)
+        balance = out_of_node.get(row["TopologicalNode"])
+        if balance is not None:
+            cim_gap += abs(p_mw - balance)
+            load_gap += abs(p_mw + balance)
+    sign = -1.0 if load_gap < cim_gap else 1.0
+    injections = [
+        (
+            bus_of_node[row["TopologicalNode"]],
+            sign * float(row.get("pInjection", "0") or 0.0),
+            sign * float(row.get("qInjection", "0") or 0.0),
+        )
+        for row in rows
+    ]
+    return injections, "load" if sign < 0 else "cim"
+
+
+def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
     # the bus's topological node (CGMES 3.0 imports name the bus after a connectivity node)
     node = net.bus["cim_topnode"] if "cim_topnode" in net.bus.columns else net.bus.origin_id
     bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
@@ -435,6 +497,7 @@ def _sv_state(net: Any, member: _Member) -> SvState:
         for r in _sv_rows(member.data, "TopologicalIsland")
         if r.get("AngleRefTopologicalNode") in bus_of_node
     ]
+    injections, injection_sign = _sv_injections(member, tp, bus_of_node)
     return SvState(
         angle_reference_bus=references[0] if references else None,
         bus=tuple(buses),
@@ -445,6 +508,10 @@ def _sv_state(net: Any, member: _Member) -> SvState:
         branch_side=tuple(f[2] for f in flows),
         branch_p_mw=tuple(f[3] for f in flows),
         branch_q_mvar=tuple(f[4] for f in flows),
+        injection_bus=tuple(i[0] for i in injections),
+        injection_p_mw=tuple(i[1] for i in injections),
+        injection_q_mvar=tuple(i[2] for i in injections),
+        injection_sign=injection_sign,
     )
 
 
