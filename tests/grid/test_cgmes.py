@@ -192,6 +192,87 @@ def test_regions_name_the_areas_and_step_up_transformers_are_turned_round(
     assert len(grid.pgm().buses) == 4  # and power-grid-model takes it
 
 
+def _eurostag_with_control_areas(path: Path) -> Path:
+    """PowSyBl's Eurostag tutorial with three ControlAreas: "TSO X" (the 380 kV buses), "DSO Y"
+    (the 150 kV load bus, tie flows on both ends of transformer NHV2_NLOAD) and "GEN" (the 24 kV
+    generator bus, no tie flow of its own: PowSyBl writes no ControlAreaGeneratingUnit)."""
+    import pypowsybl.loadflow as lf
+    import pypowsybl.network as pn
+
+    network = pn.create_eurostag_tutorial_example1_network()
+    network.create_areas(
+        id=["TSO-X", "DSO-Y", "GENCO"],
+        name=["TSO X", "DSO Y", "GEN"],
+        area_type=["ControlAreaTypeKind.Interchange"] * 3,
+        interchange_target=[0.0] * 3,
+    )
+    network.create_areas_voltage_levels(
+        id=["GENCO", "TSO-X", "TSO-X", "DSO-Y"],
+        voltage_level_id=["VLGEN", "VLHV1", "VLHV2", "VLLOAD"],
+    )
+    network.create_areas_boundaries(
+        id=["TSO-X", "TSO-X", "DSO-Y"],
+        boundary_type=["TERMINAL"] * 3,
+        element=["NHV2_NLOAD", "NGEN_NHV1", "NHV2_NLOAD"],
+        side=["ONE", "TWO", "TWO"],
+        ac=[True] * 3,
+    )
+    lf.run_ac(network, lf.Parameters(distributed_slack=False))
+    network.save(str(path), format="CGMES")
+    return path
+
+
+_GENERATING_UNIT_OF_GEN = """<cim:ControlAreaGeneratingUnit rdf:ID="_GENCO_CAGU">
+  <cim:ControlAreaGeneratingUnit.ControlArea rdf:resource="#_GENCO"/>
+  <cim:ControlAreaGeneratingUnit.GeneratingUnit rdf:resource="#_GEN_GU"/>
+</cim:ControlAreaGeneratingUnit>
+</rdf:RDF>"""
+
+
+def test_control_areas_cut_the_tso_and_dso_areas(tmp_path: Path) -> None:
+    """With ControlAreas the model, not the 110 kV threshold, says who operates what: the 150 kV
+    load bus is DSO Y's (the threshold would make it the TSO's), coupled at the transformer that
+    carries the tie flows; the generator bus, in no area's tie flows, falls back to the voltage
+    rule until a ControlAreaGeneratingUnit puts it in area GEN."""
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+    from flexcoord.grid.model import GridModel
+
+    path = _eurostag_with_control_areas(tmp_path / "areas.zip")
+    imported = import_cgmes(path)
+    assert imported.control_areas == ("DSO Y", "TSO X")
+    assert compare_with_sv(imported).max_abs_dv_pu < 1e-4
+    info = GridModel.load(f"cgmes:{path}").info()
+    assert (info["tso_control_area"], info["tso_buses"]) == ("TSO X", 2)
+    areas = [(a["id"], a["voltage_levels_kv"], a["coupling_points"]) for a in info["dso_areas"]]
+    assert areas == [("A", [24.0], ["trafo:0"]), ("DSO Y", [150.0], ["trafo:1"])]
+    with_unit = _rezip_eq(path, tmp_path / "with-unit.zip")
+    assert import_cgmes(with_unit).control_areas == ("DSO Y", "GEN", "TSO X")
+    info = GridModel.load(f"cgmes:{with_unit}").info()
+    assert [(a["id"], a["coupling_points"]) for a in info["dso_areas"]] == [
+        ("GEN", ["trafo:0"]),
+        ("DSO Y", ["trafo:1"]),
+    ]
+    plain = GridModel.load(f"cgmes:{_write_example('eurostag', tmp_path)}").info()
+    assert plain["tso_control_area"] is None and plain["tso_buses"] == 3  # no areas: threshold
+
+
+def _rezip_eq(source: Path, target: Path) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            data = old.read(name)
+            if name.endswith("_EQ.xml"):
+                data = data.replace(b"</rdf:RDF>", _GENERATING_UNIT_OF_GEN.encode())
+            new.writestr(name, data)
+    return target
+
+
+def _write_example(name: str, folder: Path) -> Path:
+    from flexcoord.grid.cgmes_export import write_powsybl_example
+
+    return write_powsybl_example(name, folder / f"{name}.zip")
+
+
 def test_simbench_round_trip_reproduces_the_power_flow(datasets: dict[str, Any]) -> None:
     from flexcoord.grid.cgmes import import_cgmes
     from flexcoord.grid.cgmes_check import compare_with_sv
