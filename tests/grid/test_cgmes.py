@@ -379,3 +379,91 @@ def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
     missing = runner.invoke(app, ["grid", "info", f"cgmes:{tmp_path / 'nope.zip'}"])
     assert missing.exit_code == 2 and "does not exist" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_export_cgmes_reads_back_through_the_cgmes_path_to_the_same_state(
+    tmp_path: Path,
+) -> None:
+    """A SimBench grid written by ``grid export-cgmes`` loads as ``cgmes:OUT.zip`` and solves to
+    the state of the grid that went to PowSyBl; it keeps its TSO/DSO areas."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+    from flexcoord.grid.cgmes_export import compare_solved_state, prepare_for_powsybl
+    from flexcoord.grid.loading import load_network
+    from flexcoord.grid.model import GridModel
+
+    out, report = tmp_path / "mv.zip", tmp_path / "report.json"
+    runner = CliRunner()
+    code = "1-MV-rural--0-sw"
+    result = runner.invoke(app, ["grid", "export-cgmes", code, str(out), "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["members"] == ["mv_EQ.xml", "mv_SSH.xml", "mv_SV.xml", "mv_TP.xml"]
+    assert document["read_back_max_abs_dv_pu"] < 1e-8
+    back = load_network(f"cgmes:{out}")
+    trip = compare_solved_state(prepare_for_powsybl(load_network(code)), back)
+    assert (trip.buses_compared, trip.branches_compared) == (97, 101)
+    assert trip.max_abs_dv_pu < 1e-8 and trip.max_abs_dp_mw < 1e-6 and trip.max_abs_dq_mvar < 1e-6
+    assert trip.max_abs_p_mw > 1.0
+    areas = GridModel.load(f"cgmes:{out}").info()["dso_areas"]
+    assert [a["coupling_points"] for a in areas] == [["trafo:0", "trafo:1"]]
+
+
+def test_export_cgmes_3_of_a_pandapower_network(tmp_path: Path) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_export import export_cgmes
+
+    written = export_cgmes("cigre-mv", tmp_path / "cigre.zip", cgmes_version="3.0")
+    assert written.check.max_abs_dv_pu < 1e-8 and written.check.max_abs_dp_mw < 1e-6
+    assert import_cgmes(written.path).cgmes_version == "3.0"
+
+
+def test_export_cgmes_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+
+    runner = CliRunner()
+    existing = tmp_path / "kept.zip"
+    existing.write_bytes(b"previous")
+    cases = {
+        ("nope", str(tmp_path / "a.zip")): "'nope' is not a known grid code",
+        ("cigre-mv", str(existing)): "exists already; pass --force",
+        ("cigre-mv", str(tmp_path / "no" / "a.zip")): "does not exist",
+        ("cigre-mv", str(existing / "a.zip")): "is not a folder",
+        ("cigre-mv", str(tmp_path / "a.txt")): "must end in .zip",
+        ("mv-oberrhein", str(tmp_path / "b.zip")): "has 2 external grids",
+    }
+    for (code, out), expected in cases.items():
+        result = runner.invoke(app, ["grid", "export-cgmes", code, out])
+        assert result.exit_code == 2, (code, out, result.output)
+        assert expected in result.output and "Traceback" not in result.output
+    bad = runner.invoke(
+        app, ["grid", "export-cgmes", "cigre-mv", str(tmp_path / "c.zip"), "--cgmes-version", "2"]
+    )
+    assert bad.exit_code == 2 and "--cgmes-version" in bad.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.zip"]  # no temp file left
+    assert existing.read_bytes() == b"previous"
+    forced = runner.invoke(app, ["grid", "export-cgmes", "cigre-mv", str(existing), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert zipfile.is_zipfile(existing)
+
+
+def test_an_export_failing_after_powsybl_wrote_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read-back check fails (its tolerance made impossible): the zip PowSyBl wrote is
+    dropped with its temporary folder, and the file it would have replaced is untouched."""
+    from flexcoord.errors import GridError
+    from flexcoord.grid import cgmes_export
+
+    existing = tmp_path / "kept.zip"
+    existing.write_bytes(b"previous")
+    monkeypatch.setattr(cgmes_export, "EXPORT_MAX_DV_PU", -1.0)
+    with pytest.raises(GridError, match=r"does not solve to the grid's state.*nothing was written"):
+        cgmes_export.export_cgmes("cigre-mv", existing, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.zip"]
+    assert existing.read_bytes() == b"previous"
