@@ -404,10 +404,10 @@ def _strip(rdf_id: object) -> str:
     return str(rdf_id).removeprefix("#").removeprefix("_")
 
 
-def _cim_rows(data: bytes, element: str) -> Iterable[dict[str, str]]:
+def _cim_rows(data: bytes | ET.Element, element: str) -> Iterable[dict[str, str]]:
     """Each ``cim:<element>`` of a CIM document as ``{attribute: text or resource id}``; the
     element's own id under ``""``."""
-    root = ET.fromstring(data)
+    root = data if isinstance(data, ET.Element) else ET.fromstring(data)
     rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
     for node in root:
         if not node.tag.endswith("}" + element):
@@ -436,7 +436,10 @@ def _label_control_areas(net: Any, eq: _Member, tp: _Member) -> tuple[str, ...]:
     of the tie-flow terminals and the ControlAreaGeneratingUnits' machines in it (the most
     frequent one, should they disagree). A part with neither stays without a control area.
     """
-    names = {r[""]: r.get("name") or r[""] for r in _cim_rows(eq.data, "ControlArea")}
+    if b"ControlArea" not in eq.data:
+        return ()
+    root = ET.fromstring(eq.data)
+    names = {r[""]: r.get("name") or r[""] for r in _cim_rows(root, "ControlArea")}
     if len(names) < 2:
         return ()
     import networkx as nx  # noqa: PLC0415  (lazy)
@@ -447,12 +450,12 @@ def _label_control_areas(net: Any, eq: _Member, tp: _Member) -> tuple[str, ...]:
     bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, column, strict=True)}
     seeds: list[tuple[int, str]] = []
     tie_terminals: set[str] = set()
-    for row in _cim_rows(eq.data, "TieFlow"):
+    for row in _cim_rows(root, "TieFlow"):
         tie_terminals.add(row.get("Terminal", ""))
         bus = bus_of_node.get(node_of_terminal.get(row.get("Terminal", ""), ""))
         if bus is not None and row.get("ControlArea") in names:
             seeds.append((bus, names[row["ControlArea"]]))
-    seeds += _generating_unit_seeds(eq, names, node_of_terminal, bus_of_node)
+    seeds += _generating_unit_seeds(root, names, node_of_terminal, bus_of_node)
     ties = {
         (table, int(idx))
         for table, sides in (("line", ("from", "to")), ("trafo", ("hv", "lv")))
@@ -477,7 +480,7 @@ def _label_control_areas(net: Any, eq: _Member, tp: _Member) -> tuple[str, ...]:
 
 
 def _generating_unit_seeds(
-    eq: _Member,
+    eq: ET.Element,
     names: dict[str, str],
     node_of_terminal: dict[str, str],
     bus_of_node: dict[str, int],
@@ -485,16 +488,16 @@ def _generating_unit_seeds(
     """``(bus, control area)`` of each ControlAreaGeneratingUnit's synchronous machines."""
     area_of_unit = {
         r.get("GeneratingUnit", ""): names[r["ControlArea"]]
-        for r in _cim_rows(eq.data, "ControlAreaGeneratingUnit")
+        for r in _cim_rows(eq, "ControlAreaGeneratingUnit")
         if r.get("ControlArea") in names
     }
     if not area_of_unit:
         return []
     unit_of_machine = {
-        r[""]: r.get("GeneratingUnit", "") for r in _cim_rows(eq.data, "SynchronousMachine")
+        r[""]: r.get("GeneratingUnit", "") for r in _cim_rows(eq, "SynchronousMachine")
     }
     out: list[tuple[int, str]] = []
-    for row in _cim_rows(eq.data, "Terminal"):
+    for row in _cim_rows(eq, "Terminal"):
         unit = unit_of_machine.get(row.get("ConductingEquipment", ""), "")
         bus = bus_of_node.get(node_of_terminal.get(row[""], ""))
         if unit in area_of_unit and bus is not None:
@@ -503,7 +506,7 @@ def _generating_unit_seeds(
 
 
 def _sv_injections(
-    sv: _Member, tp: _Member, bus_of_node: dict[str, int]
+    sv: ET.Element, tp: _Member, bus_of_node: dict[str, int]
 ) -> tuple[list[tuple[int, float, float]], str]:
     """The ``SvInjection``s as ``(bus, p_mw, q_mvar)`` in generator sign, and the sign read.
 
@@ -511,12 +514,12 @@ def _sv_injections(
     the bus) of the node's terminals. CGMES's ``pInjection`` is positive into the bus; when minus
     ``pInjection`` is the closer to that sum, the file is in load sign (PowSyBl's) and is flipped.
     """
-    rows = [r for r in _cim_rows(sv.data, "SvInjection") if r.get("TopologicalNode") in bus_of_node]
+    rows = [r for r in _cim_rows(sv, "SvInjection") if r.get("TopologicalNode") in bus_of_node]
     if not rows:
         return [], ""
     node_of_terminal = _terminal_nodes(tp)
     out_of_node: dict[str, float] = {}
-    for flow in _cim_rows(sv.data, "SvPowerFlow"):
+    for flow in _cim_rows(sv, "SvPowerFlow"):
         node = node_of_terminal.get(flow.get("Terminal", ""))
         if node is not None:
             out_of_node[node] = out_of_node.get(node, 0.0) + float(flow.get("p", "0") or 0.0)
@@ -540,6 +543,7 @@ def _sv_injections(
 
 
 def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
+    root = ET.fromstring(member.data)
     # the bus's topological node (CGMES 3.0 imports name the bus after a connectivity node)
     node = net.bus["cim_topnode"] if "cim_topnode" in net.bus.columns else net.bus.origin_id
     bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
@@ -547,7 +551,7 @@ def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
     buses: list[int] = []
     vm: list[float] = []
     va: list[float] = []
-    for row in _cim_rows(member.data, "SvVoltage"):
+    for row in _cim_rows(root, "SvVoltage"):
         bus = bus_of_node.get(row.get("TopologicalNode", ""))
         v_kv = float(row.get("v", "nan") or "nan")
         if bus is None or not np.isfinite(vn_kv.at[bus]) or not v_kv > 0:
@@ -568,15 +572,17 @@ def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
                 }
     flows = [
         (*ends[t], float(row.get("p", "nan")), float(row.get("q", "nan")))
-        for row in _cim_rows(member.data, "SvPowerFlow")
+        for row in _cim_rows(root, "SvPowerFlow")
         if (t := row.get("Terminal", "")) in ends
     ]
     references = [
         bus_of_node[r["AngleRefTopologicalNode"]]
-        for r in _cim_rows(member.data, "TopologicalIsland")
+        for r in _cim_rows(root, "TopologicalIsland")
         if r.get("AngleRefTopologicalNode") in bus_of_node
     ]
-    injections, injection_sign = _sv_injections(member, tp, bus_of_node)
+    injections, injection_sign = (
+        _sv_injections(root, tp, bus_of_node) if b"SvInjection" in member.data else ([], "")
+    )
     return SvState(
         angle_reference_bus=references[0] if references else None,
         bus=tuple(buses),
