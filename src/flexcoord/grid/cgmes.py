@@ -17,9 +17,10 @@ needs around it:
   whose end 1 is the lower voltage; such transformers are turned round (every ``*_hv``/``*_lv``
   column pair swapped, ``tap_side`` and the sign of ``shift_degree`` with them), so ``hv_bus`` is
   the higher voltage, as the TSO–DSO split and the coupling points expect;
-- **control areas**: a model with two or more ``ControlArea``s labels every bus with its control
-  area (``control_area``): the network is cut at the terminals of the ``TieFlow``s, and each part
-  belongs to the area whose tie-flow terminals or ``ControlAreaGeneratingUnit``s lie in it;
+- **control areas** (:mod:`flexcoord.grid.cgmes_areas`): a model with two or more
+  ``ControlArea``s labels every bus with its control area (``control_area``): the network is cut
+  at the terminals of the ``TieFlow``s, and each part belongs to the area whose tie-flow
+  terminals or ``ControlAreaGeneratingUnit``s lie in it;
   :func:`~flexcoord.grid.areas.split_areas` then cuts the TSO/DSO areas by it (tie lines turned
   round so their from-bus is the TSO side);
 - **regions**: every bus gets a ``region`` label, the name of its substation's
@@ -39,8 +40,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ from typing import Any
 import numpy as np
 
 from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
-from flexcoord.grid.areas import orient_tie_lines
+from flexcoord.grid.cgmes_areas import label_control_areas
+from flexcoord.grid.cgmes_rdf import cim_rows, strip_id, terminal_nodes
 
 __all__ = [
     "CGMES_PREFIX",
@@ -291,7 +292,7 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
     _check_base_voltages(net, found["TP"].label)
     _orient_transformers(net)
     regions = _label_regions(net)
-    control_areas = _label_control_areas(net, found["EQ"], found["TP"])
+    control_areas = label_control_areas(net, found["EQ"].data, found["TP"].data)
     sv = _sv_state(net, found["SV"], found["TP"])
     slack = _ensure_slack(net, sv)
     return CgmesImport(
@@ -400,111 +401,6 @@ def _label_regions(net: Any) -> tuple[str, ...]:
     return tuple(sorted({str(v) for v in label.dropna()}))
 
 
-def _strip(rdf_id: object) -> str:
-    return str(rdf_id).removeprefix("#").removeprefix("_")
-
-
-def _cim_rows(data: bytes | ET.Element, element: str) -> Iterable[dict[str, str]]:
-    """Each ``cim:<element>`` of a CIM document as ``{attribute: text or resource id}``; the
-    element's own id under ``""``."""
-    root = data if isinstance(data, ET.Element) else ET.fromstring(data)
-    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-    for node in root:
-        if not node.tag.endswith("}" + element):
-            continue
-        row: dict[str, str] = {"": _strip(node.get(f"{rdf}ID") or node.get(f"{rdf}about") or "")}
-        for child in node:
-            name = child.tag.rsplit("}", 1)[-1].split(".", 1)[-1]
-            resource = child.get(f"{rdf}resource")
-            row[name] = _strip(resource) if resource is not None else (child.text or "")
-        yield row
-
-
-def _terminal_nodes(tp: _Member) -> dict[str, str]:
-    """``terminal id → topological node id`` from the TP profile."""
-    return {
-        row[""]: row["TopologicalNode"]
-        for row in _cim_rows(tp.data, "Terminal")
-        if "TopologicalNode" in row
-    }
-
-
-def _label_control_areas(net: Any, eq: _Member, tp: _Member) -> tuple[str, ...]:
-    """Set ``net.bus["control_area"]`` from the model's ControlAreas (two or more); their names.
-
-    The network is cut at the branches that carry a TieFlow; each connected part takes the area
-    of the tie-flow terminals and the ControlAreaGeneratingUnits' machines in it (the most
-    frequent one, should they disagree). A part with neither stays without a control area.
-    """
-    if b"ControlArea" not in eq.data:
-        return ()
-    root = ET.fromstring(eq.data)
-    names = {r[""]: r.get("name") or r[""] for r in _cim_rows(root, "ControlArea")}
-    if len(names) < 2:
-        return ()
-    import networkx as nx  # noqa: PLC0415  (lazy)
-    import pandapower.topology as top  # noqa: PLC0415  (lazy)
-
-    node_of_terminal = _terminal_nodes(tp)
-    column = net.bus["cim_topnode"] if "cim_topnode" in net.bus.columns else net.bus.origin_id
-    bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, column, strict=True)}
-    seeds: list[tuple[int, str]] = []
-    tie_terminals: set[str] = set()
-    for row in _cim_rows(root, "TieFlow"):
-        tie_terminals.add(row.get("Terminal", ""))
-        bus = bus_of_node.get(node_of_terminal.get(row.get("Terminal", ""), ""))
-        if bus is not None and row.get("ControlArea") in names:
-            seeds.append((bus, names[row["ControlArea"]]))
-    seeds += _generating_unit_seeds(root, names, node_of_terminal, bus_of_node)
-    ties = {
-        (table, int(idx))
-        for table, sides in (("line", ("from", "to")), ("trafo", ("hv", "lv")))
-        for side in sides
-        if f"terminal_{side}" in net[table].columns
-        for idx, terminal in zip(net[table].index, net[table][f"terminal_{side}"], strict=True)
-        if terminal is not None and _strip(terminal) in tie_terminals
-    }
-    graph = top.create_nxgraph(net, respect_switches=True, include_out_of_service=False)
-    graph.remove_edges_from([(a, b, k) for a, b, k in graph.edges(keys=True) if k in ties])
-    label: dict[int, str] = {}
-    for part in nx.connected_components(graph):
-        found = Counter(area for bus, area in seeds if bus in part)
-        if found:
-            area = min(found, key=lambda a: (-found[a], a))
-            label |= dict.fromkeys((int(b) for b in part), area)
-    if len(set(label.values())) < 2:
-        return ()
-    net.bus["control_area"] = [label.get(int(b)) for b in net.bus.index]
-    orient_tie_lines(net)
-    return tuple(sorted(set(label.values())))
-
-
-def _generating_unit_seeds(
-    eq: ET.Element,
-    names: dict[str, str],
-    node_of_terminal: dict[str, str],
-    bus_of_node: dict[str, int],
-) -> list[tuple[int, str]]:
-    """``(bus, control area)`` of each ControlAreaGeneratingUnit's synchronous machines."""
-    area_of_unit = {
-        r.get("GeneratingUnit", ""): names[r["ControlArea"]]
-        for r in _cim_rows(eq, "ControlAreaGeneratingUnit")
-        if r.get("ControlArea") in names
-    }
-    if not area_of_unit:
-        return []
-    unit_of_machine = {
-        r[""]: r.get("GeneratingUnit", "") for r in _cim_rows(eq, "SynchronousMachine")
-    }
-    out: list[tuple[int, str]] = []
-    for row in _cim_rows(eq, "Terminal"):
-        unit = unit_of_machine.get(row.get("ConductingEquipment", ""), "")
-        bus = bus_of_node.get(node_of_terminal.get(row[""], ""))
-        if unit in area_of_unit and bus is not None:
-            out.append((bus, area_of_unit[unit]))
-    return out
-
-
 def _sv_injections(
     sv: ET.Element, tp: _Member, bus_of_node: dict[str, int]
 ) -> tuple[list[tuple[int, float, float]], str]:
@@ -514,12 +410,12 @@ def _sv_injections(
     the bus) of the node's terminals. CGMES's ``pInjection`` is positive into the bus; when minus
     ``pInjection`` is the closer to that sum, the file is in load sign (PowSyBl's) and is flipped.
     """
-    rows = [r for r in _cim_rows(sv, "SvInjection") if r.get("TopologicalNode") in bus_of_node]
+    rows = [r for r in cim_rows(sv, "SvInjection") if r.get("TopologicalNode") in bus_of_node]
     if not rows:
         return [], ""
-    node_of_terminal = _terminal_nodes(tp)
+    node_of_terminal = terminal_nodes(tp.data)
     out_of_node: dict[str, float] = {}
-    for flow in _cim_rows(sv, "SvPowerFlow"):
+    for flow in cim_rows(sv, "SvPowerFlow"):
         node = node_of_terminal.get(flow.get("Terminal", ""))
         if node is not None:
             out_of_node[node] = out_of_node.get(node, 0.0) + float(flow.get("p", "0") or 0.0)
@@ -546,12 +442,12 @@ def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
     root = ET.fromstring(member.data)
     # the bus's topological node (CGMES 3.0 imports name the bus after a connectivity node)
     node = net.bus["cim_topnode"] if "cim_topnode" in net.bus.columns else net.bus.origin_id
-    bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
+    bus_of_node = {strip_id(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
     vn_kv = net.bus.vn_kv.astype(float)
     buses: list[int] = []
     vm: list[float] = []
     va: list[float] = []
-    for row in _cim_rows(root, "SvVoltage"):
+    for row in cim_rows(root, "SvVoltage"):
         bus = bus_of_node.get(row.get("TopologicalNode", ""))
         v_kv = float(row.get("v", "nan") or "nan")
         if bus is None or not np.isfinite(vn_kv.at[bus]) or not v_kv > 0:
@@ -566,18 +462,18 @@ def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
             column = f"terminal_{side}"
             if column in frame.columns:
                 ends |= {
-                    _strip(t): (table, int(i), side)
+                    strip_id(t): (table, int(i), side)
                     for i, t in zip(frame.index, frame[column], strict=True)
                     if t is not None
                 }
     flows = [
         (*ends[t], float(row.get("p", "nan")), float(row.get("q", "nan")))
-        for row in _cim_rows(root, "SvPowerFlow")
+        for row in cim_rows(root, "SvPowerFlow")
         if (t := row.get("Terminal", "")) in ends
     ]
     references = [
         bus_of_node[r["AngleRefTopologicalNode"]]
-        for r in _cim_rows(root, "TopologicalIsland")
+        for r in cim_rows(root, "TopologicalIsland")
         if r.get("AngleRefTopologicalNode") in bus_of_node
     ]
     injections, injection_sign = (
