@@ -253,6 +253,15 @@ def test_control_areas_cut_the_tso_and_dso_areas(tmp_path: Path) -> None:
         ("GEN", ["trafo:0"]),
         ("DSO Y", ["trafo:1"]),
     ]
+    import json
+
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+
+    checked = CliRunner().invoke(app, ["grid", "check-cgmes", str(with_unit), "--json", "-"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["control_areas"] == ["DSO Y", "GEN", "TSO X"]
     plain = GridModel.load(f"cgmes:{_write_example('eurostag', tmp_path)}").info()
     assert plain["tso_control_area"] is None and plain["tso_buses"] == 3  # no areas: threshold
 
@@ -367,6 +376,7 @@ def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
     assert ok.exit_code == 0, ok.output
     document = json.loads(report.read_text())
     assert document["max_abs_dv_pu"] < 1e-4 and document["regions"] == ["A", "B"]
+    assert document["control_areas"] == []
     no_sv = _rezip(datasets["eurostag"], tmp_path / "no-sv.zip", drop="SV")
     out = tmp_path / "never.json"
     bad = runner.invoke(app, ["grid", "check-cgmes", str(no_sv), "--json", str(out)])

@@ -327,6 +327,7 @@ def check_cgmes(
         "profiles": imported.profiles,
         "buses": len(imported.net.bus),
         "regions": list(imported.regions),
+        "control_areas": list(imported.control_areas),
         "import_s": round(import_s, 3),
         **comparison.as_dict(),
     }
