@@ -477,3 +477,26 @@ def test_an_export_failing_after_powsybl_wrote_leaves_the_old_file(
         cgmes_export.export_cgmes("cigre-mv", existing, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.zip"]
     assert existing.read_bytes() == b"previous"
+
+
+def test_export_cgmes_of_a_grid_with_bus_couplers(tmp_path: Path) -> None:
+    """pypowsybl 1.16.1 misplaces the bus-bus switches of 1-MV-comm--0-sw in its voltage
+    levels (the conversion fails); the export fuses the closed ones and still reads back to the
+    same state."""
+    from flexcoord.grid.cgmes_check import run_power_flow
+    from flexcoord.grid.cgmes_export import export_cgmes
+    from flexcoord.grid.loading import load_network
+
+    code = "1-MV-comm--0-sw"
+    original = load_network(code)
+    written = export_cgmes(code, tmp_path / "comm.zip")
+    couplers = original.switch[original.switch.et == "b"]
+    fused = int(couplers.closed.astype(bool).sum())
+    assert fused == 3
+    assert written.buses == len(original.bus) - fused
+    assert written.check.buses_compared == written.buses
+    assert written.check.max_abs_dv_pu < 1e-8 and written.check.max_abs_dp_mw < 1e-6
+    back = load_network(f"cgmes:{written.path}")
+    assert len(back.bus) == written.buses
+    solved = run_power_flow(back)
+    assert solved.res_bus.vm_pu.notna().all()  # no bus cut off by a coupler removed

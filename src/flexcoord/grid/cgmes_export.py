@@ -21,7 +21,13 @@ reference copy too (so both sides solve the same model):
   angles below a transformer of a radial grid;
 - a line with an open line switch is taken out of service: the converter keeps only bus-bus
   switches, so the open points of SimBench's MV rings would close (the line's charging from its
-  live end is lost, a few kvar).
+  live end is lost, a few kvar);
+- bus-bus switches the converter would put into the wrong voltage level are removed, their two
+  buses fused when the switch is closed: pypowsybl 1.16.1 numbers a switch's voltage level after
+  its bus's position among the switches' buses instead of after its nominal voltage
+  (``create_switches_between_buses``), which fails on most SimBench MV grids ("Bus bus_N not
+  found in voltage level sub_0", "Voltage level 'sub_2' does not exist"). Grids where the
+  numbering happens to come out right (1-MV-rural--0-sw) keep their switches.
 """
 
 from __future__ import annotations
@@ -147,7 +153,44 @@ def prepare_for_powsybl(net: Any) -> Any:
     out.trafo["pfe_kw"] = 0.0
     out.trafo["i0_percent"] = 0.0
     out.trafo["shift_degree"] = 0.0
+    if _misplaced_bus_switches(out):
+        _fuse_bus_switches(out)
     return out
+
+
+def _misplaced_bus_switches(net: Any) -> bool:
+    """Whether pypowsybl 1.16.1's converter would put a bus-bus switch into a voltage level of
+    another nominal voltage (see the module docstring)."""
+    import pandas as pd  # noqa: PLC0415
+
+    switch = net.switch[net.switch.et == "b"]
+    if not len(switch):
+        return False
+    by_position = {b: i for i, b in enumerate(pd.unique(switch.bus.astype(int)))}
+    by_voltage = {v: i for i, v in enumerate(pd.unique(net.bus.vn_kv))}
+    return any(by_position[int(b)] != by_voltage[net.bus.vn_kv.at[int(b)]] for b in switch.bus)
+
+
+def _fuse_bus_switches(net: Any) -> None:
+    """Remove every bus-bus switch of ``net`` (a prepared copy), fusing the buses of the closed
+    ones: the same circuit without switches."""
+    from pandapower import toolbox  # noqa: PLC0415
+
+    switch = net.switch[net.switch.et == "b"]
+    net.switch = net.switch.drop(index=switch.index)
+    closed = switch[switch.closed.astype(bool)]
+    into: dict[int, int] = {}  # a fused bus → the bus it went into
+
+    def kept(bus: int) -> int:
+        while bus in into:
+            bus = into[bus]
+        return bus
+
+    for bus, element in zip(closed.bus.astype(int), closed.element.astype(int), strict=True):
+        first, second = kept(int(bus)), kept(int(element))
+        if first != second:
+            toolbox.fuse_buses(net, first, second)
+            into[second] = first
 
 
 def write_pandapower_cgmes(net: Any, path: Path, *, cgmes_version: str = "2.4.15") -> Any:
