@@ -13,13 +13,13 @@ German reading. A grid without any bus at the threshold (an MV grid fed by one `
 or more DSO areas whose coupling point is the ``ext_grid`` itself.
 
 **Control areas.** A grid whose buses carry a ``control_area`` label (a CGMES model with two or
-more ``ControlArea``s, see :mod:`flexcoord.grid.cgmes`) is cut by it instead: the control area
-holding the highest nominal voltage (ties: the most buses at that voltage, then the name) is the
-TSO area, each other control area a DSO area named after it (a part of it not connected to the
-rest gets ``#2``, ...), and every in-service transformer or line joining the TSO area to a DSO area
-is a coupling point (its TSO-side bus as ``hv_bus``). Buses in no control area follow the voltage
-rule above. :func:`orient_tie_lines` turns the tie lines round so their from-bus is the TSO side,
-which the interface flows (``p_from``, TSO → DSO positive) expect.
+more ``ControlArea``s, see :mod:`flexcoord.grid.cgmes`; decision 011) is cut by it instead: the
+control area holding the highest nominal voltage (ties: the most buses at that voltage, then the
+name) is the TSO area, each other control area a DSO area named after it (a part of it not
+connected to the rest gets ``#2``, ...), and every in-service transformer or line joining the TSO
+area to a DSO area is a coupling point (its TSO-side bus as ``hv_bus``). Buses in no control
+area follow the voltage rule above. :func:`orient_tie_lines` turns the tie lines round so their
+from-bus is the TSO side, which the interface flows (``p_from``, TSO → DSO positive) expect.
 
 Areas are named after the model's regions where the grid carries them (a ``region`` bus column: the
 ``SubGeographicalRegion`` of a CGMES import, see :mod:`flexcoord.grid.cgmes`), else after
