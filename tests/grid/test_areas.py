@@ -57,3 +57,48 @@ def test_hvmv_mixed_areas(hvmv_mixed: Any) -> None:
             for cp in area.coupling_points
         )
     assert len({a.id for a in split.dso_areas}) == len(split.dso_areas)
+
+
+def _control_area_grid() -> Any:
+    """A TSO control area T (220 kV bus 0, 110 kV bus 1), a DSO control area D of 110 kV
+    (bus 2, fed by a tie line drawn from the DSO side, and bus 3), and a 20 kV bus 4 in no
+    control area below the TSO's transformer."""
+    import pandapower as pp
+
+    net = pp.create_empty_network()
+    for vn_kv in (220.0, 110.0, 110.0, 110.0, 20.0):
+        pp.create_bus(net, vn_kv=vn_kv)
+    pp.create_ext_grid(net, 0)
+    pp.create_transformer(net, 0, 1, std_type="100 MVA 220/110 kV")
+    pp.create_line(net, 2, 1, length_km=5.0, std_type="149-AL1/24-ST1A 110.0")  # DSO → TSO
+    pp.create_line(net, 2, 3, length_km=5.0, std_type="149-AL1/24-ST1A 110.0")
+    pp.create_transformer(net, 1, 4, std_type="40 MVA 110/20 kV")
+    pp.create_load(net, 3, p_mw=10.0)
+    net.bus["control_area"] = ["T", "T", "D", "D", None]
+    return net
+
+
+def test_control_areas_cut_the_areas_and_tie_lines_are_coupling_points() -> None:
+    from flexcoord.grid.areas import orient_tie_lines, tso_control_area
+
+    net = _control_area_grid()
+    assert tso_control_area(net) == "T"  # the highest voltage, not the most buses
+    assert orient_tie_lines(net) == 1
+    assert (int(net.line.from_bus.at[0]), int(net.line.to_bus.at[0])) == (1, 2)
+    split = split_areas(net)
+    assert split.tso_control_area == "T"
+    assert split.tso_bus_ids == frozenset({0, 1})  # bus 2 is 110 kV but the DSO's
+    assert split.area_of_bus() == {0: "tso", 1: "tso", 2: "D", 3: "D", 4: "dso-2"}
+    d, outside = split.dso_areas
+    (tie,) = d.coupling_points
+    assert (tie.id, tie.hv_bus, tie.lv_bus) == ("line:0", 1, 2)
+    assert tie.rating_mva == pytest.approx(float(net.line.max_i_ka.at[0]) * 110.0 * 3**0.5)
+    assert [cp.id for cp in outside.coupling_points] == ["trafo:1"]  # the voltage rule there
+
+
+def test_one_control_area_leaves_the_voltage_rule(five_bus: Any) -> None:
+    import copy
+
+    net = copy.deepcopy(five_bus)
+    net.bus["control_area"] = "ONLY"
+    assert split_areas(net) == split_areas(five_bus)

@@ -76,6 +76,70 @@ def test_cgmes_3_imports_to_the_same_state(datasets: dict[str, Any]) -> None:
     assert result.max_abs_dp_mw < 1e-2
 
 
+def _slack_without_generator(path: Path) -> Path:
+    """PowSyBl's IEEE 9-bus with its slack on load bus 5 (no generator there) and generator 1
+    turned down to 20 MW, so the load flow puts about 51 MW on bus 5: SV has an SvInjection."""
+    import pypowsybl.loadflow as lf
+    import pypowsybl.network as pn
+
+    network = pn.create_ieee9()
+    network.update_generators(id="B1-G", target_p=20.0)
+    parameters = lf.Parameters(
+        distributed_slack=False,
+        read_slack_bus=False,
+        provider_parameters={"slackBusSelectionMode": "NAME", "slackBusesIds": "VL5_0"},
+    )
+    result = lf.run_ac(network, parameters)[0]
+    assert result.slack_bus_results[0].active_power_mismatch > 50
+    network.save(str(path), format="CGMES")
+    return path
+
+
+def _with_sv(source: Path, target: Path, edit: Any) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            data = old.read(name)
+            new.writestr(name, edit(data.decode()) if name.endswith("_SV.xml") else data)
+    return target
+
+
+def test_the_slack_injection_of_sv_is_read_whatever_its_sign(tmp_path: Path) -> None:
+    """A slack bus without a generator: SV holds its injection as SvInjection. Read, the power
+    flow lands on SV; the sign is taken from SV's own node balance, so the CGMES sign (positive
+    into the bus) and PowSyBl's load sign both compare equal, and without it the gap is the
+    slack's 51 MW."""
+    import re
+
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+
+    path = _slack_without_generator(tmp_path / "ieee9-slack5.zip")
+    flipped = _with_sv(
+        path,
+        tmp_path / "cim-sign.zip",
+        lambda xml: re.sub(
+            r"(<cim:SvInjection\.[pq]Injection>)(-?)",
+            lambda m: m.group(1) + ("" if m.group(2) else "-"),
+            xml,
+        ),
+    )
+    dropped = _with_sv(
+        path,
+        tmp_path / "no-injection.zip",
+        lambda xml: re.sub(r"<cim:SvInjection .*?</cim:SvInjection>", "", xml, flags=re.S),
+    )
+    for dataset, sign in ((path, "load"), (flipped, "cim")):
+        imported = import_cgmes(dataset)
+        result = compare_with_sv(imported)
+        assert (result.sv_injections, result.sv_injection_sign) == (1, sign)
+        assert result.sv_injection_p_mw == pytest.approx(51.4, abs=0.1)
+        assert result.max_abs_dv_pu < 1e-4
+        assert result.max_abs_dp_mw < 1e-2 and result.max_abs_dq_mvar < 1e-2
+        assert len(imported.net.sgen) == 0  # the grid itself is left as the model has it
+    without = compare_with_sv(import_cgmes(dropped))
+    assert without.sv_injections == 0 and without.max_abs_dp_mw > 50
+
+
 def test_the_pq_form_keeps_the_state_and_has_no_generators(datasets: dict[str, Any]) -> None:
     """A cgmes: grid loads with its generators as fixed injections (power-grid-model has no PV
     buses); the power flow of that form still reproduces SV."""
@@ -126,6 +190,96 @@ def test_regions_name_the_areas_and_step_up_transformers_are_turned_round(
     assert [(a["id"], a["coupling_points"]) for a in info["dso_areas"]] == [("A", ["trafo:0"])]
     assert grid.ptdf() is not None  # the sensitivities run on it like on any grid
     assert len(grid.pgm().buses) == 4  # and power-grid-model takes it
+
+
+def _eurostag_with_control_areas(path: Path) -> Path:
+    """PowSyBl's Eurostag tutorial with three ControlAreas: "TSO X" (the 380 kV buses), "DSO Y"
+    (the 150 kV load bus, tie flows on both ends of transformer NHV2_NLOAD) and "GEN" (the 24 kV
+    generator bus, no tie flow of its own: PowSyBl writes no ControlAreaGeneratingUnit)."""
+    import pypowsybl.loadflow as lf
+    import pypowsybl.network as pn
+
+    network = pn.create_eurostag_tutorial_example1_network()
+    network.create_areas(
+        id=["TSO-X", "DSO-Y", "GENCO"],
+        name=["TSO X", "DSO Y", "GEN"],
+        area_type=["ControlAreaTypeKind.Interchange"] * 3,
+        interchange_target=[0.0] * 3,
+    )
+    network.create_areas_voltage_levels(
+        id=["GENCO", "TSO-X", "TSO-X", "DSO-Y"],
+        voltage_level_id=["VLGEN", "VLHV1", "VLHV2", "VLLOAD"],
+    )
+    network.create_areas_boundaries(
+        id=["TSO-X", "TSO-X", "DSO-Y"],
+        boundary_type=["TERMINAL"] * 3,
+        element=["NHV2_NLOAD", "NGEN_NHV1", "NHV2_NLOAD"],
+        side=["ONE", "TWO", "TWO"],
+        ac=[True] * 3,
+    )
+    lf.run_ac(network, lf.Parameters(distributed_slack=False))
+    network.save(str(path), format="CGMES")
+    return path
+
+
+_GENERATING_UNIT_OF_GEN = """<cim:ControlAreaGeneratingUnit rdf:ID="_GENCO_CAGU">
+  <cim:ControlAreaGeneratingUnit.ControlArea rdf:resource="#_GENCO"/>
+  <cim:ControlAreaGeneratingUnit.GeneratingUnit rdf:resource="#_GEN_GU"/>
+</cim:ControlAreaGeneratingUnit>
+</rdf:RDF>"""
+
+
+def test_control_areas_cut_the_tso_and_dso_areas(tmp_path: Path) -> None:
+    """With ControlAreas the model, not the 110 kV threshold, says who operates what: the 150 kV
+    load bus is DSO Y's (the threshold would make it the TSO's), coupled at the transformer that
+    carries the tie flows; the generator bus, in no area's tie flows, falls back to the voltage
+    rule until a ControlAreaGeneratingUnit puts it in area GEN."""
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import compare_with_sv
+    from flexcoord.grid.model import GridModel
+
+    path = _eurostag_with_control_areas(tmp_path / "areas.zip")
+    imported = import_cgmes(path)
+    assert imported.control_areas == ("DSO Y", "TSO X")
+    assert compare_with_sv(imported).max_abs_dv_pu < 1e-4
+    info = GridModel.load(f"cgmes:{path}").info()
+    assert (info["tso_control_area"], info["tso_buses"]) == ("TSO X", 2)
+    areas = [(a["id"], a["voltage_levels_kv"], a["coupling_points"]) for a in info["dso_areas"]]
+    assert areas == [("A", [24.0], ["trafo:0"]), ("DSO Y", [150.0], ["trafo:1"])]
+    with_unit = _rezip_eq(path, tmp_path / "with-unit.zip")
+    assert import_cgmes(with_unit).control_areas == ("DSO Y", "GEN", "TSO X")
+    info = GridModel.load(f"cgmes:{with_unit}").info()
+    assert [(a["id"], a["coupling_points"]) for a in info["dso_areas"]] == [
+        ("GEN", ["trafo:0"]),
+        ("DSO Y", ["trafo:1"]),
+    ]
+    import json
+
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+
+    checked = CliRunner().invoke(app, ["grid", "check-cgmes", str(with_unit), "--json", "-"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["control_areas"] == ["DSO Y", "GEN", "TSO X"]
+    plain = GridModel.load(f"cgmes:{_write_example('eurostag', tmp_path)}").info()
+    assert plain["tso_control_area"] is None and plain["tso_buses"] == 3  # no areas: threshold
+
+
+def _rezip_eq(source: Path, target: Path) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            data = old.read(name)
+            if name.endswith("_EQ.xml"):
+                data = data.replace(b"</rdf:RDF>", _GENERATING_UNIT_OF_GEN.encode())
+            new.writestr(name, data)
+    return target
+
+
+def _write_example(name: str, folder: Path) -> Path:
+    from flexcoord.grid.cgmes_export import write_powsybl_example
+
+    return write_powsybl_example(name, folder / f"{name}.zip")
 
 
 def test_simbench_round_trip_reproduces_the_power_flow(datasets: dict[str, Any]) -> None:
@@ -222,6 +376,7 @@ def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
     assert ok.exit_code == 0, ok.output
     document = json.loads(report.read_text())
     assert document["max_abs_dv_pu"] < 1e-4 and document["regions"] == ["A", "B"]
+    assert document["control_areas"] == []
     no_sv = _rezip(datasets["eurostag"], tmp_path / "no-sv.zip", drop="SV")
     out = tmp_path / "never.json"
     bad = runner.invoke(app, ["grid", "check-cgmes", str(no_sv), "--json", str(out)])
@@ -234,3 +389,114 @@ def test_cli_check_cgmes_reports_sv_gaps_and_refuses_bad_files(
     missing = runner.invoke(app, ["grid", "info", f"cgmes:{tmp_path / 'nope.zip'}"])
     assert missing.exit_code == 2 and "does not exist" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_export_cgmes_reads_back_through_the_cgmes_path_to_the_same_state(
+    tmp_path: Path,
+) -> None:
+    """A SimBench grid written by ``grid export-cgmes`` loads as ``cgmes:OUT.zip`` and solves to
+    the state of the grid that went to PowSyBl; it keeps its TSO/DSO areas."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+    from flexcoord.grid.cgmes_export import compare_solved_state, prepare_for_powsybl
+    from flexcoord.grid.loading import load_network
+    from flexcoord.grid.model import GridModel
+
+    out, report = tmp_path / "mv.zip", tmp_path / "report.json"
+    runner = CliRunner()
+    code = "1-MV-rural--0-sw"
+    result = runner.invoke(app, ["grid", "export-cgmes", code, str(out), "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["members"] == ["mv_EQ.xml", "mv_SSH.xml", "mv_SV.xml", "mv_TP.xml"]
+    assert document["read_back_max_abs_dv_pu"] < 1e-8
+    back = load_network(f"cgmes:{out}")
+    trip = compare_solved_state(prepare_for_powsybl(load_network(code)), back)
+    assert (trip.buses_compared, trip.branches_compared) == (97, 101)
+    assert trip.max_abs_dv_pu < 1e-8 and trip.max_abs_dp_mw < 1e-6 and trip.max_abs_dq_mvar < 1e-6
+    assert trip.max_abs_p_mw > 1.0
+    areas = GridModel.load(f"cgmes:{out}").info()["dso_areas"]
+    assert [a["coupling_points"] for a in areas] == [["trafo:0", "trafo:1"]]
+
+
+def test_export_cgmes_3_of_a_pandapower_network(tmp_path: Path) -> None:
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_export import export_cgmes
+
+    written = export_cgmes("cigre-mv", tmp_path / "cigre.zip", cgmes_version="3.0")
+    assert written.check.max_abs_dv_pu < 1e-8 and written.check.max_abs_dp_mw < 1e-6
+    assert import_cgmes(written.path).cgmes_version == "3.0"
+
+
+def test_export_cgmes_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flexcoord.cli.app import app
+
+    runner = CliRunner()
+    existing = tmp_path / "kept.zip"
+    existing.write_bytes(b"previous")
+    cases = {
+        ("nope", str(tmp_path / "a.zip")): "'nope' is not a known grid code",
+        ("cigre-mv", str(existing)): "exists already; pass --force",
+        ("cigre-mv", str(tmp_path / "no" / "a.zip")): "does not exist",
+        ("cigre-mv", str(existing / "a.zip")): "is not a folder",
+        ("cigre-mv", str(tmp_path / "a.txt")): "must end in .zip",
+        ("mv-oberrhein", str(tmp_path / "b.zip")): "has 2 external grids",
+    }
+    for (code, out), expected in cases.items():
+        result = runner.invoke(app, ["grid", "export-cgmes", code, out])
+        assert result.exit_code == 2, (code, out, result.output)
+        assert expected in result.output and "Traceback" not in result.output
+    bad = runner.invoke(
+        app, ["grid", "export-cgmes", "cigre-mv", str(tmp_path / "c.zip"), "--cgmes-version", "2"]
+    )
+    assert bad.exit_code == 2 and "--cgmes-version" in bad.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.zip"]  # no temp file left
+    assert existing.read_bytes() == b"previous"
+    forced = runner.invoke(app, ["grid", "export-cgmes", "cigre-mv", str(existing), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert zipfile.is_zipfile(existing)
+
+
+def test_an_export_failing_after_powsybl_wrote_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read-back check fails (its tolerance made impossible): the zip PowSyBl wrote is
+    dropped with its temporary folder, and the file it would have replaced is untouched."""
+    from flexcoord.errors import GridError
+    from flexcoord.grid import cgmes_export
+
+    existing = tmp_path / "kept.zip"
+    existing.write_bytes(b"previous")
+    monkeypatch.setattr(cgmes_export, "EXPORT_MAX_DV_PU", -1.0)
+    with pytest.raises(GridError, match=r"does not solve to the grid's state.*nothing was written"):
+        cgmes_export.export_cgmes("cigre-mv", existing, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.zip"]
+    assert existing.read_bytes() == b"previous"
+
+
+def test_export_cgmes_of_a_grid_with_bus_couplers(tmp_path: Path) -> None:
+    """pypowsybl 1.16.1 misplaces the bus-bus switches of 1-MV-comm--0-sw in its voltage
+    levels (the conversion fails); the export fuses the closed ones and still reads back to the
+    same state."""
+    from flexcoord.grid.cgmes_check import run_power_flow
+    from flexcoord.grid.cgmes_export import export_cgmes
+    from flexcoord.grid.loading import load_network
+
+    code = "1-MV-comm--0-sw"
+    original = load_network(code)
+    written = export_cgmes(code, tmp_path / "comm.zip")
+    couplers = original.switch[original.switch.et == "b"]
+    fused = int(couplers.closed.astype(bool).sum())
+    assert fused == 3
+    assert written.buses == len(original.bus) - fused
+    assert written.check.buses_compared == written.buses
+    assert written.check.max_abs_dv_pu < 1e-8 and written.check.max_abs_dp_mw < 1e-6
+    back = load_network(f"cgmes:{written.path}")
+    assert len(back.bus) == written.buses
+    solved = run_power_flow(back)
+    assert solved.res_bus.vm_pu.notna().all()  # no bus cut off by a coupler removed

@@ -327,6 +327,7 @@ def check_cgmes(
         "profiles": imported.profiles,
         "buses": len(imported.net.bus),
         "regions": list(imported.regions),
+        "control_areas": list(imported.control_areas),
         "import_s": round(import_s, 3),
         **comparison.as_dict(),
     }
@@ -339,6 +340,82 @@ def check_cgmes(
             rows,
             [
                 Column("key", "CGMES " + path.name, keep=True),
+                Column("value", "", text=_fact, wrap=True),
+            ],
+        )
+
+    emit(document, rows, out, output_format, human)
+
+
+@grid_app.command("export-cgmes")
+@command
+def export_cgmes(
+    ctx: typer.Context,
+    code: CodeArg,
+    out_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUT.zip", help="The CGMES zip to write (EQ, TP, SSH, SV).", show_default=False
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT.zip if it exists.")] = False,
+    cgmes_version: Annotated[
+        str, typer.Option("--cgmes-version", help="CGMES version to write: 2.4.15 or 3.0.")
+    ] = "2.4.15",
+    json_out: JsonOption = None,
+    output_format: FormatOpt = OutputFormat.TABLE,
+) -> None:
+    """Write a grid as a CGMES dataset, through PowSyBl's pandapower converter and load flow.
+
+    The file is read back through flexcoord's own import (as ``cgmes:OUT.zip`` loads) and solved
+    before it is kept: an export that would not solve to the grid's state is refused, and
+    nothing is written. Needs the optional ``cgmes`` extra (pypowsybl).
+    """
+    from flexcoord.grid.cgmes_export import CGMES_VERSIONS, export_issues
+    from flexcoord.grid.cgmes_export import export_cgmes as write_cgmes
+
+    out = OutputFile.parse("--json", json_out)
+    canonical, grid_issue = resolve_grid("CODE", code, needs_profiles=False)
+    path_issues = [
+        option_issue("OUT.zip", str(out_path), i.message)
+        for i in export_issues(out_path, force=force)
+    ]
+    version_issue = (
+        None
+        if cgmes_version in CGMES_VERSIONS
+        else option_issue("--cgmes-version", cgmes_version, f"must be one of {CGMES_VERSIONS}")
+    )
+    check(
+        [
+            grid_issue,
+            version_issue,
+            *path_issues,
+            *output_issues([out, format_output(output_format)]),
+        ]
+    )
+    with loading(f"writing {canonical} as CGMES {cgmes_version}"):
+        written = write_cgmes(canonical, out_path, force=force, cgmes_version=cgmes_version)
+    facts: dict[str, Any] = {
+        "grid": canonical,
+        "path": str(written.path),
+        "cgmes_version": written.cgmes_version,
+        "members": list(written.members),
+        "size_bytes": written.size_bytes,
+        "buses": written.buses,
+        "lines": written.lines,
+        "transformers": written.transformers,
+        "written_s": round(written.written_s, 3),
+        **{f"read_back_{k}": v for k, v in written.check.as_dict().items()},
+    }
+    document = {**_provenance(ctx, canonical), **facts}
+    rows = [{"key": k, "value": v} for k, v in facts.items()]
+
+    def human(console: Console) -> None:
+        print_table(
+            console,
+            rows,
+            [
+                Column("key", f"CGMES {out_path.name}", keep=True),
                 Column("value", "", text=_fact, wrap=True),
             ],
         )

@@ -17,11 +17,18 @@ needs around it:
   whose end 1 is the lower voltage; such transformers are turned round (every ``*_hv``/``*_lv``
   column pair swapped, ``tap_side`` and the sign of ``shift_degree`` with them), so ``hv_bus`` is
   the higher voltage, as the TSO–DSO split and the coupling points expect;
+- **control areas** (:mod:`flexcoord.grid.cgmes_areas`): a model with two or more
+  ``ControlArea``s labels every bus with its control area (``control_area``): the network is cut
+  at the terminals of the ``TieFlow``s, and each part belongs to the area whose tie-flow
+  terminals or ``ControlAreaGeneratingUnit``s lie in it;
+  :func:`~flexcoord.grid.areas.split_areas` then cuts the TSO/DSO areas by it (tie lines turned
+  round so their from-bus is the TSO side);
 - **regions**: every bus gets a ``region`` label, the name of its substation's
   ``SubGeographicalRegion`` (else its ``GeographicalRegion``);
   :func:`~flexcoord.grid.areas.split_areas` names DSO areas after it;
-- **the SV profile**: ``SvVoltage`` per bus and ``SvPowerFlow`` per line/transformer end, kept
-  on the result so :mod:`flexcoord.grid.cgmes_check` can compare a power flow against them.
+- **the SV profile**: ``SvVoltage`` per bus, ``SvPowerFlow`` per line/transformer end and
+  ``SvInjection`` per bus (the slack's injection where the slack bus has no generator), kept on
+  the result so :mod:`flexcoord.grid.cgmes_check` can compare a power flow against them.
 
 A grid reference ``cgmes:PATH.zip`` is accepted wherever a grid code is (see
 :func:`flexcoord.grid.loading.resolve_grid_code`).
@@ -33,7 +40,7 @@ import os
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +48,8 @@ from typing import Any
 import numpy as np
 
 from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
+from flexcoord.grid.cgmes_areas import label_control_areas
+from flexcoord.grid.cgmes_rdf import cim_rows, strip_id, terminal_nodes
 
 __all__ = [
     "CGMES_PREFIX",
@@ -92,6 +101,12 @@ class SvState:
     transformers). Powers follow CGMES's load sign convention, like pandapower's ``res_line``:
     positive flows from the bus into the branch. ``angle_reference_bus`` is the bus of the first
     ``TopologicalIsland.AngleRefTopologicalNode``, when SV names one.
+
+    ``injection_*`` are the ``SvInjection``s (the power a load flow put on a slack bus that has no
+    generator), in generator sign: positive into the bus. CGMES defines ``pInjection`` that way;
+    PowSyBl writes it in load sign (powsybl-core issue 1099), so the sign is read off SV itself:
+    the one that balances the node's ``SvPowerFlow``s (``injection_sign`` is ``"cim"`` or
+    ``"load"``; ``"cim"`` when the node has no terminal flows to tell).
     """
 
     angle_reference_bus: int | None
@@ -103,6 +118,10 @@ class SvState:
     branch_side: tuple[str, ...]
     branch_p_mw: tuple[float, ...]
     branch_q_mvar: tuple[float, ...]
+    injection_bus: tuple[int, ...]
+    injection_p_mw: tuple[float, ...]
+    injection_q_mvar: tuple[float, ...]
+    injection_sign: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +139,7 @@ class CgmesImport:
     sv: SvState
     slack: str
     regions: tuple[str, ...]
+    control_areas: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +292,8 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
     _check_base_voltages(net, found["TP"].label)
     _orient_transformers(net)
     regions = _label_regions(net)
-    sv = _sv_state(net, found["SV"])
+    control_areas = label_control_areas(net, found["EQ"].data, found["TP"].data)
+    sv = _sv_state(net, found["SV"], found["TP"])
     slack = _ensure_slack(net, sv)
     return CgmesImport(
         source=source,
@@ -282,6 +303,7 @@ def import_cgmes(paths: Path | Sequence[Path]) -> CgmesImport:
         sv=sv,
         slack=slack,
         regions=regions,
+        control_areas=control_areas,
     )
 
 
@@ -379,34 +401,53 @@ def _label_regions(net: Any) -> tuple[str, ...]:
     return tuple(sorted({str(v) for v in label.dropna()}))
 
 
-def _strip(rdf_id: object) -> str:
-    return str(rdf_id).removeprefix("#").removeprefix("_")
+def _sv_injections(
+    sv: ET.Element, tp: _Member, bus_of_node: dict[str, int]
+) -> tuple[list[tuple[int, float, float]], str]:
+    """The ``SvInjection``s as ``(bus, p_mw, q_mvar)`` in generator sign, and the sign read.
+
+    A slack injection balances its node: it equals the sum of the SvPowerFlows (load sign, out of
+    the bus) of the node's terminals. CGMES's ``pInjection`` is positive into the bus; when minus
+    ``pInjection`` is the closer to that sum, the file is in load sign (PowSyBl's) and is flipped.
+    """
+    rows = [r for r in cim_rows(sv, "SvInjection") if r.get("TopologicalNode") in bus_of_node]
+    if not rows:
+        return [], ""
+    node_of_terminal = terminal_nodes(tp.data)
+    out_of_node: dict[str, float] = {}
+    for flow in cim_rows(sv, "SvPowerFlow"):
+        node = node_of_terminal.get(flow.get("Terminal", ""))
+        if node is not None:
+            out_of_node[node] = out_of_node.get(node, 0.0) + float(flow.get("p", "0") or 0.0)
+    cim_gap = load_gap = 0.0
+    for row in rows:
+        p_mw = float(row.get("pInjection", "0") or 0.0)
+        balance = out_of_node.get(row["TopologicalNode"])
+        if balance is not None:
+            cim_gap += abs(p_mw - balance)
+            load_gap += abs(p_mw + balance)
+    sign = -1.0 if load_gap < cim_gap else 1.0
+    injections = [
+        (
+            bus_of_node[row["TopologicalNode"]],
+            sign * float(row.get("pInjection", "0") or 0.0),
+            sign * float(row.get("qInjection", "0") or 0.0),
+        )
+        for row in rows
+    ]
+    return injections, "load" if sign < 0 else "cim"
 
 
-def _sv_rows(data: bytes, element: str) -> Iterable[dict[str, str]]:
-    """Each ``cim:<element>`` of an SV document as ``{attribute: text or resource id}``."""
-    root = ET.fromstring(data)
-    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-    for node in root:
-        if not node.tag.endswith("}" + element):
-            continue
-        row: dict[str, str] = {}
-        for child in node:
-            name = child.tag.rsplit("}", 1)[-1].split(".", 1)[-1]
-            resource = child.get(f"{rdf}resource")
-            row[name] = _strip(resource) if resource is not None else (child.text or "")
-        yield row
-
-
-def _sv_state(net: Any, member: _Member) -> SvState:
+def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
+    root = ET.fromstring(member.data)
     # the bus's topological node (CGMES 3.0 imports name the bus after a connectivity node)
     node = net.bus["cim_topnode"] if "cim_topnode" in net.bus.columns else net.bus.origin_id
-    bus_of_node = {_strip(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
+    bus_of_node = {strip_id(o): int(b) for b, o in zip(net.bus.index, node, strict=True)}
     vn_kv = net.bus.vn_kv.astype(float)
     buses: list[int] = []
     vm: list[float] = []
     va: list[float] = []
-    for row in _sv_rows(member.data, "SvVoltage"):
+    for row in cim_rows(root, "SvVoltage"):
         bus = bus_of_node.get(row.get("TopologicalNode", ""))
         v_kv = float(row.get("v", "nan") or "nan")
         if bus is None or not np.isfinite(vn_kv.at[bus]) or not v_kv > 0:
@@ -421,20 +462,23 @@ def _sv_state(net: Any, member: _Member) -> SvState:
             column = f"terminal_{side}"
             if column in frame.columns:
                 ends |= {
-                    _strip(t): (table, int(i), side)
+                    strip_id(t): (table, int(i), side)
                     for i, t in zip(frame.index, frame[column], strict=True)
                     if t is not None
                 }
     flows = [
         (*ends[t], float(row.get("p", "nan")), float(row.get("q", "nan")))
-        for row in _sv_rows(member.data, "SvPowerFlow")
+        for row in cim_rows(root, "SvPowerFlow")
         if (t := row.get("Terminal", "")) in ends
     ]
     references = [
         bus_of_node[r["AngleRefTopologicalNode"]]
-        for r in _sv_rows(member.data, "TopologicalIsland")
+        for r in cim_rows(root, "TopologicalIsland")
         if r.get("AngleRefTopologicalNode") in bus_of_node
     ]
+    injections, injection_sign = (
+        _sv_injections(root, tp, bus_of_node) if b"SvInjection" in member.data else ([], "")
+    )
     return SvState(
         angle_reference_bus=references[0] if references else None,
         bus=tuple(buses),
@@ -445,6 +489,10 @@ def _sv_state(net: Any, member: _Member) -> SvState:
         branch_side=tuple(f[2] for f in flows),
         branch_p_mw=tuple(f[3] for f in flows),
         branch_q_mvar=tuple(f[4] for f in flows),
+        injection_bus=tuple(i[0] for i in injections),
+        injection_p_mw=tuple(i[1] for i in injections),
+        injection_q_mvar=tuple(i[2] for i in injections),
+        injection_sign=injection_sign,
     )
 
 

@@ -5,7 +5,10 @@ topological node, ``SvPowerFlow`` per terminal). Running pandapower's Newton-Rap
 imported network from the same SSH set points must land on the same state; the differences are
 the import's error: a wrong impedance, tap, shunt or set point shows as a voltage or flow gap.
 
-Angles are compared relative to the slack bus (the SV's own reference may sit elsewhere).
+Angles are compared relative to the slack bus (the SV's own reference may sit elsewhere). An
+``SvInjection`` (the power the exporting load flow put on a slack bus without a generator) is
+added to the compared network as a static generator at its bus: it is part of the state SV
+describes, and pandapower's slack then carries only its own share.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pandas as pd
 from flexcoord.errors import GridError
 from flexcoord.grid.cgmes import CgmesImport
 
-__all__ = ["SvComparison", "compare_with_sv", "pq_form", "run_power_flow"]
+__all__ = ["SvComparison", "compare_with_sv", "pq_form", "run_power_flow", "with_sv_injections"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +43,9 @@ class SvComparison:
     mean_abs_dp_mw: float
     max_abs_sv_p_mw: float
     slack: str
+    sv_injections: int
+    sv_injection_p_mw: float
+    sv_injection_sign: str
 
     def as_dict(self) -> dict[str, float | int | str]:
         """The fields by name (JSON-serialisable)."""
@@ -122,6 +128,20 @@ def pq_form(net: Any) -> Any:
     return out
 
 
+def with_sv_injections(imported: CgmesImport) -> Any:
+    """A copy of ``imported.net`` with each ``SvInjection`` as a static generator at its bus
+    (``name="SvInjection"``, ``type="SvInjection"``, generator sign)."""
+    import pandapower as pp  # noqa: PLC0415  (lazy: loads pandapower)
+
+    out = copy.deepcopy(imported.net)
+    sv = imported.sv
+    for bus, p_mw, q_mvar in zip(
+        sv.injection_bus, sv.injection_p_mw, sv.injection_q_mvar, strict=True
+    ):
+        pp.create_sgen(out, bus, p_mw=p_mw, q_mvar=q_mvar, name="SvInjection", type="SvInjection")
+    return out
+
+
 def compare_with_sv(imported: CgmesImport) -> SvComparison:
     """Run the power flow on ``imported.net`` (a copy) and compare it with ``imported.sv``.
 
@@ -133,7 +153,7 @@ def compare_with_sv(imported: CgmesImport) -> SvComparison:
         raise GridError(
             f"{imported.source}: the SV profile has no SvVoltage on any bus of the grid"
         )
-    solved = run_power_flow(imported.net)
+    solved = run_power_flow(with_sv_injections(imported) if sv.injection_bus else imported.net)
     bus = np.asarray(sv.bus, dtype=np.int64)
     vm = solved.res_bus.vm_pu.reindex(bus).to_numpy(dtype=float)
     va = solved.res_bus.va_degree.reindex(bus).to_numpy(dtype=float)
@@ -157,6 +177,9 @@ def compare_with_sv(imported: CgmesImport) -> SvComparison:
         mean_abs_dp_mw=float(np.mean(dp)) if len(dp) else float("nan"),
         max_abs_sv_p_mw=float(np.max(np.abs(sv_p))) if len(sv_p) else float("nan"),
         slack=imported.slack,
+        sv_injections=len(sv.injection_bus),
+        sv_injection_p_mw=float(np.sum(sv.injection_p_mw)),
+        sv_injection_sign=sv.injection_sign,
     )
 
 

@@ -1,5 +1,7 @@
-"""CGMES datasets written by an independent tool (PowSyBl, through ``pypowsybl``), and the round
-trip SimBench → PowSyBl → CGMES → flexcoord compared with pandapower on the original grid.
+"""CGMES datasets written by an independent tool (PowSyBl, through ``pypowsybl``), the round
+trip SimBench → PowSyBl → CGMES → flexcoord compared with pandapower on the original grid, and
+:func:`export_cgmes` (``flexcoord grid export-cgmes``): any grid flexcoord loads written as CGMES
+by that same conversion.
 
 PowSyBl (RTE's open grid toolbox) is the tool that writes the datasets the CGMES tests and
 ``docs/cgmes.md`` use: its bundled networks, or a pandapower network through
@@ -19,26 +21,43 @@ reference copy too (so both sides solve the same model):
   angles below a transformer of a radial grid;
 - a line with an open line switch is taken out of service: the converter keeps only bus-bus
   switches, so the open points of SimBench's MV rings would close (the line's charging from its
-  live end is lost, a few kvar).
+  live end is lost, a few kvar);
+- bus-bus switches the converter would put into the wrong voltage level are removed, their two
+  buses fused when the switch is closed: pypowsybl 1.16.1 numbers a switch's voltage level after
+  its bus's position among the switches' buses instead of after its nominal voltage
+  (``create_switches_between_buses``), which fails on most SimBench MV grids ("Bus bus_N not
+  found in voltage level sub_0", "Voltage level 'sub_2' does not exist"). Grids where the
+  numbering happens to come out right (1-MV-rural--0-sw) keep their switches.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from flexcoord.errors import NotFoundError
-from flexcoord.grid.cgmes import CgmesImport
+from flexcoord.errors import NO_VALUE, GridError, InvalidInputError, Issue, NotFoundError
+from flexcoord.grid.cgmes import CgmesImport, check_cgmes
 from flexcoord.grid.cgmes_check import run_power_flow
 
 __all__ = [
+    "CGMES_VERSIONS",
+    "EXPORT_MAX_DPQ_MW",
+    "EXPORT_MAX_DV_PU",
     "POWSYBL_EXAMPLES",
+    "CgmesExport",
     "RoundTripComparison",
     "compare_round_trip",
+    "compare_solved_state",
+    "export_cgmes",
+    "export_issues",
     "prepare_for_powsybl",
     "write_pandapower_cgmes",
     "write_powsybl_example",
@@ -71,6 +90,11 @@ class RoundTripComparison:
 
 #: CGMES version → PowSyBl's ``iidm.export.cgmes.cim-version``.
 _CIM_VERSION = {"2.4.15": "16", "3.0": "100"}
+#: The CGMES versions :func:`export_cgmes` writes.
+CGMES_VERSIONS = tuple(_CIM_VERSION)
+#: The largest gaps an export may show when read back (measured: 1e-14 pu and MW on SimBench).
+EXPORT_MAX_DV_PU = 1e-6
+EXPORT_MAX_DPQ_MW = 1e-3
 
 
 def _solve_and_save(network: Any, path: Path, cgmes_version: str = "2.4.15") -> None:
@@ -82,7 +106,7 @@ def _solve_and_save(network: Any, path: Path, cgmes_version: str = "2.4.15") -> 
     )
     results = lf.run_ac(network, parameters)
     if str(results[0].status) != "ComponentStatus.CONVERGED":
-        raise RuntimeError(f"PowSyBl's load flow did not converge: {results[0].status_text}")
+        raise GridError(f"PowSyBl's load flow did not converge: {results[0].status_text}")
     network.save(
         str(path),
         format="CGMES",
@@ -111,8 +135,10 @@ def prepare_for_powsybl(net: Any) -> Any:
     for table in ("ext_grid", "gen", "sgen"):
         frame = out[table]
         for column, value in (("min_q_mvar", -1e4), ("max_q_mvar", 1e4)):
-            if column in frame.columns or table == "ext_grid":
-                frame[column] = frame.get(column, np.nan).astype(float).fillna(value)
+            if column in frame.columns:
+                frame[column] = frame[column].astype(float).fillna(value)
+            elif table == "ext_grid":
+                frame[column] = value
     for table in ("gen", "sgen"):
         frame = out[table]
         p_mw = frame.p_mw.astype(float)
@@ -127,40 +153,244 @@ def prepare_for_powsybl(net: Any) -> Any:
     out.trafo["pfe_kw"] = 0.0
     out.trafo["i0_percent"] = 0.0
     out.trafo["shift_degree"] = 0.0
+    if _misplaced_bus_switches(out):
+        _fuse_bus_switches(out)
     return out
 
 
-def write_pandapower_cgmes(net: Any, path: Path) -> Any:
+def _misplaced_bus_switches(net: Any) -> bool:
+    """Whether pypowsybl 1.16.1's converter would put a bus-bus switch into a voltage level of
+    another nominal voltage (see the module docstring)."""
+    import pandas as pd  # noqa: PLC0415
+
+    switch = net.switch[net.switch.et == "b"]
+    if not len(switch):
+        return False
+    by_position = {b: i for i, b in enumerate(pd.unique(switch.bus.astype(int)))}
+    by_voltage = {v: i for i, v in enumerate(pd.unique(net.bus.vn_kv))}
+    return any(by_position[int(b)] != by_voltage[net.bus.vn_kv.at[int(b)]] for b in switch.bus)
+
+
+def _fuse_bus_switches(net: Any) -> None:
+    """Remove every bus-bus switch of ``net`` (a prepared copy), fusing the buses of the closed
+    ones: the same circuit without switches."""
+    from pandapower import toolbox  # noqa: PLC0415
+
+    switch = net.switch[net.switch.et == "b"]
+    net.switch = net.switch.drop(index=switch.index)
+    closed = switch[switch.closed.astype(bool)]
+    into: dict[int, int] = {}  # a fused bus → the bus it went into
+
+    def kept(bus: int) -> int:
+        while bus in into:
+            bus = into[bus]
+        return bus
+
+    for bus, element in zip(closed.bus.astype(int), closed.element.astype(int), strict=True):
+        first, second = kept(int(bus)), kept(int(element))
+        if first != second:
+            toolbox.fuse_buses(net, first, second)
+            into[second] = first
+
+
+def write_pandapower_cgmes(net: Any, path: Path, *, cgmes_version: str = "2.4.15") -> Any:
     """Convert ``net`` with PowSyBl, solve it there and write it as CGMES to ``path``.
 
     Returns:
         The prepared copy of ``net`` that went to PowSyBl (the round trip's reference).
     """
     import pypowsybl.network as pn  # noqa: PLC0415  (lazy: the optional cgmes extra)
+    from pypowsybl import PyPowsyblError  # noqa: PLC0415
 
     reference = prepare_for_powsybl(net)
-    _solve_and_save(pn.convert_from_pandapower(reference), path)
+    try:
+        network = pn.convert_from_pandapower(reference)
+    except PyPowsyblError as exc:
+        name = net.get("name") or "the grid"
+        raise GridError(f"PowSyBl cannot convert {name}: {exc}") from exc
+    _solve_and_save(network, path, cgmes_version)
     return reference
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CgmesExport:
+    """A grid written as CGMES by :func:`export_cgmes`.
+
+    ``reference`` is the prepared copy of the network that went to PowSyBl (see the module
+    docstring for what that changes); :func:`compare_solved_state` compares it with the file read
+    back.
+    """
+
+    code: str
+    path: Path
+    cgmes_version: str
+    buses: int
+    lines: int
+    transformers: int
+    size_bytes: int
+    members: tuple[str, ...]
+    written_s: float
+    check: RoundTripComparison
+    reference: Any
+
+
+def _out_issue(path: Path, message: str) -> Issue:
+    return Issue(kind="", object_id="", field="", value=NO_VALUE, message=message, source=str(path))
+
+
+def export_issues(path: Path, *, force: bool = False) -> list[Issue]:
+    """What stops :func:`export_cgmes` from writing ``path``, found before any work is done."""
+    issues: list[Issue] = []
+    if path.suffix.lower() != ".zip":
+        issues.append(_out_issue(path, "must end in .zip (a CGMES dataset is a zip)"))
+    if path.is_dir():
+        issues.append(_out_issue(path, "is a folder; give a file path"))
+    elif path.exists() and not force:
+        issues.append(_out_issue(path, "exists already; pass --force to replace it"))
+    folder = path.parent
+    if not folder.exists():
+        issues.append(_out_issue(path, f"cannot be written: folder {str(folder)!r} does not exist"))
+    elif not folder.is_dir():
+        issues.append(_out_issue(path, f"cannot be written: {str(folder)!r} is not a folder"))
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        issues.append(_out_issue(path, f"cannot be written: no write access to {str(folder)!r}"))
+    return issues
+
+
+def export_cgmes(
+    code: str, path: Path, *, force: bool = False, cgmes_version: str = "2.4.15"
+) -> CgmesExport:
+    """Write the grid ``code`` (anything :func:`~flexcoord.grid.loading.load_network` takes) as a
+    CGMES ``cgmes_version`` zip (EQ, TP, SSH, SV) at ``path``, through PowSyBl's pandapower
+    converter, solved by its load flow (the SV profile).
+
+    The zip is written beside ``path`` under a temporary name, checked to hold the four profiles,
+    and only then renamed onto ``path``: an error leaves nothing behind and an existing file as
+    it was.
+
+    Raises:
+        NotFoundError: no grid ``code``.
+        InvalidInputError: ``path`` does not end in .zip, exists (without ``force``) or cannot be
+            written, or the version is unknown.
+        GridError: PowSyBl cannot convert the grid, or its load flow does not converge.
+    """
+    from flexcoord.grid.loading import load_network  # noqa: PLC0415  (loading imports this module)
+
+    issues = export_issues(path, force=force)
+    if cgmes_version not in _CIM_VERSION:
+        issues.append(
+            Issue(
+                kind="",
+                object_id="",
+                field="cgmes_version",
+                value=cgmes_version,
+                message=f"is not one of {', '.join(CGMES_VERSIONS)}",
+            )
+        )
+    if issues:
+        raise InvalidInputError(issues)
+    net = load_network(code)
+    slacks = int(net.ext_grid.in_service.astype(bool).sum())
+    if slacks > 1:
+        raise GridError(
+            f"{net.get('name') or code} has {slacks} external grids; PowSyBl's conversion keeps "
+            "one slack (the others become generators at 0 MW), so the CGMES state would differ"
+        )
+    started = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        target = folder / path.name  # PowSyBl names the members after the file: OUT_EQ.xml, ...
+        reference = write_pandapower_cgmes(net, target, cgmes_version=cgmes_version)
+        check = _read_back(reference, target)
+        os.replace(target, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(path) as archive:
+        members = tuple(sorted(archive.namelist()))
+    return CgmesExport(
+        code=str(net.get("name") or code),
+        path=path,
+        cgmes_version=cgmes_version,
+        buses=len(reference.bus),
+        lines=int(reference.line.in_service.sum()),
+        transformers=int(reference.trafo.in_service.sum()),
+        size_bytes=path.stat().st_size,
+        members=members,
+        written_s=time.perf_counter() - started,
+        check=check,
+        reference=reference,
+    )
+
+
+def _max_gap(values: Any, reference: Any) -> float:
+    """``max |values - reference|`` over the buses solved on both sides; ``inf`` when a bus is
+    solved on one side only (cut off from supply on the other)."""
+    one_sided = np.isnan(values) != np.isnan(reference)
+    if one_sided.any():
+        return float("inf")
+    return float(np.nanmax(np.abs(values - reference)))
+
+
+def _slack_position(solved: Any, buses: list[int]) -> int | None:
+    ext = solved.ext_grid[solved.ext_grid.in_service.to_numpy(dtype=bool)]
+    slack = int(ext.bus.iloc[0]) if len(ext) else None
+    return buses.index(slack) if slack in buses else None
 
 
 def _trailing_int(origin_id: object) -> int:
     return int(str(origin_id).rsplit("_", 1)[-1])
 
 
+def _read_back(reference: Any, path: Path) -> RoundTripComparison:
+    """The written file through flexcoord's import (the PQ form a ``cgmes:`` grid loads in),
+    solved and compared with ``reference``; refused when the state differs."""
+    from flexcoord.grid.cgmes import import_cgmes  # noqa: PLC0415
+    from flexcoord.grid.cgmes_check import pq_form  # noqa: PLC0415
+
+    problems = check_cgmes(path)
+    if problems:
+        raise InvalidInputError(problems)
+    check = compare_solved_state(reference, pq_form(import_cgmes(path).net))
+    if not (
+        check.max_abs_dv_pu <= EXPORT_MAX_DV_PU
+        and check.max_abs_dp_mw <= EXPORT_MAX_DPQ_MW
+        and check.max_abs_dq_mvar <= EXPORT_MAX_DPQ_MW
+    ):
+        raise GridError(
+            f"the CGMES file read back does not solve to the grid's state (max |dV| "
+            f"{check.max_abs_dv_pu:.2g} pu, |dP| {check.max_abs_dp_mw:.2g} MW, |dQ| "
+            f"{check.max_abs_dq_mvar:.2g} Mvar): PowSyBl's conversion loses part of this grid; "
+            "nothing was written"
+        )
+    return check
+
+
 def compare_round_trip(reference: Any, imported: CgmesImport) -> RoundTripComparison:
-    """pandapower's power flow on ``reference`` against the one on the grid that came back.
+    """pandapower's power flow on ``reference`` against the one on the grid that came back."""
+    return compare_solved_state(reference, imported.net)
+
+
+def compare_solved_state(reference: Any, net: Any) -> RoundTripComparison:
+    """pandapower's power flow on ``reference`` against the one on ``net``, a CGMES import of it
+    (as :func:`~flexcoord.grid.cgmes.import_cgmes` gives it, or loaded as ``cgmes:PATH.zip``).
 
     Elements are matched through PowSyBl's ids of a converted pandapower network: bus ``bus_N``
     is bus ``N``, line ``F_T_I`` is line ``I``, transformer ``H_L_I`` is transformer
     ``I - len(line)``.
     """
     before = run_power_flow(reference)
-    after = run_power_flow(imported.net)
-    original_bus = [_trailing_int(o) for o in after.bus.origin_id]
+    after = run_power_flow(net)
+    node = after.bus["cim_topnode"] if "cim_topnode" in after.bus.columns else after.bus.origin_id
+    original_bus = [_trailing_int(o) for o in node]
     vm = after.res_bus.vm_pu.to_numpy(dtype=float)
     va = after.res_bus.va_degree.to_numpy(dtype=float)
     vm0 = before.res_bus.vm_pu.reindex(original_bus).to_numpy(dtype=float)
     va0 = before.res_bus.va_degree.reindex(original_bus).to_numpy(dtype=float)
+    slack = _slack_position(before, original_bus)
+    if slack is not None:  # CGMES carries no slack angle: compare angles relative to the slack
+        va, va0 = va - va[slack], va0 - va0[slack]
     dp: list[float] = []
     dq: list[float] = []
     p_ref: list[float] = []
@@ -178,7 +408,7 @@ def compare_round_trip(reference: Any, imported: CgmesImport) -> RoundTripCompar
                 p_ref.append(abs(p0))
     return RoundTripComparison(
         buses_compared=len(original_bus),
-        max_abs_dv_pu=float(np.nanmax(np.abs(vm - vm0))),
+        max_abs_dv_pu=_max_gap(vm, vm0),
         max_abs_dva_degree=float(np.nanmax(np.abs(va - va0))),
         branches_compared=len(dp) // 2,
         max_abs_dp_mw=float(max(dp)),

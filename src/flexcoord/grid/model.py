@@ -253,6 +253,7 @@ class GridModel:
             "profile_steps": steps,
             "regions": _regions(net),
             "tso_min_vn_kv": split.tso_min_vn_kv,
+            "tso_control_area": split.tso_control_area,
             "tso_buses": len(split.tso_bus_ids),
             "dso_areas": [
                 {
