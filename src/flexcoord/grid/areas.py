@@ -13,7 +13,7 @@ German reading. A grid without any bus at the threshold (an MV grid fed by one `
 or more DSO areas whose coupling point is the ``ext_grid`` itself.
 
 **Control areas.** A grid whose buses carry a ``control_area`` label (a CGMES model with two or
-more ``ControlArea``s, see :mod:`flexcoord.grid.cgmes`; decision 011) is cut by it instead: the
+more ``ControlArea``s, see :mod:`flexcoord.grid.cgmes`; decision 012) is cut by it instead: the
 control area holding the highest nominal voltage (ties: the most buses at that voltage, then the
 name) is the TSO area, each other control area a DSO area named after it (a part of it not
 connected to the rest gets ``#2``, ...), and every in-service transformer or line joining the TSO
