@@ -33,6 +33,7 @@ reference copy too (so both sides solve the same model):
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import shutil
 import tempfile
@@ -92,6 +93,15 @@ class RoundTripComparison:
 _CIM_VERSION = {"2.4.15": "16", "3.0": "100"}
 #: The CGMES versions :func:`export_cgmes` writes.
 CGMES_VERSIONS = tuple(_CIM_VERSION)
+def _not_the_opf_notice(record: logging.LogRecord) -> bool:
+    """pypowsybl warns at import that its optional ``opf`` extra is missing; flexcoord runs no
+    PowSyBl OPF, so the notice is only noise on every export."""
+    return "'opf' extra dependencies" not in record.getMessage()
+
+
+logging.getLogger("powsybl").addFilter(_not_the_opf_notice)
+
+
 #: The largest gaps an export may show when read back (measured: 1e-14 pu and MW on SimBench).
 EXPORT_MAX_DV_PU = 1e-6
 EXPORT_MAX_DPQ_MW = 1e-3
