@@ -4,14 +4,22 @@ table (administrator) and the UFTP outbox (operators' view)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from flexcoord.service.tables import UftpKeyRow
 from flexcoord.service.uftp_keys import key_sha256
 
-__all__ = ["PublishedKeyOut", "PublishedKeysOut", "published_key_out"]
+__all__ = [
+    "PublishedKeyOut",
+    "PublishedKeysOut",
+    "UftpKeyIn",
+    "UftpKeyOut",
+    "UftpParticipantOut",
+    "key_out",
+    "published_key_out",
+]
 
 _AT = "2026-06-01T08:00:00.000000Z"
 _KEY = "Ht3wVdQ5k7mJ4f1gYbq2oZx8cR6sN0aPuL9eWiKjT3E="
@@ -65,4 +73,76 @@ def published_key_out(row: UftpKeyRow) -> PublishedKeyOut:
         current=row.valid_until is None,
         valid_from=row.valid_from,
         valid_until=row.valid_until,
+    )
+
+
+class UftpKeyIn(BaseModel):
+    """A participant's new public key (administrator): it becomes the current key; the keys
+    valid until now stay valid until ``previous_valid_until`` (a rotation with overlap) or, if
+    it is left out, are retired at once (a replacement). ``role`` names which of the party's
+    UFTP roles, needed only when it has several."""
+
+    model_config = _config(
+        {"public_key": _KEY, "role": "AGR", "previous_valid_until": "2026-06-02T08:00:00Z"}
+    )
+    public_key: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Literal["DSO", "AGR", "CRO"] | None = None
+    previous_valid_until: AwareDatetime | None = None
+
+
+class UftpKeyOut(BaseModel):
+    """One key of a participant: ``valid_now`` while it verifies messages, ``current`` the
+    one without an end; ``source`` who manages it (``config``: the configuration file at each
+    start; ``admin``: the admin API)."""
+
+    model_config = _config(
+        {
+            "public_key": _KEY,
+            "key_sha256": key_sha256(_KEY),
+            "current": True,
+            "valid_now": True,
+            "valid_from": _AT,
+            "valid_until": None,
+            "source": "admin",
+        }
+    )
+    public_key: str
+    key_sha256: str
+    current: bool
+    valid_now: bool
+    valid_from: datetime
+    valid_until: datetime | None
+    source: Literal["config", "admin"]
+
+
+class UftpParticipantOut(BaseModel):
+    """A UFTP participant of the configuration and every key of it in the key table, the
+    newest first (retired ones too)."""
+
+    model_config = _config(
+        {
+            "party_id": "fsp-a",
+            "domain": "agr.example.org",
+            "role": "AGR",
+            "endpoint": "https://agr.example.org/shapeshifter/api/v3/message",
+            "keys": [UftpKeyOut.model_config["json_schema_extra"]["examples"][0]],  # type: ignore[index]
+        }
+    )
+    party_id: str
+    domain: str
+    role: str
+    endpoint: str | None
+    keys: list[UftpKeyOut]
+
+
+def key_out(row: UftpKeyRow, now: datetime) -> UftpKeyOut:
+    """The admin view of a participant's key row at ``now``."""
+    return UftpKeyOut(
+        public_key=row.public_key,
+        key_sha256=key_sha256(row.public_key),
+        current=row.valid_until is None,
+        valid_now=row.valid_from <= now and (row.valid_until is None or row.valid_until > now),
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        source="admin" if row.source == "admin" else "config",
     )
