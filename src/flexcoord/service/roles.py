@@ -91,6 +91,7 @@ class Operation(StrEnum):
     UFTP_PARTICIPANT_LIST = "uftp_participant.list"
     UFTP_KEY_ADD = "uftp_key.add"
     UFTP_KEY_RETIRE = "uftp_key.retire"
+    UFTP_OUTBOX_LIST = "uftp_outbox.list"
 
 
 _ALL: Final = frozenset(Role)
@@ -170,6 +171,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.UFTP_PARTICIPANT_LIST: _ADMIN,
         Operation.UFTP_KEY_ADD: _ADMIN,
         Operation.UFTP_KEY_RETIRE: _ADMIN,
+        Operation.UFTP_OUTBOX_LIST: _ADMIN | _MARKET_OPERATOR,
     }
 )
 

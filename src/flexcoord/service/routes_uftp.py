@@ -1,5 +1,6 @@
-"""UFTP operations (administrator): the participants of the UFTP configuration and their keys
-in the key table; add (rotate) and retire a participant's key.
+"""UFTP operations: the participants of the UFTP configuration and their keys in the key table,
+add (rotate) and retire a participant's key (administrator); the UFTP outbox, what flexcoord
+delivers and where each message is (administrator and market operator).
 
 The participants are the ones of the configuration ``serve --uftp-config`` mounted
 (:func:`~flexcoord.service.uftp_endpoint.mount_uftp`); without one there are none (the list is
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexcoord.errors import Issue
@@ -22,7 +24,15 @@ from flexcoord.service.calls import Call, call_of
 from flexcoord.service.problems import ServiceProblem, problem_responses
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_markets import Limit, Offset
-from flexcoord.service.uftp_schemas import UftpKeyIn, UftpParticipantOut, key_out
+from flexcoord.service.tables import UftpOutboxRow
+from flexcoord.service.uftp_delivery import DeliveryStatus
+from flexcoord.service.uftp_schemas import (
+    UftpKeyIn,
+    UftpOutboxOut,
+    UftpParticipantOut,
+    key_out,
+    outbox_out,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -187,3 +197,32 @@ def retire_key(
         out = _out(session, endpoint, who, call.now)
         call.accept(session, target=f"uftp-key:{who[1]}/{who[2]}", status=200, response=out)
         return out
+
+
+@router.get("/outbox", name=Operation.UFTP_OUTBOX_LIST, tags=["uftp"])
+def list_outbox(  # noqa: PLR0913 - the call, three filters, the page
+    call: Annotated[Call, Depends(call_of(Operation.UFTP_OUTBOX_LIST))],
+    status: Annotated[
+        DeliveryStatus | None, Query(description="Only messages in this status.")
+    ] = None,
+    recipient: Annotated[
+        str | None, Query(max_length=64, description="Only messages to this party id.")
+    ] = None,
+    message_type: Annotated[
+        str | None, Query(max_length=40, description="Only messages of this UFTP type.")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[UftpOutboxOut]:
+    """The UFTP messages flexcoord delivers, in creation order, with their delivery status,
+    attempts, next attempt and last error (administrator, market operator)."""
+    query = select(UftpOutboxRow).order_by(UftpOutboxRow.seq)
+    if status is not None:
+        query = query.where(UftpOutboxRow.status == status.value)
+    if recipient is not None:
+        query = query.where(UftpOutboxRow.party_id == recipient)
+    if message_type is not None:
+        query = query.where(UftpOutboxRow.message_type == message_type)
+    with call.transaction(read_only=True) as session:
+        rows = session.scalars(query.limit(limit).offset(offset))
+        return [outbox_out(r) for r in rows]

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from flexcoord.service.tables import UftpKeyRow
+from flexcoord.service.tables import UftpKeyRow, UftpOutboxRow
+from flexcoord.service.uftp_delivery import DeliveryStatus
 from flexcoord.service.uftp_keys import key_sha256
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "PublishedKeysOut",
     "UftpKeyIn",
     "UftpKeyOut",
+    "UftpOutboxOut",
     "UftpParticipantOut",
     "key_out",
+    "outbox_out",
     "published_key_out",
 ]
 
@@ -145,4 +148,71 @@ def key_out(row: UftpKeyRow, now: datetime) -> UftpKeyOut:
         valid_from=row.valid_from,
         valid_until=row.valid_until,
         source="admin" if row.source == "admin" else "config",
+    )
+
+
+#: The states in which the delivery thread still acts on a message at ``next_attempt_at``.
+_WAITING = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENT})
+
+
+class UftpOutboxOut(BaseModel):
+    """A UFTP message flexcoord delivers (operators' view, without the XML): ``pending`` (to
+    send at ``next_attempt_at``) → ``sent`` (HTTP 200; re-sent at ``next_attempt_at`` if
+    unanswered) → ``accepted`` / ``rejected`` (the recipient's signed response), or ``failed``
+    (last attempt undelivered) / ``expired`` (delivered, never answered). ``next_attempt_at``
+    is ``null`` once nothing more will be sent; ``last_error`` is the latest transport
+    failure (``null`` after a delivered attempt)."""
+
+    model_config = _config(
+        {
+            "message_id": "0b5f3c1e-8d2a-4f6b-9c7e-1a2b3c4d5e6f",
+            "message_type": "FlexOrder",
+            "subject_id": "session:s1",
+            "recipient_party_id": "fsp-a",
+            "recipient_domain": "agr.example.org",
+            "recipient_role": "AGR",
+            "status": "pending",
+            "attempts": 2,
+            "next_attempt_at": "2026-06-01T08:01:30.000000Z",
+            "created_at": _AT,
+            "sent_at": None,
+            "answered_at": None,
+            "last_error": "ConnectionError: connection refused",
+            "rejection_reason": None,
+        }
+    )
+    message_id: str
+    message_type: str
+    subject_id: str
+    recipient_party_id: str
+    recipient_domain: str
+    recipient_role: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    answered_at: datetime | None
+    last_error: str | None
+    rejection_reason: str | None
+
+
+def outbox_out(row: UftpOutboxRow) -> UftpOutboxOut:
+    """The operators' view of a UFTP outbox row."""
+    status = DeliveryStatus(row.status)
+    return UftpOutboxOut(
+        message_id=row.message_id,
+        message_type=row.message_type,
+        subject_id=row.subject_id,
+        recipient_party_id=row.party_id,
+        recipient_domain=row.recipient_domain,
+        recipient_role=row.recipient_role,
+        status=status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at if status in _WAITING else None,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        answered_at=row.answered_at,
+        last_error=row.last_error,
+        rejection_reason=row.rejection_reason,
     )

@@ -120,6 +120,7 @@ LIST_VISIBILITY: Final[dict[str, Callable[[dict[str, Any], str], bool]]] = {
     Operation.SESSION_LIST: lambda i, p: True,
     Operation.PARTY_LIST: lambda i, p: True,
     Operation.UFTP_PARTICIPANT_LIST: lambda i, p: True,  # administrators only
+    Operation.UFTP_OUTBOX_LIST: lambda i, p: True,  # the platform's operators see every one
 }
 #: Bodies for calls whose route must run (a foreign object's 404 comes from the route): valid
 #: bodies, so that the answer depends on the object alone.
