@@ -4,6 +4,7 @@ call audited, and a restart with the configuration file never undoes what the AP
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,12 @@ def test_the_administrator_lists_rotates_and_retires_and_a_restart_keeps_it(
         assert verify_chain(s).issues == ()
     # the DSO's keys were never touched
     assert [row[4] for row in _table(api) if row[0] == DSO] == ["config"]
+    # the AGR dropped from the configuration: its keys go, the API's too
+    dso_only = [p for p in json.loads(path.read_text())["participants"] if p["role"] == "DSO"]
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "participants": dso_only, "resources": []}))
+    load_keys(api.app.state.services.engine, load_uftp_config(path), clock())
+    assert _status(api, third[0]) == 401
 
 
 def test_every_bad_request_names_its_field_and_writes_nothing_but_its_audit_event(

@@ -21,7 +21,8 @@ message received.
 The administrator changes participants' keys through the API too (:func:`add_key`: a new
 current key, the earlier ones valid until a stated time or retired at once; :func:`retire_key`).
 A key the API added or changed is ``source = admin``: the configuration no longer touches it at
-a start (neither resets its end nor retires it), so a restart never undoes the API.
+a start (neither resets its end nor retires it), so a restart never undoes the API, as long as
+its participant is in the configuration (a participant dropped from the file loses every key).
 
 Every change at start is an audit event ``uftp.key`` (target ``uftp-key:<domain>/<role>``, the
 key's SHA-256 as payload); an API change is the request's own audit event, on the same target.
@@ -116,7 +117,8 @@ def load(
     now: datetime,
 ) -> int:
     """Bring the key table's configured keys to the configuration (module docstring), in one
-    transaction; how many keys changed (keys of ``source = admin`` are left alone).
+    transaction; how many keys changed (keys of ``source = admin`` are left alone while their
+    participant is in ``current``).
     ``current``: ``(domain, role)`` → the current key; ``previous``: its
     earlier keys and when each stops being valid."""
     wanted: dict[tuple[str, str, str], datetime | None] = {}
@@ -148,7 +150,8 @@ def load(
             _audit(session, domain, role, key, now)
             changed += 1
         for (domain, role, key), row in rows.items():
-            if (domain, role, key) in wanted or row.source == KeySource.ADMIN:
+            kept = row.source == KeySource.ADMIN and (domain, role) in current
+            if (domain, role, key) in wanted or kept:
                 continue
             if row.valid_until is None or row.valid_until > now:
                 row.valid_until = now  # no longer configured: retired at once
