@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from flexcoord.errors import InvalidInputError
 from flexcoord.service.tables import AuditEventRow, UftpKeyRow
 from flexcoord.service.uftp_config import load_uftp_config
-from flexcoord.service.uftp_endpoint import mount_uftp
-from flexcoord.service.uftp_keys import load
+from flexcoord.service.uftp_endpoint import load_keys, mount_uftp
 from flexcoord.standards import uftp
 from tests.service.conftest import START, Api, Clock
 from tests.service.markets import market
@@ -51,7 +50,7 @@ def test_a_rotated_key_verifies_until_its_stated_time_and_a_dropped_one_not_at_a
     def start(participants: list[dict[str, object]]) -> None:
         """The service starting on this configuration file (its keys loaded)."""
         endpoint = load_uftp_config(_config(tmp_path, keys, participants=participants))
-        load(engine, endpoint.public_keys, endpoint.previous_keys, now=clock())
+        load_keys(engine, endpoint, clock())
 
     def status(key: tuple[str, str]) -> object:
         """How the endpoint takes a FlexRequest signed with ``key``: 401 or the Result."""
@@ -84,8 +83,9 @@ def test_a_rotated_key_verifies_until_its_stated_time_and_a_dropped_one_not_at_a
             (k3[1], None),
         ]
         changes = s.scalars(select(AuditEventRow).where(AuditEventRow.operation == "uftp.key"))
-        # dso k1 + agr at mount; k2 in, k1 given an end; k3 in, k1 retired already, k2 retired
-        assert len(list(changes)) == 6
+        # dso k1 + agr + flexcoord's own at mount; k2 in, k1 given an end; k3 in, k1 retired
+        # already, k2 retired
+        assert len(list(changes)) == 7
 
 
 def test_a_previous_key_must_be_a_key_other_than_the_current_one_with_a_zoned_time(

@@ -64,6 +64,7 @@ from flexcoord.service.routes_parties import router as parties_router
 from flexcoord.service.routes_prequalification import router as prequalification_router
 from flexcoord.service.routes_register import router as register_router
 from flexcoord.service.routes_results import router as results_router
+from flexcoord.service.routes_uftp import router as uftp_router
 from flexcoord.service.schemas import Health
 from flexcoord.service.settings import ServiceSettings
 
@@ -89,6 +90,7 @@ _BODY_KINDS: Final = {
     Operation.PREQUALIFICATION_DECIDE.value: "Prequalification",
     Operation.METER_UPLOAD.value: "MeterUpload",
     Operation.GRID_PREQUALIFICATION_DECIDE.value: "GridPrequalification",
+    Operation.UFTP_KEY_ADD.value: "UftpKey",
 }
 
 
@@ -424,4 +426,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(grid_prequalification_router)
     app.include_router(interface_router)
+    app.include_router(uftp_router)
     return app

@@ -88,6 +88,10 @@ class Operation(StrEnum):
     GRID_PREQUALIFICATION_READ = "grid_prequalification.read"
     GRID_PREQUALIFICATION_DECIDE = "grid_prequalification.decide"
     INTERFACE_OFFERS_READ = "interface_offers.read"
+    UFTP_PARTICIPANT_LIST = "uftp_participant.list"
+    UFTP_KEY_ADD = "uftp_key.add"
+    UFTP_KEY_RETIRE = "uftp_key.retire"
+    UFTP_OUTBOX_LIST = "uftp_outbox.list"
 
 
 _ALL: Final = frozenset(Role)
@@ -164,6 +168,10 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.GRID_PREQUALIFICATION_READ: _OPERATORS | _FSP,
         Operation.GRID_PREQUALIFICATION_DECIDE: _OPERATORS,
         Operation.INTERFACE_OFFERS_READ: _OPERATORS,
+        Operation.UFTP_PARTICIPANT_LIST: _ADMIN,
+        Operation.UFTP_KEY_ADD: _ADMIN,
+        Operation.UFTP_KEY_RETIRE: _ADMIN,
+        Operation.UFTP_OUTBOX_LIST: _ADMIN | _MARKET_OPERATOR,
     }
 )
 

@@ -518,7 +518,8 @@ class UftpKeyRow(Base):
     """A UFTP participant's public signing key (:mod:`flexcoord.service.uftp_keys`), valid from
     ``valid_from`` until ``valid_until`` (``None``: the current key). Loaded from the UFTP
     configuration at start: a rotated key stays valid until the time the configuration states,
-    a key the configuration no longer names is retired at once."""
+    a key the configuration no longer names is retired at once; the admin API adds, rotates and
+    retires keys too (``source``). flexcoord's own keys are rows of its domain, role ``*``."""
 
     __tablename__ = "uftp_key"
     __table_args__ = (UniqueConstraint("domain", "role", "public_key"),)
@@ -529,6 +530,9 @@ class UftpKeyRow(Base):
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime())
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: ``config`` (the configuration file manages it at each start) or ``admin`` (added or
+    #: changed through the admin API: the configuration no longer touches it).
+    source: Mapped[str] = mapped_column(String(8), server_default="config")
 
 
 class BrokerCredentialRow(Base):

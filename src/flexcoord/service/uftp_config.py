@@ -27,7 +27,11 @@ base64 verification keys (``flexcoord.standards.uftp.generate_keypair`` makes bo
 FlexSettlements (one without gets none); ``delivery`` (optional, the defaults shown) is how
 often and how long: a message unanswered ``answer_deadline_minutes`` after its HTTP 200 is sent
 again, a transport failure is retried after ``base_delay_s`` doubling up to ``max_delay_s``, and
-after ``max_attempts`` in all the message is failed or expired. A rotated key is listed under
+after ``max_attempts`` in all the message is failed or expired. flexcoord's own key rotates
+alike: ``private_key_file`` names the new key (flexcoord signs with it from the start), the
+top-level ``previous_keys`` (same shape as a participant's, public keys only: the old private
+key is no longer needed) the earlier ones still announced at ``GET /uftp/keys`` until their
+``valid_until``. A participant's rotated key is listed under
 the participant's ``previous_keys``
 (``[{"public_key": "…", "valid_until": "2026-12-10T00:00:00Z"}]``): it still verifies until
 then; at start the keys are loaded into the key table (:mod:`flexcoord.service.uftp_keys`), and
@@ -39,8 +43,6 @@ file and the field; nothing starts.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -54,6 +56,7 @@ from flexcoord.schemas.models import LocationModel
 from flexcoord.schemas.pydantic_issues import error_issue, field_path
 from flexcoord.schemas.reading import parse_json, read_text
 from flexcoord.service.uftp_endpoint import DeliveryPolicy, UftpEndpoint
+from flexcoord.service.uftp_keys import key_problem
 from flexcoord.standards import uftp
 
 __all__ = ["load_uftp_config"]
@@ -114,6 +117,7 @@ class _UftpConfig(BaseModel):
     time_zone: str = "Europe/Amsterdam"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
     delivery: _Delivery = _Delivery()
+    previous_keys: list[_PreviousKey] = []
 
 
 def _issue(source: Path, field: str, value: object, message: str) -> Issue:
@@ -128,13 +132,8 @@ def _issue(source: Path, field: str, value: object, message: str) -> Issue:
 
 
 def _key_issue(source: Path, field: str, text: str, n_bytes: int) -> Issue | None:
-    try:
-        key = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return _issue(source, field, "…", "is not base64")
-    if len(key) != n_bytes:
-        return _issue(source, field, "…", f"is {len(key)} bytes, not a {n_bytes}-byte key")
-    return None
+    wrong = key_problem(text, n_bytes)
+    return None if wrong is None else _issue(source, field, "…", wrong)
 
 
 def _checks(config: _UftpConfig, source: Path, private_key: str | None) -> list[Issue]:
@@ -177,9 +176,28 @@ def _checks(config: _UftpConfig, source: Path, private_key: str | None) -> list[
         ZoneInfo(config.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         found.append(_issue(source, "time_zone", config.time_zone, "is not an IANA time zone"))
+    found += _own_key_issues(config, source, private_key)
+    return found
+
+
+def _own_key_issues(config: _UftpConfig, source: Path, private_key: str | None) -> list[Issue]:
+    """flexcoord's signing key and the public keys it still announces after a rotation."""
+    found: list[Issue] = []
+    current = None
     if private_key is not None:
         issue = _key_issue(source, "private_key_file", private_key, 64)
+        if issue is None:
+            try:
+                current = uftp.public_key_of(private_key)
+            except InvalidInputError as err:
+                issue = _issue(source, "private_key_file", "…", err.issues[0].message)
         found += [issue] if issue else []
+    for k, old in enumerate(config.previous_keys):
+        where = f"previous_keys[{k}].public_key"
+        issue = _key_issue(source, where, old.public_key, 32)
+        found += [issue] if issue else []
+        if old.public_key == current:
+            found.append(_issue(source, where, "…", "is the public key of private_key_file"))
     return found
 
 
@@ -276,4 +294,5 @@ def _endpoint(
             (p.domain, p.role): p.endpoint for p in config.participants if p.endpoint is not None
         },
         delivery=config.delivery.policy(),
+        own_previous_keys=tuple((k.public_key, k.valid_until) for k in config.previous_keys),
     )

@@ -14,10 +14,11 @@ pattern, with UFTP's transport, retry schedule and answers):
    counted, ``next_attempt_at`` pushed past a lease, committed), then sent by shapeshifter-uftp's
    own client (``ShapeshifterDsoAgrClient.send_flex_order`` …: it seals the message with
    flexcoord's key and POSTs the SignedMessage; Ed25519 being deterministic, every attempt sends
-   the same bytes). HTTP 200 → ``sent``. Anything else (no connection, a timeout, a non-200
-   status) is a transport failure: tried again after ``base_delay · 2^(attempt-1)`` (capped at
-   ``max_delay``), ``failed`` after ``max_attempts``. A process that dies mid-send leaves the
-   message due again once the lease passes. Every attempt is an audit event
+   the same bytes, until flexcoord's key is rotated). HTTP 200 → ``sent``. Anything else (no
+   connection, a timeout, a non-200 status) is a transport failure: tried again after
+   ``base_delay · 2^(attempt-1)`` (capped at ``max_delay``), ``failed`` after
+   ``max_attempts``. A process that dies mid-send leaves the message due again once the lease
+   passes. Every attempt is an audit event
    (``uftp.deliver.<Type>``: the recipient's HTTP status, or 503 when it could not be reached).
    The schedule is the endpoint's :class:`~flexcoord.service.uftp_endpoint.DeliveryPolicy`.
 3. **Answer deadline**: a ``sent`` message whose response has not come

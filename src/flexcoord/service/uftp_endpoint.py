@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -58,18 +58,27 @@ from flexcoord.service.market_schemas import BidStatus, NeedIn
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import BidRow, MarketSessionRow, NeedRow, PartyRow
+from flexcoord.service.uftp_schemas import PublishedKeysOut, published_key_out
 from flexcoord.standards import uftp
 
 __all__ = [
+    "OWN_SIGNING_ROLES",
+    "UFTP_KEYS_PATH",
     "UFTP_LOG_LENGTH",
     "UFTP_PATH",
     "DeliveryPolicy",
     "UftpEndpoint",
     "UftpOutcome",
+    "load_keys",
     "mount_uftp",
 ]
 
 UFTP_PATH = "/shapeshifter/api/v3/message"
+#: Where flexcoord publishes its own public keys (JSON; UFTP's DNS lookup is not served).
+UFTP_KEYS_PATH = "/uftp/keys"
+#: The roles flexcoord signs in (DSO towards AGRs, CRO answering portfolio messages, AGR
+#: answering a DSO's FlexRequest), all with its one current key.
+OWN_SIGNING_ROLES = frozenset({"DSO", "AGR", "CRO"})
 #: How many outcomes ``app.state.uftp_log`` keeps (the newest; a live service runs for months).
 UFTP_LOG_LENGTH = 10_000
 _XML = "text/xml; charset=utf-8"
@@ -139,6 +148,8 @@ class UftpEndpoint:
             delivers its FlexOrders and FlexSettlements (:mod:`~flexcoord.service.uftp_delivery`);
             a participant not in it is sent none.
         delivery: The delivery's retry schedule and answer deadline.
+        own_previous_keys: flexcoord's own earlier public keys, each with the time it stops
+            being announced (a rotation of ``private_key``: it signs with the newest only).
     """
 
     market: uftp.UftpMarket
@@ -151,6 +162,7 @@ class UftpEndpoint:
     )
     endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    own_previous_keys: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -506,17 +518,44 @@ def handle(
     return status, response or b"", done
 
 
-def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
-    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``; its
-    participants' keys are loaded into the key table first (:func:`uftp_keys.load`)."""
-    services: Services = app.state.services
-    uftp_keys.load(
-        services.engine,
-        endpoint.public_keys,
-        endpoint.previous_keys,
-        now=services.settings.clock(),
+def load_keys(engine: Engine, endpoint: UftpEndpoint, now: datetime) -> int:
+    """Bring the key table to ``endpoint``: its participants' keys and flexcoord's own (the
+    public key of ``private_key`` current, ``own_previous_keys`` announced until their end),
+    by the one rotation of :func:`uftp_keys.load`; how many keys changed."""
+    own = (endpoint.domain, uftp_keys.OWN_ROLE)
+    return uftp_keys.load(
+        engine,
+        {**endpoint.public_keys, own: uftp.public_key_of(endpoint.private_key)},
+        {**endpoint.previous_keys, own: endpoint.own_previous_keys},
+        now=now,
     )
+
+
+def _published(services: Services, domain: str) -> PublishedKeysOut:
+    with Session(services.reader) as session:
+        rows = uftp_keys.published_keys(session, domain, services.settings.clock())
+        return PublishedKeysOut(
+            domain=domain,
+            roles=sorted(OWN_SIGNING_ROLES),
+            keys=[published_key_out(r) for r in rows],
+        )
+
+
+def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:
+    """Add the UFTP endpoint to a flexcoord app (``create_app``'s), for ``endpoint``, and
+    ``GET /uftp/keys`` (flexcoord's public keys, no API key needed); the participants' keys
+    and flexcoord's own are loaded into the key table first (:func:`load_keys`)."""
+    services: Services = app.state.services
+    load_keys(services.engine, endpoint, services.settings.clock())
     app.state.uftp_log = deque(maxlen=UFTP_LOG_LENGTH)
+    app.state.uftp_endpoint = endpoint
+
+    async def keys(request: Request) -> PublishedKeysOut:
+        """flexcoord's UFTP public keys valid now: the one it signs with first, then rotated
+        ones still announced (each with its ``valid_until``)."""
+        return await run_in_threadpool(_published, services_of(request), endpoint.domain)
+
+    app.add_api_route(UFTP_KEYS_PATH, keys, methods=["GET"], name="uftp_keys", tags=["uftp"])
 
     async def receive(request: Request) -> Response:
         body = await request.body()

@@ -69,7 +69,12 @@ OWNED: dict[str, list[tuple[str, frozenset[str]]]] = {
     "key_id": [],  # filled by the fixture: every party's own key id
 }
 #: Path parameters naming an object every caller allowed the operation may see.
-PUBLIC: Final = {"session_id": "sa", "product_id": "pa", "party_id": "fsp-a"}
+PUBLIC: Final = {
+    "session_id": "sa",
+    "product_id": "pa",
+    "party_id": "fsp-a",
+    "key_sha256": "0" * 64,  # a UFTP participant's key: the administrator sees every one
+}
 #: Routes not exercised, with the reason (none today; a route not exercised and not listed
 #: here fails the test).
 NOT_EXERCISED: Final[dict[str, str]] = {}
@@ -114,6 +119,8 @@ LIST_VISIBILITY: Final[dict[str, Callable[[dict[str, Any], str], bool]]] = {
     Operation.PRODUCT_LIST: lambda i, p: True,
     Operation.SESSION_LIST: lambda i, p: True,
     Operation.PARTY_LIST: lambda i, p: True,
+    Operation.UFTP_PARTICIPANT_LIST: lambda i, p: True,  # administrators only
+    Operation.UFTP_OUTBOX_LIST: lambda i, p: True,  # the platform's operators see every one
 }
 #: Bodies for calls whose route must run (a foreign object's 404 comes from the route): valid
 #: bodies, so that the answer depends on the object alone.

@@ -9,6 +9,7 @@ and ``UFTP-dso.xsd`` include every AGR↔DSO message).
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 from pathlib import Path
 from typing import Final
@@ -23,6 +24,7 @@ __all__ = [
     "XSD_DIR_VARIABLE",
     "generate_keypair",
     "parse_xml",
+    "public_key_of",
     "schema_dir_from_environment",
     "schema_violations",
     "seal",
@@ -113,6 +115,29 @@ def generate_keypair() -> tuple[str, str]:
     key = SigningKey.generate()
     secret = bytes(key) + bytes(key.verify_key)
     return base64.b64encode(secret).decode(), base64.b64encode(bytes(key.verify_key)).decode()
+
+
+def public_key_of(private_key: str) -> str:
+    """The public key (base64) of a base64 libsodium secret key, derived from its seed.
+
+    Raises:
+        InvalidInputError: ``private_key`` is not the base64 of a 64-byte libsodium secret key
+            (field ``private_key``), or its second half is not the seed's public key.
+    """
+    from nacl.signing import SigningKey  # noqa: PLC0415 - PyNaCl loads on first use
+
+    try:
+        secret = base64.b64decode(private_key.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        secret = b""
+    if len(secret) != 64:
+        raise InvalidInputError([_issue("private_key", None, "is not a 64-byte libsodium key")])
+    public = bytes(SigningKey(secret[:32]).verify_key)
+    if public != secret[32:]:
+        raise InvalidInputError(
+            [_issue("private_key", None, "does not end with its seed's public key")]
+        )
+    return base64.b64encode(public).decode()
 
 
 def seal(message: object, private_key: str) -> bytes:
