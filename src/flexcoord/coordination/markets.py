@@ -31,6 +31,7 @@ from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
 from flexcoord.coordination.identities import (
     BidInMtu,
     BidLineage,
+    Dispatch,
     DispatchKey,
     MarketId,
     Mtu,
@@ -70,6 +71,7 @@ __all__ = [
     "dso_assessment",
     "dso_view",
     "forward_to_tso",
+    "moved_forecast",
     "pq_regions",
     "shifted_forecast",
     "traffic_light",
@@ -393,9 +395,21 @@ def accepted_by_bid_mtu(result: ClearingResult) -> dict[BidInMtu, float]:
 # --- what the TSO's market gets of the distribution bids -----------------------------------------
 def shifted_forecast(ctx: SchemeContext, state: MarketsState) -> OperatingForecast:
     """The scenario's forecast moved by the dispatch of the markets cleared so far."""
+    return moved_forecast(ctx, ctx.scenario.forecast, state.dispatch())
+
+
+def moved_forecast(
+    ctx: SchemeContext, forecast: OperatingForecast, dispatch: Dispatch
+) -> OperatingForecast:
+    """``forecast`` moved by ``dispatch``: on the scenario's PTDF rows (:meth:`~flexcoord.
+    coordination.inputs.CoordinationInput.ptdf`), voltages too unless the scenario is screened."""
     s = ctx.scenario
     moved: OperatingForecast = shift_forecast(
-        s.grid, s.forecast, *ctx.joint.ptdf_injections(state.dispatch())
+        s.grid,
+        forecast,
+        *ctx.joint.ptdf_injections(dispatch),
+        ptdf=s.ptdf() if s.screened is not None else None,
+        voltages=s.screened is None,
     )
     return moved
 
@@ -435,6 +449,8 @@ def dso_assessment(
         vm_max_pu=vm_max,
         mode=mode,
         limit_overrides_mw=s.limit_overrides_mw,
+        ptdf=s.ptdf() if s.screened is not None else None,
+        voltages=s.screened is None,
     )
 
 
