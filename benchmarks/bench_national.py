@@ -59,14 +59,14 @@ from flexcoord.clearing.ac import PandapowerAcCheck, ac_check
 from flexcoord.clearing.grid_constraints import screened_grid_constraints
 from flexcoord.clearing.market import build_problem, clear
 from flexcoord.clearing.solve import new_highs, pass_model
-from flexcoord.coordination import CoordinationInput, JointModel, preset, run_scheme
+from flexcoord.coordination import JointModel, preset, run_scheme
 from flexcoord.coordination.scheme import default_options
 from flexcoord.domain import Location, MtuQuantity, Need, OperatorRole, market_time_units
 from flexcoord.grid.ac_pandapower import PandapowerAc
-from flexcoord.grid.forecast import OperatingForecast
 from flexcoord.grid.model import load_grid
 from flexcoord.grid.screening import screening_error
 from flexcoord.grid.sensitivities import branch_names
+from flexcoord.simulation.screened import bid_flex_per_bus, screened_scenario
 
 GRID = "1-EHVHVMVLV-mixed-all-0-sw"
 DAY_STEP = 96 * 150
@@ -134,22 +134,6 @@ def within_range(register: Any, bids: list[Any]) -> list[Any]:
     return out
 
 
-def bus_flex(register: Any, bids: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Per bus, the most MW its bids move together in one direction and MTU."""
-    bus_of = {u.id: register.connection_point(u.connection_point_id).bus for u in register.units}
-    total: dict[tuple[int, str, Any], float] = {}
-    for b in bids:
-        bus = bus_of[b.resource_id]
-        for q in b.quantities:
-            key = (bus, b.direction, q.interval.start)
-            total[key] = total.get(key, 0.0) + float(q.quantity)
-    per_bus: dict[int, float] = {}
-    for (bus, _, _), v in total.items():
-        per_bus[bus] = max(per_bus.get(bus, 0.0), v)
-    buses = np.array(sorted(per_bus), dtype=np.int64)
-    return buses, np.array([per_bus[int(b)] for b in buses])
-
-
 def run_case(  # noqa: PLR0915 - one case, read top to bottom
     label: str,
     grid: Any,
@@ -166,7 +150,7 @@ def run_case(  # noqa: PLR0915 - one case, read top to bottom
     bids = within_range(register, bids)
     needs = national_needs(grid, mtus, needs0)
     market_s = time.perf_counter() - t0
-    buses, flex = bus_flex(register, bids)
+    buses, flex = bid_flex_per_bus(register, bids)
     t0 = time.perf_counter()
     gc, screening, base_all = screened_grid_constraints(
         grid,
@@ -287,36 +271,22 @@ def multilevel(  # noqa: PLR0915 - one case, read top to bottom
     bids = within_range(register, bids)
     needs = national_needs(grid, mtus, needs0, dso_per_area=True)
     market_s = time.perf_counter() - t0
-    buses, flex = bus_flex(register, bids)
     t0 = time.perf_counter()
-    gc, _screening, base_all = screened_grid_constraints(
+    scenario, _ = screened_scenario(
+        f"{GRID} multi-level day",
         grid,
-        intervals=mtus,
+        register,
+        needs,
+        bids,
+        mtus,
         profile_start_step=DAY_STEP,
-        flex_bus_ids=buses,
-        flex_mw=flex,
+        issued_at=SUBMITTED - timedelta(hours=1),
         ac_model=model,
     )
-    names = branch_names(grid.net)
-    scenario = CoordinationInput(
-        name=f"{GRID} multi-level day",
-        grid=grid,
-        register=register,
-        needs=tuple(needs),
-        bids=tuple(bids),
-        intervals=tuple(mtus),
-        forecast=OperatingForecast(
-            intervals=tuple(mtus),
-            branch_names=names,
-            branch_flow_mw=base_all,
-            bus_ids=np.zeros(0, dtype=np.int64),
-            vm_pu=np.zeros((0, len(mtus))),
-            issued_at=SUBMITTED - timedelta(hours=1),
-            label="pandapower AC base case",
-        ),
-        profile_start_step=DAY_STEP,
-        screened=gc,
-    )
+    gc = scenario.screened
+    assert gc is not None
+    base_all = scenario.forecast.branch_flow_mw
+    names = scenario.forecast.branch_names
     gc_s = time.perf_counter() - t0
     print(
         f"multi-level day: {len(bids)} bids x {len(mtus)} MTUs, {len(needs)} needs, "
