@@ -126,3 +126,26 @@ def test_screened_constraints_refuse_voltages_and_other_mtus(scenario: Coordinat
         dataclasses.replace(scenario, voltages=True, screened=screened)
     with pytest.raises(InvalidInputError, match="other MTUs"):
         dataclasses.replace(scenario, intervals=scenario.intervals[:4], screened=screened)
+
+
+def test_the_traffic_lights_after_a_stage_share_one_moved_base_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every DSO's traffic light after the DSO stage reads the base case moved by the same
+    dispatch: it is moved once, not once per DSO (33 PTDF products on the national grid)."""
+    from flexcoord.coordination import markets
+
+    s = build_coordination_scenario("1-HVMV-mixed-all-0-sw", n_bids=400, n_mtu=8, dso_per_area=True)
+    calls: list[int] = []
+    shift = markets.shift_forecast
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return shift(*args, **kwargs)
+
+    monkeypatch.setattr(markets, "shift_forecast", counted)
+    out = run_scheme(preset("onenet-multi-level"), s, ac_check=False)
+    dso_markets = [m for m in out.markets if str(m.id).startswith("dso:")]
+    assert len(dso_markets) > 1
+    assert out.kpis.forwarded_bids > 0
+    assert len(calls) == 1
