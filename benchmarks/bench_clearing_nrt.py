@@ -53,10 +53,12 @@ GRID = "1-MV-rural--0-sw"
 SUBMITTED = datetime(2026, 5, 31, 9, tzinfo=UTC)
 
 
-def market(grid, n_bids, mtus, *, block_share, seed=0):  # type: ignore[no-untyped-def]
+def market(grid, n_bids, mtus, *, block_share, seed=0, dso_per_area=False):  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
     register = replace(
-        build_portfolio(grid, additions=ScenarioAdditions(batteries=20, seed=seed)),
+        build_portfolio(
+            grid, additions=ScenarioAdditions(batteries=20, seed=seed), dso_per_area=dso_per_area
+        ),
         products=(PRODUCT,),
     )
     offers = []

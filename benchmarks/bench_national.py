@@ -54,16 +54,19 @@ from tests.clearing.simbench_market import PRODUCT
 
 from _timing import spread
 from bench_clearing_nrt import SUBMITTED, first_round_lp, market
-from flexcoord.clearing import ClearingOptions, nodal_injections, shift_constraints
+from flexcoord.clearing import ClearingOptions, nodal_injections
 from flexcoord.clearing.ac import PandapowerAcCheck, ac_check
 from flexcoord.clearing.grid_constraints import screened_grid_constraints
 from flexcoord.clearing.market import build_problem, clear
 from flexcoord.clearing.solve import new_highs, pass_model
-from flexcoord.domain import Location, MtuQuantity, Need, market_time_units
+from flexcoord.coordination import JointModel, preset, run_scheme
+from flexcoord.coordination.scheme import default_options
+from flexcoord.domain import Location, MtuQuantity, Need, OperatorRole, market_time_units
 from flexcoord.grid.ac_pandapower import PandapowerAc
 from flexcoord.grid.model import load_grid
 from flexcoord.grid.screening import screening_error
 from flexcoord.grid.sensitivities import branch_names
+from flexcoord.simulation.screened import bid_flex_per_bus, screened_scenario
 
 GRID = "1-EHVHVMVLV-mixed-all-0-sw"
 DAY_STEP = 96 * 150
@@ -73,7 +76,9 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def national_needs(grid: Any, mtus: Any, base: list[Need]) -> list[Need]:
+def national_needs(
+    grid: Any, mtus: Any, base: list[Need], *, dso_per_area: bool = False
+) -> list[Need]:
     n_t = len(mtus)
     shape = 0.5 + 0.5 * np.sin(np.arange(n_t) / max(n_t, 1) * 2 * np.pi + 0.5)
     created = SUBMITTED - timedelta(hours=1)
@@ -96,7 +101,7 @@ def national_needs(grid: Any, mtus: Any, base: list[Need]) -> list[Need]:
         needs.append(
             Need(
                 id=f"dso-{area.id}-down",
-                buyer_id="dso",
+                buyer_id=f"dso:{area.id}" if dso_per_area else "dso",
                 product_id=PRODUCT.id,
                 location=Location.in_area(area.id),
                 direction="down",
@@ -129,22 +134,6 @@ def within_range(register: Any, bids: list[Any]) -> list[Any]:
     return out
 
 
-def bus_flex(register: Any, bids: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Per bus, the most MW its bids move together in one direction and MTU."""
-    bus_of = {u.id: register.connection_point(u.connection_point_id).bus for u in register.units}
-    total: dict[tuple[int, str, Any], float] = {}
-    for b in bids:
-        bus = bus_of[b.resource_id]
-        for q in b.quantities:
-            key = (bus, b.direction, q.interval.start)
-            total[key] = total.get(key, 0.0) + float(q.quantity)
-    per_bus: dict[int, float] = {}
-    for (bus, _, _), v in total.items():
-        per_bus[bus] = max(per_bus.get(bus, 0.0), v)
-    buses = np.array(sorted(per_bus), dtype=np.int64)
-    return buses, np.array([per_bus[int(b)] for b in buses])
-
-
 def run_case(  # noqa: PLR0915 - one case, read top to bottom
     label: str,
     grid: Any,
@@ -161,7 +150,7 @@ def run_case(  # noqa: PLR0915 - one case, read top to bottom
     bids = within_range(register, bids)
     needs = national_needs(grid, mtus, needs0)
     market_s = time.perf_counter() - t0
-    buses, flex = bus_flex(register, bids)
+    buses, flex = bid_flex_per_bus(register, bids)
     t0 = time.perf_counter()
     gc, screening, base_all = screened_grid_constraints(
         grid,
@@ -269,122 +258,126 @@ def run_case(  # noqa: PLR0915 - one case, read top to bottom
     return ratio
 
 
-def area_constraints(grid: Any, gc: Any, area_id: str) -> Any:
-    """``gc`` cut to a DSO area's monitored branches (either end in the area); every bus stays a
-    column, since the register's units are checked against the constraints' buses."""
-    buses = grid.areas.dso_area(area_id).bus_ids
-    ends = grid.branch_ends()
-    rows = np.array(
-        [i for i, n in enumerate(gc.branch_names) if ends[n][0] in buses or ends[n][1] in buses],
-        dtype=np.int64,
-    )
-    return replace(
-        gc,
-        branch_names=tuple(gc.branch_names[i] for i in rows),
-        ptdf=gc.ptdf[rows],
-        limit_mw=gc.limit_mw[rows],
-        base_flow_mw=gc.base_flow_mw[rows],
-    )
-
-
-def clear_dso(
-    register: Any, needs: Any, bids: Any, gc: Any
-) -> tuple[Any, Any, dict[str, float], float]:
-    """One DSO market (a Dask task when a scheduler is given): its injections per real bus and
-    base-case MTU, the accepted MW per bid and its time."""
-    t0 = time.perf_counter()
-    options = ClearingOptions(milp_duals=False, branch_screen=0.0)
-    result = clear(register, needs, bids, gc, options)
-    _, grid_map = build_problem(register, needs, bids, gc)
-    p_mw, _ = nodal_injections(result.problem, result.slot_accepted_mw)
-    full = np.zeros((len(grid_map.real_bus_ids), gc.n_mtu))
-    full[:, grid_map.mtu_columns] = grid_map.to_grid(p_mw)
-    accepted = {k: v for k, v in result.accepted_mw_by_bid().items() if v > 1e-9}
-    return grid_map.real_bus_ids, full, accepted, time.perf_counter() - t0
-
-
 def multilevel(  # noqa: PLR0915 - one case, read top to bottom
     grid: Any, model: PandapowerAc, n_bids: int, mtus: Any, scheduler: str | None
-) -> None:
-    """Every DSO area's market first (in parallel on Dask when ``scheduler`` is given), then the
-    TSO's on the base case moved by the DSOs' awards, with the bids the DSOs left."""
-    register, needs0, bids, _ = market(grid, n_bids, mtus, block_share=0.2)
-    bids = within_range(register, bids)
-    needs = national_needs(grid, mtus, needs0)
-    buses, flex = bus_flex(register, bids)
+) -> float:
+    """The multi-level scheme through the engine: ``run_scheme(preset("onenet-multi-level"))`` on
+    a scenario over one screened ``GridConstraints`` (every DSO area's market first, in parallel
+    on Dask when ``scheduler`` is given, then the TSO's on the base case moved by the DSOs'
+    awards, with the unused bids forwarded through each DSO's traffic light; the final and the
+    DSO-only dispatch checked in AC with pandapower). Returns ours / raw (see the print)."""
     t0 = time.perf_counter()
-    gc, _screening, base_all = screened_grid_constraints(
+    register, needs0, bids, _ = market(grid, n_bids, mtus, block_share=0.2, dso_per_area=True)
+    bids = within_range(register, bids)
+    needs = national_needs(grid, mtus, needs0, dso_per_area=True)
+    market_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scenario, _ = screened_scenario(
+        f"{GRID} multi-level day",
         grid,
-        intervals=mtus,
+        register,
+        needs,
+        bids,
+        mtus,
         profile_start_step=DAY_STEP,
-        flex_bus_ids=buses,
-        flex_mw=flex,
+        issued_at=SUBMITTED - timedelta(hours=1),
         ac_model=model,
     )
+    gc = scenario.screened
+    assert gc is not None
+    base_all = scenario.forecast.branch_flow_mw
+    names = scenario.forecast.branch_names
     gc_s = time.perf_counter() - t0
-    bus_of = {u.id: register.connection_point(u.connection_point_id).bus for u in register.units}
-    area_of = grid.areas.area_of_bus()
-    tasks = []
-    for area in grid.areas.dso_areas:
-        a_needs = [n for n in needs if n.id == f"dso-{area.id}-down"]
-        a_bids = [b for b in bids if area_of.get(bus_of[b.resource_id]) == area.id]
-        if a_bids:
-            tasks.append((area.id, a_needs, a_bids, area_constraints(grid, gc, area.id)))
-    t0 = time.perf_counter()
+    print(
+        f"multi-level day: {len(bids)} bids x {len(mtus)} MTUs, {len(needs)} needs, "
+        f"{len(scenario.operators_of_role(OperatorRole.DSO))} DSOs (market {market_s:.1f} s); "
+        f"screened constraints + scenario {gc_s:.1f} s ({len(gc.branch_names)} monitored, "
+        f"{gc.ptdf.nbytes / 1e6:.0f} MB of rows); peak RSS {peak_rss_gb():.2f} GB",
+        flush=True,
+    )
+    options = replace(default_options(), milp_duals=False, branch_screen=0.0)
+    config = preset("onenet-multi-level")
+    client = None
     if scheduler:
         from dask.distributed import Client
 
         client = Client(scheduler)
-        reg = client.scatter(register, broadcast=True)
-        futures = [client.submit(clear_dso, reg, n, b, g, pure=False) for _, n, b, g in tasks]
-        outs = client.gather(futures)
-        client.close()
-    else:
-        outs = [clear_dso(register, n, b, g) for _, n, b, g in tasks]
-    dso_s = time.perf_counter() - t0
-    p_all = np.zeros((len(gc.bus_ids), len(mtus)))
-    col = {int(b): i for i, b in enumerate(gc.bus_ids)}
-    taken: dict[str, float] = {}
-    for real, p, accepted, _ in outs:
-        p_all[[col[int(b)] for b in real]] += p
-        taken |= accepted
-    gc_tso = shift_constraints(gc, gc.bus_ids, p_all, np.zeros_like(p_all))
-    tso_needs = [n for n in needs if not n.id.startswith("dso-")]
-    left = [b for b in bids if b.id not in taken]
     t0 = time.perf_counter()
-    tso = clear(
-        register, tso_needs, left, gc_tso, ClearingOptions(milp_duals=False, branch_screen=0.0)
+    joint = JointModel.of(scenario)
+    joint_s = time.perf_counter() - t0
+    marks: list[tuple[str, float]] = []
+
+    def mark(event: Any) -> None:  # when each step of the run starts
+        marks.append(
+            (event.message if event.stage == "market" else event.stage, time.perf_counter())
+        )
+
+    t0 = time.perf_counter()
+    out = run_scheme(config, scenario, joint=joint, options=options, client=client, progress=mark)
+    ours = time.perf_counter() - t0
+    marks.append(("end", time.perf_counter()))
+    at = {m: t for m, t in reversed(marks)}  # first start of each step
+    tso_at = next(t for m, t in marks if m == "clearing market tso")
+    phases = (
+        f"DSO stage {tso_at - t0:.1f} s (markets, then the traffic lights' forwarding), TSO "
+        f"market {at['evaluation'] - tso_at:.1f} s, conflicts + pricing "
+        f"{at.get('ac-check', marks[-1][1]) - at['evaluation']:.1f} s, AC check "
+        f"{marks[-1][1] - at.get('ac-check', marks[-1][1]):.1f} s"
     )
-    tso_s = time.perf_counter() - t0
-    _, grid_map = build_problem(register, tso_needs, left, gc_tso)
-    p_t, _ = nodal_injections(tso.problem, tso.slot_accepted_mw)
-    p_tso = np.zeros((len(grid_map.real_bus_ids), len(mtus)))
-    p_tso[:, grid_map.mtu_columns] = grid_map.to_grid(p_t)
-    p_all[[col[int(b)] for b in grid_map.real_bus_ids]] += p_tso
-    names = branch_names(grid.net)
-    limits = grid.branch_limits().limit_mw
-    t0 = time.perf_counter()
-    flow, _ = model.batch(
+    if client is not None:
+        client.close()
+    dso = [m for m in out.markets if str(m.id).startswith("dso:")]
+    tso = [m for m in out.markets if not str(m.id).startswith("dso:")]
+    per = [m.solver_s for m in dso] or [0.0]
+    # raw: highspy on each sub-market's first-round LP, and pandapower runpp of the final
+    # dispatch per MTU, twice (the AC check runs the final and the DSO-only dispatch)
+    raw_highs = 0.0
+    for m in out.markets:
+        form = first_round_lp(m.result.problem, options)
+        t1 = time.perf_counter()
+        h = new_highs(options)
+        pass_model(h, form)
+        h.run()
+        raw_highs += time.perf_counter() - t1
+    import pandapower as pp
+
+    p_all, q_all = joint.injections(out.accepted_mw)
+    full = model.batch(
         mtu_columns=np.arange(len(mtus)),
-        bus_ids=gc.bus_ids,
+        bus_ids=joint.grid_map.real_bus_ids,
         branch_names=names,
         voltage_bus_ids=[],
         profile_start_step=DAY_STEP,
-    ).run(p_all.T, np.zeros_like(p_all.T))
-    ac_s = time.perf_counter() - t0
+    )
+    raw_pp = 0.0
+    for t, step in enumerate(full.steps):
+        model.set_point(step, full.sgen_idx, p_all[:, t], q_all[:, t])
+        t1 = time.perf_counter()
+        pp.runpp(model.net, init="results", numba=True)
+        raw_pp += time.perf_counter() - t1
+    flow, _ = full.run(p_all.T, q_all.T)
+    limits = grid.branch_limits().limit_mw
     err = screening_error(names, gc.branch_names, flow, limits, base_all)
-    per_area = [o[3] for o in outs]
     where = f"Dask at {scheduler}" if scheduler else "serially in this process"
+    ac = out.kpis.ac_violation
+    assert ac is not None
+    raw = raw_highs + 2.0 * raw_pp
     print(
-        f"multi-level day: {len(bids)} bids x {len(mtus)} MTUs; grid constraints {gc_s:.1f} s "
-        f"({len(gc.branch_names)} monitored); {len(tasks)} DSO markets {where}: {dso_s:.1f} s "
-        f"wall (per market {min(per_area):.2f}-{statistics.median(per_area):.2f}-"
-        f"{max(per_area):.2f} s, {len(taken)} bids accepted); TSO market {tso_s:.1f} s "
-        f"({len(left)} bids left); AC of the final dispatch {ac_s:.1f} s: "
-        f"{len(err.overloaded)} unmonitored branches above their limit, worst unmonitored "
-        f"loading {err.worst_loading:.1%}; peak RSS {peak_rss_gb():.2f} GB",
+        f"multi-level day via run_scheme: joint model {joint_s:.1f} s; run_scheme {ours:.1f} s "
+        f"({phases}; {len(dso)} DSO markets {where}, HiGHS per market {min(per):.2f}-"
+        f"{statistics.median(per):.2f}-{max(per):.2f} s; TSO market bids offered "
+        f"{sum(m.bids_offered for m in tso)}, forwarded {sum(m.bids_forwarded for m in tso)}; "
+        f"solver {out.solver_s:.1f} s); accepted {len(out.accepted_mw)} bid-MTUs, "
+        f"{out.kpis.activated_mwh:.1f} MWh, {len(out.conflicts)} conflicts; AC: TSO "
+        f"{ac.tso_mwh:.1f} MWh, DSO {ac.dso_mwh:.1f} MWh above limits (base-case overloads "
+        f"included); screening error: "
+        f"{len(err.overloaded)} unmonitored branches above their limit "
+        f"({len(err.base_overloaded)} already in the base case), worst unmonitored loading "
+        f"{err.worst_loading:.1%}; raw highspy {raw_highs:.1f} s + 2 x raw runpp {raw_pp:.1f} s; "
+        f"ratio {ours / raw:.2f}; peak RSS {peak_rss_gb():.2f} GB",
         flush=True,
     )
+    return ours / raw
 
 
 def main() -> None:
@@ -422,7 +415,8 @@ def main() -> None:
         da = run_case("DA", grid, model, args.da_bids, day, args.reps, 300.0, 0.2, DAY_STEP)
         tail = f"; DA ours / raw {da:.3f}"
     if args.multilevel:
-        multilevel(grid, model, args.da_bids, day, args.scheduler)
+        ml = multilevel(grid, model, args.da_bids, day, args.scheduler)
+        tail += f"; multi-level run_scheme / (raw highspy + 2 x raw runpp) {ml:.3f}"
     print(f"load average {os.getloadavg()}; peak RSS {peak_rss_gb():.2f} GB")
     print(f"ratio_to_raw: NRT ours / (raw highspy + raw pandapower runpp) {nrt:.3f}{tail}")
 

@@ -221,19 +221,33 @@ def shift_constraints(
     return dataclasses.replace(gc, base_flow_mw=base_flow, base_vm_pu=base_vm)
 
 
-def shift_forecast(grid: Any, forecast: Any, p_mw: FloatArray, q_mvar: FloatArray) -> Any:
+def shift_forecast(  # noqa: PLR0913 - public: the grid, forecast and injections, then two options
+    grid: Any,
+    forecast: Any,
+    p_mw: FloatArray,
+    q_mvar: FloatArray,
+    *,
+    ptdf: Any = None,
+    voltages: bool = True,
+) -> Any:
     """``forecast`` (an :class:`~flexcoord.grid.forecast.OperatingForecast`) moved by injections
-    ``(n_bus, T)`` at the grid's PTDF buses (``grid.ptdf().bus_ids``): branch flows through the
-    PTDF, voltages through the grid's dV/dP and dV/dQ. Later markets and rounds clear on it."""
+    ``(n_bus, T)`` at the PTDF's buses (``ptdf.bus_ids``): branch flows through the PTDF,
+    voltages through the grid's dV/dP and dV/dQ. Later markets and rounds clear on it.
+
+    ``ptdf``: the rows to move (a :class:`~flexcoord.grid.sensitivities.Ptdf`; default the
+    grid's full ``grid.ptdf()``); the other branches keep their forecast flow (on a screened
+    grid, those no flexibility can load). ``voltages=False`` leaves the voltages as forecast
+    (no whole-grid voltage sensitivities: a national grid's are a dense bus × bus inverse)."""
     if not np.any(p_mw) and not np.any(q_mvar):
         return forecast
-    ptdf = grid.ptdf()
+    ptdf = ptdf if ptdf is not None else grid.ptdf()
     flows = np.array(forecast.branch_flow_mw, dtype=float)
     flows[forecast.branch_rows(ptdf.branch_names)] += ptdf.matrix @ p_mw
-    sens = grid.voltage_sensitivity()
-    positions = ptdf.bus_positions(sens.injection_bus_ids)
     vm = np.array(forecast.vm_pu, dtype=float)
-    vm[forecast.bus_rows(sens.monitored_bus_ids)] += (
-        sens.dvm_dp_pu_per_mw @ p_mw[positions] + sens.dvm_dq_pu_per_mvar @ q_mvar[positions]
-    )
+    if voltages:
+        sens = grid.voltage_sensitivity()
+        positions = ptdf.bus_positions(sens.injection_bus_ids)
+        vm[forecast.bus_rows(sens.monitored_bus_ids)] += (
+            sens.dvm_dp_pu_per_mw @ p_mw[positions] + sens.dvm_dq_pu_per_mvar @ q_mvar[positions]
+        )
     return dataclasses.replace(forecast, branch_flow_mw=flows, vm_pu=vm)

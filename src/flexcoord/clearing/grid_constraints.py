@@ -34,7 +34,13 @@ from flexcoord.clearing.problem import FloatArray, IntArray
 from flexcoord.domain import Interval
 from flexcoord.errors import InvalidInputError, Issue
 
-__all__ = ["GridConstraints", "grid_constraints", "monitored_branches", "screened_grid_constraints"]
+__all__ = [
+    "GridConstraints",
+    "constraints_of_areas",
+    "grid_constraints",
+    "monitored_branches",
+    "screened_grid_constraints",
+]
 
 _VM_MIN_DEFAULT = 0.95
 _VM_MAX_DEFAULT = 1.05
@@ -366,6 +372,38 @@ def monitored_branches(
         peak = np.max(np.abs(base_flow_mw), axis=1, initial=0.0)
         keep &= peak >= near_limit * limit
     return tuple(n for n, k in zip(names, keep, strict=True) if k)
+
+
+def constraints_of_areas(gc: GridConstraints, grid: Any, areas: Iterable[str]) -> GridConstraints:
+    """``gc`` cut to the monitored branches and buses of ``areas`` (a branch with either end in
+    one of them, as :func:`monitored_branches` keeps them); every bus stays a column. ``gc``
+    itself when nothing is cut (the joint problem's every area shares its rows).
+
+    How a scenario on a screened national grid (:func:`screened_grid_constraints`, one result
+    for every area) gives each market its areas' limits without a dense PTDF.
+    """
+    buses = _area_buses(grid, areas)
+    ends = grid.branch_ends()
+    rows = np.array(
+        [i for i, n in enumerate(gc.branch_names) if ends[n][0] in buses or ends[n][1] in buses],
+        dtype=np.int64,
+    )
+    vrows = np.flatnonzero(np.isin(gc.vbus_ids, np.fromiter(buses, dtype=np.int64)))
+    if len(rows) == len(gc.branch_names) and len(vrows) == len(gc.vbus_ids):
+        return gc
+    return replace(
+        gc,
+        branch_names=tuple(gc.branch_names[i] for i in rows),
+        ptdf=gc.ptdf[rows],
+        limit_mw=gc.limit_mw[rows],
+        base_flow_mw=gc.base_flow_mw[rows],
+        vbus_ids=gc.vbus_ids[vrows],
+        dvm_dp=gc.dvm_dp[vrows],
+        dvm_dq=gc.dvm_dq[vrows],
+        base_vm_pu=gc.base_vm_pu[vrows],
+        vm_min_pu=gc.vm_min_pu[vrows],
+        vm_max_pu=gc.vm_max_pu[vrows],
+    )
 
 
 def _area_buses(grid: Any, areas: Iterable[str]) -> set[int]:

@@ -31,10 +31,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flexcoord.clearing import shift_forecast
 from flexcoord.coordination.identities import DispatchKey, MarketId, MarketKind, Mtu
 from flexcoord.coordination.ledger import ClearingLedger
-from flexcoord.coordination.markets import MarketsState, SchemeContext, dso_assessment
+from flexcoord.coordination.markets import (
+    MarketsState,
+    SchemeContext,
+    dso_assessment,
+    moved_forecast,
+)
 from flexcoord.domain import Bid, Direction, Interval
 from flexcoord.grid.forecast import OperatingForecast
 from flexcoord.grid.traffic_light_bids import ActivationCheck, ActivationItem, assess_activation
@@ -113,7 +117,7 @@ def check_activations(
     if not requested:
         return out
     others = {k: v for k, v in accepted_mw.items() if k not in requested}
-    point = shift_forecast(ctx.scenario.grid, forecast, *ctx.joint.ptdf_injections(others))
+    point = moved_forecast(ctx, forecast, others)
     for dso in ctx.dso_ids:
         areas = _areas(ctx, dso)
         mine = {k: v for k, v in requested.items() if ctx.joint.bid_area[k.root] in areas}

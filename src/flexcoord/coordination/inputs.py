@@ -4,6 +4,13 @@
 builds (once) the linear grid constraints of any set of areas with the scenario's forecast and
 limit overrides, and shifts a base case by earlier markets' dispatch, so a TSO market cleared after
 the DSO markets sees the flows those markets caused.
+
+On a grid too large for a dense PTDF (the national SimBench grid: 10.6 GB) the scenario carries
+one screened :class:`~flexcoord.clearing.grid_constraints.GridConstraints` of every area
+(``screened``, from :func:`~flexcoord.clearing.grid_constraints.screened_grid_constraints`): the
+views cut it per set of areas, and the traffic light and the base-case shift use its rows
+(:meth:`CoordinationInput.ptdf`), thermal only. Without it every view is built from the grid's
+full PTDF, as before.
 """
 
 from __future__ import annotations
@@ -17,13 +24,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from flexcoord.clearing.grid_constraints import GridConstraints, grid_constraints
+from flexcoord.clearing.grid_constraints import (
+    GridConstraints,
+    constraints_of_areas,
+    grid_constraints,
+)
 from flexcoord.domain import Bid, Interval, Need, OperatorRole, Register
 from flexcoord.errors import InvalidInputError, Issue
 
 if TYPE_CHECKING:
     from flexcoord.grid.forecast import OperatingForecast
     from flexcoord.grid.model import GridModel
+    from flexcoord.grid.sensitivities import Ptdf
 
 __all__ = ["CoordinationInput", "GridViews"]
 
@@ -50,6 +62,10 @@ class CoordinationInput:
         gate_closure_at: gate closure of the scenario's first sub-market.
         profile_start_step: SimBench profile step of the first MTU when ``forecast`` comes from
             the profiles (the AC check then starts from the same base case).
+        screened: the grid constraints of every area from one screening
+            (:func:`~flexcoord.clearing.grid_constraints.screened_grid_constraints`, the
+            physical limits: ``limit_overrides_mw`` still apply), for a grid whose dense PTDF
+            does not fit; no voltages then (``voltages`` must be off).
     """
 
     name: str
@@ -64,6 +80,7 @@ class CoordinationInput:
     voltages: bool = False
     gate_closure_at: datetime | None = None
     profile_start_step: int | None = None
+    screened: GridConstraints | None = None
 
     def __post_init__(self) -> None:
         issues = [
@@ -87,8 +104,25 @@ class CoordinationInput:
                     message="must be in [0, 1)",
                 )
             )
+        issues += _screened_issues(self)
         if issues:
             raise InvalidInputError(issues)
+
+    def ptdf(self) -> Ptdf:
+        """The PTDF rows the traffic light and the base-case shift use: the screened rows
+        (``screened``), else the grid's full PTDF."""
+        gc = self.screened
+        if gc is None:
+            full: Ptdf = self.grid.ptdf()
+            return full
+        from flexcoord.grid.sensitivities import Ptdf  # noqa: PLC0415  (lazy, as the grid)
+
+        return Ptdf(
+            matrix=gc.ptdf,
+            branch_names=gc.branch_names,
+            bus_ids=gc.bus_ids,
+            slack_bus_ids=np.zeros(0, dtype=np.int64),
+        )
 
     def operators_of_role(self, role: OperatorRole) -> tuple[str, ...]:
         """Ids of the register's operators with this role, sorted."""
@@ -102,6 +136,28 @@ class CoordinationInput:
         """The grid area of a unit or group (a group's units share one area or coupling point)."""
         units = self.register.units_of(resource_id)
         return self.register.connection_point(units[0].connection_point_id).area_id
+
+
+def _screened_issues(s: CoordinationInput) -> list[Issue]:
+    gc = s.screened
+    if gc is None:
+        return []
+
+    def issue(field: str, value: object, message: str) -> Issue:
+        return Issue(
+            kind="CoordinationInput", object_id=s.name, field=field, value=value, message=message
+        )
+
+    out = []
+    if s.voltages or len(gc.vbus_ids):
+        out.append(issue("voltages", s.voltages, "must be off with screened constraints"))
+    if tuple(gc.intervals) != tuple(s.intervals):
+        out.append(issue("screened", len(gc.intervals), "covers other MTUs than the scenario"))
+    if gc.safety_margin != s.safety_margin:
+        out.append(
+            issue("screened", gc.safety_margin, f"has another safety margin ({s.safety_margin})")
+        )
+    return out
 
 
 class GridViews:
@@ -136,6 +192,9 @@ class GridViews:
         if physical:
             if key not in self._physical:
                 s = self.scenario
+                if s.screened is not None:
+                    self._physical[key] = constraints_of_areas(s.screened, s.grid, sorted(key))
+                    return self._physical[key]
                 self._physical[key] = grid_constraints(
                     s.grid,
                     intervals=s.intervals,

@@ -23,7 +23,7 @@ from flexcoord.clearing import (
     ClearingProblem,
     nodal_injections,
 )
-from flexcoord.clearing.ac import PgmAcCheck
+from flexcoord.clearing.ac import ac_check
 from flexcoord.clearing.market import GridMap, build_problem
 from flexcoord.coordination.aggregation import DsoLinearModel
 from flexcoord.coordination.evaluation import (
@@ -155,7 +155,7 @@ class JointModel:
         problem, grid_map = build_problem(scenario.register, scenario.needs, scenario.bids, gc)
 
         def ac_checker() -> AcChecker:
-            return PgmAcCheck(scenario.grid, gc).checker_for(problem, grid_map)
+            return ac_check(scenario.grid, gc).checker_for(problem, grid_map)
 
         mtus = [Mtu.of_label(label) for label in problem.mtu_labels]
         return cls(
@@ -200,18 +200,22 @@ class JointModel:
         return p, q
 
     def ptdf_injections(self, dispatch: Dispatch) -> tuple[FloatArray, FloatArray]:
-        """:meth:`injections` at the grid's PTDF buses (``grid.ptdf().bus_ids``), as
-        :func:`~flexcoord.clearing.shift_forecast` takes them."""
+        """:meth:`injections` at the scenario's PTDF buses (``scenario.ptdf().bus_ids``: every
+        in-service bus, screened or not), as :func:`~flexcoord.clearing.shift_forecast` takes
+        them."""
         p_mw, q_mvar = self.injections(dispatch)
-        ptdf = self.scenario.grid.ptdf()
-        positions = ptdf.bus_positions(self.grid_map.real_bus_ids)
-        inj_p = np.zeros((len(ptdf.bus_ids), p_mw.shape[1]))
+        bus_ids = self.scenario.ptdf().bus_ids
+        column = {int(b): i for i, b in enumerate(bus_ids.tolist())}
+        positions = [column[int(b)] for b in self.grid_map.real_bus_ids]
+        inj_p = np.zeros((len(bus_ids), p_mw.shape[1]))
         inj_q = np.zeros_like(inj_p)
         inj_p[positions] = p_mw
         inj_q[positions] = q_mvar
         return inj_p, inj_q
 
     def ac_flows(self, dispatch: Dispatch) -> AcFlows:
-        """AC (power-grid-model) flows and voltages of the joint problem's monitored branches and
-        buses after the dispatch, on the scenario's base case (one batch over the MTUs)."""
+        """AC flows and voltages of the joint problem's monitored branches and buses after the
+        dispatch, on the scenario's base case: power-grid-model (one batch over the MTUs), or
+        pandapower where the grid has voltage-controlled plants
+        (:func:`~flexcoord.clearing.ac.ac_check`)."""
         return self.ac_memo.checker().check(*self.problem_injections(dispatch))

@@ -31,6 +31,7 @@ from flexcoord.coordination.config import DsoGridInTsoMarket, SchemeConfig
 from flexcoord.coordination.identities import (
     BidInMtu,
     BidLineage,
+    Dispatch,
     DispatchKey,
     MarketId,
     Mtu,
@@ -70,6 +71,7 @@ __all__ = [
     "dso_assessment",
     "dso_view",
     "forward_to_tso",
+    "moved_forecast",
     "pq_regions",
     "shifted_forecast",
     "traffic_light",
@@ -112,6 +114,29 @@ class MarketRun:
         return bid_id if lineage is None else lineage.root
 
 
+class _MovedForecastMemo:
+    """The last forecast moved by a dispatch (:func:`moved_forecast`): the DSOs' traffic lights
+    after a stage all read the base case moved by the same dispatch (33 times on the national
+    grid, each a PTDF product over every bus and MTU)."""
+
+    __slots__ = ("_dispatch", "_forecast", "_moved")
+
+    def __init__(self) -> None:
+        self._forecast: OperatingForecast | None = None
+        self._dispatch: dict[DispatchKey, float] = {}
+        self._moved: OperatingForecast | None = None
+
+    def get(
+        self,
+        forecast: OperatingForecast,
+        dispatch: Dispatch,
+        move: Callable[[], OperatingForecast],
+    ) -> OperatingForecast:
+        if self._moved is None or forecast is not self._forecast or dispatch != self._dispatch:
+            self._forecast, self._dispatch, self._moved = forecast, dict(dispatch), move()
+        return self._moved
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchemeContext:
     """What every market of one scheme run reads; it never changes during the run.
@@ -131,6 +156,7 @@ class SchemeContext:
         bids_by_root: the scenario's bids by (root) id.
         client: a Dask client the independent markets of a stage are solved on
             (:mod:`flexcoord.coordination.market_tasks`); ``None``: in this process.
+        moved: the last base case moved by a dispatch (:func:`moved_forecast`, a memo).
     """
 
     config: SchemeConfig
@@ -146,6 +172,7 @@ class SchemeContext:
     area_operator: Mapping[str, str]
     bids_by_root: Mapping[str, Bid]
     client: MarketClient | None = field(default=None, compare=False)
+    moved: _MovedForecastMemo = field(default_factory=_MovedForecastMemo, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -393,11 +420,28 @@ def accepted_by_bid_mtu(result: ClearingResult) -> dict[BidInMtu, float]:
 # --- what the TSO's market gets of the distribution bids -----------------------------------------
 def shifted_forecast(ctx: SchemeContext, state: MarketsState) -> OperatingForecast:
     """The scenario's forecast moved by the dispatch of the markets cleared so far."""
+    return moved_forecast(ctx, ctx.scenario.forecast, state.dispatch())
+
+
+def moved_forecast(
+    ctx: SchemeContext, forecast: OperatingForecast, dispatch: Dispatch
+) -> OperatingForecast:
+    """``forecast`` moved by ``dispatch``: on the scenario's PTDF rows (:meth:`~flexcoord.
+    coordination.inputs.CoordinationInput.ptdf`), voltages too unless the scenario is screened;
+    the last one is kept (``ctx.moved``)."""
     s = ctx.scenario
-    moved: OperatingForecast = shift_forecast(
-        s.grid, s.forecast, *ctx.joint.ptdf_injections(state.dispatch())
-    )
-    return moved
+
+    def move() -> OperatingForecast:
+        moved: OperatingForecast = shift_forecast(
+            s.grid,
+            forecast,
+            *ctx.joint.ptdf_injections(dispatch),
+            ptdf=s.ptdf() if s.screened is not None else None,
+            voltages=s.screened is None,
+        )
+        return moved
+
+    return ctx.moved.get(forecast, dispatch, move)
 
 
 def traffic_light(
@@ -435,6 +479,8 @@ def dso_assessment(
         vm_max_pu=vm_max,
         mode=mode,
         limit_overrides_mw=s.limit_overrides_mw,
+        ptdf=s.ptdf() if s.screened is not None else None,
+        voltages=s.screened is None,
     )
 
 

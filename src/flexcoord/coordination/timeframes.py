@@ -219,7 +219,7 @@ class ChainState:
     @classmethod
     def start(cls, chain: TimeframeChain) -> ChainState:
         """Nothing cleared yet: the chain's base case."""
-        shape = (len(chain.base.grid.ptdf().bus_ids), len(chain.base.intervals))
+        shape = (len(chain.base.ptdf().bus_ids), len(chain.base.intervals))
         return cls(activated_p_mw=np.zeros(shape), activated_q_mvar=np.zeros(shape))
 
 

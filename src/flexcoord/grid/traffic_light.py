@@ -44,6 +44,7 @@ from flexcoord.domain import (
 )
 from flexcoord.errors import InvalidInputError, Issue
 from flexcoord.grid.forecast import OperatingForecast
+from flexcoord.grid.sensitivities import Ptdf, VoltageSensitivity
 from flexcoord.grid.traffic_light_assessment import (
     FspExplanation,
     LimitKind,
@@ -175,6 +176,8 @@ def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, t
     q_mvar_per_mw: Mapping[str, float] | None = None,
     anonymisation_key: bytes | None = None,
     limit_overrides_mw: Mapping[str, float] | None = None,
+    ptdf: Ptdf | None = None,
+    voltages: bool = True,
 ) -> TrafficLightAssessment:
     """The traffic light of ``operator_id``'s grid for resources × MTUs × directions.
 
@@ -199,6 +202,12 @@ def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, t
             derives one from the operator id (stable, but guessable: set a secret in production).
         limit_overrides_mw: Branch name → thermal limit (MW) replacing the grid's own (a
             scenario's designed congestion, or a limit the DSO lowered for the day).
+        ptdf: The PTDF rows to monitor (of them, those touching the operator's areas); ``None``
+            takes the grid's full ``grid.ptdf()``. A screened grid's rows
+            (:func:`~flexcoord.grid.screening.screen_branches`) keep a national grid without a
+            dense PTDF: an unscreened branch is one no flexibility can load to its limit.
+        voltages: Whether the operator's buses are monitored (the grid's voltage sensitivities,
+            a dense bus × bus inverse on a national grid); ``False`` checks thermal limits only.
 
     Raises:
         InvalidInputError: unknown operator, operator without areas, a margin outside [0, 1),
@@ -236,9 +245,7 @@ def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, t
         register.resource(resource_id)  # NotFoundError for unknown ids
 
     net = grid.net
-    ptdf = grid.ptdf()
-    if forecast.branch_names != ptdf.branch_names:
-        _fail("forecast", forecast.label, "branch names differ from the grid's PTDF rows")
+    ptdf, forecast_rows = _ptdf_rows(grid, forecast, ptdf)
     from_bus, to_bus, asset_names = _branch_ends(net, ptdf.branch_names)
     in_area = np.fromiter(monitored_bus_set, dtype=np.int64, count=len(monitored_bus_set))
     branch_rows = np.flatnonzero(np.isin(from_bus, in_area) | np.isin(to_bus, in_area))
@@ -251,9 +258,12 @@ def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, t
                 for n, v in zip(limits.branch_names, limit_mw, strict=True)
             ]
         )
+    if ptdf.branch_names != limits.branch_names:  # screened rows: their limits by name
+        index = {n: i for i, n in enumerate(limits.branch_names)}
+        limit_mw = limit_mw[[index[n] for n in ptdf.branch_names]]
     flow_limit = limit_mw[branch_rows] * (1.0 - safety_margin)
 
-    vsens = grid.voltage_sensitivity()
+    vsens = grid.voltage_sensitivity() if voltages else _no_voltages()
     watched = np.isin(vsens.monitored_bus_ids, in_area)
     bus_ids = vsens.monitored_bus_ids[watched]
     vm_rows = forecast.bus_rows(bus_ids)
@@ -267,16 +277,19 @@ def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, t
     position = {int(b): i for i, b in enumerate(ptdf.bus_ids)}
     w_ptdf, range_mw = _weights(register, resource_ids, position, len(ptdf.bus_ids))
     s_flow = np.asarray((w_ptdf.T @ ptdf.matrix[branch_rows].T).T)
-    inj_position = {int(b): i for i, b in enumerate(vsens.injection_bus_ids)}
-    w_v, _ = _weights(register, resource_ids, inj_position, len(vsens.injection_bus_ids))
-    s_vm_p = np.asarray((w_v.T @ vsens.dvm_dp_pu_per_mw[watched].T).T)
-    s_vm_q = np.asarray((w_v.T @ vsens.dvm_dq_pu_per_mvar[watched].T).T)
+    if voltages:
+        inj_position = {int(b): i for i, b in enumerate(vsens.injection_bus_ids)}
+        w_v, _ = _weights(register, resource_ids, inj_position, len(vsens.injection_bus_ids))
+        s_vm_p = np.asarray((w_v.T @ vsens.dvm_dp_pu_per_mw[watched].T).T)
+        s_vm_q = np.asarray((w_v.T @ vsens.dvm_dq_pu_per_mvar[watched].T).T)
+    else:
+        s_vm_p = s_vm_q = np.zeros((0, len(resource_ids)))
     q_given = q_mvar_per_mw or {}
     q_ratio = np.array([float(q_given.get(r, 0.0)) for r in resource_ids], dtype=float)
 
     model = LinearGridModel(
         branches=ConstraintSet(
-            value=forecast.branch_flow_mw[branch_rows],
+            value=forecast.branch_flow_mw[forecast_rows[branch_rows]],
             lower=-flow_limit,
             upper=flow_limit,
             min_sensitivity=MIN_PTDF,
@@ -322,6 +335,30 @@ def compute_traffic_light(  # noqa: PLR0913, PLR0915 - public: grid and needs, t
         safety_margin=safety_margin,
         amber_floor_mw=amber_floor_mw,
         model=model,
+    )
+
+
+def _ptdf_rows(grid: Any, forecast: OperatingForecast, ptdf: Ptdf | None) -> tuple[Ptdf, IntArray]:
+    """The PTDF to monitor (default the grid's full one) and its rows in ``forecast``
+    (``InvalidInputError`` when the forecast misses one)."""
+    if ptdf is None:
+        full: Ptdf = grid.ptdf()
+        if forecast.branch_names != full.branch_names:
+            _fail("forecast", forecast.label, "branch names differ from the grid's PTDF rows")
+        return full, np.arange(len(full.branch_names))
+    rows: IntArray = forecast.branch_rows(ptdf.branch_names)
+    return ptdf, rows
+
+
+def _no_voltages() -> VoltageSensitivity:
+    """No monitored bus (a thermal-only traffic light)."""
+    none = np.zeros(0, dtype=np.int64)
+    return VoltageSensitivity(
+        dvm_dp_pu_per_mw=np.zeros((0, 0)),
+        dvm_dq_pu_per_mvar=np.zeros((0, 0)),
+        monitored_bus_ids=none,
+        injection_bus_ids=none,
+        vm_pu=np.zeros(0),
     )
 
 
