@@ -93,6 +93,8 @@ class RoundTripComparison:
 _CIM_VERSION = {"2.4.15": "16", "3.0": "100"}
 #: The CGMES versions :func:`export_cgmes` writes.
 CGMES_VERSIONS = tuple(_CIM_VERSION)
+
+
 def _not_the_opf_notice(record: logging.LogRecord) -> bool:
     """pypowsybl warns at import that its optional ``opf`` extra is missing; flexcoord runs no
     PowSyBl OPF, so the notice is only noise on every export."""
