@@ -123,3 +123,15 @@ def test_xor_sibling_offered_elsewhere_is_kept_out_once_a_member_clears() -> Non
     ledger = ClearingLedger().offer(DSO, [dso_bid.id], exclusive_sets={dso_bid.id: "x"})
     ledger = ledger.record(DSO, {dso_bid.id: 1.0})
     assert ledger.unused([tso_bid]) == ()
+
+
+def test_two_bids_of_one_root_accepted_in_one_market_are_refused_by_root() -> None:
+    ledger = ClearingLedger().offer(DSO, ["b1", "b2"])
+    ledger, (b1_day_ahead,) = ledger.forward([_bid(1)], MarketId.tso(Timeframe.DAY_AHEAD))
+    ledger, (b1_near_real_time,) = ledger.forward(
+        [b1_day_ahead], MarketId.tso(Timeframe.NEAR_REAL_TIME)
+    )
+    ledger = ledger.offer(TSO, [b1_day_ahead.id, b1_near_real_time.id, "b2"])
+    with pytest.raises(DoubleClearingError, match=r"two bids of root b1 accepted$"):
+        ledger.record(TSO, {b1_day_ahead.id: 1.0, b1_near_real_time.id: 0.5, "b2": 1.0})
+    assert ledger.record(TSO, {b1_day_ahead.id: 1.0, "b2": 1.0}).cleared == {"b1": TSO, "b2": TSO}

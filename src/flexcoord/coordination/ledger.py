@@ -24,6 +24,7 @@ The ledger is a value: :meth:`~ClearingLedger.offer`, :meth:`~ClearingLedger.rec
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -129,7 +130,8 @@ class ClearingLedger:
         roots = [self.root_of(b) for b in accepted]
         problems += [
             f"two bids of root {r} accepted"
-            for r in sorted({r for r in roots if roots.count(r) > 1})
+            for r, n in sorted(Counter(roots).items())
+            if n > 1  # a count per root: roots.count per root was quadratic (6 s at 25k bids)
         ]
         if problems:
             raise DoubleClearingError(f"market {name!r}: " + "; ".join(problems[:10]))
