@@ -444,6 +444,7 @@ def test_export_cgmes_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> No
         ("cigre-mv", str(existing)): "exists already; pass --force",
         ("cigre-mv", str(tmp_path / "no" / "a.zip")): "does not exist",
         ("cigre-mv", str(existing / "a.zip")): "is not a folder",
+        ("cigre-mv", "/proc/a.zip"): "cannot be written",  # a folder that exists, unwritable
         ("cigre-mv", str(tmp_path / "a.txt")): "must end in .zip",
         ("mv-oberrhein", str(tmp_path / "b.zip")): "has 2 external grids",
     }

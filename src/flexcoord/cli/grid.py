@@ -379,7 +379,7 @@ def export_cgmes(
     path_issues = [
         option_issue("OUT.zip", str(out_path), i.message)
         for i in export_issues(out_path, force=force)
-    ]
+    ] + OutputFile("OUT.zip", out_path).issues()
     version_issue = (
         None
         if cgmes_version in CGMES_VERSIONS

@@ -251,21 +251,15 @@ def _out_issue(path: Path, message: str) -> Issue:
 
 
 def export_issues(path: Path, *, force: bool = False) -> list[Issue]:
-    """What stops :func:`export_cgmes` from writing ``path``, found before any work is done."""
+    """What the export's own rules refuse in ``path`` (a ``.zip``, not replacing a file without
+    ``force``), found before any work is done. Whether its folder can be written is the CLI's
+    output check (:class:`flexcoord.cli.edge.OutputFile`, which tries a file there) and, for
+    a library caller, the temporary folder :func:`export_cgmes` makes beside ``path`` first."""
     issues: list[Issue] = []
     if path.suffix.lower() != ".zip":
         issues.append(_out_issue(path, "must end in .zip (a CGMES dataset is a zip)"))
-    if path.is_dir():
-        issues.append(_out_issue(path, "is a folder; give a file path"))
-    elif path.exists() and not force:
+    if path.exists() and not path.is_dir() and not force:
         issues.append(_out_issue(path, "exists already; pass --force to replace it"))
-    folder = path.parent
-    if not folder.exists():
-        issues.append(_out_issue(path, f"cannot be written: folder {str(folder)!r} does not exist"))
-    elif not folder.is_dir():
-        issues.append(_out_issue(path, f"cannot be written: {str(folder)!r} is not a folder"))
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        issues.append(_out_issue(path, f"cannot be written: no write access to {str(folder)!r}"))
     return issues
 
 
@@ -309,7 +303,12 @@ def export_cgmes(
             "one slack (the others become generators at 0 MW), so the CGMES state would differ"
         )
     started = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    except OSError as exc:  # no such folder, not a folder, no write access: nothing written
+        raise InvalidInputError(
+            [_out_issue(path, f"cannot be written: {exc.strerror or exc} ({str(path.parent)!r})")]
+        ) from exc
     try:
         target = folder / path.name  # PowSyBl names the members after the file: OUT_EQ.xml, ...
         reference = write_pandapower_cgmes(net, target, cgmes_version=cgmes_version)
