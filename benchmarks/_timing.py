@@ -25,3 +25,13 @@ def spread(times: list[float]) -> str:
     """``min-median-max`` of wall times in seconds, for the figures the notes quote."""
     ordered = sorted(times)
     return f"{ordered[0]:.3f}-{ordered[len(ordered) // 2]:.3f}-{ordered[-1]:.3f} s"
+
+
+def wall_times(repeats: int, fn: Callable[[], object]) -> list[float]:
+    """The wall time of each of ``repeats`` calls of ``fn``, in seconds (for :func:`spread`)."""
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out

@@ -12,26 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import spread
+from _timing import spread, wall_times
 from flexcoord.grid.cgmes import import_cgmes
 from flexcoord.grid.cgmes_export import write_pandapower_cgmes, write_powsybl_example
 from flexcoord.grid.loading import load_network
-
-
-def _times(repeats: int, fn: Callable[[], object]) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def _raw(path: Path) -> object:
@@ -55,8 +44,8 @@ def main() -> None:
         write_pandapower_cgmes(load_network("1-MV-rural--0-sw"), datasets["1-MV-rural--0-sw"])
         ours_total, raw_total = 0.0, 0.0
         for name, path in datasets.items():
-            ours = _times(args.repeats, lambda p=path: import_cgmes(p))
-            raw = _times(args.repeats, lambda p=path: _raw(p))
+            ours = wall_times(args.repeats, lambda p=path: import_cgmes(p))
+            raw = wall_times(args.repeats, lambda p=path: _raw(p))
             ours_total += median(ours)
             raw_total += median(raw)
             print(f"{name}: ours {spread(ours)}, raw from_cim {spread(raw)}")

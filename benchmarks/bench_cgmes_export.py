@@ -13,26 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import spread
+from _timing import spread, wall_times
 from flexcoord.grid.cgmes_export import export_cgmes, prepare_for_powsybl
 from flexcoord.grid.loading import load_network
 
 GRIDS = ("1-MV-rural--0-sw", "cigre-mv")
-
-
-def _times(repeats: int, fn: Callable[[], object]) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def _raw(code: str, path: Path) -> None:
@@ -58,8 +47,8 @@ def main() -> None:
         ours_total, raw_total = 0.0, 0.0
         for code in GRIDS:
             out = folder / f"{code}.zip"
-            ours = _times(args.repeats, lambda c=code, o=out: export_cgmes(c, o, force=True))
-            raw = _times(args.repeats, lambda c=code, o=out: _raw(c, o))
+            ours = wall_times(args.repeats, lambda c=code, o=out: export_cgmes(c, o, force=True))
+            raw = wall_times(args.repeats, lambda c=code, o=out: _raw(c, o))
             ours_total += median(ours)
             raw_total += median(raw)
             print(f"{code}: ours {spread(ours)}, raw pypowsybl {spread(raw)}")
