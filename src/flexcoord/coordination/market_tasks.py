@@ -87,36 +87,19 @@ def solve_markets(
 ) -> list[ClearingResult]:
     """The clearing of each problem, in the problems' order: on ``client``'s cluster when given
     and there are two or more, else here one after the other."""
+    rest = [
+        (p.needs, p.bids, p.constraints, options, gate_closure_at, p.energy_balance)
+        for p in problems
+    ]  # solve_market's arguments after the register
     if client is None or len(problems) < 2:
-        return [
-            solve_market(
-                p.register,
-                p.needs,
-                p.bids,
-                p.constraints,
-                options,
-                gate_closure_at,
-                p.energy_balance,
-            )
-            for p in problems
-        ]
+        return [solve_market(p.register, *r) for p, r in zip(problems, rest, strict=True)]
     scattered: dict[int, Any] = {}
     for p in problems:
         if id(p.register) not in scattered:
             scattered[id(p.register)] = client.scatter(p.register, broadcast=True, hash=False)
     futures = [
-        client.submit(
-            solve_market,
-            scattered[id(p.register)],
-            p.needs,
-            p.bids,
-            p.constraints,
-            options,
-            gate_closure_at,
-            p.energy_balance,
-            pure=False,
-        )
-        for p in problems
+        client.submit(solve_market, scattered[id(p.register)], *r, pure=False)
+        for p, r in zip(problems, rest, strict=True)
     ]
     results: list[ClearingResult] = list(client.gather(futures))
     return results
