@@ -10,7 +10,11 @@ Each run starts two fresh processes, one after the other, so that each peak RSS 
   (Python start, loading the SimBench grid, writing and syncing the files) is shown beside it.
 * raw: ``PowerGridModel.calculate_power_flow`` on the same model, the same update data in chunks
   of the same size (built outside the timing), the same output attributes and threading, doing
-  nothing with the output.
+  nothing with the output. With ``--violations-parquet`` a third child, raw doing the same
+  work: the same power flows, then per chunk the same violation rows found with numpy and
+  written with one pyarrow ``ParquetWriter`` of ours's schema and settings (``_RawParquet``);
+  the last line is then the throughput ratio to it (the ratio to raw PGM alone is the line
+  before).
 
 ``--gens-as-sgens`` (for the national grid ``1-EHVHVMVLV-mixed-all-0-sw``, whose 338 EHV power
 plants are pandapower ``gen`` elements, voltage-controlled PV buses that power-grid-model 1.12
@@ -103,14 +107,20 @@ def _ours(args: argparse.Namespace, steps: int, folder: Path) -> dict[str, Any]:
     }
 
 
-def _raw(args: argparse.Namespace, steps: int) -> dict[str, Any]:
+def _raw(args: argparse.Namespace, steps: int, parquet: Path | None = None) -> dict[str, Any]:
     command = [sys.executable, __file__, "--raw-child", "--grid", args.grid]
     command += ["--start", str(args.start), "--steps", str(steps)]
     command += ["--gens-as-sgens"] if args.gens_as_sgens else []
     command += ["--pandapower"] if args.pandapower else []
+    command += ["--out", str(parquet)] if parquet else []
     wall, rss, out, cpu = _run(command)
     data = json.loads(out.strip().splitlines()[-1])
+    if parquet is not None:
+        data["parquet_mb"] = parquet.stat().st_size / 1e6
+        parquet.unlink()
     return {
+        "rows": data.get("rows", 0),
+        "parquet_mb": data.get("parquet_mb", 0.0),
         "wall_s": wall,
         "rss_mb": rss,
         "cpu_s": cpu,
@@ -168,8 +178,11 @@ def _ours_child(args: argparse.Namespace, steps: int) -> None:
     Path(args.out).write_text(json.dumps({"totals": result.totals()}))
 
 
-def _raw_child(grid_code: str, start: int, steps: int, *, gens_as_sgens: bool) -> None:
-    """The raw loop (a child process): only ``calculate_power_flow`` is timed."""
+def _raw_child(
+    grid_code: str, start: int, steps: int, *, gens_as_sgens: bool, parquet: Path | None
+) -> None:
+    """The raw loop (a child process): only ``calculate_power_flow`` is timed; with ``parquet``
+    also the raw writing of the same violation rows (:class:`_RawParquet`)."""
     from power_grid_model import CalculationMethod, PowerGridModel
 
     from flexcoord.grid.pgm_conversion import to_pgm
@@ -180,21 +193,107 @@ def _raw_child(grid_code: str, start: int, steps: int, *, gens_as_sgens: bool) -
     grid = to_pgm(net, injection_buses=())
     model = PowerGridModel(dict(grid.input_data))
     chunk = default_chunk_steps(grid)
-    buffers = UpdateBuffers(grid, Profiles.of(net), min(chunk, steps))
+    profiles = Profiles.of(net)
+    buffers = UpdateBuffers(grid, profiles, min(chunk, steps))
     outputs: dict[Any, Any] = {k: v for k, v in OUTPUT_ATTRIBUTES.items() if k in grid.input_data}
-    calc = 0.0
+    sink = _RawParquet(grid, profiles, start, steps, parquet) if parquet else None
+    calc, rows = 0.0, 0
     for c0 in range(0, steps, chunk):
         update = buffers.fill(start + c0, start + min(c0 + chunk, steps))
         t0 = time.perf_counter()
-        model.calculate_power_flow(
+        out = model.calculate_power_flow(
             update_data=update,
             threading=0,
             output_component_types=outputs,
             calculation_method=CalculationMethod.newton_raphson,
             continue_on_batch_error=True,
         )
+        if sink is not None:
+            rows += sink.write(c0, out)
         calc += time.perf_counter() - t0
-    print(json.dumps({"calc_s": calc, "chunk": chunk}))
+    if sink is not None:
+        t0 = time.perf_counter()
+        sink.close()
+        calc += time.perf_counter() - t0
+    print(json.dumps({"calc_s": calc, "chunk": chunk, "rows": rows}))
+
+
+class _RawParquet:
+    """The raw libraries writing the violation rows ``--violations-parquet`` writes: per chunk
+    numpy (loading in percent by pandapower's rule, the same limits, ``np.nonzero`` of the
+    overload, undervoltage and overvoltage masks in (time, kind, asset) order) and one pyarrow
+    ``ParquetWriter`` with ours's schema and settings (time; the 5 text columns of an asset as
+    dictionaries over the (asset, kind) pairs, with placeholder texts of the same count; its 2
+    numbers taken per row; value; snappy, statistics on time and value). No asset table, area
+    tag or atomic file: the rows and their encoding, which is the work. Set up outside the
+    timing."""
+
+    def __init__(self, grid: Any, profiles: Any, start: int, steps: int, path: Path) -> None:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from flexcoord.grid.violations import Limits, resolve_limits
+
+        self.np, self.pa = np, pa
+        self.grid = grid
+        vmin, vmax, lmax = resolve_limits(grid, Limits())
+        self.lmax, self.vmin, self.vmax = lmax, vmin, vmax
+        n_pair = len(lmax) + 2 * len(vmin)
+        times, _ = profiles.times(start, steps)
+        self.time = pa.Array.from_pandas(times)
+        text = pa.array([f"pair {i}" for i in range(n_pair)])
+        self.number = pa.array(np.concatenate([lmax, vmin, vmax]))
+        self.text = text
+        # ours's column order: time, area, operator, asset, kind, value, limit, voltage level,
+        # name; the texts as dictionary columns, the numbers of a pair taken per row
+        self.order = ("time", "t", "t", "t", "t", "value", "n", "n", "t")
+        names = ("time", "area", "operator", "asset", "kind", "value", "limit", "vn_kv", "name")
+        kinds = {
+            "time": self.time.type,
+            "value": pa.float64(),
+            "n": pa.float64(),
+            "t": pa.dictionary(pa.int32(), text.type),
+        }
+        fields = [pa.field(n, kinds[k]) for n, k in zip(names, self.order, strict=True)]
+        self.schema = pa.schema(fields)
+        self.writer = pq.ParquetWriter(
+            str(path),
+            self.schema,
+            compression="snappy",
+            write_statistics=["time", "value"],
+            use_dictionary=[f.name for f in fields if f.name != "value"],
+        )
+
+    def write(self, c0: int, out: Any) -> int:
+        from power_grid_model import ComponentType
+
+        from flexcoord.grid.pgm_conversion import branch_loading_percent
+
+        np, pa = self.np, self.pa
+        vm = out[ComponentType.node]["u_pu"]
+        loading = branch_loading_percent(self.grid, out)
+        mask = np.concatenate([loading > self.lmax, vm < self.vmin, vm > self.vmax], axis=1)
+        step, pair = np.nonzero(mask)
+        value = np.concatenate([loading, vm, vm], axis=1)[step, pair]
+        for r0 in range(0, len(pair), 1 << 20):
+            r1 = r0 + (1 << 20)
+            codes = pa.array(pair[r0:r1].astype(np.int32))
+            columns = []
+            for kind in self.order:
+                if kind == "time":
+                    columns.append(self.time.take(pa.array(step[r0:r1] + c0)))
+                elif kind == "value":
+                    columns.append(pa.array(value[r0:r1]))
+                elif kind == "n":
+                    columns.append(self.number.take(codes))
+                else:
+                    columns.append(pa.DictionaryArray.from_arrays(codes, self.text))
+            self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+        return len(pair)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 def _raw_pandapower_child(grid_code: str, start: int, steps: int) -> None:
@@ -254,6 +353,34 @@ def _spread(values: list[float], fmt: str) -> str:
     return f"{low:{fmt}} - {mid:{fmt}} - {high:{fmt}}"
 
 
+def _summary(rows: list[dict[str, Any]], *, runs: int, raw_name: str) -> None:
+    """min – median – max of every figure over the runs; the last line is the ratio to the raw
+    libraries doing the same work."""
+    print(f"min - median - max over {runs} runs (load average now {os.getloadavg()[0]:.2f}):")
+    for key, label, fmt in (
+        ("ours_s", "ours assessment s", ".2f"),
+        ("ours_wall_s", "ours CLI wall s", ".1f"),
+        ("ours_rss_mb", "ours peak RSS MB", ",.0f"),
+        ("ours_steps_per_s", "ours steps/s", ",.0f"),
+        ("raw_s", f"{raw_name} s", ".2f"),
+        ("raw_steps_per_s", f"{raw_name} steps/s", ",.0f"),
+        ("raw_rss_mb", "raw peak RSS MB", ",.0f"),
+        ("ours_cpu_s", "ours process CPU s", ".0f"),
+        ("raw_cpu_s", "raw process CPU s", ".0f"),
+    ):
+        print(f"  {label:<20} {_spread([r[key] for r in rows], fmt)}")
+    if "same_ratio" in rows[0]:
+        print(f"  {'raw + pyarrow rows s':<20} {_spread([r['same_s'] for r in rows], '.2f')}")
+        print(f"  {'raw + pyarrow CPU s':<20} {_spread([r['same_cpu_s'] for r in rows], '.0f')}")
+        print(f"throughput ratio ours/{raw_name}: {_spread([r['ratio'] for r in rows], '.3f')}")
+        print(
+            f"throughput ratio ours/(raw PGM + pyarrow, the same rows): "
+            f"{_spread([r['same_ratio'] for r in rows], '.3f')}"
+        )
+        return
+    print(f"throughput ratio ours/{raw_name}: {_spread([r['ratio'] for r in rows], '.3f')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", default=HV_MV)
@@ -281,7 +408,13 @@ def main() -> None:
         _raw_pandapower_child(args.grid, args.start, steps)
         return
     if args.raw_child:
-        _raw_child(args.grid, args.start, steps, gens_as_sgens=args.gens_as_sgens)
+        _raw_child(
+            args.grid,
+            args.start,
+            steps,
+            gens_as_sgens=args.gens_as_sgens,
+            parquet=Path(args.out) if args.out else None,
+        )
         return
     if args.ours_child:
         _ours_child(args, steps)
@@ -308,6 +441,12 @@ def main() -> None:
                 "raw_steps_per_s": steps / raw["time_s"],
             }
             row["ratio"] = row["ours_steps_per_s"] / row["raw_steps_per_s"]
+            same = None
+            if args.violations_parquet and not args.pandapower:
+                # the raw libraries doing the same work: power flows plus the same rows written
+                same = _raw(args, steps, Path(folder) / "raw.parquet")
+                row["same_s"], row["same_cpu_s"] = same["time_s"], same["cpu_s"]
+                row["same_ratio"] = same["time_s"] / ours["time_s"]
             rows.append(row)
             print(
                 f"run {run + 1}: ours {row['ours_s']:.2f} s ({row['ours_steps_per_s']:,.0f} "
@@ -321,6 +460,13 @@ def main() -> None:
                 f"ratio {row['ratio']:.3f} | load average {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
+            if same is not None:
+                print(
+                    f"  raw PGM + pyarrow writing the same rows: {same['time_s']:.2f} s "
+                    f"({same['rows']:,} rows, {same['parquet_mb']:,.0f} MB, CPU "
+                    f"{same['cpu_s']:.0f} s) | ratio {row['same_ratio']:.3f}",
+                    flush=True,
+                )
             if raw["extremes"]:  # an independent check of ours: the same extremes
                 gaps = {k: abs(ours["extremes"][k] - v) for k, v in raw["extremes"].items()}
                 print(
@@ -328,20 +474,7 @@ def main() -> None:
                     + ", ".join(f"{k} {v:.2e}" for k, v in gaps.items()),
                     flush=True,
                 )
-    print(f"min - median - max over {args.runs} runs (load average now {os.getloadavg()[0]:.2f}):")
-    for key, label, fmt in (
-        ("ours_s", "ours assessment s", ".2f"),
-        ("ours_wall_s", "ours CLI wall s", ".1f"),
-        ("ours_rss_mb", "ours peak RSS MB", ",.0f"),
-        ("ours_steps_per_s", "ours steps/s", ",.0f"),
-        ("raw_s", f"{raw_name} s", ".2f"),
-        ("raw_steps_per_s", f"{raw_name} steps/s", ",.0f"),
-        ("raw_rss_mb", "raw peak RSS MB", ",.0f"),
-        ("ours_cpu_s", "ours process CPU s", ".0f"),
-        ("raw_cpu_s", "raw process CPU s", ".0f"),
-    ):
-        print(f"  {label:<20} {_spread([r[key] for r in rows], fmt)}")
-    print(f"throughput ratio ours/{raw_name}: {_spread([r['ratio'] for r in rows], '.3f')}")
+    _summary(rows, runs=args.runs, raw_name=raw_name)
 
 
 if __name__ == "__main__":

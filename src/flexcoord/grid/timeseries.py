@@ -437,6 +437,19 @@ def _pairs(
     return asset, kind, np.concatenate([lmax, vmin, vmax]).astype(float)
 
 
+def _hit_values(step: IntArray, pair: IntArray, loading: FloatArray, vm: FloatArray) -> FloatArray:
+    """The checked value of each hit of a (steps × pairs) block whose pairs are the branches, then
+    the buses twice: read from ``loading`` and ``vm`` in place (no copy of the whole block)."""
+    n_branch, n_bus = loading.shape[1], vm.shape[1]
+    value = np.empty(len(pair))
+    on_branch = pair < n_branch
+    value[on_branch] = loading.reshape(-1)[step[on_branch] * n_branch + pair[on_branch]]
+    on_bus = ~on_branch
+    bus = (pair[on_bus] - n_branch) % n_bus if n_bus else pair[on_bus]
+    value[on_bus] = vm.reshape(-1)[step[on_bus] * n_bus + bus]
+    return value
+
+
 class _Accumulator:
     """Violations, their per-asset summary and the extremes, gathered chunk by chunk."""
 
@@ -504,10 +517,10 @@ class _Accumulator:
         if self.keep_violations or self.writers:
             # one (steps × pairs) block with the pairs in (kind, asset) order: np.nonzero walks
             # it in table order (time, kind, asset) and no sort is needed; chunks follow in time
-            hit_step, hit_pair = np.nonzero(np.concatenate([m.mask for m in masks], axis=1))
-            value: FloatArray = np.concatenate([loading, vm, vm], axis=1)[hit_step, hit_pair]
-            step: IntArray = hit_step.astype(np.int64) + c0
-            pair: IntArray = hit_pair.astype(np.int64)
+            block = np.concatenate([m.mask for m in masks], axis=1)
+            hit_step, pair = np.divmod(np.flatnonzero(block), block.shape[1])
+            step: IntArray = hit_step + c0
+            value: FloatArray = _hit_values(hit_step, pair, loading, vm)
             for writer in self.writers:
                 writer.write(step, pair, value)
             if self.keep_violations:
