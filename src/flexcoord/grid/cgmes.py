@@ -497,31 +497,57 @@ def _sv_state(net: Any, member: _Member, tp: _Member) -> SvState:
 
 
 def _ensure_slack(net: Any, sv: SvState) -> str:
-    """Make sure the network has a reference bus; say which it is and why."""
+    """Make sure every island of the network has a reference bus; say which they are and why.
+
+    An island (connected part of the in-service network) with an ``ext_grid`` or a slack
+    generator keeps it; in any other island with generators, the generator at the SV angle
+    reference (the model's, else a bus of the island at angle 0: the load flow that wrote SV
+    puts one in each island it solved) becomes the slack, else its largest generator.
+    """
+    import pandapower.topology as top  # noqa: PLC0415  (lazy: loads pandapower)
+
     ext = net.ext_grid[net.ext_grid.in_service.to_numpy(dtype=bool)]
-    if len(ext):
-        return f"ext_grid:{ext.index[0]} (from the model)"
     gen = net.gen[net.gen.in_service.to_numpy(dtype=bool)]
-    if "slack" in gen.columns and gen.slack.fillna(False).astype(bool).any():
-        return f"gen:{gen.index[gen.slack.fillna(False).astype(bool)][0]} (from the model)"
-    if not len(gen):
+    if not len(ext) and not len(gen):
         raise InvalidInputError(
             [_issue("CGMES", "has no external network injection nor generator to act as slack")]
         )
+    flagged = gen.slack.fillna(False).astype(bool) if "slack" in gen.columns else None
+    island_of = {
+        int(b): i
+        for i, buses in enumerate(top.connected_components(top.create_nxgraph(net)))
+        for b in buses
+    }
+    chosen_text = [f"ext_grid:{i} (from the model)" for i in ext.index]
+    covered = {island_of.get(int(b)) for b in ext.bus}
+    if flagged is not None:
+        for idx in gen.index[flagged]:
+            if island_of.get(int(gen.bus.at[idx])) not in covered:
+                covered.add(island_of.get(int(gen.bus.at[idx])))
+                chosen_text.append(f"gen:{idx} (from the model)")
     angle = dict(zip(sv.bus, sv.bus_va_degree, strict=True))
-    reference = {sv.angle_reference_bus} if sv.angle_reference_bus is not None else set()
-    if not reference:
-        reference = {b for b, a in angle.items() if a == 0.0}
-    at_reference = [i for i, b in zip(gen.index, gen.bus, strict=True) if int(b) in reference]
-    if at_reference:
-        chosen, why = int(at_reference[0]), "at the SV angle reference"
-    else:
-        size = gen["max_p_mw"] if "max_p_mw" in gen.columns else gen["p_mw"]
-        chosen, why = int(size.astype(float).fillna(0.0).idxmax()), "the largest generator"
-    net.gen.loc[chosen, "slack"] = True
-    if "slack_weight" in net.gen.columns:
-        net.gen.loc[chosen, "slack_weight"] = 1.0
-    return f"gen:{chosen} ({why})"
+    model_reference = {sv.angle_reference_bus} if sv.angle_reference_bus is not None else set()
+    at_zero = {b for b, a in angle.items() if a == 0.0}
+    size = (gen["max_p_mw"] if "max_p_mw" in gen.columns else gen["p_mw"]).astype(float)
+    islands = gen.bus.map(lambda b: island_of.get(int(b)))
+    for island, members in gen.groupby(islands, sort=True):
+        if island in covered:
+            continue
+        buses = set(members.bus.astype(int))
+        reference = (model_reference & buses) or (at_zero & buses)
+        at_reference = [
+            i for i, b in zip(members.index, members.bus, strict=True) if b in reference
+        ]
+        if at_reference:
+            chosen, why = int(at_reference[0]), "at the SV angle reference"
+        else:
+            chosen = int(size.loc[members.index].fillna(0.0).idxmax())
+            why = "the largest generator"
+        net.gen.loc[chosen, "slack"] = True
+        if "slack_weight" in net.gen.columns:
+            net.gen.loc[chosen, "slack_weight"] = 1.0
+        chosen_text.append(f"gen:{chosen} ({why})")
+    return ", ".join(chosen_text)
 
 
 def cgmes_path(code: str) -> Path | None:

@@ -27,7 +27,13 @@ reference copy too (so both sides solve the same model):
   its bus's position among the switches' buses instead of after its nominal voltage
   (``create_switches_between_buses``), which fails on most SimBench MV grids ("Bus bus_N not
   found in voltage level sub_0", "Voltage level 'sub_2' does not exist"). Grids where the
-  numbering happens to come out right (1-MV-rural--0-sw) keep their switches.
+  numbering happens to come out right (1-MV-rural--0-sw) keep their switches;
+- the ``scaling`` of loads, static generators, storage and generators is multiplied into their
+  set points (the converter ignores it);
+- one ``ext_grid`` per island stays the slack, every other becomes a voltage-controlled ``gen`` at
+  the power it supplies in pandapower's solution (:func:`_one_slack`; the converter would make
+  it a generator at 0 MW), and PowSyBl's load flow solves every island with its slack named at
+  that ``ext_grid``.
 """
 
 from __future__ import annotations
@@ -109,16 +115,33 @@ EXPORT_MAX_DV_PU = 1e-6
 EXPORT_MAX_DPQ_MW = 1e-3
 
 
-def _solve_and_save(network: Any, path: Path, cgmes_version: str = "2.4.15") -> None:
+def _solve_and_save(
+    network: Any,
+    path: Path,
+    cgmes_version: str = "2.4.15",
+    slack_buses: tuple[str, ...] = (),
+) -> None:
+    """Solve ``network`` with OpenLoadFlow (every island; the slack of each at ``slack_buses``,
+    bus-view ids, else at its largest generator) and save it as CGMES with its SV profile."""
     import pypowsybl.loadflow as lf  # noqa: PLC0415  (lazy: the optional cgmes extra)
 
+    slack = (
+        {"slackBusSelectionMode": "NAME", "slackBusesIds": ",".join(slack_buses)}
+        if slack_buses
+        else {"slackBusSelectionMode": "LARGEST_GENERATOR"}
+    )
     parameters = lf.Parameters(
         distributed_slack=False,
-        provider_parameters={"slackBusSelectionMode": "LARGEST_GENERATOR"},
+        component_mode=lf.ComponentMode.ALL_CONNECTED,  # every island, a slack in each
+        provider_parameters=slack,
     )
     results = lf.run_ac(network, parameters)
-    if str(results[0].status) != "ComponentStatus.CONVERGED":
-        raise GridError(f"PowSyBl's load flow did not converge: {results[0].status_text}")
+    for result in results:
+        if str(result.status) not in (
+            "ComponentStatus.CONVERGED",
+            "ComponentStatus.NO_CALCULATION",
+        ):
+            raise GridError(f"PowSyBl's load flow did not converge: {result.status_text}")
     network.save(
         str(path),
         format="CGMES",
@@ -144,6 +167,15 @@ def write_powsybl_example(name: str, path: Path, *, cgmes_version: str = "2.4.15
 def prepare_for_powsybl(net: Any) -> Any:
     """A copy of ``net`` with the changes of the module docstring (the round trip's reference)."""
     out = copy.deepcopy(net)
+    for table in ("load", "sgen", "gen", "storage"):  # the converter ignores the scaling
+        frame = out[table]
+        if "scaling" in frame.columns and len(frame):
+            scaling = frame.scaling.astype(float).fillna(1.0)
+            for column in ("p_mw", "q_mvar") if table != "gen" else ("p_mw",):
+                if column in frame.columns:
+                    frame[column] = frame[column].astype(float) * scaling
+            frame["scaling"] = 1.0
+    _one_slack(out)
     for table in ("ext_grid", "gen", "sgen"):
         frame = out[table]
         for column, value in (("min_q_mvar", -1e4), ("max_q_mvar", 1e4)):
@@ -168,6 +200,56 @@ def prepare_for_powsybl(net: Any) -> Any:
     if _misplaced_bus_switches(out):
         _fuse_bus_switches(out)
     return out
+
+
+def _one_slack(net: Any) -> None:
+    """Keep one slack in ``net`` (a copy): with several in-service ``ext_grid``s, pandapower
+    solves the grid first and every ``ext_grid`` but the one supplying the most power becomes a
+    voltage-controlled ``gen`` at its voltage set point and the active power it supplies in that
+    solution. The solved state is the same (each former slack holds its voltage and sends the
+    power it sent, so the angles follow); PowSyBl's converter, which keeps one slack and turns
+    the others into generators at 0 MW, then has nothing to drop.
+
+    Raises:
+        GridError: pandapower's power flow of the grid does not converge.
+    """
+    import pandapower as pp  # noqa: PLC0415
+    import pandapower.topology as top  # noqa: PLC0415
+
+    live = net.ext_grid[net.ext_grid.in_service.astype(bool)]
+    if len(live) < 2:
+        return
+    island = {
+        b: i
+        for i, buses in enumerate(top.connected_components(top.create_nxgraph(net)))
+        for b in buses
+    }
+    if len({island.get(int(b)) for b in live.bus}) == len(live):
+        return  # one slack per island already
+    try:
+        solved = run_power_flow(net)  # the solution the read-back is compared with
+    except GridError as exc:
+        name = net.get("name") or "the grid"
+        raise GridError(
+            f"{name} has {len(live)} external grids and pandapower's power flow of it does not "
+            "converge, so they cannot be turned into one slack and generators"
+        ) from exc
+    supplied = solved.res_ext_grid.loc[live.index, "p_mw"].astype(float)
+    islands = live.bus.map(lambda b: island.get(int(b)))
+    others = live.drop(index=supplied.groupby(islands).idxmax().to_numpy())
+    p_mw = supplied.loc[others.index].to_numpy()
+    pp.create_gens(
+        net,
+        others.bus.to_numpy(),
+        p_mw=p_mw,
+        vm_pu=others.vm_pu.astype(float).to_numpy(),
+        name=[f"{n} (ext_grid {i})" for n, i in zip(others.name, others.index, strict=True)],
+        min_p_mw=np.minimum(p_mw, 0.0),
+        max_p_mw=np.maximum(p_mw, 0.0),
+        min_q_mvar=np.full(len(others), -1e4),
+        max_q_mvar=np.full(len(others), 1e4),
+    )
+    net.ext_grid = net.ext_grid.drop(index=others.index)
 
 
 def _misplaced_bus_switches(net: Any) -> bool:
@@ -220,7 +302,14 @@ def write_pandapower_cgmes(net: Any, path: Path, *, cgmes_version: str = "2.4.15
     except PyPowsyblError as exc:
         name = net.get("name") or "the grid"
         raise GridError(f"PowSyBl cannot convert {name}: {exc}") from exc
-    _solve_and_save(network, path, cgmes_version)
+    # the slack of each island at its ext_grid: the converter makes every ext_grid and static
+    # generator a generator of 4,999 MW at most, so the "largest generator" would be a tie
+    view = network.get_bus_breaker_view_buses()
+    wanted = {
+        f"bus_{int(b)}" for b in reference.ext_grid.bus[reference.ext_grid.in_service.astype(bool)]
+    }
+    slack_buses = tuple(sorted(set(view.loc[view.index.isin(wanted), "bus_id"].dropna())))
+    _solve_and_save(network, path, cgmes_version, slack_buses)
     return reference
 
 
@@ -296,12 +385,6 @@ def export_cgmes(
     if issues:
         raise InvalidInputError(issues)
     net = load_network(code)
-    slacks = int(net.ext_grid.in_service.astype(bool).sum())
-    if slacks > 1:
-        raise GridError(
-            f"{net.get('name') or code} has {slacks} external grids; PowSyBl's conversion keeps "
-            "one slack (the others become generators at 0 MW), so the CGMES state would differ"
-        )
     started = time.perf_counter()
     try:
         folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))

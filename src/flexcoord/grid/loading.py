@@ -277,4 +277,8 @@ def load_network(name: str) -> Any:
     net = _cgmes_network(code, path) if path is not None else pickle.loads(_pickled(code))
     if not net.get("name"):  # SimBench leaves it empty: messages then name the grid by its code
         net["name"] = code
+    if len(net.trafo) and "tap_dependency_table" not in net.trafo.columns:
+        # pandapower's own older networks (mv-oberrhein) predate the column its power flow now
+        # requires; they have no tap characteristic
+        net.trafo["tap_dependency_table"] = False
     return net
