@@ -140,6 +140,32 @@ def test_the_slack_injection_of_sv_is_read_whatever_its_sign(tmp_path: Path) -> 
     assert without.sv_injections == 0 and without.max_abs_dp_mw > 50
 
 
+def test_a_cgmes_grid_keeps_the_slack_injection_of_sv_as_its_base_case(tmp_path: Path) -> None:
+    """Loaded as ``cgmes:PATH``, the IEEE 9-bus case whose slack sits on a load bus keeps SV's
+    51 MW injection there (a static generator of type SvInjection), so its own power flow lands
+    on SV; the injection is no unit of the portfolio."""
+    import numpy as np
+
+    from flexcoord.grid.cgmes import import_cgmes
+    from flexcoord.grid.cgmes_check import SV_INJECTION_TYPE, run_power_flow
+    from flexcoord.grid.loading import load_network
+    from flexcoord.grid.model import GridModel
+    from flexcoord.grid.portfolio import build_portfolio
+
+    path = _slack_without_generator(tmp_path / "ieee9-slack5.zip")
+    sv = import_cgmes(path).sv
+    net = load_network(f"cgmes:{path}")
+    injected = net.sgen[net.sgen["type"] == SV_INJECTION_TYPE]
+    assert list(injected.bus) == list(sv.injection_bus)
+    assert float(injected.p_mw.sum()) == pytest.approx(51.4, abs=0.1)
+    solved = run_power_flow(net)
+    vm = solved.res_bus.vm_pu.reindex(list(sv.bus)).to_numpy(dtype=float)
+    assert float(np.max(np.abs(vm - np.array(sv.bus_vm_pu)))) < 1e-4
+    units = {str(u.id) for u in build_portfolio(GridModel.load(f"cgmes:{path}")).units}
+    assert not any(f"sgen:{i}" in units for i in injected.index)
+    assert any(u.startswith("sgen:") for u in units)  # the other generators are units
+
+
 def test_the_pq_form_keeps_the_state_and_has_no_generators(datasets: dict[str, Any]) -> None:
     """A cgmes: grid loads with its generators as fixed injections (power-grid-model has no PV
     buses); the power flow of that form still reproduces SV."""

@@ -23,7 +23,18 @@ import pandas as pd
 from flexcoord.errors import GridError
 from flexcoord.grid.cgmes import CgmesImport
 
-__all__ = ["SvComparison", "compare_with_sv", "pq_form", "run_power_flow", "with_sv_injections"]
+__all__ = [
+    "SV_INJECTION_TYPE",
+    "SvComparison",
+    "compare_with_sv",
+    "pq_form",
+    "run_power_flow",
+    "with_sv_injections",
+]
+
+#: The ``type`` of the static generator an ``SvInjection`` becomes: the power the exporting load
+#: flow put on a bus without equipment for it (a boundary or slack equivalent), not a unit.
+SV_INJECTION_TYPE = "SvInjection"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +141,7 @@ def pq_form(net: Any) -> Any:
 
 def with_sv_injections(imported: CgmesImport) -> Any:
     """A copy of ``imported.net`` with each ``SvInjection`` as a static generator at its bus
-    (``name="SvInjection"``, ``type="SvInjection"``, generator sign)."""
+    (``name="SvInjection"``, ``type`` :data:`SV_INJECTION_TYPE`, generator sign)."""
     import pandapower as pp  # noqa: PLC0415  (lazy: loads pandapower)
 
     out = copy.deepcopy(imported.net)
@@ -138,7 +149,9 @@ def with_sv_injections(imported: CgmesImport) -> Any:
     for bus, p_mw, q_mvar in zip(
         sv.injection_bus, sv.injection_p_mw, sv.injection_q_mvar, strict=True
     ):
-        pp.create_sgen(out, bus, p_mw=p_mw, q_mvar=q_mvar, name="SvInjection", type="SvInjection")
+        pp.create_sgen(
+            out, bus, p_mw=p_mw, q_mvar=q_mvar, name="SvInjection", type=SV_INJECTION_TYPE
+        )
     return out
 
 

@@ -195,9 +195,10 @@ def _build(name: str) -> Any:
 
     path = cgmes_path(name)
     if path is not None:
-        from flexcoord.grid.cgmes_check import pq_form  # noqa: PLC0415  (lazy)
+        from flexcoord.grid.cgmes_check import pq_form, with_sv_injections  # noqa: PLC0415
 
-        return pq_form(import_cgmes(path).net)
+        imported = import_cgmes(path)  # the SV's slack injections kept: the base case is SV's
+        return pq_form(with_sv_injections(imported) if imported.sv.injection_bus else imported.net)
     if name in PANDAPOWER_NETWORKS:
         import pandapower.networks as pn  # noqa: PLC0415  (lazy: only for a pandapower network code)
 

@@ -12,7 +12,9 @@ Choices (documented because the grid data does not say):
 - Technology of an ``sgen`` from its SimBench ``type``: ``PV*`` → PV, ``Wind*`` → wind, ``Biomass*``
   → biomass, ``Hydro*`` → hydro; anything else (``lv_RES``, the aggregated low-voltage renewables
   of an MV grid, and SimBench's profile-named types) → generic generator. ``gen`` → generic
-  generator; ``storage`` → BESS; ``load`` → generic load.
+  generator; ``storage`` → BESS; ``load`` → generic load. A CGMES grid's ``SvInjection`` static
+  generators (the power the exporting load flow put on a bus, kept so the base case is the SV
+  state) are no unit.
 - Active range: generators ``[0, sn_mva]`` (``p_mw`` when ``sn_mva`` is missing); loads
   ``[-p_mw, 0]`` (they can shed down to zero); storage ``[-max_p, max_p]``.
 - Reactive range: generators and storage may run at cos φ ≥ 0.9 (grid codes such as
@@ -45,6 +47,7 @@ from flexcoord.domain import (
     build_all,
 )
 from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.grid.cgmes_check import SV_INJECTION_TYPE
 
 __all__ = ["ScenarioAdditions", "build_portfolio", "sgen_technology"]
 
@@ -229,7 +232,10 @@ def _float(value: Any, default: float) -> float:
 
 
 def _grid_units(net: Any) -> Iterable[dict[str, Any]]:
-    for idx, row in net.sgen[net.sgen.in_service.astype(bool)].iterrows():
+    sgen = net.sgen[net.sgen.in_service.astype(bool)]
+    if "type" in sgen.columns:  # a CGMES SvInjection is the exporter's load flow, not a unit
+        sgen = sgen[sgen["type"].astype(object) != SV_INJECTION_TYPE]
+    for idx, row in sgen.iterrows():
         s_mva = _float(row.get("sn_mva"), float("nan"))
         p_max = s_mva if math.isfinite(s_mva) and s_mva > 0 else float(row.p_mw)
         q = _Q_PER_S_AT_PF_09 * p_max
