@@ -172,7 +172,8 @@ def print_overload_split(split: dict[str, tuple[float, float, float, float]], la
     print(
         f"  AC overload {label}, base case -> after clearing (MWh; added / relieved per branch "
         f"and MTU): TSO {tso[0]:.1f} -> {tso[1]:.1f} (+{tso[2]:.1f} / -{tso[3]:.1f}); DSO areas "
-        f"{tot[0]:.1f} -> {tot[1]:.1f} (+{tot[2]:.1f} / -{tot[3]:.1f}) in {len(dso)} areas",
+        f"{tot[0]:.1f} -> {tot[1]:.1f} (+{tot[2]:.1f} / -{tot[3]:.1f}), {len(dso)} DSO areas with "
+        "any overload before or after",
         flush=True,
     )
     for area, (b, a, add, rel) in split.items():
