@@ -59,3 +59,34 @@ def test_ac_check_picks_pandapower_for_voltage_controlled_plants() -> None:
     assert needs_pandapower(ehv.net)
     with pytest.raises(ValueError, match="engine"):
         ac_check(mv, gc, engine="opendss")
+
+
+def test_warm_runs_reusing_pandapowers_model_equal_cold_runs_of_each_step() -> None:
+    """Warm runs reuse pandapower's internal model (``recycle``) between set-point changes; each
+    step's flows equal a full ``runpp`` of that step on a fresh copy, also after new injection
+    buses were added (the copy's elements changed, so the internal model is rebuilt)."""
+    import pandapower as pp
+
+    grid = load_grid("1-EHV-mixed--0-sw")  # PV plants with a P profile (the gen set points)
+    buses = np.sort(grid.net.bus.index.to_numpy())
+    rng = np.random.default_rng(7)
+    model = PandapowerAc(grid)
+    moved = []
+    for first in (0, 40):  # the second round adds injection generators at new buses
+        sgen_idx = model.injection_elements(buses[first : first + 20])
+        for step in range(STEP, STEP + 3):
+            p_mw = rng.uniform(-20.0, 20.0, len(sgen_idx))
+            q_mvar = rng.uniform(-5.0, 5.0, len(sgen_idx))
+            model.run_step(step, sgen_idx, p_mw, q_mvar)  # warm after the round's first step
+            cold = PandapowerAc(grid)
+            cold.injection_elements(list(model.injection_sgen))
+            cold.set_point(step, sgen_idx, p_mw, q_mvar)
+            pp.runpp(cold.net, numba=True)
+            for table in ("res_line", "res_trafo", "res_bus"):
+                np.testing.assert_allclose(
+                    model.net[table].to_numpy(dtype=float),
+                    cold.net[table].to_numpy(dtype=float),
+                    atol=1e-6,
+                )
+            moved.append(model.net.res_line.p_from_mw.to_numpy().copy())
+    assert np.abs(moved[0] - moved[-1]).max() > 0.1  # the steps and injections moved the flows

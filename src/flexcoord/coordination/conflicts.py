@@ -204,6 +204,9 @@ def _counter_activations(
     for key, info in dso.items():
         if info.mw > _TOL_MW:
             dso_dir[(info.area_id, key.mtu)].add(info.up)
+    dso_mw_at: dict[tuple[str, Mtu], float] = defaultdict(float)  # summed once, in dso's order
+    for key, info in dso.items():
+        dso_mw_at[(info.area_id, key.mtu)] += info.mw
     tso = resolution.tso
     for (area, mtu), keys in sorted(by_area_mtu.items()):
         directions = dso_dir.get((area, mtu), set())
@@ -212,7 +215,7 @@ def _counter_activations(
         ]
         if not opposing:
             continue
-        dso_mw = sum(v.mw for k, v in dso.items() if k.mtu == mtu and v.area_id == area)
+        dso_mw = dso_mw_at.get((area, mtu), 0.0)
         tso_mw = sum(resolution.volumes[k] for k in opposing)
         resolution.apply(
             opposing,

@@ -76,8 +76,9 @@ class ClearingLedger:
         return self.lineages.get(bid_id) or BidLineage(bid_id)
 
     def root_of(self, bid_id: str) -> str:
-        """The root bid of ``bid_id``."""
-        return self.lineage(bid_id).root
+        """The root bid of ``bid_id`` (no lineage built for a root: called per bid and area)."""
+        issued = self.lineages.get(bid_id)
+        return bid_id if issued is None else issued.root
 
     def cleared_in(self, bid_id: str) -> MarketId | None:
         """The market that cleared the root of ``bid_id``, or ``None``."""

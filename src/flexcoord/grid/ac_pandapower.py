@@ -50,14 +50,34 @@ def needs_pandapower(net: Any) -> bool:
     return gen is not None and len(gen) > 0 and bool(gen.in_service.to_numpy(dtype=bool).any())
 
 
+#: pandapower's reuse of its internal model between runs of an unchanged network: only the
+#: loads' / static generators' / storages' P and Q (``bus_pq``) and the plants' set points
+#: (``gen``) are written again; the admittance matrix, the bus lookups and the connectivity check
+#: are kept (bit-identical results, measured on the national grid).
+_RECYCLE = {"bus_pq": True, "gen": True, "trafo": False}
+#: Key of the private network that marks its stored internal model as reusable.
+_RECYCLABLE = "flexcoord_recyclable"
+
+
 def runpp_warm(net: Any, *, warm: bool, numba: bool) -> bool:
     """``runpp`` of ``net`` as it is set: from the last result when ``warm`` (else pandapower's
     ``"auto"`` start), from the DC power flow when that does not converge; whether either did.
-    The one start rule of the AC check and of the time series."""
+    The one start rule of the AC check and of the time series.
+
+    A warm run after a warm or ``"auto"`` run that converged reuses pandapower's internal model
+    (``recycle``, :data:`_RECYCLE`): the caller only changes set points between warm runs
+    (loads, static generators, storages, plants' P), never the network's elements, and says
+    ``warm=False`` after it does."""
     import pandapower as pp  # noqa: PLC0415  (lazy: pandapower)
 
+    recycle = warm and bool(net.get(_RECYCLABLE, False))
+    net[_RECYCLABLE] = False
     try:
-        pp.runpp(net, init="results" if warm else "auto", numba=numba)
+        if recycle:
+            pp.runpp(net, init="results", numba=numba, recycle=_RECYCLE)
+        else:
+            pp.runpp(net, init="results" if warm else "auto", numba=numba)
+        net[_RECYCLABLE] = True
     except pp.LoadflowNotConverged:
         try:
             pp.runpp(net, init="dc", numba=numba, max_iteration=30)
@@ -122,17 +142,22 @@ class PandapowerAc:
         self, step: int | None, sgen_idx: IntArray, p_mw: FloatArray, q_mvar: FloatArray
     ) -> None:
         """Write the base case of profile ``step`` (``None``: the snapshot) plus the injections
-        ``p_mw``/``q_mvar`` at the injection generators ``sgen_idx`` into the copy."""
-        net = self.net
-        self._setpoints.apply(net, step)
-        sgen = net.sgen
-        p_col, q_col = sgen.columns.get_loc("p_mw"), sgen.columns.get_loc("q_mvar")
+        ``p_mw``/``q_mvar`` at the injection generators ``sgen_idx`` into the copy (every other
+        injection generator at zero), one column assignment per table column."""
+        sgen = self.net.sgen
         extra = sgen.index.get_indexer(list(self.injection_sgen.values()))
-        sgen.iloc[extra, [p_col, q_col]] = 0.0
-        if len(sgen_idx):
-            at = sgen.index.get_indexer(sgen_idx)
-            sgen.iloc[at, p_col] = p_mw
-            sgen.iloc[at, q_col] = q_mvar
+        at = sgen.index.get_indexer(sgen_idx)
+        zero = np.zeros(len(extra))
+        self._setpoints.apply(
+            self.net,
+            step,
+            changes=(
+                ("sgen", "p_mw", extra, zero),
+                ("sgen", "q_mvar", extra, zero),
+                ("sgen", "p_mw", at, np.asarray(p_mw, dtype=float)),
+                ("sgen", "q_mvar", at, np.asarray(q_mvar, dtype=float)),
+            ),
+        )
 
     def solve(self) -> None:
         """``runpp`` of the copy as it is set, warm-started from the last result.
@@ -272,11 +297,33 @@ class _Setpoints:
                 columns.append(("gen", "p_mw", base, gen_rel, position))
         return cls(columns)
 
-    def apply(self, net: Any, step: int | None) -> None:
+    def apply(
+        self,
+        net: Any,
+        step: int | None,
+        *,
+        changes: Sequence[tuple[str, str, IntArray, FloatArray]] = (),
+    ) -> None:
+        """Write profile ``step`` (``None``: the snapshot), then ``changes`` (``(table, column,
+        row positions, values)``, in their order), into ``net``: each column is assembled as one
+        array and assigned once (a pandas write per element or slice costs about ten times more
+        on the national grid's tables)."""
+        arrays: dict[tuple[str, str], FloatArray] = {}
+
+        def column_of(table: str, column: str) -> FloatArray:
+            key = (table, column)
+            if key not in arrays:
+                arrays[key] = net[table][column].to_numpy(dtype=float, copy=True)
+            return arrays[key]
+
         for table, column, base, relative, position in self.columns:
             values = base if step is None else base * relative[step, position]
-            frame = net[table]
-            frame.iloc[: len(base), frame.columns.get_loc(column)] = values
+            column_of(table, column)[: len(base)] = values
+        for table, column, rows, values in changes:
+            if len(rows):
+                column_of(table, column)[rows] = values
+        for (table, column), array in arrays.items():
+            net[table][column] = array
 
 
 def _gen_profile(net: Any) -> FloatArray | None:

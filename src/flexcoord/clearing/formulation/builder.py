@@ -150,15 +150,14 @@ class Builder:
                 continue
             ml, mk = np.nonzero(np.abs(mat) > _PTDF_DROP)
             active = self.active.get(start)
+            if limit.members is None and active is not None:
+                self._active_terms(rows, n, mat, ml, mk, start, active)
+                continue
             if limit.members is None:
                 tt = np.repeat(np.arange(n_t), ml.shape[0])
                 row_k = rows + tt * n + np.tile(ml, n_t)
                 col_k = tt * mat.shape[1] + np.tile(mk, n_t)
-                val_k = np.tile(mat[ml, mk], n_t)
-                if active is not None:
-                    keep = active[col_k]
-                    row_k, col_k, val_k = row_k[keep], col_k[keep], val_k[keep]
-                self.add(row_k, start + col_k, val_k)
+                self.add(row_k, start + col_k, np.tile(mat[ml, mk], n_t))
                 continue
             # the entries of entity e are ml[first[e] : first[e] + count[e]] (row-major order)
             count = np.bincount(ml, minlength=n)
@@ -175,6 +174,35 @@ class Builder:
         k = np.arange(size)
         self.add(rows + k, over + k, -1.0)
         self.add(rows + k, under + k, 1.0)
+
+    def _active_terms(  # noqa: PLR0913 - the term and where its entries go
+        self,
+        rows: int,
+        n: int,
+        mat: FloatArray,
+        ml: IntArray,
+        mk: IntArray,
+        start: int,
+        active: BoolArray,
+    ) -> None:
+        """The entries ``mat[l, k]`` of row ``rows + t·n + l`` at column ``start + t·K + k`` for
+        the active ``(t, k)`` only (``K`` = ``mat``'s columns, ``active`` MTU-major): built from
+        the active pairs, so no entry of an inactive column is made first (on the national
+        grid's TSO market: 96 MTUs × every monitored row × bus, ~1 % of them active)."""
+        n_k = mat.shape[1]
+        order = np.argsort(mk, kind="stable")  # the entries of column k: a run of count[k]
+        ml, mk = ml[order], mk[order]
+        count = np.bincount(mk, minlength=n_k)
+        first = np.cumsum(count) - count
+        tt, kk = np.nonzero(active.reshape(-1, n_k))
+        per = count[kk]
+        pair = np.repeat(np.arange(tt.shape[0]), per)
+        entry = np.arange(pair.shape[0]) - np.repeat(np.cumsum(per) - per, per)
+        entry += np.repeat(first[kk], per)
+        t_of = tt[pair]
+        self.add(
+            rows + t_of * n + ml[entry], start + t_of * n_k + kk[pair], mat[ml[entry], kk[pair]]
+        )
 
     def matrix(self) -> sparse.csc_array:
         """The constraint matrix, duplicates summed."""
