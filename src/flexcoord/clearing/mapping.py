@@ -68,7 +68,7 @@ class GridMap:
 def build_problem(  # noqa: PLR0913 - public: the market, then keyword-only options
     register: Register,
     needs: Sequence[Need],
-    bids: Sequence[Bid],
+    bids: Sequence[Bid] | BidTable,
     grid_constraints: GridConstraints | None = None,
     *,
     energy_balance: bool = False,
@@ -78,12 +78,15 @@ def build_problem(  # noqa: PLR0913 - public: the market, then keyword-only opti
 
     Reads the bids through their :func:`~flexcoord.domain.bid_table.bid_table` (``table``, when
     the caller has it: :func:`~flexcoord.clearing.market.clear` shares it with the validation);
-    everything else is vectorised or per distinct resource.
+    everything else is vectorised or per distinct resource. ``bids`` may be a table itself
+    (e.g. of columns, :meth:`~flexcoord.domain.bid_table.BidTable.from_columns`).
 
     Raises:
         InvalidInputError: mixed MTU resolutions, MTUs outside the grid constraints.
     """
-    if table is None:
+    if isinstance(bids, BidTable):
+        table = bids
+    elif table is None:
         table = bid_table(bids)
     products = {pid: register.product(pid) for pid in table.products}
     products |= {pid: register.product(pid) for pid in {n.product_id for n in needs}}
