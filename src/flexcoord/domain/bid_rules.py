@@ -212,11 +212,20 @@ def mtu_grid_rule(m: BidMarket) -> list[Found]:
     return found
 
 
-def _per_resource(m: BidMarket, value: Callable[[Unit], float]) -> FloatArray:
-    """Per bid, the sum of ``value`` over its resource's units (NaN for an unknown resource), as
-    :meth:`~flexcoord.domain.Register.p_range_mw` sums them."""
-    pairs = zip(m.units, m.resources, strict=True)
-    per = [np.nan if r is None else sum(value(u) for u in units) for units, r in pairs]
+def _per_resource(m: BidMarket, name: str, value: Callable[[Unit], float]) -> FloatArray:
+    """Per bid, the sum of ``value`` (called ``name``) over its resource's units (NaN for an
+    unknown resource), as :meth:`~flexcoord.domain.Register.p_range_mw` sums them; the sum of
+    each resource kept per register (the register is frozen)."""
+    memo: dict[str, float] = m.register.derived(f"bid_rules.per_resource.{name}", dict)
+    per: list[float] = []
+    for rid, units, r in zip(m.table.resources, m.units, m.resources, strict=True):
+        if r is None:
+            per.append(np.nan)
+            continue
+        found = memo.get(rid)
+        if found is None:
+            memo[rid] = found = sum(value(u) for u in units)
+        per.append(found)
     return np.array(per, dtype=np.float64)[m.table.resource]
 
 
@@ -278,8 +287,8 @@ def _reactive(m: BidMarket) -> BoolArray:
 def range_rule(m: BidMarket) -> list[Found]:
     """Each quantity is within the resource's active (MW) or reactive (Mvar) range."""
     t, register = m.table, m.register
-    p_range = _per_resource(m, lambda u: u.p_range_mw)
-    q_range = _per_resource(m, lambda u: u.q_range_mvar)
+    p_range = _per_resource(m, "p_range_mw", lambda u: u.p_range_mw)
+    q_range = _per_resource(m, "q_range_mvar", lambda u: u.q_range_mvar)
     capacity = np.where(_reactive(m), q_range, p_range)[t.slot_bid]
     slot_ok = (m.known & m.registered)[t.slot_bid]
     found: list[Found] = []
