@@ -193,7 +193,7 @@ def run_case(  # noqa: PLR0915 - one case, read top to bottom
     first_step: int,
 ) -> float:
     t0 = time.perf_counter()
-    register, needs0, bids, make_s = market(grid, n_bids, mtus, block_share=block_share)
+    register, needs0, bids, _, make_s = market(grid, n_bids, mtus, block_share=block_share)
     bids = within_range(register, bids)
     needs = national_needs(grid, mtus, needs0)
     market_s = time.perf_counter() - t0
@@ -314,7 +314,7 @@ def multilevel(  # noqa: PLR0915 - one case, read top to bottom
     awards, with the unused bids forwarded through each DSO's traffic light; the final and the
     DSO-only dispatch checked in AC with pandapower). Returns ours / raw (see the print)."""
     t0 = time.perf_counter()
-    register, needs0, bids, _ = market(grid, n_bids, mtus, block_share=0.2, dso_per_area=True)
+    register, needs0, bids, _, _ = market(grid, n_bids, mtus, block_share=0.2, dso_per_area=True)
     bids = within_range(register, bids)
     needs = national_needs(grid, mtus, needs0, dso_per_area=True)
     market_s = time.perf_counter() - t0

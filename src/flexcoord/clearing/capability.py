@@ -345,19 +345,12 @@ def resource_capability_fields(
     n_b = resource_of_bid.shape[0]
     if n_b == 0:
         return _no_capability()
-    unit_ids = sorted({u.id for rid, _ in resources for u in register.units_of(rid)})
+    members = [_members(register, key) for key in resources]
+    unit_ids = sorted({u for ids, _ in members for u in ids})
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
-    m_unit: list[int] = []
-    m_weight: list[float] = []
-    m_count: list[int] = []
-    for rid, is_reactive in resources:  # in index order
-        units = register.units_of(rid)
-        m_unit += [unit_pos[u.id] for u in units]
-        # a unit takes its whole capability (member_shares of one member, without an array)
-        m_weight += (
-            [1.0] if len(units) == 1 else member_shares(units, reactive=is_reactive).tolist()
-        )
-        m_count.append(len(units))
+    m_unit = [unit_pos[u] for ids, _ in members for u in ids]  # in index order
+    m_weight = [w for _, weights in members for w in weights]
+    m_count = [len(ids) for ids, _ in members]
     count = np.array(m_count, dtype=np.int64)
     per_bid = count[resource_of_bid]
     use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
@@ -371,9 +364,9 @@ def resource_capability_fields(
     keys, use_cap = unique_inverse(key, len(unit_ids) * 4)
     cap_unit = keys // 4
     cap_reactive = keys % 2 == 1
-    units_used = [register.unit(u) for u in unit_ids]
-    p_range = np.array([u.p_range_mw for u in units_used], dtype=np.float64)
-    q_range = np.array([u.q_range_mvar for u in units_used], dtype=np.float64)
+    ranges = np.array([_unit_ranges(register, u) for u in unit_ids], dtype=np.float64)
+    p_range = ranges[:, 0] if unit_ids else np.zeros(0)
+    q_range = ranges[:, 1] if unit_ids else np.zeros(0)
     return dict(
         cap_names=tuple(unit_ids[int(u)] for u in cap_unit),
         cap_up=(keys // 2) % 2 == 1,
@@ -383,6 +376,33 @@ def resource_capability_fields(
         cap_use_bid=use_bid,
         cap_use_weight=use_weight,
     )
+
+
+def _members(
+    register: Register, key: tuple[str, bool]
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The unit ids of a resource and the share each takes of its bids in the power type
+    (:func:`member_shares`; kept per register: the register is frozen)."""
+    memo: dict[tuple[str, bool], tuple[tuple[str, ...], tuple[float, ...]]] = register.derived(
+        "clearing.capability.members", dict
+    )
+    found = memo.get(key)
+    if found is None:
+        units = register.units_of(key[0])
+        # a unit takes its whole capability (member_shares of one member, without an array)
+        weights = (1.0,) if len(units) == 1 else tuple(member_shares(units, reactive=key[1]))
+        memo[key] = found = (tuple(u.id for u in units), tuple(float(w) for w in weights))
+    return found
+
+
+def _unit_ranges(register: Register, unit_id: str) -> tuple[float, float]:
+    """A unit's ``(p_range_mw, q_range_mvar)`` (kept per register)."""
+    memo: dict[str, tuple[float, float]] = register.derived("clearing.capability.ranges", dict)
+    found = memo.get(unit_id)
+    if found is None:
+        unit = register.unit(unit_id)
+        memo[unit_id] = found = (float(unit.p_range_mw), float(unit.q_range_mvar))
+    return found
 
 
 def _no_capability() -> dict[str, object]:

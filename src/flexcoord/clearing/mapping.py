@@ -68,7 +68,7 @@ class GridMap:
 def build_problem(  # noqa: PLR0913 - public: the market, then keyword-only options
     register: Register,
     needs: Sequence[Need],
-    bids: Sequence[Bid],
+    bids: Sequence[Bid] | BidTable,
     grid_constraints: GridConstraints | None = None,
     *,
     energy_balance: bool = False,
@@ -78,12 +78,15 @@ def build_problem(  # noqa: PLR0913 - public: the market, then keyword-only opti
 
     Reads the bids through their :func:`~flexcoord.domain.bid_table.bid_table` (``table``, when
     the caller has it: :func:`~flexcoord.clearing.market.clear` shares it with the validation);
-    everything else is vectorised or per distinct resource.
+    everything else is vectorised or per distinct resource. ``bids`` may be a table itself
+    (e.g. of columns, :meth:`~flexcoord.domain.bid_table.BidTable.from_columns`).
 
     Raises:
         InvalidInputError: mixed MTU resolutions, MTUs outside the grid constraints.
     """
-    if table is None:
+    if isinstance(bids, BidTable):
+        table = bids
+    elif table is None:
         table = bid_table(bids)
     products = {pid: register.product(pid) for pid in table.products}
     products |= {pid: register.product(pid) for pid in {n.product_id for n in needs}}
@@ -313,32 +316,15 @@ class _BusColumns:
         found = self.columns.get(key)
         if found is not None:
             return found
-        weights: dict[int, float] = {}
-        for u in self.register.units_of(resource_id):
-            bus = self.register.connection_point(u.connection_point_id).bus
-            weights[bus] = weights.get(bus, 0.0) + range_of(u, is_reactive)
-        if len(weights) == 1:
-            (bus,) = weights
-            label = str(bus)
-            if label in self.label_pos:  # the real bus already has a column
-                self.columns[key] = self.label_pos[label]
-                return self.columns[key]
-            weights = {bus: 1.0}
-        else:
-            label = f"group:{resource_id}" + (":q" if is_reactive else "")
-            total = sum(weights.values())
-            weights = (
-                {b: w / total for b, w in weights.items()}
-                if total > 0
-                else {b: 1.0 / len(weights) for b in weights}
-            )
-        row = [
-            (self.real_pos.setdefault(b, len(self.real_pos)), w) for b, w in sorted(weights.items())
-        ]
+        label, row_weights = _resource_column(self.register, key)
+        if label in self.label_pos:  # a real bus that already has a column
+            self.columns[key] = self.label_pos[label]
+            return self.columns[key]
+        row = [(self.real_pos.setdefault(b, len(self.real_pos)), w) for b, w in row_weights]
         self.columns[key] = self.label_pos[label] = len(self.labels)
         self.labels.append(label)
         self.rows.append(row)
-        self.bus_sets.append(frozenset(weights))
+        self.bus_sets.append(frozenset(b for b, _ in row_weights))
         return self.columns[key]
 
     def weights(self) -> tuple[sparse.csr_array, IntArray]:
@@ -352,6 +338,38 @@ class _BusColumns:
         for bus, pos in self.real_pos.items():
             real_bus_ids[pos] = bus
         return sparse.csr_array((w_vals, (w_rows, w_cols)), shape=shape), real_bus_ids
+
+
+def _resource_column(
+    register: Register, key: tuple[str, bool]
+) -> tuple[str, tuple[tuple[int, float], ...]]:
+    """The label and the (bus, share) weights, by bus, of a resource's column of one power type
+    (kept per register: the register is frozen)."""
+    memo: dict[tuple[str, bool], tuple[str, tuple[tuple[int, float], ...]]] = register.derived(
+        "clearing.mapping.resource_column", dict
+    )
+    found = memo.get(key)
+    if found is not None:
+        return found
+    resource_id, is_reactive = key
+    weights: dict[int, float] = {}
+    for u in register.units_of(resource_id):
+        bus = register.connection_point(u.connection_point_id).bus
+        weights[bus] = weights.get(bus, 0.0) + range_of(u, is_reactive)
+    if len(weights) == 1:
+        (bus,) = weights
+        label = str(bus)
+        weights = {bus: 1.0}
+    else:
+        label = f"group:{resource_id}" + (":q" if is_reactive else "")
+        total = sum(weights.values())
+        weights = (
+            {b: w / total for b, w in weights.items()}
+            if total > 0
+            else {b: 1.0 / len(weights) for b in weights}
+        )
+    memo[key] = found = (label, tuple(sorted(weights.items())))
+    return found
 
 
 def _need_fields(  # noqa: PLR0913 - the stages before it, by position

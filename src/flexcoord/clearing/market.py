@@ -58,7 +58,7 @@ from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import ClearingProblem
 from flexcoord.clearing.result import ClearingResult
 from flexcoord.domain import Bid, Need, Register, validate_market
-from flexcoord.domain.bid_table import bid_table
+from flexcoord.domain.bid_table import BidTable, bid_table
 
 __all__ = ["AcCheckerFactory", "GridMap", "build_problem", "clear"]  # the last two: .mapping
 
@@ -75,7 +75,7 @@ class AcCheckerFactory(Protocol):
 def clear(
     register: Register,
     needs: Sequence[Need],
-    bids: Sequence[Bid],
+    bids: Sequence[Bid] | BidTable,
     grid_constraints: GridConstraints | None = None,
     options: ClearingOptions | None = None,
     *,
@@ -110,12 +110,12 @@ def clear(
         result = clear(register, needs, bids, gc, ClearingOptions(ac_max_iterations=3),
                        ac_checker=PgmAcCheck(grid, gc))
     """
-    table = bid_table(bids)  # the bids read once, for the validation and the mapping
+    # the bids read once, for the validation and the mapping
+    table = bids if isinstance(bids, BidTable) else bid_table(bids)
     validate_market(
         register,
         needs,
-        bids,
-        table=table,
+        table,
         gate_closure_at=gate_closure_at,
         known_buses=(
             frozenset(int(b) for b in grid_constraints.bus_ids)
@@ -125,7 +125,7 @@ def clear(
         require_prequalification=require_prequalification,
     )
     problem, grid_map = build_problem(
-        register, needs, bids, grid_constraints, energy_balance=energy_balance, table=table
+        register, needs, table, grid_constraints, energy_balance=energy_balance
     )
     checker: AcChecker | None
     if ac_checker is None:

@@ -378,9 +378,9 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
     xor_new[old_sets] = np.arange(old_sets.shape[0])
     parent = p.bid_parent[order]
     names = p.xor_names
-    e_need = need_new_of_old[p.eligible_need]
-    e_slot = slot_new_of_old[p.eligible_slot]
-    e_order = np.lexsort((e_slot, e_need))
+    e_need, e_slot = _pairs_in_order(
+        need_new_of_old[p.eligible_need], slot_new_of_old[p.eligible_slot], p.n_slot
+    )
     use_bid = new_of_old[p.cap_use_bid]
     use_order = np.argsort(p.cap_use_cap * max(b, 1) + use_bid)  # distinct: a bid uses a
     # capability once (problem_rules), so no tie for a sort to break
@@ -410,12 +410,28 @@ def canonical(problem: ClearingProblem) -> ClearingProblem:
         need_up=p.need_up[need_order],
         need_reactive=p.need_reactive[need_order],
         need_price_cap_eur_per_mwh=p.need_price_cap_eur_per_mwh[need_order],
-        eligible_need=e_need[e_order],
-        eligible_slot=e_slot[e_order],
+        eligible_need=e_need,
+        eligible_slot=e_slot,
         cap_use_cap=p.cap_use_cap[use_order],
         cap_use_bid=use_bid[use_order],
         cap_use_weight=p.cap_use_weight[use_order],
     )
+
+
+def _pairs_in_order(need: IntArray, slot: IntArray, n_slot: int) -> tuple[IntArray, IntArray]:
+    """The (need, slot) eligibility pairs sorted by need, then slot. Distinct pairs (as the
+    mapping makes them) of a few needs are sorted in one pass over a bitmap of the cells
+    instead of a lexsort (at 100k bids: ~1 ms against ~10 ms on the permuted slots)."""
+    n_pairs = need.shape[0]
+    n_need = int(need.max(initial=-1)) + 1
+    if n_pairs and n_need * n_slot <= 8 * n_pairs + 1_000_000:
+        mark = np.zeros(n_need * n_slot, dtype=bool)
+        mark[need * n_slot + slot] = True
+        cells = np.flatnonzero(mark)
+        if cells.shape[0] == n_pairs:  # no pair twice: the bitmap kept every one
+            return cells // n_slot, cells % n_slot
+    order = np.lexsort((slot, need))
+    return need[order], slot[order]
 
 
 def _slot_order(p: ClearingProblem, order: IntArray, slot_bid_new: IntArray) -> IntArray:
@@ -437,7 +453,7 @@ def _bid_order(p: ClearingProblem) -> IntArray:
     b = p.n_bid
     min_price = np.full(b, np.inf)
     np.minimum.at(min_price, p.slot_bid, p.slot_price_eur_per_mwh)
-    order = np.lexsort((p.bid_submitted_s, min_price))  # last key primary
+    order = _price_time_order(min_price, p.bid_submitted_s)
     sp, ss = min_price[order], p.bid_submitted_s[order]
     tie = np.flatnonzero((sp[1:] == sp[:-1]) & (ss[1:] == ss[:-1]))
     if tie.size:  # break remaining ties by bid id, only inside the tied runs
@@ -447,8 +463,21 @@ def _bid_order(p: ClearingProblem) -> IntArray:
         for run in np.unique(run_id[in_run]):
             pos = np.flatnonzero(run_id == run)
             members = order[pos]
-            order[pos] = sorted(members.tolist(), key=p.bid_ids.__getitem__)
+            # by id, then by input position (as a stable sort of the input order)
+            order[pos] = sorted(members.tolist(), key=lambda m: (p.bid_ids[m], m))
     return order
+
+
+def _price_time_order(price: FloatArray, submitted_s: FloatArray) -> IntArray:
+    """Indices sorting by price, then submission time; the order inside a tie is left open
+    (:func:`_bid_order` breaks ties by id). On finite keys one sort of their combined ranks
+    (np.unique: quicksorts), ~3x faster than the two stable sorts of ``np.lexsort`` at 100k."""
+    if not (np.isfinite(price).all() and np.isfinite(submitted_s).all()):
+        return np.lexsort((submitted_s, price)).astype(np.int64)  # last key primary
+    _, price_rank = np.unique(price, return_inverse=True)
+    times, time_rank = np.unique(submitted_s, return_inverse=True)
+    key = price_rank.astype(np.int64).reshape(-1) * times.shape[0] + time_rank.reshape(-1)
+    return np.argsort(key).astype(np.int64)
 
 
 def _unchecked(problem: ClearingProblem, **changes: Any) -> ClearingProblem:

@@ -24,13 +24,12 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from flexcoord.domain.bid_table import BidTable, BoolArray, FloatArray, IntArray
-from flexcoord.domain.bids import Bid
 from flexcoord.domain.prequalification import GridPrequalification
 from flexcoord.domain.products import Product
 from flexcoord.domain.register import Register
 from flexcoord.domain.resources import Group, Unit
 from flexcoord.domain.validation import registered_choices
-from flexcoord.domain.vocabulary import PowerType, PrequalificationStatus
+from flexcoord.domain.vocabulary import Direction, PowerType, PrequalificationStatus
 from flexcoord.errors import Issue, format_duration, format_value
 
 __all__ = ["BID_RULES", "BidMarket", "Found", "bid_issues", "bid_market", "exclusive_set_issues"]
@@ -213,11 +212,20 @@ def mtu_grid_rule(m: BidMarket) -> list[Found]:
     return found
 
 
-def _per_resource(m: BidMarket, value: Callable[[Unit], float]) -> FloatArray:
-    """Per bid, the sum of ``value`` over its resource's units (NaN for an unknown resource), as
-    :meth:`~flexcoord.domain.Register.p_range_mw` sums them."""
-    pairs = zip(m.units, m.resources, strict=True)
-    per = [np.nan if r is None else sum(value(u) for u in units) for units, r in pairs]
+def _per_resource(m: BidMarket, name: str, value: Callable[[Unit], float]) -> FloatArray:
+    """Per bid, the sum of ``value`` (called ``name``) over its resource's units (NaN for an
+    unknown resource), as :meth:`~flexcoord.domain.Register.p_range_mw` sums them; the sum of
+    each resource kept per register (the register is frozen)."""
+    memo: dict[str, float] = m.register.derived(f"bid_rules.per_resource.{name}", dict)
+    per: list[float] = []
+    for rid, units, r in zip(m.table.resources, m.units, m.resources, strict=True):
+        if r is None:
+            per.append(np.nan)
+            continue
+        found = memo.get(rid)
+        if found is None:
+            memo[rid] = found = sum(value(u) for u in units)
+        per.append(found)
     return np.array(per, dtype=np.float64)[m.table.resource]
 
 
@@ -279,8 +287,8 @@ def _reactive(m: BidMarket) -> BoolArray:
 def range_rule(m: BidMarket) -> list[Found]:
     """Each quantity is within the resource's active (MW) or reactive (Mvar) range."""
     t, register = m.table, m.register
-    p_range = _per_resource(m, lambda u: u.p_range_mw)
-    q_range = _per_resource(m, lambda u: u.q_range_mvar)
+    p_range = _per_resource(m, "p_range_mw", lambda u: u.p_range_mw)
+    q_range = _per_resource(m, "q_range_mvar", lambda u: u.q_range_mvar)
     capacity = np.where(_reactive(m), q_range, p_range)[t.slot_bid]
     slot_ok = (m.known & m.registered)[t.slot_bid]
     found: list[Found] = []
@@ -354,7 +362,7 @@ def _grid_record_issues(
 ) -> list[Found]:
     """The refusals and caps of one slot by the records of its resource."""
     t = m.table
-    bid: Bid = t.bids[b]
+    direction = Direction.UP if t.up[b] else Direction.DOWN
     mq = t.slots[s]
     at = mq.interval.start
     rid = format_value(t.resource_ids[b])
@@ -371,10 +379,10 @@ def _grid_record_issues(
             text = f"is refused: the grid prequalification of {operator} {refusal} {rid}"
             found.append(m.issue(b, f"quantities[{i}].interval", str(mq.interval), text, i))
             continue
-        limit = record.limit_mw(bid.direction)
+        limit = record.limit_mw(direction)
         if limit is not None and mq.quantity > limit + 1e-9:
             text = (
-                f"exceeds the {limit} MW {bid.direction.value} limit of the grid "
+                f"exceeds the {limit} MW {direction.value} limit of the grid "
                 f"prequalification of {rid} by {operator}"
             )
             found.append(m.issue(b, f"quantities[{i}].quantity", mq.quantity, text, i))
@@ -443,7 +451,7 @@ def power_factor_rule(m: BidMarket) -> list[Found]:
             m.issue(
                 b,
                 "q_mvar_per_mw",
-                t.bids[b].q_mvar_per_mw,
+                float(t.q_mvar_per_mw[b]) if t.bids is None else t.bids[b].q_mvar_per_mw,
                 f"applies only to active power products, not to {format_value(product.id)}",
             )
         )
@@ -456,42 +464,42 @@ def link_rule(m: BidMarket) -> list[Found]:
     t = m.table
     if t.parent_ids.count(None) == t.n_bid:
         return []
-    by_id = dict(zip(t.ids, t.bids, strict=True))
+    by_id = {bid_id: b for b, bid_id in enumerate(t.ids)}  # the last of a duplicated id
     found: list[Found] = []
     for b, parent_id in enumerate(t.parent_ids):
         if parent_id is not None:
             found += [
-                m.issue(b, "parent_bid_id", parent_id, text)
-                for text in _link_texts(t.bids[b], by_id)
+                m.issue(b, "parent_bid_id", parent_id, text) for text in _link_texts(t, b, by_id)
             ]
     return found
 
 
-def _link_texts(bid: Bid, by_id: dict[str, Bid]) -> list[str]:
-    parent_id = bid.parent_bid_id
+def _link_texts(t: BidTable, b: int, by_id: dict[str, int]) -> list[str]:
+    parent_id = t.parent_ids[b]
     assert parent_id is not None
     parent = by_id.get(parent_id)
     if parent is None:
         return ["is not a bid of this market"]
     texts: list[str] = []
-    if parent.fsp_id != bid.fsp_id:
+    if t.fsp_ids[parent] != t.fsp_ids[b]:
         texts.append(
-            f"belongs to FSP {format_value(parent.fsp_id)}; "
+            f"belongs to FSP {format_value(t.fsp_ids[parent])}; "
             "a bid may only depend on its own FSP's bids"
         )
-    if bid.exclusive_set is not None and parent.exclusive_set == bid.exclusive_set:
+    xor = t.exclusive_sets[b]
+    if xor is not None and t.exclusive_sets[parent] == xor:
         texts.append(
-            f"is in the same exclusive set {format_value(bid.exclusive_set)}: "
-            "the child could never be accepted"
+            f"is in the same exclusive set {format_value(xor)}: the child could never be accepted"
         )
-    seen = {bid.id}
-    current: Bid | None = parent
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        if current.parent_bid_id == bid.id:
+    seen = {t.ids[b]}
+    current: int | None = parent
+    while current is not None and t.ids[current] not in seen:
+        seen.add(t.ids[current])
+        if t.parent_ids[current] == t.ids[b]:
             texts.append("closes a cycle of linked bids")
             break
-        current = None if current.parent_bid_id is None else by_id.get(current.parent_bid_id)
+        up_id = t.parent_ids[current]
+        current = None if up_id is None else by_id.get(up_id)
     return texts
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain, repeat
 from operator import attrgetter, is_
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -95,12 +95,23 @@ def _timestamps(instants: tuple[datetime, ...]) -> FloatArray:
     return np.fromiter(map(seconds.__getitem__, instants), np.float64, count=n)
 
 
+def _from_columns(**columns: Any) -> BidTable:
+    """:func:`flexcoord.domain.column_bids.table_from_columns` (its arguments, by keyword)."""
+    from flexcoord.domain.column_bids import table_from_columns  # noqa: PLC0415 - a cycle
+
+    return table_from_columns(**columns)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class BidTable:
     """The fields of a market's bids, per bid (``b``) and per slot (``s``: bid ``b`` in one MTU).
 
+    Made from ``Bid`` objects by :func:`bid_table`, or from columns by :meth:`from_columns`
+    (no ``Bid`` objects: ``bids`` is ``None``, and ``submitted_at`` and ``slots`` are built on
+    access).
+
     Attributes:
-        bids: The bids, in the caller's order (index ``b``).
+        bids: The bids, in the caller's order (index ``b``); ``None`` for a table of columns.
         ids, fsp_ids, resource_ids, product_ids: Per bid.
         parent_ids, exclusive_sets: Per bid, ``None`` where not given.
         submitted_at: Per bid; ``submitted_s`` the same as POSIX seconds.
@@ -120,14 +131,14 @@ class BidTable:
             (exact integers: MTU grid checks compare them without rounding).
     """
 
-    bids: Sequence[Bid]
+    bids: Sequence[Bid] | None
     ids: tuple[str, ...]
     fsp_ids: tuple[str, ...]
     resource_ids: tuple[str, ...]
     product_ids: tuple[str, ...]
     parent_ids: tuple[str | None, ...]
     exclusive_sets: tuple[str | None, ...]
-    submitted_at: tuple[datetime, ...]
+    submitted_at: Sequence[datetime]
     submitted_s: FloatArray
     up: BoolArray
     availability: FloatArray
@@ -144,7 +155,7 @@ class BidTable:
     product: IntArray
     first_slot: IntArray
     n_slots: IntArray
-    slots: tuple[MtuQuantity, ...]
+    slots: Sequence[MtuQuantity]
     slot_bid: IntArray
     slot_position: IntArray
     slot_quantity: FloatArray
@@ -154,6 +165,8 @@ class BidTable:
     slot_end: IntArray
     start_us: IntArray
     end_us: IntArray
+
+    from_columns = staticmethod(_from_columns)
 
     @property
     def n_bid(self) -> int:

@@ -32,7 +32,7 @@ __all__ = ["market_issues", "validate_market"]
 def validate_market(  # noqa: PLR0913 - public: the market, then keyword-only context
     register: Register,
     needs: Sequence[Need],
-    bids: Sequence[Bid],
+    bids: Sequence[Bid] | BidTable,
     *,
     gate_closure_at: datetime | None = None,
     known_buses: frozenset[int] | None = None,
@@ -57,7 +57,9 @@ def validate_market(  # noqa: PLR0913 - public: the market, then keyword-only co
     Args:
         register: The consistent register (already cross-checked at construction).
         needs: The needs of the market.
-        bids: The bids of the market.
+        bids: The bids of the market, as ``Bid`` objects or as a
+            :class:`~flexcoord.domain.bid_table.BidTable` (e.g. of columns,
+            :meth:`~flexcoord.domain.bid_table.BidTable.from_columns`): the same rules.
         gate_closure_at: Market gate closure; later submissions are issues.
         known_buses: Bus indices of the grid model, if it is known.
         require_prequalification: Whether missing product prequalification is an issue.
@@ -86,7 +88,7 @@ def validate_market(  # noqa: PLR0913 - public: the market, then keyword-only co
 def market_issues(  # noqa: PLR0913 - public: as validate_market
     register: Register,
     needs: Sequence[Need],
-    bids: Sequence[Bid],
+    bids: Sequence[Bid] | BidTable,
     *,
     gate_closure_at: datetime | None = None,
     known_buses: frozenset[int] | None = None,
@@ -104,9 +106,13 @@ def market_issues(  # noqa: PLR0913 - public: as validate_market
         bid_market,
         exclusive_set_issues,
     )
-    from flexcoord.domain.bid_table import bid_table  # noqa: PLC0415
+    from flexcoord.domain.bid_table import BidTable, bid_table  # noqa: PLC0415
 
-    if table is None:
+    if isinstance(bids, BidTable):
+        if table is not None and table is not bids:
+            raise ValueError("bids is a BidTable: give no other table")
+        table = bids
+    elif table is None:
         table = bid_table(bids)
     elif table.bids is not bids:
         raise ValueError("table is not the bid_table of these bids")

@@ -9,7 +9,7 @@ consistent. Lookups raise :class:`~flexcoord.errors.NotFoundError`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -103,6 +103,8 @@ class Register:
     grid_prequalifications: tuple[GridPrequalification, ...] = ()
     _by_id: dict[str, dict[str, Any]] = field(init=False, repr=False, compare=False)
     _group_of_unit: dict[str, str] = field(init=False, repr=False, compare=False)
+    _units_of: dict[str, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
+    _derived: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         c = IssueCollector("Register", "register")
@@ -118,6 +120,8 @@ class Register:
             for unit_id in group.unit_ids:
                 group_of_unit.setdefault(unit_id, group.id)
         set_field(self, "_group_of_unit", group_of_unit)
+        set_field(self, "_units_of", {})  # memo of units_of (the register is frozen)
+        set_field(self, "_derived", {})
         issues = register_issues(self)
         if issues:
             raise InvalidInputError(issues)
@@ -175,12 +179,29 @@ class Register:
         group_id = self._group_of_unit.get(unit_id)
         return None if group_id is None else self.group(group_id)
 
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """A value derived from this register alone, built by ``build`` on first use and kept.
+
+        The register is frozen, so what is computed from it once (e.g. the clearing's bus
+        weights of each resource) holds for every clearing on it; ``name`` says what it is
+        (``"<module>.<what>"``). A changed register (``dataclasses.replace``) starts empty.
+        """
+        if name not in self._derived:
+            self._derived[name] = build()
+        return self._derived[name]  # type: ignore[no-any-return]
+
     def units_of(self, resource_id: str) -> tuple[Unit, ...]:
         """The units of a resource: itself for a unit, its members for a group."""
-        resource = self.resource(resource_id)
-        if isinstance(resource, Unit):
-            return (resource,)
-        return tuple(self.unit(u) for u in resource.unit_ids)
+        found = self._units_of.get(resource_id)
+        if found is None:
+            resource = self.resource(resource_id)
+            found = (
+                (resource,)
+                if isinstance(resource, Unit)
+                else tuple(self.unit(u) for u in resource.unit_ids)
+            )
+            self._units_of[resource_id] = found
+        return found
 
     def buses_of(self, resource_id: str) -> frozenset[int]:
         """The grid buses where a resource's units are connected."""

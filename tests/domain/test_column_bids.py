@@ -1,0 +1,176 @@
+"""Bids as columns (BidTable.from_columns): the Bid rules and the market rules, issue for issue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from flexcoord.domain import Bid, Interval, Location, MtuQuantity, Need, Register, build_all
+from flexcoord.domain.bid_table import BidTable
+from flexcoord.domain.market import market_issues
+from flexcoord.errors import InvalidInputError, Issue
+
+from .column_helpers import columns_of, columns_of_rows
+from .conftest import T0, Q, make_bid, mtus
+
+
+def _row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": "b1",
+        "fsp_id": "fsp-a",
+        "resource_id": "u1",
+        "product_id": "p-da",
+        "direction": "up",
+        "quantities": [
+            {"start": T0 + i * Q, "end": T0 + (i + 1) * Q, "quantity": 0.5} for i in range(2)
+        ],
+        "activation_price_eur_per_mwh": 100.0,
+        "submitted_at": T0 - timedelta(days=1),
+    }
+    row.update(overrides)
+    return row
+
+
+def _raised(build: Any) -> list[tuple[str, str, str, str, str]]:
+    """Each issue raised as (kind, id, field, repr of the value, message): a NaN value is
+    not equal to itself."""
+    with pytest.raises(InvalidInputError) as info:
+        build()
+    return [_key(i) for i in info.value.issues]
+
+
+def _key(issue: Issue) -> tuple[str, str, str, str, str]:
+    return (issue.kind, issue.object_id, issue.field, repr(issue.value), issue.message)
+
+
+BAD_ROWS = [
+    _row(id="empty-fsp", fsp_id=" "),
+    _row(id="naive", submitted_at=datetime(2026, 5, 31, 10)),
+    _row(id="no-price", activation_price_eur_per_mwh=None),
+    _row(id="neg-avail", availability_price_eur_per_mw_h=-1.0),
+    _row(id="inf-act", activation_price_eur_per_mwh=float("inf")),
+    _row(id="zero", quantities=[{"start": T0, "end": T0 + Q, "quantity": 0.0}]),
+    _row(id="nan-q", quantities=[{"start": T0, "end": T0 + Q, "quantity": float("nan")}]),
+    _row(
+        id="overlap",
+        quantities=[
+            {"start": T0, "end": T0 + 2 * Q, "quantity": 0.5},
+            {"start": T0 + Q, "end": T0 + 3 * Q, "quantity": 0.5},
+        ],
+    ),
+    _row(id="backwards", quantities=[{"start": T0 + Q, "end": T0, "quantity": 0.5}]),
+    _row(
+        id="naive-mtu",
+        quantities=[{"start": datetime(2026, 6, 1, 17), "end": T0 + Q, "quantity": 0.5}],
+    ),
+    _row(id="none", quantities=[]),
+    _row(id="min-above", min_acceptance=0.7),
+    _row(id="min-indivisible", divisible=False, min_acceptance=0.4),
+    _row(id="min-neg", min_acceptance=-0.1),
+    _row(id="self-parent", parent_bid_id="self-parent"),
+    _row(id="blank-set", exclusive_set=""),
+    _row(id="inf-q", q_mvar_per_mw=float("inf")),
+]
+
+
+def test_bad_rows_get_the_issues_of_their_bids() -> None:
+    """Every row a Bid refuses is refused from columns with the same issues (id, field,
+    value, message), in row order, and good rows between them add none."""
+    rows = [_row(id="good-0"), *BAD_ROWS, _row(id="good-1")]
+    expected = _raised(lambda: build_all(Bid, rows))
+    assert {i[1] for i in expected} == {r["id"] for r in BAD_ROWS}
+    assert _raised(lambda: BidTable.from_columns(**columns_of_rows(rows))) == expected
+
+
+def test_datetime64_columns_are_utc() -> None:
+    """Instants as numpy datetime64 are UTC and read exactly as the aware datetimes."""
+    bids = [make_bid(id="a"), make_bid(id="b", quantities=mtus(2, 0.3, start=T0 + Q))]
+    cols = columns_of(bids)
+    for name in ("submitted_at", "slot_start", "slot_end"):
+        cols[name] = np.array([t.replace(tzinfo=None) for t in cols[name]], "datetime64[us]")
+    table = BidTable.from_columns(**cols)
+    assert list(table.starts) == [T0 + i * Q for i in range(4)]
+    assert table.submitted_at[1] == bids[1].submitted_at
+    assert table.slots[5] == bids[1].quantities[1]
+
+
+def _need(**overrides: object) -> Need:
+    fields: dict[str, object] = {
+        "id": "n1",
+        "buyer_id": "dso",
+        "product_id": "p-da",
+        "location": Location.in_area("mv"),
+        "direction": "up",
+        "quantities": mtus(4, 0.8),
+        "created_at": T0 - timedelta(days=2),
+        "expected_activation_share": 0.25,
+    }
+    fields.update(overrides)
+    return Need(**fields)  # type: ignore[arg-type]
+
+
+def _market_bids() -> list[Bid]:
+    off_grid = MtuQuantity(
+        interval=Interval(start=T0 + timedelta(minutes=5), end=T0 + timedelta(minutes=20)),
+        quantity=0.5,
+    )
+    return [
+        make_bid(id="b-fsp", fsp_id="fsp-b"),
+        make_bid(id="b-ghost", fsp_id="fsp-z", resource_id="u-z", product_id="p-z"),
+        make_bid(id="b-small", quantities=(off_grid, *mtus(1, 0.05, start=T0 + Q * 2))),
+        make_bid(id="b-big", quantities=mtus(1, 1.5)),
+        make_bid(id="b-late", submitted_at=T0 - timedelta(hours=1)),
+        make_bid(id="b-price", availability_price_eur_per_mw_h=None),
+        make_bid(id="b-slow", fsp_id="fsp-b", resource_id="u4"),
+        make_bid(id="b-q", product_id="p-q", quantities=mtus(4, 0.1), q_mvar_per_mw=0.3),
+        make_bid(id="a", parent_bid_id="c"),
+        make_bid(id="b", parent_bid_id="a"),
+        make_bid(id="c", parent_bid_id="b"),
+        make_bid(id="orphan", parent_bid_id="missing"),
+        make_bid(
+            id="other", fsp_id="fsp-b", resource_id="u4", parent_bid_id="orphan", exclusive_set="x"
+        ),
+        make_bid(id="x1", exclusive_set="x"),
+        make_bid(id="x2", exclusive_set="x", parent_bid_id="x1"),
+        make_bid(id="b-late", resource_id="g1"),  # a duplicate id
+        make_bid(id="ok", resource_id="g1", submitted_at=T0 - timedelta(hours=12)),
+    ]
+
+
+@pytest.mark.parametrize("prequalification", [False, True])
+def test_market_rules_give_the_same_issues_on_columns(
+    register: Register, prequalification: bool
+) -> None:
+    """validate_market on the table of columns lists the issues it lists for the Bid objects,
+    in the same order (owner, gate closures, product, MTU grid, range, lead time, prices,
+    q_mvar_per_mw, links, exclusive sets, duplicates, prequalification)."""
+    bids = _market_bids()
+    kw: dict[str, Any] = dict(
+        gate_closure_at=T0 - timedelta(hours=6),
+        known_buses=frozenset(range(7)),
+        require_prequalification=prequalification,
+    )
+    needs = [_need()]
+    expected = market_issues(register, needs, bids, **kw)
+    assert len(expected) > 25
+    table = BidTable.from_columns(**columns_of(bids))
+    assert market_issues(register, needs, table, **kw) == expected
+
+
+def test_columns_of_different_lengths_are_refused() -> None:
+    cols = columns_of([make_bid()])
+    cols["up"] = [True, False]
+    with pytest.raises(ValueError, match="up: 1 values expected"):
+        BidTable.from_columns(**cols)
+
+
+def test_an_aware_instant_in_another_zone_is_its_utc_instant() -> None:
+    cet = datetime(2026, 5, 31, 12, tzinfo=UTC).astimezone(
+        __import__("datetime").timezone(timedelta(hours=2))
+    )
+    table = BidTable.from_columns(**columns_of_rows([_row(submitted_at=cet)]))
+    assert table.submitted_at[0] == datetime(2026, 5, 31, 12, tzinfo=UTC)
+    assert table.submitted_s[0] == datetime(2026, 5, 31, 12, tzinfo=UTC).timestamp()
