@@ -92,6 +92,8 @@ class Operation(StrEnum):
     UFTP_KEY_ADD = "uftp_key.add"
     UFTP_KEY_RETIRE = "uftp_key.retire"
     UFTP_OUTBOX_LIST = "uftp_outbox.list"
+    UFTP_OUTBOX_RESEND = "uftp_outbox.resend"
+    UFTP_OUTBOX_CANCEL = "uftp_outbox.cancel"
 
 
 _ALL: Final = frozenset(Role)
@@ -172,6 +174,8 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.UFTP_KEY_ADD: _ADMIN,
         Operation.UFTP_KEY_RETIRE: _ADMIN,
         Operation.UFTP_OUTBOX_LIST: _ADMIN | _MARKET_OPERATOR,
+        Operation.UFTP_OUTBOX_RESEND: _ADMIN,
+        Operation.UFTP_OUTBOX_CANCEL: _ADMIN,
     }
 )
 

@@ -1,6 +1,7 @@
 """UFTP operations: the participants of the UFTP configuration and their keys in the key table,
 add (rotate) and retire a participant's key (administrator); the UFTP outbox, what flexcoord
-delivers and where each message is (administrator and market operator).
+delivers and where each message is (administrator and market operator), and send a message
+again or cancel one (administrator, :mod:`~flexcoord.service.uftp_outbox`).
 
 The participants are the ones of the configuration ``serve --uftp-config`` mounted
 (:func:`~flexcoord.service.uftp_endpoint.mount_uftp`); without one there are none (the list is
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexcoord.errors import Issue
-from flexcoord.service import uftp_keys
+from flexcoord.service import uftp_keys, uftp_outbox
 from flexcoord.service.calls import Call, call_of
 from flexcoord.service.problems import ServiceProblem, problem_responses
 from flexcoord.service.roles import Operation
@@ -226,3 +227,42 @@ def list_outbox(  # noqa: PLR0913 - the call, three filters, the page
     with call.transaction(read_only=True) as session:
         rows = session.scalars(query.limit(limit).offset(offset))
         return [outbox_out(r) for r in rows]
+
+
+@router.post(
+    "/outbox/{uftp_message_id}/resend",
+    name=Operation.UFTP_OUTBOX_RESEND,
+    responses=problem_responses(404, 409),
+    tags=["uftp"],
+)
+def resend_message(
+    uftp_message_id: str,
+    call: Annotated[Call, Depends(call_of(Operation.UFTP_OUTBOX_RESEND))],
+) -> UftpOutboxOut:
+    """Send a UFTP message again now (administrator): an ``expired`` or ``failed`` one as the
+    same message (same MessageID: the recipient de-duplicates), a ``rejected`` one as a new
+    message (new MessageID and TimeStamp, ``replaces_message_id`` naming it). The answer is
+    the message that will be sent."""
+    with call.transaction() as session:
+        row = uftp_outbox.resend(session, uftp_message_id, now=call.now)
+        out = outbox_out(row)
+        call.accept(session, target=f"uftp:{uftp_message_id}", status=200, response=out)
+        return out
+
+
+@router.post(
+    "/outbox/{uftp_message_id}/cancel",
+    name=Operation.UFTP_OUTBOX_CANCEL,
+    responses=problem_responses(404, 409),
+    tags=["uftp"],
+)
+def cancel_message(
+    uftp_message_id: str,
+    call: Annotated[Call, Depends(call_of(Operation.UFTP_OUTBOX_CANCEL))],
+) -> UftpOutboxOut:
+    """Cancel a ``pending`` UFTP message (administrator): ``cancelled``, never sent again."""
+    with call.transaction() as session:
+        row = uftp_outbox.cancel(session, uftp_message_id, now=call.now)
+        out = outbox_out(row)
+        call.accept(session, target=f"uftp:{uftp_message_id}", status=200, response=out)
+        return out

@@ -84,6 +84,7 @@ class DeliveryStatus(StrEnum):
     REJECTED = "rejected"  # the recipient's signed response: Rejected (not sent again)
     FAILED = "failed"  # max_attempts, the last a transport failure
     EXPIRED = "expired"  # max_attempts, delivered, but no answer by the last answer deadline
+    CANCELLED = "cancelled"  # cancelled by an operator before it was sent (never sent again)
 
 
 #: The states in which the delivery thread picks a message up once ``next_attempt_at`` passes.

@@ -159,7 +159,8 @@ class UftpOutboxOut(BaseModel):
     """A UFTP message flexcoord delivers (operators' view, without the XML): ``pending`` (to
     send at ``next_attempt_at``) → ``sent`` (HTTP 200; re-sent at ``next_attempt_at`` if
     unanswered) → ``accepted`` / ``rejected`` (the recipient's signed response), or ``failed``
-    (last attempt undelivered) / ``expired`` (delivered, never answered). ``next_attempt_at``
+    (last attempt undelivered) / ``expired`` (delivered, never answered) / ``cancelled`` (by an
+    operator, before it was sent). ``next_attempt_at``
     is ``null`` once nothing more will be sent; ``last_error`` is the latest transport
     failure (``null`` after a delivered attempt)."""
 
@@ -179,6 +180,7 @@ class UftpOutboxOut(BaseModel):
             "answered_at": None,
             "last_error": "ConnectionError: connection refused",
             "rejection_reason": None,
+            "replaces_message_id": None,
         }
     )
     message_id: str
@@ -195,6 +197,9 @@ class UftpOutboxOut(BaseModel):
     answered_at: datetime | None
     last_error: str | None
     rejection_reason: str | None
+    replaces_message_id: str | None = Field(
+        description="The rejected message an operator re-sent as this new one."
+    )
 
 
 def outbox_out(row: UftpOutboxRow) -> UftpOutboxOut:
@@ -215,4 +220,5 @@ def outbox_out(row: UftpOutboxRow) -> UftpOutboxOut:
         answered_at=row.answered_at,
         last_error=row.last_error,
         rejection_reason=row.rejection_reason,
+        replaces_message_id=row.replaces_message_id,
     )
