@@ -94,6 +94,7 @@ class Operation(StrEnum):
     UFTP_OUTBOX_LIST = "uftp_outbox.list"
     UFTP_OUTBOX_RESEND = "uftp_outbox.resend"
     UFTP_OUTBOX_CANCEL = "uftp_outbox.cancel"
+    UFTP_OWN_KEY_ROTATE = "uftp_own_key.rotate"
 
 
 _ALL: Final = frozenset(Role)
@@ -176,6 +177,7 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.UFTP_OUTBOX_LIST: _ADMIN | _MARKET_OPERATOR,
         Operation.UFTP_OUTBOX_RESEND: _ADMIN,
         Operation.UFTP_OUTBOX_CANCEL: _ADMIN,
+        Operation.UFTP_OWN_KEY_ROTATE: _ADMIN,
     }
 )
 

@@ -18,6 +18,7 @@ __all__ = [
     "UftpKeyIn",
     "UftpKeyOut",
     "UftpOutboxOut",
+    "UftpOwnKeyIn",
     "UftpParticipantOut",
     "key_out",
     "outbox_out",
@@ -90,6 +91,17 @@ class UftpKeyIn(BaseModel):
     )
     public_key: Annotated[str, Field(min_length=1, max_length=200)]
     role: Literal["DSO", "AGR", "CRO"] | None = None
+    previous_valid_until: AwareDatetime | None = None
+
+
+class UftpOwnKeyIn(BaseModel):
+    """Rotate flexcoord's own signing key to the one now in its ``private_key_file``
+    (administrator): the keys it signed with until now stay published until
+    ``previous_valid_until`` (a rotation with overlap, so messages in flight and participants
+    still holding the old key verify) or, if it is left out, are retired at once (a
+    compromised key)."""
+
+    model_config = _config({"previous_valid_until": "2026-06-02T08:00:00Z"})
     previous_valid_until: AwareDatetime | None = None
 
 
