@@ -91,6 +91,7 @@ _BODY_KINDS: Final = {
     Operation.METER_UPLOAD.value: "MeterUpload",
     Operation.GRID_PREQUALIFICATION_DECIDE.value: "GridPrequalification",
     Operation.UFTP_KEY_ADD.value: "UftpKey",
+    Operation.UFTP_OWN_KEY_ROTATE.value: "UftpOwnKey",
 }
 
 

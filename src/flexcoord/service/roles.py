@@ -92,6 +92,9 @@ class Operation(StrEnum):
     UFTP_KEY_ADD = "uftp_key.add"
     UFTP_KEY_RETIRE = "uftp_key.retire"
     UFTP_OUTBOX_LIST = "uftp_outbox.list"
+    UFTP_OUTBOX_RESEND = "uftp_outbox.resend"
+    UFTP_OUTBOX_CANCEL = "uftp_outbox.cancel"
+    UFTP_OWN_KEY_ROTATE = "uftp_own_key.rotate"
 
 
 _ALL: Final = frozenset(Role)
@@ -172,6 +175,9 @@ PERMISSIONS: Final[Mapping[Operation, frozenset[Role]]] = MappingProxyType(
         Operation.UFTP_KEY_ADD: _ADMIN,
         Operation.UFTP_KEY_RETIRE: _ADMIN,
         Operation.UFTP_OUTBOX_LIST: _ADMIN | _MARKET_OPERATOR,
+        Operation.UFTP_OUTBOX_RESEND: _ADMIN,
+        Operation.UFTP_OUTBOX_CANCEL: _ADMIN,
+        Operation.UFTP_OWN_KEY_ROTATE: _ADMIN,
     }
 )
 

@@ -1,6 +1,9 @@
 """UFTP operations: the participants of the UFTP configuration and their keys in the key table,
 add (rotate) and retire a participant's key (administrator); the UFTP outbox, what flexcoord
-delivers and where each message is (administrator and market operator).
+delivers and where each message is (administrator and market operator), and send a message
+again or cancel one (administrator, :mod:`~flexcoord.service.uftp_outbox`); rotate flexcoord's
+own signing key to the one in its key file, without a restart (administrator,
+:mod:`~flexcoord.service.uftp_own_key`).
 
 The participants are the ones of the configuration ``serve --uftp-config`` mounted
 (:func:`~flexcoord.service.uftp_endpoint.mount_uftp`); without one there are none (the list is
@@ -18,17 +21,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flexcoord.errors import Issue
-from flexcoord.service import uftp_keys
+from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.service import uftp_keys, uftp_outbox
 from flexcoord.service.calls import Call, call_of
 from flexcoord.service.problems import ServiceProblem, problem_responses
 from flexcoord.service.roles import Operation
 from flexcoord.service.routes_markets import Limit, Offset
 from flexcoord.service.tables import UftpOutboxRow
 from flexcoord.service.uftp_delivery import DeliveryStatus
+from flexcoord.service.uftp_own_key import published_list
 from flexcoord.service.uftp_schemas import (
+    PublishedKeysOut,
     UftpKeyIn,
     UftpOutboxOut,
+    UftpOwnKeyIn,
     UftpParticipantOut,
     key_out,
     outbox_out,
@@ -226,3 +232,112 @@ def list_outbox(  # noqa: PLR0913 - the call, three filters, the page
     with call.transaction(read_only=True) as session:
         rows = session.scalars(query.limit(limit).offset(offset))
         return [outbox_out(r) for r in rows]
+
+
+@router.post(
+    "/outbox/{uftp_message_id}/resend",
+    name=Operation.UFTP_OUTBOX_RESEND,
+    responses=problem_responses(404, 409),
+    tags=["uftp"],
+)
+def resend_message(
+    uftp_message_id: str,
+    call: Annotated[Call, Depends(call_of(Operation.UFTP_OUTBOX_RESEND))],
+) -> UftpOutboxOut:
+    """Send a UFTP message again now (administrator): an ``expired`` or ``failed`` one as the
+    same message (same MessageID: the recipient de-duplicates), a ``rejected`` one as a new
+    message (new MessageID and TimeStamp, ``replaces_message_id`` naming it). The answer is
+    the message that will be sent."""
+    with call.transaction() as session:
+        row = uftp_outbox.resend(session, uftp_message_id, now=call.now)
+        out = outbox_out(row)
+        call.accept(session, target=f"uftp:{uftp_message_id}", status=200, response=out)
+        return out
+
+
+@router.post(
+    "/outbox/{uftp_message_id}/cancel",
+    name=Operation.UFTP_OUTBOX_CANCEL,
+    responses=problem_responses(404, 409),
+    tags=["uftp"],
+)
+def cancel_message(
+    uftp_message_id: str,
+    call: Annotated[Call, Depends(call_of(Operation.UFTP_OUTBOX_CANCEL))],
+) -> UftpOutboxOut:
+    """Cancel a ``pending`` UFTP message (administrator): ``cancelled``, never sent again."""
+    with call.transaction() as session:
+        row = uftp_outbox.cancel(session, uftp_message_id, now=call.now)
+        out = outbox_out(row)
+        call.accept(session, target=f"uftp:{uftp_message_id}", status=200, response=out)
+        return out
+
+
+def _own_key_problem(status: int, domain: str, value: object, message: str) -> ServiceProblem:
+    return ServiceProblem(
+        status,
+        f"private_key_file {message}",
+        [
+            Issue(
+                kind="UftpOwnKey",
+                object_id=domain,
+                field="private_key_file",
+                value=value,
+                message=message,
+            )
+        ],
+    )
+
+
+@router.post(
+    "/own-key",
+    name=Operation.UFTP_OWN_KEY_ROTATE,
+    responses=problem_responses(404, 409),
+    tags=["uftp"],
+)
+def rotate_own_key(
+    body: UftpOwnKeyIn,
+    call: Annotated[Call, Depends(call_of(Operation.UFTP_OWN_KEY_ROTATE))],
+) -> PublishedKeysOut:
+    """Rotate flexcoord's signing key to the one the operator wrote into its
+    ``private_key_file`` (administrator), without a restart: the next message flexcoord signs
+    (an answer, a delivery attempt) uses it, ``GET /uftp/keys`` names it current at once, and
+    the earlier key stays published until ``previous_valid_until`` (left out: retired now).
+    The answer is the published list."""
+    endpoint = _endpoint(call.request)
+    if endpoint is None:
+        message = "is not served: no UFTP configuration is mounted"
+        raise ServiceProblem(
+            404,
+            f"UFTP {message}",
+            [Issue(kind="UftpOwnKey", object_id="", field="domain", value=None, message=message)],
+        )
+    own, domain = endpoint.own_key, endpoint.domain
+    try:
+        private, public = own.read_file()
+    except InvalidInputError as err:
+        issue = err.issues[0]
+        raise _own_key_problem(409, domain, issue.value, issue.message) from None
+    where = str(own.key_file)
+    with call.transaction() as session:
+        rows = uftp_keys.participant_rows(session, domain, uftp_keys.OWN_ROLE)
+        if public == own.public_key:
+            message = "holds the key flexcoord signs with already: write the new key into it first"
+            raise _own_key_problem(409, domain, where, message)
+        if any(r.public_key == public for r in rows):
+            message = "holds an earlier key of flexcoord's (a retired key is not brought back)"
+            raise _own_key_problem(409, domain, where, message)
+        uftp_keys.add_key(
+            session,
+            domain,
+            uftp_keys.OWN_ROLE,
+            public,
+            previous_valid_until=body.previous_valid_until,
+            now=call.now,
+        )
+        out = published_list(session, domain, call.now)
+        call.accept(
+            session, target=f"uftp-key:{domain}/{uftp_keys.OWN_ROLE}", status=200, response=out
+        )
+    own.adopt(private)  # committed: sign with it from now on
+    return out

@@ -491,7 +491,9 @@ class UftpOutboxRow(Base):
     message's XML before signing (sealed at each attempt by shapeshifter-uftp's client; Ed25519
     is deterministic, so a re-send is the same bytes). ``status``: ``pending`` (to send, at
     ``next_attempt_at``) → ``sent`` (HTTP 200) → ``accepted`` or ``rejected`` (the
-    recipient's signed response, ``rejection_reason``), or ``failed`` after the last attempt.
+    recipient's signed response, ``rejection_reason``), or ``failed`` after the last attempt,
+    ``expired`` (never answered) or ``cancelled`` (an operator's). ``replaces_message_id``: the
+    rejected message an operator re-sent as this new one (:mod:`~flexcoord.service.uftp_outbox`).
     """
 
     __tablename__ = "uftp_outbox"
@@ -512,6 +514,7 @@ class UftpOutboxRow(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    replaces_message_id: Mapped[str | None] = mapped_column(String(_ID), nullable=True, unique=True)
 
 
 class UftpKeyRow(Base):

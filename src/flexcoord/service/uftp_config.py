@@ -241,7 +241,7 @@ def load_uftp_config(path: Path) -> UftpEndpoint:
     if problems:
         raise InvalidInputError(problems)
     assert private_key is not None
-    return _endpoint(config, private_key, locations)
+    return _endpoint(config, private_key, locations, key_path)
 
 
 def _location(model: LocationModel) -> Location:
@@ -267,7 +267,7 @@ def _locations(config: _UftpConfig, source: Path) -> tuple[dict[str, Location], 
 
 
 def _endpoint(
-    config: _UftpConfig, private_key: str, locations: dict[str, Location]
+    config: _UftpConfig, private_key: str, locations: dict[str, Location], key_file: Path
 ) -> UftpEndpoint:
     market = uftp.UftpMarket(
         product_id=config.product_id,
@@ -295,4 +295,5 @@ def _endpoint(
         },
         delivery=config.delivery.policy(),
         own_previous_keys=tuple((k.public_key, k.valid_until) for k in config.previous_keys),
+        key_file=key_file,
     )

@@ -84,6 +84,7 @@ class DeliveryStatus(StrEnum):
     REJECTED = "rejected"  # the recipient's signed response: Rejected (not sent again)
     FAILED = "failed"  # max_attempts, the last a transport failure
     EXPIRED = "expired"  # max_attempts, delivered, but no answer by the last answer deadline
+    CANCELLED = "cancelled"  # cancelled by an operator before it was sent (never sent again)
 
 
 #: The states in which the delivery thread picks a message up once ``next_attempt_at`` passes.
@@ -347,8 +348,8 @@ class UftpDelivery:
                 claimed.append((row.message_id, row.attempts))
             return claimed
 
-    def _send(self, row: UftpOutboxRow) -> Attempt:
-        """One POST through shapeshifter-uftp's client."""
+    def _send(self, row: UftpOutboxRow, key: str) -> Attempt:
+        """One POST through shapeshifter-uftp's client, signed with ``key``."""
         import requests  # noqa: PLC0415 - with the package, only where messages are sent
         from shapeshifter_uftp.client import client_map  # noqa: PLC0415
         from shapeshifter_uftp.exceptions import ClientTransportException  # noqa: PLC0415
@@ -360,7 +361,7 @@ class UftpDelivery:
         message = uftp.parse_xml(row.payload.encode())
         client = client_map[(UsefRole.DSO, UsefRole(row.recipient_role))](
             sender_domain=self.endpoint.domain,
-            signing_key=self.endpoint.private_key,
+            signing_key=key,
             recipient_domain=row.recipient_domain,
             recipient_endpoint=url,
         )
@@ -423,7 +424,9 @@ class UftpDelivery:
                 row = session.scalars(
                     select(UftpOutboxRow).where(UftpOutboxRow.message_id == message_id)
                 ).one()
-            attempt = self._send(row)
+                own = self.endpoint.own_key  # the key current now: a rotation counts at once
+                key = own.sync(session, self.endpoint.domain, self.clock())
+            attempt = self._send(row, key)
             self._record(attempt)
             if attempt.error is not None:
                 _LOG.warning(

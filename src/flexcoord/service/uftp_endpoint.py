@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -58,7 +59,8 @@ from flexcoord.service.market_schemas import BidStatus, NeedIn
 from flexcoord.service.problems import ServiceProblem
 from flexcoord.service.results_schemas import MeterUploadIn
 from flexcoord.service.tables import BidRow, MarketSessionRow, NeedRow, PartyRow
-from flexcoord.service.uftp_schemas import PublishedKeysOut, published_key_out
+from flexcoord.service.uftp_own_key import OWN_SIGNING_ROLES, OwnSigningKey, published_list
+from flexcoord.service.uftp_schemas import PublishedKeysOut
 from flexcoord.standards import uftp
 
 __all__ = [
@@ -76,9 +78,6 @@ __all__ = [
 UFTP_PATH = "/shapeshifter/api/v3/message"
 #: Where flexcoord publishes its own public keys (JSON; UFTP's DNS lookup is not served).
 UFTP_KEYS_PATH = "/uftp/keys"
-#: The roles flexcoord signs in (DSO towards AGRs, CRO answering portfolio messages, AGR
-#: answering a DSO's FlexRequest), all with its one current key.
-OWN_SIGNING_ROLES = frozenset({"DSO", "AGR", "CRO"})
 #: How many outcomes ``app.state.uftp_log`` keeps (the newest; a live service runs for months).
 UFTP_LOG_LENGTH = 10_000
 _XML = "text/xml; charset=utf-8"
@@ -136,7 +135,8 @@ class UftpEndpoint:
     Attributes:
         market: The market's agreements (congestion points, domains, resources, ISPs).
         domain: flexcoord's own Internet domain (the RecipientDomain it accepts).
-        private_key: flexcoord's signing key (base64, libsodium), signing every response.
+        private_key: flexcoord's signing key at start (base64, libsodium); what it signs with
+            now is ``own_key``.
         public_keys: ``(domain, role)`` → the participant's current public key (base64);
             ``mount_uftp`` loads them into the key table (:mod:`~flexcoord.service.uftp_keys`),
             which the endpoint verifies with: a sender with no valid key there is refused.
@@ -150,11 +150,15 @@ class UftpEndpoint:
         delivery: The delivery's retry schedule and answer deadline.
         own_previous_keys: flexcoord's own earlier public keys, each with the time it stops
             being announced (a rotation of ``private_key``: it signs with the newest only).
+        key_file: The file ``private_key`` was read from (``None``: given in code); the
+            administrator's rotation reads it again (``POST /v1/uftp/own-key``).
+        own_key: The key flexcoord signs with *now* (:class:`OwnSigningKey`: ``private_key``
+            at start, swapped by a rotation without a restart); every signer reads it.
     """
 
     market: uftp.UftpMarket
     domain: str
-    private_key: str
+    private_key: str = field(repr=False)
     public_keys: Mapping[tuple[str, str], str]
     sessions: Mapping[date, str] = field(default_factory=dict)
     previous_keys: Mapping[tuple[str, str], tuple[tuple[str, datetime], ...]] = field(
@@ -163,6 +167,11 @@ class UftpEndpoint:
     endpoints: Mapping[tuple[str, str], str] = field(default_factory=dict)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     own_previous_keys: tuple[tuple[str, datetime], ...] = ()
+    key_file: Path | None = None
+    own_key: OwnSigningKey = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "own_key", OwnSigningKey(self.private_key, self.key_file))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -353,8 +362,13 @@ def _reason(err: Exception) -> str:
     return text[:500]
 
 
-def _response(
-    endpoint: UftpEndpoint, inner: Any, reason: str | None, now: datetime, answer: dict[str, Any]
+def _response(  # noqa: PLR0913 - the endpoint, the message, its outcome, the signing key
+    endpoint: UftpEndpoint,
+    inner: Any,
+    reason: str | None,
+    now: datetime,
+    answer: dict[str, Any],
+    private_key: str,
 ) -> bytes | None:
     from shapeshifter_uftp.uftp import (  # noqa: PLC0415 - the package loads with the endpoint
         AcceptedRejected,
@@ -388,7 +402,7 @@ def _response(
         fields |= {"time_zone": inner.time_zone, "period": inner.period}
     fields |= answer
     message = response_type(**fields)
-    sealed = uftp.seal(message, endpoint.private_key)
+    sealed = uftp.seal(message, private_key)
     role = destination_map.get(type(inner), "DSO")
     return uftp.to_xml(SignedMessage(sender_domain=endpoint.domain, sender_role=role, body=sealed))
 
@@ -492,8 +506,9 @@ def handle(
                 session.connection()
                 reason, answer = _reason(err), {}
         status = 200
-        try:
-            response = _response(endpoint, inner, reason, services.settings.clock(), answer)
+        key = endpoint.own_key.sync(session, endpoint.domain, services.settings.clock())
+        try:  # signed with the key current now (a rotation counts from the next answer)
+            response = _response(endpoint, inner, reason, services.settings.clock(), answer, key)
         except ValueError as err:  # a response the package cannot write (module docstring)
             session.rollback()
             session.connection()
@@ -525,7 +540,7 @@ def load_keys(engine: Engine, endpoint: UftpEndpoint, now: datetime) -> int:
     own = (endpoint.domain, uftp_keys.OWN_ROLE)
     return uftp_keys.load(
         engine,
-        {**endpoint.public_keys, own: uftp.public_key_of(endpoint.private_key)},
+        {**endpoint.public_keys, own: endpoint.own_key.public_key},
         {**endpoint.previous_keys, own: endpoint.own_previous_keys},
         now=now,
     )
@@ -533,12 +548,7 @@ def load_keys(engine: Engine, endpoint: UftpEndpoint, now: datetime) -> int:
 
 def _published(services: Services, domain: str) -> PublishedKeysOut:
     with Session(services.reader) as session:
-        rows = uftp_keys.published_keys(session, domain, services.settings.clock())
-        return PublishedKeysOut(
-            domain=domain,
-            roles=sorted(OWN_SIGNING_ROLES),
-            keys=[published_key_out(r) for r in rows],
-        )
+        return published_list(session, domain, services.settings.clock())
 
 
 def mount_uftp(app: FastAPI, endpoint: UftpEndpoint) -> None:

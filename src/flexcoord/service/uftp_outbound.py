@@ -59,7 +59,7 @@ def order_reference(session_id: str, bid_id: str) -> str:
 def _signed(endpoint: UftpEndpoint, message: Any, recipient: str) -> SignedOut:
     from shapeshifter_uftp.uftp import SignedMessage  # noqa: PLC0415 - loads with the endpoint
 
-    body = uftp.seal(message, endpoint.private_key)
+    body = uftp.seal(message, endpoint.own_key.private_key)
     role = "DSO"  # flexcoord orders and settles on the DSO's behalf
     xml = uftp.to_xml(SignedMessage(sender_domain=endpoint.domain, sender_role=role, body=body))
     return SignedOut(

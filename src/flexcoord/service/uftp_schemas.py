@@ -18,6 +18,7 @@ __all__ = [
     "UftpKeyIn",
     "UftpKeyOut",
     "UftpOutboxOut",
+    "UftpOwnKeyIn",
     "UftpParticipantOut",
     "key_out",
     "outbox_out",
@@ -93,6 +94,17 @@ class UftpKeyIn(BaseModel):
     previous_valid_until: AwareDatetime | None = None
 
 
+class UftpOwnKeyIn(BaseModel):
+    """Rotate flexcoord's own signing key to the one now in its ``private_key_file``
+    (administrator): the keys it signed with until now stay published until
+    ``previous_valid_until`` (a rotation with overlap, so messages in flight and participants
+    still holding the old key verify) or, if it is left out, are retired at once (a
+    compromised key)."""
+
+    model_config = _config({"previous_valid_until": "2026-06-02T08:00:00Z"})
+    previous_valid_until: AwareDatetime | None = None
+
+
 class UftpKeyOut(BaseModel):
     """One key of a participant: ``valid_now`` while it verifies messages, ``current`` the
     one without an end; ``source`` who manages it (``config``: the configuration file at each
@@ -159,7 +171,8 @@ class UftpOutboxOut(BaseModel):
     """A UFTP message flexcoord delivers (operators' view, without the XML): ``pending`` (to
     send at ``next_attempt_at``) → ``sent`` (HTTP 200; re-sent at ``next_attempt_at`` if
     unanswered) → ``accepted`` / ``rejected`` (the recipient's signed response), or ``failed``
-    (last attempt undelivered) / ``expired`` (delivered, never answered). ``next_attempt_at``
+    (last attempt undelivered) / ``expired`` (delivered, never answered) / ``cancelled`` (by an
+    operator, before it was sent). ``next_attempt_at``
     is ``null`` once nothing more will be sent; ``last_error`` is the latest transport
     failure (``null`` after a delivered attempt)."""
 
@@ -179,6 +192,7 @@ class UftpOutboxOut(BaseModel):
             "answered_at": None,
             "last_error": "ConnectionError: connection refused",
             "rejection_reason": None,
+            "replaces_message_id": None,
         }
     )
     message_id: str
@@ -195,6 +209,9 @@ class UftpOutboxOut(BaseModel):
     answered_at: datetime | None
     last_error: str | None
     rejection_reason: str | None
+    replaces_message_id: str | None = Field(
+        description="The rejected message an operator re-sent as this new one."
+    )
 
 
 def outbox_out(row: UftpOutboxRow) -> UftpOutboxOut:
@@ -215,4 +232,5 @@ def outbox_out(row: UftpOutboxRow) -> UftpOutboxOut:
         answered_at=row.answered_at,
         last_error=row.last_error,
         rejection_reason=row.rejection_reason,
+        replaces_message_id=row.replaces_message_id,
     )

@@ -74,6 +74,7 @@ PUBLIC: Final = {
     "product_id": "pa",
     "party_id": "fsp-a",
     "key_sha256": "0" * 64,  # a UFTP participant's key: the administrator sees every one
+    "uftp_message_id": "0" * 32,  # a UFTP message flexcoord sends: the administrator's
 }
 #: Routes not exercised, with the reason (none today; a route not exercised and not listed
 #: here fails the test).
