@@ -15,8 +15,10 @@ from flexcoord.domain import (
     GridArea,
     Group,
     Interval,
+    Location,
     MarketOperator,
     MtuQuantity,
+    Need,
     Product,
     ProductPrequalification,
     Register,
@@ -60,6 +62,22 @@ def make_bid(**overrides: Any) -> Bid:
     }
     fields.update(overrides)
     return Bid(**fields)
+
+
+def make_need(**overrides: Any) -> Need:
+    """An up need of ``dso`` for 0.8 MW in four quarter-hours of area ``mv``, with ``overrides``."""
+    fields: dict[str, Any] = {
+        "id": "n1",
+        "buyer_id": "dso",
+        "product_id": "p-da",
+        "location": Location.in_area("mv"),
+        "direction": "up",
+        "quantities": mtus(4, 0.8),
+        "created_at": T0 - timedelta(days=2),
+        "expected_activation_share": 0.25,
+    }
+    fields.update(overrides)
+    return Need(**fields)
 
 
 def register_parts() -> dict[str, Any]:

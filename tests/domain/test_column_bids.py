@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flexcoord.domain import Bid, Interval, Location, MtuQuantity, Need, Register, build_all
+from flexcoord.domain import Bid, Interval, MtuQuantity, Register, build_all
 from flexcoord.domain.bid_table import BidTable
 from flexcoord.domain.market import market_issues
 from flexcoord.errors import InvalidInputError, Issue
 
 from .column_helpers import columns_of, columns_of_rows
-from .conftest import T0, Q, make_bid, mtus
+from .conftest import T0, Q, make_bid, make_need, mtus
 
 
 def _row(**overrides: Any) -> dict[str, Any]:
@@ -97,21 +97,6 @@ def test_datetime64_columns_are_utc() -> None:
     assert table.slots[5] == bids[1].quantities[1]
 
 
-def _need(**overrides: object) -> Need:
-    fields: dict[str, object] = {
-        "id": "n1",
-        "buyer_id": "dso",
-        "product_id": "p-da",
-        "location": Location.in_area("mv"),
-        "direction": "up",
-        "quantities": mtus(4, 0.8),
-        "created_at": T0 - timedelta(days=2),
-        "expected_activation_share": 0.25,
-    }
-    fields.update(overrides)
-    return Need(**fields)  # type: ignore[arg-type]
-
-
 def _market_bids() -> list[Bid]:
     off_grid = MtuQuantity(
         interval=Interval(start=T0 + timedelta(minutes=5), end=T0 + timedelta(minutes=20)),
@@ -153,7 +138,7 @@ def test_market_rules_give_the_same_issues_on_columns(
         known_buses=frozenset(range(7)),
         require_prequalification=prequalification,
     )
-    needs = [_need()]
+    needs = [make_need()]
     expected = market_issues(register, needs, bids, **kw)
     assert len(expected) > 25
     table = BidTable.from_columns(**columns_of(bids))

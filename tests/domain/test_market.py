@@ -19,22 +19,7 @@ from flexcoord.domain import (
 )
 from flexcoord.errors import InvalidInputError
 
-from .conftest import T0, Q, make_bid, mtus
-
-
-def _need(**overrides: object) -> Need:
-    fields: dict[str, object] = {
-        "id": "n1",
-        "buyer_id": "dso",
-        "product_id": "p-da",
-        "location": Location.in_area("mv"),
-        "direction": "up",
-        "quantities": mtus(4, 0.8),
-        "created_at": T0 - timedelta(days=2),
-        "expected_activation_share": 0.25,
-    }
-    fields.update(overrides)
-    return Need(**fields)  # type: ignore[arg-type]
+from .conftest import T0, Q, make_bid, make_need, mtus
 
 
 def _found(
@@ -46,7 +31,7 @@ def _found(
 
 
 def test_valid_market_passes(register: Register) -> None:
-    needs = [_need(), _need(id="n2", location=Location.at_coupling_point("trafo:0"))]
+    needs = [make_need(), make_need(id="n2", location=Location.at_coupling_point("trafo:0"))]
     bids = [
         make_bid(),
         make_bid(id="b2", resource_id="g1", exclusive_set="x", block=True),
@@ -73,20 +58,20 @@ def test_issues_across_needs_and_bids_are_collected(register: Register) -> None:
         quantity=0.5,
     )
     needs = [
-        _need(id="n-bad", buyer_id="nobody", location=Location.in_area("lv")),
-        _need(
+        make_need(id="n-bad", buyer_id="nobody", location=Location.in_area("lv")),
+        make_need(
             id="n-cp",
             location=Location.at_coupling_point("trafo:9"),
             expected_activation_share=None,
         ),
-        _need(
+        make_need(
             id="n-bus",
             location=Location.at_buses([2, 99]),
             product_id="p-nrt",
             availability_price_cap_eur_per_mw_h=3.0,
         ),
-        _need(id="n-dup"),
-        _need(id="n-dup"),
+        make_need(id="n-dup"),
+        make_need(id="n-dup"),
     ]
     bids = [
         make_bid(id="b-fsp", fsp_id="fsp-b"),  # u1 belongs to fsp-a; fsp-b exists

@@ -14,12 +14,11 @@ from flexcoord.domain import (
     Location,
     LocationKind,
     MtuQuantity,
-    Need,
     Product,
 )
 from flexcoord.errors import InvalidInputError
 
-from .conftest import T0, Q, issues_of, make_bid, mtus
+from .conftest import T0, Q, issues_of, make_bid, make_need, mtus
 
 
 def make_product(**overrides: Any) -> Product:
@@ -31,21 +30,6 @@ def make_product(**overrides: Any) -> Product:
     }
     fields.update(overrides)
     return Product(**fields)
-
-
-def make_need(**overrides: Any) -> Need:
-    fields: dict[str, Any] = {
-        "id": "n1",
-        "buyer_id": "dso",
-        "product_id": "p-da",
-        "location": Location.in_area("mv"),
-        "direction": "up",
-        "quantities": mtus(4, 0.8),
-        "created_at": T0 - timedelta(days=2),
-        "expected_activation_share": 0.25,
-    }
-    fields.update(overrides)
-    return Need(**fields)
 
 
 # --- products ------------------------------------------------------------------------------------
