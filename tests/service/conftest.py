@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
 
 from flexcoord.service import ServiceSettings, create_app, open_engine
 from flexcoord.service.bootstrap import init_admin
@@ -155,6 +156,19 @@ def api(database_url: str, engine: Engine, clock: Clock) -> Iterator[Api]:
     app = create_app(ServiceSettings(database_url=database_url, clock=clock))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client=client, app=app, keys={"admin": admin.api_key})
+
+
+def audit_events(api: Api, operation: str) -> list[tuple[str | None, str, int]]:
+    """``(target, outcome, status)`` of every audit event of ``operation``, in chain order."""
+    from flexcoord.service.tables import AuditEventRow
+
+    with Session(api.app.state.services.engine) as s:
+        rows = s.scalars(
+            select(AuditEventRow)
+            .where(AuditEventRow.operation == operation)
+            .order_by(AuditEventRow.seq)
+        )
+        return [(r.target, r.outcome, r.status) for r in rows]
 
 
 def grid(api: Api, dso: str = "dso-a", *, area: str = "mv-a", points: int = 2) -> None:

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flexcoord.service.audit import verify_chain
-from flexcoord.service.tables import AuditEventRow, UftpKeyRow
+from flexcoord.service.tables import UftpKeyRow
 from flexcoord.service.uftp_config import load_uftp_config
 from flexcoord.service.uftp_endpoint import UFTP_PATH, load_keys, mount_uftp
 from flexcoord.service.uftp_keys import key_sha256
 from flexcoord.standards import uftp
-from tests.service.conftest import START, Api, Clock
+from tests.service.conftest import START, Api, Clock, audit_events
 from tests.service.test_uftp_config import _config
 from tests.service.test_uftp_day import AGR, DSO, _meta, _signed
 
@@ -44,16 +44,6 @@ def _table(api: Api) -> list[tuple[Any, ...]]:
     with Session(api.app.state.services.engine) as s:
         rows = s.scalars(select(UftpKeyRow).order_by(UftpKeyRow.seq))
         return [(r.domain, r.role, r.public_key, r.valid_until, r.source) for r in rows]
-
-
-def _events(api: Api, operation: str) -> list[tuple[str | None, str, int]]:
-    with Session(api.app.state.services.engine) as s:
-        rows = s.scalars(
-            select(AuditEventRow)
-            .where(AuditEventRow.operation == operation)
-            .order_by(AuditEventRow.seq)
-        )
-        return [(r.target, r.outcome, r.status) for r in rows]
 
 
 def test_the_administrator_lists_rotates_and_retires_and_a_restart_keeps_it(
@@ -99,11 +89,11 @@ def test_the_administrator_lists_rotates_and_retires_and_a_restart_keeps_it(
     third = uftp.generate_keypair()
     assert api.as_("admin", "POST", KEYS, json={"public_key": third[1]}).status_code == 201
     assert _status(api, third[0]) == 200
-    assert _events(api, "uftp_key.add") == [
+    assert audit_events(api, "uftp_key.add") == [
         (f"uftp-key:{AGR}/AGR", "accepted", 201),
         (f"uftp-key:{AGR}/AGR", "accepted", 201),
     ]
-    assert _events(api, "uftp_key.retire") == [(f"uftp-key:{AGR}/AGR", "accepted", 200)]
+    assert audit_events(api, "uftp_key.retire") == [(f"uftp-key:{AGR}/AGR", "accepted", 200)]
     with Session(api.app.state.services.engine) as s:
         assert verify_chain(s).issues == ()
     # the DSO's keys were never touched
@@ -164,7 +154,7 @@ def test_every_bad_request_names_its_field_and_writes_nothing_but_its_audit_even
     assert [row for row in after_retire if row[0] != AGR] == [
         row for row in before if row[0] != AGR
     ]
-    refused = _events(api, "uftp_key.add")
+    refused = audit_events(api, "uftp_key.add")
     assert [(outcome, status) for _, outcome, status in refused] == [
         ("rejected", 422),
         ("rejected", 422),

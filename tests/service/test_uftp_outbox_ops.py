@@ -14,12 +14,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from flexcoord.service import verify_chain
-from flexcoord.service.tables import AuditEventRow, UftpOutboxRow
+from flexcoord.service.tables import UftpOutboxRow
 from flexcoord.service.uftp_config import load_uftp_config
 from flexcoord.service.uftp_delivery import UftpDelivery
 from flexcoord.service.uftp_endpoint import DeliveryPolicy
 from flexcoord.standards import uftp
-from tests.service.conftest import START, Api, Clock
+from tests.service.conftest import START, Api, Clock, audit_events
 from tests.service.test_uftp_config import _config
 from tests.service.test_uftp_day import AGR, DSO
 from tests.service.test_uftp_delivery import Day, _agr, _serving
@@ -59,16 +59,6 @@ def _rows(api: Api) -> dict[str, UftpOutboxRow]:
         return {r.message_id: r for r in s.scalars(select(UftpOutboxRow))}
 
 
-def _events(api: Api, operation: str) -> list[tuple[str | None, str, int]]:
-    with Session(api.app.state.services.engine) as s:
-        rows = s.scalars(
-            select(AuditEventRow)
-            .where(AuditEventRow.operation == operation)
-            .order_by(AuditEventRow.seq)
-        )
-        return [(e.target, e.outcome, e.status) for e in rows]
-
-
 def _chain_intact(api: Api) -> bool:
     with Session(api.app.state.services.engine) as s:
         return verify_chain(s).intact
@@ -86,7 +76,7 @@ def test_a_pending_message_cancelled_is_never_sent(api: Api, tmp_path: Path, clo
     assert delivery.run_once() == []  # m1 was due: cancelled, it is not attempted
     assert _rows(api)["m1"].attempts == 0
     assert api.as_("mo", "GET", OUTBOX).json()[0]["status"] == "cancelled"  # mo sees it
-    assert _events(api, "uftp_outbox.cancel") == [("uftp:m1", "accepted", 200)]
+    assert audit_events(api, "uftp_outbox.cancel") == [("uftp:m1", "accepted", 200)]
 
     before = {k: (r.status, r.attempts) for k, r in _rows(api).items()}
     for message in ("m1", "m2", "m3", "m4"):  # only a pending message can be cancelled
@@ -97,7 +87,7 @@ def test_a_pending_message_cancelled_is_never_sent(api: Api, tmp_path: Path, clo
     r = api.as_("admin", "POST", f"{OUTBOX}/nope/cancel")
     assert r.status_code == 404 and _fields(r) == [("nope", "message_id")]
     assert {k: (r.status, r.attempts) for k, r in _rows(api).items()} == before
-    assert [(o, st) for _, o, st in _events(api, "uftp_outbox.cancel")] == [
+    assert [(o, st) for _, o, st in audit_events(api, "uftp_outbox.cancel")] == [
         ("accepted", 200),
         *[("rejected", 409)] * 4,
         ("denied", 404),
@@ -134,7 +124,7 @@ def test_expired_and_failed_go_again_as_the_same_message_rejected_as_a_new_one(
     # the delivery picks the three up with the pending m1 (the AGR is down: one attempt each)
     attempted = [a.message_id for a in delivery.run_once()]
     assert attempted == ["m1", "m4", "m5", new["message_id"]]  # in the outbox's order
-    assert _events(api, "uftp_outbox.resend") == [
+    assert audit_events(api, "uftp_outbox.resend") == [
         ("uftp:m4", "accepted", 200),
         ("uftp:m5", "accepted", 200),
         ("uftp:m3", "accepted", 200),
