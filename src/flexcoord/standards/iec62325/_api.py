@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flexcoord.domain import Bid
-from flexcoord.errors import InvalidInputError, Issue
+from flexcoord.errors import NO_VALUE, InvalidInputError, Issue
 from flexcoord.operations.activation import ActivationOrder
 from flexcoord.operations.events import OrderEvent
 from flexcoord.standards.iec62325._acknowledgement import Acknowledgement, read_acknowledgement
@@ -150,12 +150,14 @@ def import_allocation_result(  # noqa: PLR0913 - the document, then the answer's
     )
 
 
-def _document_issue(element: str, reason: str) -> Issue:
+def _document_issue(
+    element: str, reason: str, document: str = "Acknowledgement_MarketDocument"
+) -> Issue:
     return Issue(
         kind="document",
-        object_id="Acknowledgement_MarketDocument",
+        object_id=document,
         field=element,
-        value=None,
+        value=NO_VALUE,
         message=reason,
     )
 
@@ -187,5 +189,6 @@ def schema_violations(xml: bytes, schema_dir: Path) -> tuple[str, ...]:
     try:
         root = parse_document(xml)
     except HostileDocumentError as err:
-        raise InvalidInputError([_document_issue(err.element, err.reason)]) from None
+        # not yet known which document it is: the one given to be checked
+        raise InvalidInputError([_document_issue(err.element, err.reason, "given")]) from None
     return tuple(p.text() for p in schema_problems(root, schema_dir))
