@@ -47,6 +47,7 @@ from flexcoord.service.uftp_endpoint import UFTP_PATH, UftpEndpoint, mount_uftp
 from flexcoord.standards import uftp
 from tests.service.conftest import Api
 from tests.service.markets import DAY, FIRST_MTU, market
+from tests.standards.binding_check import uftp_violations
 
 CP = "ea1.2026-06.dso.example:mv-a"
 FLEX, DSO, AGR = "flexcoord.example", "dso.example", "agr.example"
@@ -136,8 +137,9 @@ def _rows(api: Api) -> tuple[int, int]:
 
 
 class Exchange:
-    """The client side: posts signed messages, reads flexcoord's signed answers; with
-    ``$FLEXCOORD_UFTP_XSD_DIR`` every answer flexcoord writes is validated against the XSD."""
+    """The client side: posts signed messages, reads flexcoord's signed answers; every answer
+    flexcoord writes is checked against the package's bindings (``binding_check``) and, with
+    ``$FLEXCOORD_UFTP_XSD_DIR``, validated against the XSD."""
 
     def __init__(self, api: Api, flexcoord_public: str) -> None:
         self.api, self.public = api, flexcoord_public
@@ -147,11 +149,13 @@ class Exchange:
     def opened(self, signed_xml: bytes) -> Any:
         """A SignedMessage flexcoord wrote, verified with its key (and XSD-checked)."""
         signed = transport.from_xml(signed_xml)
+        inner = crypto_sign_open(signed.body, b64decode(self.public))
+        message = transport.unseal_message(signed.body, self.public)
+        assert uftp_violations(inner, type(message)) == []  # the package's bindings, in CI
         if self.xsd is not None:
-            inner = crypto_sign_open(signed.body, b64decode(self.public))
             assert uftp.schema_violations(inner, self.xsd) == ()
             self.validated += 1
-        return transport.unseal_message(signed.body, self.public)
+        return message
 
     def post(self, data: bytes) -> Any:
         self.sent += 1

@@ -47,6 +47,7 @@ from flexcoord.standards import uftp
 from tests.service.conftest import Api, unit_body
 from tests.service.markets import DAY
 from tests.service.test_uftp_day import AGR, DSO, FLEX, Exchange, _meta, _signed
+from tests.standards.binding_check import uftp_violations
 
 DSO_B = "dso-b.example"
 CP_A = "ea1.2026-06.dso.example:mv-a"  # dso-a's area mv-a (buses 1-3)
@@ -131,11 +132,13 @@ class Cro:
         assert r.status_code == 200, r.text
         wrapper = transport.from_xml(r.content)
         assert wrapper.sender_role == "CRO"  # flexcoord answers as the CRO
+        inner = crypto_sign_open(wrapper.body, b64decode(self.keys["flexcoord"][1]))
+        answer = transport.unseal_message(wrapper.body, self.keys["flexcoord"][1])
+        assert uftp_violations(inner, type(answer)) == []  # the package's bindings, in CI
         if self.xsd is not None:  # the CRO's answers are in UFTP-cro.xsd
-            inner = crypto_sign_open(wrapper.body, b64decode(self.keys["flexcoord"][1]))
             assert uftp.schema_violations(inner, self.xsd, "UFTP-cro.xsd") == ()
             self.validated += 1
-        return transport.unseal_message(wrapper.body, self.keys["flexcoord"][1])
+        return answer
 
     def written(self) -> tuple[int, ...]:
         """How many rows the register and the rest of the service hold (the audit chain

@@ -27,6 +27,7 @@ from tests.service.platform import AREA, GRID, MTUS, open_session, register_grid
 from tests.service.test_uftp_cleared_day import CP
 from tests.service.test_uftp_day import FLEX
 from tests.service.test_uftp_delivery import _agr, _endpoint, _free_port, _serving
+from tests.standards.binding_check import uftp_violations
 
 pytestmark = pytest.mark.slow
 #: The DSO's need per MTU 40-43 (MW): the AGR's cheaper 0.3 MW bid covers it up to 0.3.
@@ -98,6 +99,8 @@ def test_a_cleared_availability_market_sends_the_agr_a_flex_reservation_update(
     assert [(r.message_type, r.party_id, r.status) for r in rows] == [
         ("FlexReservationUpdate", "fsp-a", "pending")  # no FlexOrder: nothing is activated
     ]
+    payload = rows[0].payload.encode()
+    assert uftp_violations(payload, type(uftp.parse_xml(payload))) == []
     xsd = uftp.schema_dir_from_environment()
     if xsd is not None:  # what is signed and sent: valid against the 3.1.0 XSD
         assert uftp.schema_violations(rows[0].payload.encode(), xsd) == ()

@@ -213,6 +213,24 @@ def _facet_problem(token: str, facets: Mapping[str, Any]) -> str | None:
     return None
 
 
+#: shapeshifter-uftp's Metering EAN pattern, and the 3.1.0 XSD's (flexcoord follows the XSD).
+_PACKAGE_EAN = re.compile(
+    r"/Metering/@EAN: '([^']*)' does not match the pattern \[Ee\]\[0-9\]\{18\}$"
+)
+_XSD_EAN = re.compile(r"[Ee][0-9]{16}")
+
+
+def uftp_violations(xml: bytes, message_class: type) -> list[str]:
+    """:func:`binding_violations` against a ``shapeshifter-uftp`` class, with the 3.1.0 XSD's
+    EAN pattern (``[Ee][0-9]{16}``) in place of the package's (``[Ee][0-9]{18}``)."""
+    return [v for v in binding_violations(xml, message_class) if not _xsd_ean(v)]
+
+
+def _xsd_ean(violation: str) -> bool:
+    ean = _PACKAGE_EAN.search(violation)
+    return ean is not None and _XSD_EAN.fullmatch(ean.group(1)) is not None
+
+
 #: What :func:`mutants` writes into a value: not a number, empty, negative, too long, a code.
 _VALUES = ("x", "", "-1", "Z" * 70, "A9")
 
