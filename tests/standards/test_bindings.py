@@ -6,7 +6,6 @@ accepts the originals, which measures the binding check against the schema itsel
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,23 +15,11 @@ from entsoe.xml_models.iec62325_451_7_reserveallocationresult_v6_5 import (
     ReserveAllocationResultMarketDocument,
 )
 from entsoe.xml_models.iec62325_451_7_reservebiddocument_v7_4 import ReserveBidMarketDocument
+from lxml import etree
 
-from flexcoord.operations import OrderEvent
-from flexcoord.standards.iec62325 import (
-    XSD_FILES,
-    acknowledgement_xml,
-    activation_order_document,
-    activation_response_document,
-    allocation_document,
-    import_reserve_bids,
-    reserve_bid_document,
-    schema_violations,
-)
+from flexcoord.standards.iec62325 import XSD_FILES, schema_violations
 from tests.standards.binding_check import binding_violations, mutants
-from tests.standards.conftest import BSP, CREATED, TSO, header
-from tests.standards.test_activation_allocation import AWARDS, ORDERS, REJECTIONS
-from tests.standards.test_activation_allocation import BIDS as CLEARED
-from tests.standards.test_bids import BIDS
+from tests.standards.test_schemas import exported_documents
 
 #: The binding of each root element flexcoord writes (the versions of ``XSD_FILES``).
 BINDINGS: dict[str, type] = {
@@ -44,39 +31,10 @@ BINDINGS: dict[str, type] = {
 
 
 def _documents() -> dict[str, tuple[bytes, type]]:
-    events = (OrderEvent(order_id=ORDERS[0].id, status="failed", at=CREATED, detail="tripped"),)
-    accepted = import_reserve_bids(
-        reserve_bid_document(BIDS, header()).xml,
-        acknowledger=TSO,
-        acknowledgement_id="a1",
-        now=CREATED,
-    )
-    rejected = import_reserve_bids(
-        b"<x/>", acknowledger=TSO, acknowledgement_id="a2", now=CREATED + timedelta(seconds=1)
-    )
-    by_root = BINDINGS
+    """The documents of ``test_schemas``, each with the binding of its root element."""
     return {
-        "bids": (reserve_bid_document(BIDS, header()).xml, by_root["ReserveBid_MarketDocument"]),
-        "orders": (
-            activation_order_document(ORDERS, header(sender=TSO, receiver=BSP)).xml,
-            by_root["Activation_MarketDocument"],
-        ),
-        "responses": (
-            activation_response_document(events, {o.id: o for o in ORDERS}, header()).xml,
-            by_root["Activation_MarketDocument"],
-        ),
-        "allocation": (
-            allocation_document(AWARDS, REJECTIONS, CLEARED, header()).xml,
-            by_root["ReserveAllocationResult_MarketDocument"],
-        ),
-        "ack-accepted": (
-            acknowledgement_xml(accepted.acknowledgement),
-            by_root["Acknowledgement_MarketDocument"],
-        ),
-        "ack-rejected": (
-            acknowledgement_xml(rejected.acknowledgement),
-            by_root["Acknowledgement_MarketDocument"],
-        ),
+        name: (xml, BINDINGS[etree.QName(etree.fromstring(xml)).localname])
+        for name, xml in exported_documents().items()
     }
 
 
