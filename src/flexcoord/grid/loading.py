@@ -25,6 +25,7 @@ import json
 import os
 import pickle
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -202,7 +203,12 @@ def _build(name: str) -> Any:
     if name in PANDAPOWER_NETWORKS:
         import pandapower.networks as pn  # noqa: PLC0415  (lazy: only for a pandapower network code)
 
-        return getattr(pn, PANDAPOWER_NETWORKS[name])()
+        with warnings.catch_warnings():
+            # mv-oberrhein runs pandapower's power flow while it is built, on a network older
+            # than the tap_dependency_table column, and pandapower warns of its own file (the
+            # column is added in load_network)
+            warnings.filterwarnings("ignore", "tap_dependency_table is missing", DeprecationWarning)
+            return getattr(pn, PANDAPOWER_NETWORKS[name])()
     import simbench  # noqa: PLC0415  (lazy: only for a SimBench code)
 
     net = simbench.get_simbench_net(name)
