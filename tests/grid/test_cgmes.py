@@ -551,3 +551,67 @@ def test_export_cgmes_of_grids_with_several_external_grids(tmp_path: Path) -> No
         assert trip.max_abs_p_mw > 10.0
         slack_gens = int(back.gen.slack.sum()) if "slack" in back.gen.columns else 0
         assert int(back.ext_grid.in_service.sum()) + slack_gens == slacks
+
+
+def test_bus_couplers_are_fused_as_pandapower_fuses_buses() -> None:
+    """The one-pass fusion of the export's preparation gives the network pandapower's own
+    ``toolbox.fuse_buses`` gives, group by group: a chain of closed couplers goes into one bus,
+    an open coupler separates, a line between two fused buses (now a loop) is dropped with its
+    switch, elements and measurements follow their bus."""
+    import copy
+
+    import networkx as nx
+    import pandapower as pp
+    from pandapower import toolbox
+
+    from flexcoord.grid.cgmes_export import _fuse_bus_switches
+
+    net = pp.create_empty_network()
+    b = [pp.create_bus(net, 20.0) for _ in range(6)]
+    pp.create_ext_grid(net, b[0])
+    for first, second, closed in ((0, 1, True), (1, 2, True), (3, 4, False), (2, 5, True)):
+        pp.create_switch(net, b[first], b[second], et="b", closed=closed)
+    loop = pp.create_line(net, b[1], b[5], 1.0, "NA2XS2Y 1x95 RM/25 12/20 kV")
+    pp.create_switch(net, b[1], loop, et="l")
+    pp.create_line(net, b[2], b[3], 1.0, "NA2XS2Y 1x95 RM/25 12/20 kV")
+    pp.create_line(net, b[3], b[4], 1.0, "NA2XS2Y 1x95 RM/25 12/20 kV")
+    pp.create_load(net, b[5], p_mw=1.0)
+    pp.create_sgen(net, b[4], p_mw=0.5)
+    pp.create_measurement(net, "v", "bus", 1.0, 0.01, b[2])
+    pp.create_measurement(net, "v", "bus", 1.0, 0.01, b[5])
+
+    ours = copy.deepcopy(net)
+    _fuse_bus_switches(ours)
+    theirs = copy.deepcopy(net)
+    couplers = theirs.switch[theirs.switch.et == "b"]
+    theirs.switch = theirs.switch.drop(index=couplers.index)
+    closed = couplers[couplers.closed.astype(bool)]
+    joined = nx.Graph(list(zip(closed.bus, closed.element, strict=True)))
+    for group in nx.connected_components(joined):
+        root, *rest = sorted(group)
+        toolbox.fuse_buses(theirs, root, rest)
+    for table in ("bus", "line", "switch", "load", "sgen", "ext_grid", "measurement"):
+        assert ours[table].equals(theirs[table]), table
+    assert list(ours.bus.index) == [b[0], b[3], b[4]]  # 1, 2, 5 went into 0; 3-4 stayed apart
+    assert loop not in ours.line.index and not (ours.switch.et == "l").any()
+    assert ours.load.bus.tolist() == [b[0]] and ours.sgen.bus.tolist() == [b[4]]
+    assert len(ours.measurement) == 1  # the two voltage measurements now at one bus: one kept
+
+
+def test_export_cgmes_of_the_ehv_grid_says_why_it_is_refused(tmp_path: Path) -> None:
+    """1-EHV-mixed--0-sw: 2,514 closed couplers fused (3,085 → 571 buses), seven ext_grids in
+    one island of which the one exchanging most (4.8 GW) stays the slack (pandapower converges
+    with no other), PowSyBl's load flow converges without reactive limits. The file holds the
+    grid's state with its generators voltage-controlled, but the fixed-injection form a cgmes:
+    grid loads in solves to another state: the export says so and writes nothing."""
+    from flexcoord.errors import GridError
+    from flexcoord.grid import cgmes_export
+    from flexcoord.grid.loading import load_network
+
+    reference = cgmes_export.prepare_for_powsybl(load_network("1-EHV-mixed--0-sw"))
+    assert len(reference.bus) == 571 and len(reference.ext_grid) == 1
+    assert int(reference.ext_grid.bus.iloc[0]) == 0  # EHV Ext_grid 2, taking 4.8 GW
+    out = tmp_path / "ehv.zip"
+    with pytest.raises(GridError, match=r"holds the grid's state .* finds another solution"):
+        cgmes_export.export_cgmes("1-EHV-mixed--0-sw", out)
+    assert list(tmp_path.iterdir()) == []
