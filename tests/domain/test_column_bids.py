@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from flexcoord.domain import Bid, Interval, MtuQuantity, Register, build_all
-from flexcoord.domain.bid_table import BidTable
+from flexcoord.domain.bid_table import BidTable, bid_table, unique_instants
 from flexcoord.domain.market import market_issues
 from flexcoord.errors import InvalidInputError, Issue
 
@@ -159,3 +159,40 @@ def test_an_aware_instant_in_another_zone_is_its_utc_instant() -> None:
     table = BidTable.from_columns(**columns_of_rows([_row(submitted_at=cet)]))
     assert table.submitted_at[0] == datetime(2026, 5, 31, 12, tzinfo=UTC)
     assert table.submitted_s[0] == datetime(2026, 5, 31, 12, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("step_us", "span"),
+    [(15 * 60_000_000, 96), (60_000_000, 600_000), (7_500_000, 96), (1, 10**9)],
+    ids=["quarter-hours", "minutes-over-a-year", "off-minute", "microseconds"],
+)
+def test_distinct_instants_are_numpys_unique(step_us: int, span: int) -> None:
+    """The distinct slot instants and each slot's index into them (kept without a sort when on
+    whole minutes of a short span) are exactly np.unique's, wherever the instants lie."""
+    rng = np.random.default_rng(step_us)
+    for n in (0, 1, 5, 2_000):
+        us = (-(10**14) + rng.integers(0, span, n) * step_us).astype(np.int64)
+        found, index = unique_instants(us)
+        expected, expected_index = np.unique(us, return_inverse=True)
+        assert found.tolist() == expected.tolist()
+        assert index.tolist() == expected_index.reshape(-1).tolist()
+        assert index.dtype == found.dtype == np.int64
+
+
+def test_off_minute_slots_index_their_instants_as_bid_objects_do() -> None:
+    """A table of columns with slots off the minute grid (7.5 s) has the sorted starts of the
+    table of the same Bid objects, and every slot the same start and end instant."""
+    half = timedelta(seconds=7.5)
+    bids = [
+        make_bid(id="a", quantities=mtus(2, 0.3, start=T0 + half)),
+        make_bid(id="b", quantities=mtus(3, 0.2, start=T0)),
+    ]
+    columns, objects = BidTable.from_columns(**columns_of(bids)), bid_table(bids)
+    assert columns.starts == objects.starts
+    for table in (columns, objects):
+        assert [table.starts[i] for i in table.slot_start] == [
+            q.interval.start for b in bids for q in b.quantities
+        ]
+        assert [table.ends[i] for i in table.slot_end] == [
+            q.interval.end for b in bids for q in b.quantities
+        ]

@@ -25,7 +25,7 @@ from flexcoord.domain.bids import Bid
 from flexcoord.domain.quantities import MtuQuantity
 from flexcoord.domain.vocabulary import Direction
 
-__all__ = ["BidTable", "bid_table", "index_by_first_use"]
+__all__ = ["BidTable", "bid_table", "index_by_first_use", "unique_instants", "unique_inverse"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -57,6 +57,54 @@ def index_by_first_use(keys: Sequence[K]) -> tuple[dict[K, int], IntArray]:
     for i, key in enumerate(pos):
         pos[key] = i
     return pos, np.fromiter(map(pos.__getitem__, keys), dtype=np.int64, count=n)
+
+
+def unique_inverse(keys: IntArray, bound: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_inverse=True)`` of keys in ``[0, bound)``, without a sort when
+    the keys come sorted (e.g. the canonical slot order) or their range is small (a presence mask).
+
+    Example:
+        >>> [a.tolist() for a in unique_inverse(np.array([5, 2, 5, 0]), 8)]
+        [[0, 2, 5], [2, 1, 2, 0]]
+    """
+    n = keys.shape[0]
+    if n and bool(np.all(keys[1:] >= keys[:-1])):
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=new[1:])
+        return keys[new], np.cumsum(new) - 1
+    if bound <= 32 * max(n, 1):
+        present = np.zeros(bound, dtype=bool)
+        present[keys] = True
+        rank = np.cumsum(present) - 1
+        return np.flatnonzero(present), rank[keys]
+    found, inverse = np.unique(keys, return_inverse=True)
+    return found, inverse.astype(np.int64)
+
+
+#: The grid instants are tried on (a minute, in microseconds): MTUs start and end on whole minutes.
+_MINUTE_US = 60_000_000
+
+
+def unique_instants(us: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(us, return_inverse=True)`` of instants in microseconds, without a sort when
+    they lie on whole minutes of a span that is short against their number (a day of 15-min
+    MTUs: ~100 distinct starts among 10^4-10^5 slots; 0.8 -> 0.15 ms at 10k bids).
+
+    Example:
+        >>> [a.tolist() for a in unique_instants(np.array([120, 0, 120]) * 60_000_000)]
+        [[0, 7200000000], [1, 0, 1]]
+    """
+    if us.shape[0]:
+        low = int(us.min())
+        offset = us - low
+        if not np.any(offset % _MINUTE_US):
+            minutes, inverse = unique_inverse(
+                offset // _MINUTE_US, int(offset.max()) // _MINUTE_US + 1
+            )
+            return minutes * _MINUTE_US + low, inverse
+    found, inverse = np.unique(us, return_inverse=True)
+    return found.astype(np.int64), inverse.astype(np.int64).reshape(-1)
 
 
 def _floats(values: tuple[float | None, ...]) -> FloatArray:

@@ -35,6 +35,7 @@ from flexcoord.domain.bid_table import (
     FloatArray,
     IntArray,
     index_by_first_use,
+    unique_instants,
 )
 from flexcoord.domain.bids import Bid
 from flexcoord.domain.quantities import MtuQuantity
@@ -301,8 +302,8 @@ def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
             ),
         )
 
-    starts_us, slot_start_i = np.unique(start_us, return_inverse=True)
-    ends_us, slot_end_i = np.unique(end_us, return_inverse=True)
+    starts_us, slot_start_i = unique_instants(start_us)
+    ends_us, slot_end_i = unique_instants(end_us)
     resources, resource = index_by_first_use(res_t)
     fsps, fsp = index_by_first_use(fsp_t)
     products, product = index_by_first_use(prod_t)
@@ -336,11 +337,11 @@ def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
         slot_position=slot_position,
         slot_quantity=quantity,
         starts=tuple(_EPOCH + timedelta(microseconds=int(u)) for u in starts_us),
-        slot_start=slot_start_i.astype(np.int64).reshape(-1),
+        slot_start=slot_start_i,
         ends=tuple(_EPOCH + timedelta(microseconds=int(u)) for u in ends_us),
-        slot_end=slot_end_i.astype(np.int64).reshape(-1),
-        start_us=starts_us.astype(np.int64),
-        end_us=ends_us.astype(np.int64),
+        slot_end=slot_end_i,
+        start_us=starts_us,
+        end_us=ends_us,
     )
 
 
