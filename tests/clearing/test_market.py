@@ -11,6 +11,7 @@ import pytest
 
 from flexcoord.clearing import ClearingOptions
 from flexcoord.clearing.grid_constraints import GridConstraints
+from flexcoord.clearing.mapping import _positions
 from flexcoord.clearing.market import build_problem, clear
 from flexcoord.domain import (
     Bid,
@@ -157,6 +158,23 @@ def test_group_is_shared_pro_rata_on_a_virtual_bus() -> None:
     assert shares == pytest.approx({1: 0.4, 2: 0.6})
     expected = 0.4 * ptdf_4bus()[:, 1] + 0.6 * ptdf_4bus()[:, 2]
     assert problem.ptdf[:, 0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("buses", "eligible"),
+    [((1, 2), True), ((1, 2, 3), True), ((2,), False), ((2, 3), False), ((0, 9), False)],
+)
+def test_a_group_serves_a_need_only_where_all_its_buses_are(
+    buses: tuple[int, ...], eligible: bool
+) -> None:
+    """Group g12 (units on buses 1 and 2) is eligible for a need only when both buses lie in
+    the need's location; a unit's bid beside it only on its own bus."""
+    reg = register()
+    bids = [bid("g", "g12"), bid("u3", "u3")]
+    problem, _ = build_problem(reg, [need(location=Location.at_buses(buses))], bids, constraints())
+    eligible_bids = {problem.bid_ids[problem.slot_bid[s]] for s in problem.eligible_slot}
+    assert ("g" in eligible_bids) is eligible
+    assert ("u3" in eligible_bids) is (3 in buses)
 
 
 def test_grid_limit_blocks_and_congestion_is_relieved_without_need() -> None:
@@ -377,3 +395,14 @@ def test_a_bid_blocked_by_a_voltage_limit_is_told_so() -> None:
     assert result.accepted_mw_by_bid().get("dear1", 0.0) > 0
     assert rejection is not None and rejection.reason == "grid-limit"
     assert "bus:3 voltage upper limit" in rejection.detail
+
+
+@pytest.mark.parametrize("scale", [1, 10**12])
+def test_bus_positions_match_a_lookup_whatever_the_bus_ids(scale: int) -> None:
+    """Each bid bus's position among the grid constraints' buses (-1: not there), for small ids
+    (a table) and huge or negative ones (a sorted search), as a dict lookup gives it."""
+    rng = np.random.default_rng(scale % 97)
+    ids = (rng.permutation(5_000)[:2_000] * scale - 7).astype(np.int64)
+    wanted = np.concatenate([rng.choice(ids, 300), np.array([-(10**15), 10**15, 4_999 * scale])])
+    lookup = {int(b): i for i, b in enumerate(ids)}
+    assert _positions(ids, wanted).tolist() == [lookup.get(int(w), -1) for w in wanted]

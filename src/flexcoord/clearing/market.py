@@ -118,9 +118,7 @@ def clear(
         table,
         gate_closure_at=gate_closure_at,
         known_buses=(
-            frozenset(int(b) for b in grid_constraints.bus_ids)
-            if grid_constraints is not None
-            else None
+            frozenset(grid_constraints.bus_ids.tolist()) if grid_constraints is not None else None
         ),
         require_prequalification=require_prequalification,
     )
