@@ -34,6 +34,13 @@ def test_lookups(register: Register) -> None:
         register.unit("nope")
     with pytest.raises(LookupError):
         register.resource("nope")
+    assert register.find_resources(["g1", "nope", "u3", "g1"]) == (
+        register.group("g1"),
+        None,
+        register.unit("u3"),
+        register.group("g1"),
+    )
+    assert register.coupling_point_ids is register.coupling_point_ids  # kept, not rebuilt
 
 
 def test_is_product_qualified(register: Register) -> None:

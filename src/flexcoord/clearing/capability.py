@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -325,26 +326,31 @@ def resource_capability_fields(
     n_b = resource_of_bid.shape[0]
     if n_b == 0:
         return _no_capability()
-    members = [_members(register, key) for key in resources]
-    unit_ids = sorted({u for ids, _ in members for u in ids})
+    memo = _members_memo(register)
+    members = [memo.get(key) or _members(register, key) for key in resources]
+    member_ids = list(chain.from_iterable(ids for ids, _ in members))  # in index order
+    unit_ids = sorted(set(member_ids))
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
-    m_unit = [unit_pos[u] for ids, _ in members for u in ids]  # in index order
-    m_weight = [w for _, weights in members for w in weights]
-    m_count = [len(ids) for ids, _ in members]
-    count = np.array(m_count, dtype=np.int64)
+    n_m = len(member_ids)
+    m_unit = np.fromiter(map(unit_pos.__getitem__, member_ids), dtype=np.int64, count=n_m)
+    m_weight = np.fromiter(chain.from_iterable(w for _, w in members), dtype=np.float64, count=n_m)
+    count = np.fromiter(map(len, (ids for ids, _ in members)), dtype=np.int64, count=len(members))
     per_bid = count[resource_of_bid]
     use_bid = np.repeat(np.arange(n_b, dtype=np.int64), per_bid)
     within = np.arange(use_bid.shape[0]) - np.repeat(np.cumsum(per_bid) - per_bid, per_bid)
     member = np.repeat((np.cumsum(count) - count)[resource_of_bid], per_bid) + within
-    use_unit = np.array(m_unit, dtype=np.int64)[member]
-    use_weight = np.array(m_weight, dtype=np.float64)[member]
+    use_unit = m_unit[member]
+    use_weight = m_weight[member]
     keep = use_weight > 0
     use_bid, use_unit, use_weight = use_bid[keep], use_unit[keep], use_weight[keep]
     key = (use_unit * 2 + up[use_bid]) * 2 + reactive[use_bid]
     keys, use_cap = unique_inverse(key, len(unit_ids) * 4)
     cap_unit = keys // 4
     cap_reactive = keys % 2 == 1
-    ranges = np.array([_unit_ranges(register, u) for u in unit_ids], dtype=np.float64)
+    range_memo = _ranges_memo(register)
+    ranges = np.array(
+        [range_memo.get(u) or _unit_ranges(register, u) for u in unit_ids], dtype=np.float64
+    )
     p_range = ranges[:, 0] if unit_ids else np.zeros(0)
     q_range = ranges[:, 1] if unit_ids else np.zeros(0)
     return dict(
@@ -358,14 +364,22 @@ def resource_capability_fields(
     )
 
 
+def _members_memo(
+    register: Register,
+) -> dict[tuple[str, bool], tuple[tuple[str, ...], tuple[float, ...]]]:
+    """:func:`_members` of the keys seen so far (kept per register: it is frozen)."""
+    memo: dict[tuple[str, bool], tuple[tuple[str, ...], tuple[float, ...]]] = register.derived(
+        "clearing.capability.members", dict
+    )
+    return memo
+
+
 def _members(
     register: Register, key: tuple[str, bool]
 ) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """The unit ids of a resource and the share each takes of its bids in the power type
     (:func:`member_shares`; kept per register: the register is frozen)."""
-    memo: dict[tuple[str, bool], tuple[tuple[str, ...], tuple[float, ...]]] = register.derived(
-        "clearing.capability.members", dict
-    )
+    memo = _members_memo(register)
     found = memo.get(key)
     if found is None:
         # by id: a bid's capability uses then come in capability order (checked without a sort)
@@ -376,9 +390,15 @@ def _members(
     return found
 
 
+def _ranges_memo(register: Register) -> dict[str, tuple[float, float]]:
+    """:func:`_unit_ranges` of the units seen so far (kept per register: it is frozen)."""
+    memo: dict[str, tuple[float, float]] = register.derived("clearing.capability.ranges", dict)
+    return memo
+
+
 def _unit_ranges(register: Register, unit_id: str) -> tuple[float, float]:
     """A unit's ``(p_range_mw, q_range_mvar)`` (kept per register)."""
-    memo: dict[str, tuple[float, float]] = register.derived("clearing.capability.ranges", dict)
+    memo = _ranges_memo(register)
     found = memo.get(unit_id)
     if found is None:
         unit = register.unit(unit_id)

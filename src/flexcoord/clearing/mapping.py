@@ -95,7 +95,7 @@ def build_problem(  # noqa: PLR0913 - public: the market, then keyword-only opti
     arr = _bid_arrays(table, products, share_of)
     buses = _BusColumns(register)
     keys, bid_use = _resource_keys(table, arr.reactive)
-    bid_bus = np.array([buses.column_of(rid, r) for rid, r in keys], dtype=np.int64)[bid_use]
+    bid_bus = buses.columns_of(keys)[bid_use]
     weights, real_bus_ids = buses.weights()
     grid: dict[str, object] = {}
     if grid_constraints is not None:
@@ -310,21 +310,34 @@ class _BusColumns:
         self.real_pos: dict[int, int] = {}
         self._kept: tuple[int, IntArray, IntArray, IntArray] | None = None
 
-    def column_of(self, resource_id: str, is_reactive: bool) -> int:
-        """The column of a resource's bids of one power type (made on first use)."""
-        key = (resource_id, is_reactive)
-        found = self.columns.get(key)
-        if found is not None:
-            return found
-        label, row_weights = _resource_column(self.register, key)
-        if label in self.label_pos:  # a real bus that already has a column
-            self.columns[key] = self.label_pos[label]
-            return self.columns[key]
-        row = [(self.real_pos.setdefault(b, len(self.real_pos)), w) for b, w in row_weights]
-        self.columns[key] = self.label_pos[label] = len(self.labels)
-        self.labels.append(label)
-        self.rows.append(row)
-        return self.columns[key]
+    def columns_of(self, keys: Sequence[tuple[str, bool]]) -> IntArray:
+        """The column of each (resource id, reactive) key's bids (columns made on first use,
+        in the keys' order; one tight loop over the keys, their labels and weights kept per
+        register)."""
+        memo = _resource_columns(self.register)
+        found = list(map(memo.get, keys))
+        out = np.empty(len(keys), dtype=np.int64)
+        columns, label_pos, labels, rows, real_pos = (
+            self.columns,
+            self.label_pos,
+            self.labels,
+            self.rows,
+            self.real_pos,
+        )
+        for i, key in enumerate(keys):
+            col = columns.get(key)
+            if col is None:
+                label, row_weights = found[i] or _resource_column(self.register, key)
+                col = label_pos.get(label)
+                if col is None:  # a new column (a real bus that has one already keeps it)
+                    col = label_pos[label] = len(labels)
+                    labels.append(label)
+                    rows.append(
+                        [(real_pos.setdefault(b, len(real_pos)), w) for b, w in row_weights]
+                    )
+                columns[key] = col
+            out[i] = col
+        return out
 
     def inside(self, location: frozenset[int]) -> BoolArray:
         """Per column, whether every bus of it lies in ``location``: for all columns at once, a
@@ -360,14 +373,22 @@ class _BusColumns:
         return sparse.csr_array((w_vals, (w_rows, w_cols)), shape=shape), real_bus_ids
 
 
+def _resource_columns(
+    register: Register,
+) -> dict[tuple[str, bool], tuple[str, tuple[tuple[int, float], ...]]]:
+    """:func:`_resource_column` of the keys seen so far (kept per register: it is frozen)."""
+    memo: dict[tuple[str, bool], tuple[str, tuple[tuple[int, float], ...]]] = register.derived(
+        "clearing.mapping.resource_column", dict
+    )
+    return memo
+
+
 def _resource_column(
     register: Register, key: tuple[str, bool]
 ) -> tuple[str, tuple[tuple[int, float], ...]]:
     """The label and the (bus, share) weights, by bus, of a resource's column of one power type
     (kept per register: the register is frozen)."""
-    memo: dict[tuple[str, bool], tuple[str, tuple[tuple[int, float], ...]]] = register.derived(
-        "clearing.mapping.resource_column", dict
-    )
+    memo = _resource_columns(register)
     found = memo.get(key)
     if found is not None:
         return found

@@ -91,12 +91,7 @@ def bid_market(
     products = tuple(
         register.product(pid) if register.has("products", pid) else None for pid in table.products
     )
-    resources = tuple(
-        register.resource(rid)
-        if register.has("units", rid) or register.has("groups", rid)
-        else None
-        for rid in table.resources
-    )
+    resources = register.find_resources(table.resources)
     return BidMarket(
         table=table,
         register=register,
