@@ -11,7 +11,6 @@ import pytest
 
 from flexcoord.clearing import ClearingOptions
 from flexcoord.clearing.grid_constraints import GridConstraints
-from flexcoord.clearing.mapping import _positions
 from flexcoord.clearing.market import build_problem, clear
 from flexcoord.domain import (
     Bid,
@@ -27,6 +26,7 @@ from flexcoord.domain import (
     SystemOperator,
     Unit,
 )
+from flexcoord.domain.bid_table import positions
 from flexcoord.errors import InvalidInputError
 from tests.clearing.markets import ptdf_4bus
 
@@ -405,4 +405,4 @@ def test_bus_positions_match_a_lookup_whatever_the_bus_ids(scale: int) -> None:
     ids = (rng.permutation(5_000)[:2_000] * scale - 7).astype(np.int64)
     wanted = np.concatenate([rng.choice(ids, 300), np.array([-(10**15), 10**15, 4_999 * scale])])
     lookup = {int(b): i for i, b in enumerate(ids)}
-    assert _positions(ids, wanted).tolist() == [lookup.get(int(w), -1) for w in wanted]
+    assert positions(ids, wanted).tolist() == [lookup.get(int(w), -1) for w in wanted]

@@ -146,3 +146,20 @@ def test_unknown_references_and_duplicates_in_one_raise() -> None:
 
 def test_register_rejects_wrong_object_types() -> None:
     assert issues_of(lambda: Register(units=[{"id": "u1"}])) == {("Register", "register", "units")}
+
+
+def test_derived_each_builds_each_key_once_and_keeps_it(register: Register) -> None:
+    """Values derived per key come back in the keys' order; each key is built once per register
+    (a changed register starts empty)."""
+    built: list[str] = []
+
+    def build(key: str) -> int:
+        built.append(key)
+        return len(key)
+
+    assert register.derived_each("test.length", ["a", "bb", "a"], build) == [1, 2, 1]
+    assert register.derived_each("test.length", ["bb", "ccc"], build) == [2, 3]
+    assert built == ["a", "bb", "ccc"]
+    changed = replace(register, products=register.products)
+    assert changed.derived_each("test.length", ["a"], build) == [1]
+    assert built == ["a", "bb", "ccc", "a"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING
@@ -326,8 +327,9 @@ def resource_capability_fields(
     n_b = resource_of_bid.shape[0]
     if n_b == 0:
         return _no_capability()
-    memo = _members_memo(register)
-    members = [memo.get(key) or _members(register, key) for key in resources]
+    members = register.derived_each(
+        "clearing.capability.members", resources, partial(_members, register)
+    )
     member_ids = list(chain.from_iterable(ids for ids, _ in members))  # in index order
     unit_ids = sorted(set(member_ids))
     unit_pos = {u: i for i, u in enumerate(unit_ids)}
@@ -347,9 +349,9 @@ def resource_capability_fields(
     keys, use_cap = unique_inverse(key, len(unit_ids) * 4)
     cap_unit = keys // 4
     cap_reactive = keys % 2 == 1
-    range_memo = _ranges_memo(register)
     ranges = np.array(
-        [range_memo.get(u) or _unit_ranges(register, u) for u in unit_ids], dtype=np.float64
+        register.derived_each("clearing.capability.ranges", unit_ids, partial(_ranges, register)),
+        dtype=np.float64,
     )
     p_range = ranges[:, 0] if unit_ids else np.zeros(0)
     q_range = ranges[:, 1] if unit_ids else np.zeros(0)
@@ -364,46 +366,22 @@ def resource_capability_fields(
     )
 
 
-def _members_memo(
-    register: Register,
-) -> dict[tuple[str, bool], tuple[tuple[str, ...], tuple[float, ...]]]:
-    """:func:`_members` of the keys seen so far (kept per register: it is frozen)."""
-    memo: dict[tuple[str, bool], tuple[tuple[str, ...], tuple[float, ...]]] = register.derived(
-        "clearing.capability.members", dict
-    )
-    return memo
-
-
 def _members(
     register: Register, key: tuple[str, bool]
 ) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """The unit ids of a resource and the share each takes of its bids in the power type
-    (:func:`member_shares`; kept per register: the register is frozen)."""
-    memo = _members_memo(register)
-    found = memo.get(key)
-    if found is None:
-        # by id: a bid's capability uses then come in capability order (checked without a sort)
-        units = sorted(register.units_of(key[0]), key=attrgetter("id"))
-        # a unit takes its whole capability (member_shares of one member, without an array)
-        weights = (1.0,) if len(units) == 1 else tuple(member_shares(units, reactive=key[1]))
-        memo[key] = found = (tuple(u.id for u in units), tuple(float(w) for w in weights))
-    return found
+    """The unit ids of a resource, by id (a bid's capability uses then come in capability order,
+    checked without a sort), and the share each takes of its bids in the power type
+    (:func:`member_shares`)."""
+    units = sorted(register.units_of(key[0]), key=attrgetter("id"))
+    # a unit takes its whole capability (member_shares of one member, without an array)
+    weights = (1.0,) if len(units) == 1 else tuple(member_shares(units, reactive=key[1]))
+    return tuple(u.id for u in units), tuple(float(w) for w in weights)
 
 
-def _ranges_memo(register: Register) -> dict[str, tuple[float, float]]:
-    """:func:`_unit_ranges` of the units seen so far (kept per register: it is frozen)."""
-    memo: dict[str, tuple[float, float]] = register.derived("clearing.capability.ranges", dict)
-    return memo
-
-
-def _unit_ranges(register: Register, unit_id: str) -> tuple[float, float]:
-    """A unit's ``(p_range_mw, q_range_mvar)`` (kept per register)."""
-    memo = _ranges_memo(register)
-    found = memo.get(unit_id)
-    if found is None:
-        unit = register.unit(unit_id)
-        memo[unit_id] = found = (float(unit.p_range_mw), float(unit.q_range_mvar))
-    return found
+def _ranges(register: Register, unit_id: str) -> tuple[float, float]:
+    """A unit's ``(p_range_mw, q_range_mvar)``."""
+    unit = register.unit(unit_id)
+    return float(unit.p_range_mw), float(unit.q_range_mvar)
 
 
 def _no_capability() -> dict[str, object]:

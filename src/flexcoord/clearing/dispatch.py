@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from flexcoord.clearing.options import ClearingOptions
 from flexcoord.clearing.problem import ClearingProblem, FloatArray
+from flexcoord.domain.bid_table import positions
 
 if TYPE_CHECKING:
     from flexcoord.clearing.grid_constraints import GridConstraints
@@ -196,10 +197,9 @@ def _gather(target_ids: NDArray[Any], bus_ids: NDArray[np.int64], values: FloatA
     out = np.zeros((len(target), values.shape[1]))
     if not len(target) or not len(bus_ids):
         return out
-    order = np.argsort(target, kind="stable")
-    pos = np.minimum(np.searchsorted(target[order], bus_ids), len(target) - 1)
-    known = target[order][pos] == bus_ids
-    np.add.at(out, order[pos[known]], values[known])
+    pos = positions(target, bus_ids)
+    known = pos >= 0
+    np.add.at(out, pos[known], values[known])
     return out
 
 

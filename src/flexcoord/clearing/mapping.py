@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 from scipy import sparse
@@ -37,7 +38,7 @@ from flexcoord.domain import (
     ProductKind,
     Register,
 )
-from flexcoord.domain.bid_table import BidTable, bid_table
+from flexcoord.domain.bid_table import BidTable, bid_table, positions
 from flexcoord.errors import InvalidInputError, Issue
 
 __all__ = ["GridMap", "build_problem"]
@@ -314,8 +315,9 @@ class _BusColumns:
         """The column of each (resource id, reactive) key's bids (columns made on first use,
         in the keys' order; one tight loop over the keys, their labels and weights kept per
         register)."""
-        memo = _resource_columns(self.register)
-        found = list(map(memo.get, keys))
+        found = self.register.derived_each(
+            "clearing.mapping.resource_column", keys, partial(_resource_column, self.register)
+        )
         out = np.empty(len(keys), dtype=np.int64)
         columns, label_pos, labels, rows, real_pos = (
             self.columns,
@@ -327,7 +329,7 @@ class _BusColumns:
         for i, key in enumerate(keys):
             col = columns.get(key)
             if col is None:
-                label, row_weights = found[i] or _resource_column(self.register, key)
+                label, row_weights = found[i]
                 col = label_pos.get(label)
                 if col is None:  # a new column (a real bus that has one already keeps it)
                     col = label_pos[label] = len(labels)
@@ -369,29 +371,13 @@ class _BusColumns:
         w_rows, w_cols, _ = self._entries()
         w_vals = np.array([w for row in self.rows for _, w in row], dtype=np.float64)
         shape = (len(self.labels), len(self.real_pos))
-        real_bus_ids = self._real_bus_ids()
-        return sparse.csr_array((w_vals, (w_rows, w_cols)), shape=shape), real_bus_ids
-
-
-def _resource_columns(
-    register: Register,
-) -> dict[tuple[str, bool], tuple[str, tuple[tuple[int, float], ...]]]:
-    """:func:`_resource_column` of the keys seen so far (kept per register: it is frozen)."""
-    memo: dict[tuple[str, bool], tuple[str, tuple[tuple[int, float], ...]]] = register.derived(
-        "clearing.mapping.resource_column", dict
-    )
-    return memo
+        return sparse.csr_array((w_vals, (w_rows, w_cols)), shape=shape), self._real_bus_ids()
 
 
 def _resource_column(
     register: Register, key: tuple[str, bool]
 ) -> tuple[str, tuple[tuple[int, float], ...]]:
-    """The label and the (bus, share) weights, by bus, of a resource's column of one power type
-    (kept per register: the register is frozen)."""
-    memo = _resource_columns(register)
-    found = memo.get(key)
-    if found is not None:
-        return found
+    """The label and the (bus, share) weights, by bus, of a resource's column of one power type."""
     resource_id, is_reactive = key
     weights: dict[int, float] = {}
     for u in register.units_of(resource_id):
@@ -409,8 +395,7 @@ def _resource_column(
             if total > 0
             else {b: 1.0 / len(weights) for b in weights}
         )
-    memo[key] = found = (label, tuple(sorted(weights.items())))
-    return found
+    return label, tuple(sorted(weights.items()))
 
 
 def _need_fields(  # noqa: PLR0913 - the stages before it, by position
@@ -490,11 +475,11 @@ def _grid_fields(
     shares, sparse, the same for the PTDF, the voltage sensitivities and the interface rows)
     and MTUs."""
     cols = mtus.grid_columns
-    real_cols = _positions(gc.bus_ids, real_bus_ids)
+    real_cols = positions(gc.bus_ids, real_bus_ids)
     if (real_cols < 0).any():
         missing = real_bus_ids[real_cols < 0][:10].tolist()
         raise ValueError(f"buses {missing} of the bids are not buses of the grid constraints")
-    take = _positions(gc.injection_bus_ids, real_bus_ids)
+    take = positions(gc.injection_bus_ids, real_bus_ids)
     have = take >= 0
     nv = len(gc.vbus_ids)
     dvp = np.zeros((nv, len(real_bus_ids)))
@@ -528,26 +513,6 @@ def _grid_fields(
         vm_min_pu=gc.vm_min_pu,
         vm_max_pu=gc.vm_max_pu,
     )
-
-
-def _positions(ids: IntArray, wanted: IntArray) -> IntArray:
-    """The position of each of ``wanted`` in the distinct ``ids`` (-1: absent), vectorised: a
-    table over the ids when they are small, else a sorted search (the national grid's 37,587
-    bus ids per clearing without a dict)."""
-    ids = np.asarray(ids, dtype=np.int64)
-    wanted = np.asarray(wanted, dtype=np.int64)
-    n = ids.shape[0]
-    if not n or not wanted.shape[0]:
-        return np.full(wanted.shape[0], -1, dtype=np.int64)
-    low, high = int(min(ids.min(), wanted.min())), int(max(ids.max(), wanted.max()))
-    if low >= 0 and high < 4 * n + 1_000_000:
-        table = np.full(high + 1, -1, dtype=np.int64)
-        table[ids] = np.arange(n, dtype=np.int64)
-        found: IntArray = table[wanted]
-        return found
-    order = np.argsort(ids)
-    at = np.minimum(np.searchsorted(ids[order], wanted), n - 1)
-    return np.where(ids[order][at] == wanted, order[at], -1)
 
 
 def _activation_shares(needs: Sequence[Need], products: Mapping[str, object]) -> dict[str, float]:

@@ -19,13 +19,20 @@ from operator import attrgetter, is_
 from typing import Any, TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from flexcoord.domain.bids import Bid
 from flexcoord.domain.quantities import MtuQuantity
 from flexcoord.domain.vocabulary import Direction
 
-__all__ = ["BidTable", "bid_table", "index_by_first_use", "unique_instants", "unique_inverse"]
+__all__ = [
+    "BidTable",
+    "bid_table",
+    "index_by_first_use",
+    "positions",
+    "unique_instants",
+    "unique_inverse",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -80,6 +87,31 @@ def unique_inverse(keys: IntArray, bound: int) -> tuple[IntArray, IntArray]:
         return np.flatnonzero(present), rank[keys]
     found, inverse = np.unique(keys, return_inverse=True)
     return found, inverse.astype(np.int64)
+
+
+def positions(ids: ArrayLike, wanted: ArrayLike) -> IntArray:
+    """The position of each of ``wanted`` in the distinct integer ``ids`` (-1: absent),
+    vectorised: a table over the ids when they are small (bus ids), else a sorted search.
+
+    Example:
+        >>> positions([7, 3, 5], [5, 7, 4]).tolist()
+        [2, 0, -1]
+    """
+    ids_a = np.asarray(ids, dtype=np.int64)
+    wanted_a = np.asarray(wanted, dtype=np.int64)
+    n = ids_a.shape[0]
+    if not n or not wanted_a.shape[0]:
+        return np.full(wanted_a.shape[0], -1, dtype=np.int64)
+    low = int(min(ids_a.min(), wanted_a.min()))
+    high = int(max(ids_a.max(), wanted_a.max()))
+    if low >= 0 and high < 4 * n + 1_000_000:
+        table = np.full(high + 1, -1, dtype=np.int64)
+        table[ids_a] = np.arange(n, dtype=np.int64)
+        found: IntArray = table[wanted_a]
+        return found
+    order = np.argsort(ids_a)
+    at = np.minimum(np.searchsorted(ids_a[order], wanted_a), n - 1)
+    return np.where(ids_a[order][at] == wanted_a, order[at], -1).astype(np.int64)
 
 
 #: The grid instants are tried on (a minute, in microseconds): MTUs start and end on whole minutes.

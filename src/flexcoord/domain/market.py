@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from flexcoord.domain.bids import Bid
@@ -149,16 +150,13 @@ def _duplicates(kind: str, ids: Sequence[str]) -> list[Issue]:
 def _bus_issues(register: Register, known_buses: frozenset[int]) -> list[Issue]:
     """The areas' and units' buses that are not buses of the grid model (kept per register and
     set of buses: a national register's 41,739 units are checked once, not per clearing)."""
-    memo: dict[frozenset[int], tuple[Issue, ...]] = register.derived(
-        "domain.market.bus_issues", dict
+    (found,) = register.derived_each(
+        "domain.market.bus_issues", [known_buses], partial(_bus_issues_of, register)
     )
-    found = memo.get(known_buses)
-    if found is None:
-        memo[known_buses] = found = tuple(_bus_issues_of(register, known_buses))
     return list(found)
 
 
-def _bus_issues_of(register: Register, known_buses: frozenset[int]) -> list[Issue]:
+def _bus_issues_of(register: Register, known_buses: frozenset[int]) -> tuple[Issue, ...]:
     issues: list[Issue] = []
     for area in register.areas:
         missing = sorted(area.bus_ids - known_buses)
@@ -184,7 +182,7 @@ def _bus_issues_of(register: Register, known_buses: frozenset[int]) -> list[Issu
                     message=f"is on bus {bus}, which is not a bus of the grid model",
                 )
             )
-    return issues
+    return tuple(issues)
 
 
 def _product(

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from flexcoord.domain.bid_table import positions
 from flexcoord.errors import GridError, NotFoundError
 
 __all__ = [
@@ -396,16 +397,11 @@ def compute_voltage_sensitivity(
 
 
 def _positions(ids: IntArray, wanted: Sequence[int] | IntArray, what: str) -> IntArray:
-    order = np.argsort(ids, kind="stable")
-    wanted_arr = np.asarray(wanted, dtype=np.int64)
-    pos = np.searchsorted(ids, wanted_arr, sorter=order)
-    pos = np.clip(pos, 0, len(ids) - 1)
-    found = order[pos]
-    bad = ids[found] != wanted_arr if len(ids) else np.ones(len(wanted_arr), dtype=bool)
-    if np.any(bad):
-        missing = wanted_arr[bad][:10].tolist()
+    found = positions(ids, wanted)
+    if np.any(found < 0):
+        missing = np.asarray(wanted, dtype=np.int64)[found < 0][:10].tolist()
         raise NotFoundError(f"{what} {missing} not an in-service bus of the grid")
-    return found.astype(np.int64)
+    return found
 
 
 def _positions_by_name(names: tuple[str, ...], wanted: Sequence[str]) -> IntArray:
