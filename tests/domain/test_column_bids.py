@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import copy
+import pickle
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -196,3 +199,45 @@ def test_off_minute_slots_index_their_instants_as_bid_objects_do() -> None:
         assert [table.ends[i] for i in table.slot_end] == [
             q.interval.end for b in bids for q in b.quantities
         ]
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray):
+        floats = a.dtype.kind == "f"
+        return a.dtype == np.asarray(b).dtype and np.array_equal(a, b, equal_nan=floats)
+    return list(a) == list(b)  # type: ignore[call-overload]
+
+
+def test_the_table_of_bid_objects_is_the_table_of_their_columns() -> None:
+    """Every field of the table read from the Bid objects' packed records equals the table of
+    the same bids as columns, for bids with and without each optional field; a pickled, copied
+    or replaced bid packs its own fields."""
+    zone = timezone(timedelta(hours=2))
+    bids = [
+        make_bid(id="plain"),
+        make_bid(id="avail-only", activation_price_eur_per_mwh=None, direction="down"),
+        make_bid(id="act-only", availability_price_eur_per_mw_h=None, min_acceptance=0.2),
+        make_bid(
+            id="linked", parent_bid_id="plain", exclusive_set="x", block=True, q_mvar_per_mw=-0.3
+        ),
+        make_bid(id="whole", divisible=False, min_acceptance=0.5, quantities=mtus(1, 0.5)),
+        make_bid(
+            id="other-zone",
+            submitted_at=datetime(2026, 5, 31, 12, 0, 0, 1, tzinfo=zone),
+            quantities=mtus(2, 0.25, start=T0 + 3 * Q),
+        ),
+    ]
+    objects, columns = bid_table(bids), BidTable.from_columns(**columns_of(bids))
+    for name in BidTable.__dataclass_fields__:
+        if name in ("bids", "slots"):
+            continue
+        assert _same(getattr(objects, name), getattr(columns, name)), name
+    assert list(objects.slots) == [q for b in bids for q in b.quantities]
+    assert list(objects.submitted_at) == [b.submitted_at for b in bids]
+    again = [pickle.loads(pickle.dumps(b)) for b in bids[:3]]
+    again += [copy.deepcopy(bids[3]), replace(bids[4], block=True)]
+    table = bid_table(again)
+    assert table.block.tolist() == [False, False, False, True, True]
+    assert table.parent_ids == (None, None, None, "plain", None)
+    assert _same(table.availability, [5.0, 5.0, np.nan, 5.0, 5.0])
+    assert bid_table(bids[:1]).parent_ids == (None,)  # no bid gives one: not read

@@ -1,8 +1,9 @@
 """A market's bids as columns: every field of every bid read once, for validation and mapping.
 
-:func:`bid_table` makes one pass over the bids (one C-level ``map`` per field, no Python call per
-bid) and keeps the fields as numpy arrays and tuples, with the ids coded by first use and the MTUs
-of the slots (one bid in one MTU) as indices into the market's distinct interval starts and ends.
+:func:`bid_table` makes one pass over the bids (their packed records joined, one C-level ``map``
+per id field, no Python call per bid) and keeps the fields as numpy arrays and tuples, with the
+ids coded by first use and the MTUs of the slots (one bid in one MTU) as indices into the
+market's distinct interval starts and ends.
 :func:`~flexcoord.domain.validate_market`'s bid rules (:mod:`flexcoord.domain.bid_rules`) and the
 clearing's mapping (:func:`flexcoord.clearing.mapping.build_problem`) both read it, so a
 100k-bid market is walked once per clearing instead of once per rule and once more per mapping
@@ -14,22 +15,24 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain, repeat
-from operator import attrgetter, is_
-from typing import Any, TypeVar
+from operator import attrgetter
+from typing import Any, TypeVar, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from flexcoord.domain._bid_record import BID_RECORD, SLOT_RECORD
 from flexcoord.domain.bids import Bid
 from flexcoord.domain.quantities import MtuQuantity
-from flexcoord.domain.vocabulary import Direction
 
 __all__ = [
     "BidTable",
+    "assemble",
     "bid_table",
     "index_by_first_use",
+    "instant",
     "positions",
+    "slot_layout",
     "unique_instants",
     "unique_inverse",
 ]
@@ -39,11 +42,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 K = TypeVar("K", bound=Hashable)
 
-_QUANTITIES = attrgetter("quantities")
-_INTERVAL = attrgetter("interval")
-_START = attrgetter("start")
-_END = attrgetter("end")
-_QUANTITY = attrgetter("quantity")
+_RECORD = attrgetter("_record")
+_SLOT_RECORD = attrgetter("_slot_record")
 
 
 def index_by_first_use(keys: Sequence[K]) -> tuple[dict[K, int], IntArray]:
@@ -139,40 +139,7 @@ def unique_instants(us: IntArray) -> tuple[IntArray, IntArray]:
     return found.astype(np.int64), inverse.astype(np.int64).reshape(-1)
 
 
-def _floats(values: tuple[float | None, ...]) -> FloatArray:
-    """Optional numbers as floats, ``None`` as NaN (numpy's ``None`` → NaN cast is ~10x slower
-    than a cast of numbers, so the all-``None`` and no-``None`` columns skip it)."""
-    n = len(values)
-    missing = values.count(None)
-    if missing == n:
-        return np.full(n, np.nan)
-    if missing == 0:
-        return np.fromiter(values, dtype=np.float64, count=n)
-    column = np.array(values, dtype=object)
-    column[column == None] = np.nan  # noqa: E711 - element-wise
-    return column.astype(np.float64)
-
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _microseconds(instants: Sequence[datetime]) -> IntArray:
-    """Exact microseconds since the epoch (per distinct instant: a few hundred per market)."""
-    return np.array([(t - _EPOCH) // _MICROSECOND for t in instants], dtype=np.int64)
-
-
-_SAMPLE = 1000
-
-
-def _timestamps(instants: tuple[datetime, ...]) -> FloatArray:
-    """POSIX seconds of each instant; converted once per distinct instant when a sample shows
-    that they repeat (the bids of one upload share their submission time)."""
-    n = len(instants)
-    if len(set(instants[:_SAMPLE])) * 4 > min(n, _SAMPLE):
-        return np.fromiter(map(datetime.timestamp, instants), np.float64, count=n)
-    seconds = {t: t.timestamp() for t in dict.fromkeys(instants)}
-    return np.fromiter(map(seconds.__getitem__, instants), np.float64, count=n)
 
 
 def _from_columns(**columns: Any) -> BidTable:
@@ -262,6 +229,10 @@ class BidTable:
 def bid_table(bids: Sequence[Bid]) -> BidTable:
     """Read every field of ``bids`` once into a :class:`BidTable`.
 
+    The numbers come from each bid's packed record (:mod:`flexcoord.domain._bid_record`),
+    joined in one ``bytes.join`` per kind and read as structured arrays; the ids by one
+    C-level ``map`` per field. No Python call per bid.
+
     Example:
         >>> from datetime import datetime, UTC
         >>> t = datetime(2026, 6, 1, 17, tzinfo=UTC)
@@ -273,63 +244,163 @@ def bid_table(bids: Sequence[Bid]) -> BidTable:
         >>> table.slot_quantity.tolist(), table.starts == (t,)
         ([1.0], True)
     """
-    n_b = len(bids)
 
-    def column(name: str) -> tuple[object, ...]:
+    per_bid = np.frombuffer(b"".join(map(_RECORD, bids)), dtype=BID_RECORD)
+    per_slot = np.frombuffer(b"".join(map(_SLOT_RECORD, bids)), dtype=SLOT_RECORD)
+
+    def column(name: str, given: str | None = None) -> tuple[Any, ...]:
+        if given is not None and not per_bid[given].any():
+            return (None,) * len(bids)  # an optional id no bid gives
         return tuple(map(attrgetter(name), bids))  # one C-level scan per field
 
-    quantities = list(map(_QUANTITIES, bids))
-    n_slots = np.fromiter(map(len, quantities), dtype=np.int64, count=n_b)
+    n_slots = per_bid["n_slots"].copy()
+    layout = slot_layout(n_slots)
+    return assemble(
+        bids=bids,
+        ids=column("id"),
+        fsp_ids=column("fsp_id"),
+        resource_ids=column("resource_id"),
+        product_ids=column("product_id"),
+        parent_ids=column("parent_bid_id", "has_parent"),
+        exclusive_sets=column("exclusive_set", "has_exclusive_set"),
+        submitted_us=per_bid["submitted_us"].copy(),
+        up=per_bid["up"].copy(),
+        availability=per_bid["availability"].copy(),
+        activation=per_bid["activation"].copy(),
+        min_acceptance=per_bid["min_acceptance"].copy(),
+        q_mvar_per_mw=per_bid["q_mvar_per_mw"].copy(),
+        divisible=per_bid["divisible"].copy(),
+        block=per_bid["block"].copy(),
+        n_slots=n_slots,
+        layout=layout,
+        slots=_SlotsOfBids(bids, layout[1], layout[2]),
+        slot_start_us=per_slot["start_us"].copy(),
+        slot_end_us=per_slot["end_us"].copy(),
+        slot_quantity=per_slot["quantity"].copy(),
+    )
+
+
+def slot_layout(n_slots: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Per bid its first slot; per slot its bid and its position in the bid's quantities."""
     first_slot = np.cumsum(n_slots) - n_slots
-    slots = tuple(chain.from_iterable(quantities))
-    n_s = len(slots)
-    slot_bid = np.repeat(np.arange(n_b, dtype=np.int64), n_slots)
-    intervals = list(map(_INTERVAL, slots))
-    start_of_slot = list(map(_START, intervals))
-    starts = tuple(sorted(set(start_of_slot)))
-    start_pos = {t: i for i, t in enumerate(starts)}
-    ends, slot_end = index_by_first_use(list(map(_END, intervals)))
-    resource_ids: tuple[str, ...] = column("resource_id")  # type: ignore[assignment]
-    fsp_ids: tuple[str, ...] = column("fsp_id")  # type: ignore[assignment]
-    product_ids: tuple[str, ...] = column("product_id")  # type: ignore[assignment]
+    slot_bid = np.repeat(np.arange(n_slots.shape[0], dtype=np.int64), n_slots)
+    position = np.arange(slot_bid.shape[0], dtype=np.int64) - np.repeat(first_slot, n_slots)
+    return first_slot.astype(np.int64), slot_bid, position
+
+
+def assemble(  # noqa: PLR0913 - one argument per column
+    *,
+    bids: Sequence[Bid] | None,
+    ids: tuple[str, ...],
+    fsp_ids: tuple[str, ...],
+    resource_ids: tuple[str, ...],
+    product_ids: tuple[str, ...],
+    parent_ids: tuple[str | None, ...],
+    exclusive_sets: tuple[str | None, ...],
+    submitted_us: IntArray,
+    up: BoolArray,
+    availability: FloatArray,
+    activation: FloatArray,
+    min_acceptance: FloatArray,
+    q_mvar_per_mw: FloatArray,
+    divisible: BoolArray,
+    block: BoolArray,
+    n_slots: IntArray,
+    layout: tuple[IntArray, IntArray, IntArray],
+    slots: Sequence[MtuQuantity],
+    slot_start_us: IntArray,
+    slot_end_us: IntArray,
+    slot_quantity: FloatArray,
+) -> BidTable:
+    """The :class:`BidTable` of checked columns (of ``Bid`` objects or of
+    :meth:`BidTable.from_columns`): the ids coded by first use, the MTUs by distinct instant."""
+    starts_us, slot_start = unique_instants(slot_start_us)
+    ends_us, slot_end = unique_instants(slot_end_us)
     resources, resource = index_by_first_use(resource_ids)
     fsps, fsp = index_by_first_use(fsp_ids)
     products, product = index_by_first_use(product_ids)
-    submitted_at: tuple[datetime, ...] = column("submitted_at")  # type: ignore[assignment]
+    first_slot, slot_bid, slot_position = layout
     return BidTable(
         bids=bids,
-        ids=column("id"),  # type: ignore[arg-type]
+        ids=ids,
         fsp_ids=fsp_ids,
         resource_ids=resource_ids,
         product_ids=product_ids,
-        parent_ids=column("parent_bid_id"),  # type: ignore[arg-type]
-        exclusive_sets=column("exclusive_set"),  # type: ignore[arg-type]
-        submitted_at=submitted_at,
-        submitted_s=_timestamps(submitted_at),
-        # identity: a Bid holds its direction as the enum member (normalised at construction)
-        up=np.fromiter(map(is_, column("direction"), repeat(Direction.UP)), bool, count=n_b),
-        availability=_floats(column("availability_price_eur_per_mw_h")),  # type: ignore[arg-type]
-        activation=_floats(column("activation_price_eur_per_mwh")),  # type: ignore[arg-type]
-        min_acceptance=_floats(column("min_acceptance")),  # type: ignore[arg-type]
-        q_mvar_per_mw=_floats(column("q_mvar_per_mw")),  # type: ignore[arg-type]
-        divisible=np.fromiter(column("divisible"), dtype=bool, count=n_b),
-        block=np.fromiter(column("block"), dtype=bool, count=n_b),
+        parent_ids=parent_ids,
+        exclusive_sets=exclusive_sets,
+        submitted_at=_Instants(submitted_us),
+        submitted_s=submitted_us / 1e6,
+        up=up,
+        availability=availability,
+        activation=activation,
+        min_acceptance=min_acceptance,
+        q_mvar_per_mw=q_mvar_per_mw,
+        divisible=divisible,
+        block=block,
         resources=tuple(resources),
         resource=resource,
         fsps=tuple(fsps),
         fsp=fsp,
         products=tuple(products),
         product=product,
-        first_slot=first_slot.astype(np.int64),
+        first_slot=first_slot,
         n_slots=n_slots,
         slots=slots,
         slot_bid=slot_bid,
-        slot_position=np.arange(n_s, dtype=np.int64) - np.repeat(first_slot, n_slots),
-        slot_quantity=np.fromiter(map(_QUANTITY, slots), dtype=np.float64, count=n_s),
-        starts=starts,
-        slot_start=np.fromiter(map(start_pos.__getitem__, start_of_slot), np.int64, count=n_s),
-        ends=tuple(ends),
+        slot_position=slot_position,
+        slot_quantity=slot_quantity,
+        starts=tuple(map(instant, starts_us.tolist())),
+        slot_start=slot_start,
+        ends=tuple(map(instant, ends_us.tolist())),
         slot_end=slot_end,
-        start_us=_microseconds(starts),
-        end_us=_microseconds(tuple(ends)),
+        start_us=starts_us,
+        end_us=ends_us,
     )
+
+
+def instant(us: int) -> datetime:
+    """The UTC datetime ``us`` microseconds after the Unix epoch."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+class _Instants(Sequence[datetime]):
+    """UTC datetimes built on access from exact microseconds (the rules read a few, for the
+    bids they report)."""
+
+    __slots__ = ("_us",)
+
+    def __init__(self, us: IntArray) -> None:
+        self._us = us
+
+    def __len__(self) -> int:
+        return int(self._us.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> datetime: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[datetime]: ...
+    def __getitem__(self, index: int | slice) -> datetime | Sequence[datetime]:
+        if isinstance(index, slice):
+            return [instant(int(u)) for u in self._us[index]]
+        return instant(int(self._us[index]))
+
+
+class _SlotsOfBids(Sequence[MtuQuantity]):
+    """The slots' :class:`~flexcoord.domain.MtuQuantity`: the bids' own, looked up on access."""
+
+    __slots__ = ("_bid", "_bids", "_position")
+
+    def __init__(self, bids: Sequence[Bid], slot_bid: IntArray, position: IntArray) -> None:
+        self._bids, self._bid, self._position = bids, slot_bid, position
+
+    def __len__(self) -> int:
+        return int(self._bid.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> MtuQuantity: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[MtuQuantity]: ...
+    def __getitem__(self, index: int | slice) -> MtuQuantity | Sequence[MtuQuantity]:
+        if isinstance(index, slice):
+            return [self[s] for s in range(len(self))[index]]
+        return self._bids[int(self._bid[index])].quantities[int(self._position[index])]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
+from flexcoord.domain._bid_record import Packed, pack
 from flexcoord.domain.quantities import MtuQuantity, collect_quantities
 from flexcoord.domain.time import Interval
 from flexcoord.domain.validation import IssueCollector, set_field
@@ -15,7 +16,7 @@ __all__ = ["Bid"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Bid:
+class Bid(Packed):
     """An FSP's offer of flexibility from one resource (unit or group) for one product.
 
     Attributes:
@@ -127,6 +128,14 @@ class Bid:
         set_field(self, "direction", direction)
         set_field(self, "quantities", quantities)
         set_field(self, "submitted_at", submitted_at)
+        pack(self)
+
+    def __setstate__(self, state: list[object]) -> None:
+        """Unpickle (the dataclass's ``__getstate__`` gives the field values): the fields,
+        then the packed record, which is not pickled."""
+        for f, value in zip(fields(self), state, strict=True):
+            object.__setattr__(self, f.name, value)
+        pack(self)
 
     @property
     def delivery(self) -> Interval:

@@ -34,8 +34,9 @@ from flexcoord.domain.bid_table import (
     BoolArray,
     FloatArray,
     IntArray,
-    index_by_first_use,
-    unique_instants,
+    assemble,
+    instant,
+    slot_layout,
 )
 from flexcoord.domain.bids import Bid
 from flexcoord.domain.quantities import MtuQuantity
@@ -51,29 +52,7 @@ _NAT = np.iinfo(np.int64).min
 
 def _instant(us: int) -> datetime | None:
     """The UTC datetime of ``us`` microseconds since the epoch (``None`` for NaT)."""
-    return None if us == _NAT else _EPOCH + timedelta(microseconds=us)
-
-
-class _Instants(Sequence[datetime]):
-    """UTC datetimes built on access from exact microseconds (the rules read a few, for the
-    bids they report)."""
-
-    __slots__ = ("_us",)
-
-    def __init__(self, us: IntArray) -> None:
-        self._us = us
-
-    def __len__(self) -> int:
-        return int(self._us.shape[0])
-
-    @overload
-    def __getitem__(self, index: int) -> datetime: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[datetime]: ...
-    def __getitem__(self, index: int | slice) -> datetime | Sequence[datetime]:
-        if isinstance(index, slice):
-            return [_EPOCH + timedelta(microseconds=int(u)) for u in self._us[index]]
-        return _EPOCH + timedelta(microseconds=int(self._us[index]))
+    return None if us == _NAT else instant(us)
 
 
 class _Slots(Sequence[MtuQuantity]):
@@ -88,8 +67,7 @@ class _Slots(Sequence[MtuQuantity]):
         return int(self._start.shape[0])
 
     def _one(self, s: int) -> MtuQuantity:
-        start = _EPOCH + timedelta(microseconds=int(self._start[s]))
-        end = _EPOCH + timedelta(microseconds=int(self._end[s]))
+        start, end = instant(int(self._start[s])), instant(int(self._end[s]))
         return MtuQuantity(
             interval=Interval(start=start, end=end), quantity=float(self._quantity[s])
         )
@@ -171,7 +149,7 @@ def _strings(values: Sequence[str], n: int | None, name: str) -> tuple[str, ...]
     return out
 
 
-def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
+def table_from_columns(  # noqa: PLR0913 - one argument per Bid field
     *,
     ids: Sequence[str],
     fsp_ids: Sequence[str],
@@ -249,9 +227,8 @@ def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
     xor_t = _optional(exclusive_set, n_b, "exclusive_set")
     parent_t = _optional(parent_bid_id, n_b, "parent_bid_id")
 
-    first_slot = np.cumsum(count) - count
-    slot_bid = np.repeat(np.arange(n_b, dtype=np.int64), count)
-    slot_position = np.arange(n_s, dtype=np.int64) - np.repeat(first_slot, count)
+    layout = slot_layout(count)
+    first_slot, slot_bid, slot_position = layout
     # the screen: every row a Bid rule could refuse
     bad_slot = bad_start | bad_end | ~(end_us > start_us) | ~(quantity > 0) | ~np.isfinite(quantity)
     later = slot_position[1:] > 0  # a slot after the first of its bid: starts after the previous
@@ -302,12 +279,7 @@ def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
             ),
         )
 
-    starts_us, slot_start_i = unique_instants(start_us)
-    ends_us, slot_end_i = unique_instants(end_us)
-    resources, resource = index_by_first_use(res_t)
-    fsps, fsp = index_by_first_use(fsp_t)
-    products, product = index_by_first_use(prod_t)
-    return BidTable(
+    return assemble(
         bids=None,
         ids=id_t,
         fsp_ids=fsp_t,
@@ -315,8 +287,7 @@ def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
         product_ids=prod_t,
         parent_ids=parent_t,
         exclusive_sets=xor_t,
-        submitted_at=_Instants(sub_us),
-        submitted_s=sub_us / 1e6,
+        submitted_us=sub_us,
         up=up_a,
         availability=avail,
         activation=act,
@@ -324,24 +295,12 @@ def table_from_columns(  # noqa: PLR0913, PLR0915 - one argument per Bid field
         q_mvar_per_mw=q_per_mw,
         divisible=div,
         block=blk,
-        resources=tuple(resources),
-        resource=resource,
-        fsps=tuple(fsps),
-        fsp=fsp,
-        products=tuple(products),
-        product=product,
-        first_slot=first_slot.astype(np.int64),
         n_slots=count,
+        layout=layout,
         slots=_Slots(start_us, end_us, quantity),
-        slot_bid=slot_bid,
-        slot_position=slot_position,
+        slot_start_us=start_us,
+        slot_end_us=end_us,
         slot_quantity=quantity,
-        starts=tuple(_EPOCH + timedelta(microseconds=int(u)) for u in starts_us),
-        slot_start=slot_start_i,
-        ends=tuple(_EPOCH + timedelta(microseconds=int(u)) for u in ends_us),
-        slot_end=slot_end_i,
-        start_us=starts_us,
-        end_us=ends_us,
     )
 
 
